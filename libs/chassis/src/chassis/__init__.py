@@ -1,0 +1,7 @@
+"""Souk chassis: the cross-cutting runtime every service is built on. No business rules here."""
+
+from chassis.app import create_service_app
+from chassis.problems import Problem
+from chassis.settings import ServiceSettings
+
+__all__ = ["Problem", "ServiceSettings", "create_service_app"]

@@ -1,0 +1,129 @@
+"""The service app factory: every Souk service is built by ``create_service_app``.
+
+It wires what every service shares — problem+json errors, request ids, RED metrics, health probes,
+structured logs, the database (migrated at start), the broker and registry registration — and leaves
+the service to add its routers and its own start-up work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from chassis.broker import Broker
+from chassis.context import RequestContextMiddleware
+from chassis.db import migrate, open_database
+from chassis.discovery import Discovery, Registration
+from chassis.errors import install_problem_handlers
+from chassis.health import HealthChecks
+from chassis.logging import configure_logging, get_logger
+from chassis.metrics import CONTENT_TYPE_LATEST, HttpMetrics, render
+from chassis.problems import ProblemMap, problem_response
+from chassis.runtime import Runtime
+from chassis.settings import ServiceSettings
+
+__all__ = ["ServiceLifespan", "create_service_app"]
+
+log = get_logger(__name__)
+
+ServiceLifespan = Callable[[FastAPI, Runtime], AbstractAsyncContextManager[None]]
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    version: str = "1.0.0",
+    description: str = "",
+    problems: ProblemMap | None = None,
+    migrations: Path | None = None,
+    lifespan: ServiceLifespan | None = None,
+    use_broker: bool = True,
+    use_discovery: bool = False,
+    register: bool = True,
+) -> FastAPI:
+    """Build a FastAPI app with the chassis wired in.
+
+    ``migrations`` is the service's Alembic folder, applied at start when a database is configured.
+    ``lifespan(app, runtime)`` runs after the shared resources are up (seed data, consumers …).
+    """
+    configure_logging(settings.service_name, settings.instance_id,
+                      level=settings.log_level, fmt=settings.log_format)
+    metrics_registry = CollectorRegistry(auto_describe=True)
+    runtime = Runtime(settings=settings, metrics_registry=metrics_registry,
+                      http_metrics=HttpMetrics(metrics_registry, settings.service_name),
+                      health=HealthChecks())
+
+    @asynccontextmanager
+    async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            await _start_shared(runtime, stack, migrations, use_broker, use_discovery)
+            if lifespan is not None:
+                await stack.enter_async_context(lifespan(app, runtime))
+            if register and settings.registry_url:
+                runtime.registration = Registration(
+                    settings.registry_url, service=settings.service_name,
+                    instance_id=settings.instance_id, url=settings.advertise_url,
+                    interval=settings.heartbeat_interval, metadata={"version": version})
+                await runtime.registration.start()
+                stack.push_async_callback(runtime.registration.stop)
+            log.info("service started", url=settings.advertise_url)
+            yield
+            log.info("service stopping")
+
+    app = FastAPI(title=title, version=version, description=description, lifespan=_lifespan,
+                  docs_url="/docs", redoc_url=None)
+    app.state.runtime = runtime
+    install_problem_handlers(app, problems or {})
+    app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics)
+    _add_probes(app, runtime)
+    return app
+
+
+async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Path | None,
+                        use_broker: bool, use_discovery: bool) -> None:
+    settings = runtime.settings
+    if settings.database_url:
+        if migrations is not None:
+            await migrate(settings.database_url, migrations)
+        db = open_database(settings.database_url)
+        await db.connect()
+        stack.push_async_callback(db.close)
+        runtime.db = db
+        runtime.health.add("database", db.ping)
+    if use_broker and settings.nats_url:
+        broker = Broker(settings.nats_url, name=settings.instance_id)
+        await broker.start()
+        stack.push_async_callback(broker.close)
+        runtime.broker = broker
+        runtime.health.add("broker", broker.check)
+    if use_discovery and settings.registry_url:
+        discovery = Discovery(settings.registry_url)
+        await discovery.start()
+        stack.push_async_callback(discovery.close)
+        runtime.discovery = discovery
+
+
+def _add_probes(app: FastAPI, runtime: Runtime) -> None:
+    async def live() -> Response:
+        return JSONResponse({"status": "alive", "instance": runtime.settings.instance_id})
+
+    async def ready(request: Request) -> Response:
+        ok, checks = await runtime.health.run()
+        if ok:
+            return JSONResponse({"status": "ready", "checks": checks})
+        return problem_response(503, "not-ready", "a readiness check is failing",
+                                instance=str(request.url.path), checks=checks)
+
+    async def metrics() -> Response:
+        return Response(render(runtime.metrics_registry), media_type=CONTENT_TYPE_LATEST)
+
+    for path, endpoint in (("/health/live", live), ("/health/ready", ready), ("/metrics", metrics)):
+        app.add_api_route(path, endpoint, methods=["GET"], include_in_schema=False)

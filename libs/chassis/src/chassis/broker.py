@@ -1,0 +1,92 @@
+"""NATS connection helper: connect in the background, reconnect forever, report readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NATS
+from nats.js import JetStreamContext
+
+from chassis.logging import get_logger
+
+__all__ = ["Broker"]
+
+log = get_logger(__name__)
+
+
+class Broker:
+    """One NATS connection per process. ``start()`` returns at once; the connection is made (and
+    remade after any outage) in the background, so a service starts even while NATS is down and
+    reports not-ready until it is connected."""
+
+    def __init__(self, url: str, name: str, *, connect_timeout: float = 2.0) -> None:
+        self.url = url
+        self.name = name
+        self._connect_timeout = connect_timeout
+        self._nc: NATS | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+
+    @property
+    def nc(self) -> NATS:
+        if self._nc is None or not self._nc.is_connected:
+            raise ConnectionError("not connected to NATS")
+        return self._nc
+
+    def jetstream(self, **opts: Any) -> JetStreamContext:
+        return self.nc.jetstream(**opts)
+
+    @property
+    def is_connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._connect_loop(), name=f"nats-connect-{self.name}")
+
+    async def wait_connected(self, timeout: float) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    async def _connect_loop(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                self._nc = await nats.connect(
+                    self.url, name=self.name, connect_timeout=self._connect_timeout,
+                    allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
+                    error_cb=self._on_error, disconnected_cb=self._on_disconnected,
+                    reconnected_cb=self._on_reconnected)
+            except Exception as exc:  # no server yet: keep trying, the supervisor may be starting it
+                log.warning("nats connect failed", url=self.url, error=str(exc) or type(exc).__name__)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            log.info("nats connected", url=self.url)
+            self._connected.set()
+            return
+
+    async def _on_error(self, exc: Exception) -> None:
+        log.warning("nats error", error=str(exc) or type(exc).__name__)
+
+    async def _on_disconnected(self) -> None:
+        log.warning("nats disconnected")
+
+    async def _on_reconnected(self) -> None:
+        log.info("nats reconnected")
+
+    async def check(self) -> None:
+        """Readiness check: raise unless connected."""
+        if not self.is_connected:
+            raise ConnectionError("not connected to NATS")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self._nc is not None and not self._nc.is_closed:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._nc.drain(), 2.0)
+        self._nc = None

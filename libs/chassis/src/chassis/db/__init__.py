@@ -1,0 +1,10 @@
+"""Database per service: one small unit-of-work API over SQLite (default) or PostgreSQL.
+
+``async with db.transaction() as tx:`` is the unit of work: everything inside commits together or
+not at all. SQL is plain text with ``:name`` parameters, portable between both engines.
+"""
+
+from chassis.db.base import Database, Row, Transaction, open_database
+from chassis.db.migrate import migrate
+
+__all__ = ["Database", "Row", "Transaction", "migrate", "open_database"]

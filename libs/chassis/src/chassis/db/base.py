@@ -1,0 +1,68 @@
+"""The database protocol every service codes against, and the URL-based factory."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+__all__ = ["Database", "Params", "Row", "Transaction", "open_database"]
+
+Row = dict[str, Any]
+Params = Mapping[str, Any]
+
+
+class Transaction(Protocol):
+    """Statements inside one transaction. Parameters are named: ``WHERE sku = :sku``."""
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        """Run a statement; return the number of rows it changed."""
+        ...
+
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        """Run a statement once per parameter set."""
+        ...
+
+    async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
+        """All rows as dicts."""
+        ...
+
+    async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        """The first row, or None."""
+        ...
+
+    async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
+        """The first column of the first row, or None."""
+        ...
+
+
+class Database(Protocol):
+    """A service's own database."""
+
+    dialect: str  # "sqlite" or "postgresql"
+    url: str
+
+    async def connect(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[Transaction]:
+        """A unit of work: commits on normal exit, rolls back on an exception."""
+        ...
+
+    async def ping(self) -> None:
+        """Raise if the database cannot answer (readiness)."""
+        ...
+
+
+def open_database(url: str, *, pool_size: int = 8) -> Database:
+    """Build (not connect) the adapter for ``sqlite:///path`` or ``postgresql://…``."""
+    if url.startswith("sqlite:"):
+        from chassis.db.sqlite import SQLiteDatabase
+
+        return SQLiteDatabase(url)
+    if url.startswith(("postgresql:", "postgres:", "postgresql+asyncpg:")):
+        from chassis.db.postgres import PostgresDatabase
+
+        return PostgresDatabase(url, pool_size=pool_size)
+    raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r}")

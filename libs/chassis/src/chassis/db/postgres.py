@@ -1,0 +1,107 @@
+"""PostgreSQL adapter over an asyncpg pool; ``:name`` parameters become ``$n`` once per statement."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any
+
+import asyncpg
+
+from chassis.db.base import Params, Row
+
+__all__ = ["PostgresDatabase", "asyncpg_dsn", "to_positional"]
+
+_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+
+
+@lru_cache(maxsize=1024)
+def to_positional(sql: str) -> tuple[str, tuple[str, ...]]:
+    """Rewrite ``:name`` placeholders to ``$1…``; ``::casts`` are left alone."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _PARAM.sub(number, sql), tuple(names)
+
+
+def _args(sql: str, params: Params | None) -> tuple[str, list[Any]]:
+    text, names = to_positional(sql)
+    params = params or {}
+    return text, [params[n] for n in names]
+
+
+def asyncpg_dsn(url: str) -> str:
+    """Strip SQLAlchemy's driver suffix: asyncpg wants a plain ``postgresql://`` DSN."""
+    return re.sub(r"^postgres(ql)?(\+asyncpg)?://", "postgresql://", url)
+
+
+class _PgTx:
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: Any) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        text, args = _args(sql, params)
+        status: str = await self._conn.execute(text, *args)
+        tail = status.rsplit(" ", 1)[-1]
+        return int(tail) if tail.isdigit() else 0
+
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        text, names = to_positional(sql)
+        await self._conn.executemany(text, [[r[n] for n in names] for r in rows])
+
+    async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
+        text, args = _args(sql, params)
+        return [dict(r) for r in await self._conn.fetch(text, *args)]
+
+    async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        text, args = _args(sql, params)
+        row = await self._conn.fetchrow(text, *args)
+        return None if row is None else dict(row)
+
+    async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
+        text, args = _args(sql, params)
+        return await self._conn.fetchval(text, *args)
+
+
+class PostgresDatabase:
+    """A pool of asyncpg connections; each unit of work holds one connection in a transaction."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        self.url = url
+        self._dsn = asyncpg_dsn(url)
+        self._pool_size = pool_size
+        self._pool: Any = None
+
+    async def connect(self) -> None:
+        if self._pool is None:
+            self._pool = await asyncpg.create_pool(
+                self._dsn, min_size=1, max_size=self._pool_size, command_timeout=30)
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    @asynccontextmanager
+    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[_PgTx]:
+        if self._pool is None:
+            raise RuntimeError("database is not connected")
+        async with self._pool.acquire() as conn, conn.transaction(readonly=readonly):
+            yield _PgTx(conn)
+
+    async def ping(self) -> None:
+        if self._pool is None:
+            raise RuntimeError("database is not connected")
+        async with self._pool.acquire() as conn:
+            await conn.fetchval("SELECT 1")

@@ -1,0 +1,40 @@
+"""Prometheus metrics: a registry per app and RED metrics (rate, errors, duration) per route."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+__all__ = ["CONTENT_TYPE_LATEST", "HttpMetrics", "render"]
+
+_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class HttpMetrics:
+    """Request counter and latency histogram labelled by method, route template and status."""
+
+    def __init__(self, registry: CollectorRegistry, service: str) -> None:
+        self.registry = registry
+        self.requests = Counter(
+            "souk_http_requests", "HTTP requests served", ["service", "method", "route", "status"],
+            registry=registry)
+        self.duration = Histogram(
+            "souk_http_request_duration_seconds", "HTTP request duration",
+            ["service", "method", "route"], buckets=_BUCKETS, registry=registry)
+        self._service = service
+        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        child = self._children.get(key)
+        if child is None:  # label lookup is the expensive part; cache the children
+            child = (self.requests.labels(self._service, method, route, str(status)),
+                     self.duration.labels(self._service, method, route))
+            self._children[key] = child
+        child[0].inc()
+        child[1].observe(seconds)
+
+
+def render(registry: CollectorRegistry) -> bytes:
+    """The registry in Prometheus text exposition format."""
+    return bytes(generate_latest(registry))

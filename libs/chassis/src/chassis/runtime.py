@@ -1,0 +1,36 @@
+"""The resources a running service holds, built in its lifespan and torn down in reverse."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from prometheus_client import CollectorRegistry
+
+from chassis.broker import Broker
+from chassis.db import Database
+from chassis.discovery import Discovery, Registration
+from chassis.health import HealthChecks
+from chassis.metrics import HttpMetrics
+from chassis.settings import ServiceSettings
+
+__all__ = ["Runtime"]
+
+
+@dataclass
+class Runtime:
+    """Everything a service's handlers may need, reachable from ``request.app.state.runtime``."""
+
+    settings: ServiceSettings
+    metrics_registry: CollectorRegistry
+    http_metrics: HttpMetrics
+    health: HealthChecks
+    db: Database | None = None
+    broker: Broker | None = None
+    discovery: Discovery | None = None
+    registration: Registration | None = None
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def require_db(self) -> Database:
+        if self.db is None:
+            raise RuntimeError(f"{self.settings.service_name} has no database configured")
+        return self.db

