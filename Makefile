@@ -1,0 +1,64 @@
+# Souk — two commands on a fresh machine: `make up` and `make test`.
+SHELL := /bin/bash
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := libs/chassis libs/contracts services/registry services/gateway services/catalog cli
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# pip warns about every missing local mirror folder on some machines; keep real errors only
+QUIET := { grep -v '^WARNING: Location' || true; }
+
+.PHONY: up down status logs test test-fast lint fmt install install-dev clean bench
+
+$(BIN)/python:
+	@echo "==> creating virtualenv $(VENV) with $(PY)"
+	@$(PY) -c 'import sys; assert sys.version_info[:2] >= (3, 11), "Souk needs Python 3.11+"'
+	@$(PY) -m venv $(VENV)
+
+$(VENV)/.runtime: $(BIN)/python requirements/runtime.txt $(PYPROJECTS)
+	@echo "==> installing pinned runtime dependencies (requirements/runtime.txt)"
+	@set -o pipefail; $(PIP) install -r requirements/runtime.txt setuptools==80.9.0 wheel==0.48.0 2>&1 | $(QUIET)
+	@echo "==> installing Souk packages (editable)"
+	@$(PIP) install --no-deps --no-build-isolation $(addprefix -e ,$(PACKAGES)) >/dev/null
+	@touch $@
+
+$(VENV)/.dev: $(VENV)/.runtime requirements/dev.txt
+	@echo "==> installing pinned test and lint tools (requirements/dev.txt)"
+	@set -o pipefail; $(PIP) install -r requirements/dev.txt 2>&1 | $(QUIET)
+	@touch $@
+
+install: $(VENV)/.runtime
+install-dev: $(VENV)/.dev
+
+up: install ## start the whole platform (nats, registry, services, gateway) in the background
+	@$(BIN)/souk up
+
+down: ## stop everything souk up started
+	@if [ -x $(BIN)/souk ]; then $(BIN)/souk down; else echo "nothing to stop (no virtualenv)"; fi
+
+status: install
+	@$(BIN)/souk status
+
+logs: install
+	@$(BIN)/souk logs
+
+lint: install-dev ## ruff, mypy (strict on libs/), import-linter contracts
+	$(BIN)/ruff check .
+	$(BIN)/mypy libs/chassis/src libs/contracts/src services/registry/src services/gateway/src services/catalog/src cli/src
+	$(BIN)/lint-imports --no-cache
+
+test: lint ## lint, then the whole suite: unit, integration, system
+	$(BIN)/pytest -p no:cacheprovider
+
+test-fast: install-dev ## unit tests only
+	$(BIN)/pytest -p no:cacheprovider -m unit -q
+
+fmt: install-dev
+	$(BIN)/ruff check --fix .
+
+bench: install-dev ## benchmarks (they start their own platform)
+	$(BIN)/python bench/gateway_routing.py
+
+clean: down
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,149 @@
+"""The unit-of-work API against real SQLite files and a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from chassis.db import Database, migrate, open_database
+from chassis.ids import new_id
+from chassis.testing import postgres_database, postgres_url_or_skip_reason
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(__file__).parent / "demo_migrations"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path}/demo.db"
+        return
+    admin, reason = postgres_url_or_skip_reason()
+    if admin is None:
+        pytest.skip(reason)
+    async with postgres_database(admin) as url:
+        yield url
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    await migrate(database_url, MIGRATIONS)
+    database = open_database(database_url)
+    await database.connect()
+    yield database
+    await database.close()
+
+
+async def insert(db: Database, name: str, qty: int) -> str:
+    item_id = new_id()
+    async with db.transaction() as tx:
+        await tx.execute("INSERT INTO items (id, name, qty) VALUES (:id, :name, :qty)",
+                         {"id": item_id, "name": name, "qty": qty})
+    return item_id
+
+
+async def test_a_committed_unit_of_work_is_visible(db: Database) -> None:
+    item_id = await insert(db, "beans", 3)
+    async with db.transaction(readonly=True) as tx:
+        row = await tx.fetch_one("SELECT id, name, qty FROM items WHERE id = :id", {"id": item_id})
+        assert row == {"id": item_id, "name": "beans", "qty": 3}
+        assert await tx.fetch_value("SELECT count(*) FROM items") == 1
+        assert await tx.fetch_one("SELECT * FROM items WHERE id = :id", {"id": "nope"}) is None
+
+
+async def test_an_exception_rolls_back_every_statement(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO items (id, name, qty) VALUES ('1', 'a', 1)")
+            await tx.execute("INSERT INTO items (id, name, qty) VALUES ('2', 'b', 2)")
+            raise RuntimeError("abort")
+    async with db.transaction(readonly=True) as tx:
+        assert await tx.fetch_value("SELECT count(*) FROM items") == 0
+
+
+async def test_a_constraint_violation_rolls_back_and_the_database_stays_usable(db: Database) -> None:
+    await insert(db, "beans", 1)
+    with pytest.raises(Exception, match="(?i)unique"):
+        async with db.transaction() as tx:
+            await tx.execute("INSERT INTO items (id, name, qty) VALUES ('x', 'cups', 1)")
+            await tx.execute("INSERT INTO items (id, name, qty) VALUES ('y', 'beans', 1)")
+    await insert(db, "filters", 2)
+    async with db.transaction(readonly=True) as tx:
+        names = [r["name"] for r in await tx.fetch_all("SELECT name FROM items ORDER BY name")]
+    assert names == ["beans", "filters"]
+
+
+async def test_execute_many_rowcounts_and_upserts(db: Database) -> None:
+    rows = [{"id": new_id(), "name": f"item-{i}", "qty": i} for i in range(50)]
+    async with db.transaction() as tx:
+        await tx.execute_many("INSERT INTO items (id, name, qty) VALUES (:id, :name, :qty)", rows)
+        changed = await tx.execute("UPDATE items SET qty = qty + 1 WHERE qty >= :min", {"min": 40})
+        assert changed == 10
+        upsert = ("INSERT INTO items (id, name, qty) VALUES (:id, :name, :qty) "
+                  "ON CONFLICT (name) DO NOTHING")
+        assert await tx.execute(upsert, {"id": new_id(), "name": "item-1", "qty": 0}) == 0
+    async with db.transaction(readonly=True) as tx:
+        assert await tx.fetch_value("SELECT sum(qty) FROM items") == sum(range(50)) + 10
+
+
+async def test_concurrent_units_of_work_do_not_interleave(db: Database) -> None:
+    await insert(db, "counter", 0)
+
+    # SQLite serialises units of work on its one connection; PostgreSQL needs the row lock
+    lock = " FOR UPDATE" if db.dialect == "postgresql" else ""
+
+    async def bump() -> None:
+        async with db.transaction() as tx:
+            qty = await tx.fetch_value("SELECT qty FROM items WHERE name = 'counter'" + lock)
+            await asyncio.sleep(0)  # a yield inside the unit of work must not let others in
+            await tx.execute("UPDATE items SET qty = :q WHERE name = 'counter'", {"q": qty + 1})
+
+    await asyncio.gather(*(bump() for _ in range(50)))
+    async with db.transaction(readonly=True) as tx:
+        assert await tx.fetch_value("SELECT qty FROM items WHERE name = 'counter'") == 50
+
+
+async def test_migrating_twice_is_a_no_op(database_url: str) -> None:
+    await migrate(database_url, MIGRATIONS)
+    await migrate(database_url, MIGRATIONS)
+    db = open_database(database_url)
+    await db.connect()
+    try:
+        async with db.transaction(readonly=True) as tx:
+            assert await tx.fetch_value("SELECT version_num FROM alembic_version") == "0001"
+    finally:
+        await db.close()
+
+
+async def test_instances_starting_together_migrate_once(database_url: str) -> None:
+    # separate processes, like two instances of a service started by the launcher
+    code = ("import asyncio, sys; from chassis.db import migrate; "
+            "asyncio.run(migrate(sys.argv[1], sys.argv[2]))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, database_url, str(MIGRATIONS)],
+                              stderr=subprocess.PIPE) for _ in range(3)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err.decode()[-2000:]
+    db = open_database(database_url)
+    await db.connect()
+    try:
+        async with db.transaction(readonly=True) as tx:
+            assert await tx.fetch_value("SELECT count(*) FROM alembic_version") == 1
+    finally:
+        await db.close()
+
+
+async def test_ping_fails_when_not_connected(database_url: str) -> None:
+    db = open_database(database_url)
+    with pytest.raises(RuntimeError, match="not connected"):
+        await db.ping()
+
+
+def test_unknown_url_schemes_are_rejected() -> None:
+    with pytest.raises(ValueError, match="mysql"):
+        open_database("mysql://localhost/x")

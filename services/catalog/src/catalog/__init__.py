@@ -1,0 +1,1 @@
+"""Souk catalog: products, categories and prices, served read-heavy over HTTP."""

@@ -1,0 +1,16 @@
+"""``python -m catalog``: serve the catalog with settings from the ``CATALOG_*`` environment."""
+
+from __future__ import annotations
+
+from chassis.serve import serve
+
+from catalog.app import create_app
+from catalog.settings import CatalogSettings
+
+
+def main() -> None:
+    serve(create_app, CatalogSettings())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""Domain errors. They know nothing of HTTP: ``catalog.app`` maps them to problem+json."""
+
+from __future__ import annotations
+
+__all__ = ["CatalogError", "CategoryNotFound", "InvalidCursor", "InvalidMoney", "InvalidProduct",
+           "ProductNotFound"]
+
+
+class CatalogError(Exception):
+    """Base of every error the catalog raises on purpose."""
+
+
+class ProductNotFound(CatalogError):
+    """No listed product matches the id or SKU asked for."""
+
+
+class CategoryNotFound(CatalogError):
+    """No category has the slug asked for."""
+
+
+class InvalidCursor(CatalogError):
+    """A pagination cursor was not issued by us, or was altered or truncated on the way back."""
+
+
+class InvalidProduct(CatalogError, ValueError):
+    """A product or category breaks a rule of the catalog (bad SKU, empty name …)."""
+
+
+class InvalidMoney(InvalidProduct):
+    """An amount that is negative, not an integer, or in something that is not a currency code."""
