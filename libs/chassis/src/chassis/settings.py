@@ -37,7 +37,8 @@ class ServiceSettings(BaseSettings):
     def _derive_defaults(self) -> ServiceSettings:
         # frozen model: fill derived values through object.__setattr__ once, at validation time
         if not self.instance_id:
-            object.__setattr__(self, "instance_id", f"{self.service_name}-{socket.gethostname()}-{self.port}")
+            derived = f"{self.service_name}-{socket.gethostname()}-{self.port}"
+            object.__setattr__(self, "instance_id", derived)
         if not self.advertise_url:
             host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
             object.__setattr__(self, "advertise_url", f"http://{host}:{self.port}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from chassis.broker import Broker
 from chassis.testing import free_port, nats_server
 

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from chassis.db import Database, migrate, open_database
 from chassis.ids import new_id
 from chassis.testing import postgres_database, postgres_url_or_skip_reason
@@ -68,7 +69,7 @@ async def test_an_exception_rolls_back_every_statement(db: Database) -> None:
 
 async def test_a_constraint_violation_rolls_back_and_the_database_stays_usable(db: Database) -> None:
     await insert(db, "beans", 1)
-    with pytest.raises(Exception, match="(?i)unique"):
+    with pytest.raises(Exception, match=r"(?i)unique"):
         async with db.transaction() as tx:
             await tx.execute("INSERT INTO items (id, name, qty) VALUES ('x', 'cups', 1)")
             await tx.execute("INSERT INTO items (id, name, qty) VALUES ('y', 'beans', 1)")

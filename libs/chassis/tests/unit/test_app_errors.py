@@ -1,10 +1,11 @@
 """The app factory's error contract, exercised in memory (no sockets: TestClient is in-process)."""
 
 import pytest
-from chassis import Problem, ServiceSettings, create_service_app
 from fastapi import FastAPI, Query
 from fastapi.testclient import TestClient
 from pydantic import BaseModel, Field
+
+from chassis import Problem, ServiceSettings, create_service_app
 
 pytestmark = pytest.mark.unit
 

@@ -1,6 +1,7 @@
 from dataclasses import dataclass
 
 import pytest
+
 from chassis.discovery import LeastOutstanding, RoundRobin
 
 pytestmark = pytest.mark.unit

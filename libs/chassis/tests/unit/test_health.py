@@ -1,6 +1,7 @@
 import asyncio
 
 import pytest
+
 from chassis.health import HealthChecks
 
 pytestmark = pytest.mark.unit

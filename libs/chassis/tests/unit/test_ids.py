@@ -2,6 +2,7 @@ import time
 import uuid
 
 import pytest
+
 from chassis.ids import new_id, uuid7
 
 pytestmark = pytest.mark.unit

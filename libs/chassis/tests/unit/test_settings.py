@@ -1,7 +1,8 @@
 import pytest
-from chassis import ServiceSettings
 from pydantic import ValidationError
 from pydantic_settings import SettingsConfigDict
+
+from chassis import ServiceSettings
 
 pytestmark = pytest.mark.unit
 

@@ -1,4 +1,5 @@
 import pytest
+
 from chassis.db.postgres import asyncpg_dsn, to_positional
 from chassis.db.sqlite import sqlite_path
 

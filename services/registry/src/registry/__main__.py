@@ -1,5 +1,4 @@
 from chassis.serve import serve
-
 from registry.app import create_app
 from registry.settings import RegistrySettings
 

@@ -7,10 +7,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
-from chassis import create_service_app
-from chassis.runtime import Runtime
 from fastapi import FastAPI
 
+from chassis import create_service_app
+from chassis.runtime import Runtime
 from registry.adapters.prober import HttpProber
 from registry.adapters.store import SqlInstanceStore
 from registry.domain.directory import Directory, UnknownInstance

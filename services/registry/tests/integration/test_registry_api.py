@@ -8,6 +8,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+
 from chassis import ServiceSettings, create_service_app
 from chassis.discovery import Discovery
 from chassis.testing import free_port, serve_app
@@ -109,7 +110,7 @@ async def test_watch_returns_when_an_instance_registers(registry_url: str,
         pass
     snapshot = await asyncio.wait_for(waiter, 2)
     assert snapshot["version"] > first["version"]
-    assert ["catalog-9"] == [i["instance_id"] for i in snapshot["instances"]]  # type: ignore[attr-defined]
+    assert [i["instance_id"] for i in snapshot["instances"]] == ["catalog-9"]  # type: ignore[attr-defined]
 
 
 async def test_service_registers_once_ready_and_dead_instance_turns_critical_then_is_evicted(
@@ -161,10 +162,9 @@ async def test_registrations_survive_a_registry_restart(tmp_path: Path) -> None:
     async with serve_app(app, port=svc_port), aiohttp.ClientSession() as http:
         async with serve_app(create_app(registry_settings(tmp_path, port)), port=port):
             await asyncio.wait_for(app.state.runtime.registration.registered.wait(), 5)
-        async with serve_app(create_app(registry_settings(tmp_path, port)), port=port):
-            async with http.get(f"{registry_url}/v1/services/catalog/instances") as r:
-                assert [i["url"] for i in (await r.json())["items"]] == [
-                    f"http://127.0.0.1:{svc_port}"]
+        async with serve_app(create_app(registry_settings(tmp_path, port)), port=port), \
+                http.get(f"{registry_url}/v1/services/catalog/instances") as r:
+            assert [i["url"] for i in (await r.json())["items"]] == [f"http://127.0.0.1:{svc_port}"]
 
 
 async def test_an_instance_the_registry_forgot_registers_again(tmp_path: Path) -> None:
@@ -185,3 +185,22 @@ async def test_an_instance_the_registry_forgot_registers_again(tmp_path: Path) -
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_discovery_keeps_serving_from_cache_while_the_registry_is_down(
+        tmp_path: Path) -> None:
+    port, svc_port = free_port(), free_port()
+    registry_url = f"http://127.0.0.1:{port}"
+    discovery = Discovery(registry_url, watch_timeout=1)
+    async with serve_app(service_app(registry_url, "catalog", svc_port), port=svc_port):
+        async with serve_app(create_app(registry_settings(tmp_path, port)), port=port):
+            await discovery.start()
+            await discovery.wait_for("catalog", timeout=5)
+            assert discovery.registry_reachable
+        await eventually(lambda: _async(not discovery.registry_reachable), timeout=5)
+        assert [i.url for i in discovery.instances("catalog")] == [f"http://127.0.0.1:{svc_port}"]
+        assert discovery.pick("catalog") is not None
+        # and it catches up once the registry is back
+        async with serve_app(create_app(registry_settings(tmp_path, port)), port=port):
+            await eventually(lambda: _async(discovery.registry_reachable), timeout=5)
+    await discovery.close()

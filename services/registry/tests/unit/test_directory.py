@@ -1,4 +1,5 @@
 import pytest
+
 from registry.domain.directory import CRITICAL, PASSING, Directory, UnknownInstance
 
 pytestmark = pytest.mark.unit

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import aiohttp
 
 __all__ = ["HttpProber"]
@@ -21,5 +19,5 @@ class HttpProber:
                 return resp.status == 200, False
         except aiohttp.ClientConnectorError as exc:
             return False, isinstance(exc.os_error, ConnectionRefusedError)
-        except (aiohttp.ClientError, asyncio.TimeoutError):
+        except (TimeoutError, aiohttp.ClientError):
             return False, False

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import orjson
-from chassis.db import Database
 
+from chassis.db import Database
 from registry.domain.directory import Instance
 
 __all__ = ["SqlInstanceStore"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-__all__ = ["PASSING", "CRITICAL", "Directory", "Instance", "UnknownInstance"]
+__all__ = ["CRITICAL", "PASSING", "Directory", "Instance", "UnknownInstance"]
 
 PASSING = "passing"
 CRITICAL = "critical"

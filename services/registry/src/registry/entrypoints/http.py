@@ -55,7 +55,7 @@ class InstanceOut(BaseModel):
     @classmethod
     def of(cls, inst: Instance) -> InstanceOut:
         return cls(instance_id=inst.instance_id, service=inst.service, url=inst.url,
-                   status=inst.status,  # type: ignore[arg-type]
+                   status=inst.status,
                    metadata=inst.metadata, registered_at=inst.registered_at,
                    last_heartbeat=inst.last_heartbeat)
 

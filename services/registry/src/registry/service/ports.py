@@ -6,7 +6,7 @@ from typing import Protocol
 
 from registry.domain.directory import Instance
 
-__all__ = ["InstanceStore", "Prober", "ProbeResult"]
+__all__ = ["InstanceStore", "ProbeResult", "Prober"]
 
 
 class InstanceStore(Protocol):

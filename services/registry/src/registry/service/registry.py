@@ -10,7 +10,6 @@ from dataclasses import dataclass
 
 from chassis.ids import new_id
 from chassis.logging import get_logger
-
 from registry.domain.directory import Directory, Instance
 from registry.service.ports import InstanceStore, Prober
 
