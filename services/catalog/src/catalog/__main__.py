@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from chassis.serve import serve
-
 from catalog.app import create_app
 from catalog.settings import CatalogSettings
+from chassis.serve import serve
 
 
 def main() -> None:

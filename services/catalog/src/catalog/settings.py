@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from chassis import ServiceSettings
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
+
+from chassis import ServiceSettings
 
 __all__ = ["CatalogSettings"]
 
@@ -13,5 +14,7 @@ class CatalogSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="CATALOG_", extra="ignore", frozen=True)
 
     service_name: str = "catalog"
-    database_url: str = "sqlite:///var/data/catalog.db"
-    seed_demo: bool = Field(default=True, description="insert the demo catalog at start (idempotent)")
+    # the catalog cannot work without its database, so an empty URL is refused here
+    database_url: str = Field(default="sqlite:///var/data/catalog.db", min_length=1)
+    seed_demo: bool = Field(default=True,
+                            description="insert the demo catalog at start (idempotent)")

@@ -58,6 +58,10 @@ def decode_cursor(cursor: str) -> ProductSortKey:
         raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
     except (binascii.Error, ValueError) as exc:
         raise InvalidCursor("the cursor is not valid base64url") from exc
+    # base64 leaves spare bits in the last character: only our own spelling of the bytes is valid,
+    # so that every altered character is noticed.
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != cursor:
+        raise InvalidCursor("the cursor is not valid base64url")
     tag, payload = raw[:_TAG_SIZE], raw[_TAG_SIZE:]
     if len(tag) != _TAG_SIZE or not hmac.compare_digest(tag, _tag(payload)):
         raise InvalidCursor("the cursor was altered or truncated")

@@ -25,7 +25,8 @@ class Money:
     def __post_init__(self) -> None:
         # bool is an int subclass: True would otherwise pass as one cent
         if isinstance(self.amount_minor, bool) or not isinstance(self.amount_minor, int):
-            raise InvalidMoney(f"amount_minor must be an integer, not {type(self.amount_minor).__name__}")
+            kind = type(self.amount_minor).__name__
+            raise InvalidMoney(f"amount_minor must be an integer, not {kind}")
         if not 0 <= self.amount_minor <= MAX_AMOUNT_MINOR:
             raise InvalidMoney(f"amount_minor must be between 0 and {MAX_AMOUNT_MINOR}")
         if not isinstance(self.currency, str) or not _CURRENCY.fullmatch(self.currency):

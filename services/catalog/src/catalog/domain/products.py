@@ -19,6 +19,7 @@ MAX_DESCRIPTION_LENGTH = 4000
 
 _SKU = re.compile(r"[A-Z0-9]+(?:-[A-Z0-9]+)*")
 _SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
@@ -42,8 +43,8 @@ def normalize_product_id(value: str) -> str | None:
 
 
 def _require_name(name: str, max_length: int, what: str) -> None:
-    if not name.strip() or len(name) > max_length:
-        raise InvalidProduct(f"{what} must be 1 to {max_length} characters and not blank")
+    if not name.strip() or len(name) > max_length or _CONTROL.search(name):
+        raise InvalidProduct(f"{what} must be 1 to {max_length} printable characters, not blank")
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,12 +87,14 @@ class Product:
         if not is_sku(self.sku):
             raise InvalidProduct("SKU must be upper-case letters and digits joined by dashes")
         _require_name(self.name, MAX_NAME_LENGTH, "product name")
-        if len(self.description) > MAX_DESCRIPTION_LENGTH:
-            raise InvalidProduct(f"description must be at most {MAX_DESCRIPTION_LENGTH} characters")
+        # line breaks are fine in a description; NUL is not (PostgreSQL text cannot hold it)
+        if len(self.description) > MAX_DESCRIPTION_LENGTH or "\x00" in self.description:
+            raise InvalidProduct(
+                f"description must be at most {MAX_DESCRIPTION_LENGTH} characters, without NUL")
         if not is_slug(self.category):
             raise InvalidProduct("category must be a category slug")
-        stamps = [self.created_at, self.updated_at, *([self.retired_at] if self.retired_at else [])]
-        if any(stamp.tzinfo is None for stamp in stamps):
+        stamps = (self.created_at, self.updated_at, self.retired_at)
+        if any(stamp is not None and stamp.tzinfo is None for stamp in stamps):
             raise InvalidProduct("timestamps must carry a time zone")
         if self.updated_at < self.created_at:
             raise InvalidProduct("updated_at must not be before created_at")

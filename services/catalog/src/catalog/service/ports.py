@@ -56,5 +56,5 @@ class CatalogRepository(Protocol):
 class UnitOfWork(Protocol):
     """Opens transactions: everything done through one repository commits together or not at all."""
 
-    def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[CatalogRepository]:
-        ...
+    def transaction(
+            self, *, readonly: bool = False) -> AbstractAsyncContextManager[CatalogRepository]: ...

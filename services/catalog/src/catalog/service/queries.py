@@ -2,19 +2,31 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from catalog.domain.cursor import ProductSortKey, decode_cursor, encode_cursor
 from catalog.domain.errors import CategoryNotFound, ProductNotFound
-from catalog.domain.products import CategorySummary, Product, is_sku, normalize_product_id
+from catalog.domain.products import (
+    CategorySummary,
+    Product,
+    is_sku,
+    is_slug,
+    normalize_product_id,
+)
 from catalog.service.ports import ProductQuery, UnitOfWork
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "MAX_SEARCH_LENGTH", "ProductPage",
+__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "MAX_SEARCH_LENGTH", "SEARCH_TEXT_PATTERN",
+           "ProductPage",
            "get_product", "get_product_by_sku", "list_categories", "list_products"]
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
 MAX_SEARCH_LENGTH = 100
+# No control characters: nobody types them into a search box, and PostgreSQL cannot take a NUL.
+_PRINTABLE = r"[^\x00-\x1f\x7f]*"
+# For the HTTP layer's validation; in pydantic's regex engine "$" is the very end of the text.
+SEARCH_TEXT_PATTERN = f"^{_PRINTABLE}$"
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,14 +41,17 @@ async def list_products(uow: UnitOfWork, *, limit: int = DEFAULT_PAGE_SIZE,
     """One page of listed products ordered by name, optionally searched and/or in one category.
 
     Raises ``InvalidCursor`` for a cursor we did not issue, and ``CategoryNotFound`` for an unknown
-    category slug (a known category with no products gives an empty page).
+    or malformed category slug (a known category with no products gives an empty page).
     """
     # The HTTP layer validates these first; this guards the other callers.
     if not 1 <= limit <= MAX_PAGE_SIZE:
         raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
-    if text is not None and not 1 <= len(text) <= MAX_SEARCH_LENGTH:
-        raise ValueError(f"search text must be 1 to {MAX_SEARCH_LENGTH} characters")
+    if text is not None and not (1 <= len(text) <= MAX_SEARCH_LENGTH
+                                 and re.fullmatch(_PRINTABLE, text)):
+        raise ValueError(f"search text must be 1 to {MAX_SEARCH_LENGTH} printable characters")
     after = decode_cursor(cursor) if cursor is not None else None
+    if category is not None and not is_slug(category):
+        raise CategoryNotFound("no category has this slug")
     # One row more than asked says whether a next page exists, so the last page has no cursor.
     query = ProductQuery(limit=limit + 1, after=after, text=text, category=category)
     async with uow.transaction(readonly=True) as repo:

@@ -1,0 +1,206 @@
+"""The CLI's side of the supervisor: start it, wait for it, scale through it, stop it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from souk.home import Home
+from souk.procs import spawn_detached
+from souk.state import (
+    State,
+    looks_like,
+    pid_alive,
+    read_json,
+    read_state,
+    signal_group,
+    write_json_atomic,
+)
+from souk.topology import NATS, REGISTRY
+
+__all__ = ["ControlError", "StopReport", "parse_scale", "port_in_use", "request_scale",
+           "running_pid", "start_supervisor", "stop_platform", "wait_scaled", "wait_up"]
+
+SUPERVISOR_MARKER = "souk.supervisor"
+POLL = 0.1
+Progress = Callable[[State | None], None]
+
+
+class ControlError(Exception):
+    """Something the user should read: what failed and, when known, which process."""
+
+    def __init__(self, message: str, instance: str | None = None, log: str | None = None) -> None:
+        super().__init__(message)
+        self.instance, self.log = instance, log
+
+
+def running_pid(home: Home) -> int | None:
+    """The supervisor's pid when one runs on ``home``, else None."""
+    pid = read_json(home.pid_file)
+    if not isinstance(pid, int):
+        state = read_state(home.state_file)
+        pid = state.supervisor_pid if state and state.phase in ("starting", "running") else None
+    if pid is not None and pid_alive(pid) and looks_like(pid, SUPERVISOR_MARKER):
+        return pid
+    return None
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """Whether binding ``host:port`` fails right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def start_supervisor(home: Home, topology: Path, *, gateway_port: int | None,
+                     timeout: float) -> int:
+    """Spawn the detached supervisor on a fresh run folder; return its pid."""
+    home.create()
+    for stale in (home.state_file, home.desired_file, home.stop_file, home.pid_file):
+        stale.unlink(missing_ok=True)
+    argv = [sys.executable, "-m", SUPERVISOR_MARKER, "--home", str(home.root),
+            "--topology", str(topology.absolute()), "--timeout", str(timeout)]
+    if gateway_port is not None:
+        argv += ["--gateway-port", str(gateway_port)]
+    return spawn_detached(argv, home.supervisor_log)
+
+
+def _reap(pid: int) -> None:
+    # after a failed start the supervisor is our own child: collect it so it is not a zombie
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
+
+
+def wait_up(home: Home, pid: int, timeout: float, progress: Progress) -> State:
+    """Wait until every process is ready; raise ControlError naming the culprit otherwise."""
+    deadline = time.monotonic() + timeout
+    while True:
+        _reap(pid)
+        state = read_state(home.state_file)
+        progress(state)
+        if state is not None and state.error is not None:
+            raise ControlError(state.error.message, state.error.instance, state.error.log)
+        if state is not None and state.phase == "running" and all(
+                proc.ready for proc in state.processes):
+            return state
+        if not pid_alive(pid):
+            if state is not None and state.phase == "stopped":
+                raise ControlError("stopped during start-up (souk down, or a signal)")
+            raise ControlError("the supervisor exited during start-up", "supervisor",
+                               str(home.supervisor_log))
+        if time.monotonic() > deadline:
+            late = next((p for p in state.processes if not p.ready), None) if state else None
+            if late is None:
+                raise ControlError(f"not ready after {timeout:g} s", "supervisor",
+                                   str(home.supervisor_log))
+            raise ControlError(f"{late.instance} not ready after {timeout:g} s",
+                               late.instance, late.log)
+        time.sleep(POLL)
+
+
+@dataclass
+class StopReport:
+    """What ``souk down`` found and did."""
+
+    supervisor: int | None = None
+    stopped: list[str] = field(default_factory=list)
+    killed: list[str] = field(default_factory=list)
+
+
+def stop_platform(home: Home, timeout: float) -> StopReport:
+    """SIGTERM the supervisor and wait; then SIGKILL whatever is still recorded as alive."""
+    report = StopReport()
+    before = read_state(home.state_file)
+    pid = running_pid(home)
+    if pid is not None:
+        report.supervisor = pid
+        write_json_atomic(home.stop_file, {"timeout": timeout})
+        os.kill(pid, signal.SIGTERM)
+        # four tiers, each allowed `timeout` before SIGKILL, plus slack
+        deadline = time.monotonic() + 4 * timeout + 5
+        while pid_alive(pid) and time.monotonic() < deadline:
+            _reap(pid)
+            time.sleep(POLL)
+        if pid_alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            report.killed.append(f"supervisor (pid {pid})")
+        _reap(pid)
+    after = read_state(home.state_file)
+    seen: set[int] = set()
+    for state in (after, before):
+        # reversed: the order the supervisor stops them in (gateway first, nats last)
+        for proc in reversed(state.processes) if state else []:
+            if proc.pid is None or proc.pid in seen:
+                continue
+            seen.add(proc.pid)
+            label = f"{proc.instance} (pid {proc.pid})"
+            if pid_alive(proc.pid) and looks_like(proc.pid, proc.marker):
+                signal_group(proc.pid, signal.SIGKILL)
+                report.killed.append(label)
+            elif pid is not None:
+                report.stopped.append(label)
+    home.pid_file.unlink(missing_ok=True)
+    return report
+
+
+def parse_scale(args: list[str]) -> dict[str, int]:
+    """``["catalog=3", "cart=1"]`` → ``{"catalog": 3, "cart": 1}``, refusing what cannot be."""
+    if not args:
+        raise ControlError("say what to scale, e.g. souk scale catalog=3")
+    counts: dict[str, int] = {}
+    for arg in args:
+        service, sep, number = arg.partition("=")
+        if not sep or not service:
+            raise ControlError(f"{arg!r} is not SERVICE=N (e.g. catalog=3)")
+        try:
+            count = int(number)
+        except ValueError:
+            raise ControlError(f"{arg!r}: {number!r} is not a whole number") from None
+        if count < 0:
+            raise ControlError(f"{arg!r}: an instance count cannot be negative")
+        if (service == NATS and count != 1) or (service == REGISTRY and count > 1):
+            raise ControlError(f"{service} runs as a single instance; it cannot be scaled to "
+                               f"{count}")
+        counts[service] = count
+    counts.pop(NATS, None)  # nats=1: it always runs exactly one, nothing to change
+    return counts
+
+
+def request_scale(home: Home, state: State, counts: dict[str, int]) -> None:
+    """Write the new desired counts and tell the supervisor (SIGHUP)."""
+    unknown = sorted(set(counts) - set(state.desired))
+    if unknown:
+        raise ControlError(f"unknown service {', '.join(unknown)}; the topology has "
+                           f"{', '.join(state.desired)}")
+    write_json_atomic(home.desired_file, {**state.desired, **counts})
+    os.kill(state.supervisor_pid, signal.SIGHUP)
+
+
+def wait_scaled(home: Home, counts: dict[str, int], timeout: float,
+                progress: Progress) -> State:
+    """Wait until each service has exactly its count of instances, all ready."""
+    deadline = time.monotonic() + timeout
+    while True:
+        state = read_state(home.state_file)
+        progress(state)
+        if state is not None and all(
+                state.desired.get(service) == count
+                and len(procs := state.of_service(service)) == count
+                and all(p.ready for p in procs) for service, count in counts.items()):
+            return state
+        if state is None or not pid_alive(state.supervisor_pid):
+            raise ControlError("the supervisor stopped while scaling", "supervisor",
+                               str(home.supervisor_log))
+        if time.monotonic() > deadline:
+            raise ControlError(f"scaling did not settle within {timeout:g} s")
+        time.sleep(POLL)

@@ -1,0 +1,210 @@
+"""Reading the processes' logs: parse each line, merge files by time, render them readably.
+
+Services write one JSON object per line (``ts``, ``level``, ``event`` …); nats-server writes
+``[pid] YYYY/MM/DD HH:MM:SS.ffffff [INF] text``; anything else (a traceback) is kept as is and
+sorts right after the previous timestamped line of its own file.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from rich.text import Text
+
+__all__ = ["FileCursor", "LogLine", "follow", "format_line", "log_files", "merge", "parse_line",
+           "recent", "tail_lines"]
+
+EARLIEST = datetime.min.replace(tzinfo=UTC)
+_NATS = re.compile(r"^\[\d+\] (\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+) \[(\w+)\] (.*)$")
+_NATS_LEVELS = {"INF": "info", "WRN": "warning", "ERR": "error", "FTL": "critical",
+                "DBG": "debug", "TRC": "debug"}
+_SHOWN_ELSEWHERE = {"ts", "level", "event", "service", "instance", "exception", "traceback"}
+LEVEL_STYLES = {"debug": "dim", "info": "green", "warning": "yellow", "error": "bold red",
+                "critical": "bold white on red"}
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """One line of one process's log. ``ts`` is None when the line carries no timestamp."""
+
+    instance: str
+    raw: str
+    ts: datetime | None = None
+    level: str = ""
+    event: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+def _parse_ts(text: str) -> datetime | None:
+    try:
+        ts = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts
+
+
+def parse_line(instance: str, raw: str) -> LogLine:
+    """Parse a JSON line or a nats-server line; anything else comes back untimed."""
+    raw = raw.rstrip("\r\n")
+    if raw.startswith("{"):
+        try:
+            data = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            data = None
+        if isinstance(data, dict) and isinstance(data.get("ts"), str) \
+                and (ts := _parse_ts(data["ts"])) is not None:
+            return LogLine(instance, raw, ts, str(data.get("level", "")),
+                           str(data.get("event", "")), data)
+    if match := _NATS.match(raw):
+        # nats runs with --logtime_utc
+        ts = datetime.strptime(match[1], "%Y/%m/%d %H:%M:%S.%f").replace(tzinfo=UTC)
+        return LogLine(instance, raw, ts, _NATS_LEVELS.get(match[2], match[2].lower()), match[3])
+    return LogLine(instance, raw)
+
+
+def _keyed(lines: Iterable[LogLine], since: datetime) -> Iterator[tuple[datetime, LogLine]]:
+    for line in lines:
+        since = line.ts or since
+        yield since, line
+
+
+def merge(files: Sequence[Sequence[LogLine]],
+          since: Sequence[datetime] | None = None) -> list[LogLine]:
+    """Merge per-file lines by time. Each file keeps its own order, and an untimed line stays
+    after the timed line before it (``since[i]`` stands in for file i's lines before any)."""
+    starts = since or [EARLIEST] * len(files)
+    streams = [[(key, index, position, line) for position, (key, line)
+                in enumerate(_keyed(lines, starts[index]))]
+               for index, lines in enumerate(files)]
+    return [line for _, _, _, line in heapq.merge(*streams, key=lambda item: item[:3])]
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, str):
+        return value if value and not re.search(r"[\s\"=]", value) else orjson.dumps(value).decode()
+    return orjson.dumps(value, default=str).decode()
+
+
+def format_line(line: LogLine, width: int = 12) -> Text:
+    """``HH:MM:SS.mmm instance level event key=value…`` (local time), styled by level."""
+    name = line.instance.ljust(width)
+    if line.ts is None:
+        return Text.assemble((" " * 13, ""), (name, "cyan"), " ", line.raw)
+    local = line.ts.astimezone()
+    stamp = f"{local:%H:%M:%S}.{local.microsecond // 1000:03d} "
+    level = line.level.lower()
+    text = Text.assemble((stamp, "dim"), (name, "cyan"), " ",
+                         (level.ljust(7), LEVEL_STYLES.get(level, "")), " ",
+                         (line.event, "bold" if level in ("warning", "error") else ""))
+    for key, value in line.fields.items():
+        if key not in _SHOWN_ELSEWHERE:
+            text.append(f" {key}=", "dim")
+            text.append(_value(value))
+    for key in ("exception", "traceback"):
+        if isinstance(extra := line.fields.get(key), str) and extra:
+            text.append("\n" + extra.rstrip("\n"))
+    return text
+
+
+def log_files(logs: Path, selector: str | None = None) -> list[Path]:
+    """The ``*.log`` files of ``logs``: all, one service's (``SERVICE-*.log``), or one
+    instance's (exact name)."""
+    if not logs.is_dir():
+        return []
+    files = sorted(logs.glob("*.log"))
+    if selector is None:
+        return files
+    return [path for path in files
+            if path.stem == selector or re.fullmatch(rf"{re.escape(selector)}-\d+", path.stem)]
+
+
+def tail_lines(path: Path, count: int, end: int | None = None, block: int = 65536) -> list[str]:
+    """The last ``count`` lines of ``path`` (up to byte ``end``) without reading it all."""
+    if count <= 0:
+        return []
+    with open(path, "rb") as handle:
+        if end is None:
+            end = handle.seek(0, 2)
+        data = b""
+        while end > 0 and data.count(b"\n") <= count:
+            start = max(0, end - block)
+            handle.seek(start)
+            data = handle.read(end - start) + data
+            end = start
+    lines = data.decode("utf-8", errors="replace").splitlines()
+    return lines[-count:]
+
+
+class FileCursor:
+    """Follows one growing log file: hands out each complete new line once."""
+
+    def __init__(self, path: Path, offset: int = 0) -> None:
+        self.path, self.offset = path, offset
+        self.instance = path.stem
+        self.last_ts = EARLIEST
+        self._partial = b""
+
+    def read_new(self) -> list[LogLine]:
+        """Lines completed since the last call (a truncated file is read from its start)."""
+        try:
+            size = self.path.stat().st_size
+            if size < self.offset:
+                self.offset, self._partial = 0, b""
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(chunk)
+        *complete, self._partial = (self._partial + chunk).split(b"\n")
+        lines = [parse_line(self.instance, raw.decode("utf-8", errors="replace"))
+                 for raw in complete]
+        self._advance(lines)
+        return lines
+
+    def _advance(self, lines: Iterable[LogLine]) -> None:
+        for line in lines:
+            self.last_ts = line.ts or self.last_ts
+
+
+def recent(logs: Path, selector: str | None, count: int) -> tuple[list[LogLine], list[FileCursor]]:
+    """The last ``count`` merged lines, and cursors placed right after them for following."""
+    per_file: list[list[LogLine]] = []
+    cursors: list[FileCursor] = []
+    for path in log_files(logs, selector):
+        try:
+            end = path.stat().st_size
+            raws = tail_lines(path, count, end)
+        except FileNotFoundError:
+            continue
+        cursor = FileCursor(path, end)
+        lines = [parse_line(cursor.instance, raw) for raw in raws]
+        cursor._advance(lines)
+        per_file.append(lines)
+        cursors.append(cursor)
+    return merge(per_file)[-count:] if count > 0 else [], cursors
+
+
+def follow(logs: Path, selector: str | None, cursors: list[FileCursor],
+           sleep: Callable[[float], None] = time.sleep,
+           interval: float = 0.2) -> Iterator[list[LogLine]]:
+    """Batches of new lines, merged by time, forever; files that appear are read from the start."""
+    known = {cursor.path for cursor in cursors}
+    while True:
+        for path in log_files(logs, selector):
+            if path not in known:
+                known.add(path)
+                cursors.append(FileCursor(path))
+        since = [cursor.last_ts for cursor in cursors]
+        batch = merge([cursor.read_new() for cursor in cursors], since)
+        if batch:
+            yield batch
+        sleep(interval)

@@ -1,0 +1,203 @@
+"""The ``souk`` command: up, down, status, logs, scale."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import orjson
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from souk import control, render
+from souk.control import ControlError
+from souk.home import Home
+from souk.logs import follow, format_line, recent, tail_lines
+from souk.state import State, read_state
+from souk.topology import TopologyError, find_topology, load_topology
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Run the Souk platform on this machine.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_enable=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+HomeOption = Annotated[Path | None, typer.Option(
+    "--home", envvar="SOUK_HOME", help="data, logs and state folder [default: ./var]",
+    show_default=False)]
+TAIL_ON_FAILURE = 20
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[bold red]error:[/] {escape(message)}")
+    return typer.Exit(code)
+
+
+def _show_status(state: State, home: Home) -> list[dict[str, object]]:
+    from souk.probes import probe_all
+
+    rows = render.status_rows(state, probe_all([p.ready_url for p in state.processes], 1.0))
+    out.print(render.status_table(rows))
+    out.print()
+    out.print(render.summary(state, home))
+    return rows
+
+
+def _explain(error: ControlError) -> None:
+    err.print(f"[bold red]start-up failed:[/] {escape(str(error))}")
+    if error.log and Path(error.log).is_file():
+        err.print(f"[dim]last lines of {escape(error.log)}:[/]")
+        for line in tail_lines(Path(error.log), TAIL_ON_FAILURE):
+            err.print(f"  {line}", markup=False)
+
+
+@app.command()
+def up(home: HomeOption = None,
+       topology: Annotated[Path | None, typer.Option(
+           help="topology file [default: souk.toml here or in a parent folder]",
+           show_default=False)] = None,
+       gateway_port: Annotated[int | None, typer.Option(
+           help="public port of the gateway (0 = a free one)", show_default=False)] = None,
+       timeout: Annotated[float, typer.Option(help="seconds to wait for all to be ready")] = 60,
+       ) -> None:
+    """Start nats, the registry, every service and the gateway; return once all are ready."""
+    where = Home.resolve(home)
+    try:
+        path = topology or find_topology(Path.cwd())
+        spec = load_topology(path)
+        if gateway_port is not None:
+            spec = spec.with_gateway_port(gateway_port)
+    except TopologyError as exc:
+        raise _fail(str(exc), 2) from None
+    if (pid := control.running_pid(where)) is not None:
+        out.print(f"Souk is already running (supervisor pid {pid}, home {where.root}).")
+        if (state := read_state(where.state_file)) is not None:
+            _show_status(state, where)
+        return
+    for instance, port in spec.fixed_ports().items():
+        if control.port_in_use(spec.platform.host, port):
+            raise _fail(f"{instance} needs {spec.platform.host}:{port}, which is already in use"
+                        " (another souk? pass --gateway-port 0 to pick a free port)")
+    began = time.monotonic()
+    pid = control.start_supervisor(where, path, gateway_port=gateway_port, timeout=timeout)
+    try:
+        with out.status("starting…") as status:
+            state = control.wait_up(where, pid, timeout + 10,
+                                    lambda s: status.update(render.progress_line(s)))
+    except ControlError as exc:
+        _explain(exc)
+        control.stop_platform(where, 10)
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        err.print("interrupted; stopping")
+        control.stop_platform(where, 10)
+        raise typer.Exit(130) from None
+    out.print(render.status_table(render.status_rows(state)))
+    out.print()
+    out.print(render.summary(state, where))
+    out.print(f"\n[green]Souk is up[/] in {time.monotonic() - began:.1f} s "
+              f"(supervisor pid {pid}); stop it with [bold]souk down[/].")
+
+
+@app.command()
+def down(home: HomeOption = None,
+         timeout: Annotated[float, typer.Option(
+             help="seconds each process gets to exit after SIGTERM")] = 10) -> None:
+    """Stop everything (gateway, services, registry, nats) and leave no process behind."""
+    where = Home.resolve(home)
+    pid = control.running_pid(where)
+    with out.status("stopping…"):
+        report = control.stop_platform(where, timeout)
+    if pid is None and not report.killed:
+        out.print(f"Souk is not running (home {where.root}).")
+        return
+    for label in report.stopped:
+        out.print(f"stopped {label}")
+    for label in report.killed:
+        out.print(f"[yellow]killed[/] {label}")
+    if report.supervisor is not None:
+        out.print(f"stopped supervisor (pid {report.supervisor})")
+
+
+@app.command()
+def status(home: HomeOption = None,
+           json: Annotated[bool, typer.Option("--json", help="print JSON")] = False) -> None:
+    """Show every process with its live readiness; exit 1 when souk is not running."""
+    where = Home.resolve(home)
+    state = read_state(where.state_file)
+    if control.running_pid(where) is None or state is None:
+        if json:
+            out.print("[]", markup=False)
+        else:
+            out.print(f"Souk is not running (home {where.root}).")
+        raise typer.Exit(1)
+    if json:
+        from souk.probes import probe_all
+
+        live = probe_all([proc.ready_url for proc in state.processes], 1.0)
+        rows = render.status_rows(state, live)
+        sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
+        return
+    _show_status(state, where)
+
+
+@app.command()
+def logs(service: Annotated[str | None, typer.Argument(
+             help="a service (all its instances) or one instance, e.g. catalog or catalog-2",
+             show_default=False)] = None,
+         home: HomeOption = None,
+         follow_: Annotated[bool, typer.Option("--follow", "-f", help="keep printing")] = False,
+         lines: Annotated[int, typer.Option("--lines", "-n", help="how many to show")] = 200,
+         ) -> None:
+    """Print the processes' logs merged in time order."""
+    where = Home.resolve(home)
+    shown, cursors = recent(where.logs, service, lines)
+    if not cursors:
+        raise _fail(f"no logs for {service or 'any process'} in {where.logs}")
+    width = max(len(cursor.instance) for cursor in cursors)
+    for line in shown:
+        out.print(format_line(line, width), soft_wrap=True)
+    if not follow_:
+        return
+    try:
+        for batch in follow(where.logs, service, cursors):
+            for line in batch:
+                out.print(format_line(line, width), soft_wrap=True)
+    except KeyboardInterrupt:
+        return
+
+
+@app.command()
+def scale(counts: Annotated[list[str], typer.Argument(
+              help="SERVICE=N, one or more", metavar="SERVICE=N...", show_default=False)],
+          home: HomeOption = None,
+          timeout: Annotated[float, typer.Option(help="seconds to wait for the change")] = 60,
+          ) -> None:
+    """Change how many instances of running services run, leaving the others untouched."""
+    where = Home.resolve(home)
+    try:
+        wanted = control.parse_scale(counts)
+    except ControlError as exc:
+        raise _fail(str(exc), 2) from None
+    state = read_state(where.state_file)
+    if control.running_pid(where) is None or state is None:
+        raise _fail(f"souk is not running (home {where.root}); start it with souk up")
+    if not wanted:
+        out.print("Nothing to change: nats always runs exactly one instance.")
+        return
+    try:
+        control.request_scale(where, state, wanted)
+        with out.status("scaling…") as progress:
+            state = control.wait_scaled(where, wanted, timeout,
+                                        lambda s: progress.update(render.progress_line(s)))
+    except ControlError as exc:
+        raise _fail(str(exc)) from None
+    _show_status(state, where)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,147 @@
+"""From topology to processes: each instance's command, port, URLs and environment.
+
+This is the process contract every Souk service is written to: a service instance runs as
+``python -m <module>`` with ``<SERVICE>_HOST``, ``_PORT``, ``_INSTANCE_ID``, ``_NATS_URL``,
+``_REGISTRY_URL``, ``_LOG_FORMAT`` and, when it has a database, ``_DATABASE_URL``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from souk.home import Home
+from souk.topology import GATEWAY, NATS, REGISTRY, RESERVED_PORT, Topology
+
+__all__ = ["NATS_INSTANCE", "Planner", "PortAllocator", "ProcSpec", "connect_host"]
+
+NATS_INSTANCE = f"{NATS}-1"
+
+
+@dataclass(frozen=True)
+class ProcSpec:
+    """Everything needed to start (and restart, identically) one process."""
+
+    service: str
+    instance: str
+    slot: int
+    argv: tuple[str, ...]
+    env: Mapping[str, str]
+    port: int
+    url: str
+    ready_url: str
+    live_url: str
+    log_file: Path
+    monitor_port: int | None = None
+    # A word of the command line, to tell our process from a stranger that reused its pid.
+    marker: str = ""
+
+
+class PortAllocator:
+    """Hands out distinct ports: fixed ones as asked, others from ``picker`` (never 4222)."""
+
+    def __init__(self, picker: Callable[[], int]) -> None:
+        self._picker = picker
+        self._taken: set[int] = set()
+
+    def take(self, port: int) -> int:
+        """Claim a fixed port."""
+        self._taken.add(port)
+        return port
+
+    def pick(self) -> int:
+        """A port not handed out before and not 4222."""
+        for _ in range(1000):
+            port = self._picker()
+            if port != RESERVED_PORT and port not in self._taken:
+                return self.take(port)
+        raise RuntimeError("could not find a free port")
+
+
+def connect_host(host: str) -> str:
+    """The address to reach a server bound to ``host`` (wildcards mean loopback)."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "", "localhost") else host
+
+
+@dataclass
+class Planner:
+    """Builds process specs and remembers each slot's port, so a restarted or re-added
+    instance comes back on the same port."""
+
+    topology: Topology
+    home: Home
+    ports: PortAllocator
+    nats_binary: str
+    python: str = sys.executable
+    _slot_ports: dict[str, int] = field(default_factory=dict)
+    _nats: ProcSpec | None = None
+
+    def nats(self) -> ProcSpec:
+        """The nats-server process (JetStream on disk under ``<home>/nats``)."""
+        if self._nats is None:
+            port, monitor = self.ports.pick(), self.ports.pick()
+            # --logtime_utc: its text lines then sort correctly against the services' UTC ones
+            argv = (self.nats_binary, "-a", "127.0.0.1", "-p", str(port), "-m", str(monitor),
+                    "-js", "-sd", str(self.home.nats), "-n", "souk", "--logtime_utc")
+            self._nats = ProcSpec(
+                service=NATS, instance=NATS_INSTANCE, slot=1, argv=argv, env={}, port=port,
+                url=f"nats://127.0.0.1:{port}", ready_url=f"http://127.0.0.1:{monitor}/healthz",
+                live_url=f"http://127.0.0.1:{monitor}/varz", log_file=self.home.log_file(NATS_INSTANCE),
+                monitor_port=monitor, marker="nats-server")
+        return self._nats
+
+    @property
+    def nats_url(self) -> str:
+        return self.nats().url
+
+    @property
+    def registry_url(self) -> str | None:
+        if REGISTRY not in self.topology.services:
+            return None
+        return f"http://{connect_host(self.topology.platform.host)}:{self.port_of(REGISTRY, 1)}"
+
+    def port_of(self, service: str, slot: int) -> int:
+        """The port of ``service``'s instance ``slot``: fixed for slot 1 when configured,
+        else picked once and kept."""
+        instance = f"{service}-{slot}"
+        if instance not in self._slot_ports:
+            fixed = self.topology.fixed_ports().get(instance) if slot == 1 else None
+            self._slot_ports[instance] = self.ports.take(fixed) if fixed else self.ports.pick()
+        return self._slot_ports[instance]
+
+    def instance(self, service: str, slot: int) -> ProcSpec:
+        """The spec of ``service``'s instance number ``slot`` (from 1)."""
+        config = self.topology.services[service]
+        host = self.topology.platform.host
+        port = self.port_of(service, slot)
+        instance = f"{service}-{slot}"
+        url = f"http://{connect_host(host)}:{port}"
+        prefix = service.upper() + "_"
+        env = {
+            f"{prefix}HOST": host,
+            f"{prefix}PORT": str(port),
+            f"{prefix}INSTANCE_ID": instance,
+            f"{prefix}NATS_URL": self.nats_url,
+            f"{prefix}LOG_FORMAT": "json",
+            # print() output then reaches the log file at once, interleaved with the JSON lines
+            "PYTHONUNBUFFERED": "1",
+        }
+        if (registry := self.registry_url) is not None:
+            env[f"{prefix}REGISTRY_URL"] = registry
+        if config.database:
+            # an absolute path after sqlite:/// gives the four slashes SQLAlchemy wants
+            env[f"{prefix}DATABASE_URL"] = f"sqlite:///{self.home.data / service}.db"
+        env.update(config.env)
+        module = self.topology.module_of(service)
+        return ProcSpec(
+            service=service, instance=instance, slot=slot, argv=(self.python, "-m", module),
+            env=env, port=port, url=url, ready_url=f"{url}/health/ready",
+            live_url=f"{url}/health/live", log_file=self.home.log_file(instance), marker=module)
+
+    @property
+    def gateway_url(self) -> str | None:
+        if GATEWAY not in self.topology.services:
+            return None
+        return f"http://{connect_host(self.topology.platform.host)}:{self.port_of(GATEWAY, 1)}"

@@ -1,0 +1,64 @@
+"""How the CLI shows the platform: the status table, the URLs, start-up progress."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+
+from souk.home import Home
+from souk.state import State
+
+__all__ = ["progress_line", "status_rows", "status_table", "summary"]
+
+
+def status_rows(state: State, ready: list[bool] | None = None) -> list[dict[str, Any]]:
+    """One plain dict per process (what ``status --json`` prints); ``ready`` overrides the
+    state's readiness with live probe results."""
+    rows = []
+    for index, proc in enumerate(state.processes):
+        rows.append({
+            "service": proc.service, "instance": proc.instance, "pid": proc.pid,
+            "port": proc.port, "url": proc.url,
+            "ready": ready[index] if ready is not None else proc.ready,
+            "restarts": proc.restarts, "status": proc.status, "started_at": proc.started_at,
+            "log": proc.log,
+        })
+    return rows
+
+
+def status_table(rows: list[dict[str, Any]]) -> Table:
+    """The rich table of ``souk status`` and ``souk up``."""
+    table = Table(show_edge=False, pad_edge=False, header_style="bold")
+    for column in ("service", "instance", "pid", "url", "ready", "restarts"):
+        table.add_column(column, justify="right" if column in ("pid", "restarts") else "left")
+    for row in rows:
+        ready = Text("yes", "green") if row["ready"] else Text(row["status"], "yellow")
+        table.add_row(row["service"], row["instance"], str(row["pid"] or "-"), row["url"], ready,
+                      str(row["restarts"]))
+    return table
+
+
+def summary(state: State, home: Home) -> RenderableType:
+    """Where to go next: gateway, registry, nats, logs."""
+    lines = []
+    if state.gateway_url:
+        example = "/api/v1/catalog/products" if "catalog" in state.desired else ""
+        lines.append(Text.assemble(("gateway   ", "bold"), f"{state.gateway_url}{example}"))
+    if state.registry_url:
+        lines.append(Text.assemble(("registry  ", "bold"), state.registry_url))
+    lines.append(Text.assemble(("nats      ", "bold"), state.nats_url))
+    lines.append(Text.assemble(("logs      ", "bold"), f"{home.logs}  (souk logs -f)"))
+    return Group(*lines)
+
+
+def progress_line(state: State | None) -> str:
+    """``3/5 ready, waiting for catalog-1`` while the platform comes up."""
+    if state is None:
+        return "starting the supervisor…"
+    ready = [proc for proc in state.processes if proc.ready]
+    waiting = [proc.instance for proc in state.processes if not proc.ready]
+    line = f"{len(ready)}/{len(state.processes)} ready"
+    return f"{line}, waiting for {', '.join(waiting[:3])}" if waiting else line

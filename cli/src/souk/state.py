@@ -1,0 +1,137 @@
+"""The supervisor's state file (``<home>/run/state.json``) and the pid checks around it.
+
+The supervisor rewrites the file atomically on every change; the CLI only reads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from pathlib import Path
+from typing import Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+__all__ = ["ErrorInfo", "Phase", "ProcState", "ProcStatus", "State", "looks_like", "pid_alive", "read_json",
+           "read_state", "signal_group", "write_json_atomic"]
+
+Phase = Literal["starting", "running", "stopping", "stopped", "failed"]
+ProcStatus = Literal["starting", "running", "backoff", "stopping", "stopped"]
+
+
+class ProcState(BaseModel):
+    """One supervised process as the supervisor last saw it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    service: str
+    instance: str
+    slot: int
+    pid: int | None
+    port: int
+    url: str
+    ready_url: str
+    ready: bool
+    restarts: int
+    status: ProcStatus
+    started_at: str | None
+    log: str
+    marker: str = ""
+    monitor_port: int | None = None
+
+
+class ErrorInfo(BaseModel):
+    """Why start-up failed: the process at fault and what went wrong."""
+
+    instance: str
+    message: str
+    log: str | None = None
+
+
+class State(BaseModel):
+    """The whole state file."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    supervisor_pid: int
+    phase: Phase
+    error: ErrorInfo | None = None
+    home: str
+    topology: str
+    nats_url: str
+    registry_url: str | None
+    gateway_url: str | None
+    desired: dict[str, int]
+    processes: list[ProcState] = Field(default_factory=list)
+    updated_at: str
+
+    def of_service(self, service: str) -> list[ProcState]:
+        return [proc for proc in self.processes if proc.service == service]
+
+
+def write_json_atomic(path: Path, data: object) -> None:
+    """Write JSON so that readers see the old file or the new one, never half of one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+    os.replace(tmp, path)
+
+
+def read_json(path: Path) -> object | None:
+    """The parsed file, or None when it is missing or unreadable."""
+    try:
+        data: object = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return data
+
+
+def read_state(path: Path) -> State | None:
+    """The state file, or None when there is none (or it is not one we understand)."""
+    data = read_json(path)
+    if data is None:
+        return None
+    try:
+        return State.model_validate(data)
+    except ValidationError:
+        return None
+
+
+def pid_alive(pid: int) -> bool:
+    """True while ``pid`` is a running process (a zombie waiting to be reaped is not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    # the state letter follows the parenthesised command name, which may itself hold spaces
+    return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+
+
+def looks_like(pid: int, marker: str) -> bool:
+    """Whether ``pid``'s command line contains ``marker`` (True when it cannot be told)."""
+    if not marker:
+        return True
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()
+    except OSError:
+        return True
+    return marker.encode() in cmdline
+
+
+def signal_group(pid: int, sig: signal.Signals) -> None:
+    """Send ``sig`` to the process group led by ``pid`` (each child leads its own group),
+    falling back to the process alone; a vanished process is not an error."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            os.kill(pid, sig)

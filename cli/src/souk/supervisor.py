@@ -1,0 +1,274 @@
+"""The supervisor: a detached asyncio process that owns every process of the platform.
+
+It starts nats-server, the registry, the other services and the gateway in tiers, keeps
+them running (restart on exit, liveness kill), applies ``desired.json`` on SIGHUP, records
+everything in ``<home>/run/state.json`` and stops it all in reverse order on SIGTERM.
+Run it as ``python -m souk.supervisor --home H --topology FILE`` (``souk up`` does).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from chassis.testing import find_nats_server, free_port
+from souk.home import Home
+from souk.instance import Instance
+from souk.plan import Planner, PortAllocator, ProcSpec
+from souk.probes import Prober
+from souk.state import ErrorInfo, Phase, State, looks_like, pid_alive, read_json, write_json_atomic
+from souk.topology import NATS, REGISTRY, Topology, TopologyError, load_topology
+
+__all__ = ["Supervisor", "log", "main"]
+
+STARTUP_CRASHES = 3
+DEFAULT_STOP_TIMEOUT = 10.0
+
+
+def log(level: str, event: str, **fields: Any) -> None:
+    """One JSON line on stdout, which ``souk up`` points at ``<home>/logs/supervisor.log``."""
+    record = {"ts": datetime.now(UTC).isoformat(), "level": level, "event": event,
+              "service": "supervisor", "instance": "supervisor", **fields}
+    sys.stdout.write(orjson.dumps(record, default=str).decode() + "\n")
+    sys.stdout.flush()
+
+
+class Supervisor:
+    """Starts the platform tier by tier, keeps it running, stops it in reverse order."""
+
+    def __init__(self, topology: Topology, topology_path: Path, home: Home, planner: Planner,
+                 *, root: Path, startup_timeout: float) -> None:
+        self.topology, self.topology_path, self.home = topology, topology_path, home
+        self.planner, self.root, self.startup_timeout = planner, root, startup_timeout
+        self.instances: dict[str, Instance] = {}
+        self.desired = {name: svc.instances for name, svc in topology.services.items()}
+        self.phase: Phase = "starting"
+        self.error: ErrorInfo | None = None
+        self._env = dict(os.environ)
+        self._levels = {NATS: 0} | {service: level for level, tier in
+                                    enumerate(topology.tiers(), start=1) for service in tier}
+        self._order = [NATS, *topology.services]
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._reload_pending = False
+
+    async def run(self) -> int:
+        """Run until SIGTERM/SIGINT (exit 0) or until start-up fails (exit 1)."""
+        loop = asyncio.get_running_loop()
+        self._stop = asyncio.Event()
+        self._lock = asyncio.Lock()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, self._on_hup)
+        self._prober = Prober()
+        self.home.create()
+        self.home.pid_file.write_text(f"{os.getpid()}\n")
+        write_json_atomic(self.home.desired_file, self.desired)
+        self._write_state()
+        log("info", "supervisor started", pid=os.getpid(), topology=str(self.topology_path))
+        try:
+            await self._serve()
+        finally:
+            await self._shutdown()
+        return 1 if self.error else 0
+
+    async def _serve(self) -> None:
+        starting = asyncio.create_task(self._start())
+        stopped = asyncio.create_task(self._stop.wait())
+        await asyncio.wait({starting, stopped}, return_when=asyncio.FIRST_COMPLETED)
+        if starting.done() and starting.result():
+            self.phase = "running"
+            self._write_state()
+            log("info", "platform ready", processes=len(self.instances))
+            if self._reload_pending:
+                self._on_hup()
+            await stopped
+        else:
+            starting.cancel()
+            stopped.cancel()
+            await asyncio.gather(starting, stopped, return_exceptions=True)
+
+    async def _start(self) -> bool:
+        deadline = time.monotonic() + self.startup_timeout
+        if not await self._await_ready([self._add(self.planner.nats())], deadline):
+            return False
+        for tier in self.topology.tiers():
+            names = [self._add(self.planner.instance(service, slot))
+                     for service in tier for slot in range(1, self.desired[service] + 1)]
+            if not await self._await_ready(names, deadline):
+                return False
+        return True
+
+    def _add(self, spec: ProcSpec) -> str:
+        instance = Instance(spec, cwd=self.root, env=self._env, probe=self._prober,
+                            on_change=self._write_state, log=log)
+        self.instances[spec.instance] = instance
+        instance.launch()
+        self._write_state()
+        return spec.instance
+
+    async def _await_ready(self, names: list[str], deadline: float) -> bool:
+        while True:
+            group = [self.instances[name] for name in names]
+            if all(instance.ready for instance in group):
+                return True
+            for instance in group:
+                if not instance.ever_ready and instance.crashes >= STARTUP_CRASHES:
+                    return self._fail(instance, f"{instance.name} exited {instance.crashes} "
+                                      f"times before becoming ready (last exit code "
+                                      f"{instance.last_exit})")
+            if time.monotonic() >= deadline:
+                late = next(instance for instance in group if not instance.ready)
+                return self._fail(late, f"{late.name} was not ready after "
+                                  f"{self.startup_timeout:g} s (GET {late.spec.ready_url} "
+                                  "did not answer 200)")
+            await asyncio.sleep(0.05)
+
+    def _fail(self, instance: Instance, message: str) -> bool:
+        self.error = ErrorInfo(instance=instance.name, message=message,
+                               log=str(instance.spec.log_file))
+        self.phase = "failed"
+        log("error", "start-up failed", process=instance.name, reason=message)
+        self._write_state()
+        return False
+
+    def _on_hup(self) -> None:
+        if self.phase != "running":
+            self._reload_pending = True
+            return
+        self._reload_pending = False
+        task = asyncio.create_task(self._reconcile())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _read_desired(self) -> dict[str, int]:
+        data = read_json(self.home.desired_file)
+        if not isinstance(data, dict):
+            log("error", "desired.json unreadable; ignored", path=str(self.home.desired_file))
+            return {}
+        wanted: dict[str, int] = {}
+        for service, count in data.items():
+            if service not in self.topology.services or not isinstance(count, int) or count < 0:
+                log("warning", "desired count ignored", service=service, count=count)
+            elif service == REGISTRY and count > 1:
+                log("warning", "the registry runs at most one instance", count=count)
+                wanted[service] = 1
+            else:
+                wanted[service] = count
+        return wanted
+
+    async def _reconcile(self) -> None:
+        async with self._lock:
+            wanted = self._read_desired()
+            log("info", "reconciling", desired=wanted)
+            retiring: list[Instance] = []
+            for service, count in wanted.items():
+                self.desired[service] = count
+                running = sorted((i for i in self.instances.values()
+                                  if i.spec.service == service and not i.stopping),
+                                 key=lambda i: i.spec.slot)
+                retiring += running[count:]
+                slots = {i.spec.slot for i in running}
+                free = (slot for slot in range(1, count + len(running) + 1) if slot not in slots)
+                for _ in range(count - len(running)):
+                    if not self._stop.is_set():
+                        self._add(self.planner.instance(service, next(free)))
+            self._write_state()
+            await asyncio.gather(*(self._retire(instance) for instance in retiring))
+
+    async def _retire(self, instance: Instance) -> None:
+        await instance.stop(DEFAULT_STOP_TIMEOUT)
+        self.instances.pop(instance.name, None)
+        self._write_state()
+
+    def _stop_timeout(self) -> float:
+        data = read_json(self.home.stop_file)
+        if isinstance(data, dict) and isinstance(data.get("timeout"), int | float):
+            return float(data["timeout"])
+        return DEFAULT_STOP_TIMEOUT
+
+    async def _shutdown(self) -> None:
+        """Stop in reverse tier order: gateway, services, registry, nats."""
+        if self.phase != "failed":
+            self.phase = "stopping"
+        self._write_state()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        timeout = self._stop_timeout()
+        log("info", "stopping", timeout=timeout)
+        for level in sorted({self._levels[i.spec.service] for i in self.instances.values()},
+                            reverse=True):
+            await asyncio.gather(*(instance.stop(timeout) for instance in self.instances.values()
+                                   if self._levels[instance.spec.service] == level))
+        for instance in self.instances.values():
+            instance.kill_now()
+        self.phase = "failed" if self.error else "stopped"
+        self._write_state()
+        with contextlib.suppress(FileNotFoundError):
+            self.home.pid_file.unlink()
+        await self._prober.close()
+        log("info", "supervisor stopped")
+
+    def _write_state(self) -> None:
+        def order(instance: Instance) -> tuple[int, int, int]:
+            service = instance.spec.service
+            return self._levels[service], self._order.index(service), instance.spec.slot
+
+        state = State(
+            supervisor_pid=os.getpid(), phase=self.phase, error=self.error,
+            home=str(self.home.root), topology=str(self.topology_path),
+            nats_url=self.planner.nats_url, registry_url=self.planner.registry_url,
+            gateway_url=self.planner.gateway_url, desired=dict(self.desired),
+            processes=[i.snapshot() for i in sorted(self.instances.values(), key=order)],
+            updated_at=datetime.now(UTC).isoformat())
+        write_json_atomic(self.home.state_file, state.model_dump(mode="json"))
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m souk.supervisor")
+    parser.add_argument("--home", type=Path, required=True)
+    parser.add_argument("--topology", type=Path, required=True)
+    parser.add_argument("--root", type=Path, help="working folder of every service")
+    parser.add_argument("--gateway-port", type=int)
+    parser.add_argument("--timeout", type=float, default=60.0, help="start-up deadline, seconds")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the detached supervisor process."""
+    args = _parse(argv)
+    home = Home(args.home.absolute())
+    try:
+        topology = load_topology(args.topology)
+        if args.gateway_port is not None:
+            topology = topology.with_gateway_port(args.gateway_port)
+    except TopologyError as exc:
+        log("error", "bad topology", reason=str(exc))
+        return 2
+    other = read_json(home.pid_file)
+    if isinstance(other, int) and other != os.getpid() and pid_alive(other) \
+            and looks_like(other, "souk.supervisor"):
+        log("error", "another supervisor runs on this home", pid=other)
+        return 1
+    planner = Planner(topology, home, PortAllocator(free_port), nats_binary=find_nats_server())
+    supervisor = Supervisor(topology, args.topology.absolute(), home, planner,
+                            root=(args.root or args.topology.absolute().parent).absolute(),
+                            startup_timeout=args.timeout)
+    try:
+        return asyncio.run(supervisor.run())
+    except Exception:
+        log("critical", "supervisor crashed", traceback=traceback.format_exc())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

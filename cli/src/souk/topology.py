@@ -1,0 +1,192 @@
+"""The platform's topology: which services run, how many instances each, on which ports.
+
+It comes from one declarative TOML file (``souk.toml`` at the repo root by default)::
+
+    [platform]
+    host = "127.0.0.1"
+    gateway_port = 8080          # 0 = pick a free port
+
+    [services.catalog]
+    instances = 2
+    database = true
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+__all__ = ["RESERVED_PORT", "Platform", "ServiceConfig", "Topology", "TopologyError",
+           "find_topology", "load_topology", "parse_topology"]
+
+# A developer's own NATS usually listens on 4222; the platform never takes it.
+RESERVED_PORT = 4222
+REGISTRY = "registry"
+GATEWAY = "gateway"
+NATS = "nats"
+_NAME = r"^[a-z][a-z0-9_]*$"
+_MODULE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+_ENV_KEY = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class TopologyError(Exception):
+    """The topology file is missing, is not valid TOML, or does not describe a platform."""
+
+
+def _not_reserved(port: int | None) -> int | None:
+    if port == RESERVED_PORT:
+        raise ValueError(f"port {RESERVED_PORT} is reserved (a local NATS may use it); pick another")
+    return port
+
+
+class ServiceConfig(BaseModel):
+    """One ``[services.<name>]`` section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    instances: int = Field(default=1, ge=0, description="how many processes to run")
+    database: bool = Field(default=False, description="give each instance a SQLite database URL")
+    module: str | None = Field(default=None, pattern=_MODULE,
+                               description="python module run with -m; the service name if unset")
+    port: int | None = Field(default=None, ge=1, le=65535,
+                             description="fixed port of instance 1; a free port if unset")
+    env: dict[str, str] = Field(default_factory=dict, description="extra environment")
+
+    @field_validator("port")
+    @classmethod
+    def _port(cls, port: int | None) -> int | None:
+        return _not_reserved(port)
+
+    @field_validator("env")
+    @classmethod
+    def _env_keys(cls, env: dict[str, str]) -> dict[str, str]:
+        bad = [key for key in env if not re.match(_ENV_KEY, key)]
+        if bad:
+            raise ValueError(f"not an environment variable name: {', '.join(bad)}")
+        return env
+
+
+class Platform(BaseModel):
+    """The ``[platform]`` section."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    host: str = Field(default="127.0.0.1", min_length=1)
+    gateway_port: int = Field(default=8080, ge=0, le=65535)
+
+    @field_validator("gateway_port")
+    @classmethod
+    def _port(cls, port: int) -> int:
+        _not_reserved(port)
+        return port
+
+
+class Topology(BaseModel):
+    """The whole file. Services start in tiers: registry, then the others, then the gateway."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    platform: Platform = Field(default_factory=Platform)
+    services: dict[str, ServiceConfig] = Field(default_factory=dict)
+
+    @field_validator("services")
+    @classmethod
+    def _names(cls, services: dict[str, ServiceConfig]) -> dict[str, ServiceConfig]:
+        for name in services:
+            if name == NATS:
+                raise ValueError("'nats' is started by souk itself; remove [services.nats]")
+            if not re.match(_NAME, name):
+                raise ValueError(f"service name {name!r} must be lower-case letters, digits and "
+                                 "'_', starting with a letter")
+        return services
+
+    @model_validator(mode="after")
+    def _distinct_ports(self) -> Topology:
+        seen: dict[int, str] = {}
+        for name, svc in self.services.items():
+            port = self.platform.gateway_port if name == GATEWAY and self.platform.gateway_port \
+                else svc.port
+            if port is None:
+                continue
+            if port in seen:
+                raise ValueError(f"services {seen[port]!r} and {name!r} both want port {port}")
+            seen[port] = name
+        return self
+
+    def tiers(self) -> list[list[str]]:
+        """Service names in start order; each tier waits for the previous one to be ready."""
+        middle = [name for name in self.services if name not in (REGISTRY, GATEWAY)]
+        tiers = [[REGISTRY] if REGISTRY in self.services else [], middle,
+                 [GATEWAY] if GATEWAY in self.services else []]
+        return [tier for tier in tiers if tier]
+
+    def module_of(self, service: str) -> str:
+        """The python module that runs ``service``."""
+        return self.services[service].module or service
+
+    def with_gateway_port(self, port: int) -> Topology:
+        """A copy whose gateway listens on ``port`` (validated like the file's value)."""
+        data = self.model_dump()
+        data["platform"]["gateway_port"] = port
+        return _validate(data, "--gateway-port")
+
+    def fixed_ports(self) -> dict[str, int]:
+        """Instance name → port for every instance whose port is fixed (not picked at start)."""
+        fixed: dict[str, int] = {}
+        for name, svc in self.services.items():
+            if svc.instances < 1:
+                continue
+            port = self.platform.gateway_port if name == GATEWAY else svc.port
+            if port:
+                fixed[f"{name}-1"] = port
+        return fixed
+
+
+def _describe(error: Any) -> str:
+    where = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return f"{where}: unknown key"
+    if kind in ("model_type", "dict_type", "model_attributes_type"):
+        return f"{where}: must be a table (e.g. [{where}])"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    return f"{where}: {message}"
+
+
+def _validate(data: Any, source: str) -> Topology:
+    try:
+        return Topology.model_validate(data)
+    except ValidationError as exc:
+        lines = "\n".join(f"  - {_describe(error)}" for error in exc.errors())
+        raise TopologyError(f"{source} is not a valid topology:\n{lines}") from None
+
+
+def parse_topology(text: str, source: str = "topology") -> Topology:
+    """Parse and validate TOML text; errors name the file and every offending key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise TopologyError(f"{source} is not valid TOML: {exc}") from None
+    return _validate(data, source)
+
+
+def load_topology(path: Path) -> Topology:
+    """Read and validate the topology file at ``path``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise TopologyError(f"cannot read topology {path}: {exc.strerror}") from None
+    return parse_topology(text, str(path))
+
+
+def find_topology(start: Path, name: str = "souk.toml") -> Path:
+    """``name`` in ``start`` or its nearest parent, so souk works from any folder of the repo."""
+    for folder in (start, *start.parents):
+        candidate = folder / name
+        if candidate.is_file():
+            return candidate
+    raise TopologyError(f"no {name} in {start} or its parents; pass --topology FILE")

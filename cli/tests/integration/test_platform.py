@@ -1,0 +1,234 @@
+"""The real CLI and supervisor, end to end, on stand-in services: one platform for the module
+(up → status → crash → hang → scale → logs → down), plus start-up failure cases."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from souk.state import pid_alive
+
+from .conftest import Factory, Souk, dummy_topology
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def souk(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Souk]:
+    driver = Souk(tmp_path_factory.mktemp("platform"), dummy_topology(workers=2))
+    try:
+        result = driver.up()
+        assert result.returncode == 0, result.stdout + result.stderr
+        driver.state()
+        yield driver
+    finally:
+        driver.cleanup()
+
+
+def test_up_starts_every_tier_and_prints_where_things_are(souk: Souk) -> None:
+    output, state = souk.up_output, souk.state()
+
+    assert "Souk is up" in output
+    for instance in ("nats-1", "registry-1", "worker-1", "worker-2", "gateway-1"):
+        assert instance in output
+    assert state["gateway_url"] in output and state["registry_url"] in output
+    assert state["nats_url"] in output and str(souk.home / "logs") in output
+
+
+def test_status_json_lists_every_process_ready(souk: Souk) -> None:
+    rows = souk.status()
+
+    assert [row["instance"] for row in rows] == [
+        "nats-1", "registry-1", "worker-1", "worker-2", "gateway-1"]
+    assert all(row["ready"] is True and row["restarts"] == 0 for row in rows)
+    assert rows[0]["service"] == "nats"
+    assert rows[0]["url"] == f"nats://127.0.0.1:{rows[0]['port']}"
+    ports = [row["port"] for row in rows]
+    assert len(set(ports)) == len(ports) and 4222 not in ports
+
+
+def test_tiers_start_in_order_registry_then_services_then_gateway(souk: Souk) -> None:
+    started = {p["instance"]: p["started_at"] for p in souk.state()["processes"]}
+
+    assert started["nats-1"] < started["registry-1"] < started["worker-1"] < started["gateway-1"]
+    assert started["worker-2"] < started["gateway-1"]
+
+
+def test_each_instance_receives_the_process_contract(souk: Souk) -> None:
+    state = souk.state()
+    first = json.loads((souk.home / "logs" / "worker-2.log").read_text().splitlines()[0])
+
+    assert first["event"] == "service started"
+    assert first["instance"] == "worker-2"
+    assert first["port"] == souk.proc("worker-2")["port"]
+    assert first["nats_url"] == state["nats_url"]
+    assert first["registry_url"] == state["registry_url"]
+    assert first["database_url"] == f"sqlite:///{souk.home / 'data' / 'worker.db'}"
+    assert first["log_format"] == "json"
+
+
+def test_up_again_reports_the_running_platform(souk: Souk) -> None:
+    before = souk.state()["supervisor_pid"]
+
+    result = souk.up()
+
+    assert result.returncode == 0
+    assert "already running" in result.stdout
+    assert souk.state()["supervisor_pid"] == before
+
+
+def test_a_killed_instance_is_back_and_ready_within_3s_on_the_same_port(souk: Souk) -> None:
+    old = souk.proc("worker-1")
+
+    os.kill(old["pid"], signal.SIGKILL)
+    began = time.monotonic()
+    souk.wait_for(lambda: (p := souk.proc("worker-1"))["pid"] != old["pid"] and p["ready"],
+                  3.0, "worker-1 back and ready")
+    elapsed = time.monotonic() - began
+
+    new = souk.proc("worker-1")
+    assert elapsed < 3.0
+    assert (new["port"], new["restarts"]) == (old["port"], 1)
+    row = next(r for r in souk.status() if r["instance"] == "worker-1")
+    assert row["ready"] is True and row["restarts"] == 1
+    assert "process exited; restarting" in (souk.home / "logs" / "supervisor.log").read_text()
+
+
+def test_a_hung_instance_fails_liveness_and_is_killed_and_restarted(souk: Souk) -> None:
+    old = souk.proc("worker-2")
+
+    os.kill(old["pid"], signal.SIGSTOP)
+    try:
+        souk.wait_for(lambda: (p := souk.proc("worker-2"))["pid"] != old["pid"] and p["ready"],
+                      10.0, "worker-2 replaced after failing liveness")
+    finally:
+        if pid_alive(old["pid"]):
+            os.kill(old["pid"], signal.SIGCONT)
+
+    new = souk.proc("worker-2")
+    assert (new["port"], new["restarts"]) == (old["port"], 1)
+    assert not pid_alive(old["pid"])
+    assert "liveness probe failed; killing" in (souk.home / "logs" / "supervisor.log").read_text()
+
+
+def test_scale_adds_instances_then_retires_the_highest_numbered(souk: Souk) -> None:
+    untouched = {i: souk.proc(i)["pid"] for i in ("nats-1", "registry-1", "worker-1", "gateway-1")}
+
+    up = souk.run("scale", "worker=3")
+    assert up.returncode == 0, up.stderr
+    workers = [r for r in souk.status() if r["service"] == "worker"]
+    assert [r["instance"] for r in workers] == ["worker-1", "worker-2", "worker-3"]
+    assert all(r["ready"] for r in workers)
+    retired = {r["pid"] for r in workers if r["instance"] != "worker-1"}
+
+    down = souk.run("scale", "worker=1")
+    assert down.returncode == 0, down.stderr
+    assert [r["instance"] for r in souk.status() if r["service"] == "worker"] == ["worker-1"]
+    assert not any(pid_alive(pid) for pid in retired)
+    assert {i: souk.proc(i)["pid"] for i in untouched} == untouched
+    assert json.loads((souk.home / "run" / "desired.json").read_text())["worker"] == 1
+
+
+@pytest.mark.parametrize(("arg", "message"), [
+    ("registry=2", "registry runs as a single instance"),
+    ("nats=3", "nats runs as a single instance"),
+    ("worker=-1", "cannot be negative"),
+    ("nosuch=1", "unknown service nosuch"),
+])
+def test_scale_refuses_what_cannot_be_done(souk: Souk, arg: str, message: str) -> None:
+    result = souk.run("scale", arg)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_logs_merges_every_process_in_time_order(souk: Souk) -> None:
+    result = souk.run("logs", "--lines", "400")
+
+    assert result.returncode == 0, result.stderr
+    stamped = [line for line in result.stdout.splitlines()
+               if re.match(r"\d\d:\d\d:\d\d\.\d{3} ", line)]
+    instances = {line.split()[1] for line in stamped}
+    assert {"registry-1", "worker-1", "gateway-1", "supervisor"} <= instances
+    times = [line[:12] for line in stamped]
+    assert times == sorted(times)
+
+
+def test_logs_of_one_service_only(souk: Souk) -> None:
+    result = souk.run("logs", "gateway", "-n", "5")
+
+    lines = result.stdout.splitlines()
+    assert result.returncode == 0 and len(lines) == 5
+    assert all(line.split()[1] == "gateway-1" for line in lines)
+
+
+def test_down_stops_everything_and_leaves_no_process(souk: Souk) -> None:
+    souk.state()
+    assert souk.seen_pids
+
+    result = souk.run("down")
+
+    assert result.returncode == 0, result.stderr
+    assert "stopped gateway-1" in result.stdout and "stopped supervisor" in result.stdout
+    assert result.stdout.index("gateway-1") < result.stdout.index("nats-1")
+    assert souk.alive() == []
+    assert not (souk.home / "run" / "supervisor.pid").exists()
+    again = souk.run("down")
+    assert again.returncode == 0 and "not running" in again.stdout
+    status = souk.run("status", "--json")
+    assert (status.returncode, json.loads(status.stdout)) == (1, [])
+
+
+def test_up_fails_naming_the_process_and_its_log_then_cleans_up(souk_factory: Factory) -> None:
+    broken = souk_factory(workers=1, worker_module="souk_no_such_module", gateway=False)
+
+    result = broken.up()
+
+    assert result.returncode == 1
+    assert "worker-1 exited 3 times before becoming ready" in result.stderr
+    assert "No module named souk_no_such_module" in result.stderr
+    broken.state()
+    assert broken.alive() == []
+
+
+def test_up_refuses_a_gateway_port_in_use(souk_factory: Factory) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        souk = souk_factory(gateway_port=port)
+
+        result = souk.up()
+
+    assert result.returncode == 1
+    assert f"127.0.0.1:{port}, which is already in use" in result.stderr
+    assert not (souk.home / "run" / "state.json").exists()
+
+
+def test_children_die_with_a_killed_supervisor(souk_factory: Factory) -> None:
+    souk = souk_factory(workers=1, registry=False, gateway=False)
+    assert souk.up().returncode == 0
+    state = souk.state()
+
+    os.kill(state["supervisor_pid"], signal.SIGKILL)
+
+    souk.wait_for(lambda: souk.alive() == [], 5.0, "every child gone with the supervisor")
+    assert "not running" in souk.run("down").stdout
+
+
+def test_a_topology_error_is_reported_before_anything_starts(souk_factory: Factory) -> None:
+    souk = souk_factory()
+    souk.topology.write_text("[services.worker]\ninstances = -2\n")
+
+    result = souk.up()
+
+    assert result.returncode == 2
+    assert "services.worker.instances" in result.stderr
+    assert not souk.home.exists()

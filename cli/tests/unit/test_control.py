@@ -1,0 +1,44 @@
+import itertools
+
+import pytest
+
+from souk.control import ControlError, parse_scale
+from souk.procs import backoff_delay
+
+pytestmark = pytest.mark.unit
+
+
+def test_parses_several_scale_requests() -> None:
+    assert parse_scale(["catalog=3", "cart=0", "registry=1"]) == {
+        "catalog": 3, "cart": 0, "registry": 1}
+
+
+def test_scaling_nats_to_one_is_a_no_op() -> None:
+    assert parse_scale(["nats=1"]) == {}
+
+
+@pytest.mark.parametrize(("arg", "message"), [
+    ("catalog", "is not SERVICE=N"),
+    ("=3", "is not SERVICE=N"),
+    ("catalog=three", "'three' is not a whole number"),
+    ("catalog=-1", "cannot be negative"),
+    ("registry=2", "registry runs as a single instance"),
+    ("nats=2", "nats runs as a single instance"),
+    ("nats=0", "nats runs as a single instance"),
+])
+def test_refuses_what_cannot_be_scaled(arg: str, message: str) -> None:
+    with pytest.raises(ControlError, match=message):
+        parse_scale([arg])
+
+
+def test_needs_something_to_scale() -> None:
+    with pytest.raises(ControlError, match="say what to scale"):
+        parse_scale([])
+
+
+def test_restarts_at_once_then_backs_off_doubling_up_to_ten_seconds() -> None:
+    delays = [backoff_delay(n) for n in range(1, 12)]
+
+    assert delays[:5] == [0.0, 0.1, 0.2, 0.4, 0.8]
+    assert delays[-1] == 10.0
+    assert all(a <= b for a, b in itertools.pairwise(delays))

@@ -1,0 +1,188 @@
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from souk.logs import (
+    FileCursor,
+    LogLine,
+    follow,
+    format_line,
+    log_files,
+    merge,
+    parse_line,
+    recent,
+    tail_lines,
+)
+
+pytestmark = pytest.mark.unit
+
+
+def json_line(ts: str, event: str, **fields: object) -> str:
+    return orjson.dumps({"ts": ts, "level": "info", "event": event, "service": "catalog",
+                         "instance": "catalog-1", **fields}).decode()
+
+
+def lines_of(instance: str, *raws: str) -> list[LogLine]:
+    return [parse_line(instance, raw) for raw in raws]
+
+
+def test_parses_a_service_json_line() -> None:
+    line = parse_line("catalog-1", json_line("2026-01-02T03:04:05.678901Z", "request", status=200)
+                      + "\n")
+
+    assert line.ts == datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)
+    assert (line.instance, line.level, line.event) == ("catalog-1", "info", "request")
+    assert line.fields["status"] == 200
+
+
+def test_parses_a_nats_server_line_as_utc() -> None:
+    line = parse_line("nats-1", "[7633] 2026/11/23 19:12:49.633625 [WRN] slow consumer")
+
+    assert line.ts == datetime(2026, 11, 23, 19, 12, 49, 633625, tzinfo=UTC)
+    assert (line.level, line.event) == ("warning", "slow consumer")
+
+
+@pytest.mark.parametrize("raw", [
+    "Traceback (most recent call last):",
+    "{not json",
+    '{"no": "timestamp"}',
+    '{"ts": "yesterday", "event": "x"}',
+])
+def test_keeps_other_lines_untimed_and_verbatim(raw: str) -> None:
+    line = parse_line("catalog-1", raw)
+
+    assert line.ts is None
+    assert line.raw == raw
+
+
+def test_merges_files_by_timestamp() -> None:
+    a = lines_of("a-1", json_line("2026-01-01T00:00:01Z", "a1"),
+                 json_line("2026-01-01T00:00:03Z", "a3"))
+    b = lines_of("b-1", json_line("2026-01-01T00:00:02Z", "b2"),
+                 json_line("2026-01-01T00:00:04Z", "b4"))
+
+    assert [line.event for line in merge([a, b])] == ["a1", "b2", "a3", "b4"]
+
+
+def test_an_untimed_line_follows_the_timed_line_before_it_in_its_own_file() -> None:
+    a = lines_of("a-1", json_line("2026-01-01T00:00:01Z", "boom"), "Traceback:", "  File x",
+                 "ValueError", json_line("2026-01-01T00:00:05Z", "later"))
+    b = lines_of("b-1", json_line("2026-01-01T00:00:02Z", "b2"))
+
+    merged = [line.event or line.raw for line in merge([a, b])]
+
+    assert merged == ["boom", "Traceback:", "  File x", "ValueError", "b2", "later"]
+
+
+def test_lines_before_any_timestamp_come_first_and_keep_their_order() -> None:
+    a = lines_of("a-1", "starting…", json_line("2026-01-01T00:00:03Z", "a3"))
+    b = lines_of("b-1", json_line("2026-01-01T00:00:01Z", "b1"))
+
+    assert [line.event or line.raw for line in merge([a, b])] == ["starting…", "b1", "a3"]
+
+
+def test_equal_timestamps_keep_file_order() -> None:
+    a = lines_of("a-1", json_line("2026-01-01T00:00:01Z", "first"),
+                 json_line("2026-01-01T00:00:01Z", "second"))
+
+    assert [line.event for line in merge([a])] == ["first", "second"]
+
+
+def test_formats_time_instance_level_event_and_fields() -> None:
+    line = parse_line("catalog-1", json_line("2026-01-02T03:04:05.678901Z", "request served",
+                                             path="/p", status=200, note="two words"))
+    local = line.ts.astimezone() if line.ts else None
+    assert local is not None
+
+    text = format_line(line, width=10).plain
+
+    assert text == (f"{local:%H:%M:%S}.678 catalog-1  info    request served path=/p status=200 "
+                    'note="two words"')
+
+
+def test_formats_untimed_lines_verbatim_under_their_instance() -> None:
+    text = format_line(parse_line("a-1", "  File 'x.py'"), width=4).plain
+
+    # no time column, the instance padded to the width, a space, then the raw line
+    assert text == " " * 13 + "a-1 " + " " + "  File 'x.py'"
+
+
+def test_prints_an_exception_field_on_its_own_lines() -> None:
+    line = parse_line("a-1", json_line("2026-01-01T00:00:01Z", "failed",
+                                       exception="Traceback:\n  boom\n"))
+
+    assert format_line(line).plain.endswith("failed\nTraceback:\n  boom")
+
+
+def test_selects_all_logs_one_service_or_one_instance(tmp_path: Path) -> None:
+    for name in ("cat-1", "catalog-1", "catalog-2", "catalog-extra", "nats-1", "supervisor"):
+        (tmp_path / f"{name}.log").write_text("")
+
+    def names(selector: str | None) -> list[str]:
+        return [path.stem for path in log_files(tmp_path, selector)]
+
+    assert names(None) == ["cat-1", "catalog-1", "catalog-2", "catalog-extra", "nats-1",
+                           "supervisor"]
+    assert names("catalog") == ["catalog-1", "catalog-2"]
+    assert names("catalog-2") == ["catalog-2"]
+    assert names("cat") == ["cat-1"]
+    assert log_files(tmp_path / "missing", None) == []
+
+
+def test_tails_a_file_larger_than_one_block(tmp_path: Path) -> None:
+    path = tmp_path / "a.log"
+    path.write_text("".join(f"line {n}\n" for n in range(5000)))
+
+    assert tail_lines(path, 3, block=100) == ["line 4997", "line 4998", "line 4999"]
+    assert tail_lines(path, 0) == []
+    assert len(tail_lines(path, 10_000)) == 5000
+
+
+def test_a_cursor_hands_out_complete_lines_once(tmp_path: Path) -> None:
+    path = tmp_path / "a-1.log"
+    path.write_text("one\ntw")
+    cursor = FileCursor(path)
+
+    assert [line.raw for line in cursor.read_new()] == ["one"]
+    with path.open("a") as handle:
+        handle.write("o\nthree\n")
+    assert [line.raw for line in cursor.read_new()] == ["two", "three"]
+    assert cursor.read_new() == []
+
+
+def test_a_cursor_starts_over_when_the_file_is_truncated(tmp_path: Path) -> None:
+    path = tmp_path / "a-1.log"
+    path.write_text("old line\n")
+    cursor = FileCursor(path)
+    cursor.read_new()
+
+    path.write_text("new\n")
+
+    assert [line.raw for line in cursor.read_new()] == ["new"]
+
+
+def test_recent_then_follow_prints_each_line_once_in_time_order(tmp_path: Path) -> None:
+    (tmp_path / "a-1.log").write_text(json_line("2026-01-01T00:00:01Z", "a1") + "\n")
+    (tmp_path / "b-1.log").write_text(json_line("2026-01-01T00:00:02Z", "b2") + "\n")
+
+    shown, cursors = recent(tmp_path, None, 10)
+    with (tmp_path / "a-1.log").open("a") as handle:
+        handle.write(json_line("2026-01-01T00:00:04Z", "a4") + "\nTraceback\n")
+    (tmp_path / "c-1.log").write_text(json_line("2026-01-01T00:00:03Z", "c3") + "\n")
+    batch = next(follow(tmp_path, None, cursors, sleep=lambda _: None))
+
+    assert [line.event for line in shown] == ["a1", "b2"]
+    assert [line.event or line.raw for line in batch] == ["c3", "a4", "Traceback"]
+
+
+def test_recent_keeps_only_the_newest_lines_across_files(tmp_path: Path) -> None:
+    (tmp_path / "a-1.log").write_text("".join(
+        json_line(f"2026-01-01T00:00:{n:02d}Z", f"a{n}") + "\n" for n in range(0, 10, 2)))
+    (tmp_path / "b-1.log").write_text("".join(
+        json_line(f"2026-01-01T00:00:{n:02d}Z", f"b{n}") + "\n" for n in range(1, 10, 2)))
+
+    shown, _ = recent(tmp_path, None, 3)
+
+    assert [line.event for line in shown] == ["b7", "a8", "b9"]

@@ -1,0 +1,159 @@
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from souk.home import Home
+from souk.plan import Planner, PortAllocator, connect_host
+from souk.topology import parse_topology
+
+pytestmark = pytest.mark.unit
+
+HOME = Home(Path("/srv/souk"))
+TOPOLOGY = """
+[platform]
+host = "127.0.0.1"
+gateway_port = 8080
+[services.registry]
+database = true
+[services.catalog]
+instances = 2
+database = true
+env = {CATALOG_PAGE_SIZE = "50"}
+[services.gateway]
+instances = 2
+"""
+
+
+def counting_picker(start: int = 41000) -> Iterator[int]:
+    port = start
+    while True:
+        yield port
+        port += 1
+
+
+def planner(text: str = TOPOLOGY, ports: Iterator[int] | None = None) -> Planner:
+    picks = ports or counting_picker()
+    return Planner(parse_topology(text), HOME, PortAllocator(lambda: next(picks)),
+                   nats_binary="/bin/nats-server", python="/venv/bin/python")
+
+
+def test_a_service_instance_gets_the_whole_process_contract_in_its_environment() -> None:
+    plan = planner()
+
+    spec = plan.instance("catalog", 2)
+
+    registry_port = plan.port_of("registry", 1)
+    assert spec.argv == ("/venv/bin/python", "-m", "catalog")
+    assert spec.instance == "catalog-2"
+    assert {key: value for key, value in spec.env.items() if key.startswith("CATALOG_")} == {
+        "CATALOG_HOST": "127.0.0.1",
+        "CATALOG_PORT": str(spec.port),
+        "CATALOG_INSTANCE_ID": "catalog-2",
+        "CATALOG_NATS_URL": plan.nats().url,
+        "CATALOG_REGISTRY_URL": f"http://127.0.0.1:{registry_port}",
+        "CATALOG_LOG_FORMAT": "json",
+        "CATALOG_DATABASE_URL": "sqlite:////srv/souk/data/catalog.db",
+        "CATALOG_PAGE_SIZE": "50",
+    }
+    assert spec.url == f"http://127.0.0.1:{spec.port}"
+    assert spec.ready_url == f"{spec.url}/health/ready"
+    assert spec.live_url == f"{spec.url}/health/live"
+    assert spec.log_file == Path("/srv/souk/logs/catalog-2.log")
+
+
+def test_the_registry_also_gets_its_own_url_and_a_service_without_database_gets_none() -> None:
+    plan = planner()
+
+    registry, gateway = plan.instance("registry", 1), plan.instance("gateway", 1)
+
+    assert registry.env["REGISTRY_REGISTRY_URL"] == registry.url
+    assert "GATEWAY_DATABASE_URL" not in gateway.env
+
+
+def test_no_registry_url_when_the_topology_has_no_registry() -> None:
+    spec = planner("[services.worker]\n").instance("worker", 1)
+
+    assert not any(key.endswith("REGISTRY_URL") for key in spec.env)
+    assert spec.env["WORKER_NATS_URL"].startswith("nats://127.0.0.1:")
+
+
+def test_the_gateway_takes_the_public_port_and_its_extra_instances_free_ones() -> None:
+    plan = planner()
+
+    assert plan.instance("gateway", 1).port == 8080
+    assert plan.instance("gateway", 2).port not in (8080, 4222)
+    assert plan.gateway_url == "http://127.0.0.1:8080"
+
+
+def test_gateway_port_zero_means_a_free_port() -> None:
+    plan = planner("[platform]\ngateway_port = 0\n[services.gateway]\n", counting_picker(43000))
+
+    assert plan.instance("gateway", 1).port == 43000
+
+
+def test_a_fixed_port_applies_to_instance_one_only() -> None:
+    plan = planner("[services.catalog]\nport = 9100\ninstances = 2\n")
+
+    assert plan.instance("catalog", 1).port == 9100
+    assert plan.instance("catalog", 2).port != 9100
+
+
+def test_a_slot_keeps_its_port_across_restarts_and_rescaling() -> None:
+    plan = planner()
+    first = plan.instance("catalog", 2)
+
+    plan.instance("catalog", 3)
+    again = plan.instance("catalog", 2)
+
+    assert again == first
+
+
+def test_every_instance_gets_a_distinct_port() -> None:
+    plan = planner()
+    specs = [plan.nats(), *(plan.instance("catalog", n) for n in range(1, 6)),
+             plan.instance("registry", 1), plan.instance("gateway", 1)]
+
+    ports = [spec.port for spec in specs] + [plan.nats().monitor_port]
+    assert len(set(ports)) == len(ports)
+
+
+def test_nats_runs_with_jetstream_on_disk_in_home_on_free_ports() -> None:
+    nats = planner(ports=iter([4222, 42001, 42002])).nats()
+
+    assert nats.argv == ("/bin/nats-server", "-a", "127.0.0.1", "-p", "42001", "-m", "42002",
+                         "-js", "-sd", "/srv/souk/nats", "-n", "souk", "--logtime_utc")
+    assert nats.url == "nats://127.0.0.1:42001"
+    assert nats.ready_url == "http://127.0.0.1:42002/healthz"
+    assert nats.instance == "nats-1"
+    assert nats.log_file == Path("/srv/souk/logs/nats-1.log")
+
+
+def test_the_allocator_skips_4222_and_ports_already_handed_out() -> None:
+    picks = iter([4222, 5000, 5000, 5001, 6000, 6001])
+    ports = PortAllocator(lambda: next(picks))
+
+    assert ports.pick() == 5000
+    assert ports.pick() == 5001
+    assert ports.take(6000) == 6000
+    assert ports.pick() == 6001
+
+
+def test_the_allocator_gives_up_when_nothing_free_comes_back() -> None:
+    ports = PortAllocator(lambda: 4222)
+
+    with pytest.raises(RuntimeError, match="free port"):
+        ports.pick()
+
+
+@pytest.mark.parametrize(("host", "expected"), [
+    ("0.0.0.0", "127.0.0.1"), ("localhost", "127.0.0.1"), ("10.1.2.3", "10.1.2.3")])
+def test_connects_to_wildcard_binds_through_loopback(host: str, expected: str) -> None:
+    assert connect_host(host) == expected
+
+
+def test_services_bound_to_all_interfaces_are_reached_on_loopback() -> None:
+    spec = planner('[platform]\nhost = "0.0.0.0"\n[services.a]\n').instance("a", 1)
+
+    assert spec.env["A_HOST"] == "0.0.0.0"
+    assert spec.url.startswith("http://127.0.0.1:")

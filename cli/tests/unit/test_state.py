@@ -1,0 +1,61 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from souk.render import progress_line, status_rows
+from souk.state import State, looks_like, pid_alive, read_json, read_state, write_json_atomic
+
+pytestmark = pytest.mark.unit
+
+
+def a_state(**changes: object) -> State:
+    data: dict[str, object] = {
+        "supervisor_pid": 10, "phase": "running", "home": "/h", "topology": "/t.toml",
+        "nats_url": "nats://127.0.0.1:1", "registry_url": None, "gateway_url": None,
+        "desired": {"w": 2}, "updated_at": "2026-01-01T00:00:00+00:00",
+        "processes": [
+            {"service": "w", "instance": f"w-{n}", "slot": n, "pid": 100 + n, "port": 2000 + n,
+             "url": f"http://127.0.0.1:{2000 + n}", "ready_url": "x", "ready": n == 1,
+             "restarts": 0, "status": "running", "started_at": None, "log": f"/h/w-{n}.log"}
+            for n in (1, 2)],
+    }
+    return State.model_validate(data | changes)
+
+
+def test_state_round_trips_through_an_atomic_write(tmp_path: Path) -> None:
+    path = tmp_path / "state.json"
+
+    write_json_atomic(path, a_state().model_dump(mode="json"))
+
+    assert read_state(path) == a_state()
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"]
+
+
+def test_a_missing_or_foreign_state_file_reads_as_none(tmp_path: Path) -> None:
+    (tmp_path / "other.json").write_text('{"hello": 1}')
+    (tmp_path / "broken.json").write_text("{")
+
+    assert read_state(tmp_path / "missing.json") is None
+    assert read_state(tmp_path / "other.json") is None
+    assert read_json(tmp_path / "broken.json") is None
+
+
+def test_this_process_is_alive_and_looks_like_python() -> None:
+    assert pid_alive(os.getpid())
+    assert looks_like(os.getpid(), "python") or looks_like(os.getpid(), "pytest")
+    assert not looks_like(os.getpid(), "no-such-program-name")
+    assert looks_like(os.getpid(), "")
+
+
+def test_status_rows_carry_what_status_json_promises() -> None:
+    rows = status_rows(a_state(), ready=[False, True])
+
+    assert [(r["instance"], r["ready"], r["pid"], r["port"]) for r in rows] == [
+        ("w-1", False, 101, 2001), ("w-2", True, 102, 2002)]
+    assert {"service", "instance", "pid", "url", "ready", "restarts", "port"} <= set(rows[0])
+
+
+def test_progress_names_what_is_not_ready_yet() -> None:
+    assert progress_line(None) == "starting the supervisor…"
+    assert progress_line(a_state()) == "1/2 ready, waiting for w-2"

@@ -1,0 +1,1 @@
+"""Adapters: the SQL repository behind ``catalog.service.ports``, and the demo catalog."""

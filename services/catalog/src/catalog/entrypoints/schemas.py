@@ -1,0 +1,94 @@
+"""The JSON shapes of the catalog API (pydantic), and their mapping from domain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from catalog.domain.money import Money
+from catalog.domain.products import CategorySummary, Product
+from chassis.problems import PROBLEM_JSON
+
+__all__ = ["CategoryListOut", "CategoryOut", "MoneyOut", "ProblemOut", "ProductOut", "ProductPageOut",
+           "problem_responses"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class MoneyOut(_Out):
+    amount_minor: int = Field(description="amount in minor units of the currency (cents for EUR)")
+    currency: str = Field(description="ISO-4217 code", examples=["EUR"])
+
+    @classmethod
+    def of(cls, money: Money) -> MoneyOut:
+        return cls(amount_minor=money.amount_minor, currency=money.currency)
+
+
+class ProductOut(_Out):
+    id: str = Field(description="time-ordered UUID")
+    sku: str = Field(examples=["KIT-0007"])
+    name: str
+    description: str
+    price: MoneyOut
+    category: str = Field(description="the category's slug")
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, product: Product) -> ProductOut:
+        return cls(id=product.id, sku=product.sku, name=product.name,
+                   description=product.description, price=MoneyOut.of(product.price),
+                   category=product.category, created_at=product.created_at,
+                   updated_at=product.updated_at)
+
+
+class ProductPageOut(_Out):
+    items: list[ProductOut]
+    next_cursor: str | None = Field(
+        description="pass as `cursor` to get the next page; null on the last page")
+
+
+class CategoryOut(_Out):
+    slug: str
+    name: str
+    product_count: int = Field(description="products listed in this category")
+
+    @classmethod
+    def of(cls, summary: CategorySummary) -> CategoryOut:
+        return cls(slug=summary.slug, name=summary.name, product_count=summary.product_count)
+
+
+class CategoryListOut(_Out):
+    items: list[CategoryOut]
+
+
+class ProblemOut(_Out):
+    """RFC 9457 problem details, as every Souk error is sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["https://souk.dev/problems/catalog/product-not-found"])
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+
+
+def problem_responses(
+        described: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for problem+json errors, e.g. ``problem_responses({404: "…"})``.
+
+    A catch-all ``4XX`` is always included: it also replaces FastAPI's default ``422`` entry, which
+    is wrong here because the chassis answers parameter errors with a 400 problem.
+    """
+    content = {PROBLEM_JSON: {"schema": ProblemOut.model_json_schema()}}
+    responses: dict[int | str, dict[str, Any]] = {
+        status: {"description": text, "content": content}
+        for status, text in (described or {}).items()}
+    responses["4XX"] = {"description": "another client error", "content": content}
+    return responses
