@@ -16,7 +16,6 @@ from prometheus_client import CollectorRegistry
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from chassis.broker import Broker
 from chassis.context import RequestContextMiddleware
 from chassis.db import migrate, open_database
 from chassis.discovery import Discovery, Registration
@@ -98,6 +97,8 @@ async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Pat
         runtime.db = db
         runtime.health.add("database", db.ping)
     if use_broker and settings.nats_url:
+        from chassis.broker import Broker  # nats-py costs ~0.2 s to import; only when used
+
         broker = Broker(settings.nats_url, name=settings.instance_id)
         await broker.start()
         stack.push_async_callback(broker.close)

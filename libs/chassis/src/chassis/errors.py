@@ -75,12 +75,28 @@ def install_problem_handlers(app: FastAPI, problems: ProblemMap) -> None:
             "an unexpected error occurred; quote the request id when reporting it",
             instance=request.url.path, request_id=_request_id(request))
 
+    async def on_unstorable_text(request: Request, exc: Exception) -> Response:
+        # PostgreSQL cannot store NUL in text; that is the caller's input, not our fault
+        return problem_response(400, "invalid-characters",
+                                "the request contains characters that cannot be stored",
+                                instance=request.url.path)
+
     app.add_exception_handler(Problem, on_problem)
+    for cls in _unstorable_text_errors():
+        app.add_exception_handler(cls, on_unstorable_text)
     for cls in problems:
         app.add_exception_handler(cls, on_domain)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def _unstorable_text_errors() -> tuple[type[Exception], ...]:
+    try:
+        from asyncpg.exceptions import CharacterNotInRepertoireError, UntranslatableCharacterError
+    except ImportError:  # pragma: no cover - asyncpg is a chassis dependency
+        return ()
+    return (CharacterNotInRepertoireError, UntranslatableCharacterError)
 
 
 def _describe(error: Any) -> dict[str, Any]:

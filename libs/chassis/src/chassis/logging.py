@@ -51,11 +51,16 @@ def configure_logging(service: str, instance: str, *, level: str = "info",
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
-    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "alembic"):
+    for name in ("uvicorn", "uvicorn.error", "alembic"):
         lg = logging.getLogger(name)
         lg.handlers[:] = []
         lg.propagate = True
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # Access lines are off (INFO under a WARNING level), and must not reach any handler: uvicorn
+    # formats the line for every response whenever its logger has a handler up the tree.
+    access = logging.getLogger("uvicorn.access")
+    access.handlers[:] = []
+    access.propagate = False
+    access.setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
 
-from chassis.broker import Broker
 from chassis.db import Database
 from chassis.discovery import Discovery, Registration
 from chassis.health import HealthChecks
 from chassis.metrics import HttpMetrics
 from chassis.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from chassis.broker import Broker
 
 __all__ = ["Runtime"]
 

@@ -9,8 +9,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from chassis import ServiceSettings, create_service_app
 from chassis.db import Database, migrate, open_database
+from chassis.deps import DatabaseDep
 from chassis.ids import new_id
 from chassis.testing import postgres_database, postgres_url_or_skip_reason
 
@@ -148,3 +151,60 @@ async def test_ping_fails_when_not_connected(database_url: str) -> None:
 def test_unknown_url_schemes_are_rejected() -> None:
     with pytest.raises(ValueError, match="mysql"):
         open_database("mysql://localhost/x")
+
+
+@pytest.mark.postgres
+async def test_text_postgresql_cannot_store_is_a_400_problem(tmp_path: Path) -> None:
+    admin, reason = postgres_url_or_skip_reason()
+    if admin is None:
+        pytest.skip(reason)
+    async with postgres_database(admin) as url:
+        app = create_service_app(ServiceSettings(service_name="demo", port=1, database_url=url),
+                                 title="demo", migrations=MIGRATIONS, use_broker=False)
+
+        @app.get("/v1/items")
+        async def find(name: str, db: DatabaseDep) -> dict[str, int]:
+            async with db.transaction(readonly=True) as tx:
+                count = await tx.fetch_value("SELECT count(*) FROM items WHERE name = :n", {"n": name})
+            return {"count": count}
+
+        def call() -> tuple[int, str, str]:
+            with TestClient(app, raise_server_exceptions=False) as client:
+                resp = client.get("/v1/items", params={"name": "a\x00b"})
+                return resp.status_code, resp.headers["content-type"], resp.json()["type"]
+
+        # the TestClient runs its own loop in a thread; the database lives there too
+        status, ctype, kind = await asyncio.to_thread(call)
+        assert (status, ctype) == (400, "application/problem+json")
+        assert kind.endswith("/invalid-characters")
+
+
+def test_the_head_revision_is_read_from_the_files() -> None:
+    from chassis.db.migrate import head_revision
+
+    assert head_revision(MIGRATIONS) == "0001"
+
+
+async def test_a_database_behind_head_is_upgraded_even_on_the_fast_path(database_url: str,
+                                                                         tmp_path: Path) -> None:
+    # a second revision appears (a new release): the start-up check must not skip it
+    await migrate(database_url, MIGRATIONS)
+    newer = tmp_path / "migrations"
+    (newer / "versions").mkdir(parents=True)
+    (newer / "env.py").write_text((MIGRATIONS / "env.py").read_text())
+    (newer / "versions" / "0001_items.py").write_text(
+        (MIGRATIONS / "versions" / "0001_items.py").read_text())
+    (newer / "versions" / "0002_notes.py").write_text(
+        'revision = "0002"\ndown_revision = "0001"\nbranch_labels = None\ndepends_on = None\n'
+        "import sqlalchemy as sa\nfrom alembic import op\n\n\n"
+        "def upgrade() -> None:\n    op.add_column('items', sa.Column('note', sa.Text))\n\n\n"
+        "def downgrade() -> None:\n    op.drop_column('items', 'note')\n")
+    await migrate(database_url, newer)
+    db = open_database(database_url)
+    await db.connect()
+    try:
+        async with db.transaction() as tx:
+            assert await tx.fetch_value("SELECT version_num FROM alembic_version") == "0002"
+            await tx.execute("INSERT INTO items (id, name, qty, note) VALUES ('1', 'a', 1, 'n')")
+    finally:
+        await db.close()
