@@ -7,10 +7,11 @@ from typing import Any
 
 import orjson
 
+from chassis.context import header_value
 from chassis.problems import PROBLEM_JSON, Problem, problem_body
 
-__all__ = ["ClientGone", "Headers", "Message", "Receive", "Scope", "Send", "send_bytes",
-           "send_json", "send_problem"]
+__all__ = ["ClientGone", "Headers", "Message", "Receive", "Scope", "Send", "read_body",
+           "send_bytes", "send_json", "send_problem"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -52,3 +53,41 @@ async def send_problem(send: Send, problem: Problem, *, path: str,
     extra = [(k.lower().encode("latin-1"), v.encode("latin-1"))
              for k, v in problem.headers.items()]
     return await send_bytes(send, problem.status, body, PROBLEM_JSON.encode(), [*headers, *extra])
+
+
+async def read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
+    """The whole request body, refused with 413 once it exceeds ``limit`` bytes.
+
+    A declared ``Content-Length`` is checked before anything is read; a chunked body is counted
+    as it arrives. A request with neither header has no body (RFC 9112 §6.3), so nothing is read.
+    """
+    declared = header_value(scope, b"content-length")
+    if declared is None and header_value(scope, b"transfer-encoding") is None:
+        return b""
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise Problem(400, "gateway/bad-request", "Content-Length is not a number") from None
+        if size > limit:
+            raise _too_large(limit)
+    chunks: list[bytes] = []
+    received = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientGone
+        chunk: bytes = message.get("body", b"")
+        if chunk:
+            received += len(chunk)
+            if received > limit:
+                raise _too_large(limit)
+            chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def _too_large(limit: int) -> Problem:
+    return Problem(413, "gateway/request-too-large",
+                   f"the request body exceeds the limit of {limit} bytes", limit=limit)

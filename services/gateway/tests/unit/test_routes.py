@@ -1,0 +1,157 @@
+"""Route table: validation and longest-prefix matching on segment boundaries."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.routes import (
+    Router,
+    RouteTable,
+    RouteTableError,
+    load_routes,
+    parse_routes,
+    upstream_target,
+)
+from gateway.settings import packaged_routes_file
+
+pytestmark = pytest.mark.unit
+
+TABLE = """
+[[routes]]
+prefix = "/api/v1/catalog"
+service = "catalog"
+upstream_prefix = "/v1"
+public = true
+
+[[routes]]
+prefix = "/api/v1/cart"
+service = "cart"
+upstream_prefix = "/v1"
+timeout = 2.5
+
+[[routes]]
+prefix = "/api/v1/catalog/admin"
+service = "catalog-admin"
+upstream_prefix = "/admin"
+"""
+
+
+@pytest.fixture
+def router() -> Router:
+    return Router(parse_routes(TABLE))
+
+
+def test_maps_the_rest_of_the_path_under_the_upstream_prefix(router: Router) -> None:
+    match = router.match("/api/v1/catalog/products/42")
+    assert match is not None
+    assert match.route.service == "catalog"
+    assert match.rest == "/products/42"
+    assert match.upstream_path == "/v1/products/42"
+
+
+def test_longest_prefix_wins(router: Router) -> None:
+    match = router.match("/api/v1/catalog/admin/prices")
+    assert match is not None
+    assert match.route.service == "catalog-admin"
+    assert match.upstream_path == "/admin/prices"
+
+
+def test_matches_only_on_a_segment_boundary(router: Router) -> None:
+    assert router.match("/api/v1/carts/1") is None
+    assert router.match("/api/v1/catalogue") is None
+    match = router.match("/api/v1/catalog/administrators")
+    assert match is not None
+    assert match.route.service == "catalog"
+
+
+def test_the_prefix_itself_matches(router: Router) -> None:
+    exact = router.match("/api/v1/cart")
+    slash = router.match("/api/v1/cart/")
+    assert exact is not None and exact.upstream_path == "/v1"
+    assert slash is not None and slash.upstream_path == "/v1/"
+
+
+def test_unknown_paths_do_not_match(router: Router) -> None:
+    assert router.match("/api/v1/unknown/x") is None
+    assert router.match("/") is None
+    assert router.match("/api/v1") is None
+
+
+def test_query_string_passes_through_untouched(router: Router) -> None:
+    match = router.match("/api/v1/catalog/products")
+    assert match is not None
+    assert upstream_target(match, b"q=red%20shoes&page=2") == "/v1/products?q=red%20shoes&page=2"
+    assert upstream_target(match, b"") == "/v1/products"
+
+
+def test_percent_encoding_in_the_path_is_kept(router: Router) -> None:
+    match = router.match("/api/v1/catalog/products/a%2Fb")
+    assert match is not None
+    assert match.upstream_path == "/v1/products/a%2Fb"
+
+
+def test_empty_upstream_prefix_forwards_the_rest_as_is() -> None:
+    router = Router(parse_routes('[[routes]]\nprefix = "/api/v1/x"\nservice = "x"\n'))
+    match = router.match("/api/v1/x/a/b")
+    assert match is not None and match.upstream_path == "/a/b"
+    bare = router.match("/api/v1/x")
+    assert bare is not None and bare.upstream_path == "/"
+
+
+def test_route_defaults() -> None:
+    route = parse_routes('[[routes]]\nprefix = "/api/v1/x"\nservice = "x"\n').routes[0]
+    assert route.public is False
+    assert route.timeout is None
+    assert route.upstream_prefix == ""
+
+
+@pytest.mark.parametrize(("entry", "complaint"), [
+    ('prefix = "api/v1/x"\nservice = "x"', "must start with '/'"),
+    ('prefix = "/api/v1/x/"\nservice = "x"', "must not end with '/'"),
+    ('prefix = "/api//x"\nservice = "x"', "segments"),
+    ('prefix = "/api/../x"\nservice = "x"', "segments"),
+    ('prefix = "/api/v1/x?y"\nservice = "x"', "ASCII"),
+    ('prefix = "/api/v1/x"\nservice = "Not A Name"', "service"),
+    ('prefix = "/api/v1/x"\nservice = "x"\nupstream_prefix = "v1"', "upstream_prefix"),
+    ('prefix = "/api/v1/x"\nservice = "x"\ntimeout = 0', "timeout"),
+    ('prefix = "/api/v1/x"\nservice = "x"\ntimout = 3', "timout"),
+    ('service = "x"', "prefix"),
+])
+def test_rejects_an_invalid_entry(entry: str, complaint: str) -> None:
+    with pytest.raises(RouteTableError, match="invalid route table") as caught:
+        parse_routes(f"[[routes]]\n{entry}\n")
+    assert complaint in str(caught.value)
+
+
+def test_rejects_duplicate_prefixes() -> None:
+    entry = '[[routes]]\nprefix = "/api/v1/x"\nservice = "x"\n'
+    with pytest.raises(RouteTableError, match="duplicate prefix"):
+        parse_routes(entry * 2)
+
+
+def test_rejects_an_empty_table() -> None:
+    with pytest.raises(RouteTableError, match="routes"):
+        parse_routes("")
+
+
+def test_rejects_malformed_toml() -> None:
+    with pytest.raises(RouteTableError, match="not valid TOML"):
+        parse_routes("[[routes]\nprefix=")
+
+
+def test_reports_an_unreadable_file(tmp_path) -> None:
+    with pytest.raises(RouteTableError, match="cannot read"):
+        load_routes(tmp_path / "missing.toml")
+
+
+def test_packaged_table_routes_every_bounded_context() -> None:
+    table: RouteTable = load_routes(packaged_routes_file())
+    by_prefix = {r.prefix: r for r in table.routes}
+    contexts = ["catalog", "identity", "cart", "inventory", "orders", "payments",
+                "notifications", "analytics"]
+    assert sorted(by_prefix) == sorted(f"/api/v1/{c}" for c in contexts)
+    for context in contexts:
+        route = by_prefix[f"/api/v1/{context}"]
+        assert route.service == context
+        assert route.upstream_prefix == "/v1"
+    assert by_prefix["/api/v1/catalog"].public is True
