@@ -7,7 +7,8 @@ from gateway.settings import GatewaySettings
 
 def main() -> None:
     """Read settings from the environment and serve until SIGTERM/SIGINT."""
-    serve(create_app, GatewaySettings())
+    # the edge: the client address is the socket's, never a header a client could forge
+    serve(create_app, GatewaySettings(), trust_forwarded=False)
 
 
 if __name__ == "__main__":
