@@ -53,8 +53,10 @@ def running_pid(home: Home) -> int | None:
 
 
 def port_in_use(host: str, port: int) -> bool:
-    """Whether binding ``host:port`` fails right now."""
+    """Whether binding ``host:port`` fails right now, the way a server binds it: with
+    SO_REUSEADDR, so connections of a previous run lingering in TIME_WAIT do not count."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
