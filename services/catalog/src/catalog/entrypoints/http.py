@@ -21,7 +21,7 @@ from chassis.deps import DatabaseDep
 __all__ = ["UnitOfWorkDep", "router"]
 
 
-def get_unit_of_work(db: DatabaseDep) -> UnitOfWork:
+async def get_unit_of_work(db: DatabaseDep) -> UnitOfWork:
     return SqlUnitOfWork(db)
 
 

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/v1", tags=["registry"])
 InstanceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
 
 
-def get_registry(request: Request) -> RegistryService:
+async def get_registry(request: Request) -> RegistryService:
     registry: RegistryService = request.app.state.runtime.extras["registry"]
     return registry
 
