@@ -157,6 +157,36 @@ async def test_gateway_traffic_survives_the_registry_going_away(platform: Platfo
     assert statuses[200] > 20
 
 
+async def test_scaling_catalog_up_and_down_while_serving(platform: Platform) -> None:
+    platform.souk("scale", "catalog=3", timeout=60)
+    catalogs = sorted(p["instance"] for p in platform.status()
+                      if p["service"] == "catalog" and p["ready"])
+    assert catalogs == ["catalog-1", "catalog-2", "catalog-3"]
+    third = platform.process("catalog-3")
+    async with aiohttp.ClientSession() as s:
+        async def served() -> float:
+            async with s.get(f"{third['url']}/metrics") as resp:
+                return catalog_requests(await resp.text())
+        # the gateway learns of the new instance through the registry's watch within seconds
+        deadline = time.monotonic() + 10
+        while await served() == 0 and time.monotonic() < deadline:
+            for _ in range(10):
+                status, _, _ = await get(s, f"{platform.gateway}/api/v1/catalog/products?limit=2")
+                assert status == 200
+        assert await served() > 0
+    stop = asyncio.Event()
+    traffic = asyncio.create_task(hammer(platform, stop))
+    await asyncio.sleep(0.2)
+    await asyncio.to_thread(platform.souk, "scale", "catalog=2", timeout=60)
+    await asyncio.sleep(0.5)
+    stop.set()
+    statuses = await traffic
+    assert set(statuses) == {200}, statuses
+    assert sorted(p["instance"] for p in platform.status() if p["service"] == "catalog") == [
+        "catalog-1", "catalog-2"]
+    assert not pid_alive(third["pid"])
+
+
 def test_logs_merge_every_process(platform: Platform) -> None:
     out = platform.souk("logs", "--lines", "400").stdout
     for name in ("registry-1", "catalog-1", "catalog-2", "gateway-1"):
