@@ -5,6 +5,8 @@
   disk in a temporary folder, on a free port (never 4222).
 * :func:`postgres_database` — a fresh, empty PostgreSQL database on the server named by
   ``SOUK_TEST_POSTGRES_URL``, dropped afterwards.
+* :func:`temporary_database` — either of the two: a SQLite file, or a fresh PostgreSQL database
+  (skipping the test, with the reason, when PostgreSQL is not configured).
 * :func:`serve_app` — an ASGI app under a real uvicorn server in this event loop.
 """
 
@@ -19,13 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
+import unittest
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = ["POSTGRES_URL_ENV", "find_nats_server", "free_port", "nats_server",
-           "postgres_database", "postgres_url_or_skip_reason", "serve_app"]
+           "postgres_database", "postgres_url_or_skip_reason", "serve_app", "temporary_database"]
 
 POSTGRES_URL_ENV = "SOUK_TEST_POSTGRES_URL"
 
@@ -108,6 +111,25 @@ async def postgres_database(admin_url: str) -> AsyncIterator[str]:
         with contextlib.suppress(Exception):
             await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+
+
+@contextlib.asynccontextmanager
+async def temporary_database(kind: str, directory: Path, name: str = "test") -> AsyncIterator[str]:
+    """Yield a database URL of ``kind`` ("sqlite" or "postgres") that nothing else uses.
+
+    Without ``SOUK_TEST_POSTGRES_URL`` a "postgres" request raises ``unittest.SkipTest``, which
+    pytest reports as a skip with the reason.
+    """
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / (name + '.db')}"
+        return
+    if kind != "postgres":
+        raise ValueError(f"unknown database kind {kind!r}")
+    admin, reason = postgres_url_or_skip_reason()
+    if admin is None:
+        raise unittest.SkipTest(reason)
+    async with postgres_database(admin) as url:
+        yield url
 
 
 @contextlib.asynccontextmanager

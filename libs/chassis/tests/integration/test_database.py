@@ -15,7 +15,7 @@ from chassis import ServiceSettings, create_service_app
 from chassis.db import Database, migrate, open_database
 from chassis.deps import DatabaseDep
 from chassis.ids import new_id
-from chassis.testing import postgres_database, postgres_url_or_skip_reason
+from chassis.testing import temporary_database
 
 pytestmark = pytest.mark.integration
 
@@ -24,13 +24,7 @@ MIGRATIONS = Path(__file__).parent / "demo_migrations"
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path}/demo.db"
-        return
-    admin, reason = postgres_url_or_skip_reason()
-    if admin is None:
-        pytest.skip(reason)
-    async with postgres_database(admin) as url:
+    async with temporary_database(request.param, tmp_path, "demo") as url:
         yield url
 
 
@@ -155,10 +149,7 @@ def test_unknown_url_schemes_are_rejected() -> None:
 
 @pytest.mark.postgres
 async def test_text_postgresql_cannot_store_is_a_400_problem(tmp_path: Path) -> None:
-    admin, reason = postgres_url_or_skip_reason()
-    if admin is None:
-        pytest.skip(reason)
-    async with postgres_database(admin) as url:
+    async with temporary_database("postgres", tmp_path) as url:
         app = create_service_app(ServiceSettings(service_name="demo", port=1, database_url=url),
                                  title="demo", migrations=MIGRATIONS, use_broker=False)
 

@@ -14,18 +14,12 @@ import pytest
 from catalog.app import MIGRATIONS, create_app
 from catalog.settings import CatalogSettings
 from chassis.db import Database, migrate, open_database
-from chassis.testing import postgres_database, postgres_url_or_skip_reason, serve_app
+from chassis.testing import serve_app, temporary_database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'catalog.db'}"
-        return
-    admin_url, reason = postgres_url_or_skip_reason()
-    if admin_url is None:
-        pytest.skip(reason)
-    async with postgres_database(admin_url) as url:
+    async with temporary_database(request.param, tmp_path, "catalog") as url:
         yield url
 
 
