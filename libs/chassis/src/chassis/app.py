@@ -46,11 +46,14 @@ def create_service_app(
     use_broker: bool = True,
     use_discovery: bool = False,
     register: bool = True,
+    verify_tokens: bool = True,
 ) -> FastAPI:
     """Build a FastAPI app with the chassis wired in.
 
     ``migrations`` is the service's Alembic folder, applied at start when a database is configured.
     ``lifespan(app, runtime)`` runs after the shared resources are up (seed data, consumers …).
+    ``verify_tokens`` builds ``runtime.verifier`` from ``jwks_url`` or, with a registry, from a
+    healthy identity instance; identity itself passes False and sets its own.
     """
     configure_logging(settings.service_name, settings.instance_id,
                       level=settings.log_level, fmt=settings.log_format)
@@ -63,6 +66,8 @@ def create_service_app(
     async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             await _start_shared(runtime, stack, migrations, use_broker, use_discovery)
+            if verify_tokens or settings.service_secret:
+                await _start_auth(runtime, stack, verify_tokens)
             if lifespan is not None:
                 await stack.enter_async_context(lifespan(app, runtime))
             if register and settings.registry_url:
@@ -109,6 +114,37 @@ async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Pat
         await discovery.start()
         stack.push_async_callback(discovery.close)
         runtime.discovery = discovery
+
+
+async def _start_auth(runtime: Runtime, stack: AsyncExitStack, verify_tokens: bool) -> None:
+    import aiohttp
+
+    from chassis.auth import DiscoveredJwks, ServiceTokenClient, TokenVerifier, UrlJwks
+
+    settings = runtime.settings
+    if runtime.http is None:
+        runtime.http = aiohttp.ClientSession()
+        stack.push_async_callback(runtime.http.close)
+    if runtime.discovery is None and settings.registry_url:
+        runtime.discovery = Discovery(settings.registry_url, session=runtime.http)
+        await runtime.discovery.start()
+        stack.push_async_callback(runtime.discovery.close)
+    discovery = runtime.discovery
+    if verify_tokens:
+        source = (UrlJwks(runtime.http, settings.jwks_url) if settings.jwks_url
+                  else DiscoveredJwks(runtime.http, discovery) if discovery else None)
+        if source is not None:
+            runtime.verifier = TokenVerifier(
+                source, issuer=settings.jwt_issuer, leeway=settings.jwt_leeway,
+                audience=[settings.jwt_audience, settings.jwt_internal_audience])
+    if settings.service_secret and discovery is not None:
+        def identity_url() -> str | None:
+            instance = discovery.pick("identity")
+            return None if instance is None else str(instance.url)
+
+        runtime.service_tokens = ServiceTokenClient(
+            runtime.http, service=settings.service_name, secret=settings.service_secret,
+            identity_url=identity_url)
 
 
 def _add_probes(app: FastAPI, runtime: Runtime) -> None:

@@ -14,6 +14,9 @@ from chassis.metrics import HttpMetrics
 from chassis.settings import ServiceSettings
 
 if TYPE_CHECKING:
+    import aiohttp
+
+    from chassis.auth import ServiceTokenClient, TokenVerifier
     from chassis.broker import Broker
 
 __all__ = ["Runtime"]
@@ -31,6 +34,9 @@ class Runtime:
     broker: Broker | None = None
     discovery: Discovery | None = None
     registration: Registration | None = None
+    http: aiohttp.ClientSession | None = None
+    verifier: TokenVerifier | None = None
+    service_tokens: ServiceTokenClient | None = None
     extras: dict[str, object] = field(default_factory=dict)
 
     def require_db(self) -> Database:

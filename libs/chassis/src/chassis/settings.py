@@ -30,6 +30,13 @@ class ServiceSettings(BaseSettings):
     nats_url: str = Field(default="", description="nats://host:port; no broker when empty")
     registry_url: str = Field(default="", description="http://host:port of the registry; none when empty")
     heartbeat_interval: float = Field(default=2.0, gt=0, le=60)
+    jwt_issuer: str = "souk-identity"
+    jwt_audience: str = Field(default="souk", description="audience of user access tokens")
+    jwt_internal_audience: str = Field(default="souk-internal", description="of service tokens")
+    jwt_leeway: float = Field(default=60.0, ge=0, le=60, description="clock skew allowed, seconds")
+    jwks_url: str = Field(default="", description="fixed JWKS URL; found through discovery if empty")
+    service_secret: str = Field(default="", repr=False,
+                                description="this service's credential for a service token")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
 

@@ -8,6 +8,7 @@
 * :func:`temporary_database` — either of the two: a SQLite file, or a fresh PostgreSQL database
   (skipping the test, with the reason, when PostgreSQL is not configured).
 * :func:`serve_app` — an ASGI app under a real uvicorn server in this event loop.
+* :class:`TestIssuer` — an RSA signing key with its JWKS, minting valid tokens and forged ones.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["POSTGRES_URL_ENV", "find_nats_server", "free_port", "nats_server",
+__all__ = ["POSTGRES_URL_ENV", "TestIssuer", "find_nats_server", "free_port", "nats_server",
            "postgres_database", "postgres_url_or_skip_reason", "serve_app", "temporary_database"]
 
 POSTGRES_URL_ENV = "SOUK_TEST_POSTGRES_URL"
@@ -153,3 +154,59 @@ async def serve_app(app: Any, port: int | None = None, host: str = "127.0.0.1") 
         server.should_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 10)
+
+
+class TestIssuer:
+    """Mints tokens the way identity does (RS256, ``kid`` header) and serves the JWKS, so tests
+    of any service can authenticate without running identity; ``mint`` also forges bad tokens."""
+
+    __test__ = False  # not a test class, despite the name
+
+    def __init__(self, issuer: str = "souk-identity", kid: str | None = None) -> None:
+        import base64
+        import hashlib
+
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
+        self.issuer = issuer
+        self.private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        der = self.private_key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        self.kid = kid or base64.urlsafe_b64encode(hashlib.sha256(der).digest()[:12]).decode().rstrip("=")
+        self.public_pem = self.private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+    def jwk(self) -> dict[str, Any]:
+        import json
+
+        from jwt.algorithms import RSAAlgorithm
+
+        jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self.private_key.public_key()))
+        jwk.update(kid=self.kid, use="sig", alg="RS256")
+        return jwk
+
+    def jwks(self) -> dict[str, Any]:
+        return {"keys": [self.jwk()]}
+
+    def mint(self, *, sub: str = "user-1", roles: tuple[str, ...] = ("customer",),
+             aud: str = "souk", ttl: float = 900, drop: tuple[str, ...] = (),
+             headers: dict[str, Any] | None = None, key: Any = None, algorithm: str = "RS256",
+             **claims: Any) -> str:
+        """A signed token; ``drop`` removes claims, ``key``/``algorithm``/``headers`` forge."""
+        import jwt
+
+        now = int(time.time())
+        payload: dict[str, Any] = {"iss": self.issuer, "aud": aud, "sub": sub, "iat": now,
+                                   "nbf": now, "exp": now + int(ttl), "jti": f"jti-{now}",
+                                   "roles": list(roles)}
+        payload.update(claims)
+        for name in drop:
+            payload.pop(name, None)
+        header = {"kid": self.kid, **(headers or {})}
+        return jwt.encode(payload, key if key is not None else self.private_key,
+                          algorithm=algorithm, headers=header)
+
+    def service_token(self, service: str, ttl: float = 300) -> str:
+        return self.mint(sub=f"service:{service}", roles=("service",), aud="souk-internal",
+                         ttl=ttl, svc=service)
