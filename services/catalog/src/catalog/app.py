@@ -11,7 +11,14 @@ from fastapi import FastAPI
 
 from catalog.adapters.demo_catalog import demo_catalog
 from catalog.adapters.sql import SqlUnitOfWork
-from catalog.domain.errors import CategoryNotFound, InvalidCursor, ProductNotFound
+from catalog.domain.errors import (
+    CategoryNotFound,
+    InvalidCursor,
+    InvalidProduct,
+    ProductNotFound,
+    SkuTaken,
+    UnknownCategory,
+)
 from catalog.entrypoints import http
 from catalog.service.seeding import seed_catalog
 from catalog.settings import CatalogSettings
@@ -29,6 +36,9 @@ PROBLEMS: ProblemMap = {
     ProductNotFound: (404, "catalog/product-not-found"),
     CategoryNotFound: (404, "catalog/category-not-found"),
     InvalidCursor: (400, "catalog/invalid-cursor"),
+    SkuTaken: (409, "catalog/sku-taken"),
+    UnknownCategory: (422, "catalog/unknown-category"),
+    InvalidProduct: (422, "catalog/invalid-product"),
 }
 
 

@@ -55,6 +55,11 @@ class InMemoryRepository:
         self._store.products[product.id] = product
         return True
 
+    async def save_product(self, product: Product) -> None:
+        if product.id not in self._store.products:
+            raise LookupError(f"no product {product.id!r}")
+        self._store.products[product.id] = product
+
 
 class InMemoryCatalog:
     """The unit of work: a transaction that raises leaves the store as it was."""

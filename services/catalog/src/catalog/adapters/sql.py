@@ -121,6 +121,23 @@ class SqlCatalogRepository:
             "retired_at": to_db_timestamp(self._dialect, product.retired_at)})
         return inserted > 0
 
+    async def save_product(self, product: Product) -> None:
+        await self._tx.execute(_UPDATE_PRODUCT, {
+            "id": product.id, "name": product.name, "description": product.description,
+            "search_text": search_text(product.name, product.description),
+            "price_amount_minor": product.price.amount_minor,
+            "price_currency": product.price.currency, "category_slug": product.category,
+            "updated_at": to_db_timestamp(self._dialect, product.updated_at),
+            "retired_at": to_db_timestamp(self._dialect, product.retired_at)})
+
+
+_UPDATE_PRODUCT = """
+    UPDATE products SET name = :name, description = :description, search_text = :search_text,
+           price_amount_minor = :price_amount_minor, price_currency = :price_currency,
+           category_slug = :category_slug, updated_at = :updated_at, retired_at = :retired_at
+    WHERE id = :id
+"""
+
 
 class SqlUnitOfWork:
     """Each transaction is one chassis database transaction with a repository bound to it."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 __all__ = ["CatalogError", "CategoryNotFound", "InvalidCursor", "InvalidMoney", "InvalidProduct",
-           "ProductNotFound"]
+           "ProductNotFound", "SkuTaken", "UnknownCategory"]
 
 
 class CatalogError(Exception):
@@ -28,3 +28,11 @@ class InvalidProduct(CatalogError, ValueError):
 
 class InvalidMoney(InvalidProduct):
     """An amount that is negative, not an integer, or in something that is not a currency code."""
+
+
+class SkuTaken(CatalogError):
+    """Another product, listed or retired, already has this SKU: SKUs are never reused."""
+
+
+class UnknownCategory(InvalidProduct):
+    """A product names a category that does not exist."""

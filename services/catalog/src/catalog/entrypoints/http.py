@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from catalog.adapters.sql import SqlUnitOfWork
 from catalog.entrypoints.schemas import (
     CategoryListOut,
     CategoryOut,
+    ProductChangesIn,
+    ProductIn,
     ProductOut,
     ProductPageOut,
     problem_responses,
 )
-from catalog.service import queries
+from catalog.service import commands, queries
 from catalog.service.ports import UnitOfWork
+from chassis.auth import Principal, require_role
 from chassis.deps import DatabaseDep
 
 __all__ = ["UnitOfWorkDep", "router"]
@@ -26,6 +30,7 @@ async def get_unit_of_work(db: DatabaseDep) -> UnitOfWork:
 
 
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
+Admin = Annotated[Principal, Depends(require_role("admin"))]
 
 router = APIRouter(prefix="/v1", tags=["catalog"])
 
@@ -64,3 +69,40 @@ async def get_product(product_id: str, uow: UnitOfWorkDep) -> ProductOut:
 async def list_categories(uow: UnitOfWorkDep) -> CategoryListOut:
     """Every category, with how many listed products it has."""
     return CategoryListOut(items=[CategoryOut.of(c) for c in await queries.list_categories(uow)])
+
+
+_WRITE_PROBLEMS = {401: "no valid bearer token", 403: "the token lacks the admin role",
+                   422: "invalid product (validation-error, catalog/invalid-product, "
+                        "catalog/unknown-category)"}
+
+
+@router.post("/products", status_code=201, responses=problem_responses(
+    {**_WRITE_PROBLEMS, 409: "the SKU is taken (catalog/sku-taken)"}))
+async def create_product(body: ProductIn, uow: UnitOfWorkDep, _: Admin,
+                         response: Response) -> ProductOut:
+    """Add a product (admin only)."""
+    product = await commands.create_product(uow, commands.NewProduct(
+        sku=body.sku, name=body.name, description=body.description, price=body.price.to_money(),
+        category=body.category), datetime.now(UTC))
+    response.headers["Location"] = f"/v1/products/{product.id}"
+    return ProductOut.of(product)
+
+
+@router.patch("/products/{product_id}", responses=problem_responses(
+    {**_WRITE_PROBLEMS, 404: "no listed product has this id"}))
+async def revise_product(product_id: str, body: ProductChangesIn, uow: UnitOfWorkDep,
+                         _: Admin) -> ProductOut:
+    """Change a product's name, description, price or category (admin only)."""
+    changes = commands.ProductChanges(
+        name=body.name, description=body.description, category=body.category,
+        price=None if body.price is None else body.price.to_money())
+    return ProductOut.of(await commands.revise_product(uow, product_id, changes,
+                                                       datetime.now(UTC)))
+
+
+@router.delete("/products/{product_id}", status_code=204, responses=problem_responses(
+    {**_WRITE_PROBLEMS, 404: "no listed product has this id"}))
+async def retire_product(product_id: str, uow: UnitOfWorkDep, _: Admin) -> Response:
+    """Stop selling a product (admin only); its SKU stays taken."""
+    await commands.retire_product(uow, product_id, datetime.now(UTC))
+    return Response(status_code=204)

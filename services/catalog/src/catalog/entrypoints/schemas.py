@@ -12,8 +12,8 @@ from catalog.domain.money import Money
 from catalog.domain.products import CategorySummary, Product
 from chassis.problems import PROBLEM_JSON
 
-__all__ = ["CategoryListOut", "CategoryOut", "MoneyOut", "ProblemOut", "ProductOut", "ProductPageOut",
-           "problem_responses"]
+__all__ = ["CategoryListOut", "CategoryOut", "MoneyIn", "MoneyOut", "ProblemOut", "ProductChangesIn",
+           "ProductIn", "ProductOut", "ProductPageOut", "problem_responses"]
 
 
 class _Out(BaseModel):
@@ -45,6 +45,34 @@ class ProductOut(_Out):
                    description=product.description, price=MoneyOut.of(product.price),
                    category=product.category, created_at=product.created_at,
                    updated_at=product.updated_at)
+
+
+class _In(BaseModel):
+    # unknown fields are an error, not silently dropped: a typo must not look like success
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class MoneyIn(_In):
+    amount_minor: int = Field(ge=0, le=10**12, description="minor units (cents for EUR)")
+    currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])
+
+    def to_money(self) -> Money:
+        return Money(self.amount_minor, self.currency)
+
+
+class ProductIn(_In):
+    sku: str = Field(min_length=1, max_length=32, examples=["KIT-0100"])
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=4000)
+    price: MoneyIn
+    category: str = Field(min_length=1, max_length=64, description="an existing category's slug")
+
+
+class ProductChangesIn(_In):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    description: str | None = Field(default=None, max_length=4000)
+    price: MoneyIn | None = None
+    category: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class ProductPageOut(_Out):

@@ -52,6 +52,10 @@ class CatalogRepository(Protocol):
         """Insert unless the SKU exists, with the same guarantee; True if this call inserted it."""
         ...
 
+    async def save_product(self, product: Product) -> None:
+        """Overwrite an existing product's mutable fields (everything but id, SKU, created_at)."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """Opens transactions: everything done through one repository commits together or not at all."""
