@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := libs/chassis libs/contracts services/registry services/gateway services/catalog cli
+PACKAGES := libs/chassis libs/contracts services/registry services/gateway services/catalog services/identity cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 # pip warns about every missing local mirror folder on some machines; keep real errors only
@@ -45,7 +45,7 @@ logs: install
 
 lint: install-dev ## ruff, mypy (strict on libs/), import-linter contracts
 	$(BIN)/ruff check .
-	$(BIN)/mypy libs/chassis/src libs/contracts/src services/registry/src services/gateway/src services/catalog/src cli/src
+	$(BIN)/mypy libs/chassis/src libs/contracts/src services/registry/src services/gateway/src services/catalog/src services/identity/src cli/src
 	$(BIN)/lint-imports --no-cache
 
 test: lint ## lint, then the whole suite: unit, integration, system
@@ -57,8 +57,10 @@ test-fast: install-dev ## unit tests only
 fmt: install-dev
 	$(BIN)/ruff check --fix .
 
-bench: install-dev ## benchmarks (they start their own platform)
+bench: install-dev ## benchmarks (they start their own platform; wrk and nginx from Debian help)
+	@set -o pipefail; $(PIP) install -r requirements/bench.txt 2>&1 | $(QUIET)
 	$(BIN)/python bench/gateway_routing.py
+	$(BIN)/python bench/gateway_edge.py
 
 clean: down
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,102 @@
+"""Shared pieces of the benchmarks: wrk runs, a Python fallback load generator, process CPU,
+and starting a Souk platform with `souk up` in a temporary home."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parents[1]
+SOUK = [sys.executable, "-m", "souk.main"]
+
+
+def free_port() -> int:
+    from chassis.testing import free_port as pick
+
+    return pick()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def souk_up(home: Path, topology: str) -> list[dict[str, object]]:
+    """Start a platform from a topology text; return `souk status --json`."""
+    path = home / "souk.toml"
+    path.write_text(topology)
+    subprocess.run([*SOUK, "up", "--home", str(home), "--topology", str(path)], cwd=ROOT,
+                   check=True, stdout=subprocess.DEVNULL)
+    out = subprocess.run([*SOUK, "status", "--json", "--home", str(home)], cwd=ROOT, check=True,
+                         capture_output=True, text=True).stdout
+    return list(json.loads(out))
+
+
+def souk_down(home: Path) -> None:
+    subprocess.run([*SOUK, "down", "--home", str(home)], cwd=ROOT, stdout=subprocess.DEVNULL,
+                   check=False)
+
+
+def _ms(text: str) -> float:
+    match = re.fullmatch(r"([\d.]+)(us|ms|s)", text)
+    if match is None:
+        raise ValueError(f"unexpected wrk latency {text!r}")
+    return float(match.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[match.group(2)]
+
+
+def run_wrk(url: str, duration: int, connections: int,
+            headers: dict[str, str] | None = None) -> dict[str, float]:
+    args = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    for name, value in (headers or {}).items():
+        args += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*args, url], check=True, capture_output=True, text=True).stdout
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, flags=re.MULTILINE))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if rps is None or "50" not in lat:
+        raise RuntimeError(f"could not read wrk output:\n{out}")
+    return {"rps": float(rps.group(1)), "p50_ms": _ms(lat["50"]), "p99_ms": _ms(lat["99"]),
+            "errors": float(errors.group(1)) if errors else 0.0}
+
+
+async def _python_load(url: str, duration: int, connections: int,
+                       headers: dict[str, str] | None) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    deadline = time.monotonic() + duration
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=connections),
+                                     headers=headers) as session:
+        async def worker() -> None:
+            nonlocal errors
+            while time.monotonic() < deadline:
+                start = time.perf_counter()
+                async with session.get(url) as resp:
+                    await resp.read()
+                    errors += resp.status >= 300
+                latencies.append(time.perf_counter() - start)
+        await asyncio.gather(*(worker() for _ in range(connections)))
+    latencies.sort()
+    return {"rps": len(latencies) / duration, "p50_ms": latencies[len(latencies) // 2] * 1000,
+            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1000, "errors": float(errors)}
+
+
+def load_tool() -> str:
+    return "wrk" if shutil.which("wrk") else "python-aiohttp (install wrk for better figures)"
+
+
+def measure(url: str, duration: int, connections: int,
+            headers: dict[str, str] | None = None) -> dict[str, float]:
+    """Closed-loop load against one URL; wrk when installed."""
+    if shutil.which("wrk"):
+        return run_wrk(url, duration, connections, headers)
+    return asyncio.run(_python_load(url, duration, connections, headers))
