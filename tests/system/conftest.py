@@ -75,6 +75,10 @@ gateway_port = {gateway_port}
 instances = 1
 database = true
 
+[services.identity]
+instances = 1
+database = true
+
 [services.catalog]
 instances = 2
 database = true

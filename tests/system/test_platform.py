@@ -49,7 +49,7 @@ def catalog_requests(metrics_text: str) -> float:
 def test_status_shows_every_instance_ready(platform: Platform) -> None:
     status = platform.status()
     assert sorted(p["instance"] for p in status) == [
-        "catalog-1", "catalog-2", "gateway-1", "nats-1", "registry-1"]
+        "catalog-1", "catalog-2", "gateway-1", "identity-1", "nats-1", "registry-1"]
     for proc in status:
         assert proc["ready"] is True, proc
         assert isinstance(proc["pid"], int) and pid_alive(proc["pid"]), proc

@@ -128,8 +128,9 @@ def stop_platform(home: Home, timeout: float) -> StopReport:
         report.supervisor = pid
         write_json_atomic(home.stop_file, {"timeout": timeout})
         os.kill(pid, signal.SIGTERM)
-        # four tiers, each allowed `timeout` before SIGKILL, plus slack
-        deadline = time.monotonic() + 4 * timeout + 5
+        # five tiers (nats, registry, identity, services, gateway), each allowed `timeout`
+        # before SIGKILL, plus slack
+        deadline = time.monotonic() + 5 * timeout + 5
         while pid_alive(pid) and time.monotonic() < deadline:
             _reap(pid)
             time.sleep(POLL)

@@ -10,7 +10,8 @@ __all__ = ["Home"]
 
 @dataclass(frozen=True)
 class Home:
-    """``<home>/data``, ``<home>/logs``, ``<home>/nats`` and ``<home>/run`` under one root."""
+    """``<home>/data``, ``<home>/logs``, ``<home>/nats``, ``<home>/run`` and ``<home>/secrets``
+    under one root."""
 
     root: Path
 
@@ -54,6 +55,26 @@ class Home:
         return self.run / "stop.json"
 
     @property
+    def secrets(self) -> Path:
+        """Credentials souk generates; readable by the owner only."""
+        return self.root / "secrets"
+
+    @property
+    def service_secrets_file(self) -> Path:
+        """``{"<service>": "<secret>"}``: each service's credential for a service token."""
+        return self.secrets / "services.json"
+
+    @property
+    def service_credentials_file(self) -> Path:
+        """``{"<service>": "<sha256 hex of its secret>"}``: what identity checks secrets against."""
+        return self.secrets / "service-credentials.json"
+
+    @property
+    def demo_users_file(self) -> Path:
+        """The demo admin and demo customer, with their passwords."""
+        return self.secrets / "demo-users.json"
+
+    @property
     def supervisor_log(self) -> Path:
         return self.logs / "supervisor.log"
 
@@ -64,3 +85,4 @@ class Home:
         """Make every folder (idempotent)."""
         for folder in (self.data, self.logs, self.nats, self.run):
             folder.mkdir(parents=True, exist_ok=True)
+        self.secrets.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -1,4 +1,4 @@
-"""The ``souk`` command: up, down, status, logs, scale."""
+"""The ``souk`` command: up, down, status, logs, scale, keys rotate."""
 
 from __future__ import annotations
 
@@ -12,17 +12,26 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from souk import control, render
+from souk import control, identity_client, render
 from souk.control import ControlError
+from souk.credentials import (
+    DemoUsers,
+    ensure_demo_users,
+    ensure_service_secrets,
+    mark_customer_signed_up,
+    read_demo_users,
+)
 from souk.home import Home
 from souk.logs import follow, format_line, recent, tail_lines
 from souk.state import State, read_state
-from souk.topology import TopologyError, find_topology, load_topology
+from souk.topology import IDENTITY, TopologyError, find_topology, load_topology
 
 __all__ = ["app"]
 
 app = typer.Typer(help="Run the Souk platform on this machine.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_enable=False)
+keys_app = typer.Typer(help="Identity's token-signing keys.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -82,6 +91,9 @@ def up(home: HomeOption = None,
         if control.port_in_use(spec.platform.host, port):
             raise _fail(f"{instance} needs {spec.platform.host}:{port}, which is already in use"
                         " (another souk? pass --gateway-port 0 to pick a free port)")
+    where.create()
+    ensure_service_secrets(where, spec.services)
+    demo_users = ensure_demo_users(where)[0] if IDENTITY in spec.services else None
     began = time.monotonic()
     pid = control.start_supervisor(where, path, gateway_port=gateway_port, timeout=timeout)
     try:
@@ -99,8 +111,31 @@ def up(home: HomeOption = None,
     out.print(render.status_table(render.status_rows(state)))
     out.print()
     out.print(render.summary(state, where))
+    if demo_users is not None:
+        _welcome_demo_users(state, where, demo_users)
     out.print(f"\n[green]Souk is up[/] in {time.monotonic() - began:.1f} s "
               f"(supervisor pid {pid}); stop it with [bold]souk down[/].")
+
+
+def _welcome_demo_users(state: State, home: Home, users: DemoUsers) -> None:
+    """Sign the demo customer up on the first successful ``up`` and show both passwords then,
+    once; later runs only say where they are kept."""
+    first_time = not users.customer_signed_up
+    url = identity_client.identity_url(state)
+    if first_time and url is not None:
+        try:
+            identity_client.sign_up(url, users.customer)
+            users = mark_customer_signed_up(home, users)
+        except ControlError as exc:
+            err.print(f"[yellow]warning:[/] demo customer not signed up: {escape(str(exc))}")
+    if first_time:
+        out.print()
+        out.print("[bold]Demo users[/] (shown this once; kept in "
+                  f"{escape(str(home.demo_users_file))}):")
+        for label, user in (("admin", users.admin), ("customer", users.customer)):
+            out.print(f"  {label:<9} {user.email}  password {user.password}", markup=False)
+    else:
+        out.print(f"[bold]demo users[/] {escape(str(home.demo_users_file))}")
 
 
 @app.command()
@@ -197,6 +232,27 @@ def scale(counts: Annotated[list[str], typer.Argument(
     except ControlError as exc:
         raise _fail(str(exc)) from None
     _show_status(state, where)
+
+
+@keys_app.command("rotate")
+def rotate_keys(home: HomeOption = None) -> None:
+    """Sign new tokens with a new key; tokens signed before stay valid until they expire."""
+    where = Home.resolve(home)
+    state = read_state(where.state_file)
+    if control.running_pid(where) is None or state is None:
+        raise _fail(f"souk is not running (home {where.root}); start it with souk up")
+    url = identity_client.identity_url(state)
+    if url is None:
+        raise _fail("no ready identity instance; is identity in the topology?")
+    users = read_demo_users(where)
+    if users is None:
+        raise _fail(f"no demo admin in {where.demo_users_file}")
+    try:
+        kid = identity_client.rotate_keys(url, users.admin)
+    except ControlError as exc:
+        raise _fail(str(exc)) from None
+    out.print(f"new signing key [bold]{escape(kid)}[/]; tokens signed with the previous key "
+              "stay valid until they expire")
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 This is the process contract every Souk service is written to: a service instance runs as
 ``python -m <module>`` with ``<SERVICE>_HOST``, ``_PORT``, ``_INSTANCE_ID``, ``_NATS_URL``,
-``_REGISTRY_URL``, ``_LOG_FORMAT`` and, when it has a database, ``_DATABASE_URL``.
+``_REGISTRY_URL``, ``_LOG_FORMAT``, ``_SERVICE_SECRET`` (its credential for a service token) and,
+when it has a database, ``_DATABASE_URL``. Identity also gets the file of every service's
+credential hash and the demo admin to create.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from souk.credentials import DemoUser
 from souk.home import Home
-from souk.topology import GATEWAY, NATS, REGISTRY, RESERVED_PORT, Topology
+from souk.topology import GATEWAY, IDENTITY, NATS, REGISTRY, RESERVED_PORT, Topology
 
 __all__ = ["NATS_INSTANCE", "Planner", "PortAllocator", "ProcSpec", "connect_host"]
 
@@ -75,6 +78,8 @@ class Planner:
     ports: PortAllocator
     nats_binary: str
     python: str = sys.executable
+    service_secrets: Mapping[str, str] = field(default_factory=dict)
+    bootstrap_admin: DemoUser | None = None
     _slot_ports: dict[str, int] = field(default_factory=dict)
     _nats: ProcSpec | None = None
 
@@ -133,12 +138,23 @@ class Planner:
         if config.database:
             # an absolute path after sqlite:/// gives the four slashes SQLAlchemy wants
             env[f"{prefix}DATABASE_URL"] = f"sqlite:///{self.home.data / service}.db"
+        if (secret := self.service_secrets.get(service)) is not None:
+            env[f"{prefix}SERVICE_SECRET"] = secret
+        if service == IDENTITY:
+            env |= self._identity_env(prefix)
         env.update(config.env)
         module = self.topology.module_of(service)
         return ProcSpec(
             service=service, instance=instance, slot=slot, argv=(self.python, "-m", module),
             env=env, port=port, url=url, ready_url=f"{url}/health/ready",
             live_url=f"{url}/health/live", log_file=self.home.log_file(instance), marker=module)
+
+    def _identity_env(self, prefix: str) -> dict[str, str]:
+        env = {f"{prefix}SERVICE_CREDENTIALS_FILE": str(self.home.service_credentials_file)}
+        if self.bootstrap_admin is not None:
+            env[f"{prefix}BOOTSTRAP_ADMIN_EMAIL"] = self.bootstrap_admin.email
+            env[f"{prefix}BOOTSTRAP_ADMIN_PASSWORD"] = self.bootstrap_admin.password
+        return env
 
     @property
     def gateway_url(self) -> str | None:

@@ -1,6 +1,6 @@
 """The supervisor: a detached asyncio process that owns every process of the platform.
 
-It starts nats-server, the registry, the other services and the gateway in tiers, keeps
+It starts nats-server, the registry, identity, the other services and the gateway in tiers, keeps
 them running (restart on exit, liveness kill), applies ``desired.json`` on SIGHUP, records
 everything in ``<home>/run/state.json`` and stops it all in reverse order on SIGTERM.
 Run it as ``python -m souk.supervisor --home H --topology FILE`` (``souk up`` does).
@@ -23,12 +23,13 @@ from typing import Any
 import orjson
 
 from chassis.testing import find_nats_server, free_port
+from souk.credentials import ensure_demo_users, ensure_service_secrets
 from souk.home import Home
 from souk.instance import Instance
 from souk.plan import Planner, PortAllocator, ProcSpec
 from souk.probes import Prober
 from souk.state import ErrorInfo, Phase, State, looks_like, pid_alive, read_json, write_json_atomic
-from souk.topology import NATS, REGISTRY, Topology, TopologyError, load_topology
+from souk.topology import IDENTITY, NATS, REGISTRY, Topology, TopologyError, load_topology
 
 __all__ = ["Supervisor", "log", "main"]
 
@@ -259,7 +260,12 @@ def main(argv: list[str] | None = None) -> int:
             and looks_like(other, "souk.supervisor"):
         log("error", "another supervisor runs on this home", pid=other)
         return 1
-    planner = Planner(topology, home, PortAllocator(free_port), nats_binary=find_nats_server())
+    # `souk up` made these already; ensuring again keeps a supervisor started by hand working
+    home.create()
+    service_secrets = ensure_service_secrets(home, topology.services)
+    admin = ensure_demo_users(home)[0].admin if IDENTITY in topology.services else None
+    planner = Planner(topology, home, PortAllocator(free_port), nats_binary=find_nats_server(),
+                      service_secrets=service_secrets, bootstrap_admin=admin)
     supervisor = Supervisor(topology, args.topology.absolute(), home, planner,
                             root=(args.root or args.topology.absolute().parent).absolute(),
                             startup_timeout=args.timeout)

@@ -20,12 +20,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["RESERVED_PORT", "Platform", "ServiceConfig", "Topology", "TopologyError",
-           "find_topology", "load_topology", "parse_topology"]
+__all__ = ["GATEWAY", "IDENTITY", "NATS", "REGISTRY", "RESERVED_PORT", "Platform", "ServiceConfig",
+           "Topology", "TopologyError", "find_topology", "load_topology", "parse_topology"]
 
 # A developer's own NATS usually listens on 4222; the platform never takes it.
 RESERVED_PORT = 4222
 REGISTRY = "registry"
+IDENTITY = "identity"
 GATEWAY = "gateway"
 NATS = "nats"
 _NAME = r"^[a-z][a-z0-9_]*$"
@@ -86,7 +87,7 @@ class Platform(BaseModel):
 
 
 class Topology(BaseModel):
-    """The whole file. Services start in tiers: registry, then the others, then the gateway."""
+    """The whole file. Services start in tiers: registry, identity, the others, the gateway."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -118,9 +119,13 @@ class Topology(BaseModel):
         return self
 
     def tiers(self) -> list[list[str]]:
-        """Service names in start order; each tier waits for the previous one to be ready."""
-        middle = [name for name in self.services if name not in (REGISTRY, GATEWAY)]
-        tiers = [[REGISTRY] if REGISTRY in self.services else [], middle,
+        """Service names in start order; each tier waits for the previous one to be ready.
+        Identity has a tier of its own: the others fetch its signing keys (and their service
+        tokens) as they start."""
+        edges = (REGISTRY, IDENTITY, GATEWAY)
+        middle = [name for name in self.services if name not in edges]
+        tiers = [[REGISTRY] if REGISTRY in self.services else [],
+                 [IDENTITY] if IDENTITY in self.services else [], middle,
                  [GATEWAY] if GATEWAY in self.services else []]
         return [tier for tier in tiers if tier]
 

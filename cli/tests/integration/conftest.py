@@ -22,7 +22,8 @@ Factory = Callable[..., "Souk"]
 
 
 def dummy_topology(workers: int = 2, worker_module: str = "souk_dummy",
-                   registry: bool = True, gateway: bool = True, gateway_port: int = 0) -> str:
+                   registry: bool = True, gateway: bool = True, gateway_port: int = 0,
+                   identity: bool = False) -> str:
     """A topology whose services all run ``souk_dummy`` (stdlib, starts in ~0.1 s)."""
 
     def section(name: str, instances: int, module: str, database: bool) -> str:
@@ -33,6 +34,8 @@ def dummy_topology(workers: int = 2, worker_module: str = "souk_dummy",
     parts = [f'[platform]\nhost = "127.0.0.1"\ngateway_port = {gateway_port}\n']
     if registry:
         parts.append(section("registry", 1, "souk_dummy", True))
+    if identity:
+        parts.append(section("identity", 1, "souk_dummy", True))
     parts.append(section("worker", workers, worker_module, True))
     if gateway:
         parts.append(section("gateway", 1, "souk_dummy", False))

@@ -1,6 +1,7 @@
 import socket
 
 import pytest
+
 from souk.control import port_in_use
 
 pytestmark = pytest.mark.integration

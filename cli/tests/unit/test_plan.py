@@ -3,6 +3,7 @@ from pathlib import Path
 
 import pytest
 
+from souk.credentials import DemoUser
 from souk.home import Home
 from souk.plan import Planner, PortAllocator, connect_host
 from souk.topology import parse_topology
@@ -157,3 +158,26 @@ def test_services_bound_to_all_interfaces_are_reached_on_loopback() -> None:
 
     assert spec.env["A_HOST"] == "0.0.0.0"
     assert spec.url.startswith("http://127.0.0.1:")
+
+
+def test_each_instance_gets_its_service_secret_and_identity_its_credentials_and_admin() -> None:
+    text = TOPOLOGY + "[services.identity]\ndatabase = true\n"
+    picks = counting_picker()
+    plan = Planner(parse_topology(text), HOME, PortAllocator(lambda: next(picks)),
+                   nats_binary="/bin/nats-server", python="/venv/bin/python",
+                   service_secrets={"catalog": "cat-secret", "identity": "id-secret"},
+                   bootstrap_admin=DemoUser("admin@souk.local", "admin-password"))
+
+    catalog, identity = plan.instance("catalog", 2), plan.instance("identity", 1)
+
+    assert catalog.env["CATALOG_SERVICE_SECRET"] == "cat-secret"
+    assert not any("BOOTSTRAP" in key or "CREDENTIALS" in key for key in catalog.env)
+    assert {key: value for key, value in identity.env.items()
+            if key.startswith("IDENTITY_") and key.endswith(("SECRET", "FILE", "EMAIL", "PASSWORD"))
+            } == {
+        "IDENTITY_SERVICE_SECRET": "id-secret",
+        "IDENTITY_SERVICE_CREDENTIALS_FILE": "/srv/souk/secrets/service-credentials.json",
+        "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": "admin@souk.local",
+        "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": "admin-password",
+    }
+    assert "GATEWAY_SERVICE_SECRET" not in plan.instance("gateway", 1).env  # none was given

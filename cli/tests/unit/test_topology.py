@@ -18,7 +18,7 @@ def errors_of(text: str) -> str:
 def test_reads_the_default_topology_of_the_repo() -> None:
     topology = load_topology(REPO / "souk.toml")
 
-    assert topology.tiers() == [["registry"], ["catalog"], ["gateway"]]
+    assert topology.tiers() == [["registry"], ["identity"], ["catalog"], ["gateway"]]
     assert topology.services["catalog"].instances == 2
     assert topology.services["catalog"].database is True
     assert topology.platform.gateway_port == 8080
@@ -45,6 +45,13 @@ def test_orders_tiers_registry_then_others_then_gateway_whatever_the_file_order(
         "[services.gateway]\n[services.cart]\n[services.registry]\n[services.catalog]\n")
 
     assert topology.tiers() == [["registry"], ["cart", "catalog"], ["gateway"]]
+
+
+def test_identity_starts_in_a_tier_of_its_own_after_the_registry() -> None:
+    topology = parse_topology("[services.gateway]\n[services.cart]\n[services.identity]\n"
+                              "[services.registry]\n[services.catalog]\n")
+
+    assert topology.tiers() == [["registry"], ["identity"], ["cart", "catalog"], ["gateway"]]
 
 
 def test_a_file_without_registry_or_gateway_is_valid() -> None:

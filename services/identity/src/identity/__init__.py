@@ -1,0 +1,1 @@
+"""Souk identity: accounts, passwords, access and refresh tokens, signing keys, the audit log."""

@@ -1,0 +1,1 @@
+"""Storage, password hashing, key material and token signing behind the service's ports."""

@@ -1,0 +1,1 @@
+"""The rules of identity in plain Python: accounts, passwords, tokens, throttling, keys."""

@@ -1,0 +1,1 @@
+"""Use cases of identity, and the ports (protocols) they need from adapters."""

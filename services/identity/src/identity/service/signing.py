@@ -1,0 +1,74 @@
+"""Signing keys: create the first, rotate, publish the JWKS, sign with the active key."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from chassis.ids import new_id
+from identity.domain.audit import AuditEvent, AuditKind
+from identity.domain.errors import RotationConflict
+from identity.domain.keys import SigningKey, published_keys
+from identity.service.ports import IdentityDeps
+
+__all__ = ["KEY_OVERLAP_SLACK", "ensure_signing_key", "jwks", "rotate_signing_key", "sign"]
+
+# Retired keys stay published for the access-token lifetime plus this, which covers the clock
+# skew verifiers allow and their JWKS caching.
+KEY_OVERLAP_SLACK = timedelta(seconds=60)
+
+
+def _overlap(deps: IdentityDeps) -> timedelta:
+    return timedelta(seconds=deps.tokens.access_ttl) + KEY_OVERLAP_SLACK
+
+
+async def ensure_signing_key(deps: IdentityDeps) -> str:
+    """The active key's kid, creating the first key if there is none. Safe when several
+    instances start at once: only one insert wins, the others read its key."""
+    async with deps.uow.transaction(readonly=True) as repo:
+        active = await repo.active_signing_key()
+    if active is not None:
+        return active.kid
+    candidate = await deps.signer.new_key(deps.clock())
+    async with deps.uow.transaction() as repo:
+        await repo.add_active_signing_key_if_none(candidate)
+        active = await repo.active_signing_key()
+    assert active is not None
+    return active.kid
+
+
+async def rotate_signing_key(deps: IdentityDeps, *, actor: str) -> str:
+    """Make a new key active and retire the current one (still published for the overlap)."""
+    now = deps.clock()
+    key = await deps.signer.new_key(now)  # RSA generation is slow: outside the transaction
+    async with deps.uow.transaction() as repo:
+        previous = await repo.active_signing_key()
+        await repo.retire_active_signing_key(now)
+        if not await repo.add_active_signing_key_if_none(key):
+            raise RotationConflict("another key rotation happened at the same moment; retry")
+        await repo.add_audit_event(AuditEvent(
+            id=new_id(), at=now, event=AuditKind.KEY_ROTATED, user_id=actor,
+            detail={"kid": key.kid, "previous_kid": previous.kid if previous else None}))
+    return key.kid
+
+
+async def jwks(deps: IdentityDeps) -> dict[str, Any]:
+    """The JSON Web Key Set: public halves of the keys whose tokens may still be alive."""
+    now = deps.clock()
+    async with deps.uow.transaction(readonly=True) as repo:
+        keys = await repo.signing_keys_retired_since(now - _overlap(deps))
+    return {"keys": [dict(key.public_jwk) for key in published_keys(keys, now, _overlap(deps))]}
+
+
+async def active_key(deps: IdentityDeps) -> SigningKey:
+    async with deps.uow.transaction(readonly=True) as repo:
+        key = await repo.active_signing_key()
+    if key is None:  # ensure_signing_key runs at start; only a wiped table gets here
+        raise RuntimeError("no active signing key")
+    return key
+
+
+async def sign(deps: IdentityDeps, claims: Mapping[str, Any]) -> str:
+    """Sign with the key active right now (read each time: another instance may have rotated)."""
+    return deps.signer.sign(claims, await active_key(deps))
