@@ -18,6 +18,7 @@ from urllib.parse import quote
 import aiohttp
 from prometheus_client import CollectorRegistry
 
+from chassis.auth import TokenVerifier
 from chassis.context import header_value, valid_request_id
 from chassis.discovery import Discovery, LeastOutstanding, Registration, RoundRobin
 from chassis.health import HealthChecks
@@ -35,11 +36,15 @@ from gateway.asgi import (
     send_json,
     send_problem,
 )
-from gateway.filters import DEFAULT_FILTERS, Filter, run_filters
+from gateway.auth import Authenticator
+from gateway.breaker import CircuitBreaker
+from gateway.filters import Filter, StartableFilter, run_filters
 from gateway.headers import REQUEST_ID_HEADER
 from gateway.metrics import UNMATCHED, GatewayMetrics
 from gateway.openapi import OPENAPI_PATH, rewrite_openapi_bytes
-from gateway.proxy import DiscoveryLike, Proxy
+from gateway.proxy import DiscoveryLike, Proxy, Resilience
+from gateway.ratelimit import RateLimits
+from gateway.retry import RetryBudget, backoff
 from gateway.routes import RouteMatch, Router, RouteTable, load_routes, upstream_target
 from gateway.settings import GatewaySettings
 
@@ -61,18 +66,50 @@ def _version() -> str:
 
 
 def create_app(settings: GatewaySettings | None = None, discovery: DiscoveryLike | None = None,
-               *, filters: Sequence[Filter] = DEFAULT_FILTERS,
-               routes: RouteTable | None = None) -> Gateway:
+               *, filters: Sequence[Filter] | None = None, routes: RouteTable | None = None,
+               verifier: TokenVerifier | None = None) -> Gateway:
     """Build the gateway. The route table is loaded and validated here, so a broken table stops
     the process before it listens.
 
     ``discovery`` replaces the registry-backed :class:`~chassis.discovery.Discovery` (tests, or a
     gateway with no registry); with neither it and ``registry_url``, start-up fails.
-    ``filters`` run in order before every proxied request (see :mod:`gateway.filters`).
+    ``filters`` run in order before every proxied request (see :mod:`gateway.filters`); by default
+    authentication then rate limits, from settings. ``verifier`` replaces the token verifier the
+    default authentication filter would build at start-up.
     """
     settings = settings or GatewaySettings()
     table = routes or load_routes(settings.routes_file)
-    return Gateway(settings, Router(table), discovery=discovery, filters=filters)
+    metrics = GatewayMetrics(CollectorRegistry(auto_describe=True), settings.service_name)
+    if filters is None:
+        filters = (
+            Authenticator(settings, metrics, verifier=verifier),
+            RateLimits({"default": settings.rate_limit, "login": settings.login_rate_limit},
+                       metrics, redis_url=settings.redis_url,
+                       key_prefix=settings.rate_limit_prefix),
+        )
+    return Gateway(settings, Router(table), discovery=discovery, filters=filters,
+                   metrics=metrics, resilience=resilience(settings))
+
+
+def resilience(settings: GatewaySettings) -> Resilience:
+    """The proxy's breaker, retry and ejection policy from settings."""
+
+    def breaker() -> CircuitBreaker:
+        return CircuitBreaker(
+            window=settings.breaker_window, min_calls=settings.breaker_min_calls,
+            failure_ratio=settings.breaker_failure_ratio, slow_ratio=settings.breaker_slow_ratio,
+            slow_seconds=settings.breaker_slow_seconds, open_seconds=settings.breaker_open_seconds,
+            probes=settings.breaker_half_open_probes)
+
+    def budget() -> RetryBudget:
+        return RetryBudget(ratio=settings.retry_budget_ratio, min_retries=settings.retry_budget_min,
+                           window=settings.retry_budget_window)
+
+    return Resilience(
+        max_retries=settings.max_retries, eject_seconds=settings.eject_seconds,
+        eject_after_5xx=settings.eject_after_5xx, breaker=breaker, budget=budget,
+        backoff=functools.partial(backoff, base=settings.retry_base_delay,
+                                  cap=settings.retry_max_delay))
 
 
 class Gateway:
@@ -80,12 +117,14 @@ class Gateway:
     between lifespan start-up and shutdown."""
 
     def __init__(self, settings: GatewaySettings, router: Router, *,
-                 discovery: DiscoveryLike | None, filters: Sequence[Filter]) -> None:
+                 discovery: DiscoveryLike | None, filters: Sequence[Filter],
+                 metrics: GatewayMetrics, resilience: Resilience) -> None:
         self.settings = settings
         self.router = router
         self.filters = tuple(filters)
-        self.metrics_registry = CollectorRegistry(auto_describe=True)
-        self.metrics = GatewayMetrics(self.metrics_registry, settings.service_name)
+        self.metrics_registry = metrics.registry
+        self.metrics = metrics
+        self.resilience = resilience
         self.health = HealthChecks()
         self.health.add("routes", self._check_routes)
         self.health.add("upstream_session", self._check_session)
@@ -150,13 +189,16 @@ class Gateway:
                     interval=settings.heartbeat_interval, metadata={"version": _version()})
                 await registration.start()
                 stack.push_async_callback(registration.stop)
+            for request_filter in self.filters:
+                if isinstance(request_filter, StartableFilter):
+                    await request_filter.start(session, discovery)
+                    stack.push_async_callback(request_filter.close)
             self.discovery = discovery
             self.session = session
             self.proxy = Proxy(session, discovery, self.metrics,
                                default_timeout=settings.upstream_timeout,
                                connect_timeout=settings.connect_timeout,
-                               max_retries=settings.max_retries,
-                               eject_seconds=settings.eject_seconds)
+                               resilience=self.resilience)
             self._stack = stack.pop_all()  # success: keep everything open until shutdown
         log.info("gateway started", url=settings.advertise_url,
                  routes=len(self.router.table.routes))
@@ -174,7 +216,7 @@ class Gateway:
         settings = self.settings
         connector = aiohttp.TCPConnector(limit=settings.pool_limit, limit_per_host=0,
                                          keepalive_timeout=settings.upstream_keepalive)
-        return aiohttp.ClientSession(
+        session = aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),
             auto_decompress=False,  # bodies pass through as the upstream encoded them
@@ -183,6 +225,11 @@ class Gateway:
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=settings.connect_timeout,
                                           sock_read=settings.upstream_timeout),
         )
+        # aiohttp silently sends an idempotent request a second time when the connection dies
+        # before the answer; the proxy's own retries (budgeted, backed off, counted) replace that.
+        # No public switch exists; the resilience tests count attempts and catch a rename.
+        session._retry_connection = False
+        return session
 
     # -- requests -------------------------------------------------------------------------------
 

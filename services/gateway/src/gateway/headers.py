@@ -12,11 +12,14 @@ from collections.abc import Iterable
 
 from gateway.asgi import Headers, Scope
 
-__all__ = ["DEADLINE_HEADER", "HOP_BY_HOP", "REQUEST_ID_HEADER", "client_response_headers",
+__all__ = ["DEADLINE_HEADER", "HOP_BY_HOP", "REQUEST_ID_HEADER", "USER_HEADER",
+           "client_response_headers",
            "is_hop_by_hop", "strip_hop_by_hop", "upstream_request_headers"]
 
 REQUEST_ID_HEADER = b"x-request-id"
 DEADLINE_HEADER = b"x-souk-deadline"
+# the verified subject, for upstream logs only: services authenticate the token themselves
+USER_HEADER = b"x-souk-user"
 
 HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy", b"proxy-authenticate", b"proxy-authorization",
@@ -26,7 +29,7 @@ HOP_BY_HOP = frozenset({
 # Set by the gateway itself: a client-supplied value is dropped, never trusted or duplicated.
 # Host and Content-Length are recomputed by the upstream client; Expect was answered here.
 _REQUEST_OWNED = frozenset({
-    b"host", b"content-length", b"expect", REQUEST_ID_HEADER, DEADLINE_HEADER,
+    b"host", b"content-length", b"expect", REQUEST_ID_HEADER, DEADLINE_HEADER, USER_HEADER,
     b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
 })
 # The gateway's server adds its own Date (and Server, when enabled); duplicates confuse clients.
@@ -73,12 +76,14 @@ def strip_hop_by_hop(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
 
 
 def upstream_request_headers(scope: Scope, request_id: str, deadline_ms: int, *,
-                             drop: frozenset[bytes] = frozenset()) -> list[tuple[str, str]]:
+                             drop: frozenset[bytes] = frozenset(),
+                             user: str | None = None) -> list[tuple[str, str]]:
     """Headers to send upstream for the request in ``scope``.
 
     ``X-Forwarded-For`` appends the client address to whatever the caller sent (the right-most
     entry is the one this gateway saw); ``X-Forwarded-Proto``/``-Host`` describe the request as
-    it reached the gateway; ``X-Souk-Deadline`` is the absolute deadline in Unix milliseconds.
+    it reached the gateway; ``X-Souk-Deadline`` is the absolute deadline in Unix milliseconds;
+    ``X-Souk-User`` names the verified ``user`` (a client's own value is always dropped).
     """
     forwarded_for: list[bytes] = []
     host = b""
@@ -99,6 +104,8 @@ def upstream_request_headers(scope: Scope, request_id: str, deadline_ms: int, *,
         out.append(("x-forwarded-host", host.decode("latin-1")))
     out.append(("x-request-id", request_id))
     out.append(("x-souk-deadline", str(deadline_ms)))
+    if user is not None:
+        out.append(("x-souk-user", user))
     return out
 
 

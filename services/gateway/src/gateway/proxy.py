@@ -1,25 +1,31 @@
-"""The upstream call: pick an instance, send the request, relay the response.
+"""The upstream call: pick an instance, send the request, relay the response — resiliently.
 
 One pooled ``aiohttp.ClientSession`` carries every upstream call (measured here: a pooled aiohttp
 proxy does ~8k req/s where httpx does ~0.7k). Failures map to problems, never to a bare 500:
 
 * no healthy instance → 503 ``gateway/no-healthy-instance`` with ``Retry-After: 1``;
+* the service's circuit breaker is open → 503 ``gateway/circuit-open`` with ``Retry-After``,
+  without calling anything (:mod:`gateway.breaker`);
 * connection refused or connect timeout → the request never left, so whatever the method the
-  instance is ejected for a while and another one is tried (at most ``max_retries`` times);
-* no answer within the route's timeout → 504 ``gateway/upstream-timeout``;
-* anything else, or every attempt refused → 502 ``gateway/bad-gateway``.
+  instance is ejected for a while and another one is tried at once;
+* a connection reset, or a 502/503/504 answer → tried again (preferably on another instance)
+  only for an idempotent method, after a full-jitter backoff, within the service's retry budget
+  and the route's deadline (:mod:`gateway.retry`); otherwise a reset is a 502 and a 5xx answer
+  is relayed as it is;
+* no answer by the route's deadline → 504 ``gateway/upstream-timeout``.
 
-A connection that breaks after the request was written is not retried here: the upstream may have
-acted on it. (aiohttp itself retries idempotent methods once when a pooled connection turns out
-to be stale.)
+At most ``max_retries`` extra attempts, of any kind. Passive outlier ejection: an instance that
+fails ``eject_after_5xx`` times in a row (5xx, reset, timeout) is ejected for ``eject_seconds``.
+The deadline travels downstream as ``X-Souk-Deadline`` (absolute, Unix ms).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
 import aiohttp
@@ -28,23 +34,21 @@ from yarl import URL
 from chassis.discovery import Balancer, Instance
 from chassis.logging import get_logger
 from chassis.problems import Problem
-from gateway.asgi import Receive, Scope, Send, send_bytes
-from gateway.headers import client_response_headers, upstream_request_headers
+from gateway.asgi import Receive, Scope, Send
+from gateway.breaker import CircuitBreaker
+from gateway.filters import USER
+from gateway.headers import upstream_request_headers
 from gateway.metrics import GatewayMetrics
+from gateway.relay import Rewrite, bad_gateway_problem, relay, timeout_problem
+from gateway.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryBudget
 from gateway.routes import Route
 
-__all__ = ["SMALL_BODY", "DiscoveryLike", "Proxy", "Rewrite"]
+__all__ = ["DiscoveryLike", "Proxy", "Resilience"]
 
 log = get_logger(__name__)
 
-# Responses up to this size are read whole and sent in one message: fewer sends, and a failure
-# while reading can still become a proper 502/504. Larger or unsized bodies are streamed.
-SMALL_BODY = 64 * 1024
-
-Rewrite = Callable[[bytes], bytes]
-
-_REWRITE_DROPS = frozenset({b"content-length", b"content-encoding", b"content-type", b"etag"})
-_JSON = b"application/json"
+# a retry that would leave less than this before the deadline is not worth starting
+_MIN_ATTEMPT_SECONDS = 0.01
 
 
 class DiscoveryLike(Protocol):
@@ -61,20 +65,49 @@ class DiscoveryLike(Protocol):
     def eject(self, instance_id: str, seconds: float) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Resilience:
+    """How the proxy treats failing upstreams (built from settings by the app)."""
+
+    max_retries: int = 2
+    eject_seconds: float = 5.0
+    eject_after_5xx: int = 5
+    breaker: Callable[[], CircuitBreaker] = CircuitBreaker
+    budget: Callable[[], RetryBudget] = RetryBudget
+    backoff: Callable[[int], float] = lambda retry: 0.0
+
+
+@dataclass(slots=True)
+class _Upstream:
+    breaker: CircuitBreaker
+    budget: RetryBudget
+
+
 class Proxy:
-    """Forwards one request to one healthy instance of a route's service."""
+    """Forwards one request to a healthy instance of a route's service."""
 
     def __init__(self, session: aiohttp.ClientSession, discovery: DiscoveryLike,
                  metrics: GatewayMetrics, *, default_timeout: float, connect_timeout: float,
-                 max_retries: int, eject_seconds: float) -> None:
+                 resilience: Resilience) -> None:
         self.session = session
         self.discovery = discovery
         self.metrics = metrics
         self.default_timeout = default_timeout
         self.connect_timeout = connect_timeout
-        self.max_retries = max_retries
-        self.eject_seconds = eject_seconds
+        self.resilience = resilience
+        self.max_retries = resilience.max_retries
         self._timeouts: dict[float, aiohttp.ClientTimeout] = {}
+        self._upstreams: dict[str, _Upstream] = {}
+        self._consecutive_failures: dict[str, int] = {}  # instance id -> failures in a row
+
+    def upstream(self, service: str) -> _Upstream:
+        """The service's breaker and retry budget (made on first use)."""
+        upstream = self._upstreams.get(service)
+        if upstream is None:
+            upstream = self._upstreams[service] = _Upstream(self.resilience.breaker(),
+                                                            self.resilience.budget())
+            self.metrics.breaker(service, lambda: float(upstream.breaker.state))
+        return upstream
 
     def _client_timeout(self, seconds: float) -> aiohttp.ClientTimeout:
         # sock_read bounds the wait for the response head and every later silence in the body,
@@ -84,6 +117,11 @@ class Proxy:
             timeout = self._timeouts[seconds] = aiohttp.ClientTimeout(
                 total=None, sock_connect=self.connect_timeout, sock_read=seconds)
         return timeout
+
+    def _remaining(self, deadline: float) -> aiohttp.ClientTimeout:
+        left = max(_MIN_ATTEMPT_SECONDS, deadline - time.monotonic())
+        return aiohttp.ClientTimeout(total=None, sock_connect=min(self.connect_timeout, left),
+                                     sock_read=left)
 
     async def forward(self, route: Route, target: str, scope: Scope, receive: Receive,
                       send: Send, request_id: str, body: bytes, *,
@@ -97,130 +135,138 @@ class Proxy:
         """
         service = route.service
         seconds = route.timeout or self.default_timeout
-        client_timeout = self._client_timeout(seconds)
-        deadline_ms = int((time.time() + seconds) * 1000)
-        headers = upstream_request_headers(scope, request_id, deadline_ms, drop=drop_headers)
+        deadline = time.monotonic() + seconds
+        headers = upstream_request_headers(scope, request_id, int((time.time() + seconds) * 1000),
+                                           drop=drop_headers, user=scope.get(USER))
         method: str = scope["method"]
+        idempotent = method in IDEMPOTENT_METHODS
         data = body or None
+        upstream = self.upstream(service)
+        upstream.budget.request()
+        breaker = upstream.breaker
         balancer = self.discovery.balancer(service)
+        client_timeout = self._client_timeout(seconds)
         refused: list[str] = []
-        for _ in range(self.max_retries + 1):
-            instance = (self.discovery.pick(service, exclude=frozenset(refused)) if refused
-                        else self.discovery.pick(service))
+        failed: list[str] = []
+        for attempt in range(1, self.max_retries + 2):
+            instance = self._pick(service, refused, failed)
             if instance is None:
                 break
+            if not breaker.allow():
+                self.metrics.short_circuited(service)
+                raise _circuit_open(service, breaker.retry_after())
             instance_id = instance.instance_id
             balancer.started(instance_id)
+            started = time.monotonic()
+            settled = False
+            delay: float | None = None
             try:
                 try:
                     resp = await self.session.request(
                         method, URL(instance.url + target, encoded=True), headers=headers,
                         data=data, allow_redirects=False, timeout=client_timeout)
                 except (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError) as exc:
+                    breaker.record(failed=True, seconds=time.monotonic() - started)
+                    settled = True
                     self._refused(service, instance_id, exc, request_id)
                     refused.append(instance_id)
-                    continue
+                    continue  # never sent: any method goes elsewhere, at once
                 except TimeoutError:
+                    breaker.record(failed=True, seconds=time.monotonic() - started)
+                    settled = True
                     self.metrics.attempt(service, "timeout")
-                    raise _timeout(service, seconds) from None
+                    self._outcome(service, instance_id, failed=True)
+                    raise timeout_problem(service, seconds) from None
                 except aiohttp.ClientError as exc:
+                    breaker.record(failed=True, seconds=time.monotonic() - started)
+                    settled = True
                     self.metrics.attempt(service, "error")
-                    raise _bad_gateway(service, exc, request_id) from None
-                self.metrics.attempt(service, "response")
-                return await self._relay(resp, service, seconds, send, receive, request_id,
-                                         rewrite)
+                    self._outcome(service, instance_id, failed=True)
+                    delay = (self._retry_delay(upstream, service, attempt, deadline, "reset")
+                             if idempotent else None)
+                    if delay is None:
+                        raise bad_gateway_problem(service, exc, request_id) from None
+                else:
+                    status = resp.status
+                    breaker.record(failed=status >= 500, seconds=time.monotonic() - started)
+                    settled = True
+                    self.metrics.attempt(service, "response")
+                    self._outcome(service, instance_id, failed=status >= 500)
+                    if status in RETRYABLE_STATUSES and idempotent:
+                        delay = self._retry_delay(upstream, service, attempt, deadline, "status")
+                    if delay is None:
+                        return await relay(resp, service, seconds, send, receive, request_id,
+                                           rewrite)
+                    resp.close()
             finally:
                 balancer.finished(instance_id)
-        if refused:
-            raise Problem(502, "gateway/bad-gateway",
-                          f"every instance of '{service}' tried refused the connection",
-                          service=service, attempts=len(refused))
+                if not settled:
+                    breaker.release()
+            failed.append(instance_id)
+            await asyncio.sleep(delay or 0.0)
+            client_timeout = self._remaining(deadline)
+        if refused or failed:
+            detail = (f"every instance of '{service}' tried refused the connection"
+                      if not failed else f"'{service}' failed on every attempt")
+            raise Problem(502, "gateway/bad-gateway", detail, service=service,
+                          attempts=len(refused) + len(failed))
         raise Problem(503, "gateway/no-healthy-instance",
                       f"no healthy instance of '{service}' is registered",
                       headers={"Retry-After": "1"}, service=service)
 
+    def _pick(self, service: str, refused: list[str], failed: list[str]) -> Instance | None:
+        if not refused and not failed:
+            return self.discovery.pick(service)
+        instance = self.discovery.pick(service, exclude=frozenset(refused + failed))
+        if instance is None and failed:  # a retry may go back to an instance that answered
+            instance = self.discovery.pick(service, exclude=frozenset(refused))
+        return instance
+
+    def _retry_delay(self, upstream: _Upstream, service: str, attempt: int, deadline: float,
+                     reason: str) -> float | None:
+        """Seconds to wait before retrying, or None when no retry is allowed."""
+        if attempt > self.max_retries:
+            return None
+        delay = self.resilience.backoff(attempt)
+        if time.monotonic() + delay + _MIN_ATTEMPT_SECONDS >= deadline:
+            return None
+        if not upstream.budget.try_retry():
+            self.metrics.retry(service, "budget_exhausted")
+            return None
+        self.metrics.retry(service, reason)
+        return delay
+
+    def _outcome(self, service: str, instance_id: str, *, failed: bool) -> None:
+        """Passive outlier detection: eject after ``eject_after_5xx`` failures in a row."""
+        counts = self._consecutive_failures
+        if not failed:
+            if counts:
+                counts.pop(instance_id, None)
+            return
+        count = counts.get(instance_id, 0) + 1
+        if count < self.resilience.eject_after_5xx:
+            counts[instance_id] = count
+            return
+        counts.pop(instance_id, None)
+        seconds = self.resilience.eject_seconds
+        self.discovery.eject(instance_id, seconds)
+        self.metrics.ejected(instance_id, seconds, service=service, reason="consecutive_5xx")
+        log.warning("upstream instance failed repeatedly; ejected", upstream=service,
+                    upstream_instance=instance_id, failures=count, seconds=seconds)
+
     def _refused(self, service: str, instance_id: str, exc: Exception, request_id: str) -> None:
         self.metrics.attempt(service, "connect_error")
-        self.discovery.eject(instance_id, self.eject_seconds)
-        self.metrics.ejected(instance_id, self.eject_seconds)
+        self._consecutive_failures.pop(instance_id, None)
+        seconds = self.resilience.eject_seconds
+        self.discovery.eject(instance_id, seconds)
+        self.metrics.ejected(instance_id, seconds, service=service, reason="refused")
         log.warning("upstream refused the connection; ejected, trying another instance",
                     upstream=service, upstream_instance=instance_id, request_id=request_id,
                     error=str(exc) or type(exc).__name__)
 
-    async def _relay(self, resp: aiohttp.ClientResponse, service: str, seconds: float,
-                     send: Send, receive: Receive, request_id: str,
-                     rewrite: Rewrite | None) -> int:
-        status = resp.status
-        rid = request_id.encode()
-        try:
-            if rewrite is not None and status == 200:
-                body = await _read_whole(resp, service, seconds, request_id)
-                try:
-                    body = rewrite(body)
-                except ValueError as exc:
-                    raise Problem(502, "gateway/bad-gateway",
-                                  f"'{service}' returned an unusable document: {exc}") from None
-                headers = client_response_headers(resp.raw_headers, rid, drop=_REWRITE_DROPS)
-                return await send_bytes(send, status, body, _JSON, headers)
-            headers = client_response_headers(resp.raw_headers, rid)
-            length = resp.content_length
-            if length is not None and length <= SMALL_BODY:
-                body = await _read_whole(resp, service, seconds, request_id)
-                await send({"type": "http.response.start", "status": status,
-                            "headers": headers})
-                await send({"type": "http.response.body", "body": body})
-                return status
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await _stream(resp, service, send, receive, request_id)
-            return status
-        finally:
-            # a no-op once the body was read to the end; otherwise the connection can't be reused
-            resp.close()
 
-
-async def _read_whole(resp: aiohttp.ClientResponse, service: str, seconds: float,
-                      request_id: str) -> bytes:
-    try:
-        return await resp.read()
-    except TimeoutError:
-        raise _timeout(service, seconds) from None
-    except aiohttp.ClientError as exc:
-        raise _bad_gateway(service, exc, request_id) from None
-
-
-async def _stream(resp: aiohttp.ClientResponse, service: str, send: Send, receive: Receive,
-                  request_id: str) -> None:
-    """Relay the body chunk by chunk; ASGI ``send`` waits while the client is slow, so memory
-    stays bounded. Stops early when the client goes away."""
-    gone = asyncio.ensure_future(_client_disconnect(receive))
-    try:
-        async for chunk in resp.content.iter_any():
-            if gone.done():
-                return
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
-    except Exception as exc:
-        # the head is already sent: the client learns of the failure from a truncated body
-        log.warning("upstream response broke off mid-body", upstream=service,
-                    request_id=request_id, error=str(exc) or type(exc).__name__)
-    finally:
-        gone.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await gone
-
-
-async def _client_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-
-
-def _timeout(service: str, seconds: float) -> Problem:
-    return Problem(504, "gateway/upstream-timeout",
-                   f"'{service}' did not answer within {seconds:g} s", service=service)
-
-
-def _bad_gateway(service: str, exc: Exception, request_id: str) -> Problem:
-    log.warning("upstream call failed", upstream=service, request_id=request_id,
-                error=str(exc) or type(exc).__name__)
-    return Problem(502, "gateway/bad-gateway", f"'{service}' failed: {type(exc).__name__}",
+def _circuit_open(service: str, retry_after: float) -> Problem:
+    return Problem(503, "gateway/circuit-open",
+                   f"'{service}' is failing; calls to it are refused for a while",
+                   headers={"Retry-After": str(max(1, math.ceil(retry_after)))},
                    service=service)

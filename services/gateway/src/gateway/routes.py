@@ -11,11 +11,25 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-__all__ = ["Route", "RouteMatch", "RouteTable", "RouteTableError", "Router", "load_routes",
-           "parse_routes", "upstream_target"]
+__all__ = ["RATE_LIMIT_CLASSES", "RateLimitClass", "Route", "RouteMatch", "RouteTable",
+           "RouteTableError", "Router", "load_routes", "parse_routes", "upstream_target"]
+
+
+RateLimitClass = Literal["default", "login"]
+RATE_LIMIT_CLASSES: tuple[RateLimitClass, ...] = ("default", "login")
+_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
 
 
 class RouteTableError(ValueError):
@@ -39,15 +53,30 @@ def _check_path_prefix(value: str, *, allow_empty: bool) -> str:
 
 class Route(BaseModel):
     """One entry: requests under ``prefix`` go to ``service`` with ``prefix`` replaced by
-    ``upstream_prefix``. ``public`` tells the request filters whether a caller must be
-    authenticated; ``timeout`` (seconds per attempt) falls back to the gateway's default."""
+    ``upstream_prefix``; ``timeout`` (seconds, the deadline of the whole call including retries)
+    falls back to the gateway's default.
+
+    Who may call it (checked by the gateway's filters before any upstream is called):
+
+    * ``public`` — anyone, no token needed; ``public_methods`` — anyone, for those methods only
+      (a catalog: reads are public, writes need a token); otherwise a valid user token;
+    * ``roles`` — the token must carry at least one of these roles;
+    * ``admin`` — the ``admin`` role *and* a client address inside the gateway's admin allow-list;
+    * ``exposed = false`` — never reachable from outside (an internal endpoint under a prefix);
+    * ``rate_limit`` — which limit class counts the call (``login`` is the strict one).
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     prefix: str
     service: str = Field(pattern=r"^[a-z][a-z0-9-]{0,62}$")
     upstream_prefix: str = ""
-    public: bool = False
+    public: StrictBool = False
+    public_methods: frozenset[str] = frozenset()
+    roles: tuple[str, ...] = ()
+    admin: StrictBool = False
+    exposed: StrictBool = True
+    rate_limit: RateLimitClass = "default"
     timeout: float | None = Field(default=None, gt=0, le=300)
 
     @field_validator("prefix")
@@ -60,6 +89,39 @@ class Route(BaseModel):
     def _valid_upstream_prefix(cls, value: str) -> str:
         value = _check_path_prefix(value, allow_empty=True)
         return "" if value == "/" else value
+
+    @field_validator("public_methods", mode="before")
+    @classmethod
+    def _valid_methods(cls, value: object) -> object:
+        if isinstance(value, list | tuple | set | frozenset):
+            methods = {str(m).upper() for m in value}
+            unknown = sorted(methods - _METHODS)
+            if unknown:
+                raise ValueError(f"unknown HTTP methods {unknown}")
+            return frozenset(methods)
+        return value
+
+    @field_validator("roles")
+    @classmethod
+    def _valid_roles(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not role or not role.isidentifier() for role in value):
+            raise ValueError("roles are non-empty identifiers")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent_access(self) -> Route:
+        if self.public and (self.public_methods or self.roles or self.admin):
+            raise ValueError("a public route cannot also need roles, admin or public_methods")
+        if self.admin and self.public_methods:
+            raise ValueError("an admin route has no public methods")
+        if self.admin and "admin" not in self.roles:
+            # frozen model: normalise once, at validation, so the filters check one field
+            object.__setattr__(self, "roles", (*self.roles, "admin"))
+        return self
+
+    def is_public(self, method: str) -> bool:
+        """Whether ``method`` on this route admits anonymous callers."""
+        return self.public or method in self.public_methods
 
 
 class RouteTable(BaseModel):
@@ -131,6 +193,8 @@ class Router:
                     rest = path[len(prefix):]
                     if rest and rest[0] != "/":
                         continue  # '/api/v1/carts' is not under '/api/v1/cart'
+                if not route.exposed:
+                    return None  # an internal endpoint: as unknown as a path with no route
                 return RouteMatch(route, rest, (route.upstream_prefix + rest) or "/")
         return None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import time
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from chassis.discovery import Balancer, Instance, RoundRobin
-from chassis.testing import free_port, serve_app
+from chassis.testing import TestIssuer, free_port, serve_app
 from gateway.app import create_app
 from gateway.filters import Filter
 from gateway.settings import GatewaySettings
@@ -47,6 +48,37 @@ timeout = 0.3
 prefix = "/api/v1/orders"
 service = "orders"
 upstream_prefix = "/v1"
+
+[[routes]]
+prefix = "/api/v1/private"
+service = "catalog"
+upstream_prefix = "/v1"
+timeout = 2
+
+[[routes]]
+prefix = "/api/v1/shop"
+service = "catalog"
+upstream_prefix = "/v1"
+public_methods = ["GET", "HEAD"]
+
+[[routes]]
+prefix = "/api/v1/admin"
+service = "catalog"
+upstream_prefix = "/v1"
+admin = true
+
+[[routes]]
+prefix = "/api/v1/login"
+service = "catalog"
+upstream_prefix = "/v1/echo"
+public = true
+rate_limit = "login"
+
+[[routes]]
+prefix = "/api/v1/hidden"
+service = "catalog"
+upstream_prefix = "/v1"
+exposed = false
 """
 
 OPENAPI_DOC = {
@@ -110,6 +142,12 @@ class Signals:
 
     release_big: asyncio.Event = field(default_factory=asyncio.Event)
     endless_stopped: asyncio.Event = field(default_factory=asyncio.Event)
+    # /v1/flaky: calls per instance; the status an instance answers (200 when absent), for its
+    # next ``fail_times`` calls only when that is set; seconds it waits first
+    hits: Counter[str] = field(default_factory=Counter)
+    faults: dict[str, int] = field(default_factory=dict)
+    fail_times: dict[str, int] = field(default_factory=dict)
+    delays: dict[str, float] = field(default_factory=dict)
 
 
 def upstream_app(name: str, signals: Signals) -> Starlette:
@@ -168,6 +206,18 @@ def upstream_app(name: str, signals: Signals) -> Starlette:
     async def openapi(request: Request) -> Response:
         return JSONResponse(OPENAPI_DOC)
 
+    async def flaky(request: Request) -> Response:
+        await request.body()
+        signals.hits[name] += 1
+        if name in signals.delays:
+            await asyncio.sleep(signals.delays[name])
+        code = signals.faults.get(name, 200)
+        if name in signals.fail_times:
+            if signals.fail_times[name] <= 0:
+                code = 200
+            signals.fail_times[name] -= 1
+        return JSONResponse({"instance": name, "method": request.method}, status_code=code)
+
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     return Starlette(routes=[
         Route("/v1/echo", echo, methods=methods),
@@ -179,6 +229,7 @@ def upstream_app(name: str, signals: Signals) -> Starlette:
         Route("/v1/broken", broken),
         Route("/v1/compressed", compressed),
         Route("/openapi.json", openapi),
+        Route("/v1/flaky", flaky, methods=methods),
     ])
 
 
@@ -226,6 +277,61 @@ def start_upstream(stack: AsyncExitStack, discovery: FakeDiscovery,
         return url, own
 
     return start
+
+
+async def _reset_every_request(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                               hits: Counter[str], name: str) -> None:
+    await reader.readuntil(b"\r\n\r\n")
+    hits[name] += 1
+    writer.transport.abort()  # the request arrived; the connection dies before any answer
+
+
+@pytest.fixture
+def start_resetter(stack: AsyncExitStack, discovery: FakeDiscovery, signals: Signals
+                   ) -> Callable[[str], Awaitable[str]]:
+    """Register a catalog instance that reads each request and then resets the connection."""
+
+    async def start(name: str) -> str:
+        server = await asyncio.start_server(
+            lambda r, w: _reset_every_request(r, w, signals.hits, name), "127.0.0.1", 0)
+        stack.push_async_callback(server.wait_closed)
+        stack.callback(server.close)
+        port = server.sockets[0].getsockname()[1]
+        discovery.add("catalog", name, f"http://127.0.0.1:{port}")
+        return name
+
+    return start
+
+
+class Keys:
+    """A JWKS endpoint for the gateway's verifier: the issuers it lists, and how often it was
+    fetched."""
+
+    def __init__(self, *issuers: TestIssuer) -> None:
+        self.issuers = list(issuers)
+        self.fetches = 0
+        self.url = ""
+
+    def app(self) -> Starlette:
+        async def jwks(request: Request) -> Response:
+            self.fetches += 1
+            return JSONResponse({"keys": [i.jwk() for i in self.issuers]})
+        return Starlette(routes=[Route("/v1/jwks", jwks)])
+
+
+ISSUER = TestIssuer()
+
+
+@pytest.fixture
+def issuer() -> TestIssuer:
+    return ISSUER
+
+
+@pytest.fixture
+async def keys(stack: AsyncExitStack, issuer: TestIssuer) -> Keys:
+    served = Keys(issuer)
+    served.url = await stack.enter_async_context(serve_app(served.app())) + "/v1/jwks"
+    return served
 
 
 StartGateway = Callable[..., Awaitable[str]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.routes import (
+    Route,
     Router,
     RouteTable,
     RouteTableError,
@@ -146,12 +147,80 @@ def test_reports_an_unreadable_file(tmp_path) -> None:
 
 def test_packaged_table_routes_every_bounded_context() -> None:
     table: RouteTable = load_routes(packaged_routes_file())
-    by_prefix = {r.prefix: r for r in table.routes}
+    router = Router(table)
     contexts = ["catalog", "identity", "cart", "inventory", "orders", "payments",
                 "notifications", "analytics"]
-    assert sorted(by_prefix) == sorted(f"/api/v1/{c}" for c in contexts)
     for context in contexts:
-        route = by_prefix[f"/api/v1/{context}"]
-        assert route.service == context
-        assert route.upstream_prefix == "/v1"
-    assert by_prefix["/api/v1/catalog"].public is True
+        match = router.match(f"/api/v1/{context}/x")
+        assert match is not None
+        assert match.route.service == context
+        assert match.upstream_path == "/v1/x"
+        assert not match.route.public
+
+
+def test_packaged_table_declares_who_may_call_what() -> None:
+    router = Router(load_routes(packaged_routes_file()))
+
+    def route(path: str) -> Route:
+        match = router.match(path)
+        assert match is not None, path
+        return match.route
+
+    catalog = route("/api/v1/catalog/products")
+    assert catalog.is_public("GET") and catalog.is_public("HEAD")
+    assert not catalog.is_public("POST") and not catalog.is_public("DELETE")
+    for path in ("signup", "login", "refresh", "logout", "jwks"):
+        assert route(f"/api/v1/identity/{path}").public, path
+    assert route("/api/v1/identity/login").rate_limit == "login"
+    assert route("/api/v1/identity/signup").rate_limit == "login"
+    me = route("/api/v1/identity/me")
+    assert not me.is_public("GET") and not me.roles and not me.admin
+    for path in ("keys/rotate", "audit"):
+        admin = route(f"/api/v1/identity/{path}")
+        assert admin.admin and admin.roles == ("admin",)
+    assert router.match("/api/v1/identity/service-tokens") is None
+    assert route("/api/v1/orders/mine").rate_limit == "default"
+
+
+def test_access_fields_default_to_a_token_and_the_default_limit() -> None:
+    route = parse_routes('[[routes]]\nprefix = "/api/v1/x"\nservice = "x"\n').routes[0]
+    assert (route.public, route.public_methods, route.roles, route.admin, route.exposed,
+            route.rate_limit) == (False, frozenset(), (), False, True, "default")
+    assert not route.is_public("GET")
+
+
+def test_public_methods_are_normalised_to_upper_case() -> None:
+    route = parse_routes('[[routes]]\nprefix = "/a"\nservice = "x"\n'
+                         'public_methods = ["get", "HEAD"]\n').routes[0]
+    assert route.public_methods == frozenset({"GET", "HEAD"})
+    assert route.is_public("GET") and not route.is_public("POST")
+
+
+def test_an_admin_route_needs_the_admin_role() -> None:
+    route = parse_routes('[[routes]]\nprefix = "/a"\nservice = "x"\nadmin = true\n'
+                         'roles = ["auditor"]\n').routes[0]
+    assert route.roles == ("auditor", "admin")
+
+
+@pytest.mark.parametrize(("entry", "complaint"), [
+    ('public = true\nroles = ["admin"]', "public route"),
+    ('public = true\nadmin = true', "public route"),
+    ('public = true\npublic_methods = ["GET"]', "public route"),
+    ('admin = true\npublic_methods = ["GET"]', "admin route"),
+    ('public_methods = ["FETCH"]', "unknown HTTP methods"),
+    ('roles = [""]', "roles"),
+    ('rate_limit = "burst"', "rate_limit"),
+    ('exposed = "no"', "exposed"),
+])
+def test_rejects_incoherent_access_rules(entry: str, complaint: str) -> None:
+    with pytest.raises(RouteTableError, match="invalid route table") as caught:
+        parse_routes(f'[[routes]]\nprefix = "/a"\nservice = "x"\n{entry}\n')
+    assert complaint in str(caught.value)
+
+
+def test_an_unexposed_route_hides_its_prefix_only() -> None:
+    router = Router(parse_routes(
+        '[[routes]]\nprefix = "/api/v1/x"\nservice = "x"\n'
+        '[[routes]]\nprefix = "/api/v1/x/internal"\nservice = "x"\nexposed = false\n'))
+    assert router.match("/api/v1/x/internal/thing") is None
+    assert router.match("/api/v1/x/internals") is not None

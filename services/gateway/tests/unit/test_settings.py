@@ -38,3 +38,36 @@ def test_is_frozen() -> None:
     settings = GatewaySettings()
     with pytest.raises(ValueError):
         settings.port = 1  # type: ignore[misc]
+
+
+def test_edge_defaults() -> None:
+    settings = GatewaySettings()
+    assert [str(n) for n in settings.admin_allow] == ["127.0.0.1/32", "::1/128"]
+    assert settings.login_rate_limit == "10/minute"
+    assert settings.redis_url == ""
+    assert settings.jwt_audience == "souk"
+    assert settings.jwt_leeway <= 60
+    assert settings.max_retries == 2
+    assert (settings.retry_base_delay, settings.retry_max_delay) == (0.05, 1.0)
+    assert settings.eject_after_5xx == 5
+
+
+def test_reads_edge_settings_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAY_ADMIN_ALLOW", "10.0.0.0/8, 192.168.1.0/24")
+    monkeypatch.setenv("GATEWAY_RATE_LIMIT", "100/second;1000/minute")
+    monkeypatch.setenv("GATEWAY_REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("GATEWAY_JWKS_URL", "http://127.0.0.1:9/v1/jwks")
+    settings = GatewaySettings()
+    assert [str(n) for n in settings.admin_allow] == ["10.0.0.0/8", "192.168.1.0/24"]
+    assert settings.rate_limit == "100/second;1000/minute"
+    assert settings.redis_url == "redis://127.0.0.1:6379/0"
+    assert settings.jwks_url == "http://127.0.0.1:9/v1/jwks"
+
+
+@pytest.mark.parametrize(("field", "value"), [
+    ("admin_allow", "10.0.0.0/33"), ("rate_limit", "lots"), ("login_rate_limit", "10/fortnight"),
+    ("redis_url", "http://127.0.0.1:6379"), ("rate_limit_prefix", "has space"),
+])
+def test_rejects_bad_edge_settings(field: str, value: str) -> None:
+    with pytest.raises(ValueError, match=field):
+        GatewaySettings(**{field: value})

@@ -1,0 +1,140 @@
+"""Authentication at the edge: the first request filter.
+
+The token is verified by :class:`chassis.auth.TokenVerifier` (RS256 only, ``exp``/``iat``/``iss``/
+``aud``/``sub`` required, at most ``jwt_leeway`` seconds of clock skew, JWKS cached and fetched
+again on an unknown ``kid``, verified tokens cached until expiry). Only user tokens (audience
+``jwt_audience``) are accepted; service tokens are for calls inside the platform.
+
+* A token is read from ``Authorization: Bearer`` only; a request carrying one in its query
+  string is refused outright, valid or not (URLs end up in logs and browser history).
+* An admin route is refused (403) from a client address outside ``admin_allow`` before any
+  token is looked at, then needs the ``admin`` role.
+* On a public route a valid token still names the caller (for per-user rate limits), and an
+  invalid one is ignored: a client holding an expired token must still be able to log in again.
+* The verified subject travels upstream in ``X-Souk-User``, for logs only. The
+  ``Authorization`` header is forwarded as received: every service verifies it again.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Sequence
+from urllib.parse import parse_qsl
+
+import aiohttp
+
+from chassis.auth import DiscoveredJwks, InvalidToken, TokenVerifier, UrlJwks
+from chassis.context import header_value
+from chassis.problems import Problem
+from gateway.asgi import Scope
+from gateway.filters import USER
+from gateway.metrics import GatewayMetrics
+from gateway.proxy import DiscoveryLike
+from gateway.routes import Route
+from gateway.settings import GatewaySettings, Network
+
+__all__ = ["Authenticator", "client_allowed", "query_has_token"]
+
+_QUERY_TOKEN_NAMES = frozenset({"access_token", "token", "jwt", "id_token"})
+_MAYBE_TOKEN = re.compile(rb"token|jwt|%", re.IGNORECASE)
+
+
+def query_has_token(query_string: bytes) -> bool:
+    """Whether a query string names a token parameter (percent-encoded names included)."""
+    if _MAYBE_TOKEN.search(query_string) is None:
+        return False  # the common case, without parsing
+    pairs = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True)
+    return any(name.lower() in _QUERY_TOKEN_NAMES for name, _ in pairs)
+
+
+def client_allowed(client: str, networks: Sequence[Network]) -> bool:
+    """Whether the socket peer ``client`` lies in one of ``networks``."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return False  # not an IP (a unix socket, say): never an admin
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
+def _unauthenticated(detail: str, *, invalid: bool) -> Problem:
+    challenge = 'Bearer error="invalid_token"' if invalid else "Bearer"
+    return Problem(401, "gateway/unauthenticated", detail,
+                   headers={"WWW-Authenticate": challenge})
+
+
+class Authenticator:
+    """The authentication filter. Its verifier is given (tests) or built at start-up from the
+    gateway's session: keys from ``jwks_url`` when set, else from identity through discovery."""
+
+    def __init__(self, settings: GatewaySettings, metrics: GatewayMetrics, *,
+                 verifier: TokenVerifier | None = None) -> None:
+        self.settings = settings
+        self.verifier = verifier
+        self._metrics = metrics
+        self._allow = settings.admin_allow
+
+    async def start(self, session: aiohttp.ClientSession, discovery: DiscoveryLike) -> None:
+        if self.verifier is not None:
+            return
+        settings = self.settings
+        jwks = (UrlJwks(session, settings.jwks_url) if settings.jwks_url
+                else DiscoveredJwks(session, discovery))
+        self.verifier = TokenVerifier(jwks, issuer=settings.jwt_issuer,
+                                      audience=settings.jwt_audience, algorithms=("RS256",),
+                                      leeway=settings.jwt_leeway)
+
+    async def close(self) -> None:
+        return None
+
+    async def __call__(self, route: Route, scope: Scope) -> Problem | None:
+        try:
+            self._check(route, scope)
+            token = _bearer(scope)
+            public = route.is_public(scope["method"])
+            if not token:
+                if public:
+                    return None
+                raise _unauthenticated("a bearer token is required" if token is None else
+                                       "send the token as Authorization: Bearer <token>",
+                                       invalid=False)
+            verifier = self.verifier
+            if verifier is None:
+                raise Problem(503, "gateway/auth-unavailable", "token verification is not ready",
+                              headers={"Retry-After": "1"})
+            try:
+                claims = await verifier.verify(token)
+            except InvalidToken as exc:
+                if public:
+                    return None
+                raise _unauthenticated(str(exc), invalid=True) from None
+            if route.roles and not any(role in claims.roles for role in route.roles):
+                raise Problem(403, "gateway/forbidden",
+                              f"this needs one of the roles {list(route.roles)}")
+            scope[USER] = claims.subject
+            return None
+        except Problem as problem:
+            self._metrics.auth_rejections.labels(str(problem.status)).inc()
+            return problem
+
+    def _check(self, route: Route, scope: Scope) -> None:
+        query: bytes = scope["query_string"]
+        if query and query_has_token(query):
+            raise _unauthenticated("tokens in the URL are refused; send Authorization: Bearer",
+                                   invalid=True)
+        if route.admin:
+            client = scope.get("client")
+            if not client or not client_allowed(str(client[0]), self._allow):
+                raise Problem(403, "gateway/forbidden",
+                              "admin routes are not reachable from this address")
+
+
+def _bearer(scope: Scope) -> str | None:
+    """The bearer token; None without an Authorization header, "" when it holds no bearer."""
+    header = header_value(scope, b"authorization")
+    if header is None:
+        return None
+    scheme, _, token = header.decode("latin-1").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""

@@ -1,0 +1,183 @@
+"""Failing upstreams over real sockets: passive ejection, the circuit breaker, retries within
+their budget and the deadline, and which methods may be retried at all."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+PROBLEM = "application/problem+json"
+TYPES = "https://souk.dev/problems/"
+FLAKY = "/api/v1/catalog/flaky"
+
+# isolate one mechanism at a time: a breaker that needs many calls, ejection that needs many 5xx
+LENIENT = {"breaker_window": 1000, "breaker_min_calls": 1000, "eject_after_5xx": 1000}
+
+
+async def call(client: Any, url: str, method: str = "GET") -> int:
+    async with client.request(method, url, data=b"x" if method != "GET" else None) as resp:
+        await resp.read()
+        return int(resp.status)
+
+
+async def metrics(client: Any, gateway: str) -> str:
+    async with client.get(f"{gateway}/metrics") as resp:
+        return str(await resp.text())
+
+
+async def test_an_instance_answering_5xx_is_ejected_after_n_in_a_row(
+        start_upstream: Any, start_gateway: Any, client: Any, discovery: Any,
+        signals: Any) -> None:
+    await start_upstream("good")
+    await start_upstream("bad")
+    signals.faults["bad"] = 500
+    gateway = await start_gateway(eject_after_5xx=3, eject_seconds=30)
+    seen = [await call(client, gateway + FLAKY) for _ in range(16)]
+    assert seen.count(500) == 3  # round robin: bad answered every other call until ejected
+    assert seen[-8:] == [200] * 8
+    assert discovery.ejections == ["bad"]
+    assert signals.hits["bad"] == 3
+    text = await metrics(client, gateway)
+    assert ('souk_gateway_ejections_total{reason="consecutive_5xx",service="catalog"} 1.0'
+            in text)
+    assert 'souk_gateway_breaker_state{service="catalog"} 0.0' in text  # one bad instance
+
+
+async def test_the_breaker_opens_when_every_instance_fails_and_recovers(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any) -> None:
+    await start_upstream("one")
+    await start_upstream("two")
+    signals.faults.update(one=500, two=500)
+    gateway = await start_gateway(breaker_window=10, breaker_min_calls=4,
+                                  breaker_open_seconds=0.5, breaker_half_open_probes=1,
+                                  eject_after_5xx=1000)
+    assert [await call(client, gateway + FLAKY) for _ in range(4)] == [500] * 4
+    hits = sum(signals.hits.values())
+    started = time.monotonic()
+    for _ in range(5):  # open: nothing reaches the service, every call fails fast
+        async with client.get(gateway + FLAKY) as resp:
+            assert resp.status == 503
+            assert resp.content_type == PROBLEM
+            assert resp.headers["Retry-After"] == "1"
+            doc = await resp.json(content_type=PROBLEM)
+        assert doc["type"] == TYPES + "gateway/circuit-open"
+    assert time.monotonic() - started < 0.4
+    assert sum(signals.hits.values()) == hits
+    assert 'souk_gateway_breaker_state{service="catalog"} 2.0' in await metrics(client, gateway)
+    signals.faults.clear()  # the service recovers
+    await asyncio.sleep(0.55)
+    assert await call(client, gateway + FLAKY) == 200  # the half-open probe
+    assert [await call(client, gateway + FLAKY) for _ in range(6)] == [200] * 6
+    text = await metrics(client, gateway)
+    assert 'souk_gateway_breaker_state{service="catalog"} 0.0' in text
+    assert 'souk_gateway_breaker_rejections_total{service="catalog"} 5.0' in text
+
+
+async def test_a_failed_probe_keeps_the_breaker_open(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any) -> None:
+    await start_upstream("one")
+    signals.faults["one"] = 503
+    gateway = await start_gateway(breaker_window=4, breaker_min_calls=2,
+                                  breaker_open_seconds=0.3, breaker_half_open_probes=1,
+                                  max_retries=0, eject_after_5xx=1000)
+    assert [await call(client, gateway + FLAKY) for _ in range(3)] == [503, 503, 503]
+    assert signals.hits["one"] == 2  # the third failed fast
+    await asyncio.sleep(0.35)
+    assert await call(client, gateway + FLAKY) == 503  # the probe, and it failed
+    assert signals.hits["one"] == 3
+    assert await call(client, gateway + FLAKY) == 503
+    assert signals.hits["one"] == 3  # open again: no further call went through
+
+
+@pytest.mark.parametrize("status", [502, 503])
+async def test_an_idempotent_get_is_retried_with_backoff(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any, status: int) -> None:
+    await start_upstream("one")
+    signals.faults["one"] = status
+    signals.fail_times["one"] = 2  # fails twice, then answers
+    gateway = await start_gateway(retry_base_delay=0.05, **LENIENT)
+    assert await call(client, gateway + FLAKY) == 200
+    assert signals.hits["one"] == 3
+    assert ('souk_gateway_retries_total{reason="status",service="catalog"} 2.0'
+            in await metrics(client, gateway))
+
+
+async def test_a_get_is_retried_on_another_instance_after_a_connection_reset(
+        start_upstream: Any, start_resetter: Any, start_gateway: Any, client: Any,
+        signals: Any) -> None:
+    await start_resetter("resetter")
+    await start_upstream("good")
+    gateway = await start_gateway(**LENIENT)
+    assert [await call(client, gateway + FLAKY) for _ in range(4)] == [200] * 4
+    assert signals.hits["good"] == 4  # each call answered once, by "good"
+    assert 1 <= signals.hits["resetter"] <= 4  # and each reset retried once, elsewhere
+
+
+async def test_a_post_is_never_retried_once_sent(
+        start_upstream: Any, start_resetter: Any, start_gateway: Any, client: Any,
+        signals: Any) -> None:
+    await start_resetter("resetter")
+    gateway = await start_gateway(**LENIENT)
+    assert await call(client, gateway + FLAKY, "POST") == 502
+    assert signals.hits["resetter"] == 1
+    assert await call(client, gateway + FLAKY, "GET") == 502  # a GET is, up to max_retries
+    assert signals.hits["resetter"] == 4
+
+
+async def test_a_post_answered_503_is_relayed_not_retried(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any) -> None:
+    await start_upstream("one")
+    signals.faults["one"] = 503
+    gateway = await start_gateway(**LENIENT)
+    assert await call(client, gateway + FLAKY, "POST") == 503
+    assert await call(client, gateway + FLAKY, "PATCH") == 503
+    assert signals.hits["one"] == 2
+    assert await call(client, gateway + FLAKY, "PUT") == 503  # idempotent: 1 + 2 retries
+    assert signals.hits["one"] == 5
+
+
+async def test_retries_never_exceed_the_budget(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any) -> None:
+    await start_upstream("one")
+    await start_upstream("two")
+    signals.faults.update(one=503, two=503)
+    gateway = await start_gateway(retry_budget_ratio=0.2, retry_budget_min=2,
+                                  retry_base_delay=0.0, **LENIENT)
+    requests = 30
+    assert [await call(client, gateway + FLAKY) for _ in range(requests)] == [503] * requests
+    attempts = sum(signals.hits.values())
+    budget = 2 + 0.2 * requests
+    assert requests < attempts <= requests + budget
+    text = await metrics(client, gateway)
+    assert 'souk_gateway_retries_total{reason="budget_exhausted",service="catalog"}' in text
+
+
+async def test_retries_stay_within_the_deadline(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any) -> None:
+    await start_upstream("one")
+    signals.faults["one"] = 503
+    signals.delays["one"] = 0.8  # each failure takes 0.8 s; the route allows 2 s in all
+    gateway = await start_gateway(retry_base_delay=0.0, **LENIENT)
+    started = time.monotonic()
+    status = await call(client, gateway + "/api/v1/private/flaky")
+    elapsed = time.monotonic() - started
+    assert signals.hits["one"] == 3  # 0.8 + 0.8, and the third is cut off at the deadline
+    assert status == 504
+    assert 1.9 <= elapsed < 2.6
+
+
+async def test_a_slow_upstream_is_504_at_the_deadline_with_the_deadline_sent_down(
+        start_upstream: Any, start_gateway: Any, client: Any) -> None:
+    await start_upstream("one")
+    gateway = await start_gateway(**LENIENT)
+    started = time.monotonic()
+    async with client.get(f"{gateway}/api/v1/slow?seconds=2") as resp:
+        assert resp.status == 504
+        doc = await resp.json(content_type=PROBLEM)
+    assert doc["type"] == TYPES + "gateway/upstream-timeout"
+    assert 0.25 <= time.monotonic() - started < 0.9  # the route's 0.3 s, retries included

@@ -1,0 +1,106 @@
+"""The authentication filter without sockets: query-string tokens, admin addresses, roles,
+public routes, and the X-Souk-User fact it leaves for the upstream call."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from chassis.auth import StaticJwks, TokenVerifier
+from chassis.testing import TestIssuer
+from gateway.auth import Authenticator, client_allowed, query_has_token
+from gateway.filters import USER
+from gateway.metrics import GatewayMetrics
+from gateway.routes import Route
+from gateway.settings import GatewaySettings
+
+pytestmark = pytest.mark.unit
+
+ISSUER = TestIssuer()
+LOOPBACK = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
+
+
+@pytest.mark.parametrize("query", [b"access_token=x", b"a=1&token=x", b"jwt=", b"id_token=x",
+                                   b"ACCESS_TOKEN=x", b"%61ccess_token=x", b"a=1&t%6Fken=y"])
+def test_spots_a_token_in_the_query_string(query: bytes) -> None:
+    assert query_has_token(query)
+
+
+@pytest.mark.parametrize("query", [b"", b"q=red", b"cursor=abc&limit=5", b"tokens=3",
+                                   b"q=my%20token", b"q=token"])
+def test_ignores_other_query_strings(query: bytes) -> None:
+    assert not query_has_token(query)
+
+
+@pytest.mark.parametrize(("client", "allowed"), [
+    ("127.0.0.1", True), ("::1", True), ("::ffff:127.0.0.1", True),
+    ("127.0.0.2", False), ("10.0.0.1", False), ("2001:db8::1", False), ("not-an-ip", False),
+])
+def test_admin_allow_list_matches_the_socket_peer(client: str, allowed: bool) -> None:
+    assert client_allowed(client, LOOPBACK) is allowed
+
+
+def authenticator() -> Authenticator:
+    async def keys() -> dict[str, Any]:
+        return ISSUER.jwks()
+
+    verifier = TokenVerifier(StaticJwks(keys), issuer=ISSUER.issuer, audience="souk")
+    metrics = GatewayMetrics(CollectorRegistry(), "gateway")
+    return Authenticator(GatewaySettings(), metrics, verifier=verifier)
+
+
+def scope(token: str | None = None, *, method: str = "GET", client: str = "127.0.0.1",
+          query: bytes = b"") -> dict[str, Any]:
+    headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
+    return {"type": "http", "method": method, "headers": headers, "query_string": query,
+            "client": (client, 40000)}
+
+
+PRIVATE = Route(prefix="/api/v1/orders", service="orders")
+CATALOG = Route(prefix="/api/v1/catalog", service="catalog", public_methods=frozenset({"GET"}))
+ADMIN = Route(prefix="/api/v1/identity/audit", service="identity", admin=True)
+
+
+async def test_a_valid_token_names_the_user_for_the_upstream() -> None:
+    request = scope(ISSUER.mint(sub="u-7"))
+    assert await authenticator()(PRIVATE, request) is None
+    assert request[USER] == "u-7"
+
+
+async def test_a_private_route_needs_a_bearer_token() -> None:
+    for request in (scope(), {**scope(), "headers": [(b"authorization", b"Basic dTpw")]}):
+        problem = await authenticator()(PRIVATE, request)
+        assert problem is not None and problem.status == 401
+        assert problem.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+async def test_public_methods_admit_anonymous_callers_and_ignore_bad_tokens() -> None:
+    anonymous, stale = scope(), scope(ISSUER.mint(ttl=-600))
+    assert await authenticator()(CATALOG, anonymous) is None
+    assert await authenticator()(CATALOG, stale) is None
+    assert USER not in anonymous and USER not in stale
+    problem = await authenticator()(CATALOG, scope(method="POST"))
+    assert problem is not None and problem.status == 401
+
+
+async def test_a_token_in_the_url_is_refused_even_on_a_public_route() -> None:
+    problem = await authenticator()(CATALOG, scope(query=b"access_token=" + ISSUER.mint().encode()))
+    assert problem is not None and problem.status == 401
+    assert "URL" in problem.detail
+
+
+async def test_service_tokens_are_refused_at_the_edge() -> None:
+    problem = await authenticator()(PRIVATE, scope(ISSUER.service_token("orders")))
+    assert problem is not None and problem.status == 401
+
+
+async def test_an_admin_route_needs_the_role_and_an_allowed_address() -> None:
+    admin, customer = ISSUER.mint(roles=("admin",)), ISSUER.mint(roles=("customer",))
+    assert await authenticator()(ADMIN, scope(admin)) is None
+    for request in (scope(customer), scope(admin, client="203.0.113.9"),
+                    scope(None, client="203.0.113.9")):
+        problem = await authenticator()(ADMIN, request)
+        assert problem is not None and problem.status == 403

@@ -1,0 +1,130 @@
+"""The circuit breaker's state machine, on an injected clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.breaker import BreakerState, CircuitBreaker
+
+pytestmark = pytest.mark.unit
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def breaker(clock: Clock, **kw: float) -> CircuitBreaker:
+    options: dict[str, float] = {"window": 10, "min_calls": 4, "failure_ratio": 0.5,
+                                 "slow_ratio": 0.5, "slow_seconds": 1.0, "open_seconds": 5.0,
+                                 "probes": 2}
+    options.update(kw)
+    return CircuitBreaker(clock=clock, **options)  # type: ignore[arg-type]
+
+
+def calls(b: CircuitBreaker, *outcomes: bool, seconds: float = 0.01) -> None:
+    for failed in outcomes:
+        assert b.allow()
+        b.record(failed=failed, seconds=seconds)
+
+
+def test_stays_closed_below_the_minimum_number_of_calls() -> None:
+    b = breaker(Clock())
+    calls(b, True, True, True)
+    assert b.state is BreakerState.CLOSED
+
+
+def test_opens_when_the_failure_ratio_reaches_the_threshold() -> None:
+    b = breaker(Clock())
+    calls(b, False, False, True)
+    assert b.state is BreakerState.CLOSED
+    calls(b, True)  # 2 failures in 4 calls: 50 %
+    assert b.state is BreakerState.OPEN
+    assert not b.allow()
+
+
+def test_opens_on_slow_calls_even_when_they_succeed() -> None:
+    b = breaker(Clock())
+    calls(b, False, False)
+    calls(b, False, False, seconds=1.5)
+    assert b.state is BreakerState.OPEN
+
+
+def test_the_window_forgets_old_calls() -> None:
+    b = breaker(Clock(), window=4, min_calls=4)
+    calls(b, True, False, False, False)  # 25 %
+    calls(b, True)  # the first failure fell out: still 25 %
+    assert b.state is BreakerState.CLOSED
+
+
+def test_fails_fast_while_open_then_lets_probes_through() -> None:
+    clock = Clock()
+    b = breaker(clock)
+    calls(b, True, True, True, True)
+    assert b.state is BreakerState.OPEN
+    clock.now += 4.0
+    assert not b.allow()
+    assert b.retry_after() == pytest.approx(1.0)
+    clock.now += 1.0
+    assert b.allow() and b.allow()  # two probes
+    assert b.state is BreakerState.HALF_OPEN
+    assert not b.allow()  # nothing else while they are out
+
+
+def test_probe_successes_close_it_with_a_clean_window() -> None:
+    clock = Clock()
+    b = breaker(clock)
+    calls(b, True, True, True, True)
+    clock.now += 5.0
+    calls(b, False)
+    assert b.state is BreakerState.HALF_OPEN
+    calls(b, False)
+    assert b.state is BreakerState.CLOSED
+    calls(b, True, True, True)  # the old failures are gone: below min_calls again
+    assert b.state is BreakerState.CLOSED
+
+
+def test_a_failed_probe_opens_it_again() -> None:
+    clock = Clock()
+    b = breaker(clock)
+    calls(b, True, True, True, True)
+    clock.now += 5.0
+    calls(b, True)
+    assert b.state is BreakerState.OPEN
+    assert not b.allow()
+    assert b.retry_after() == pytest.approx(5.0)
+
+
+def test_a_slow_probe_counts_as_a_failure() -> None:
+    clock = Clock()
+    b = breaker(clock)
+    calls(b, True, True, True, True)
+    clock.now += 5.0
+    calls(b, False, seconds=2.0)
+    assert b.state is BreakerState.OPEN
+
+
+def test_a_released_probe_frees_its_slot() -> None:
+    clock = Clock()
+    b = breaker(clock, probes=1)
+    calls(b, True, True, True, True)
+    clock.now += 5.0
+    assert b.allow()
+    assert not b.allow()
+    b.release()
+    assert b.allow()
+
+
+def test_late_outcomes_do_not_move_an_open_breaker() -> None:
+    clock = Clock()
+    b = breaker(clock)
+    for _ in range(4):
+        assert b.allow()
+    for _ in range(4):
+        b.record(failed=True, seconds=0.0)
+    assert b.state is BreakerState.OPEN
+    b.record(failed=False, seconds=0.0)
+    assert b.state is BreakerState.OPEN and not b.allow()
