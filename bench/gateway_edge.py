@@ -73,7 +73,9 @@ http {{
   }}
 }}
 """)
-    proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(home / "nginx"), "-g", "daemon off; master_process off;"],
+    # one process, so the pid measured is the one doing the work
+    proc = subprocess.Popen([nginx, "-c", str(conf), "-p", str(home / "nginx"),
+                             "-g", "daemon off; master_process off;"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return proc, f"http://127.0.0.1:{port}"
 
