@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -204,3 +205,21 @@ async def test_discovery_keeps_serving_from_cache_while_the_registry_is_down(
         async with serve_app(create_app(registry_settings(tmp_path, port)), port=port):
             await eventually(lambda: _async(discovery.registry_reachable), timeout=5)
     await discovery.close()
+
+
+async def test_an_abandoned_watch_does_not_hold_the_registry(tmp_path: Path) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    app = create_app(registry_settings(tmp_path, port))
+    async with serve_app(app, port=port), aiohttp.ClientSession() as http:
+        async with http.get(f"{url}/v1/watch") as r:
+            snap = await r.json()
+        params = {"epoch": snap["epoch"], "version": snap["version"], "timeout": 30}
+        poll = asyncio.create_task(http.get(f"{url}/v1/watch", params=params).__aenter__())
+        await asyncio.sleep(0.3)
+        poll.cancel()  # the watcher hangs up mid long-poll
+        with contextlib.suppress(asyncio.CancelledError):
+            await poll
+        started = asyncio.get_running_loop().time()
+    # serve_app waited for in-flight requests on the way out: none was left hanging
+    assert asyncio.get_running_loop().time() - started < 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -136,16 +137,35 @@ async def list_instances(
                                if status == "any" or i.status == status])
 
 
-@router.get("/watch", response_model=SnapshotOut)
+@router.get("/watch", response_model=SnapshotOut, responses={204: {"description": "client gone"}})
 async def watch(
     request: Request, registry: RegistryDep,
     epoch: Annotated[str, Query(max_length=64)] = "",
     version: Annotated[int, Query(ge=-1)] = -1,
     timeout: Annotated[float, Query(ge=0)] = 0.0,
-) -> SnapshotOut:
-    """Long-poll: answers when the directory differs from (epoch, version), or after ``timeout``."""
+) -> SnapshotOut | Response:
+    """Long-poll: answers when the directory differs from (epoch, version), or after ``timeout``.
+
+    A watcher that hangs up is noticed at once: otherwise every abandoned long-poll would hold a
+    task (and the registry's graceful shutdown) until its timeout.
+    """
     limit = request.app.state.runtime.settings.max_watch_seconds
-    return SnapshotOut.of(await registry.watch(epoch, version, min(timeout, limit)))
+    waiting = asyncio.ensure_future(registry.watch(epoch, version, min(timeout, limit)))
+    hung_up = asyncio.ensure_future(_client_gone(request))
+    try:
+        await asyncio.wait({waiting, hung_up}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hung_up.cancel()
+        if not waiting.done():
+            waiting.cancel()
+    if waiting.cancelled():
+        return Response(status_code=204)  # nobody is listening any more
+    return SnapshotOut.of(waiting.result())
+
+
+async def _client_gone(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 @router.get("/sd/prometheus", response_model=list[TargetGroup])
