@@ -96,3 +96,30 @@ async def test_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_n
             assert status == 200, me
         status, _, keys = await call(s, "GET", f"{platform.gateway}/api/v1/identity/jwks")
         assert {old_kid, new_kid} <= {k["kid"] for k in keys["keys"]}
+
+
+async def test_services_trade_their_credentials_for_service_tokens(platform: Platform) -> None:
+    secrets = json.loads((platform.home / "secrets" / "services.json").read_text())
+    identity = next(p["url"] for p in platform.status() if p["service"] == "identity")
+    catalog = next(p["url"] for p in platform.status() if p["service"] == "catalog")
+    async with aiohttp.ClientSession() as s:
+        status, _, granted = await call(s, "POST", f"{identity}/v1/service-tokens",
+                                        body={"service": "gateway", "secret": secrets["gateway"]})
+        assert status == 200, granted
+        claims = jwt.decode(granted["access_token"], options={"verify_signature": False})
+        assert (claims["sub"], claims["aud"], claims["svc"]) == (
+            "service:gateway", "souk-internal", "gateway")
+        status, ctype, _ = await call(s, "POST", f"{identity}/v1/service-tokens",
+                                      body={"service": "gateway", "secret": "guessed"})
+        assert (status, ctype) == (401, PROBLEM)
+        # a genuine service token, but the catalog's price lookup does not admit the gateway
+        status, ctype, _ = await call(s, "POST", f"{catalog}/v1/internal/prices",
+                                      granted["access_token"], {"skus": ["KIT-0007"]})
+        assert (status, ctype) == (403, PROBLEM)
+        # and the edge does not expose internal endpoints or the token exchange at all
+        status, _, _ = await call(s, "POST", f"{platform.gateway}/api/v1/catalog/internal/prices",
+                                  granted["access_token"], {"skus": ["KIT-0007"]})
+        assert status == 404
+        status, _, _ = await call(s, "POST", f"{platform.gateway}/api/v1/identity/service-tokens",
+                                  body={"service": "gateway", "secret": secrets["gateway"]})
+        assert status == 404

@@ -18,3 +18,6 @@ class CatalogSettings(ServiceSettings):
     database_url: str = Field(default="sqlite:///var/data/catalog.db", min_length=1)
     seed_demo: bool = Field(default=True,
                             description="insert the demo catalog at start (idempotent)")
+    price_callers: frozenset[str] = Field(
+        default=frozenset({"cart", "orders"}),
+        description="services allowed to call the internal price lookup (service tokens only)")

@@ -111,3 +111,19 @@ async def test_invalid_products_are_422_problems(http: aiohttp.ClientSession,
 async def test_revising_an_unknown_product_is_404(http: aiohttp.ClientSession) -> None:
     status, _, _ = await call(http, "PATCH", "/v1/products/not-a-uuid", ADMIN, {"name": "x"})
     assert status == 404
+
+
+async def test_internal_price_lookup_takes_service_tokens_of_allowed_services_only(
+        http: aiohttp.ClientSession) -> None:
+    body = {"skus": ["KIT-0007", "NOPE-0001", "KIT-0007", "bad sku"]}
+    status, _, prices = await call(http, "POST", "/v1/internal/prices",
+                                   ISSUER.service_token("cart"), body)
+    assert status == 200, prices
+    assert set(prices["prices"]) == {"KIT-0007"}
+    assert prices["prices"]["KIT-0007"]["currency"] == "EUR"
+    assert prices["missing"] == ["NOPE-0001", "bad sku"]
+    # a user token (even an admin's) and a service not on the allow-list are refused
+    assert (await call(http, "POST", "/v1/internal/prices", ADMIN, body))[0] == 401
+    assert (await call(http, "POST", "/v1/internal/prices",
+                       ISSUER.service_token("notifications"), body))[0] == 403
+    assert (await call(http, "POST", "/v1/internal/prices", None, body))[0] == 401

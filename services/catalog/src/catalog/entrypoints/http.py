@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from catalog.adapters.sql import SqlUnitOfWork
 from catalog.entrypoints.schemas import (
     CategoryListOut,
     CategoryOut,
+    MoneyOut,
+    PriceLookupIn,
+    PriceLookupOut,
     ProductChangesIn,
     ProductIn,
     ProductOut,
@@ -19,7 +22,7 @@ from catalog.entrypoints.schemas import (
 )
 from catalog.service import commands, queries
 from catalog.service.ports import UnitOfWork
-from chassis.auth import Principal, require_role
+from chassis.auth import Principal, internal_caller, require_role
 from chassis.deps import DatabaseDep
 
 __all__ = ["UnitOfWorkDep", "router"]
@@ -106,3 +109,19 @@ async def retire_product(product_id: str, uow: UnitOfWorkDep, _: Admin) -> Respo
     """Stop selling a product (admin only); its SKU stays taken."""
     await commands.retire_product(uow, product_id, datetime.now(UTC))
     return Response(status_code=204)
+
+
+async def _price_caller(request: Request) -> Principal:
+    allowed = request.app.state.runtime.settings.price_callers
+    return await internal_caller(allowed)(request)
+
+
+@router.post("/internal/prices", responses=problem_responses(
+    {401: "not a service token", 403: "this service may not look prices up"}))
+async def look_up_prices(body: PriceLookupIn, uow: UnitOfWorkDep,
+                         _: Annotated[Principal, Depends(_price_caller)]) -> PriceLookupOut:
+    """Current prices by SKU, for other services (service identity required; not routed by the
+    gateway)."""
+    prices = await queries.price_list(uow, body.skus)
+    return PriceLookupOut(prices={sku: MoneyOut.of(m) for sku, m in prices.items()},
+                          missing=[s for s in dict.fromkeys(body.skus) if s not in prices])

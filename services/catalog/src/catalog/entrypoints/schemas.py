@@ -12,8 +12,9 @@ from catalog.domain.money import Money
 from catalog.domain.products import CategorySummary, Product
 from chassis.problems import PROBLEM_JSON
 
-__all__ = ["CategoryListOut", "CategoryOut", "MoneyIn", "MoneyOut", "ProblemOut", "ProductChangesIn",
-           "ProductIn", "ProductOut", "ProductPageOut", "problem_responses"]
+__all__ = ["CategoryListOut", "CategoryOut", "MoneyIn", "MoneyOut", "PriceLookupIn",
+           "PriceLookupOut", "ProblemOut", "ProductChangesIn", "ProductIn", "ProductOut",
+           "ProductPageOut", "problem_responses"]
 
 
 class _Out(BaseModel):
@@ -73,6 +74,15 @@ class ProductChangesIn(_In):
     description: str | None = Field(default=None, max_length=4000)
     price: MoneyIn | None = None
     category: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class PriceLookupIn(_In):
+    skus: list[str] = Field(min_length=1, max_length=100)
+
+
+class PriceLookupOut(_Out):
+    prices: dict[str, MoneyOut] = Field(description="listed products only, by SKU")
+    missing: list[str] = Field(description="asked for, but not a listed product")
 
 
 class ProductPageOut(_Out):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from catalog.domain.cursor import ProductSortKey, decode_cursor, encode_cursor
 from catalog.domain.errors import CategoryNotFound, ProductNotFound
+from catalog.domain.money import Money
 from catalog.domain.products import (
     CategorySummary,
     Product,
@@ -16,9 +17,19 @@ from catalog.domain.products import (
 )
 from catalog.service.ports import ProductQuery, UnitOfWork
 
-__all__ = ["DEFAULT_PAGE_SIZE", "MAX_PAGE_SIZE", "MAX_SEARCH_LENGTH", "SEARCH_TEXT_PATTERN",
-           "ProductPage",
-           "get_product", "get_product_by_sku", "list_categories", "list_products"]
+__all__ = [
+    "DEFAULT_PAGE_SIZE",
+    "MAX_PAGE_SIZE",
+    "MAX_PRICE_LOOKUP",
+    "MAX_SEARCH_LENGTH",
+    "SEARCH_TEXT_PATTERN",
+    "ProductPage",
+    "get_product",
+    "get_product_by_sku",
+    "list_categories",
+    "list_products",
+    "price_list",
+]
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
@@ -90,3 +101,20 @@ async def get_product_by_sku(uow: UnitOfWork, sku: str) -> Product:
 async def list_categories(uow: UnitOfWork) -> list[CategorySummary]:
     async with uow.transaction(readonly=True) as repo:
         return await repo.list_categories()
+
+
+MAX_PRICE_LOOKUP = 100
+
+
+async def price_list(uow: UnitOfWork, skus: list[str]) -> dict[str, Money]:
+    """Current prices of the listed products among ``skus`` (for cart and orders); unknown,
+    malformed or retired SKUs are simply absent from the answer."""
+    if len(skus) > MAX_PRICE_LOOKUP:
+        raise ValueError(f"at most {MAX_PRICE_LOOKUP} SKUs per lookup")
+    prices: dict[str, Money] = {}
+    async with uow.transaction(readonly=True) as repo:
+        for sku in dict.fromkeys(s for s in skus if is_sku(s)):
+            product = await repo.get_product_by_sku(sku)
+            if product is not None and product.is_listed:
+                prices[sku] = product.price
+    return prices
