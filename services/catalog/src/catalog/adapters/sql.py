@@ -6,16 +6,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from catalog.adapters.sql_values import (
-    from_db_timestamp,
-    like_pattern,
-    search_text,
-    to_db_timestamp,
-)
+from catalog.adapters.sql_values import like_pattern, search_text
 from catalog.domain.money import Money
 from catalog.domain.products import Category, CategorySummary, Product
 from catalog.service.ports import CatalogRepository, ProductQuery
 from chassis.db import Database, Row, Transaction
+from chassis.db.timestamps import from_db_timestamp, to_db_timestamp
 
 __all__ = ["SqlCatalogRepository", "SqlUnitOfWork"]
 

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 from chassis.db import Database, Row, Transaction
+from chassis.db.timestamps import from_db_timestamp, to_db_timestamp
 from chassis.ids import new_id
-from identity.adapters.sql_values import from_db_timestamp, to_db_timestamp
 from identity.domain.accounts import Role, User
 from identity.domain.audit import AuditEvent, AuditKind
 from identity.domain.keys import SigningKey
