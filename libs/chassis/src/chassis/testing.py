@@ -14,7 +14,11 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import hmac
+import json
 import os
 import shutil
 import socket
@@ -23,7 +27,7 @@ import sys
 import tempfile
 import time
 import unittest
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -164,9 +168,6 @@ class TestIssuer:
     __test__ = False  # not a test class, despite the name
 
     def __init__(self, issuer: str = "souk-identity", kid: str | None = None) -> None:
-        import base64
-        import hashlib
-
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -179,8 +180,6 @@ class TestIssuer:
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
 
     def jwk(self) -> dict[str, Any]:
-        import json
-
         from jwt.algorithms import RSAAlgorithm
 
         jwk: dict[str, Any] = json.loads(RSAAlgorithm.to_jwk(self.private_key.public_key()))
@@ -211,3 +210,44 @@ class TestIssuer:
     def service_token(self, service: str, ttl: float = 300) -> str:
         return self.mint(sub=f"service:{service}", roles=("service",), aud="souk-internal",
                          ttl=ttl, svc=service)
+
+    def forged_tokens(self) -> dict[str, Callable[[], str]]:
+        """Every JWT attack a verifier must refuse (RFC 8725), by name; each builds a fresh token
+        that claims the admin role."""
+
+        def b64(obj: dict[str, Any]) -> str:
+            return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+        def admin_payload() -> dict[str, Any]:
+            now = int(time.time())
+            return {"iss": self.issuer, "aud": "souk", "sub": "admin", "iat": now,
+                    "exp": now + 900, "roles": ["admin"]}
+
+        def alg_none() -> str:
+            return f"{b64({'alg': 'none', 'typ': 'JWT', 'kid': self.kid})}.{b64(admin_payload())}."
+
+        def hs256_with_public_key() -> str:
+            # the classic confusion attack: an HMAC keyed with the RSA public key
+            signing_input = (f"{b64({'alg': 'HS256', 'typ': 'JWT', 'kid': self.kid})}."
+                             f"{b64(admin_payload())}").encode()
+            sig = hmac.new(self.public_pem, signing_input, hashlib.sha256).digest()
+            return signing_input.decode() + "." + base64.urlsafe_b64encode(sig).decode().rstrip("=")
+
+        def tampered() -> str:
+            head, _, rest = self.mint().partition(".")
+            return f"{head}.{b64(admin_payload())}.{rest.partition('.')[2]}"
+
+        return {
+            "alg none": alg_none,
+            "HS256 signed with the public key": hs256_with_public_key,
+            "expired": lambda: self.mint(ttl=-120),
+            "nbf in the future": lambda: self.mint(nbf=int(time.time()) + 3600),
+            "wrong audience": lambda: self.mint(aud="someone-else"),
+            "wrong issuer": lambda: self.mint(iss="evil-issuer"),
+            "missing exp": lambda: self.mint(drop=("exp",)),
+            "kid with a path": lambda: self.mint(headers={"kid": "../../etc/passwd"}),
+            "kid with SQL": lambda: self.mint(headers={"kid": "x' OR '1'='1"}),
+            "unknown signing key": lambda: TestIssuer(self.issuer).mint(),
+            "garbage": lambda: "not.a.jwt",
+            "tampered payload": tampered,
+        }
