@@ -42,6 +42,25 @@ def souk_up(home: Path, topology: str) -> list[dict[str, object]]:
     return list(json.loads(out))
 
 
+def one_catalog_topology(gateway_port: int, gateway_env: str = "") -> str:
+    """Registry, one catalog instance (so every path hits the same upstream) and the gateway;
+    ``gateway_env`` is a TOML inline-table body such as ``GATEWAY_RATE_LIMIT = "1/second"``."""
+    env = f"env = {{ {gateway_env} }}\n" if gateway_env else ""
+    return f"""
+[platform]
+gateway_port = {gateway_port}
+[services.registry]
+instances = 1
+database = true
+[services.catalog]
+instances = 1
+database = true
+[services.gateway]
+instances = 1
+database = false
+{env}"""
+
+
 def souk_down(home: Path) -> None:
     subprocess.run([*SOUK, "down", "--home", str(home)], cwd=ROOT, stdout=subprocess.DEVNULL,
                    check=False)

@@ -25,7 +25,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _load import ROOT, cpu_seconds, free_port, load_tool, measure, souk_down, souk_up
+from _load import (
+    ROOT,
+    cpu_seconds,
+    free_port,
+    load_tool,
+    measure,
+    one_catalog_topology,
+    souk_down,
+    souk_up,
+)
 
 from chassis.testing import TestIssuer
 
@@ -148,20 +157,8 @@ def main() -> None:
         home = Path(tmp)
         gw_port = free_port()
         try:
-            status = souk_up(home, f"""
-[platform]
-gateway_port = {gw_port}
-[services.registry]
-instances = 1
-database = true
-[services.catalog]
-instances = 1
-database = true
-[services.gateway]
-instances = 1
-database = false
-env = {{ GATEWAY_JWKS_URL = "{jwks_url}", GATEWAY_RATE_LIMIT = "10000000/minute" }}
-""")
+            status = souk_up(home, one_catalog_topology(
+                gw_port, f'GATEWAY_JWKS_URL = "{jwks_url}", GATEWAY_RATE_LIMIT = "10000000/minute"'))
             catalog = next(str(p["url"]) for p in status if p["service"] == "catalog")
             pids = {"souk": next(int(str(p["pid"])) for p in status if p["service"] == "gateway")}
             targets = {"direct": f"{catalog}/v1/categories",

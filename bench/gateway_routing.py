@@ -20,24 +20,21 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _load import ROOT, cpu_seconds, free_port, load_tool, measure, souk_down, souk_up
+from _load import (
+    ROOT,
+    cpu_seconds,
+    free_port,
+    load_tool,
+    measure,
+    one_catalog_topology,
+    souk_down,
+    souk_up,
+)
 
 
 def start_platform(home: Path) -> tuple[str, str, int]:
     gw_port = free_port()
-    status = souk_up(home, f"""
-[platform]
-gateway_port = {gw_port}
-[services.registry]
-instances = 1
-database = true
-[services.catalog]
-instances = 1
-database = true
-[services.gateway]
-instances = 1
-database = false
-""")
+    status = souk_up(home, one_catalog_topology(gw_port))
     catalog = next(str(p["url"]) for p in status if p["service"] == "catalog")
     gateway_pid = next(int(p["pid"]) for p in status if p["service"] == "gateway")  # type: ignore[call-overload]
     return catalog, f"http://127.0.0.1:{gw_port}", gateway_pid
