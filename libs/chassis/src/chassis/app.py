@@ -119,7 +119,7 @@ async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Pat
 async def _start_auth(runtime: Runtime, stack: AsyncExitStack, verify_tokens: bool) -> None:
     import aiohttp
 
-    from chassis.auth import DiscoveredJwks, ServiceTokenClient, TokenVerifier, UrlJwks
+    from chassis.auth import ServiceTokenClient, verifier_from_settings
 
     settings = runtime.settings
     if runtime.http is None:
@@ -130,13 +130,10 @@ async def _start_auth(runtime: Runtime, stack: AsyncExitStack, verify_tokens: bo
         await runtime.discovery.start()
         stack.push_async_callback(runtime.discovery.close)
     discovery = runtime.discovery
-    if verify_tokens:
-        source = (UrlJwks(runtime.http, settings.jwks_url) if settings.jwks_url
-                  else DiscoveredJwks(runtime.http, discovery) if discovery else None)
-        if source is not None:
-            runtime.verifier = TokenVerifier(
-                source, issuer=settings.jwt_issuer, leeway=settings.jwt_leeway,
-                audience=[settings.jwt_audience, settings.jwt_internal_audience])
+    if verify_tokens and runtime.verifier is None:  # a verifier given before start-up stays
+        runtime.verifier = verifier_from_settings(
+            settings, runtime.http, discovery,
+            audiences=[settings.jwt_audience, settings.jwt_internal_audience])
     if settings.service_secret and discovery is not None:
         def identity_url() -> str | None:
             instance = discovery.pick("identity")

@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl
 
 import aiohttp
 
-from chassis.auth import DiscoveredJwks, InvalidToken, TokenVerifier, UrlJwks
+from chassis.auth import InvalidToken, TokenVerifier, verifier_from_settings
 from chassis.context import header_value
 from chassis.problems import Problem
 from gateway.asgi import Scope
@@ -79,12 +79,9 @@ class Authenticator:
     async def start(self, session: aiohttp.ClientSession, discovery: DiscoveryLike) -> None:
         if self.verifier is not None:
             return
-        settings = self.settings
-        jwks = (UrlJwks(session, settings.jwks_url) if settings.jwks_url
-                else DiscoveredJwks(session, discovery))
-        self.verifier = TokenVerifier(jwks, issuer=settings.jwt_issuer,
-                                      audience=settings.jwt_audience, algorithms=("RS256",),
-                                      leeway=settings.jwt_leeway)
+        # user tokens only: service tokens are for calls inside the platform
+        self.verifier = verifier_from_settings(self.settings, session, discovery,
+                                               audiences=[self.settings.jwt_audience])
 
     async def close(self) -> None:
         return None

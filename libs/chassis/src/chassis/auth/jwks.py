@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 import aiohttp
 
-__all__ = ["DiscoveredJwks", "UrlJwks"]
+from chassis.auth.tokens import TokenVerifier
+
+__all__ = ["DiscoveredJwks", "UrlJwks", "verifier_from_settings"]
 
 _TIMEOUT = aiohttp.ClientTimeout(total=2.0)
 
@@ -49,3 +51,18 @@ class DiscoveredJwks:
         if instance is None:
             raise ConnectionError(f"no healthy {self._service} instance to fetch keys from")
         return await _get_json(self._session, f"{instance.url}{self._path}")
+
+
+def verifier_from_settings(settings: Any, session: aiohttp.ClientSession,
+                           discovery: _Picker | None, *,
+                           audiences: Sequence[str]) -> TokenVerifier | None:
+    """The verifier a process gets from its settings: keys from ``jwks_url`` when set, else from
+    a healthy identity instance found by discovery; None when it has neither."""
+    if settings.jwks_url:
+        source: UrlJwks | DiscoveredJwks = UrlJwks(session, settings.jwks_url)
+    elif discovery is not None:
+        source = DiscoveredJwks(session, discovery)
+    else:
+        return None
+    return TokenVerifier(source, issuer=settings.jwt_issuer, audience=list(audiences),
+                         leeway=settings.jwt_leeway)
