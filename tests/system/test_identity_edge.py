@@ -123,3 +123,22 @@ async def test_services_trade_their_credentials_for_service_tokens(platform: Pla
         status, _, _ = await call(s, "POST", f"{platform.gateway}/api/v1/identity/service-tokens",
                                   body={"service": "gateway", "secret": secrets["gateway"]})
         assert status == 404
+
+
+async def test_the_chassis_service_token_client_gets_and_reuses_a_token(platform: Platform) -> None:
+    from chassis.auth import ServiceTokenClient
+
+    secrets = json.loads((platform.home / "secrets" / "services.json").read_text())
+    identity = next(p["url"] for p in platform.status() if p["service"] == "identity")
+    async with aiohttp.ClientSession() as s:
+        client = ServiceTokenClient(s, service="catalog", secret=secrets["catalog"],
+                                    identity_url=lambda: identity)
+        header = await client.authorization()
+        token = header["Authorization"].removeprefix("Bearer ")
+        assert jwt.decode(token, options={"verify_signature": False})["svc"] == "catalog"
+        assert await client.token() == token  # cached until shortly before it expires
+        wrong = ServiceTokenClient(s, service="catalog", secret="guessed",
+                                   identity_url=lambda: identity)
+        with pytest.raises(aiohttp.ClientResponseError) as refused:
+            await wrong.token()
+        assert refused.value.status == 401

@@ -44,7 +44,6 @@ def create_service_app(
     migrations: Path | None = None,
     lifespan: ServiceLifespan | None = None,
     use_broker: bool = True,
-    use_discovery: bool = False,
     register: bool = True,
     verify_tokens: bool = True,
 ) -> FastAPI:
@@ -52,6 +51,7 @@ def create_service_app(
 
     ``migrations`` is the service's Alembic folder, applied at start when a database is configured.
     ``lifespan(app, runtime)`` runs after the shared resources are up (seed data, consumers …).
+    With a registry URL the service also gets a discovery cache (``runtime.discovery``).
     ``verify_tokens`` builds ``runtime.verifier`` from ``jwks_url`` or, with a registry, from a
     healthy identity instance; identity itself passes False and sets its own.
     """
@@ -65,9 +65,8 @@ def create_service_app(
     @asynccontextmanager
     async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            await _start_shared(runtime, stack, migrations, use_broker, use_discovery)
-            if verify_tokens or settings.service_secret:
-                await _start_auth(runtime, stack, verify_tokens)
+            await _start_shared(runtime, stack, migrations, use_broker)
+            _start_auth(runtime, verify_tokens)
             if lifespan is not None:
                 await stack.enter_async_context(lifespan(app, runtime))
             if register and settings.registry_url:
@@ -91,7 +90,7 @@ def create_service_app(
 
 
 async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Path | None,
-                        use_broker: bool, use_discovery: bool) -> None:
+                        use_broker: bool) -> None:
     settings = runtime.settings
     if settings.database_url:
         if migrations is not None:
@@ -109,27 +108,24 @@ async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Pat
         stack.push_async_callback(broker.close)
         runtime.broker = broker
         runtime.health.add("broker", broker.check)
-    if use_discovery and settings.registry_url:
-        discovery = Discovery(settings.registry_url)
-        await discovery.start()
-        stack.push_async_callback(discovery.close)
-        runtime.discovery = discovery
+    if settings.registry_url or settings.jwks_url:
+        import aiohttp
 
-
-async def _start_auth(runtime: Runtime, stack: AsyncExitStack, verify_tokens: bool) -> None:
-    import aiohttp
-
-    from chassis.auth import ServiceTokenClient, verifier_from_settings
-
-    settings = runtime.settings
-    if runtime.http is None:
         runtime.http = aiohttp.ClientSession()
         stack.push_async_callback(runtime.http.close)
-    if runtime.discovery is None and settings.registry_url:
+    if settings.registry_url:
+        assert runtime.http is not None
         runtime.discovery = Discovery(settings.registry_url, session=runtime.http)
         await runtime.discovery.start()
         stack.push_async_callback(runtime.discovery.close)
-    discovery = runtime.discovery
+
+
+def _start_auth(runtime: Runtime, verify_tokens: bool) -> None:
+    from chassis.auth import ServiceTokenClient, verifier_from_settings
+
+    settings, discovery = runtime.settings, runtime.discovery
+    if runtime.http is None:  # no registry and no JWKS URL: nowhere to get keys or tokens from
+        return
     if verify_tokens and runtime.verifier is None:  # a verifier given before start-up stays
         runtime.verifier = verifier_from_settings(
             settings, runtime.http, discovery,
