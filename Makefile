@@ -3,7 +3,8 @@ SHELL := /bin/bash
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := libs/chassis libs/contracts services/registry services/gateway services/catalog services/identity cli
+SERVICES := registry gateway catalog identity cart inventory orders payments notifications analytics
+PACKAGES := libs/chassis libs/contracts $(addprefix services/,$(SERVICES)) cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 # pip warns about every missing local mirror folder on some machines; keep real errors only
@@ -45,7 +46,7 @@ logs: install
 
 lint: install-dev ## ruff, mypy (strict on libs/), import-linter contracts
 	$(BIN)/ruff check .
-	$(BIN)/mypy libs/chassis/src libs/contracts/src services/registry/src services/gateway/src services/catalog/src services/identity/src cli/src
+	$(BIN)/mypy libs/chassis/src libs/contracts/src $(addsuffix /src,$(addprefix services/,$(SERVICES))) cli/src
 	$(BIN)/lint-imports --no-cache
 
 test: lint ## lint, then the whole suite: unit, integration, system

@@ -20,6 +20,7 @@ from chassis.context import RequestContextMiddleware
 from chassis.db import migrate, open_database
 from chassis.discovery import Discovery, Registration
 from chassis.errors import install_problem_handlers
+from chassis.faults import FaultPoints
 from chassis.health import HealthChecks
 from chassis.logging import configure_logging, get_logger
 from chassis.metrics import CONTENT_TYPE_LATEST, HttpMetrics, render
@@ -46,6 +47,7 @@ def create_service_app(
     use_broker: bool = True,
     register: bool = True,
     verify_tokens: bool = True,
+    messaging: bool = False,
 ) -> FastAPI:
     """Build a FastAPI app with the chassis wired in.
 
@@ -54,21 +56,29 @@ def create_service_app(
     With a registry URL the service also gets a discovery cache (``runtime.discovery``).
     ``verify_tokens`` builds ``runtime.verifier`` from ``jwks_url`` or, with a registry, from a
     healthy identity instance; identity itself passes False and sets its own.
+    ``messaging`` builds ``runtime.messaging`` (outbox, relay, inbox consumer; needs a database and
+    a NATS URL); the service subscribes its handlers in its lifespan and the chassis starts it
+    after that, and adds ``GET /v1/admin/messaging`` for operators.
     """
     configure_logging(settings.service_name, settings.instance_id,
                       level=settings.log_level, fmt=settings.log_format)
     metrics_registry = CollectorRegistry(auto_describe=True)
     runtime = Runtime(settings=settings, metrics_registry=metrics_registry,
                       http_metrics=HttpMetrics(metrics_registry, settings.service_name),
-                      health=HealthChecks())
+                      health=HealthChecks(), faults=FaultPoints(settings.fault_dir or None))
 
     @asynccontextmanager
     async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             await _start_shared(runtime, stack, migrations, use_broker)
             _start_auth(runtime, verify_tokens)
+            if messaging:
+                _build_messaging(runtime)
             if lifespan is not None:
                 await stack.enter_async_context(lifespan(app, runtime))
+            if runtime.messaging is not None:
+                await runtime.messaging.start()
+                stack.push_async_callback(runtime.messaging.close)
             if register and settings.registry_url:
                 runtime.registration = Registration(
                     settings.registry_url, service=settings.service_name,
@@ -86,7 +96,44 @@ def create_service_app(
     install_problem_handlers(app, problems or {})
     app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics)
     _add_probes(app, runtime)
+    if messaging:
+        _add_messaging_admin(app)
     return app
+
+
+def _build_messaging(runtime: Runtime) -> None:
+    from chassis.messaging import Messaging
+
+    if runtime.db is None or runtime.broker is None:
+        raise RuntimeError("messaging needs a database URL and a NATS URL")
+    runtime.messaging = Messaging(runtime.db, runtime.broker, runtime.settings.service_name,
+                                  runtime.metrics_registry, runtime.faults)
+    runtime.health.add("messaging", runtime.messaging.check)
+
+
+def _add_messaging_admin(app: FastAPI) -> None:
+    from fastapi import Depends
+
+    from chassis.auth import Principal, require_role
+
+    async def messaging_status(request: Request,
+                               _: Principal = Depends(require_role("admin"))) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        m = runtime.require_messaging()
+        stats = await m.outbox_stats()
+        try:
+            consumers = await m.consumer_stats()
+        except Exception as exc:  # NATS away: the database part is still worth showing
+            consumers = {"error": str(exc) or type(exc).__name__}
+        return JSONResponse({"service": runtime.settings.service_name,
+                             "instance": runtime.settings.instance_id,
+                             "outbox": {"pending": stats["pending"],
+                                        "oldest_pending_age_s": stats["oldest_pending_age_s"],
+                                        "queued_in_memory": m.relay.queued},
+                             "dead_letters": stats["dead_letters"], "consumers": consumers})
+
+    app.add_api_route("/v1/admin/messaging", messaging_status, methods=["GET"], tags=["operations"],
+                      summary="Outbox, dead letters and consumer lag of this instance")
 
 
 async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Path | None,

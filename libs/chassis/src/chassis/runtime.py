@@ -9,6 +9,7 @@ from prometheus_client import CollectorRegistry
 
 from chassis.db import Database
 from chassis.discovery import Discovery, Registration
+from chassis.faults import FaultPoints
 from chassis.health import HealthChecks
 from chassis.metrics import HttpMetrics
 from chassis.settings import ServiceSettings
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
     from chassis.auth import ServiceTokenClient, TokenVerifier
     from chassis.broker import Broker
+    from chassis.messaging import Messaging
 
 __all__ = ["Runtime"]
 
@@ -37,7 +39,14 @@ class Runtime:
     http: aiohttp.ClientSession | None = None
     verifier: TokenVerifier | None = None
     service_tokens: ServiceTokenClient | None = None
+    messaging: Messaging | None = None
+    faults: FaultPoints = field(default_factory=lambda: FaultPoints(None))
     extras: dict[str, object] = field(default_factory=dict)
+
+    def require_messaging(self) -> Messaging:
+        if self.messaging is None:
+            raise RuntimeError(f"{self.settings.service_name} has no messaging configured")
+        return self.messaging
 
     def require_db(self) -> Database:
         if self.db is None:

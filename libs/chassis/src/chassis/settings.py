@@ -37,6 +37,7 @@ class ServiceSettings(BaseSettings):
     jwks_url: str = Field(default="", description="fixed JWKS URL; found through discovery if empty")
     service_secret: str = Field(default="", repr=False,
                                 description="this service's credential for a service token")
+    fault_dir: str = Field(default="", description="folder of armed crash points (tests); none when empty")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
 

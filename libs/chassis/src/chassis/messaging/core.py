@@ -1,0 +1,161 @@
+"""``Messaging``: the outbox, the relay and the service's durable consumer, wired together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from chassis.db import Database
+from chassis.faults import FaultPoints
+from chassis.logging import get_logger
+from chassis.messaging.consumer import Consumer, Handler, Subscription
+from chassis.messaging.metrics import MessagingMetrics
+from chassis.messaging.relay import Relay
+from chassis.messaging.streams import ensure_consumer, ensure_streams
+from chassis.messaging.tx import MessageTx
+from contracts import Message
+
+if TYPE_CHECKING:
+    from prometheus_client import CollectorRegistry
+
+    from chassis.broker import Broker
+
+__all__ = ["Messaging"]
+
+log = get_logger(__name__)
+
+COUNT_PENDING = "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL"
+COUNT_DEAD = "SELECT COUNT(*) FROM dead_letters"
+
+
+class Messaging:
+    """One per service process.
+
+    * ``transaction()`` — a unit of work whose ``tx.publish(...)`` goes through the outbox.
+    * ``subscribe({Contract: handler, ...})`` — before ``start()``: what the service consumes.
+    * ``start()`` — creates the streams and the durable consumer once NATS is reachable, starts
+      the relay (which publishes what an earlier run left behind) and the consumer.
+    """
+
+    def __init__(self, db: Database, broker: Broker, service: str, registry: CollectorRegistry,
+                 faults: FaultPoints, *, batch: int = 100, max_deliver: int = 5,
+                 ack_wait: float = 30.0, nak_delay: float = 0.5) -> None:
+        self.db = db
+        self.broker = broker
+        self.service = service
+        self.faults = faults
+        self.metrics = MessagingMetrics(registry, service)
+        self.relay = Relay(db, broker, self.metrics, faults)
+        self._handlers: dict[type[Message], Handler] = {}
+        self._batch = batch
+        self._max_deliver = max_deliver
+        self._ack_wait = ack_wait
+        self._nak_delay = nak_delay
+        self.consumer: Consumer | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._started = asyncio.Event()
+
+    def subscribe(self, handlers: Mapping[type[Message], Handler]) -> None:
+        """Add handlers (contract class → ``async def handler(tx, message, incoming)``)."""
+        if self.consumer is not None:
+            raise RuntimeError("subscribe before start()")
+        self._handlers.update(handlers)
+
+    @asynccontextmanager
+    async def transaction(self, *, correlation_id: str = "") -> AsyncIterator[MessageTx]:
+        """A database transaction with an outbox: what ``tx.publish`` records is written in the
+        transaction and handed to the relay after it commits."""
+        async with self.db.transaction() as raw:
+            tx = MessageTx(raw, correlation_id)
+            yield tx
+            await tx.flush_outbox()
+        if tx.outgoing:
+            self.relay.hand_over(tx.outgoing)
+
+    async def start(self) -> None:
+        self.relay.start()
+        if self._handlers:
+            self.consumer = Consumer(self, self.service, Subscription(dict(self._handlers)),
+                                     batch=self._batch, max_deliver=self._max_deliver,
+                                     nak_delay=self._nak_delay)
+        self._tasks.append(asyncio.create_task(self._start_when_connected(), name="messaging-start"))
+        self._tasks.append(asyncio.create_task(self._watch_lag(), name="messaging-lag"))
+
+    async def wait_started(self, timeout: float) -> None:
+        await asyncio.wait_for(self._started.wait(), timeout)
+
+    @property
+    def started(self) -> bool:
+        return self._started.is_set()
+
+    async def check(self) -> None:
+        """Readiness: streams and consumer in place."""
+        if not self._started.is_set():
+            raise ConnectionError("messaging not started (waiting for NATS)")
+
+    async def _start_when_connected(self) -> None:
+        delay = 0.1
+        while True:
+            try:
+                await self.broker.wait_connected(timeout=3600)
+                js = self.broker.jetstream()
+                await ensure_streams(js)
+                if self.consumer is not None:
+                    await ensure_consumer(js, self.consumer.name, self.consumer.subjects,
+                                          ack_wait=self._ack_wait)
+                    await self.consumer.start(self.broker.nc)
+                self._started.set()
+                log.info("messaging started", consumer=self.consumer and self.consumer.name,
+                         subjects=self.consumer and self.consumer.subjects)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("messaging start failed; retrying", error=str(exc) or repr(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _watch_lag(self) -> None:
+        while True:
+            with contextlib.suppress(Exception):
+                stats = await self.outbox_stats()
+                self.metrics.outbox_pending.set(stats["pending"])
+                if self.consumer is not None and self._started.is_set():
+                    info = await self.broker.jetstream().consumer_info("SOUK", self.consumer.name)
+                    labels = (self.service, self.consumer.name)
+                    self.metrics.consumer_pending.labels(*labels).set(info.num_pending or 0)
+                    self.metrics.consumer_ack_pending.labels(*labels).set(info.num_ack_pending or 0)
+            await asyncio.sleep(5.0)
+
+    async def outbox_stats(self) -> dict[str, Any]:
+        async with self.db.transaction(readonly=True) as tx:
+            row = await tx.fetch_one(COUNT_PENDING)
+            dead = await tx.fetch_value(COUNT_DEAD)
+        pending = int(row["n"]) if row else 0
+        oldest = row["oldest"] if row else None
+        return {"pending": pending,
+                "oldest_pending_age_s": round(time.time() - oldest, 3) if oldest else 0.0,
+                "dead_letters": int(dead or 0)}
+
+    async def consumer_stats(self) -> dict[str, Any]:
+        if self.consumer is None or not self._started.is_set():
+            return {}
+        info = await self.broker.jetstream().consumer_info("SOUK", self.consumer.name)
+        return {self.consumer.name: {"num_pending": info.num_pending,
+                                     "num_ack_pending": info.num_ack_pending,
+                                     "num_redelivered": info.num_redelivered,
+                                     "subjects": self.consumer.subjects}}
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self.consumer is not None:
+            await self.consumer.close()
+        await self.relay.close()

@@ -1,0 +1,57 @@
+"""The messaging tables every messaging service creates in its own first migration.
+
+* ``outbox``: messages written in the same transaction as the state change that caused them;
+  ``published_at`` is set by the relay once JetStream acknowledged them.
+* ``inbox``: ``(consumer, msg_id)`` of every message applied, written in the same transaction as
+  its effect, so a redelivery is recognised and skipped.
+* ``dead_letters``: messages given up on, recorded with the outbox row that moves them to the
+  dead-letter stream (so every dead letter can be accounted for).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__all__ = ["create_messaging_tables", "drop_messaging_tables"]
+
+
+def create_messaging_tables(op: Any) -> None:
+    """Create the tables with Alembic's ``op`` (portable between SQLite and PostgreSQL)."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                  autoincrement=True),
+        sa.Column("msg_id", sa.String(200), nullable=False, unique=True),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("headers", sa.Text(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+        sa.Column("published_at", sa.Float(), nullable=True),
+    )
+    op.create_index("outbox_pending", "outbox", ["seq"],
+                    sqlite_where=sa.text("published_at IS NULL"),
+                    postgresql_where=sa.text("published_at IS NULL"))
+    op.create_index("outbox_published", "outbox", ["published_at"])
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.String(100), primary_key=True),
+        sa.Column("msg_id", sa.String(200), primary_key=True),
+        sa.Column("processed_at", sa.Float(), nullable=False),
+    )
+    op.create_index("inbox_processed_at", "inbox", ["processed_at"])
+    op.create_table(
+        "dead_letters",
+        sa.Column("consumer", sa.String(100), primary_key=True),
+        sa.Column("msg_id", sa.String(200), primary_key=True),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("deliveries", sa.Integer(), nullable=False),
+        sa.Column("dead_at", sa.Float(), nullable=False),
+    )
+
+
+def drop_messaging_tables(op: Any) -> None:
+    for table in ("dead_letters", "inbox", "outbox"):
+        op.drop_table(table)

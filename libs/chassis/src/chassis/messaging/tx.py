@@ -1,0 +1,80 @@
+"""A database transaction that can also publish: the transactional outbox."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import orjson
+
+from chassis.db.base import Params, Row, Transaction
+from chassis.messaging.envelope import CORRELATION, MSG_ID, NATS_MSG_ID, TYPE, Outgoing, subject_for
+from contracts import Message
+
+__all__ = ["INSERT_OUTBOX", "MessageTx"]
+
+INSERT_OUTBOX = ("INSERT INTO outbox (msg_id, subject, headers, payload, created_at) "
+                 "VALUES (:msg_id, :subject, :headers, :payload, :created_at) "
+                 "ON CONFLICT (msg_id) DO NOTHING")
+
+
+class MessageTx:
+    """The statements of one unit of work plus the messages it publishes.
+
+    ``publish`` only records the message; the rows are written to the outbox at the end of the
+    transaction (one ``executemany``) and handed to the relay once it has committed.
+    """
+
+    __slots__ = ("_tx", "correlation_id", "outgoing", "trace_headers")
+
+    def __init__(self, tx: Transaction, correlation_id: str = "") -> None:
+        self._tx = tx
+        self.outgoing: list[Outgoing] = []
+        self.correlation_id = correlation_id
+        self.trace_headers: dict[str, str] = {}
+
+    async def execute(self, sql: str, params: Params | None = None) -> int:
+        return await self._tx.execute(sql, params)
+
+    async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        await self._tx.execute_many(sql, rows)
+
+    async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
+        return await self._tx.fetch_all(sql, params)
+
+    async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        return await self._tx.fetch_one(sql, params)
+
+    async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
+        return await self._tx.fetch_value(sql, params)
+
+    def publish(self, message: Message, *, msg_id: str, correlation_id: str | None = None,
+                headers: dict[str, str] | None = None) -> None:
+        """Publish ``message`` if and when this transaction commits. ``msg_id`` must be
+        deterministic (the same logical message always gets the same id), so that JetStream and
+        the consumers' inboxes can drop duplicates."""
+        correlation = self.correlation_id if correlation_id is None else correlation_id
+        hdrs = {NATS_MSG_ID: msg_id, MSG_ID: msg_id, TYPE: message.TYPE}
+        if correlation:
+            hdrs[CORRELATION] = correlation
+        if self.trace_headers:
+            hdrs.update(self.trace_headers)
+        if headers:
+            hdrs.update(headers)
+        self.outgoing.append(Outgoing(msg_id=msg_id, subject=subject_for(message), headers=hdrs,
+                                      payload=message.model_dump_json().encode(),
+                                      created_at=time.time()))
+
+    def publish_raw(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:
+        """Publish bytes as they are (dead letters, replays)."""
+        self.outgoing.append(Outgoing(msg_id=headers[NATS_MSG_ID], subject=subject,
+                                      headers=dict(headers), payload=payload, created_at=time.time()))
+
+    async def flush_outbox(self) -> None:
+        """Write the recorded messages to the outbox (called by the owner before commit)."""
+        if self.outgoing:
+            await self._tx.execute_many(INSERT_OUTBOX, [
+                {"msg_id": o.msg_id, "subject": o.subject,
+                 "headers": orjson.dumps(o.headers).decode(), "payload": o.payload.decode(),
+                 "created_at": o.created_at} for o in self.outgoing])

@@ -1,0 +1,217 @@
+"""The messaging chain against a real nats-server and real databases: outbox → relay → JetStream →
+consumer with inbox, redelivery, dead letters and history."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import ClassVar
+
+import nats
+import pytest
+from prometheus_client import CollectorRegistry
+
+from chassis.broker import Broker
+from chassis.db import Database, migrate, open_database
+from chassis.faults import FaultPoints
+from chassis.messaging import (
+    DLQ_STREAM,
+    STREAM,
+    Incoming,
+    Messaging,
+    MessageTx,
+    history,
+    subject_for,
+)
+from chassis.testing import nats_server, temporary_database
+from contracts import Event
+
+pytestmark = pytest.mark.integration
+
+MIGRATIONS = Path(__file__).parent / "messaging_migrations"
+
+
+class Pinged(Event):
+    TYPE: ClassVar[str] = "test.Pinged.v1"
+    n: int
+
+
+class Ponged(Event):
+    TYPE: ClassVar[str] = "test.Ponged.v1"
+    n: int
+
+
+@pytest.fixture
+def nats_url() -> AsyncIterator[str]:
+    with nats_server() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    async with temporary_database(request.param, tmp_path, "messaging") as url:
+        await migrate(url, MIGRATIONS)
+        database = open_database(url)
+        await database.connect()
+        yield database
+        await database.close()
+
+
+@pytest.fixture
+async def broker(nats_url: str) -> AsyncIterator[Broker]:
+    b = Broker(nats_url, name="test")
+    await b.start()
+    await b.wait_connected(5)
+    yield b
+    await b.close()
+
+
+def make_messaging(db: Database, broker: Broker, name: str, **kw: object) -> Messaging:
+    return Messaging(db, broker, name, CollectorRegistry(), FaultPoints(None), **kw)  # type: ignore[arg-type]
+
+
+async def eventually(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if await predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("condition not reached in time")
+
+
+async def effects(db: Database) -> dict[str, int]:
+    async with db.transaction(readonly=True) as tx:
+        return {r["msg_id"]: r["value"] for r in await tx.fetch_all("SELECT * FROM effects")}
+
+
+async def raw_publish(nats_url: str, msg: Event, *, nats_id: str, souk_id: str) -> None:
+    nc = await nats.connect(nats_url)
+    try:
+        await nc.jetstream().publish(subject_for(msg), msg.model_dump_json().encode(), headers={
+            "Nats-Msg-Id": nats_id, "Souk-Msg-Id": souk_id, "Souk-Type": msg.TYPE})
+    finally:
+        await nc.close()
+
+
+async def test_a_published_message_is_applied_once_and_its_reply_published(
+        db: Database, broker: Broker, nats_url: str) -> None:
+    consumer = f"pinger-{time.time_ns()}"
+    m = make_messaging(db, broker, consumer)
+
+    async def on_pinged(tx: MessageTx, event: Pinged, meta: Incoming) -> None:
+        # counts applications: a second application of one message would show as 2
+        await tx.execute("INSERT INTO effects (msg_id, value) VALUES (:id, 1) ON CONFLICT (msg_id) "
+                         "DO UPDATE SET value = effects.value + 1", {"id": meta.id})
+        tx.publish(Ponged(n=event.n), msg_id=f"{meta.id}.r")
+
+    m.subscribe({Pinged: on_pinged})
+    await m.start()
+    await m.wait_started(10)
+    first = f"p-{time.time_ns()}"
+    async with m.transaction(correlation_id="corr-1") as tx:
+        tx.publish(Pinged(n=7), msg_id=first)
+    # the same logical message again under another Nats-Msg-Id: JetStream keeps both, the
+    # inbox applies it once
+    await raw_publish(nats_url, Pinged(n=7), nats_id=first + "-again", souk_id=first)
+
+    async def applied() -> bool:
+        return first in await effects(db)
+
+    await eventually(applied)
+    await asyncio.sleep(0.5)
+    assert (await effects(db))[first] == 1
+
+    js = broker.jetstream()
+    reply = await js.get_last_msg(STREAM, subject_for(Ponged))
+    assert reply.headers is not None
+    assert reply.headers["Nats-Msg-Id"] == f"{first}.r"
+    assert reply.headers["Souk-Correlation-Id"] == "corr-1"
+
+    async def outbox_drained() -> bool:
+        return (await m.outbox_stats())["pending"] == 0
+
+    await eventually(outbox_drained)
+    await m.close()
+
+
+async def test_rows_left_unpublished_by_a_crash_are_published_by_the_catch_up_poll(
+        db: Database, broker: Broker) -> None:
+    m = make_messaging(db, broker, f"relay-{time.time_ns()}")
+    msg_id = f"left-{time.time_ns()}"
+    async with db.transaction() as raw:  # committed, never handed to a relay: a crash did that
+        tx = MessageTx(raw)
+        tx.publish(Pinged(n=1), msg_id=msg_id)
+        await tx.flush_outbox()
+    m.relay._grace = 0.0
+    await m.start()
+
+    async def published() -> bool:
+        return (await m.outbox_stats())["pending"] == 0
+
+    await eventually(published)
+    last = await broker.jetstream().get_last_msg(STREAM, subject_for(Pinged))
+    assert last.headers is not None and last.headers["Nats-Msg-Id"] == msg_id
+    await m.close()
+
+
+async def test_a_poison_message_is_dead_lettered_and_the_consumer_keeps_going(
+        db: Database, broker: Broker, nats_url: str) -> None:
+    consumer = f"poison-{time.time_ns()}"
+    m = make_messaging(db, broker, consumer, max_deliver=3, nak_delay=0.05)
+
+    async def on_pinged(tx: MessageTx, event: Pinged, meta: Incoming) -> None:
+        if event.n < 0:
+            raise ValueError("negative pings are not allowed")
+        await tx.execute("INSERT INTO effects (msg_id, value) VALUES (:id, :v)",
+                         {"id": meta.id, "v": event.n})
+
+    m.subscribe({Pinged: on_pinged})
+    await m.start()
+    await m.wait_started(10)
+    stamp = time.time_ns()
+    await raw_publish(nats_url, Pinged(n=-1), nats_id=f"bad-{stamp}", souk_id=f"bad-{stamp}")
+    for i in range(5):
+        await raw_publish(nats_url, Pinged(n=i), nats_id=f"ok-{stamp}-{i}", souk_id=f"ok-{stamp}-{i}")
+
+    async def all_good_applied_and_bad_dead() -> bool:
+        done = await effects(db)
+        good = all(f"ok-{stamp}-{i}" in done for i in range(5))
+        return good and (await m.outbox_stats())["dead_letters"] == 1
+
+    await eventually(all_good_applied_and_bad_dead, timeout=15)
+    assert f"bad-{stamp}" not in await effects(db)
+
+    async def in_dlq() -> bool:
+        try:
+            msg = await broker.jetstream().get_last_msg(DLQ_STREAM, f"souk-dlq.{consumer}")
+        except Exception:
+            return False
+        return msg.headers is not None and msg.headers.get("Souk-Msg-Id") == f"bad-{stamp}"
+
+    await eventually(in_dlq)
+    dead = await broker.jetstream().get_last_msg(DLQ_STREAM, f"souk-dlq.{consumer}")
+    assert dead.headers is not None
+    assert "negative pings" in dead.headers["Souk-Dlq-Error"]
+    assert dead.headers["Souk-Dlq-Deliveries"] == "3"
+    await m.close()
+
+
+async def test_history_reads_every_stored_message_of_the_asked_types(
+        db: Database, broker: Broker) -> None:
+    m = make_messaging(db, broker, f"hist-{time.time_ns()}")
+    await m.start()
+    stamp = time.time_ns()
+    async with m.transaction() as tx:
+        for i in range(30):
+            tx.publish(Ponged(n=i), msg_id=f"h-{stamp}-{i}")
+
+    async def drained() -> bool:
+        return (await m.outbox_stats())["pending"] == 0
+
+    await eventually(drained)
+    seen = [item.id async for item in history(broker, [Ponged])]
+    assert [f"h-{stamp}-{i}" for i in range(30)] == [s for s in seen if s.startswith(f"h-{stamp}")]
+    assert all(s.startswith("h-") or s.endswith(".r") for s in seen)
+    await m.close()

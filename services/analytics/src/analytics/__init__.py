@@ -1,0 +1,1 @@
+"""Souk analytics service."""

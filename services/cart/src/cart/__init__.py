@@ -1,0 +1,1 @@
+"""Souk cart service."""

@@ -1,0 +1,1 @@
+"""Adapters: the SQL store over the chassis database, and the catalog client over HTTP."""

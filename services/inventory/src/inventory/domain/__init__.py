@@ -1,0 +1,1 @@
+"""Inventory's rules in plain Python: stock levels, reservations and what a command gets back."""

@@ -1,0 +1,1 @@
+"""How the inventory is driven: HTTP routes, message handlers and background tasks."""

@@ -1,0 +1,1 @@
+"""Souk notifications service."""
