@@ -75,6 +75,7 @@ class Messaging:
             await tx.flush_outbox()
         if tx.outgoing:
             self.relay.hand_over(tx.outgoing)
+        tx.run_after_commit()
 
     async def start(self) -> None:
         self.relay.start()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -26,13 +26,24 @@ class MessageTx:
     transaction (one ``executemany``) and handed to the relay once it has committed.
     """
 
-    __slots__ = ("_tx", "correlation_id", "outgoing", "trace_headers")
+    __slots__ = ("_after_commit", "_tx", "correlation_id", "outgoing", "trace_headers")
 
     def __init__(self, tx: Transaction, correlation_id: str = "") -> None:
         self._tx = tx
         self.outgoing: list[Outgoing] = []
         self.correlation_id = correlation_id
         self.trace_headers: dict[str, str] = {}
+        self._after_commit: list[Callable[[], None]] = []
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this transaction has committed (not on rollback); for in-memory
+        notifications that must never announce what was not stored."""
+        self._after_commit.append(callback)
+
+    def run_after_commit(self) -> None:
+        callbacks, self._after_commit = self._after_commit, []
+        for callback in callbacks:
+            callback()
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
         return await self._tx.execute(sql, params)

@@ -1,0 +1,122 @@
+"""The orders tables in plain SQL (SQLite and PostgreSQL alike), behind ``OrdersTx``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import orjson
+
+from chassis.db.base import Row
+from chassis.messaging import MessageTx, Messaging
+from contracts import Message
+from orders.domain.order import Order, OrderLine
+from orders.domain.saga import Saga, Status, Step
+from orders.service.ports import OrdersTx, SagaRecord
+
+__all__ = ["SELECT", "SqlOrdersTx", "order_from_row", "sql_unit_of_work"]
+
+SELECT = ("SELECT id, user_id, status, step, attempt, deadline_at, payment_requested, reason, "
+          "total_minor, currency, lines, card_token, request_hash, version, created_at, "
+          "updated_at FROM orders ")
+INSERT = ("INSERT INTO orders (id, user_id, idempotency_key, request_hash, card_token, status, "
+          "step, attempt, deadline_at, payment_requested, reason, total_minor, currency, lines, "
+          "version, created_at, updated_at) VALUES (:id, :user_id, :key, :hash, :card_token, "
+          ":status, :step, :attempt, :deadline_at, :payment_requested, '', :total_minor, "
+          ":currency, :lines, 0, :now, :now) ON CONFLICT (user_id, idempotency_key) DO NOTHING")
+SAVE = ("UPDATE orders SET status = :status, step = :step, attempt = :attempt, "
+        "deadline_at = :deadline_at, payment_requested = :payment_requested, reason = :reason, "
+        "version = version + 1, updated_at = :now WHERE id = :id AND version = :version")
+JOURNAL = ("INSERT INTO saga_journal (order_id, step, note, at) "
+           "VALUES (:order_id, :step, :note, :at)")
+
+
+def _lines_json(lines: tuple[OrderLine, ...]) -> str:
+    return orjson.dumps([{"sku": x.sku, "quantity": x.quantity,
+                          "unit_price_minor": x.unit_price_minor, "name": x.name}
+                         for x in lines]).decode()
+
+
+def _lines(text: str) -> tuple[OrderLine, ...]:
+    return tuple(OrderLine(sku=x["sku"], quantity=int(x["quantity"]),
+                           unit_price_minor=int(x["unit_price_minor"]), name=x.get("name", ""))
+                 for x in orjson.loads(text))
+
+
+def order_from_row(row: Row) -> Order:
+    return Order(id=row["id"], user_id=row["user_id"], status=Status(row["status"]),
+                 total_minor=int(row["total_minor"]), currency=row["currency"],
+                 lines=_lines(row["lines"]), reason=row["reason"] or "",
+                 created_at=float(row["created_at"]), updated_at=float(row["updated_at"]))
+
+
+def _record(row: Row) -> SagaRecord:
+    saga = Saga(order_id=row["id"], status=Status(row["status"]), step=Step(row["step"]),
+                attempt=int(row["attempt"]), deadline_at=row["deadline_at"],
+                payment_requested=bool(row["payment_requested"]), reason=row["reason"] or "",
+                version=int(row["version"]))
+    return SagaRecord(saga=saga, user_id=row["user_id"], total_minor=int(row["total_minor"]),
+                      currency=row["currency"], lines=_lines(row["lines"]),
+                      card_token=row["card_token"])
+
+
+class SqlOrdersTx(OrdersTx):
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: MessageTx) -> None:
+        self._tx = tx
+
+    async def find_by_key(self, user_id: str, key: str) -> tuple[Order, str] | None:
+        row = await self._tx.fetch_one(
+            SELECT + "WHERE user_id = :u AND idempotency_key = :k",
+            {"u": user_id, "k": key})
+        return None if row is None else (order_from_row(row), row["request_hash"])
+
+    async def insert(self, order: Order, saga: Saga, *, idempotency_key: str, request_hash: str,
+                     card_token: str) -> bool:
+        inserted = await self._tx.execute(INSERT, {
+            "id": order.id, "user_id": order.user_id, "key": idempotency_key,
+            "hash": request_hash, "card_token": card_token, "status": str(saga.status),
+            "step": str(saga.step), "attempt": saga.attempt, "deadline_at": saga.deadline_at,
+            "payment_requested": int(saga.payment_requested), "total_minor": order.total_minor,
+            "currency": order.currency, "lines": _lines_json(order.lines), "now": order.created_at})
+        return inserted == 1
+
+    async def load(self, order_id: str) -> SagaRecord | None:
+        row = await self._tx.fetch_one(SELECT + "WHERE id = :id",
+                                       {"id": order_id})
+        return None if row is None else _record(row)
+
+    async def save(self, saga: Saga, *, now: float) -> bool:
+        changed = await self._tx.execute(SAVE, {
+            "id": saga.order_id, "status": str(saga.status), "step": str(saga.step),
+            "attempt": saga.attempt, "deadline_at": saga.deadline_at,
+            "payment_requested": int(saga.payment_requested), "reason": saga.reason,
+            "version": saga.version, "now": now})
+        return changed == 1
+
+    async def journal(self, order_id: str, step: str, note: str, at: float) -> None:
+        await self._tx.execute(JOURNAL, {"order_id": order_id, "step": step, "note": note[:500],
+                                         "at": at})
+
+    async def overdue(self, now: float, limit: int) -> list[SagaRecord]:
+        rows = await self._tx.fetch_all(
+            SELECT + "WHERE deadline_at IS NOT NULL AND deadline_at < :now "
+            "ORDER BY deadline_at LIMIT :limit", {"now": now, "limit": limit})
+        return [_record(r) for r in rows]
+
+    def publish(self, message: Message, *, msg_id: str, correlation_id: str) -> None:
+        self._tx.publish(message, msg_id=msg_id, correlation_id=correlation_id)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._tx.after_commit(callback)
+
+
+def sql_unit_of_work(messaging: Messaging) -> Callable[[], Any]:
+    @asynccontextmanager
+    async def unit() -> AsyncIterator[OrdersTx]:
+        async with messaging.transaction() as tx:
+            yield SqlOrdersTx(tx)
+
+    return unit

@@ -1,0 +1,207 @@
+"""The checkout saga as a pure state machine: a state and an input in, a transition out.
+
+Steps run in this order: reserve stock, authorize payment, capture payment (the pivot), then
+CONFIRMED. A rejection, a decline or a missed deadline before the pivot compensates in reverse
+order: void the payment (only when an authorization was asked for and not declined), release the
+stock, CANCELLED. A compensation is re-sent at every deadline until it is answered; the capture,
+being past the pivot, is re-sent until it is answered and never compensated. A reply is matched
+to the step it answers by its idempotency key; anything else is stale and ignored, except a
+payment authorization that lands after the saga gave up on it, which gets its own void.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+__all__ = ["DEADLINES", "Command", "Reply", "ReplyKind", "Saga", "Status", "Step", "Transition",
+           "begin", "on_reply", "on_timeout"]
+
+
+class Status(StrEnum):
+    PENDING = "PENDING"
+    STOCK_RESERVED = "STOCK_RESERVED"
+    PAYMENT_AUTHORIZED = "PAYMENT_AUTHORIZED"
+    CONFIRMED = "CONFIRMED"
+    CANCELLING = "CANCELLING"
+    CANCELLED = "CANCELLED"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (Status.CONFIRMED, Status.CANCELLED)
+
+
+class Step(StrEnum):
+    RESERVE = "reserve"
+    AUTHORIZE = "authorize"
+    CAPTURE = "capture"
+    VOID = "void"
+    RELEASE = "release"
+    DONE = "done"
+
+
+class ReplyKind(StrEnum):
+    STOCK_RESERVED = "stock-reserved"
+    STOCK_REJECTED = "stock-rejected"
+    STOCK_RELEASED = "stock-released"
+    PAYMENT_AUTHORIZED = "payment-authorized"
+    PAYMENT_DECLINED = "payment-declined"
+    PAYMENT_CAPTURED = "payment-captured"
+    PAYMENT_VOIDED = "payment-voided"
+
+
+# which step each reply answers
+_ANSWERS = {
+    ReplyKind.STOCK_RESERVED: Step.RESERVE, ReplyKind.STOCK_REJECTED: Step.RESERVE,
+    ReplyKind.STOCK_RELEASED: Step.RELEASE, ReplyKind.PAYMENT_AUTHORIZED: Step.AUTHORIZE,
+    ReplyKind.PAYMENT_DECLINED: Step.AUTHORIZE, ReplyKind.PAYMENT_CAPTURED: Step.CAPTURE,
+    ReplyKind.PAYMENT_VOIDED: Step.VOID,
+}
+
+# seconds each step may take before the saga acts (a re-send waits longer, up to 6x)
+DEADLINES: dict[Step, float] = {Step.RESERVE: 10.0, Step.AUTHORIZE: 5.0, Step.CAPTURE: 10.0,
+                                Step.VOID: 5.0, Step.RELEASE: 5.0}
+
+
+@dataclass(frozen=True, slots=True)
+class Saga:
+    """The persisted state of one checkout."""
+
+    order_id: str
+    status: Status
+    step: Step
+    attempt: int = 1
+    deadline_at: float | None = None
+    payment_requested: bool = False
+    reason: str = ""
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    kind: ReplyKind
+    idempotency_key: str
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A command to send: which step, which attempt (message ids differ per attempt, the
+    idempotency key does not)."""
+
+    step: Step
+    attempt: int
+    order_id: str
+    late: bool = False  # the void of an authorization that arrived after the saga gave up
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"{self.order_id}:{self.step}"
+
+    @property
+    def msg_id(self) -> str:
+        base = f"{self.order_id}.{self.step}"
+        if self.late:
+            return f"{base}.late"
+        return base if self.attempt == 1 else f"{base}.{self.attempt}"
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    saga: Saga
+    commands: tuple[Command, ...] = ()
+    note: str = ""
+    confirmed: bool = False
+    cancelled: bool = False
+    changed: bool = True
+
+
+def idempotency_key(order_id: str, step: Step) -> str:
+    return f"{order_id}:{step}"
+
+
+def _deadline(now: float, step: Step, attempt: int, deadlines: dict[Step, float]) -> float:
+    return now + deadlines[step] * min(attempt, 6)
+
+
+def _go(saga: Saga, status: Status, step: Step, now: float, deadlines: dict[Step, float], *,
+        attempt: int = 1, note: str, **changes: object) -> Transition:
+    new = replace(saga, status=status, step=step, attempt=attempt,
+                  deadline_at=_deadline(now, step, attempt, deadlines), **changes)  # type: ignore[arg-type]
+    return Transition(new, (Command(step, attempt, saga.order_id),), note=note)
+
+
+def begin(order_id: str, now: float, deadlines: dict[Step, float] = DEADLINES) -> Transition:
+    """A new saga: reserve the stock."""
+    saga = Saga(order_id=order_id, status=Status.PENDING, step=Step.RESERVE)
+    return _go(saga, Status.PENDING, Step.RESERVE, now, deadlines, note="placed; reserving stock")
+
+
+def _cancel(saga: Saga, now: float, deadlines: dict[Step, float], reason: str, note: str,
+            *, void: bool) -> Transition:
+    if void:
+        return _go(saga, Status.CANCELLING, Step.VOID, now, deadlines, reason=reason,
+                   note=note + "; voiding the payment")
+    return _go(saga, Status.CANCELLING, Step.RELEASE, now, deadlines, reason=reason,
+               note=note + "; releasing the stock")
+
+
+def _finish(saga: Saga, status: Status, note: str) -> Transition:
+    new = replace(saga, status=status, step=Step.DONE, deadline_at=None)
+    return Transition(new, (), note=note, confirmed=status is Status.CONFIRMED,
+                      cancelled=status is Status.CANCELLED)
+
+
+def on_reply(saga: Saga, reply: Reply, now: float,
+             deadlines: dict[Step, float] = DEADLINES) -> Transition:
+    """What the saga does with a participant's reply."""
+    answers = _ANSWERS[reply.kind]
+    current = saga.step is answers and reply.idempotency_key == idempotency_key(saga.order_id,
+                                                                               answers)
+    if not current:
+        # authorized after we gave up on it: a void makes sure no hold or charge survives a
+        # cancelled order (a duplicate after the capture is just stale)
+        if reply.kind is ReplyKind.PAYMENT_AUTHORIZED and saga.status in (Status.CANCELLING,
+                                                                          Status.CANCELLED):
+            return Transition(saga, (Command(Step.VOID, 1, saga.order_id, late=True),),
+                              changed=False, note="late payment authorization; voiding it")
+        return Transition(saga, (), changed=False,
+                          note=f"stale {reply.kind} ignored (saga at {saga.step})")
+    kind = reply.kind
+    if kind is ReplyKind.STOCK_RESERVED:
+        return _go(saga, Status.STOCK_RESERVED, Step.AUTHORIZE, now, deadlines,
+                   payment_requested=True, note="stock reserved; authorizing payment")
+    if kind is ReplyKind.STOCK_REJECTED:
+        reason = reply.reason or "out-of-stock"
+        return _finish(replace(saga, reason=reason), Status.CANCELLED,
+                       f"stock rejected ({reason}); cancelled")
+    if kind is ReplyKind.PAYMENT_AUTHORIZED:
+        return _go(saga, Status.PAYMENT_AUTHORIZED, Step.CAPTURE, now, deadlines,
+                   note="payment authorized; capturing")
+    if kind is ReplyKind.PAYMENT_DECLINED:
+        return _cancel(saga, now, deadlines, "payment-declined",
+                       f"payment declined ({reply.reason or 'declined'})", void=False)
+    if kind is ReplyKind.PAYMENT_CAPTURED:
+        return _finish(saga, Status.CONFIRMED, "payment captured; confirmed")
+    if kind is ReplyKind.PAYMENT_VOIDED:
+        return _go(saga, Status.CANCELLING, Step.RELEASE, now, deadlines,
+                   note=f"payment voided ({reply.reason or 'voided'}); releasing the stock")
+    # STOCK_RELEASED
+    return _finish(saga, Status.CANCELLED, "stock released; cancelled")
+
+
+def on_timeout(saga: Saga, now: float, deadlines: dict[Step, float] = DEADLINES) -> Transition:
+    """The current step missed its deadline."""
+    if saga.status.terminal or saga.deadline_at is None or saga.deadline_at > now:
+        return Transition(saga, (), changed=False, note="no deadline passed")
+    step = saga.step
+    if step is Step.RESERVE:
+        return _cancel(saga, now, deadlines, "inventory-timeout", "stock reservation timed out",
+                       void=False)
+    if step is Step.AUTHORIZE:
+        return _cancel(saga, now, deadlines, "payment-timeout", "payment authorization timed out",
+                       void=True)
+    # capture (past the pivot), void and release: ask again until answered
+    attempt = saga.attempt + 1
+    return _go(saga, saga.status, step, now, deadlines, attempt=attempt,
+               note=f"{step} not answered in time; sending it again (attempt {attempt})")

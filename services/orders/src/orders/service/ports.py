@@ -1,0 +1,69 @@
+"""What the orders use cases need from the outside, as protocols the adapters implement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Protocol
+
+from contracts import Message
+from orders.domain.order import Order, OrderLine
+from orders.domain.saga import Saga
+
+__all__ = ["CartReader", "CartSnapshot", "OrdersTx", "SagaRecord", "UnitOfWork"]
+
+
+@dataclass(frozen=True, slots=True)
+class CartSnapshot:
+    user_id: str
+    lines: tuple[OrderLine, ...]
+    total_minor: int
+    currency: str
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class SagaRecord:
+    """A saga and the order facts its commands need."""
+
+    saga: Saga
+    user_id: str
+    total_minor: int
+    currency: str
+    lines: tuple[OrderLine, ...]
+    card_token: str
+
+
+class OrdersTx(Protocol):
+    async def find_by_key(self, user_id: str, key: str) -> tuple[Order, str] | None:
+        """The order placed with this idempotency key, and the hash of that request."""
+        ...
+
+    async def insert(self, order: Order, saga: Saga, *, idempotency_key: str, request_hash: str,
+                     card_token: str) -> bool:
+        """False when an order with this user and key exists already."""
+        ...
+
+    async def load(self, order_id: str) -> SagaRecord | None: ...
+
+    async def save(self, saga: Saga, *, now: float) -> bool:
+        """Store the saga if nobody changed it since it was read (its version); False if not."""
+        ...
+
+    async def journal(self, order_id: str, step: str, note: str, at: float) -> None: ...
+
+    async def overdue(self, now: float, limit: int) -> list[SagaRecord]: ...
+
+    def publish(self, message: Message, *, msg_id: str, correlation_id: str) -> None: ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None: ...
+
+
+UnitOfWork = Callable[[], AbstractAsyncContextManager[OrdersTx]]
+
+
+class CartReader(Protocol):
+    async def priced_cart(self, user_id: str) -> CartSnapshot:
+        """The user's cart with current prices; raises CartUnavailable."""
+        ...
