@@ -1,0 +1,97 @@
+"""The JSON shapes of the inventory API (pydantic), and their mapping from domain objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chassis.problems import PROBLEM_JSON
+from inventory.domain.reservations import Reservation
+from inventory.domain.stock import MAX_RESTOCK, StockLevel
+
+__all__ = ["AvailabilityOut", "LineOut", "ReservationOut", "ReservationPageOut", "RestockIn",
+           "StockOut", "StockPageOut", "problem_responses"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class AvailabilityOut(_Out):
+    sku: str = Field(examples=["KIT-0007"])
+    available: int = Field(description="units that can be reserved right now")
+
+
+class StockOut(_Out):
+    sku: str
+    initial: int = Field(description="every unit ever added: seed plus restocks")
+    available: int
+    reserved: int = Field(description="held by ACTIVE reservations")
+    sold: int
+
+    @classmethod
+    def of(cls, level: StockLevel) -> StockOut:
+        return cls(sku=level.sku, initial=level.initial, available=level.available,
+                   reserved=level.reserved, sold=level.sold)
+
+
+class StockPageOut(_Out):
+    items: list[StockOut]
+    next: str | None = Field(description="pass as `after` for the next page; null on the last")
+
+
+class LineOut(_Out):
+    sku: str
+    quantity: int
+
+
+class ReservationOut(_Out):
+    order_id: str
+    status: str = Field(examples=["ACTIVE", "RELEASED", "COMMITTED", "EXPIRED", "REJECTED"])
+    lines: list[LineOut]
+    expires_at: datetime | None = Field(description="null for a reservation that never held stock")
+
+    @classmethod
+    def of(cls, reservation: Reservation) -> ReservationOut:
+        return cls(order_id=reservation.order_id, status=reservation.status.value,
+                   lines=[LineOut(sku=s, quantity=q) for s, q in reservation.lines.items()],
+                   expires_at=reservation.expires_at)
+
+
+class ReservationPageOut(_Out):
+    items: list[ReservationOut]
+    next: str | None = Field(description="pass as `after` for the next page; null on the last")
+
+
+class RestockIn(BaseModel):
+    # unknown fields are an error, not silently dropped: a typo must not look like success
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    quantity: int = Field(ge=1, le=MAX_RESTOCK, description="units to add")
+
+
+class ProblemOut(_Out):
+    """RFC 9457 problem details, as every Souk error is sent."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = Field(examples=["https://souk.dev/problems/inventory/unknown-sku"])
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = None
+
+
+def problem_responses(
+        described: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for problem+json errors; the catch-all ``4XX`` also replaces
+    FastAPI's default ``422`` entry (parameter errors are 400 problems here)."""
+    content = {PROBLEM_JSON: {"schema": ProblemOut.model_json_schema()}}
+    responses: dict[int | str, dict[str, Any]] = {
+        status: {"description": text, "content": content}
+        for status, text in (described or {}).items()}
+    responses["4XX"] = {"description": "another client error", "content": content}
+    return responses

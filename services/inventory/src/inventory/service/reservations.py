@@ -1,0 +1,106 @@
+"""The saga's commands to the inventory: reserve, release and commit an order's stock.
+
+Each runs inside the caller's transaction (a message batch) and costs two to four statements.
+They return what happened; the message entrypoint turns that into replies and log lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from enum import Enum
+
+from inventory.domain.reservations import Reservation, Status
+from inventory.domain.stock import Quantities, Rejection, merge_lines, shortfall
+from inventory.service.ports import InventoryStore
+
+__all__ = ["CommitOutcome", "ReleaseOutcome", "commit_reservation", "expire_reservations",
+           "release_stock", "reserve_stock"]
+
+
+async def reserve_stock(store: InventoryStore, order_id: str, idempotency_key: str,
+                        lines: Iterable[tuple[str, int]], now: datetime,
+                        ttl: timedelta) -> Rejection | None:
+    """Hold every line or none. None means reserved; a repeat answers as the first time did."""
+    wanted = merge_lines(lines)
+    available = await store.available(wanted)
+    rejection = shortfall(wanted, available)
+    reservation = (Reservation.hold(order_id, idempotency_key, wanted, now, ttl)
+                   if rejection is None
+                   else Reservation.rejected(order_id, idempotency_key, wanted, now, rejection))
+    if not await store.add_reservation_if_absent(reservation):
+        existing = await store.get_reservation(order_id)
+        # absent only if deleted in between, which nothing does; refuse rather than hold twice
+        return existing.answer() if existing is not None else Rejection("conflict")
+    if rejection is None:
+        await store.hold(wanted)
+    return rejection
+
+
+class ReleaseOutcome(Enum):
+    RELEASED = "released"  # held stock given back
+    TOMBSTONED = "tombstoned"  # nothing was reserved yet: a later reserve will be refused
+    UNCHANGED = "unchanged"  # already released, expired or rejected
+    COMMITTED = "committed"  # already sold: nothing to give back
+
+
+async def release_stock(store: InventoryStore, order_id: str, idempotency_key: str,
+                        now: datetime) -> ReleaseOutcome:
+    lines = await store.finish_active(order_id, Status.RELEASED, now)
+    if lines is not None:
+        await store.unhold(lines)
+        return ReleaseOutcome.RELEASED
+    if await store.add_reservation_if_absent(
+            Reservation.tombstone(order_id, idempotency_key, now)):
+        return ReleaseOutcome.TOMBSTONED
+    existing = await store.get_reservation(order_id)
+    if existing is not None and existing.status is Status.COMMITTED:
+        return ReleaseOutcome.COMMITTED
+    return ReleaseOutcome.UNCHANGED
+
+
+class CommitOutcome(Enum):
+    COMMITTED = "committed"  # held stock sold
+    ALREADY_COMMITTED = "already-committed"
+    COMMITTED_AFTER_EXPIRY = "committed-after-expiry"  # expired, sold again from available
+    SHORT_AFTER_EXPIRY = "short-after-expiry"  # expired and not enough available any more
+    NOT_RESERVED = "not-reserved"  # unknown order, released or rejected: nothing to sell
+
+    @property
+    def is_committed(self) -> bool:
+        return self in (CommitOutcome.COMMITTED, CommitOutcome.ALREADY_COMMITTED,
+                        CommitOutcome.COMMITTED_AFTER_EXPIRY)
+
+
+async def commit_reservation(store: InventoryStore, order_id: str,
+                             now: datetime) -> CommitOutcome:
+    lines = await store.finish_active(order_id, Status.COMMITTED, now)
+    if lines is not None:
+        await store.sell_held(lines)
+        return CommitOutcome.COMMITTED
+    existing = await store.get_reservation(order_id)
+    if existing is None or existing.status in (Status.RELEASED, Status.REJECTED):
+        return CommitOutcome.NOT_RESERVED
+    if existing.status is Status.COMMITTED:
+        return CommitOutcome.ALREADY_COMMITTED
+    # EXPIRED: the order was confirmed after its hold ran out; sell from what is available now
+    wanted = dict(existing.lines)
+    if shortfall(wanted, await store.available(wanted)) is not None:
+        return CommitOutcome.SHORT_AFTER_EXPIRY
+    if not await store.change_status(order_id, Status.EXPIRED, Status.COMMITTED, now):
+        return CommitOutcome.ALREADY_COMMITTED  # another instance committed it meanwhile
+    await store.sell_available(wanted)
+    return CommitOutcome.COMMITTED_AFTER_EXPIRY
+
+
+async def expire_reservations(store: InventoryStore, now: datetime,
+                              limit: int) -> list[str]:
+    """Give back the stock of ACTIVE reservations past their TTL; the expired order ids."""
+    expired = await store.expire_due(now, limit)
+    total: Quantities = {}
+    for _, lines in expired:
+        for sku, quantity in lines.items():
+            total[sku] = total.get(sku, 0) + quantity
+    if total:
+        await store.unhold(total)
+    return [order_id for order_id, _ in expired]

@@ -1,0 +1,132 @@
+"""The event store and its projection in plain SQL, portable between SQLite and PostgreSQL.
+
+Appends are optimistic: each event takes the next version of its stream, and the primary key
+``(stream_id, version)`` turns a concurrent append into ``ConcurrencyConflict``.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from chassis.db import Row, Transaction
+from chassis.db.timestamps import from_db_timestamp, to_db_timestamp
+from payments.domain.cursor import ListingKey
+from payments.domain.errors import ConcurrencyConflict
+from payments.domain.events import PaymentEvent, from_record, to_record
+from payments.domain.payment import Status
+from payments.service.ports import PaymentSummary, StoredEvent, Stream
+
+__all__ = ["SqlLedger"]
+
+_LOAD = """SELECT version, type, data, recorded_at FROM payment_events
+           WHERE stream_id = :stream_id ORDER BY version"""
+_APPEND = """INSERT INTO payment_events (stream_id, version, type, data, recorded_at)
+             VALUES (:stream_id, :version, :type, :data, :recorded_at)"""
+_UPSERT = """
+    INSERT INTO payments (order_id, user_id, status, amount_minor, currency, authorized_minor,
+                          captured_minor, refunded_minor, captures, created_at, updated_at)
+    VALUES (:order_id, :user_id, :status, :amount_minor, :currency, :authorized_minor,
+            :captured_minor, :refunded_minor, :captures, :now, :now)
+    ON CONFLICT (order_id) DO UPDATE SET
+        user_id = excluded.user_id, status = excluded.status,
+        amount_minor = excluded.amount_minor, currency = excluded.currency,
+        authorized_minor = excluded.authorized_minor, captured_minor = excluded.captured_minor,
+        refunded_minor = excluded.refunded_minor, captures = excluded.captures,
+        updated_at = excluded.updated_at"""
+_SUMMARY = """SELECT order_id, user_id, status, amount_minor, currency, authorized_minor,
+                     captured_minor, refunded_minor, captures, created_at, updated_at
+              FROM payments"""
+
+
+def _is_duplicate_key(exc: Exception) -> bool:
+    if isinstance(exc, sqlite3.IntegrityError):
+        return True
+    # asyncpg's UniqueViolationError, by SQLSTATE (no import of the driver needed here)
+    return getattr(exc, "sqlstate", None) == "23505"
+
+
+def _summary(row: Row) -> PaymentSummary:
+    return PaymentSummary(
+        order_id=row["order_id"], user_id=row["user_id"] or "", status=row["status"],
+        amount_minor=int(row["amount_minor"]), currency=row["currency"] or "",
+        authorized_minor=int(row["authorized_minor"]), captured_minor=int(row["captured_minor"]),
+        refunded_minor=int(row["refunded_minor"]), captures=int(row["captures"]),
+        created_at=from_db_timestamp(row["created_at"]),
+        updated_at=from_db_timestamp(row["updated_at"]))
+
+
+class SqlLedger:
+    """The ledger and listings inside one chassis transaction (or messaging transaction)."""
+
+    def __init__(self, tx: Transaction, dialect: str) -> None:
+        self._tx = tx
+        self._dialect = dialect
+
+    def _ts(self, value: datetime) -> Any:
+        return to_db_timestamp(self._dialect, value)
+
+    async def load(self, order_id: str) -> Stream:
+        rows = await self._tx.fetch_all(_LOAD, {"stream_id": order_id})
+        return Stream(order_id, tuple(
+            StoredEvent(int(r["version"]), from_record(r["type"], json.loads(r["data"])),
+                        from_db_timestamp(r["recorded_at"])) for r in rows))
+
+    async def append(self, stream: Stream, events: Sequence[PaymentEvent]) -> Stream:
+        if not events:
+            return stream
+        now = datetime.now(UTC)
+        stored = tuple(StoredEvent(stream.version + i, e, now) for i, e in enumerate(events, 1))
+        rows = []
+        for s in stored:
+            type_name, data = to_record(s.event)
+            rows.append({"stream_id": stream.order_id, "version": s.version, "type": type_name,
+                         "data": json.dumps(data, separators=(",", ":")),
+                         "recorded_at": self._ts(now)})
+        try:
+            for row in rows:
+                await self._tx.execute(_APPEND, row)
+        except Exception as exc:
+            if _is_duplicate_key(exc):
+                raise ConcurrencyConflict(
+                    f"stream {stream.order_id} moved past version {stream.version}") from exc
+            raise
+        after = Stream(stream.order_id, stream.events + stored)
+        p = after.payment
+        await self._tx.execute(_UPSERT, {
+            "order_id": p.order_id, "user_id": p.user_id or None, "status": str(p.status),
+            "amount_minor": p.amount_minor, "currency": p.currency or None,
+            "authorized_minor": p.authorized_minor, "captured_minor": p.captured_minor,
+            "refunded_minor": p.refunded_minor, "captures": p.captures, "now": self._ts(now)})
+        return after
+
+    async def pending(self, limit: int) -> list[str]:
+        rows = await self._tx.fetch_all(
+            "SELECT order_id FROM payments WHERE status = :status ORDER BY updated_at, order_id"
+            " LIMIT :limit", {"status": str(Status.PENDING), "limit": limit})
+        return [r["order_id"] for r in rows]
+
+    async def for_user(self, user_id: str, limit: int,
+                       before: ListingKey | None) -> list[PaymentSummary]:
+        params: dict[str, Any] = {"user_id": user_id, "limit": limit}
+        seek = ""
+        if before is not None:
+            seek = " AND (created_at, order_id) < (:created_at, :order_id)"
+            params |= {"created_at": self._ts(before.created_at), "order_id": before.order_id}
+        rows = await self._tx.fetch_all(
+            f"{_SUMMARY} WHERE user_id = :user_id{seek}"
+            " ORDER BY created_at DESC, order_id DESC LIMIT :limit", params)
+        return [_summary(r) for r in rows]
+
+    async def all_after(self, after: str | None, limit: int) -> list[PaymentSummary]:
+        if after is None:
+            rows = await self._tx.fetch_all(f"{_SUMMARY} ORDER BY order_id LIMIT :limit",
+                                            {"limit": limit})
+        else:
+            rows = await self._tx.fetch_all(
+                f"{_SUMMARY} WHERE order_id > :after ORDER BY order_id LIMIT :limit",
+                {"after": after, "limit": limit})
+        return [_summary(r) for r in rows]

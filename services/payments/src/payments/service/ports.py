@@ -1,0 +1,140 @@
+"""What the use cases need from the outside: the event store (bound to one transaction, which
+also publishes), the card processor and the metrics. ``payments.adapters`` implements them; the
+unit tests implement them in memory."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from contracts import Message
+from payments.domain.cursor import ListingKey
+from payments.domain.events import PaymentEvent
+from payments.domain.payment import Decision, Payment, fold
+
+__all__ = ["AuthorizationRequest", "CardProcessor", "PaymentLedger", "PaymentListing",
+           "PaymentMetrics", "PaymentSummary", "Session", "SessionFactory", "StoredEvent",
+           "Stream"]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    version: int  # 1 for the first event of a stream
+    event: PaymentEvent
+    recorded_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Stream:
+    """One payment's events as read, and the state they fold to."""
+
+    order_id: str
+    events: tuple[StoredEvent, ...] = ()
+
+    @property
+    def version(self) -> int:
+        return len(self.events)
+
+    @property
+    def payment(self) -> Payment:
+        return fold(self.order_id, (e.event for e in self.events))
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSummary:
+    """A row of the ``payments`` projection (kept in step with the stream, for listings)."""
+
+    order_id: str
+    user_id: str
+    status: str
+    amount_minor: int
+    currency: str
+    authorized_minor: int
+    captured_minor: int
+    refunded_minor: int
+    captures: int
+    created_at: datetime
+    updated_at: datetime
+
+    @property
+    def net_minor(self) -> int:
+        return self.captured_minor - self.refunded_minor
+
+
+class PaymentLedger(Protocol):
+    """The event store, inside one transaction."""
+
+    async def load(self, order_id: str) -> Stream:
+        """Every event of the stream, oldest first (an empty stream if there is none)."""
+        ...
+
+    async def append(self, stream: Stream, events: Sequence[PaymentEvent]) -> Stream:
+        """Append after ``stream.version`` and update the projection in the same transaction;
+        ``ConcurrencyConflict`` if another writer appended since ``stream`` was read."""
+        ...
+
+    async def pending(self, limit: int) -> list[str]:
+        """Order ids whose processor answer is still awaited (oldest first)."""
+        ...
+
+
+class PaymentListing(Protocol):
+    """Read-only listings over the projection."""
+
+    async def for_user(self, user_id: str, limit: int,
+                       before: ListingKey | None) -> list[PaymentSummary]:
+        """The user's payments, newest first, strictly older than ``before``."""
+        ...
+
+    async def all_after(self, after: str | None, limit: int) -> list[PaymentSummary]:
+        """Every payment by order id, strictly after ``after``."""
+        ...
+
+
+class Session(Protocol):
+    """One transaction: the ledger, and messages published if and when it commits."""
+
+    @property
+    def ledger(self) -> PaymentLedger: ...
+
+    def publish(self, message: Message, *, msg_id: str,
+                correlation_id: str | None = None) -> None: ...
+
+
+SessionFactory = Callable[[], AbstractAsyncContextManager[Session]]
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationRequest:
+    """What the processor is asked; the card is known only by its kind."""
+
+    order_id: str
+    idempotency_key: str
+    amount_minor: int
+    currency: str
+    card_token_kind: str
+
+
+class CardProcessor(Protocol):
+    def answer_now(self, request: AuthorizationRequest) -> Decision | None:
+        """The answer, if the processor gives it without waiting; None if it answers later."""
+        ...
+
+    async def authorize(self, request: AuthorizationRequest) -> Decision:
+        """Ask and wait for the answer. Idempotent: the same key gets the same answer."""
+        ...
+
+
+class PaymentMetrics(Protocol):
+    def authorization(self, outcome: str) -> None: ...
+
+    def captured(self) -> None: ...
+
+    def voided(self) -> None: ...
+
+    def refunded(self) -> None: ...
+
+    def processor_latency(self, seconds: float) -> None: ...
