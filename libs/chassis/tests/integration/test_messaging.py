@@ -20,8 +20,8 @@ from chassis.messaging import (
     DLQ_STREAM,
     STREAM,
     Incoming,
-    Messaging,
     MessageTx,
+    Messaging,
     history,
     subject_for,
 )

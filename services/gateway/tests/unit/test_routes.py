@@ -148,14 +148,23 @@ def test_reports_an_unreadable_file(tmp_path) -> None:
 def test_packaged_table_routes_every_bounded_context() -> None:
     table: RouteTable = load_routes(packaged_routes_file())
     router = Router(table)
-    contexts = ["catalog", "identity", "cart", "inventory", "orders", "payments",
-                "notifications", "analytics"]
-    for context in contexts:
+    # catalog, identity and inventory serve /v1/...; the checkout contexts /v1/<context>/...
+    upstream = {"catalog": "/v1/x", "identity": "/v1/x", "inventory": "/v1/x",
+                "cart": "/v1/cart/x", "orders": "/v1/orders/x", "payments": "/v1/payments/x",
+                "notifications": "/v1/notifications/x", "analytics": "/v1/analytics/x"}
+    for context, path in upstream.items():
         match = router.match(f"/api/v1/{context}/x")
         assert match is not None
         assert match.route.service == context
-        assert match.upstream_path == "/v1/x"
+        assert match.upstream_path == path
         assert not match.route.public
+    for context, path in (("orders", "/v1/admin/orders"), ("payments", "/v1/admin/payments"),
+                          ("notifications", "/v1/admin/notifications"),
+                          ("inventory", "/v1/admin/stock")):
+        match = router.match(f"/api/v1/{context}/admin/{path.rsplit('/', 1)[1]}"
+                             if context != "inventory" else "/api/v1/inventory/admin/stock")
+        assert match is not None and match.route.admin, context
+        assert match.upstream_path.startswith("/v1/admin/"), match.upstream_path
 
 
 def test_packaged_table_declares_who_may_call_what() -> None:

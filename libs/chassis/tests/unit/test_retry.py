@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryBudget, backoff
+from chassis.http import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryBudget, backoff
 
 pytestmark = pytest.mark.unit
 

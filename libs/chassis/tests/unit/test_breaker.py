@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.breaker import BreakerState, CircuitBreaker
+from chassis.http import BreakerState, CircuitBreaker
 
 pytestmark = pytest.mark.unit
 

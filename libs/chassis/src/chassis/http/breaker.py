@@ -1,0 +1,117 @@
+"""A circuit breaker per upstream service, over a rolling window of its last calls.
+
+Shared by the gateway's proxy and :class:`chassis.http.ServiceClient`: one implementation.
+
+* **closed** — calls flow; each outcome enters a window of the last ``window`` calls. Once it holds
+  at least ``min_calls``, the breaker opens when the failure ratio (connection errors, timeouts,
+  5xx) or the slow-call ratio (calls over ``slow_seconds``) reaches its threshold.
+* **open** — calls fail fast for ``open_seconds`` (the gateway answers 503
+  ``gateway/circuit-open``, the service client raises :class:`~chassis.http.CircuitOpen`), so a
+  struggling service gets room to recover instead of more load.
+* **half-open** — then up to ``probes`` calls go through; as many successes close the breaker
+  (with an empty window), one failure opens it again.
+
+The clock is injected, so the state machine is tested without sleeping.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from enum import IntEnum
+
+__all__ = ["BreakerState", "CircuitBreaker"]
+
+
+class BreakerState(IntEnum):
+    """The state, as its metric value too (0 closed, 1 half-open, 2 open)."""
+
+    CLOSED = 0
+    HALF_OPEN = 1
+    OPEN = 2
+
+
+class CircuitBreaker:
+    """One service's breaker. ``allow()`` before a call; ``record()`` after it, always."""
+
+    def __init__(self, *, window: int = 50, min_calls: int = 20, failure_ratio: float = 0.5,
+                 slow_ratio: float = 0.8, slow_seconds: float = 5.0, open_seconds: float = 5.0,
+                 probes: int = 2, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window
+        self.min_calls = min(min_calls, window)
+        self.failure_ratio = failure_ratio
+        self.slow_ratio = slow_ratio
+        self.slow_seconds = slow_seconds
+        self.open_seconds = open_seconds
+        self.probes = probes
+        self._clock = clock
+        self.state = BreakerState.CLOSED
+        self._calls: deque[tuple[bool, bool]] = deque()  # (failed, slow), oldest first
+        self._failures = 0
+        self._slow = 0
+        self._opened_at = 0.0
+        self._probing = 0  # half-open calls admitted and not yet recorded
+        self._probe_successes = 0
+
+    def allow(self) -> bool:
+        """Whether a call may go to the service now; a True in half-open admits a probe."""
+        if self.state is BreakerState.CLOSED:
+            return True
+        if self.state is BreakerState.OPEN:
+            if self._clock() - self._opened_at < self.open_seconds:
+                return False
+            self.state = BreakerState.HALF_OPEN
+            self._probing = self._probe_successes = 0
+        if self._probing + self._probe_successes >= self.probes:
+            return False
+        self._probing += 1
+        return True
+
+    def retry_after(self) -> float:
+        """Seconds until the breaker lets a probe through (0 unless open)."""
+        if self.state is not BreakerState.OPEN:
+            return 0.0
+        return max(0.0, self.open_seconds - (self._clock() - self._opened_at))
+
+    def record(self, *, failed: bool, seconds: float) -> None:
+        """The outcome of a call that :meth:`allow` admitted."""
+        slow = seconds >= self.slow_seconds
+        if self.state is BreakerState.HALF_OPEN:
+            self._probing = max(0, self._probing - 1)
+            if failed or slow:
+                self._open()
+            else:
+                self._probe_successes += 1
+                if self._probe_successes >= self.probes:
+                    self._close()
+            return
+        if self.state is BreakerState.OPEN:
+            return  # a call admitted before the breaker opened: its outcome is old news
+        calls = self._calls
+        calls.append((failed, slow))
+        self._failures += failed
+        self._slow += slow
+        if len(calls) > self.window:
+            old_failed, old_slow = calls.popleft()
+            self._failures -= old_failed
+            self._slow -= old_slow
+        count = len(calls)
+        if count >= self.min_calls and (self._failures >= self.failure_ratio * count
+                                        or self._slow >= self.slow_ratio * count):
+            self._open()
+
+    def release(self) -> None:
+        """An admitted call ended with no verdict (the client went away): free its probe slot."""
+        if self.state is BreakerState.HALF_OPEN:
+            self._probing = max(0, self._probing - 1)
+
+    def _open(self) -> None:
+        self.state = BreakerState.OPEN
+        self._opened_at = self._clock()
+        self._probing = self._probe_successes = 0
+
+    def _close(self) -> None:
+        self.state = BreakerState.CLOSED
+        self._calls.clear()
+        self._failures = self._slow = 0

@@ -1,0 +1,106 @@
+"""The service client over real sockets: uvicorn upstreams, a real aiohttp session."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import aiohttp
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from chassis.http import (
+    AiohttpTransport,
+    CircuitBreaker,
+    CircuitOpen,
+    ClientPolicy,
+    ServiceClient,
+    StaticDirectory,
+    UpstreamError,
+    UpstreamTimeout,
+)
+from chassis.testing import free_port, serve_app
+
+pytestmark = pytest.mark.integration
+
+
+class Tokens:
+    async def authorization(self) -> dict[str, str]:
+        return {"Authorization": "Bearer svc"}
+
+
+def upstream(hits: list[str], failing: dict[str, bool]) -> Starlette:
+    async def echo(request: Request) -> Response:
+        hits.append(request.url.path)
+        if failing.get("on"):
+            return JSONResponse({"type": "boom", "status": 503}, status_code=503)
+        return JSONResponse({"headers": dict(request.headers), "body": (await request.json())})
+
+    async def slow(request: Request) -> Response:
+        await asyncio.sleep(1.0)
+        return JSONResponse({})
+
+    async def missing(request: Request) -> Response:
+        return JSONResponse({"type": "x/not-found", "status": 404, "detail": "nope"},
+                            status_code=404, media_type="application/problem+json")
+
+    return Starlette(routes=[Route("/echo", echo, methods=["POST"]), Route("/slow", slow),
+                             Route("/missing", missing)])
+
+
+@pytest.fixture
+async def session() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as s:
+        yield s
+
+
+async def test_calls_a_live_instance_and_skips_a_dead_one(session: aiohttp.ClientSession) -> None:
+    hits: list[str] = []
+    async with serve_app(upstream(hits, {})) as url:
+        dead = f"http://127.0.0.1:{free_port()}"
+        client = ServiceClient(AiohttpTransport(session), StaticDirectory({"up": [dead, url]}),
+                               service="me", tokens=Tokens())
+        for _ in range(2):  # round robin starts on the dead one once
+            resp = await client.post("up", "/echo", json={"n": 1})
+            doc = resp.json()
+            assert doc["body"] == {"n": 1}
+            assert doc["headers"]["authorization"] == "Bearer svc"
+            assert doc["headers"]["x-souk-deadline"].isdigit()
+
+
+async def test_a_slow_upstream_times_out_per_attempt(session: aiohttp.ClientSession) -> None:
+    async with serve_app(upstream([], {})) as url:
+        client = ServiceClient(AiohttpTransport(session), StaticDirectory({"up": url}),
+                               service="me", policy=ClientPolicy(attempt_timeout=0.1, deadline=0.25,
+                                                                 backoff_base=0.0))
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(UpstreamTimeout):
+            await client.get("up", "/slow")
+        assert asyncio.get_running_loop().time() - started < 0.6
+
+
+async def test_a_problem_answer_is_an_upstream_error(session: aiohttp.ClientSession) -> None:
+    async with serve_app(upstream([], {})) as url:
+        client = ServiceClient(AiohttpTransport(session), StaticDirectory({"up": url}),
+                               service="me")
+        with pytest.raises(UpstreamError) as caught:
+            await client.get("up", "/missing")
+        assert (caught.value.status, caught.value.problem["detail"]) == (404, "nope")
+
+
+async def test_the_breaker_opens_on_a_failing_upstream(session: aiohttp.ClientSession) -> None:
+    hits: list[str] = []
+    async with serve_app(upstream(hits, {"on": True})) as url:
+        client = ServiceClient(
+            AiohttpTransport(session), StaticDirectory({"up": url}), service="me",
+            policy=ClientPolicy(max_retries=0,
+                                breaker=lambda: CircuitBreaker(window=3, min_calls=3)))
+        for _ in range(3):
+            with pytest.raises(UpstreamError):
+                await client.post("up", "/echo", json={})
+        with pytest.raises(CircuitOpen):
+            await client.post("up", "/echo", json={})
+        assert len(hits) == 3

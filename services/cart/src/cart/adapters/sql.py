@@ -1,0 +1,74 @@
+"""Carts in plain SQL, portable between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+from cart.domain.cart import Cart, CartLine
+from cart.service.ports import CartRepository
+from chassis.db import Database, Transaction
+from chassis.db.timestamps import to_db_timestamp
+
+__all__ = ["SqlCartRepository", "SqlUnitOfWork"]
+
+_LINES = ("SELECT sku, quantity FROM cart_items WHERE user_id = :user_id "
+          "ORDER BY added_at, sku")
+_VERSION = "SELECT version FROM carts WHERE user_id = :user_id"
+# an upsert takes the row lock on PostgreSQL (SQLite's BEGIN IMMEDIATE already serializes writers)
+_BUMP = """
+    INSERT INTO carts (user_id, version, updated_at) VALUES (:user_id, 1, :now)
+    ON CONFLICT (user_id) DO UPDATE SET version = carts.version + 1, updated_at = excluded.updated_at
+    RETURNING version
+"""
+_SET = """
+    INSERT INTO cart_items (user_id, sku, quantity, added_at) VALUES (:user_id, :sku, :quantity, :now)
+    ON CONFLICT (user_id, sku) DO UPDATE SET quantity = excluded.quantity
+"""
+_REMOVE = "DELETE FROM cart_items WHERE user_id = :user_id AND sku = :sku"
+_CLEAR = "DELETE FROM cart_items WHERE user_id = :user_id"
+
+
+class SqlCartRepository:
+    """The repository inside one chassis transaction (or a message batch's ``MessageTx``)."""
+
+    def __init__(self, tx: Transaction, dialect: str) -> None:
+        self._tx = tx
+        self._dialect = dialect
+
+    async def _lines(self, user_id: str) -> tuple[CartLine, ...]:
+        rows = await self._tx.fetch_all(_LINES, {"user_id": user_id})
+        return tuple(CartLine(row["sku"], int(row["quantity"])) for row in rows)
+
+    async def get(self, user_id: str) -> Cart:
+        version = await self._tx.fetch_value(_VERSION, {"user_id": user_id})
+        return Cart(user_id, await self._lines(user_id), int(version or 0))
+
+    async def lock(self, user_id: str, now: datetime) -> Cart:
+        version = await self._tx.fetch_value(
+            _BUMP, {"user_id": user_id, "now": to_db_timestamp(self._dialect, now)})
+        return Cart(user_id, await self._lines(user_id), int(version))
+
+    async def set_quantity(self, user_id: str, sku: str, quantity: int, now: datetime) -> None:
+        await self._tx.execute(_SET, {"user_id": user_id, "sku": sku, "quantity": quantity,
+                                      "now": to_db_timestamp(self._dialect, now)})
+
+    async def remove(self, user_id: str, skus: Iterable[str]) -> int:
+        removed = 0
+        for sku in skus:
+            removed += await self._tx.execute(_REMOVE, {"user_id": user_id, "sku": sku})
+        return removed
+
+    async def clear(self, user_id: str) -> int:
+        return await self._tx.execute(_CLEAR, {"user_id": user_id})
+
+
+class SqlUnitOfWork:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    @asynccontextmanager
+    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[CartRepository]:
+        async with self._db.transaction(readonly=readonly) as tx:
+            yield SqlCartRepository(tx, self._db.dialect)

@@ -1,0 +1,38 @@
+"""What can go wrong with a cart, in the cart's own words (mapped to problems in ``cart.app``)."""
+
+from __future__ import annotations
+
+__all__ = ["CartError", "CartFull", "InvalidQuantity", "InvalidSku", "ItemNotFound",
+           "MixedCurrencies", "PricingUnavailable", "UnknownSku"]
+
+
+class CartError(Exception):
+    """Base of the cart's domain errors."""
+
+
+class InvalidSku(CartError):
+    """Not shaped like a SKU."""
+
+
+class InvalidQuantity(CartError):
+    """Outside 1..99."""
+
+
+class CartFull(CartError):
+    """The cart already has the maximum of distinct lines."""
+
+
+class ItemNotFound(CartError):
+    """The cart has no line for this SKU."""
+
+
+class UnknownSku(CartError):
+    """The catalog does not sell this SKU."""
+
+
+class PricingUnavailable(CartError):
+    """No price can be had for a line: the catalog is unreachable and nothing is cached."""
+
+
+class MixedCurrencies(CartError):
+    """The lines are priced in different currencies, so they have no total."""

@@ -1,0 +1,58 @@
+"""What the cart's use cases need from the outside world: storage and a price source.
+``cart.adapters`` implements both; the unit tests use in-memory fakes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from cart.domain.cart import Cart
+from cart.domain.pricing import Price
+
+__all__ = ["CartRepository", "PriceLookup", "PriceSource", "PriceSourceUnavailable",
+           "UnitOfWork"]
+
+
+class CartRepository(Protocol):
+    """Carts, seen from inside one transaction."""
+
+    async def get(self, user_id: str) -> Cart:
+        """The cart (empty, version 0, when the user has none yet)."""
+        ...
+
+    async def lock(self, user_id: str, now: datetime) -> Cart:
+        """The cart, with its version bumped and its row locked until the transaction ends: the
+        way every change starts, so two changes to one cart queue up."""
+        ...
+
+    async def set_quantity(self, user_id: str, sku: str, quantity: int, now: datetime) -> None: ...
+
+    async def remove(self, user_id: str, skus: Iterable[str]) -> int:
+        """Remove these lines; how many there were."""
+        ...
+
+    async def clear(self, user_id: str) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    def transaction(
+            self, *, readonly: bool = False) -> AbstractAsyncContextManager[CartRepository]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PriceLookup:
+    prices: dict[str, Price]
+    missing: list[str] = field(default_factory=list)
+
+
+class PriceSourceUnavailable(Exception):
+    """The price source could not answer (down, breaker open, too slow, overloaded)."""
+
+
+class PriceSource(Protocol):
+    async def look_up(self, skus: Sequence[str], *, deadline: float | None = None) -> PriceLookup:
+        """Current prices; raises :class:`PriceSourceUnavailable`."""
+        ...
