@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -61,12 +62,28 @@ def pid_alive(pid: int) -> bool:
     return not (stat.exists() and stat.read_text().split(") ", 1)[1].startswith("Z"))
 
 
+@contextlib.contextmanager
+def launch(home: Path, topology_text: str, gateway_port: int) -> Iterator[Platform]:
+    """`souk up` a topology in ``home``; `souk down` (and SIGKILL leftovers) afterwards."""
+    topology = home / "souk.toml"
+    topology.write_text(topology_text)
+    plat = Platform(home=home, gateway=f"http://127.0.0.1:{gateway_port}")
+    plat.souk("up", "--topology", str(topology), "--timeout", "90", timeout=150)
+    try:
+        yield plat
+    finally:
+        pids = [p["pid"] for p in plat.status() if p.get("pid")]
+        plat.souk("down", check=False, timeout=60)
+        for pid in pids:
+            if pid_alive(pid):
+                os.kill(pid, 9)
+
+
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
     home = tmp_path_factory.mktemp("souk-home")
     gateway_port = free_port()
-    topology = home / "souk.toml"
-    topology.write_text(f"""
+    topology_text = (f"""
 [platform]
 host = "127.0.0.1"
 gateway_port = {gateway_port}
@@ -87,13 +104,5 @@ database = true
 instances = 1
 database = false
 """)
-    plat = Platform(home=home, gateway=f"http://127.0.0.1:{gateway_port}")
-    plat.souk("up", "--topology", str(topology), "--timeout", "90", timeout=150)
-    try:
+    with launch(home, topology_text, gateway_port) as plat:
         yield plat
-    finally:
-        pids = [p["pid"] for p in plat.status() if p.get("pid")]
-        plat.souk("down", check=False, timeout=60)
-        for pid in pids:
-            if pid_alive(pid):
-                os.kill(pid, 9)

@@ -10,8 +10,8 @@ __all__ = ["Home"]
 
 @dataclass(frozen=True)
 class Home:
-    """``<home>/data``, ``<home>/logs``, ``<home>/nats``, ``<home>/run`` and ``<home>/secrets``
-    under one root."""
+    """``<home>/data``, ``<home>/logs``, ``<home>/nats``, ``<home>/run``, ``<home>/faults`` and
+    ``<home>/secrets`` under one root."""
 
     root: Path
 
@@ -55,6 +55,16 @@ class Home:
         return self.run / "stop.json"
 
     @property
+    def faults(self) -> Path:
+        """Armed crash points, one folder per service (``chassis.faults.FaultPoints``)."""
+        return self.root / "faults"
+
+    def fault_dir(self, service: str) -> Path:
+        """Where a file named after a crash point makes ``service``'s next process to pass it
+        SIGKILL itself (once)."""
+        return self.faults / service
+
+    @property
     def secrets(self) -> Path:
         """Credentials souk generates; readable by the owner only."""
         return self.root / "secrets"
@@ -83,6 +93,6 @@ class Home:
 
     def create(self) -> None:
         """Make every folder (idempotent)."""
-        for folder in (self.data, self.logs, self.nats, self.run):
+        for folder in (self.data, self.logs, self.nats, self.run, self.faults):
             folder.mkdir(parents=True, exist_ok=True)
         self.secrets.mkdir(mode=0o700, parents=True, exist_ok=True)

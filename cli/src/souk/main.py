@@ -1,4 +1,5 @@
-"""The ``souk`` command: up, down, status, logs, scale, keys rotate."""
+"""The ``souk`` command: up, down, status, logs, scale, keys rotate; the operator commands
+(verify, load, dlq, replay) are in ``souk.operate``."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ from typing import Annotated
 
 import orjson
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from souk import control, identity_client, render
+from souk import control, identity_client, operate, render
+from souk.console import HomeOption, err, out
+from souk.console import fail as _fail
 from souk.control import ControlError
 from souk.credentials import (
     DemoUsers,
@@ -32,18 +34,7 @@ app = typer.Typer(help="Run the Souk platform on this machine.", no_args_is_help
                   add_completion=False, pretty_exceptions_enable=False)
 keys_app = typer.Typer(help="Identity's token-signing keys.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
-
-HomeOption = Annotated[Path | None, typer.Option(
-    "--home", envvar="SOUK_HOME", help="data, logs and state folder [default: ./var]",
-    show_default=False)]
 TAIL_ON_FAILURE = 20
-
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {escape(message)}")
-    return typer.Exit(code)
 
 
 def _show_status(state: State, home: Home) -> list[dict[str, object]]:
@@ -254,6 +245,8 @@ def rotate_keys(home: HomeOption = None) -> None:
     out.print(f"new signing key [bold]{escape(kid)}[/]; tokens signed with the previous key "
               "stay valid until they expire")
 
+
+operate.register(app)
 
 if __name__ == "__main__":
     app()

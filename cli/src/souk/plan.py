@@ -2,8 +2,9 @@
 
 This is the process contract every Souk service is written to: a service instance runs as
 ``python -m <module>`` with ``<SERVICE>_HOST``, ``_PORT``, ``_INSTANCE_ID``, ``_NATS_URL``,
-``_REGISTRY_URL``, ``_LOG_FORMAT``, ``_SERVICE_SECRET`` (its credential for a service token) and,
-when it has a database, ``_DATABASE_URL``. Identity also gets the file of every service's
+``_REGISTRY_URL``, ``_LOG_FORMAT``, ``_SERVICE_SECRET`` (its credential for a service token),
+``_FAULT_DIR`` (``<home>/faults/<service>``, where tests arm crash points) and, when it has a
+database, ``_DATABASE_URL``. Identity also gets the file of every service's
 credential hash and the demo admin to create.
 """
 
@@ -130,6 +131,7 @@ class Planner:
             f"{prefix}INSTANCE_ID": instance,
             f"{prefix}NATS_URL": self.nats_url,
             f"{prefix}LOG_FORMAT": "json",
+            f"{prefix}FAULT_DIR": str(self.home.fault_dir(service)),
             # print() output then reaches the log file at once, interleaved with the JSON lines
             "PYTHONUNBUFFERED": "1",
         }

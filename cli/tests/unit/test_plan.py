@@ -54,6 +54,7 @@ def test_a_service_instance_gets_the_whole_process_contract_in_its_environment()
         "CATALOG_NATS_URL": plan.nats().url,
         "CATALOG_REGISTRY_URL": f"http://127.0.0.1:{registry_port}",
         "CATALOG_LOG_FORMAT": "json",
+        "CATALOG_FAULT_DIR": "/srv/souk/faults/catalog",
         "CATALOG_DATABASE_URL": "sqlite:////srv/souk/data/catalog.db",
         "CATALOG_PAGE_SIZE": "50",
     }
@@ -181,3 +182,13 @@ def test_each_instance_gets_its_service_secret_and_identity_its_credentials_and_
         "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": "admin-password",
     }
     assert "GATEWAY_SERVICE_SECRET" not in plan.instance("gateway", 1).env  # none was given
+
+
+def test_instances_of_a_service_share_one_fault_folder_under_home() -> None:
+    plan = planner()
+
+    first, second = plan.instance("catalog", 1), plan.instance("catalog", 2)
+
+    assert first.env["CATALOG_FAULT_DIR"] == second.env["CATALOG_FAULT_DIR"]
+    assert plan.instance("registry", 1).env["REGISTRY_FAULT_DIR"] == "/srv/souk/faults/registry"
+    assert HOME.fault_dir("catalog") == HOME.faults / "catalog"

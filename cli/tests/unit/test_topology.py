@@ -18,7 +18,10 @@ def errors_of(text: str) -> str:
 def test_reads_the_default_topology_of_the_repo() -> None:
     topology = load_topology(REPO / "souk.toml")
 
-    assert topology.tiers() == [["registry"], ["identity"], ["catalog"], ["gateway"]]
+    assert topology.tiers() == [
+        ["registry"], ["identity"],
+        ["catalog", "cart", "inventory", "orders", "payments", "notifications", "analytics"],
+        ["gateway"]]
     assert topology.services["catalog"].instances == 2
     assert topology.services["catalog"].database is True
     assert topology.platform.gateway_port == 8080

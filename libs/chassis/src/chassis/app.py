@@ -90,8 +90,11 @@ def create_service_app(
             yield
             log.info("service stopping")
 
+    # FastAPI's native OpenTelemetry stays off: it looked the global providers up (through
+    # os.environ) on every request although nothing is configured
     app = FastAPI(title=title, version=version, description=description, lifespan=_lifespan,
-                  docs_url="/docs", redoc_url=None)
+                  docs_url="/docs", redoc_url=None,
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.runtime = runtime
     install_problem_handlers(app, problems or {})
     app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics)

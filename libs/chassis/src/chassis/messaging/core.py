@@ -39,11 +39,15 @@ class Messaging:
     * ``subscribe({Contract: handler, ...})`` — before ``start()``: what the service consumes.
     * ``start()`` — creates the streams and the durable consumer once NATS is reachable, starts
       the relay (which publishes what an earlier run left behind) and the consumer.
+
+    ``ack_wait`` is short (5 s) on purpose: messages handed to a process that then died are only
+    redelivered after it, and saga deadlines are a few seconds. A batch takes milliseconds, and a
+    message that is redelivered while still being applied is caught by the inbox.
     """
 
     def __init__(self, db: Database, broker: Broker, service: str, registry: CollectorRegistry,
                  faults: FaultPoints, *, batch: int = 100, max_deliver: int = 5,
-                 ack_wait: float = 30.0, nak_delay: float = 0.5) -> None:
+                 ack_wait: float = 5.0, nak_delay: float = 0.5) -> None:
         self.db = db
         self.broker = broker
         self.service = service

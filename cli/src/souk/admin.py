@@ -1,0 +1,187 @@
+"""Reads the platform through the services' admin APIs for ``souk verify`` and ``souk replay``.
+
+Calls go straight to the instances listed in the state file (never through the gateway, whose
+routes and rate limits are not the point here), as the demo admin; never to a database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import orjson
+
+from souk.dlq import count_by_consumer
+from souk.invariants import TERMINAL, Json, Snapshot, consumer_backlog, is_settled, outbox_pending
+from souk.state import State
+from souk.topology import NATS
+
+__all__ = ["PAGE_SIZE", "AdminClient", "FetchError", "take_snapshot", "wait_until_settled"]
+
+PAGE_SIZE = 1000
+TIMEOUT = aiohttp.ClientTimeout(total=30)
+MAX_PAGES = 100_000
+
+
+class FetchError(Exception):
+    """A service did not answer as its admin API promises."""
+
+
+class AdminClient:
+    """GETs and POSTs as the admin to a service's instances, in the state file's order, falling
+    over to the next instance when one does not answer; logs in again once on a 401."""
+
+    def __init__(self, session: aiohttp.ClientSession, state: State,
+                 log_in: Callable[[], Awaitable[str]]) -> None:
+        self._session = session
+        self._state = state
+        self._log_in = log_in
+        self._token: str | None = None
+        self._login_lock = asyncio.Lock()
+
+    def runs(self, service: str) -> bool:
+        """Whether the topology has ``service`` (with at least one instance wanted)."""
+        return self._state.desired.get(service, 0) > 0 or bool(self._state.of_service(service))
+
+    async def _bearer(self, stale: str | None = None) -> str:
+        async with self._login_lock:  # one log-in however many calls start at once
+            if self._token is None or self._token == stale:
+                self._token = await self._log_in()
+            return self._token
+
+    async def call(self, method: str, url: str, json: Any = None) -> tuple[int, Any]:
+        """(status, parsed JSON body or the start of a non-JSON one)."""
+        stale: str | None = None
+        for _ in range(2):
+            token = await self._bearer(stale)
+            headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+            try:
+                async with self._session.request(method, url, json=json, headers=headers,
+                                                 timeout=TIMEOUT) as response:
+                    status, raw = response.status, await response.read()
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                raise FetchError(f"{url}: {exc or type(exc).__name__}") from None
+            if status == 401 and stale is None:
+                stale = token
+                continue
+            try:
+                return status, orjson.loads(raw) if raw else None
+            except orjson.JSONDecodeError:
+                if 200 <= status < 300:
+                    raise FetchError(f"{url}: {status} answer is not JSON") from None
+                return status, raw[:200].decode(errors="replace")
+        return status, None
+
+
+    async def request(self, service: str, method: str, path: str, json: Any = None) -> Any:
+        """The JSON answer of the first instance of ``service`` that gives a 2xx."""
+        procs = sorted(self._state.of_service(service), key=lambda p: not p.ready)
+        if not procs:
+            raise FetchError(f"no instance of {service} is running")
+        errors = []
+        for proc in procs:
+            try:
+                status, body = await self.call(method, proc.url + path, json)
+            except FetchError as exc:
+                errors.append(str(exc))
+                continue
+            if 200 <= status < 300:
+                return body
+            errors.append(f"{proc.instance} {method} {path}: {status} {_detail(body)}")
+            if status < 500:
+                break  # the others would say the same
+        raise FetchError("; ".join(errors))
+
+    async def listing(self, service: str, path: str) -> list[Json] | None:
+        """Every item of a paged admin listing, or None when ``service`` is not in the topology."""
+        if not self.runs(service):
+            return None
+        items: list[Json] = []
+        after: str | None = None
+        for _ in range(MAX_PAGES):
+            query = f"?limit={PAGE_SIZE}" + (f"&after={quote(after)}" if after is not None else "")
+            page = await self.request(service, "GET", path + query)
+            if not isinstance(page, dict) or not isinstance(page.get("items"), list):
+                raise FetchError(f"{service} {path}: not a page of items")
+            items.extend(page["items"])
+            after = page.get("next")
+            if after is None:
+                return items
+        raise FetchError(f"{service} {path}: more than {MAX_PAGES} pages")
+
+    async def messaging(self) -> dict[str, list[Json]]:
+        """``GET /v1/admin/messaging`` of every instance that has it, by service. An instance
+        that does not answer is left out when another of its service did (they share one
+        database, so they report the same outbox and dead letters)."""
+        procs = [p for p in self._state.processes if p.service != NATS]
+        answers = await asyncio.gather(*(self.call("GET", p.url + "/v1/admin/messaging")
+                                         for p in procs), return_exceptions=True)
+        found: dict[str, list[Json]] = {}
+        failed: dict[str, str] = {}
+        for proc, answer in zip(procs, answers, strict=True):
+            if isinstance(answer, FetchError):
+                failed.setdefault(proc.service, str(answer))
+                continue
+            if isinstance(answer, BaseException):
+                raise answer
+            status, body = answer
+            if status == 404:
+                continue
+            if status != 200 or not isinstance(body, dict):
+                failed.setdefault(proc.service, f"{proc.instance} /v1/admin/messaging: "
+                                  f"{status} {_detail(body)}")
+                continue
+            found.setdefault(proc.service, []).append({"instance": proc.instance, **body})
+        if unheard := sorted(failed.keys() - found.keys()):
+            raise FetchError("; ".join(failed[service] for service in unheard))
+        return found
+
+
+def _detail(body: Any) -> str:
+    if isinstance(body, dict):
+        return str(body.get("detail") or body.get("title") or "")
+    return str(body or "")
+
+
+async def take_snapshot(client: AdminClient, nats_url: str) -> Snapshot:
+    """Everything the invariants look at, read concurrently."""
+    listings = await asyncio.gather(
+        client.listing("orders", "/v1/admin/orders"),
+        client.listing("inventory", "/v1/admin/stock"),
+        client.listing("inventory", "/v1/admin/reservations"),
+        client.listing("payments", "/v1/admin/payments"),
+        client.listing("notifications", "/v1/admin/notifications"))
+    messaging, dlq = await asyncio.gather(client.messaging(), count_by_consumer(nats_url))
+    orders, stock, reservations, payments, notifications = listings
+    return Snapshot(orders=orders, stock=stock, reservations=reservations, payments=payments,
+                    notifications=notifications, messaging=messaging, dlq=dlq)
+
+
+async def wait_until_settled(client: AdminClient, wait: float,
+                          progress: Callable[[str], None]) -> None:
+    """Poll orders and messaging until every order is terminal, every outbox empty and every
+    consumer caught up, or until ``wait`` seconds pass (a service not answering meanwhile
+    counts as not settled yet)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    while True:
+        try:
+            orders, messaging = await asyncio.gather(
+                client.listing("orders", "/v1/admin/orders"), client.messaging())
+            partial = Snapshot(orders=orders, messaging=messaging)
+            if is_settled(partial):
+                return
+            open_orders = sum(1 for o in orders or [] if o.get("status") not in TERMINAL)
+            note = (f"{open_orders} orders not terminal, {outbox_pending(partial)} outbox rows "
+                    f"pending, {consumer_backlog(partial)} messages not yet consumed")
+        except FetchError as exc:
+            note = f"not answering yet: {exc}"
+        remaining = deadline - loop.time()
+        if remaining <= 0:
+            progress(f"gave up waiting: {note}")
+            return
+        progress(f"{note} ({remaining:.0f} s left)")
+        await asyncio.sleep(min(1.0, remaining))

@@ -1,0 +1,239 @@
+"""The checkout workload of ``souk load`` (and of the benchmarks, which import ``run_load``).
+
+``concurrency`` users are signed up and logged in straight at identity (the gateway limits log-ins
+to a few a minute); then one worker per user runs checkouts through the gateway until
+``checkouts`` have been started: empty the cart (not before the first), fill it with ``lines``
+SKUs (none of the previous order's, whose lines the cart clears when that order's confirmation
+arrives), ``POST /api/v1/orders`` with an ``Idempotency-Key`` and ``Prefer: wait=30``, then poll the
+order every 50 ms until it is CONFIRMED or CANCELLED. A checkout's latency runs from sending the
+POST to seeing the terminal state; a non-2xx answer or no terminal state within 60 s fails it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import orjson
+
+__all__ = ["LoadError", "LoadProgress", "LoadResult", "percentile", "run_load"]
+
+TERMINAL = frozenset({"CONFIRMED", "CANCELLED"})
+CHECKOUT_DEADLINE = 60.0
+POLL_INTERVAL = 0.05
+KEPT_ERRORS = 5
+SIGN_UP_CONCURRENCY = 8  # argon2id hashing is what limits sign-ups; more in flight gains nothing
+REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=45)
+
+
+class LoadError(Exception):
+    """The workload could not start (no users, no products)."""
+
+
+class _Failed(Exception):
+    pass
+
+
+def percentile(sorted_values: list[float], p: float) -> float:
+    """The nearest-rank ``p``-th percentile (0 for no values)."""
+    if not sorted_values:
+        return 0.0
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+@dataclass
+class LoadProgress:
+    """Where the run is; handed to the ``progress`` callback after every checkout."""
+
+    total: int
+    started: int = 0
+    confirmed: int = 0
+    cancelled: int = 0
+    failed: int = 0
+    began: float = field(default_factory=time.monotonic)
+
+    @property
+    def done(self) -> int:
+        return self.confirmed + self.cancelled + self.failed
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.began
+
+    @property
+    def per_second(self) -> float:
+        elapsed = self.elapsed
+        return (self.confirmed + self.cancelled) / elapsed if elapsed > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    checkouts: int
+    confirmed: int
+    cancelled: int
+    failed: int
+    elapsed_s: float
+    latencies_ms: list[float]  # sorted, of the checkouts that reached a terminal state
+    errors: list[str]  # the first few failures
+
+    @property
+    def per_second(self) -> float:
+        return (self.confirmed + self.cancelled) / self.elapsed_s if self.elapsed_s > 0 else 0.0
+
+    def latency(self, p: float) -> float:
+        return percentile(self.latencies_ms, p)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"checkouts": self.checkouts, "confirmed": self.confirmed,
+                "cancelled": self.cancelled, "failed": self.failed,
+                "per_second": round(self.per_second, 1),
+                "latency_ms": {f"p{p}": round(self.latency(p), 1) for p in (50, 95, 99)}}
+
+
+async def _json(response: aiohttp.ClientResponse) -> Any:
+    raw = await response.read()
+    try:
+        return orjson.loads(raw) if raw else None
+    except orjson.JSONDecodeError:
+        return raw[:300].decode(errors="replace")
+
+
+async def _expect(response: aiohttp.ClientResponse, what: str) -> Any:
+    body = await _json(response)
+    if not 200 <= response.status < 300:
+        text = body if isinstance(body, str) else orjson.dumps(body).decode()
+        raise _Failed(f"{what}: {response.status} {text[:300]}")
+    return body
+
+
+async def _create_user(session: aiohttp.ClientSession, identity_url: str,
+                       limit: asyncio.Semaphore) -> str:
+    credentials = {"email": f"load-{secrets.token_hex(8)}@souk.local",
+                   "password": secrets.token_urlsafe(18)}
+    async with limit:
+        async with session.post(f"{identity_url}/v1/signup", json=credentials) as response:
+            await _expect(response, "sign-up")
+        async with session.post(f"{identity_url}/v1/login", json=credentials) as response:
+            body = await _expect(response, "log-in")
+    if not isinstance(body, dict) or "access_token" not in body:
+        raise _Failed("log-in: no access_token in the answer")
+    return str(body["access_token"])
+
+
+async def _skus(session: aiohttp.ClientSession, gateway_url: str) -> list[str]:
+    async with session.get(f"{gateway_url}/api/v1/catalog/products?limit=100") as response:
+        body = await _expect(response, "catalog")
+    items = body.get("items", []) if isinstance(body, dict) else []
+    return [str(item["sku"]) for item in items if isinstance(item, dict) and "sku" in item]
+
+
+@dataclass
+class _Worker:
+    session: aiohttp.ClientSession
+    gateway: str
+    token: str
+    skus: list[str]
+    lines: int
+    decline_rate: float
+    rng: random.Random
+    previous: set[str] = field(default_factory=set)
+    first: bool = True
+
+    def _pick(self) -> list[str]:
+        """``lines`` distinct SKUs, those of the previous order only when too few others."""
+        fresh = [sku for sku in self.skus if sku not in self.previous]
+        chosen = self.rng.sample(fresh, min(self.lines, len(fresh)))
+        if len(chosen) < self.lines:
+            again = sorted(self.previous)
+            chosen += self.rng.sample(again, min(self.lines - len(chosen), len(again)))
+        return chosen
+
+    async def checkout(self) -> tuple[float, str]:
+        """One checkout: its latency in seconds and terminal status (raises _Failed)."""
+        headers = {"Authorization": f"Bearer {self.token}"}
+        api = f"{self.gateway}/api/v1"
+        if not self.first:
+            async with self.session.delete(f"{api}/cart", headers=headers) as response:
+                await _expect(response, "DELETE /cart")
+        self.first = False
+        chosen = self._pick()
+        for sku in chosen:
+            async with self.session.put(f"{api}/cart/items/{sku}", headers=headers,
+                                        json={"quantity": self.rng.randint(1, 2)}) as response:
+                await _expect(response, f"PUT /cart/items/{sku}")
+        self.previous = set(chosen)
+        card = "tok_decline" if self.rng.random() < self.decline_rate else "tok_visa"
+        sent = time.monotonic()
+        async with self.session.post(
+                f"{api}/orders", json={"card_token": card},
+                headers={**headers, "Idempotency-Key": str(uuid.uuid4()),
+                         "Prefer": "wait=30"}) as response:
+            order = await _expect(response, "POST /orders")
+        if not isinstance(order, dict) or "id" not in order:
+            raise _Failed("POST /orders: the answer is not an order")
+        while order.get("status") not in TERMINAL:
+            if time.monotonic() - sent > CHECKOUT_DEADLINE:
+                raise _Failed(f"order {order['id']} still {order.get('status')} after "
+                              f"{CHECKOUT_DEADLINE:.0f} s")
+            await asyncio.sleep(POLL_INTERVAL)
+            async with self.session.get(f"{api}/orders/{order['id']}",
+                                        headers=headers) as response:
+                order = await _expect(response, f"GET /orders/{order['id']}")
+        return time.monotonic() - sent, str(order["status"])
+
+
+async def run_load(gateway_url: str, identity_url: str, checkouts: int, concurrency: int,
+                   decline_rate: float, lines: int = 1,
+                   progress: Callable[[LoadProgress], None] | None = None) -> LoadResult:
+    """Run ``checkouts`` checkouts with ``concurrency`` users at once; see the module doc."""
+    gateway_url, identity_url = gateway_url.rstrip("/"), identity_url.rstrip("/")
+    connector = aiohttp.TCPConnector(limit=concurrency + 8)
+    async with aiohttp.ClientSession(connector=connector, timeout=REQUEST_TIMEOUT) as session:
+        try:
+            limit = asyncio.Semaphore(SIGN_UP_CONCURRENCY)
+            tokens = await asyncio.gather(*(_create_user(session, identity_url, limit)
+                                            for _ in range(concurrency)))
+            skus = await _skus(session, gateway_url)
+        except (_Failed, aiohttp.ClientError, TimeoutError) as exc:
+            raise LoadError(str(exc) or type(exc).__name__) from None
+        if not skus:
+            raise LoadError("the catalog lists no products")
+        state = LoadProgress(total=checkouts)
+        latencies: list[float] = []
+        errors: list[str] = []
+
+        async def work(token: str) -> None:
+            rng = random.Random()  # noqa: S311 - picks a workload, guards no secret
+            worker = _Worker(session, gateway_url, token, skus, lines, decline_rate, rng)
+            while state.started < checkouts:
+                state.started += 1
+                try:
+                    latency, status = await worker.checkout()
+                except (_Failed, aiohttp.ClientError, TimeoutError) as exc:
+                    state.failed += 1
+                    if len(errors) < KEPT_ERRORS:
+                        errors.append(str(exc) or type(exc).__name__)
+                else:
+                    latencies.append(latency * 1000)
+                    if status == "CONFIRMED":
+                        state.confirmed += 1
+                    else:
+                        state.cancelled += 1
+                if progress is not None:
+                    progress(state)
+
+        state.began = time.monotonic()
+        await asyncio.gather(*(work(token) for token in tokens))
+        elapsed = state.elapsed
+    return LoadResult(checkouts=state.started, confirmed=state.confirmed,
+                      cancelled=state.cancelled, failed=state.failed, elapsed_s=elapsed,
+                      latencies_ms=sorted(latencies), errors=errors)

@@ -1,0 +1,209 @@
+"""The operator commands: verify, load, dlq list/replay, replay analytics."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.markup import escape
+from rich.progress import Progress, TextColumn
+
+from souk import control, identity_client, report
+from souk.console import HomeOption, err, fail, out
+from souk.control import ControlError
+from souk.credentials import read_demo_users
+from souk.dlq import DlqError, list_dead_letters, replay
+from souk.home import Home
+from souk.state import State, read_state
+
+__all__ = ["register"]
+
+# exit codes: 0 all good, 1 a check failed (or summaries differ), 2 could not check at all
+CANNOT_CHECK = 2
+
+dlq_app = typer.Typer(help="The dead-letter stream SOUK_DLQ.", no_args_is_help=True)
+replay_app = typer.Typer(help="Rebuild read models from the stored events.", no_args_is_help=True)
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON only")]
+
+
+def register(app: typer.Typer) -> None:
+    """Add the operator commands to ``app``."""
+    app.command()(verify)
+    app.command()(load)
+    app.add_typer(dlq_app, name="dlq")
+    app.add_typer(replay_app, name="replay")
+
+
+def _running(home: Home) -> State:
+    state = read_state(home.state_file)
+    if control.running_pid(home) is None or state is None:
+        raise fail(f"souk is not running (home {home.root}); start it with souk up", CANNOT_CHECK)
+    return state
+
+
+def _admin_login(home: Home, state: State) -> Callable[[], Awaitable[str]]:
+    """Logs the demo admin in straight at identity (the gateway limits log-ins)."""
+    users = read_demo_users(home)
+    if users is None:
+        raise fail(f"no demo admin in {home.demo_users_file}", CANNOT_CHECK)
+    url = identity_client.identity_url(state)
+    if url is None:
+        raise fail("no ready identity instance; is identity in the topology?", CANNOT_CHECK)
+
+    async def log_in() -> str:
+        return await asyncio.to_thread(identity_client.log_in, url, users.admin)
+
+    return log_in
+
+
+def _print_json(data: object) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def verify(home: HomeOption = None, json: JsonOption = False,
+           wait: Annotated[float, typer.Option(
+               "--wait", metavar="SECONDS", min=0,
+               help="first wait up to this long for every order to be terminal and every outbox "
+                    "drained")] = 0) -> None:
+    """Check every invariant through the services' admin APIs; exit 1 on any violation.
+
+    Exit 2 when the platform could not be read. Checks of services not in the topology: skipped.
+    """
+    from souk.admin import AdminClient, FetchError, take_snapshot, wait_until_settled
+    from souk.invariants import check
+
+    where = Home.resolve(home)
+    state = _running(where)
+    log_in = _admin_login(where, state)
+
+    def show(note: str) -> None:
+        err.print(f"[dim]waiting:[/] {escape(note)}")
+
+    async def run() -> Any:
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session:
+            client = AdminClient(session, state, log_in)
+            if wait > 0:
+                await wait_until_settled(client, wait, show)
+            return check(await take_snapshot(client, state.nats_url))
+
+    try:
+        result = asyncio.run(run())
+    except (FetchError, DlqError, ControlError) as exc:
+        raise fail(f"could not verify: {exc}", CANNOT_CHECK) from None
+    if json:
+        _print_json(result.as_json())
+    else:
+        out.print(report.verify_report(result))
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def load(home: HomeOption = None,
+         checkouts: Annotated[int, typer.Option(min=1, help="checkouts to start")] = 100,
+         concurrency: Annotated[int, typer.Option(
+             min=1, max=10_000, help="users checking out at once (one worker each)")] = 10,
+         decline_rate: Annotated[float, typer.Option(
+             min=0.0, max=1.0, help="share of checkouts paid with a declined card")] = 0.1,
+         lines: Annotated[int, typer.Option(min=1, max=20, help="cart lines per checkout")] = 1,
+         json: JsonOption = False) -> None:
+    """Run checkouts through the gateway as new users; print throughput and latency."""
+    from souk.load import LoadError, LoadProgress, run_load
+
+    where = Home.resolve(home)
+    state = _running(where)
+    identity = identity_client.identity_url(state)
+    if state.gateway_url is None or identity is None:
+        raise fail("load needs a running gateway and identity", CANNOT_CHECK)
+    progress_bar = Progress(TextColumn("{task.description}"), console=err, transient=True,
+                            disable=json)
+    task = progress_bar.add_task("creating users…", total=checkouts)
+
+    def show(state_: LoadProgress) -> None:
+        progress_bar.update(task, completed=state_.done, description=report.load_line(state_))
+
+    try:
+        with progress_bar:
+            result = asyncio.run(run_load(state.gateway_url, identity, checkouts, concurrency,
+                                          decline_rate, lines, progress=show))
+    except LoadError as exc:
+        raise fail(f"load could not start: {exc}", CANNOT_CHECK) from None
+    except KeyboardInterrupt:
+        raise fail("interrupted", 130) from None
+    if json:
+        _print_json(result.as_json())
+        return
+    out.print(report.load_summary(result))
+
+
+@dlq_app.command("list")
+def dlq_list(home: HomeOption = None, json: JsonOption = False) -> None:
+    """Every dead letter: stream seq, consumer, type, message id, deliveries, error, time."""
+    state = _running(Home.resolve(home))
+    try:
+        letters = asyncio.run(list_dead_letters(state.nats_url))
+    except DlqError as exc:
+        raise fail(str(exc)) from None
+    if json:
+        _print_json([letter.as_json() for letter in letters])
+    elif not letters:
+        out.print("SOUK_DLQ holds no dead letters.")
+    else:
+        out.print(report.dead_letters_table(letters))
+
+
+@dlq_app.command("replay")
+def dlq_replay(seqs: Annotated[list[int] | None, typer.Argument(
+                   metavar="SEQ", help="stream sequence numbers (from souk dlq list)",
+                   show_default=False)] = None,
+               all_: Annotated[bool, typer.Option("--all", help="replay every dead letter")] = False,
+               home: HomeOption = None) -> None:
+    """Republish dead letters to their original subject (they stay in the DLQ)."""
+    if bool(seqs) == all_:
+        raise fail("give the SEQ numbers to replay, or --all (not both)", 2)
+    state = _running(Home.resolve(home))
+    try:
+        done = asyncio.run(replay(state.nats_url, None if all_ else seqs))
+    except DlqError as exc:
+        raise fail(str(exc)) from None
+    if not done:
+        out.print("SOUK_DLQ holds no dead letters; nothing replayed.")
+        return
+    out.print(report.replayed_table(done))
+    out.print(f"replayed {len(done)} dead letter{'s' if len(done) != 1 else ''}; "
+              "they stay in SOUK_DLQ")
+
+
+@replay_app.command("analytics")
+def replay_analytics(home: HomeOption = None) -> None:
+    """Rebuild analytics from every stored orders event; exit 1 if its summary changes."""
+    from souk.admin import AdminClient, FetchError
+
+    where = Home.resolve(home)
+    state = _running(where)
+    log_in = _admin_login(where, state)
+
+    async def run() -> tuple[Any, Any]:
+        import aiohttp
+
+        async with aiohttp.ClientSession() as session:
+            client = AdminClient(session, state, log_in)
+            if not client.runs("analytics"):
+                raise FetchError("analytics is not in the topology")
+            before = await client.request("analytics", "GET", "/v1/analytics/summary")
+            return before, await client.request("analytics", "POST", "/v1/admin/replay")
+
+    try:
+        before, rebuilt = asyncio.run(run())
+    except (FetchError, ControlError) as exc:
+        raise fail(f"could not replay: {exc}", CANNOT_CHECK) from None
+    if not isinstance(rebuilt, dict) or "summary" not in rebuilt:
+        raise fail("analytics answered the replay without a summary", CANNOT_CHECK)
+    out.print(report.summaries(before, rebuilt["summary"], rebuilt.get("replayed", "?")))
+    if before != rebuilt["summary"]:
+        raise typer.Exit(1)

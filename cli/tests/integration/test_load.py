@@ -1,0 +1,150 @@
+"""``run_load`` against a stand-in gateway and identity (one aiohttp server)."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from souk.load import LoadError, LoadProgress, run_load
+
+pytestmark = pytest.mark.integration
+
+
+class Shop:
+    def __init__(self, skus: int = 3) -> None:
+        self.skus = [f"KIT-{n}" for n in range(skus)]
+        self.users: dict[str, str] = {}
+        self.carts: dict[str, dict[str, int]] = {}
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.polls: dict[str, int] = {}
+        self.keys: set[str] = set()
+        self.fail_every = 0  # answer every n-th order POST with a 503
+
+    def app(self) -> web.Application:
+        routes = web.RouteTableDef()
+
+        def user(request: web.Request) -> str:
+            token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+            if token not in self.users.values():
+                raise web.HTTPUnauthorized
+            return token
+
+        @routes.post("/v1/signup")
+        async def signup(request: web.Request) -> web.Response:
+            body = await request.json()
+            assert body["email"].startswith("load-") and body["email"].endswith("@souk.local")
+            assert len(body["password"]) >= 16
+            self.users[body["email"]] = f"token-{len(self.users)}"
+            return web.json_response({"id": body["email"]}, status=201)
+
+        @routes.post("/v1/login")
+        async def login(request: web.Request) -> web.Response:
+            body = await request.json()
+            return web.json_response({"access_token": self.users[body["email"]]})
+
+        @routes.get("/api/v1/catalog/products")
+        async def products(request: web.Request) -> web.Response:
+            assert request.query["limit"] == "100"
+            return web.json_response({"items": [{"sku": s} for s in self.skus],
+                                      "next_cursor": None})
+
+        @routes.delete("/api/v1/cart")
+        async def clear(request: web.Request) -> web.Response:
+            self.carts.pop(user(request), None)
+            return web.Response(status=204)
+
+        @routes.put("/api/v1/cart/items/{sku}")
+        async def put(request: web.Request) -> web.Response:
+            quantity = (await request.json())["quantity"]
+            assert quantity in (1, 2)
+            self.carts.setdefault(user(request), {})[request.match_info["sku"]] = quantity
+            return web.json_response({"lines": []})
+
+        @routes.post("/api/v1/orders")
+        async def place(request: web.Request) -> web.Response:
+            token = user(request)
+            assert request.headers["Prefer"] == "wait=30"
+            key = request.headers["Idempotency-Key"]
+            assert key not in self.keys
+            self.keys.add(key)
+            if self.fail_every and len(self.keys) % self.fail_every == 0:
+                return web.json_response({"title": "Service Unavailable"}, status=503)
+            card = (await request.json())["card_token"]
+            order_id = f"o{len(self.orders)}"
+            self.orders[order_id] = {
+                "id": order_id, "lines": dict(self.carts.pop(token)),
+                "final": "CANCELLED" if card == "tok_decline" else "CONFIRMED"}
+            self.polls[order_id] = 0
+            return web.json_response({"id": order_id, "status": "PENDING"}, status=202)
+
+        @routes.get("/api/v1/orders/{id}")
+        async def get(request: web.Request) -> web.Response:
+            user(request)
+            order = self.orders[request.match_info["id"]]
+            self.polls[order["id"]] += 1
+            status = order["final"] if self.polls[order["id"]] >= 2 else "STOCK_RESERVED"
+            return web.json_response({"id": order["id"], "status": status})
+
+        application = web.Application()
+        application.add_routes(routes)
+        return application
+
+
+@pytest.fixture
+async def shop() -> AsyncIterator[tuple[Shop, str]]:
+    fake = Shop()
+    server = TestServer(fake.app())
+    await server.start_server()
+    yield fake, str(server.make_url("")).rstrip("/")
+    await server.close()
+
+
+async def test_runs_exactly_the_asked_checkouts_and_counts_outcomes(
+        shop: tuple[Shop, str]) -> None:
+    fake, url = shop
+    seen: list[int] = []
+
+    def progress(state: LoadProgress) -> None:
+        seen.append(state.done)
+
+    result = await run_load(url, url, checkouts=20, concurrency=4, decline_rate=0.5, lines=2,
+                            progress=progress)
+
+    assert len(fake.users) == 4
+    assert len(fake.orders) == 20 == result.checkouts
+    assert result.confirmed + result.cancelled == 20 and result.failed == 0
+    assert result.cancelled == sum(o["final"] == "CANCELLED" for o in fake.orders.values())
+    assert all(len(o["lines"]) == 2 for o in fake.orders.values())
+    assert seen == list(range(1, 21))
+    assert len(result.latencies_ms) == 20
+    assert 0 < result.latency(50) <= result.latency(99)
+    assert result.per_second > 0
+
+
+async def test_every_card_is_declined_at_rate_one(shop: tuple[Shop, str]) -> None:
+    _, url = shop
+
+    result = await run_load(url, url, checkouts=5, concurrency=2, decline_rate=1.0)
+
+    assert (result.confirmed, result.cancelled) == (0, 5)
+
+
+async def test_a_failed_checkout_is_counted_and_its_error_kept(shop: tuple[Shop, str]) -> None:
+    fake, url = shop
+    fake.fail_every = 3
+
+    result = await run_load(url, url, checkouts=9, concurrency=1, decline_rate=0.0)
+
+    assert (result.confirmed, result.failed) == (6, 3)
+    assert result.errors[0].startswith("POST /orders: 503")
+    assert len(result.latencies_ms) == 6
+
+
+async def test_an_empty_catalog_stops_the_run_before_it_starts(shop: tuple[Shop, str]) -> None:
+    fake, url = shop
+    fake.skus = []
+
+    with pytest.raises(LoadError, match="no products"):
+        await run_load(url, url, checkouts=1, concurrency=1, decline_rate=0.0)

@@ -1,0 +1,165 @@
+"""The whole checkout platform under `souk up`, shared by the checkout system tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from .conftest import ROOT, SOUK, Platform
+
+CHECKOUT_TOPOLOGY = """
+[platform]
+host = "127.0.0.1"
+gateway_port = {gateway_port}
+
+[services.registry]
+instances = 1
+database = true
+
+[services.identity]
+instances = 1
+database = true
+
+[services.catalog]
+instances = 1
+database = true
+
+[services.cart]
+instances = 1
+database = true
+
+[services.inventory]
+instances = 1
+database = true
+env = {{ INVENTORY_SEED_QUANTITY = "100000" }}
+
+[services.orders]
+instances = 1
+database = true
+# short deadlines so the timeout scenarios finish quickly; the processor's slow answer
+# (PAYMENTS_TIMEOUT_DELAY) lands after the authorization deadline
+env = {{ ORDERS_AUTHORIZE_TIMEOUT = "2", ORDERS_RESERVE_TIMEOUT = "8" }}
+
+[services.payments]
+instances = 1
+database = true
+env = {{ PAYMENTS_TIMEOUT_DELAY = "4" }}
+
+[services.notifications]
+instances = 1
+database = true
+
+[services.analytics]
+instances = 1
+database = true
+
+[services.gateway]
+instances = 1
+database = false
+env = {{ GATEWAY_RATE_LIMIT = "100000/minute" }}
+"""
+
+PROBLEM = "application/problem+json"
+
+
+@dataclass
+class Shopper:
+    token: str
+    user_id: str
+
+
+@dataclass
+class Checkout:
+    platform: Platform
+
+    @property
+    def gateway(self) -> str:
+        return self.platform.gateway
+
+    def url_of(self, service: str) -> str:
+        return str(next(p["url"] for p in self.platform.status() if p["service"] == service))
+
+    def pid_of(self, instance: str) -> int:
+        return int(self.platform.process(instance)["pid"])
+
+    def users(self) -> dict[str, Any]:
+        return dict(json.loads((self.platform.home / "secrets" / "demo-users.json").read_text()))
+
+    async def token(self, s: aiohttp.ClientSession, who: str = "customer") -> str:
+        user = self.users()[who]
+        async with s.post(f"{self.gateway}/api/v1/identity/login",
+                          json={"email": user["email"], "password": user["password"]}) as r:
+            assert r.status == 200, await r.text()
+            return str((await r.json())["access_token"])
+
+    async def shopper(self, s: aiohttp.ClientSession) -> Shopper:
+        """A new customer, signed up directly at identity (the edge limits sign-ups)."""
+        identity = self.url_of("identity")
+        email = f"shopper-{time.time_ns()}@souk.local"
+        password = f"correct horse battery {time.time_ns() % 10**6}"
+        async with s.post(f"{identity}/v1/signup", json={"email": email, "password": password}) as r:
+            assert r.status == 201, await r.text()
+            user_id = (await r.json())["id"]
+        async with s.post(f"{identity}/v1/login", json={"email": email, "password": password}) as r:
+            token = (await r.json())["access_token"]
+        return Shopper(token=token, user_id=user_id)
+
+    async def call(self, s: aiohttp.ClientSession, method: str, path: str, token: str,
+                   body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, Any]:
+        hdrs = {"Authorization": f"Bearer {token}", **(headers or {})}
+        async with s.request(method, f"{self.gateway}{path}", json=body, headers=hdrs) as r:
+            return r.status, (await r.json(content_type=None) if r.status != 204 else None)
+
+    async def fill(self, s: aiohttp.ClientSession, shopper: Shopper, sku: str, qty: int) -> None:
+        status, body = await self.call(s, "PUT", f"/api/v1/cart/items/{sku}", shopper.token,
+                                       {"quantity": qty})
+        assert status == 200, body
+
+    async def checkout(self, s: aiohttp.ClientSession, shopper: Shopper, key: str,
+                       card: str = "tok_visa", wait: float = 20) -> tuple[int, Any]:
+        return await self.call(s, "POST", "/api/v1/orders", shopper.token, {"card_token": card},
+                               {"Idempotency-Key": key, "Prefer": f"wait={wait:g}"})
+
+    async def order(self, s: aiohttp.ClientSession, shopper: Shopper, order_id: str) -> Any:
+        status, body = await self.call(s, "GET", f"/api/v1/orders/{order_id}", shopper.token)
+        assert status == 200, body
+        return body
+
+    def souk(self, *args: str, timeout: float = 180,
+             check: bool = True) -> subprocess.CompletedProcess[str]:
+        return self.platform.souk(*args, timeout=timeout, check=check)
+
+    def verify(self, wait: float = 90) -> dict[str, Any]:
+        """`souk verify --json`, asserted clean."""
+        proc = self.souk("verify", "--json", "--wait", str(wait), check=False, timeout=wait + 120)
+        report = dict(json.loads(proc.stdout))
+        assert proc.returncode == 0 and report["ok"], json.dumps(report["violations"][:20], indent=1)
+        return report
+
+    def load(self, *args: str, timeout: float = 300) -> dict[str, Any]:
+        proc = self.souk("load", "--json", *args, timeout=timeout)
+        return dict(json.loads(proc.stdout))
+
+    def load_in_background(self, *args: str) -> subprocess.Popen[str]:
+        return subprocess.Popen([*SOUK, "load", "--json", *args, "--home", str(self.platform.home)],
+                                cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env={**os.environ, "NO_COLOR": "1"})
+
+    def arm(self, service: str, point: str) -> Path:
+        folder = self.platform.home / "faults" / service
+        folder.mkdir(parents=True, exist_ok=True)
+        marker = folder / point
+        marker.touch()
+        return marker
+
+
+def python() -> str:
+    return sys.executable
