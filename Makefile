@@ -62,6 +62,7 @@ bench: install-dev ## benchmarks (they start their own platform; wrk and nginx f
 	@set -o pipefail; $(PIP) install -r requirements/bench.txt 2>&1 | $(QUIET)
 	$(BIN)/python bench/gateway_routing.py
 	$(BIN)/python bench/gateway_edge.py
+	$(BIN)/python bench/checkout.py
 
 clean: down
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

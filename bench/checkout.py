@@ -1,0 +1,129 @@
+"""Checkout throughput on the embedded default: confirmed checkouts per second and latency
+(POST → terminal state) through the gateway, against a baseline measured in the same run.
+
+Starts the whole platform (`souk up` of the repository's souk.toml, on a free gateway port, in a
+temporary home) and drives it with `souk load`'s workload: each simulated customer empties its
+cart, adds a line, and checks out with `Prefer: wait` (three gateway requests, one saga). The
+baseline is one authenticated request through the gateway (`GET /api/v1/orders?limit=1`, the
+same users, the same concurrency, the same Python client), so the ratio says how many simple
+edge requests one whole checkout costs. Also printed: each process's CPU per checkout.
+
+    .venv/bin/python bench/checkout.py [--checkouts 3000] [--concurrency 16 64] [--decline-rate 0]
+
+The load generator shares the 2 cores with the platform, as it would on a laptop.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _load import ROOT, cpu_seconds, free_port, souk_down, souk_up
+
+from souk.load import LoadResult, percentile, run_load
+
+
+def topology(gateway_port: int) -> str:
+    text = (ROOT / "souk.toml").read_text()
+    text = text.replace("gateway_port = 8080", f"gateway_port = {gateway_port}")
+    # the benchmark's few users each send hundreds of requests a second
+    return text.replace('[services.gateway]\ninstances = 1\ndatabase = false',
+                        '[services.gateway]\ninstances = 1\ndatabase = false\n'
+                        'env = { GATEWAY_RATE_LIMIT = "1000000/minute" }')
+
+
+async def baseline(gateway: str, identity: str, concurrency: int, seconds: float) -> dict[str, float]:
+    from souk.load import _create_user
+
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency + 8)) as s:
+        tokens = await asyncio.gather(*(_create_user(s, identity, asyncio.Semaphore(4))
+                                        for _ in range(concurrency)))
+        latencies: list[float] = []
+        deadline = time.monotonic() + seconds
+
+        async def work(token: str) -> None:
+            headers = {"Authorization": f"Bearer {token}"}
+            while time.monotonic() < deadline:
+                start = time.perf_counter()
+                async with s.get(f"{gateway}/api/v1/orders?limit=1", headers=headers) as r:
+                    await r.read()
+                    assert r.status == 200, r.status
+                latencies.append((time.perf_counter() - start) * 1000)
+
+        began = time.monotonic()
+        await asyncio.gather(*(work(t) for t in tokens))
+        elapsed = time.monotonic() - began
+    latencies.sort()
+    return {"per_second": len(latencies) / elapsed, "p50": percentile(latencies, 50),
+            "p99": percentile(latencies, 99)}
+
+
+def cpu_of(pids: dict[str, int]) -> dict[str, float]:
+    out = {}
+    for name, pid in pids.items():
+        try:
+            out[name] = cpu_seconds(pid)
+        except OSError:
+            out[name] = 0.0
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--checkouts", type=int, default=3000)
+    ap.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
+    ap.add_argument("--decline-rate", type=float, default=0.0)
+    ap.add_argument("--json", action="store_true", help="print the results as JSON too")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory(prefix="souk-bench-") as tmp:
+        home = Path(tmp)
+        port = free_port()
+        status = souk_up(home, topology(port))
+        gateway = f"http://127.0.0.1:{port}"
+        identity = next(str(p["url"]) for p in status if p["service"] == "identity")
+        pids = {str(p["instance"]): int(p["pid"]) for p in status if p.get("pid")}  # type: ignore[call-overload]
+        results = []
+        try:
+            asyncio.run(run_load(gateway, identity, 300, 16, args.decline_rate))  # warm-up
+            for c in args.concurrency:
+                base = asyncio.run(baseline(gateway, identity, c, 5.0))
+                before = cpu_of(pids)
+                result: LoadResult = asyncio.run(
+                    run_load(gateway, identity, args.checkouts, c, args.decline_rate))
+                after = cpu_of(pids)
+                done = result.confirmed + result.cancelled
+                cpu = {k: (after[k] - before[k]) * 1000 / max(done, 1) for k in pids}
+                results.append({"concurrency": c, "load": result.as_json(), "baseline": base,
+                                "cpu_ms_per_checkout": cpu})
+        finally:
+            souk_down(home)
+    for r in results:
+        load, base = r["load"], r["baseline"]
+        lat = load["latency_ms"]
+        print(f"\n== concurrency {r['concurrency']}: {load['checkouts']} checkouts "
+              f"({load['confirmed']} confirmed, {load['cancelled']} cancelled, "
+              f"{load['failed']} failed)")
+        print(f"  checkouts/s           {load['per_second']:8.1f}   latency p50/p95/p99 "
+              f"{lat['p50']:.0f}/{lat['p95']:.0f}/{lat['p99']:.0f} ms")
+        print(f"  baseline GET req/s    {base['per_second']:8.1f}   latency p50/p99 "
+              f"{base['p50']:.1f}/{base['p99']:.1f} ms")
+        print(f"  ratio checkouts/s ÷ baseline req/s = {load['per_second'] / base['per_second']:.3f}"
+              f"   (goal: ≥ 500 checkouts/s with p99 ≤ 250 ms)")
+        cpu = sorted(r["cpu_ms_per_checkout"].items(), key=lambda kv: -kv[1])
+        total = sum(v for _, v in cpu)
+        print(f"  CPU per checkout: {total:.2f} ms in all — " +
+              ", ".join(f"{k} {v:.2f}" for k, v in cpu if v >= 0.05))
+    if args.json:
+        print(json.dumps(results, indent=1))
+
+
+if __name__ == "__main__":
+    main()
