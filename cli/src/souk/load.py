@@ -2,11 +2,12 @@
 
 ``concurrency`` users are signed up and logged in straight at identity (the gateway limits log-ins
 to a few a minute); then one worker per user runs checkouts through the gateway until
-``checkouts`` have been started: empty the cart (not before the first), fill it with ``lines``
-SKUs (none of the previous order's, whose lines the cart clears when that order's confirmation
-arrives), ``POST /api/v1/orders`` with an ``Idempotency-Key`` and ``Prefer: wait=30``, then poll the
-order every 50 ms until it is CONFIRMED or CANCELLED. A checkout's latency runs from sending the
-POST to seeing the terminal state; a non-2xx answer or no terminal state within 60 s fails it.
+``checkouts`` have been started: fill the cart with ``lines`` SKUs in one ``PUT /api/v1/cart``
+(which replaces whatever it held; none of the previous order's SKUs, whose lines the cart clears
+when that order's confirmation arrives), ``POST /api/v1/orders`` with an ``Idempotency-Key`` and
+``Prefer: wait=30``, then poll the order every 50 ms until it is CONFIRMED or CANCELLED. A
+checkout's latency runs from sending the POST to seeing the terminal state; a non-2xx answer or
+no terminal state within 60 s fails it.
 """
 
 from __future__ import annotations
@@ -146,7 +147,6 @@ class _Worker:
     decline_rate: float
     rng: random.Random
     previous: set[str] = field(default_factory=set)
-    first: bool = True
 
     def _pick(self) -> list[str]:
         """``lines`` distinct SKUs, those of the previous order only when too few others."""
@@ -161,15 +161,11 @@ class _Worker:
         """One checkout: its latency in seconds and terminal status (raises _Failed)."""
         headers = {"Authorization": f"Bearer {self.token}"}
         api = f"{self.gateway}/api/v1"
-        if not self.first:
-            async with self.session.delete(f"{api}/cart", headers=headers) as response:
-                await _expect(response, "DELETE /cart")
-        self.first = False
         chosen = self._pick()
-        for sku in chosen:
-            async with self.session.put(f"{api}/cart/items/{sku}", headers=headers,
-                                        json={"quantity": self.rng.randint(1, 2)}) as response:
-                await _expect(response, f"PUT /cart/items/{sku}")
+        items = [{"sku": sku, "quantity": self.rng.randint(1, 2)} for sku in chosen]
+        async with self.session.put(f"{api}/cart", headers=headers,
+                                    json={"items": items}) as response:
+            await _expect(response, "PUT /cart")
         self.previous = set(chosen)
         card = "tok_decline" if self.rng.random() < self.decline_rate else "tok_visa"
         sent = time.monotonic()

@@ -50,17 +50,12 @@ class Shop:
             return web.json_response({"items": [{"sku": s} for s in self.skus],
                                       "next_cursor": None})
 
-        @routes.delete("/api/v1/cart")
-        async def clear(request: web.Request) -> web.Response:
-            self.carts.pop(user(request), None)
-            return web.Response(status=204)
-
-        @routes.put("/api/v1/cart/items/{sku}")
-        async def put(request: web.Request) -> web.Response:
-            quantity = (await request.json())["quantity"]
-            assert quantity in (1, 2)
-            self.carts.setdefault(user(request), {})[request.match_info["sku"]] = quantity
-            return web.json_response({"lines": []})
+        @routes.put("/api/v1/cart")
+        async def replace(request: web.Request) -> web.Response:
+            items = (await request.json())["items"]
+            assert all(item["quantity"] in (1, 2) for item in items)
+            self.carts[user(request)] = {item["sku"]: item["quantity"] for item in items}
+            return web.json_response({"items": []})
 
         @routes.post("/api/v1/orders")
         async def place(request: web.Request) -> web.Response:

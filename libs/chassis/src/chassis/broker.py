@@ -29,6 +29,8 @@ class Broker:
         self._nc: NATS | None = None
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
+        self._js: JetStreamContext | None = None
+        self._js_conn: NATS | None = None
 
     @property
     def nc(self) -> NATS:
@@ -37,7 +39,15 @@ class Broker:
         return self._nc
 
     def jetstream(self, **opts: Any) -> JetStreamContext:
-        return self.nc.jetstream(**opts)
+        """The connection's JetStream context. The default one is made once and kept: each
+        context subscribes its own reply inbox on first ``publish_async``, so a context per call
+        would leak a subscription per call."""
+        nc = self.nc
+        if opts:
+            return nc.jetstream(**opts)
+        if self._js is None or self._js_conn is not nc:
+            self._js, self._js_conn = nc.jetstream(), nc
+        return self._js
 
     @property
     def is_connected(self) -> bool:

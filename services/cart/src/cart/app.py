@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from cart.adapters.catalog_prices import CATALOG, CatalogPriceSource
 from cart.domain.errors import (
     CartFull,
+    DuplicateSku,
     InvalidQuantity,
     InvalidSku,
     ItemNotFound,
@@ -48,6 +49,7 @@ PROBLEMS: ProblemMap = {
     ItemNotFound: (404, "cart/item-not-found"),
     PricingUnavailable: (503, "cart/pricing-unavailable"),
     MixedCurrencies: (409, "cart/mixed-currencies"),
+    DuplicateSku: (422, "cart/duplicate-sku"),
 }
 
 

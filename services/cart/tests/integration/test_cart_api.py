@@ -90,6 +90,28 @@ async def test_deleting_lines_and_the_whole_cart(cart: RunningCart) -> None:
     assert doc["items"] == [] and doc["version"] == 4
 
 
+async def test_replacing_the_whole_cart_in_one_call(cart: RunningCart) -> None:
+    await cart.put("KIT-0001", 4)
+    status, doc = await cart.call("PUT", "/v1/cart", body={"items": [
+        {"sku": "KIT-0002", "quantity": 2}]})
+    assert status == 200
+    assert [(i["sku"], i["quantity"]) for i in doc["items"]] == [("KIT-0002", 2)]
+    assert doc["total_minor"] == 798
+    status, doc = await cart.call("PUT", "/v1/cart", body={"items": [
+        {"sku": "KIT-0002", "quantity": 1}, {"sku": "KIT-0002", "quantity": 1}]})
+    assert (status, doc["type"]) == (422, PROBLEMS + "cart/duplicate-sku")
+    status, doc = await cart.call("PUT", "/v1/cart", body={"items": [
+        {"sku": "NOT-SOLD", "quantity": 1}]})
+    assert (status, doc["type"]) == (422, PROBLEMS + "cart/unknown-sku")
+    status, doc = await cart.call("PUT", "/v1/cart", body={"items": [
+        {"sku": "KIT-0001", "quantity": 100}]})
+    assert status == 422
+    # nothing of the refused calls was applied
+    assert [i["sku"] for i in (await cart.call("GET", "/v1/cart"))[1]["items"]] == ["KIT-0002"]
+    status, doc = await cart.call("PUT", "/v1/cart", body={"items": []})
+    assert status == 200 and doc["items"] == []
+
+
 async def test_fresh_prices_are_served_from_the_cache(start_cart: StartCart,
                                                       catalog: StubCatalog) -> None:
     cart = await start_cart(price_fresh_seconds=60)

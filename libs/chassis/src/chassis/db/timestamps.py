@@ -17,7 +17,8 @@ def to_db_timestamp(dialect: str, value: datetime | None) -> datetime | str | No
     """A zone-aware ``value`` as ``dialect`` ("sqlite" or "postgresql") stores it."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
+    if value.tzinfo is not UTC:  # astimezone costs more than the rest; most values are UTC
+        value = value.astimezone(UTC)
     return value.isoformat(timespec="microseconds") if dialect == "sqlite" else value
 
 

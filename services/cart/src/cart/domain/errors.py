@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CartError", "CartFull", "InvalidQuantity", "InvalidSku", "ItemNotFound",
+__all__ = ["CartError", "CartFull", "DuplicateSku", "InvalidQuantity", "InvalidSku", "ItemNotFound",
            "MixedCurrencies", "PricingUnavailable", "UnknownSku"]
 
 
@@ -36,3 +36,7 @@ class PricingUnavailable(CartError):
 
 class MixedCurrencies(CartError):
     """The lines are priced in different currencies, so they have no total."""
+
+
+class DuplicateSku(CartError):
+    """A whole-cart replacement named the same SKU twice."""

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 
 from cart.adapters.sql import SqlUnitOfWork
-from cart.entrypoints.schemas import CartOut, InternalCartOut, QuantityIn
+from cart.entrypoints.schemas import CartIn, CartOut, InternalCartOut, QuantityIn
 from cart.service import carts
 from cart.service.pricing import Pricer
 from chassis.auth import CurrentUser, Principal, internal_caller
@@ -47,6 +47,16 @@ async def get_cart(user: CurrentUser, uow: UnitOfWorkDep, pricer: PricerDep,
     cart = await carts.view_cart(uow, pricer, user.id, default_currency=_currency(request),
                                  deadline=deadline_from_headers(request.headers))
     return CartOut.of(cart)
+
+
+@router.put("/cart")
+async def replace_cart(body: CartIn, user: CurrentUser, uow: UnitOfWorkDep, pricer: PricerDep,
+                       request: Request) -> CartOut:
+    """Make the cart hold exactly these lines (one call instead of clearing and adding)."""
+    await carts.replace_cart(uow, pricer, user.id, [(x.sku, x.quantity) for x in body.items],
+                             datetime.now(UTC))
+    return CartOut.of(await carts.view_cart(uow, pricer, user.id,
+                                            default_currency=_currency(request)))
 
 
 @router.put("/cart/items/{sku}")

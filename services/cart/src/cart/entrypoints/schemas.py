@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from cart.domain.cart import MAX_QUANTITY
+from cart.domain.cart import MAX_LINES, MAX_QUANTITY
 from cart.domain.pricing import PricedCart
 
 __all__ = ["CartOut", "InternalCartOut", "LineOut", "MoneyOut", "QuantityIn"]
@@ -59,6 +59,21 @@ class InternalCartOut(CartOut):
     @classmethod
     def of(cls, cart: PricedCart) -> InternalCartOut:
         return cls.model_validate({**cls.fields_of(cart), "user_id": cart.user_id})
+
+
+class LineIn(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sku: str = Field(min_length=1, max_length=32)
+    quantity: int = Field(ge=1, le=MAX_QUANTITY, strict=True)
+
+
+class CartIn(BaseModel):
+    """The whole cart: what it should hold after the call."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    items: list[LineIn] = Field(max_length=MAX_LINES)
 
 
 class QuantityIn(BaseModel):

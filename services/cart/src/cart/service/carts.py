@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from cart.domain.cart import check_quantity, check_sku
-from cart.domain.errors import UnknownSku
+from cart.domain.cart import MAX_LINES, check_quantity, check_sku
+from cart.domain.errors import CartFull, DuplicateSku, UnknownSku
 from cart.domain.pricing import PricedCart, price_cart
 from cart.service.ports import CartRepository, UnitOfWork
 from cart.service.pricing import Pricer
 
-__all__ = ["clear_cart", "remove_item", "remove_ordered_lines", "set_item", "view_cart"]
+__all__ = ["clear_cart", "remove_item", "remove_ordered_lines", "replace_cart", "set_item",
+           "view_cart"]
 
 async def view_cart(uow: UnitOfWork, pricer: Pricer, user_id: str, *, default_currency: str,
                     deadline: float | None = None) -> PricedCart:
@@ -34,6 +35,29 @@ async def set_item(uow: UnitOfWork, pricer: Pricer, user_id: str, sku: str, quan
         cart = await carts.lock(user_id, now)
         cart.check_can_set(sku, quantity)
         await carts.set_quantity(user_id, sku, quantity, now)
+
+async def replace_cart(uow: UnitOfWork, pricer: Pricer, user_id: str,
+                       lines: Iterable[tuple[str, int]], now: datetime) -> None:
+    """Make the cart hold exactly ``lines`` (SKU, quantity); every SKU must be sold."""
+    wanted = list(lines)
+    for sku, quantity in wanted:
+        check_sku(sku)
+        check_quantity(quantity)
+    skus = [sku for sku, _ in wanted]
+    if len(set(skus)) != len(skus):
+        raise DuplicateSku("each SKU may appear once")
+    if len(skus) > MAX_LINES:
+        raise CartFull(f"a cart holds at most {MAX_LINES} different items")
+    if skus:
+        found = await pricer.quote(skus)  # before the transaction: no network I/O while it is open
+        if found.missing:
+            raise UnknownSku(f"the catalog does not sell {', '.join(sorted(found.missing))}")
+    async with uow.transaction() as carts:
+        await carts.lock(user_id, now)
+        await carts.clear(user_id)
+        for sku, quantity in wanted:
+            await carts.set_quantity(user_id, sku, quantity, now)
+
 
 async def remove_item(uow: UnitOfWork, user_id: str, sku: str, now: datetime) -> None:
     check_sku(sku)

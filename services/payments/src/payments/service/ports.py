@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -33,14 +33,15 @@ class Stream:
 
     order_id: str
     events: tuple[StoredEvent, ...] = ()
+    # folded once: commands and the projection read the state several times per message
+    payment: Payment = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "payment", fold(self.order_id, (e.event for e in self.events)))
 
     @property
     def version(self) -> int:
         return len(self.events)
-
-    @property
-    def payment(self) -> Payment:
-        return fold(self.order_id, (e.event for e in self.events))
 
 
 @dataclass(frozen=True, slots=True)
