@@ -17,7 +17,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from chassis.context import RequestContextMiddleware
-from chassis.db import migrate, open_database
+from chassis.db import Database, migrate, open_database
+from chassis.db.traced import TracedDatabase
 from chassis.discovery import Discovery, Registration
 from chassis.errors import install_problem_handlers
 from chassis.faults import FaultPoints
@@ -27,6 +28,7 @@ from chassis.metrics import CONTENT_TYPE_LATEST, HttpMetrics, render
 from chassis.problems import ProblemMap, problem_response
 from chassis.runtime import Runtime
 from chassis.settings import ServiceSettings
+from chassis.tracing import Tracing
 
 __all__ = ["ServiceLifespan", "create_service_app"]
 
@@ -48,6 +50,7 @@ def create_service_app(
     register: bool = True,
     verify_tokens: bool = True,
     messaging: bool = False,
+    tracing: Tracing | None = None,
 ) -> FastAPI:
     """Build a FastAPI app with the chassis wired in.
 
@@ -59,17 +62,22 @@ def create_service_app(
     ``messaging`` builds ``runtime.messaging`` (outbox, relay, inbox consumer; needs a database and
     a NATS URL); the service subscribes its handlers in its lifespan and the chassis starts it
     after that, and adds ``GET /v1/admin/messaging`` for operators.
+    ``tracing`` replaces the one built from ``otlp_endpoint`` (tests use an in-memory exporter).
     """
     configure_logging(settings.service_name, settings.instance_id,
                       level=settings.log_level, fmt=settings.log_format)
     metrics_registry = CollectorRegistry(auto_describe=True)
     runtime = Runtime(settings=settings, metrics_registry=metrics_registry,
                       http_metrics=HttpMetrics(metrics_registry, settings.service_name),
-                      health=HealthChecks(), faults=FaultPoints(settings.fault_dir or None))
+                      health=HealthChecks(), faults=FaultPoints(settings.fault_dir or None),
+                      tracing=tracing or Tracing.from_settings(
+                          settings.service_name, settings.instance_id, settings.otlp_endpoint,
+                          settings.trace_sample_ratio))
 
     @asynccontextmanager
     async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
+            stack.callback(runtime.tracing.shutdown)  # flushes the spans still queued
             await _start_shared(runtime, stack, migrations, use_broker)
             _start_auth(runtime, verify_tokens)
             if messaging:
@@ -97,7 +105,8 @@ def create_service_app(
                   telemetry={"tracing": False, "metrics": False, "logs": False})
     app.state.runtime = runtime
     install_problem_handlers(app, problems or {})
-    app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics)
+    app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics,
+                       tracing=runtime.tracing)
     _add_probes(app, runtime)
     if messaging:
         _add_messaging_admin(app)
@@ -110,7 +119,8 @@ def _build_messaging(runtime: Runtime) -> None:
     if runtime.db is None or runtime.broker is None:
         raise RuntimeError("messaging needs a database URL and a NATS URL")
     runtime.messaging = Messaging(runtime.db, runtime.broker, runtime.settings.service_name,
-                                  runtime.metrics_registry, runtime.faults)
+                                  runtime.metrics_registry, runtime.faults,
+                                  tracing=runtime.tracing)
     runtime.health.add("messaging", runtime.messaging.check)
 
 
@@ -145,7 +155,9 @@ async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Pat
     if settings.database_url:
         if migrations is not None:
             await migrate(settings.database_url, migrations)
-        db = open_database(settings.database_url)
+        db: Database = open_database(settings.database_url)
+        if runtime.tracing.enabled:
+            db = TracedDatabase(db, runtime.tracing)
         await db.connect()
         stack.push_async_callback(db.close)
         runtime.db = db

@@ -12,11 +12,22 @@ from typing import Any
 import orjson
 import structlog
 
+from chassis.tracing import current_ids
+
 __all__ = ["configure_logging", "get_logger"]
 
 
 def _dumps(obj: Any, default: Any = None) -> str:
     return orjson.dumps(obj, default=default).decode()
+
+
+def _trace_ids(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """``trace_id`` and ``span_id`` of the current span, so `souk logs --trace` finds the line."""
+    ids = current_ids()
+    if ids is not None:
+        event.setdefault("trace_id", ids[0])
+        event.setdefault("span_id", ids[1])
+    return event
 
 
 def configure_logging(service: str, instance: str, *, level: str = "info",
@@ -31,6 +42,7 @@ def configure_logging(service: str, instance: str, *, level: str = "info",
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
         _static(service=service, instance=instance),
+        _trace_ids,
     ]
     renderer: Any = (structlog.processors.JSONRenderer(serializer=_dumps) if fmt == "json"
                      else structlog.dev.ConsoleRenderer(colors=False))

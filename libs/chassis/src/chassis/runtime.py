@@ -13,6 +13,7 @@ from chassis.faults import FaultPoints
 from chassis.health import HealthChecks
 from chassis.metrics import HttpMetrics
 from chassis.settings import ServiceSettings
+from chassis.tracing import NO_TRACING, Tracing
 
 if TYPE_CHECKING:
     import aiohttp
@@ -41,6 +42,7 @@ class Runtime:
     service_tokens: ServiceTokenClient | None = None
     messaging: Messaging | None = None
     faults: FaultPoints = field(default_factory=lambda: FaultPoints(None))
+    tracing: Tracing = NO_TRACING
     extras: dict[str, object] = field(default_factory=dict)
 
     def require_messaging(self) -> Messaging:

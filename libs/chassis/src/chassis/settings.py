@@ -37,6 +37,11 @@ class ServiceSettings(BaseSettings):
     jwks_url: str = Field(default="", description="fixed JWKS URL; found through discovery if empty")
     service_secret: str = Field(default="", repr=False,
                                 description="this service's credential for a service token")
+    otlp_endpoint: str = Field(default="", description=(
+        "base URL of an OTLP/HTTP trace receiver (spans go to <url>/v1/traces); tracing is off "
+        "when empty"))
+    trace_sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0, description=(
+        "share of new traces recorded (parent-based: a traced request stays traced downstream)"))
     fault_dir: str = Field(default="", description="folder of armed crash points (tests); none when empty")
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"

@@ -89,7 +89,7 @@ def _lifespan(settings: CartSettings) -> ServiceLifespan:
         session = aiohttp.ClientSession() if runtime.http is None else runtime.http
         client = ServiceClient(AiohttpTransport(session), directory, service=settings.service_name,
                                tokens=runtime.service_tokens, registry=runtime.metrics_registry,
-                               policy=_policy(settings))
+                               policy=_policy(settings), tracing=runtime.tracing)
         cache = PriceCache(fresh_seconds=settings.price_fresh_seconds,
                            max_stale_seconds=settings.price_max_stale_seconds,
                            max_entries=settings.price_cache_entries)

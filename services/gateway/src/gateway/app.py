@@ -26,8 +26,10 @@ from chassis.ids import new_id
 from chassis.logging import configure_logging, get_logger
 from chassis.metrics import CONTENT_TYPE_LATEST, render
 from chassis.problems import Problem
+from chassis.tracing import SpanKind, StatusCode, Tracing
 from gateway.asgi import (
     ClientGone,
+    Message,
     Receive,
     Scope,
     Send,
@@ -134,6 +136,8 @@ class Gateway:
         self._stack: AsyncExitStack | None = None
         self._local: dict[str, _LocalEndpoint] = {
             "/health/live": self._live, "/health/ready": self._ready, "/metrics": self._metrics}
+        self.tracing = Tracing.from_settings(settings.service_name, settings.instance_id,
+                                             settings.otlp_endpoint, settings.trace_sample_ratio)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -198,7 +202,7 @@ class Gateway:
             self.proxy = Proxy(session, discovery, self.metrics,
                                default_timeout=settings.upstream_timeout,
                                connect_timeout=settings.connect_timeout,
-                               resilience=self.resilience)
+                               resilience=self.resilience, tracing=self.tracing)
             self._stack = stack.pop_all()  # success: keep everything open until shutdown
         log.info("gateway started", url=settings.advertise_url,
                  routes=len(self.router.table.routes))
@@ -210,6 +214,7 @@ class Gateway:
         if self._stack is not None:
             await self._stack.aclose()
             self._stack = None
+        self.tracing.shutdown()
         self.session = None
 
     def _new_session(self) -> aiohttp.ClientSession:
@@ -234,6 +239,27 @@ class Gateway:
     # -- requests -------------------------------------------------------------------------------
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.tracing.enabled or scope["path"] in self._local:
+            await self._serve(scope, receive, send)
+            return
+        # the edge starts the trace: a caller's traceparent is not trusted (nor forwarded)
+        method = scope["method"]
+        status = 500
+
+        async def send_seen(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        with self.tracing.span(f"{method} {scope['path']}", kind=SpanKind.SERVER, attributes={
+                "http.request.method": method, "url.path": scope["path"]}) as span:
+            await self._serve(scope, receive, send_seen)
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(StatusCode.ERROR)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         start = time.perf_counter()
         request_id = valid_request_id(header_value(scope, REQUEST_ID_HEADER)) or new_id()
         path: str = scope["path"]

@@ -28,9 +28,11 @@ HOP_BY_HOP = frozenset({
 
 # Set by the gateway itself: a client-supplied value is dropped, never trusted or duplicated.
 # Host and Content-Length are recomputed by the upstream client; Expect was answered here.
+# The edge starts each trace itself, so a caller's W3C trace headers are dropped too.
 _REQUEST_OWNED = frozenset({
     b"host", b"content-length", b"expect", REQUEST_ID_HEADER, DEADLINE_HEADER, USER_HEADER,
-    b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host",
+    b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"traceparent",
+    b"tracestate",
 })
 # The gateway's server adds its own Date (and Server, when enabled); duplicates confuse clients.
 _RESPONSE_OWNED = frozenset({b"date", b"server", REQUEST_ID_HEADER})

@@ -34,6 +34,7 @@ from yarl import URL
 from chassis.discovery import Balancer, Instance
 from chassis.logging import get_logger
 from chassis.problems import Problem
+from chassis.tracing import NO_TRACING, SpanKind, StatusCode, Tracing, inject
 from gateway.asgi import Receive, Scope, Send
 from gateway.breaker import CircuitBreaker
 from gateway.filters import USER
@@ -88,8 +89,9 @@ class Proxy:
 
     def __init__(self, session: aiohttp.ClientSession, discovery: DiscoveryLike,
                  metrics: GatewayMetrics, *, default_timeout: float, connect_timeout: float,
-                 resilience: Resilience) -> None:
+                 resilience: Resilience, tracing: Tracing = NO_TRACING) -> None:
         self.session = session
+        self.tracing = tracing
         self.discovery = discovery
         self.metrics = metrics
         self.default_timeout = default_timeout
@@ -133,11 +135,36 @@ class Proxy:
         ``rewrite``, when given, transforms a 200 body (read whole) before it is sent.
         Raises :class:`~chassis.problems.Problem` while nothing has been sent yet.
         """
+        if not self.tracing.enabled:
+            return await self._forward(route, target, scope, receive, send, request_id, body,
+                                       rewrite, drop_headers, None)
+        with self.tracing.span(f"{scope['method']} {route.service}", kind=SpanKind.CLIENT,
+                               attributes={"http.request.method": scope["method"],
+                                           "server.address": route.service,
+                                           "url.path": target.split("?", 1)[0]}) as span:
+            carrier: dict[str, str] = {}
+            inject(carrier)
+            try:
+                status = await self._forward(route, target, scope, receive, send, request_id,
+                                             body, rewrite, drop_headers, carrier)
+            except Problem as problem:
+                span.set_status(StatusCode.ERROR, problem.slug)
+                raise
+            span.set_attribute("http.response.status_code", status)
+            if status >= 500:
+                span.set_status(StatusCode.ERROR)
+            return status
+
+    async def _forward(self, route: Route, target: str, scope: Scope, receive: Receive,
+                       send: Send, request_id: str, body: bytes, rewrite: Rewrite | None,
+                       drop_headers: frozenset[bytes], trace_headers: dict[str, str] | None) -> int:
         service = route.service
         seconds = route.timeout or self.default_timeout
         deadline = time.monotonic() + seconds
         headers = upstream_request_headers(scope, request_id, int((time.time() + seconds) * 1000),
                                            drop=drop_headers, user=scope.get(USER))
+        if trace_headers:
+            headers.extend(trace_headers.items())
         method: str = scope["method"]
         idempotent = method in IDEMPOTENT_METHODS
         data = body or None

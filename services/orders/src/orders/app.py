@@ -17,6 +17,7 @@ from chassis.logging import get_logger
 from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
 from orders.adapters.cart import HttpCartReader
+from orders.adapters.metrics import PrometheusSagaMetrics
 from orders.adapters.sql import sql_unit_of_work
 from orders.domain.errors import CartUnavailable, EmptyCart, IdempotencyKeyReused, OrderNotFound
 from orders.domain.saga import Step
@@ -63,14 +64,15 @@ def _lifespan(settings: OrdersSettings, carts: CartReader | None) -> ServiceLife
         deadlines = {Step.RESERVE: settings.reserve_timeout, Step.AUTHORIZE: settings.authorize_timeout,
                      Step.CAPTURE: settings.capture_timeout, Step.VOID: settings.compensation_timeout,
                      Step.RELEASE: settings.compensation_timeout}
-        runner = SagaRunner(StatusNotices(), deadlines)
+        runner = SagaRunner(StatusNotices(), deadlines, tracing=runtime.tracing,
+                            metrics=PrometheusSagaMetrics(runtime.metrics_registry))
         uow = sql_unit_of_work(messaging)
         if carts is None:
             if runtime.http is None or runtime.discovery is None:
                 raise RuntimeError("orders needs a registry to find the cart")
             client = ServiceClient(AiohttpTransport(runtime.http), runtime.discovery,
                                    service=settings.service_name, tokens=runtime.service_tokens,
-                                   registry=runtime.metrics_registry)
+                                   registry=runtime.metrics_registry, tracing=runtime.tracing)
             reader: CartReader = HttpCartReader(client)
         else:
             reader = carts

@@ -50,6 +50,7 @@ from chassis.http.metrics import ClientMetrics
 from chassis.http.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryBudget, backoff
 from chassis.http.transport import ConnectFailed, RawResponse, SendFailed, Transport
 from chassis.logging import get_logger
+from chassis.tracing import NO_TRACING, SpanKind, StatusCode, Tracing, inject
 
 __all__ = ["ClientPolicy", "IdentityUnavailable", "ServiceClient", "ServiceResponse",
            "TokenSource"]
@@ -128,8 +129,10 @@ class ServiceClient:
                  policy: ClientPolicy | None = None, clock: Callable[[], float] = time.monotonic,
                  wall: Callable[[], float] = time.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-                 rand: Callable[[], float] = random.random) -> None:
+                 rand: Callable[[], float] = random.random,
+                 tracing: Tracing = NO_TRACING) -> None:
         self.transport = transport
+        self.tracing = tracing
         self.directory = directory
         self.service = service
         self.tokens = tokens
@@ -167,24 +170,35 @@ class ServiceClient:
         ``deadline`` (Unix seconds) is the caller's own deadline, e.g. from
         :func:`~chassis.http.deadline_from_headers`; ``timeout`` overrides the attempt timeout.
         """
-        state = self.upstream(upstream)
-        if not state.bulkhead.try_acquire():
-            self.metrics.call(upstream, "bulkhead_full")
-            raise BulkheadFull(upstream, state.bulkhead.limit)
-        try:
-            call = await self._prepare(method, upstream, path, json, headers, idempotent, deadline)
-            state.budget.request()
-            response = await self._attempts(call, state, timeout or self.policy.attempt_timeout)
-        except UpstreamError:
-            self.metrics.call(upstream, "status")
-            raise
-        except ServiceCallError as exc:
-            self.metrics.call(upstream, _outcome(exc))
-            raise
-        finally:
-            state.bulkhead.release()
-        self.metrics.call(upstream, "ok")
-        return response
+        with self.tracing.child_span(
+                f"{method.upper()} {upstream}", kind=SpanKind.CLIENT,
+                attributes={"http.request.method": method.upper(), "server.address": upstream,
+                            "url.path": path.split("?", 1)[0]}) as span:
+            state = self.upstream(upstream)
+            if not state.bulkhead.try_acquire():
+                self.metrics.call(upstream, "bulkhead_full")
+                span.set_status(StatusCode.ERROR, "bulkhead full")
+                raise BulkheadFull(upstream, state.bulkhead.limit)
+            try:
+                call = await self._prepare(method, upstream, path, json, headers, idempotent,
+                                           deadline)
+                state.budget.request()
+                response = await self._attempts(call, state,
+                                                timeout or self.policy.attempt_timeout)
+            except UpstreamError as exc:
+                self.metrics.call(upstream, "status")
+                span.set_attribute("http.response.status_code", exc.status)
+                span.set_status(StatusCode.ERROR, str(exc))
+                raise
+            except ServiceCallError as exc:
+                self.metrics.call(upstream, _outcome(exc))
+                span.set_status(StatusCode.ERROR, str(exc) or type(exc).__name__)
+                raise
+            finally:
+                state.bulkhead.release()
+            self.metrics.call(upstream, "ok")
+            span.set_attribute("http.response.status_code", response.status)
+            return response
 
     async def _prepare(self, method: str, upstream: str, path: str, json: Any,
                        headers: Mapping[str, str] | None, idempotent: bool | None,
@@ -196,6 +210,8 @@ class ServiceClient:
             raise UpstreamTimeout(upstream, "the caller's deadline has already passed")
         sent = {"Accept": "application/json", **(headers or {})}
         sent[DEADLINE_HEADER] = deadline_header_value(self._wall() + seconds)
+        if self.tracing.enabled:
+            inject(sent)  # the current span is this call's client span
         request_id = structlog.contextvars.get_contextvars().get("request_id")
         if request_id:
             sent.setdefault("X-Request-Id", str(request_id))

@@ -33,6 +33,7 @@ from chassis.messaging.envelope import (
 )
 from chassis.messaging.pull import CreditPull, delivered_count
 from chassis.messaging.tx import MessageTx
+from chassis.tracing import SpanKind, StatusCode, extract
 from contracts import Message
 
 if TYPE_CHECKING:
@@ -164,8 +165,24 @@ class Consumer:
             raise _Permanent(f"{item.type} does not parse: {exc.error_count()} errors: "
                              f"{exc.errors()[0]['msg']}") from exc
         tx.correlation_id = item.correlation_id
-        tx.trace_headers = {k: v for k, v in item.headers.items() if k in ("traceparent", "tracestate")}
-        await handler(tx, message, item)
+        tracing = self._messaging.tracing
+        if not tracing.enabled:
+            tx.trace_headers = {k: v for k, v in item.headers.items()
+                                if k in ("traceparent", "tracestate")}
+            await handler(tx, message, item)
+            return "applied"
+        with tracing.span(f"consume {item.type}", kind=SpanKind.CONSUMER,
+                          parent=extract(item.headers), attributes={
+                              "messaging.message.type": item.type,
+                              "messaging.message.id": item.id,
+                              "messaging.consumer.group.name": self.name,
+                              "messaging.message.delivery_count": item.delivered,
+                              "souk.order_id": item.correlation_id}) as span:
+            try:
+                await handler(tx, message, item)
+            except Exception as exc:
+                span.set_status(StatusCode.ERROR, str(exc) or type(exc).__name__)
+                raise
         return "applied"
 
     async def _apply_alone(self, msg: Any, item: Incoming) -> None:

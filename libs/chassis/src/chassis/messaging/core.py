@@ -17,6 +17,7 @@ from chassis.messaging.metrics import MessagingMetrics
 from chassis.messaging.relay import Relay
 from chassis.messaging.streams import ensure_consumer, ensure_streams
 from chassis.messaging.tx import MessageTx
+from chassis.tracing import NO_TRACING, Tracing
 from contracts import Message
 
 if TYPE_CHECKING:
@@ -46,12 +47,14 @@ class Messaging:
     """
 
     def __init__(self, db: Database, broker: Broker, service: str, registry: CollectorRegistry,
-                 faults: FaultPoints, *, batch: int = 100, max_deliver: int = 5,
+                 faults: FaultPoints, *, tracing: Tracing = NO_TRACING, batch: int = 100,
+                 max_deliver: int = 5,
                  ack_wait: float = 5.0, nak_delay: float = 0.5) -> None:
         self.db = db
         self.broker = broker
         self.service = service
         self.faults = faults
+        self.tracing = tracing
         self.metrics = MessagingMetrics(registry, service)
         self.relay = Relay(db, broker, self.metrics, faults)
         self._handlers: dict[type[Message], Handler] = {}
@@ -74,7 +77,7 @@ class Messaging:
         """A database transaction with an outbox: what ``tx.publish`` records is written in the
         transaction and handed to the relay after it commits."""
         async with self.db.transaction() as raw:
-            tx = MessageTx(raw, correlation_id)
+            tx = MessageTx(raw, correlation_id, self.tracing)
             yield tx
             await tx.flush_outbox()
         if tx.outgoing:

@@ -7,9 +7,11 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
+from opentelemetry import trace
 
 from chassis.db.base import Params, Row, Transaction
 from chassis.messaging.envelope import CORRELATION, MSG_ID, NATS_MSG_ID, TYPE, Outgoing, subject_for
+from chassis.tracing import NO_TRACING, SpanKind, Tracing, inject
 from contracts import Message
 
 __all__ = ["INSERT_OUTBOX", "MessageTx"]
@@ -26,10 +28,13 @@ class MessageTx:
     transaction (one ``executemany``) and handed to the relay once it has committed.
     """
 
-    __slots__ = ("_after_commit", "_tx", "correlation_id", "outgoing", "trace_headers")
+    __slots__ = ("_after_commit", "_tracing", "_tx", "correlation_id", "outgoing",
+                 "trace_headers")
 
-    def __init__(self, tx: Transaction, correlation_id: str = "") -> None:
+    def __init__(self, tx: Transaction, correlation_id: str = "",
+                 tracing: Tracing = NO_TRACING) -> None:
         self._tx = tx
+        self._tracing = tracing
         self.outgoing: list[Outgoing] = []
         self.correlation_id = correlation_id
         self.trace_headers: dict[str, str] = {}
@@ -69,7 +74,14 @@ class MessageTx:
         hdrs = {NATS_MSG_ID: msg_id, MSG_ID: msg_id, TYPE: message.TYPE}
         if correlation:
             hdrs[CORRELATION] = correlation
-        if self.trace_headers:
+        span = self._tracing.event_span(f"publish {message.TYPE}", kind=SpanKind.PRODUCER,
+                                        attributes={"messaging.message.type": message.TYPE,
+                                                    "messaging.message.id": msg_id,
+                                                    "souk.order_id": correlation})
+        if span is not None:  # the consumer's span will be a child of this one
+            inject(hdrs, trace.set_span_in_context(span))
+            span.end()
+        elif self.trace_headers:  # not tracing here: pass the caller's trace on unchanged
             hdrs.update(self.trace_headers)
         if headers:
             hdrs.update(headers)

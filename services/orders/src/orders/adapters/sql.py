@@ -19,12 +19,13 @@ __all__ = ["SELECT", "SqlOrdersTx", "order_from_row", "sql_unit_of_work"]
 
 SELECT = ("SELECT id, user_id, status, step, attempt, deadline_at, payment_requested, reason, "
           "total_minor, currency, lines, card_token, request_hash, version, created_at, "
-          "updated_at FROM orders ")
+          "updated_at, trace_parent FROM orders ")
 INSERT = ("INSERT INTO orders (id, user_id, idempotency_key, request_hash, card_token, status, "
           "step, attempt, deadline_at, payment_requested, reason, total_minor, currency, lines, "
-          "version, created_at, updated_at) VALUES (:id, :user_id, :key, :hash, :card_token, "
-          ":status, :step, :attempt, :deadline_at, :payment_requested, '', :total_minor, "
-          ":currency, :lines, 0, :now, :now) ON CONFLICT (user_id, idempotency_key) DO NOTHING")
+          "version, created_at, updated_at, trace_parent) VALUES (:id, :user_id, :key, :hash, "
+          ":card_token, :status, :step, :attempt, :deadline_at, :payment_requested, '', "
+          ":total_minor, :currency, :lines, 0, :now, :now, :trace_parent) "
+          "ON CONFLICT (user_id, idempotency_key) DO NOTHING")
 SAVE = ("UPDATE orders SET status = :status, step = :step, attempt = :attempt, "
         "deadline_at = :deadline_at, payment_requested = :payment_requested, reason = :reason, "
         "version = version + 1, updated_at = :now WHERE id = :id AND version = :version")
@@ -58,7 +59,8 @@ def _record(row: Row) -> SagaRecord:
                 version=int(row["version"]))
     return SagaRecord(saga=saga, user_id=row["user_id"], total_minor=int(row["total_minor"]),
                       currency=row["currency"], lines=_lines(row["lines"]),
-                      card_token=row["card_token"])
+                      card_token=row["card_token"], created_at=float(row["created_at"]),
+                      trace_parent=row["trace_parent"] or "")
 
 
 class SqlOrdersTx(OrdersTx):
@@ -74,13 +76,14 @@ class SqlOrdersTx(OrdersTx):
         return None if row is None else (order_from_row(row), row["request_hash"])
 
     async def insert(self, order: Order, saga: Saga, *, idempotency_key: str, request_hash: str,
-                     card_token: str) -> bool:
+                     card_token: str, trace_parent: str) -> bool:
         inserted = await self._tx.execute(INSERT, {
             "id": order.id, "user_id": order.user_id, "key": idempotency_key,
             "hash": request_hash, "card_token": card_token, "status": str(saga.status),
             "step": str(saga.step), "attempt": saga.attempt, "deadline_at": saga.deadline_at,
             "payment_requested": int(saga.payment_requested), "total_minor": order.total_minor,
-            "currency": order.currency, "lines": _lines_json(order.lines), "now": order.created_at})
+            "currency": order.currency, "lines": _lines_json(order.lines), "now": order.created_at,
+            "trace_parent": trace_parent})
         return inserted == 1
 
     async def load(self, order_id: str) -> SagaRecord | None:

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from chassis.ids import new_id
+from chassis.tracing import inject
 from contracts import PricedLine
 from contracts.orders import OrderPlaced
 from orders.domain import saga as machine
@@ -54,11 +55,15 @@ async def place_order(uow: UnitOfWork, carts: CartReader, runner: SagaRunner, *,
                   total_minor=cart.total_minor, currency=cart.currency, lines=cart.lines,
                   reason="", created_at=now, updated_at=now)
     start = machine.begin(order_id, now, runner.deadlines)
+    carrier: dict[str, str] = {}
+    inject(carrier)  # the request's trace, for the saga's later deadline work
     record = SagaRecord(saga=start.saga, user_id=user_id, total_minor=cart.total_minor,
-                        currency=cart.currency, lines=cart.lines, card_token=card_token)
+                        currency=cart.currency, lines=cart.lines, card_token=card_token,
+                        created_at=now, trace_parent=carrier.get("traceparent", ""))
     async with uow() as tx:
         if not await tx.insert(order, start.saga, idempotency_key=idempotency_key,
-                               request_hash=digest, card_token=card_token):
+                               request_hash=digest, card_token=card_token,
+                               trace_parent=record.trace_parent):
             inserted = False
         else:
             inserted = True
@@ -68,6 +73,7 @@ async def place_order(uow: UnitOfWork, carts: CartReader, runner: SagaRunner, *,
                 currency=cart.currency, placed_at=now),
                 msg_id=f"{order_id}.placed", correlation_id=order_id)
             await runner.apply(tx, record, start, now, stored=True)
+            tx.after_commit(runner.metrics.placed)
     if not inserted:  # a concurrent request with the same key won the race
         again = await _existing(uow, user_id, idempotency_key, digest)
         assert again is not None

@@ -11,7 +11,7 @@ from contracts import Message
 from orders.domain.order import Order, OrderLine
 from orders.domain.saga import Saga
 
-__all__ = ["CartReader", "CartSnapshot", "OrdersTx", "SagaRecord", "UnitOfWork"]
+__all__ = ["CartReader", "CartSnapshot", "OrdersTx", "SagaMetrics", "SagaRecord", "UnitOfWork"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +33,19 @@ class SagaRecord:
     currency: str
     lines: tuple[OrderLine, ...]
     card_token: str
+    created_at: float = 0.0
+    trace_parent: str = ""
+
+
+class SagaMetrics(Protocol):
+    """What the saga counts (business and operations), recorded after each commit."""
+
+    def placed(self) -> None: ...
+
+    def finished(self, *, confirmed: bool, reason: str, seconds: float, total_minor: int,
+                 currency: str) -> None: ...
+
+    def timed_out(self, step: str) -> None: ...
 
 
 class OrdersTx(Protocol):
@@ -41,7 +54,7 @@ class OrdersTx(Protocol):
         ...
 
     async def insert(self, order: Order, saga: Saga, *, idempotency_key: str, request_hash: str,
-                     card_token: str) -> bool:
+                     card_token: str, trace_parent: str) -> bool:
         """False when an order with this user and key exists already."""
         ...
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from chassis.tracing import NO_TRACING, Tracing, extract
 from contracts import Line, Message, PricedLine
 from contracts.inventory import ReleaseStock, ReserveStock
 from contracts.orders import OrderCancelled, OrderConfirmed
@@ -11,7 +12,7 @@ from contracts.payments import AuthorizePayment, CapturePayment, VoidPayment
 from orders.domain import saga as machine
 from orders.domain.saga import Command, Reply, Step, Transition
 from orders.service.notices import StatusNotices
-from orders.service.ports import OrdersTx, SagaRecord
+from orders.service.ports import OrdersTx, SagaMetrics, SagaRecord
 
 __all__ = ["SagaRunner", "command_message"]
 
@@ -42,19 +43,59 @@ def command_message(record: SagaRecord, command: Command) -> Message:
     raise ValueError(f"no command for step {step}")
 
 
+class _NoMetrics:
+    def placed(self) -> None:
+        pass
+
+    def finished(self, *, confirmed: bool, reason: str, seconds: float, total_minor: int,
+                 currency: str) -> None:
+        pass
+
+    def timed_out(self, step: str) -> None:
+        pass
+
+
+_COMPENSATIONS = frozenset({Step.VOID, Step.RELEASE})
+
+
+def span_name(transition: Transition) -> str:
+    """``saga.reserve``, ``saga.compensate.release``, ``saga.confirmed`` …"""
+    if transition.confirmed:
+        return "saga.confirmed"
+    if transition.cancelled:
+        return "saga.cancelled"
+    if transition.commands:
+        step = transition.commands[0].step
+        return f"saga.compensate.{step}" if step in _COMPENSATIONS else f"saga.{step}"
+    return "saga.ignored"
+
+
 class SagaRunner:
-    """Applies replies and deadlines to stored sagas."""
+    """Applies replies and deadlines to stored sagas. Each transition is a span of the
+    checkout's trace (``saga.<step>``, ``saga.compensate.<step>``) carrying the order id."""
 
     def __init__(self, notices: StatusNotices,
-                 deadlines: dict[Step, float] = machine.DEADLINES) -> None:
+                 deadlines: dict[Step, float] = machine.DEADLINES, *,
+                 tracing: Tracing = NO_TRACING, metrics: SagaMetrics | None = None) -> None:
         self.notices = notices
         self.deadlines = deadlines
+        self.tracing = tracing
+        self.metrics: SagaMetrics = metrics or _NoMetrics()
 
     async def apply(self, tx: OrdersTx, record: SagaRecord, transition: Transition,
                     now: float, *, stored: bool = False) -> bool:
         """Store a transition with its journal entry and messages; False if the saga moved
         meanwhile (another instance), in which case nothing is written. ``stored``: the saga row
         already holds the new state (a new order's first step)."""
+        saga = transition.saga
+        with self.tracing.child_span(span_name(transition), attributes={
+                "souk.order_id": saga.order_id, "saga.step": str(saga.step),
+                "saga.status": str(saga.status), "saga.previous_status": str(record.saga.status),
+                "saga.attempt": saga.attempt, "saga.note": transition.note}):
+            return await self._apply(tx, record, transition, now, stored)
+
+    async def _apply(self, tx: OrdersTx, record: SagaRecord, transition: Transition,
+                     now: float, stored: bool) -> bool:
         saga = transition.saga
         if transition.changed and not stored and not await tx.save(saga, now=now):
             return False
@@ -76,6 +117,11 @@ class SagaRunner:
                        msg_id=f"{order_id}.cancelled", correlation_id=order_id)
         if transition.changed:
             tx.after_commit(lambda: self.notices.notify(order_id))
+        if transition.confirmed or transition.cancelled:
+            seconds = max(0.0, now - record.created_at) if record.created_at else 0.0
+            tx.after_commit(lambda: self.metrics.finished(
+                confirmed=transition.confirmed, reason=saga.reason, seconds=seconds,
+                total_minor=record.total_minor, currency=record.currency))
         return True
 
     async def on_reply(self, tx: OrdersTx, order_id: str, reply: Reply) -> None:
@@ -93,6 +139,15 @@ class SagaRunner:
         moved = 0
         for record in await tx.overdue(now, limit):
             transition = machine.on_timeout(record.saga, now, self.deadlines)
-            if transition.changed and await self.apply(tx, record, transition, now):
-                moved += 1
+            if not transition.changed:
+                continue
+            # the sweeper runs outside any request: the span joins the checkout's own trace
+            parent = extract({"traceparent": record.trace_parent}) if record.trace_parent else None
+            with self.tracing.span("saga.deadline", parent=parent, attributes={
+                    "souk.order_id": record.saga.order_id, "saga.step": str(record.saga.step),
+                    "saga.attempt": record.saga.attempt}):
+                if await self.apply(tx, record, transition, now):
+                    moved += 1
+                    step = str(record.saga.step)
+                    tx.after_commit(lambda step=step: self.metrics.timed_out(step))  # type: ignore[misc]
         return moved

@@ -39,6 +39,8 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(3), nullable=False),
         sa.Column("lines", sa.Text(), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
+        # W3C traceparent of the checkout, so deadline work done later joins the same trace
+        sa.Column("trace_parent", sa.String(128), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
         sa.Column("updated_at", sa.Float(), nullable=False),
         sa.UniqueConstraint("user_id", "idempotency_key", name="orders_idempotency"),
