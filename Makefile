@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-SERVICES := registry gateway catalog identity cart inventory orders payments notifications analytics
+SERVICES := registry gateway catalog identity cart inventory orders payments notifications analytics telemetry
 PACKAGES := libs/chassis libs/contracts $(addprefix services/,$(SERVICES)) cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
@@ -63,6 +63,7 @@ bench: install-dev ## benchmarks (they start their own platform; wrk and nginx f
 	$(BIN)/python bench/gateway_routing.py
 	$(BIN)/python bench/gateway_edge.py
 	$(BIN)/python bench/checkout.py
+	$(BIN)/python bench/checkout.py --tracing-compare
 
 clean: down
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -9,6 +9,11 @@ same users, the same concurrency, the same Python client), so the ratio says how
 edge requests one whole checkout costs. Also printed: each process's CPU per checkout.
 
     .venv/bin/python bench/checkout.py [--checkouts 3000] [--concurrency 16 64] [--decline-rate 0]
+    .venv/bin/python bench/checkout.py --tracing-compare [--rounds 2] [--sample-ratio 1.0]
+
+`--tracing-compare` measures the same load on the platform without the trace store (tracing off:
+no OTLP endpoint anywhere) and with it (every span exported and stored), alternating
+platforms round by round, and prints the overhead.
 
 The load generator shares the 2 cores with the platform, as it would on a laptop.
 """
@@ -18,6 +23,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
+import statistics
 import sys
 import tempfile
 import time
@@ -31,9 +38,13 @@ from _load import ROOT, cpu_seconds, free_port, souk_down, souk_up
 from souk.load import LoadResult, percentile, run_load
 
 
-def topology(gateway_port: int) -> str:
+def topology(gateway_port: int, *, tracing: bool = True, sample_ratio: float | None = None) -> str:
     text = (ROOT / "souk.toml").read_text()
     text = text.replace("gateway_port = 8080", f"gateway_port = {gateway_port}")
+    if not tracing:  # no trace store: no service gets an OTLP endpoint
+        text = re.sub(r"\[services\.telemetry\][^\[]*", "", text)
+    elif sample_ratio is not None:
+        text = text.replace("[platform]", f"[platform]\ntrace_sample_ratio = {sample_ratio}", 1)
     # the benchmark's few users each send hundreds of requests a second
     return text.replace('[services.gateway]\ninstances = 1\ndatabase = false',
                         '[services.gateway]\ninstances = 1\ndatabase = false\n'
@@ -76,13 +87,69 @@ def cpu_of(pids: dict[str, int]) -> dict[str, float]:
     return out
 
 
+def one_platform_run(topology_text: str, checkouts: int, concurrency: int,
+                     decline_rate: float) -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="souk-bench-") as tmp:
+        home = Path(tmp)
+        status = souk_up(home, topology_text)
+        gateway = next(str(p["url"]) for p in status if p["service"] == "gateway")
+        identity = next(str(p["url"]) for p in status if p["service"] == "identity")
+        pids = {str(p["instance"]): int(p["pid"]) for p in status if p.get("pid")}  # type: ignore[call-overload]
+        try:
+            asyncio.run(run_load(gateway, identity, 300, 16, decline_rate))  # warm-up
+            before: dict[str, float] = {}
+
+            def first(state: object, before: dict[str, float] = before) -> None:
+                if not before:
+                    before.update(cpu_of(pids))
+
+            result = asyncio.run(run_load(gateway, identity, checkouts, concurrency,
+                                          decline_rate, progress=first))
+            after = cpu_of(pids)
+        finally:
+            souk_down(home)
+    done = max(result.confirmed + result.cancelled - 1, 1)
+    return {"load": result.as_json(),
+            "cpu_ms_per_checkout": sum(after[k] - before[k] for k in pids) * 1000 / done}
+
+
+def tracing_compare(args: argparse.Namespace) -> None:
+    runs: dict[str, list[dict[str, object]]] = {"off": [], "on": []}
+    c = args.concurrency[-1]
+    for round_no in range(1, args.rounds + 1):
+        for mode in ("off", "on"):
+            text = topology(free_port(), tracing=mode == "on", sample_ratio=args.sample_ratio)
+            run = one_platform_run(text, args.checkouts, c, args.decline_rate)
+            runs[mode].append(run)
+            load = run["load"]
+            print(f"round {round_no} tracing {mode:3}: {load['per_second']:7.1f} checkouts/s  "  # type: ignore[index]
+                  f"p50/p99 {load['latency_ms']['p50']:.0f}/{load['latency_ms']['p99']:.0f} ms  "  # type: ignore[index]
+                  f"CPU {run['cpu_ms_per_checkout']:.2f} ms/checkout", flush=True)
+    rate = {m: statistics.median(float(r["load"]["per_second"]) for r in runs[m])  # type: ignore[index]
+            for m in runs}
+    cpu = {m: statistics.median(float(r["cpu_ms_per_checkout"]) for r in runs[m])  # type: ignore[arg-type]
+           for m in runs}
+    overhead = 1 - rate["on"] / rate["off"]
+    print(f"\ntracing on ÷ off: throughput {rate['on']:.1f} / {rate['off']:.1f} = "
+          f"{rate['on'] / rate['off']:.3f} (overhead {overhead:.1%}; goal ≤ 15 %); "
+          f"CPU per checkout {cpu['on']:.2f} / {cpu['off']:.2f} ms "
+          f"(+{cpu['on'] / cpu['off'] - 1:.1%}), sample ratio {args.sample_ratio}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--checkouts", type=int, default=3000)
     ap.add_argument("--concurrency", type=int, nargs="+", default=[16, 64])
     ap.add_argument("--decline-rate", type=float, default=0.0)
+    ap.add_argument("--tracing-compare", action="store_true",
+                    help="tracing off vs on, alternating platforms (at the last concurrency)")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--sample-ratio", type=float, default=1.0)
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
+    if args.tracing_compare:
+        tracing_compare(args)
+        return
     with tempfile.TemporaryDirectory(prefix="souk-bench-") as tmp:
         home = Path(tmp)
         port = free_port()

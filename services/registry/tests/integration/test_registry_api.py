@@ -152,6 +152,8 @@ async def test_prometheus_sd_lists_every_instance(registry_url: str,
     assert sorted(g["targets"][0] for g in groups) == ["127.0.0.1:9001", "127.0.0.1:9002"]
     assert {g["labels"]["service"] for g in groups} == {"catalog"}
     assert {g["labels"]["__metrics_path__"] for g in groups} == {"/metrics"}
+    assert sorted(g["labels"]["instance"] for g in groups) == ["catalog-1", "catalog-2"]
+    assert {g["labels"]["__scheme__"] for g in groups} == {"http"}
 
 
 async def test_registrations_survive_a_registry_restart(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from chassis.logging import get_logger
 from chassis.messaging import Handler, Incoming, MessageTx
 from contracts import Message
 from contracts.base import PricedLine
@@ -18,6 +19,9 @@ from notifications.domain.messages import Kind, OrderOutcome
 from notifications.service.mailbox import notify
 
 __all__ = ["handlers", "outcome_of"]
+
+log = get_logger(__name__)
+
 
 def _item_count(lines: tuple[PricedLine, ...]) -> int:
     return sum(line.quantity for line in lines)
@@ -36,9 +40,11 @@ def handlers(dialect: str) -> Mapping[type[Message], Handler]:
     """The handlers to subscribe, for a database of ``dialect``."""
 
     async def on_order_confirmed(tx: MessageTx, event: OrderConfirmed, meta: Incoming) -> None:
-        await notify(SqlMailbox(tx, dialect), outcome_of(event), datetime.now(UTC))
+        if await notify(SqlMailbox(tx, dialect), outcome_of(event), datetime.now(UTC)):
+            log.info("confirmation written to the mailbox", order_id=event.order_id)
 
     async def on_order_cancelled(tx: MessageTx, event: OrderCancelled, meta: Incoming) -> None:
-        await notify(SqlMailbox(tx, dialect), outcome_of(event), datetime.now(UTC))
+        if await notify(SqlMailbox(tx, dialect), outcome_of(event), datetime.now(UTC)):
+            log.info("cancellation written to the mailbox", order_id=event.order_id)
 
     return {OrderConfirmed: on_order_confirmed, OrderCancelled: on_order_cancelled}

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from chassis.ids import new_id
+from chassis.logging import get_logger
 from chassis.tracing import inject
 from contracts import PricedLine
 from contracts.orders import OrderPlaced
@@ -18,6 +19,8 @@ from orders.service.ports import CartReader, SagaRecord, UnitOfWork
 from orders.service.saga import SagaRunner
 
 __all__ = ["Placed", "place_order", "request_hash"]
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +77,9 @@ async def place_order(uow: UnitOfWork, carts: CartReader, runner: SagaRunner, *,
                 msg_id=f"{order_id}.placed", correlation_id=order_id)
             await runner.apply(tx, record, start, now, stored=True)
             tx.after_commit(runner.metrics.placed)
+    if inserted:
+        log.info("order placed", order_id=order_id, total_minor=cart.total_minor,
+                 lines=len(cart.lines))
     if not inserted:  # a concurrent request with the same key won the race
         again = await _existing(uow, user_id, idempotency_key, digest)
         assert again is not None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from chassis.logging import get_logger
 from chassis.tracing import NO_TRACING, Tracing, extract
 from contracts import Line, Message, PricedLine
 from contracts.inventory import ReleaseStock, ReserveStock
@@ -15,6 +16,8 @@ from orders.service.notices import StatusNotices
 from orders.service.ports import OrdersTx, SagaMetrics, SagaRecord
 
 __all__ = ["SagaRunner", "command_message"]
+
+log = get_logger(__name__)
 
 
 def _priced(record: SagaRecord) -> tuple[PricedLine, ...]:
@@ -118,6 +121,8 @@ class SagaRunner:
         if transition.changed:
             tx.after_commit(lambda: self.notices.notify(order_id))
         if transition.confirmed or transition.cancelled:
+            log.info("order confirmed" if transition.confirmed else "order cancelled",
+                     order_id=order_id, reason=saga.reason or None, total_minor=record.total_minor)
             seconds = max(0.0, now - record.created_at) if record.created_at else 0.0
             tx.after_commit(lambda: self.metrics.finished(
                 confirmed=transition.confirmed, reason=saga.reason, seconds=seconds,

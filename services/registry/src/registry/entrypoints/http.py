@@ -171,11 +171,15 @@ async def _client_gone(request: Request) -> None:
 @router.get("/sd/prometheus", response_model=list[TargetGroup])
 async def prometheus_targets(registry: RegistryDep) -> list[TargetGroup]:
     """Prometheus HTTP service discovery: one target group per instance, passing or not
-    (a failing instance should show up as ``up == 0``, not vanish)."""
+    (a failing instance should show up as ``up == 0``, not vanish).
+
+    ``instance`` is the registry's instance id (``orders-1``), which outlives a restart on a new
+    port, rather than Prometheus' default ``host:port``; ``job`` is left to the scrape config."""
     groups = []
     for inst in registry.directory.all():
         parts = urlsplit(inst.url)
         groups.append(TargetGroup(targets=[f"{parts.hostname}:{parts.port}"], labels={
-            "service": inst.service, "instance_id": inst.instance_id,
+            "service": inst.service, "instance": inst.instance_id,
+            "instance_id": inst.instance_id,
             "__scheme__": parts.scheme, "__metrics_path__": "/metrics"}))
     return groups
