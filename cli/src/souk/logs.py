@@ -3,6 +3,9 @@
 Services write one JSON object per line (``ts``, ``level``, ``event`` …); nats-server writes
 ``[pid] YYYY/MM/DD HH:MM:SS.ffffff [INF] text``; anything else (a traceback) is kept as is and
 sorts right after the previous timestamped line of its own file.
+
+``traced`` finds one request's lines across every file: the JSON lines written inside a span carry
+``trace_id`` (and ``span_id``).
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ from typing import Any
 import orjson
 from rich.text import Text
 
-__all__ = ["FileCursor", "LogLine", "follow", "format_line", "log_files", "merge", "parse_line",
-           "recent", "tail_lines"]
+__all__ = ["FileCursor", "LogLine", "follow", "format_line", "log_files", "merge", "only_trace",
+           "parse_line", "recent", "tail_lines", "traced"]
 
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 _NATS = re.compile(r"^\[\d+\] (\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+) \[(\w+)\] (.*)$")
@@ -191,6 +194,47 @@ def recent(logs: Path, selector: str | None, count: int) -> tuple[list[LogLine],
         per_file.append(lines)
         cursors.append(cursor)
     return merge(per_file)[-count:] if count > 0 else [], cursors
+
+
+def _of_trace(line: LogLine, trace_id: str) -> bool:
+    return line.fields.get("trace_id") == trace_id
+
+
+def traced(logs: Path, selector: str | None, trace_id: str,
+           count: int) -> tuple[list[LogLine], list[FileCursor]]:
+    """The last ``count`` merged lines whose JSON has ``"trace_id": trace_id``, searched through
+    the whole of each file, and cursors placed at the files' ends for following."""
+    trace_id = trace_id.strip().lower()
+    needle = trace_id.encode()
+    per_file: list[list[LogLine]] = []
+    cursors: list[FileCursor] = []
+    for path in log_files(logs, selector):
+        cursor = FileCursor(path)
+        found: list[LogLine] = []
+        try:
+            with open(path, "rb") as handle:
+                for raw in handle:
+                    if not raw.endswith(b"\n"):
+                        break  # a line still being written: the follower reads it whole
+                    cursor.offset += len(raw)
+                    if needle in raw:  # cheap test first: most lines are of other traces
+                        line = parse_line(cursor.instance, raw.decode("utf-8", errors="replace"))
+                        if _of_trace(line, trace_id):
+                            found.append(line)
+        except FileNotFoundError:
+            continue
+        cursor._advance(found)
+        per_file.append(found)
+        cursors.append(cursor)
+    return merge(per_file)[-count:] if count > 0 else [], cursors
+
+
+def only_trace(batches: Iterator[list[LogLine]], trace_id: str) -> Iterator[list[LogLine]]:
+    """The lines of ``trace_id`` from followed batches (batches left empty are skipped)."""
+    trace_id = trace_id.strip().lower()
+    for batch in batches:
+        if kept := [line for line in batch if _of_trace(line, trace_id)]:
+            yield kept
 
 
 def follow(logs: Path, selector: str | None, cursors: list[FileCursor],

@@ -1,8 +1,9 @@
 """The ``souk`` command: up, down, status, logs, scale, keys rotate; the operator commands
-(verify, load, dlq, replay) are in ``souk.operate``."""
+(verify, load, dlq, replay) are in ``souk.operate``, trace and traces in ``souk.traces``."""
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
@@ -12,7 +13,7 @@ import orjson
 import typer
 from rich.markup import escape
 
-from souk import control, identity_client, operate, render
+from souk import control, identity_client, operate, render, traces
 from souk.console import HomeOption, err, out
 from souk.console import fail as _fail
 from souk.control import ControlError
@@ -24,7 +25,7 @@ from souk.credentials import (
     read_demo_users,
 )
 from souk.home import Home
-from souk.logs import follow, format_line, recent, tail_lines
+from souk.logs import follow, format_line, only_trace, recent, tail_lines, traced
 from souk.state import State, read_state
 from souk.topology import IDENTITY, TopologyError, find_topology, load_topology
 
@@ -178,19 +179,33 @@ def logs(service: Annotated[str | None, typer.Argument(
          home: HomeOption = None,
          follow_: Annotated[bool, typer.Option("--follow", "-f", help="keep printing")] = False,
          lines: Annotated[int, typer.Option("--lines", "-n", help="how many to show")] = 200,
+         trace: Annotated[str | None, typer.Option(
+             "--trace", metavar="TRACE_ID",
+             help="only the lines logged inside this trace (every file searched whole)",
+             show_default=False)] = None,
          ) -> None:
     """Print the processes' logs merged in time order."""
     where = Home.resolve(home)
-    shown, cursors = recent(where.logs, service, lines)
+    if trace is not None and not re.fullmatch(r"[0-9a-fA-F]{32}", trace.strip()):
+        raise _fail(f"{trace!r} is not a trace id (32 hexadecimal digits)", 2)
+    if trace is None:
+        shown, cursors = recent(where.logs, service, lines)
+    else:
+        shown, cursors = traced(where.logs, service, trace, lines)
     if not cursors:
         raise _fail(f"no logs for {service or 'any process'} in {where.logs}")
     width = max(len(cursor.instance) for cursor in cursors)
     for line in shown:
         out.print(format_line(line, width), soft_wrap=True)
+    if trace is not None and not shown:
+        err.print(f"no log line of {service or 'any process'} has trace_id {escape(trace)}")
+        if not follow_:
+            raise typer.Exit(1)
     if not follow_:
         return
+    batches = follow(where.logs, service, cursors)
     try:
-        for batch in follow(where.logs, service, cursors):
+        for batch in batches if trace is None else only_trace(batches, trace):
             for line in batch:
                 out.print(format_line(line, width), soft_wrap=True)
     except KeyboardInterrupt:
@@ -247,6 +262,7 @@ def rotate_keys(home: HomeOption = None) -> None:
 
 
 operate.register(app)
+traces.register(app)
 
 if __name__ == "__main__":
     app()

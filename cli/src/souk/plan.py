@@ -4,8 +4,10 @@ This is the process contract every Souk service is written to: a service instanc
 ``python -m <module>`` with ``<SERVICE>_HOST``, ``_PORT``, ``_INSTANCE_ID``, ``_NATS_URL``,
 ``_REGISTRY_URL``, ``_LOG_FORMAT``, ``_SERVICE_SECRET`` (its credential for a service token),
 ``_FAULT_DIR`` (``<home>/faults/<service>``, where tests arm crash points) and, when it has a
-database, ``_DATABASE_URL``. Identity also gets the file of every service's
-credential hash and the demo admin to create.
+database, ``_DATABASE_URL``. When the topology has a telemetry service, every other service also
+gets ``_OTLP_ENDPOINT`` (telemetry instance 1's base URL; spans go to ``/v1/traces`` there) and
+``_TRACE_SAMPLE_RATIO`` (``[platform] trace_sample_ratio``). Identity also gets the file of every
+service's credential hash and the demo admin to create.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 
 from souk.credentials import DemoUser
 from souk.home import Home
-from souk.topology import GATEWAY, IDENTITY, NATS, REGISTRY, RESERVED_PORT, Topology
+from souk.topology import GATEWAY, IDENTITY, NATS, REGISTRY, RESERVED_PORT, TELEMETRY, Topology
 
 __all__ = ["NATS_INSTANCE", "Planner", "PortAllocator", "ProcSpec", "connect_host"]
 
@@ -108,6 +110,14 @@ class Planner:
             return None
         return f"http://{connect_host(self.topology.platform.host)}:{self.port_of(REGISTRY, 1)}"
 
+    @property
+    def telemetry_url(self) -> str | None:
+        """Base URL of telemetry instance 1, or None when the topology runs no telemetry."""
+        config = self.topology.services.get(TELEMETRY)
+        if config is None or config.instances < 1:
+            return None
+        return f"http://{connect_host(self.topology.platform.host)}:{self.port_of(TELEMETRY, 1)}"
+
     def port_of(self, service: str, slot: int) -> int:
         """The port of ``service``'s instance ``slot``: fixed for slot 1 when configured,
         else picked once and kept."""
@@ -140,6 +150,10 @@ class Planner:
         if config.database:
             # an absolute path after sqlite:/// gives the four slashes SQLAlchemy wants
             env[f"{prefix}DATABASE_URL"] = f"sqlite:///{self.home.data / service}.db"
+        if service != TELEMETRY and (telemetry := self.telemetry_url) is not None:
+            # telemetry itself gets neither: it must not trace its own ingest
+            env[f"{prefix}OTLP_ENDPOINT"] = telemetry
+            env[f"{prefix}TRACE_SAMPLE_RATIO"] = str(self.topology.platform.trace_sample_ratio)
         if (secret := self.service_secrets.get(service)) is not None:
             env[f"{prefix}SERVICE_SECRET"] = secret
         if service == IDENTITY:

@@ -5,6 +5,7 @@ It comes from one declarative TOML file (``souk.toml`` at the repo root by defau
     [platform]
     host = "127.0.0.1"
     gateway_port = 8080          # 0 = pick a free port
+    trace_sample_ratio = 1.0     # share of traces kept when a telemetry service runs
 
     [services.catalog]
     instances = 2
@@ -20,14 +21,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["GATEWAY", "IDENTITY", "NATS", "REGISTRY", "RESERVED_PORT", "Platform", "ServiceConfig",
-           "Topology", "TopologyError", "find_topology", "load_topology", "parse_topology"]
+__all__ = ["GATEWAY", "IDENTITY", "NATS", "REGISTRY", "RESERVED_PORT", "TELEMETRY", "Platform",
+           "ServiceConfig", "Topology", "TopologyError", "find_topology", "load_topology",
+           "parse_topology"]
 
 # A developer's own NATS usually listens on 4222; the platform never takes it.
 RESERVED_PORT = 4222
 REGISTRY = "registry"
 IDENTITY = "identity"
 GATEWAY = "gateway"
+TELEMETRY = "telemetry"
 NATS = "nats"
 _NAME = r"^[a-z][a-z0-9_]*$"
 _MODULE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
@@ -78,6 +81,9 @@ class Platform(BaseModel):
 
     host: str = Field(default="127.0.0.1", min_length=1)
     gateway_port: int = Field(default=8080, ge=0, le=65535)
+    trace_sample_ratio: float = Field(
+        default=1.0, ge=0, le=1, allow_inf_nan=False,
+        description="share of traces the services sample (0..1) when telemetry runs")
 
     @field_validator("gateway_port")
     @classmethod
@@ -87,7 +93,8 @@ class Platform(BaseModel):
 
 
 class Topology(BaseModel):
-    """The whole file. Services start in tiers: registry, identity, the others, the gateway."""
+    """The whole file. Services start in tiers: registry (with telemetry), identity, the others,
+    the gateway."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -120,11 +127,12 @@ class Topology(BaseModel):
 
     def tiers(self) -> list[list[str]]:
         """Service names in start order; each tier waits for the previous one to be ready.
-        Identity has a tier of its own: the others fetch its signing keys (and their service
+        Telemetry starts with the registry, so the spans of the first requests have somewhere to
+        go. Identity has a tier of its own: the others fetch its signing keys (and their service
         tokens) as they start."""
-        edges = (REGISTRY, IDENTITY, GATEWAY)
+        edges = (REGISTRY, TELEMETRY, IDENTITY, GATEWAY)
         middle = [name for name in self.services if name not in edges]
-        tiers = [[REGISTRY] if REGISTRY in self.services else [],
+        tiers = [[name for name in (REGISTRY, TELEMETRY) if name in self.services],
                  [IDENTITY] if IDENTITY in self.services else [], middle,
                  [GATEWAY] if GATEWAY in self.services else []]
         return [tier for tier in tiers if tier]

@@ -11,9 +11,11 @@ from souk.logs import (
     format_line,
     log_files,
     merge,
+    only_trace,
     parse_line,
     recent,
     tail_lines,
+    traced,
 )
 
 pytestmark = pytest.mark.unit
@@ -186,3 +188,42 @@ def test_recent_keeps_only_the_newest_lines_across_files(tmp_path: Path) -> None
     shown, _ = recent(tmp_path, None, 3)
 
     assert [line.event for line in shown] == ["b7", "a8", "b9"]
+
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+OTHER = "00f067aa0ba902b7a3ce929d0e0e4736"
+
+
+def test_trace_lines_are_found_in_every_file_however_far_back_and_merged_in_time_order(
+        tmp_path: Path) -> None:
+    noise = "".join(json_line(f"2026-01-01T00:01:{n:02d}Z", f"noise{n}", trace_id=OTHER) + "\n"
+                    for n in range(50))
+    (tmp_path / "orders-1.log").write_text(
+        json_line("2026-01-01T00:00:02Z", "saga started", trace_id=TRACE, span_id="a") + "\n"
+        + noise + json_line("2026-01-01T00:02:00Z", "mentions it", note=TRACE) + "\n")
+    (tmp_path / "gateway-1.log").write_text(
+        json_line("2026-01-01T00:00:01Z", "request", trace_id=TRACE) + "\nTraceback " + TRACE
+        + "\n" + json_line("2026-01-01T00:00:03Z", "response", trace_id=TRACE) + "\n")
+
+    shown, cursors = traced(tmp_path, None, TRACE.upper(), 200)
+
+    assert [(line.instance, line.event) for line in shown] == [
+        ("gateway-1", "request"), ("orders-1", "saga started"), ("gateway-1", "response")]
+    assert all(cursor.offset == cursor.path.stat().st_size for cursor in cursors)
+    assert [line.event for line in traced(tmp_path, "orders", TRACE, 200)[0]] == ["saga started"]
+    assert [line.event for line in traced(tmp_path, None, TRACE, 1)[0]] == ["response"]
+
+
+def test_following_a_trace_shows_only_its_new_lines(tmp_path: Path) -> None:
+    log = tmp_path / "cart-1.log"
+    log.write_text(json_line("2026-01-01T00:00:01Z", "before", trace_id=TRACE) + "\n"
+                   + json_line("2026-01-01T00:00:02Z", "half", trace_id=TRACE)[:20])
+    shown, cursors = traced(tmp_path, None, TRACE, 10)
+    assert [line.event for line in shown] == ["before"]
+    log.write_text(log.read_text()[:-20] + json_line("2026-01-01T00:00:02Z", "half",
+                                                     trace_id=TRACE) + "\n"
+                   + json_line("2026-01-01T00:00:03Z", "other", trace_id=OTHER) + "\n")
+
+    batch = next(only_trace(follow(tmp_path, None, cursors, sleep=lambda _: None), TRACE))
+
+    assert [line.event for line in batch] == ["half"]

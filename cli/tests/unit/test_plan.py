@@ -192,3 +192,25 @@ def test_instances_of_a_service_share_one_fault_folder_under_home() -> None:
     assert first.env["CATALOG_FAULT_DIR"] == second.env["CATALOG_FAULT_DIR"]
     assert plan.instance("registry", 1).env["REGISTRY_FAULT_DIR"] == "/srv/souk/faults/registry"
     assert HOME.fault_dir("catalog") == HOME.faults / "catalog"
+
+
+def test_with_telemetry_every_other_service_exports_its_spans_there_at_the_sample_ratio() -> None:
+    plan = planner(TOPOLOGY.replace('gateway_port = 8080', 'gateway_port = 8080\ntrace_sample_ratio = 0.5')
+                   + "[services.telemetry]\ndatabase = true\n")
+
+    catalog, gateway = plan.instance("catalog", 1), plan.instance("gateway", 2)
+    telemetry = plan.instance("telemetry", 1)
+
+    assert catalog.env["CATALOG_OTLP_ENDPOINT"] == telemetry.url
+    assert catalog.env["CATALOG_TRACE_SAMPLE_RATIO"] == "0.5"
+    assert gateway.env["GATEWAY_OTLP_ENDPOINT"] == telemetry.url
+    assert telemetry.url == f"http://127.0.0.1:{plan.port_of('telemetry', 1)}"
+    assert not any(key.endswith(("OTLP_ENDPOINT", "TRACE_SAMPLE_RATIO")) for key in telemetry.env)
+    assert telemetry.env["TELEMETRY_DATABASE_URL"] == "sqlite:////srv/souk/data/telemetry.db"
+
+
+def test_without_telemetry_no_service_is_told_to_export_spans() -> None:
+    plan = planner(TOPOLOGY + "[services.telemetry]\ninstances = 0\n")
+
+    for spec in (plan.instance("catalog", 1), planner().instance("catalog", 1)):
+        assert not any(key.endswith(("OTLP_ENDPOINT", "TRACE_SAMPLE_RATIO")) for key in spec.env)

@@ -19,7 +19,7 @@ def test_reads_the_default_topology_of_the_repo() -> None:
     topology = load_topology(REPO / "souk.toml")
 
     assert topology.tiers() == [
-        ["registry"], ["identity"],
+        ["registry", "telemetry"], ["identity"],
         ["catalog", "cart", "inventory", "orders", "payments", "notifications", "analytics"],
         ["gateway"]]
     assert topology.services["catalog"].instances == 2
@@ -55,6 +55,23 @@ def test_identity_starts_in_a_tier_of_its_own_after_the_registry() -> None:
                               "[services.registry]\n[services.catalog]\n")
 
     assert topology.tiers() == [["registry"], ["identity"], ["cart", "catalog"], ["gateway"]]
+
+
+def test_telemetry_starts_with_the_registry_so_the_first_spans_are_kept() -> None:
+    topology = parse_topology("[services.catalog]\n[services.telemetry]\n[services.identity]\n"
+                              "[services.registry]\n")
+
+    assert topology.tiers() == [["registry", "telemetry"], ["identity"], ["catalog"]]
+    assert parse_topology("[services.telemetry]\n[services.cart]\n").tiers() == [
+        ["telemetry"], ["cart"]]
+
+
+def test_the_trace_sample_ratio_defaults_to_everything_and_must_be_a_share() -> None:
+    assert parse_topology("").platform.trace_sample_ratio == 1.0
+    assert parse_topology("[platform]\ntrace_sample_ratio = 0.25\n").platform.trace_sample_ratio \
+        == 0.25
+    for bad in ("1.5", "-0.1", "nan", '"all"'):
+        assert "platform.trace_sample_ratio" in errors_of(f"[platform]\ntrace_sample_ratio = {bad}\n")
 
 
 def test_a_file_without_registry_or_gateway_is_valid() -> None:

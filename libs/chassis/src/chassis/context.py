@@ -22,8 +22,6 @@ REQUEST_ID_HEADER = "x-request-id"
 _REQUEST_ID_BYTES = REQUEST_ID_HEADER.encode()
 _TRACEPARENT = b"traceparent"
 _TRACESTATE = b"tracestate"
-# probes and scrapes arrive every second or two from the registry and Prometheus: no traces
-_UNTRACED = ("/health/", "/metrics")
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -59,17 +57,18 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if self.tracing.enabled and not scope["path"].startswith(_UNTRACED):
-            await self._traced(scope, receive, send)
+        if self.tracing.enabled and (parent := header_value(scope, _TRACEPARENT)) is not None:
+            await self._traced(scope, receive, send, parent)
             return
         await self._handle(scope, receive, send)
 
-    async def _traced(self, scope: Scope, receive: Receive, send: Send) -> None:
-        carrier = {}
-        if (parent := header_value(scope, _TRACEPARENT)) is not None:
-            carrier["traceparent"] = parent.decode("latin-1")
-            if (state := header_value(scope, _TRACESTATE)) is not None:
-                carrier["tracestate"] = state.decode("latin-1")
+    async def _traced(self, scope: Scope, receive: Receive, send: Send, parent: bytes) -> None:
+        # Services continue traces, they do not start them: the edge (the gateway) does. So
+        # heartbeats, discovery watches, probes, scrapes and operators' direct calls, which
+        # come without a traceparent, make no traces of their own.
+        carrier = {"traceparent": parent.decode("latin-1")}
+        if (state := header_value(scope, _TRACESTATE)) is not None:
+            carrier["tracestate"] = state.decode("latin-1")
         method = scope["method"]
         status = 500
 

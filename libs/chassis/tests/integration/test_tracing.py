@@ -106,8 +106,15 @@ def by_name(spans: tuple[ReadableSpan, ...], name: str) -> ReadableSpan:
 async def test_one_trace_from_http_through_the_outbox_and_nats(
         two_services: tuple[str, InMemorySpanExporter]) -> None:
     url, exporter = two_services
-    async with aiohttp.ClientSession() as s, s.post(f"{url}/v1/go") as r:
-        assert r.status == 200
+    async with aiohttp.ClientSession() as s:
+        async with s.post(f"{url}/v1/go") as r:  # no traceparent: services start no trace
+            assert r.status == 200
+        await asyncio.sleep(0.3)
+        assert not [sp for sp in exporter.get_finished_spans() if sp.name == "POST /v1/go"]
+        exporter.clear()
+        edge = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"  # as the gateway sends
+        async with s.post(f"{url}/v1/go", headers={"traceparent": edge}) as r:
+            assert r.status == 200
     for _ in range(100):
         names = [span.name for span in exporter.get_finished_spans()]
         if "consume test.Traced.v1" in names:
@@ -120,6 +127,8 @@ async def test_one_trace_from_http_through_the_outbox_and_nats(
     answer = by_name(spans, "publish test.Answered.v1")
     assert server.kind is SpanKind.SERVER and consume.kind is SpanKind.CONSUMER
     trace_id = server.context.trace_id
+    assert trace_id == 0x0AF7651916CD43DD8448EB211C80319C
+    assert server.parent.span_id == 0xB7AD6B7169203331
     assert {publish.context.trace_id, consume.context.trace_id, answer.context.trace_id} == {trace_id}
     # the handler's transaction is a span of the request; the publish happens inside it
     tx = by_id(spans, publish.parent.span_id)

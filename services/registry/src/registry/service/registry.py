@@ -56,7 +56,7 @@ class RegistryService:
         inst, changed = self.directory.register(instance_id, service, url, metadata, self.clock())
         await self.store.save(inst)
         if changed:
-            log.info("instance registered", instance_id=instance_id, service=service, url=url)
+            log.info("instance registered", instance_id=instance_id, of_service=service, url=url)
             await self._notify()
         return inst
 

@@ -1,0 +1,1 @@
+"""Souk telemetry: the embedded default's OTLP/HTTP trace receiver and trace search."""

@@ -1,0 +1,1 @@
+"""OTLP decoding (protobuf and JSON) and the SQL trace store."""

@@ -1,0 +1,1 @@
+"""Spans, trace summaries and trace trees: plain Python, no I/O."""

@@ -1,0 +1,1 @@
+"""The HTTP API: OTLP ingest and trace search."""

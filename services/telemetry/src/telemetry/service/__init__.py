@@ -1,0 +1,1 @@
+"""Use cases: ingest a batch of spans, search traces, fetch one as a tree, prune."""
