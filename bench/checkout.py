@@ -9,7 +9,7 @@ same users, the same concurrency, the same Python client), so the ratio says how
 edge requests one whole checkout costs. Also printed: each process's CPU per checkout.
 
     .venv/bin/python bench/checkout.py [--checkouts 3000] [--concurrency 16 64] [--decline-rate 0]
-    .venv/bin/python bench/checkout.py --tracing-compare [--rounds 2] [--sample-ratio 1.0]
+    .venv/bin/python bench/checkout.py --tracing-compare [--rounds 2] [--sample-ratio 0.1]
 
 `--tracing-compare` measures the same load on the platform without the trace store (tracing off:
 no OTLP endpoint anywhere) and with it (every span exported and stored), alternating
@@ -109,8 +109,9 @@ def one_platform_run(topology_text: str, checkouts: int, concurrency: int,
         finally:
             souk_down(home)
     done = max(result.confirmed + result.cancelled - 1, 1)
-    return {"load": result.as_json(),
-            "cpu_ms_per_checkout": sum(after[k] - before[k] for k in pids) * 1000 / done}
+    per_process = {k: (after[k] - before[k]) * 1000 / done for k in pids}
+    return {"load": result.as_json(), "cpu_ms_per_checkout": sum(per_process.values()),
+            "per_process": per_process}
 
 
 def tracing_compare(args: argparse.Namespace) -> None:
@@ -130,6 +131,12 @@ def tracing_compare(args: argparse.Namespace) -> None:
     cpu = {m: statistics.median(float(r["cpu_ms_per_checkout"]) for r in runs[m])  # type: ignore[arg-type]
            for m in runs}
     overhead = 1 - rate["on"] / rate["off"]
+    names = sorted({k for r in runs["on"] + runs["off"] for k in r["per_process"]})  # type: ignore[attr-defined]
+    deltas = {k: statistics.median(float(r["per_process"].get(k, 0.0)) for r in runs["on"])  # type: ignore[attr-defined]
+              - statistics.median(float(r["per_process"].get(k, 0.0)) for r in runs["off"])  # type: ignore[attr-defined]
+              for k in names}
+    print("CPU per checkout added by tracing, by process (ms): " + ", ".join(
+        f"{k} {v:+.2f}" for k, v in sorted(deltas.items(), key=lambda kv: -kv[1]) if abs(v) >= 0.05))
     print(f"\ntracing on ÷ off: throughput {rate['on']:.1f} / {rate['off']:.1f} = "
           f"{rate['on'] / rate['off']:.3f} (overhead {overhead:.1%}; goal ≤ 15 %); "
           f"CPU per checkout {cpu['on']:.2f} / {cpu['off']:.2f} ms "
@@ -144,7 +151,8 @@ def main() -> None:
     ap.add_argument("--tracing-compare", action="store_true",
                     help="tracing off vs on, alternating platforms (at the last concurrency)")
     ap.add_argument("--rounds", type=int, default=2)
-    ap.add_argument("--sample-ratio", type=float, default=1.0)
+    ap.add_argument("--sample-ratio", type=float, default=0.1,
+                    help="trace_sample_ratio of the traced platform (1.0 records every trace)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
     if args.tracing_compare:

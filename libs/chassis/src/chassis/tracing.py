@@ -73,7 +73,7 @@ class Tracing:
                                   sampler=ParentBased(TraceIdRatioBased(sample_ratio)))
         exporter = OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces", timeout=5)
         provider.add_span_processor(BatchSpanProcessor(
-            exporter, max_queue_size=20000, max_export_batch_size=1000, schedule_delay_millis=500))
+            exporter, max_queue_size=20000, max_export_batch_size=2000, schedule_delay_millis=1000))
         return cls(provider.get_tracer("souk", schema_url="https://opentelemetry.io/schemas/1.26.0"),
                    provider)
 
@@ -83,6 +83,12 @@ class Tracing:
         """A span made current for the ``with`` block (a no-op span when disabled)."""
         if self.tracer is None:
             return contextlib.nullcontext(_NOOP)
+        if parent is not None:
+            remote = trace.get_current_span(parent).get_span_context()
+            if remote.is_valid and not remote.trace_flags.sampled:
+                # an unsampled trace stays unsampled downstream: carry its context on, but
+                # spare building a span the sampler would drop anyway
+                return trace.use_span(NonRecordingSpan(remote), end_on_exit=False)
         return self.tracer.start_as_current_span(name, context=parent, kind=kind,
                                                  attributes=attributes)
 
@@ -97,12 +103,21 @@ class Tracing:
         with self.tracer.start_as_current_span(name, kind=kind, attributes=attributes) as span:
             yield span
 
-    def event_span(self, name: str, *, kind: SpanKind,
-                   attributes: Mapping[str, Any] | None = None) -> Span | None:
-        """A started child span for the caller to end (publishes: they end at once)."""
-        if self.tracer is None or not trace.get_current_span().is_recording():
-            return None
-        return self.tracer.start_span(name, kind=kind, attributes=attributes)
+    def inject_current(self, carrier: MutableMapping[str, str], event: str = "",
+                       attributes: Mapping[str, Any] | None = None) -> bool:
+        """Put the current trace context into ``carrier`` (a message's headers), recording
+        ``event`` on the current span; False when there is no trace to carry on. A publish is an
+        event of the span that publishes rather than a span of its own: a span costs ~25 µs
+        here before export, an event a few."""
+        if self.tracer is None:
+            return False
+        span = trace.get_current_span()
+        if not span.get_span_context().is_valid:
+            return False
+        if event and span.is_recording():
+            span.add_event(event, attributes=attributes)
+        inject(carrier)
+        return True
 
     def shutdown(self) -> None:
         if self._provider is not None:

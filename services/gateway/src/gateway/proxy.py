@@ -138,10 +138,10 @@ class Proxy:
         if not self.tracing.enabled:
             return await self._forward(route, target, scope, receive, send, request_id, body,
                                        rewrite, drop_headers, None)
-        with self.tracing.span(f"{scope['method']} {route.service}", kind=SpanKind.CLIENT,
-                               attributes={"http.request.method": scope["method"],
-                                           "server.address": route.service,
-                                           "url.path": target.split("?", 1)[0]}) as span:
+        with self.tracing.child_span(f"{scope['method']} {route.service}", kind=SpanKind.CLIENT,
+                                     attributes={"http.request.method": scope["method"],
+                                                 "server.address": route.service,
+                                                 "url.path": target.split("?", 1)[0]}) as span:
             carrier: dict[str, str] = {}
             inject(carrier)
             try:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
+
+from opentelemetry import trace
 
 from chassis.db.base import Database, Transaction
 from chassis.tracing import SpanKind, StatusCode, Tracing
@@ -34,8 +36,13 @@ class TracedDatabase:
     async def ping(self) -> None:
         await self.inner.ping()
 
+    def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[Transaction]:
+        if not trace.get_current_span().is_recording():  # no trace to join: no extra layer
+            return self.inner.transaction(readonly=readonly)
+        return self._traced(readonly)
+
     @asynccontextmanager
-    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[Transaction]:
+    async def _traced(self, readonly: bool) -> AsyncIterator[Transaction]:
         with self._tracing.child_span("db.transaction", kind=SpanKind.CLIENT,
                                       attributes=self._attributes) as span:
             if readonly:

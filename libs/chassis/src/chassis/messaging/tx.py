@@ -7,11 +7,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
-from opentelemetry import trace
 
 from chassis.db.base import Params, Row, Transaction
 from chassis.messaging.envelope import CORRELATION, MSG_ID, NATS_MSG_ID, TYPE, Outgoing, subject_for
-from chassis.tracing import NO_TRACING, SpanKind, Tracing, inject
+from chassis.tracing import NO_TRACING, Tracing
 from contracts import Message
 
 __all__ = ["INSERT_OUTBOX", "MessageTx"]
@@ -74,14 +73,12 @@ class MessageTx:
         hdrs = {NATS_MSG_ID: msg_id, MSG_ID: msg_id, TYPE: message.TYPE}
         if correlation:
             hdrs[CORRELATION] = correlation
-        span = self._tracing.event_span(f"publish {message.TYPE}", kind=SpanKind.PRODUCER,
-                                        attributes={"messaging.message.type": message.TYPE,
-                                                    "messaging.message.id": msg_id,
-                                                    "souk.order_id": correlation})
-        if span is not None:  # the consumer's span will be a child of this one
-            inject(hdrs, trace.set_span_in_context(span))
-            span.end()
-        elif self.trace_headers:  # not tracing here: pass the caller's trace on unchanged
+        # the consumer's span will be a child of the span publishing (unsampled traces too, so
+        # the sampling decision holds end to end)
+        if not self._tracing.inject_current(hdrs, f"publish {message.TYPE}",
+                                            {"messaging.message.type": message.TYPE,
+                                             "messaging.message.id": msg_id}) \
+                and self.trace_headers:  # not tracing here: pass the caller's trace on unchanged
             hdrs.update(self.trace_headers)
         if headers:
             hdrs.update(headers)

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends
 
 from analytics.adapters.sql import SqlUnitOfWork
 from analytics.entrypoints.events import EVENTS, facts_in
-from analytics.entrypoints.schemas import ReplayOut, SummaryOut, problem_responses
+from analytics.entrypoints.schemas import ReplayOut, SummaryOut
 from analytics.service import projection
 from analytics.service.ports import UnitOfWork
 from chassis.auth import Principal, require_role
 from chassis.deps import DatabaseDep, RuntimeDep
 from chassis.logging import get_logger
 from chassis.messaging import history
+from chassis.openapi import problem_responses
 from chassis.problems import Problem
 
 __all__ = ["router"]

@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from analytics.domain.summary import Summary
-from chassis.problems import PROBLEM_JSON
 
-__all__ = ["ProductTotalOut", "ReplayOut", "SummaryOut", "problem_responses"]
+__all__ = ["ProductTotalOut", "ReplayOut", "SummaryOut"]
 
 
 class _Out(BaseModel):
@@ -44,24 +40,3 @@ class ReplayOut(_Out):
     summary: SummaryOut
 
 
-class ProblemOut(_Out):
-    """RFC 9457 problem details, as every Souk error is sent."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-
-
-def problem_responses(
-        described: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for problem+json errors, with a catch-all ``4XX``."""
-    content = {PROBLEM_JSON: {"schema": ProblemOut.model_json_schema()}}
-    responses: dict[int | str, dict[str, Any]] = {
-        status: {"description": text, "content": content}
-        for status, text in (described or {}).items()}
-    responses["4XX"] = {"description": "another client error", "content": content}
-    return responses

@@ -18,12 +18,12 @@ from catalog.entrypoints.schemas import (
     ProductIn,
     ProductOut,
     ProductPageOut,
-    problem_responses,
 )
 from catalog.service import commands, queries
 from catalog.service.ports import UnitOfWork
 from chassis.auth import Principal, internal_caller, require_role
 from chassis.deps import DatabaseDep
+from chassis.openapi import problem_responses
 
 __all__ = ["UnitOfWorkDep", "router"]
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from chassis.auth import Principal, require_role
 from chassis.deps import DatabaseDep
+from chassis.openapi import problem_responses
 from inventory.adapters.sql import SqlUnitOfWork
 from inventory.entrypoints.schemas import (
     AvailabilityOut,
@@ -16,7 +17,6 @@ from inventory.entrypoints.schemas import (
     RestockIn,
     StockOut,
     StockPageOut,
-    problem_responses,
 )
 from inventory.service import stock
 from inventory.service.ports import UnitOfWork

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chassis.problems import PROBLEM_JSON
 from inventory.domain.reservations import Reservation
 from inventory.domain.stock import MAX_RESTOCK, StockLevel
 
 __all__ = ["AvailabilityOut", "LineOut", "ReservationOut", "ReservationPageOut", "RestockIn",
-           "StockOut", "StockPageOut", "problem_responses"]
+           "StockOut", "StockPageOut"]
 
 
 class _Out(BaseModel):
@@ -73,25 +70,3 @@ class RestockIn(BaseModel):
     quantity: int = Field(ge=1, le=MAX_RESTOCK, description="units to add")
 
 
-class ProblemOut(_Out):
-    """RFC 9457 problem details, as every Souk error is sent."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str = Field(examples=["https://souk.dev/problems/inventory/unknown-sku"])
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-
-
-def problem_responses(
-        described: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for problem+json errors; the catch-all ``4XX`` also replaces
-    FastAPI's default ``422`` entry (parameter errors are 400 problems here)."""
-    content = {PROBLEM_JSON: {"schema": ProblemOut.model_json_schema()}}
-    responses: dict[int | str, dict[str, Any]] = {
-        status: {"description": text, "content": content}
-        for status, text in (described or {}).items()}
-    responses["4XX"] = {"description": "another client error", "content": content}
-    return responses

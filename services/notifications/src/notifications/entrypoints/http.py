@@ -8,13 +8,13 @@ from fastapi import APIRouter, Depends, Query
 
 from chassis.auth import CurrentUser, Principal, require_role
 from chassis.deps import DatabaseDep
+from chassis.openapi import problem_responses
 from notifications.adapters.sql import SqlUnitOfWork
 from notifications.entrypoints.schemas import (
     MessageOut,
     MessagePageOut,
     OrderMessagesOut,
     OrderMessagesPageOut,
-    problem_responses,
 )
 from notifications.service import mailbox
 from notifications.service.ports import UnitOfWork

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from chassis.problems import PROBLEM_JSON
 from notifications.domain.messages import Message
 from notifications.service.ports import OrderMessages
 
-__all__ = ["MessageOut", "MessagePageOut", "OrderMessagesOut", "OrderMessagesPageOut",
-           "problem_responses"]
+__all__ = ["MessageOut", "MessagePageOut", "OrderMessagesOut", "OrderMessagesPageOut"]
 
 
 class _Out(BaseModel):
@@ -57,25 +53,3 @@ class OrderMessagesPageOut(_Out):
     next: str | None = Field(description="pass as `after` for the next page; null on the last")
 
 
-class ProblemOut(_Out):
-    """RFC 9457 problem details, as every Souk error is sent."""
-
-    model_config = ConfigDict(extra="allow")
-
-    type: str
-    title: str
-    status: int
-    detail: str | None = None
-    instance: str | None = None
-
-
-def problem_responses(
-        described: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for problem+json errors (a catch-all ``4XX`` replaces FastAPI's
-    default ``422``, since the chassis answers parameter errors with a 400 problem)."""
-    content = {PROBLEM_JSON: {"schema": ProblemOut.model_json_schema()}}
-    responses: dict[int | str, dict[str, Any]] = {
-        status: {"description": text, "content": content}
-        for status, text in (described or {}).items()}
-    responses["4XX"] = {"description": "another client error", "content": content}
-    return responses

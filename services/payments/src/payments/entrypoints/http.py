@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from chassis.auth import CurrentUser, Principal, require_role
 from chassis.deps import DatabaseDep
+from chassis.openapi import problem_responses
 from payments.adapters.sessions import read_sessions
 from payments.entrypoints.schemas import (
     AdminPageOut,
@@ -15,7 +16,6 @@ from payments.entrypoints.schemas import (
     PaymentOut,
     PaymentPageOut,
     PaymentSummaryOut,
-    problem_responses,
 )
 from payments.service import queries
 from payments.service.queries import ReadFactory

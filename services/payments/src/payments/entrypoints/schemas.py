@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from chassis.problems import PROBLEM_JSON
 from payments.domain.payment import Status
 from payments.service.ports import PaymentSummary, Stream
 
 __all__ = ["AdminPageOut", "AdminPaymentOut", "EventOut", "PaymentOut", "PaymentPageOut",
-           "PaymentSummaryOut", "problem_responses"]
+           "PaymentSummaryOut"]
 
 
 class _Out(BaseModel):
@@ -91,13 +88,3 @@ class AdminPageOut(_Out):
     next: str | None
 
 
-def problem_responses(extra: Mapping[int, str] | None = None) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI entries for the problem+json answers of a route."""
-    described = {400: "invalid parameter (validation-error)", 401: "no valid bearer token",
-                 **(extra or {})}
-    responses: dict[int | str, dict[str, Any]] = {
-        status: {"description": text, "content": {PROBLEM_JSON: {}}}
-        for status, text in described.items()}
-    # replaces FastAPI's default 422 entry: the chassis answers bad parameters with a 400
-    responses["4XX"] = {"description": "another client error", "content": {PROBLEM_JSON: {}}}
-    return responses
