@@ -52,7 +52,11 @@ async def trace_of_order(s: aiohttp.ClientSession, shop: Checkout, order_id: str
             assert len(found) == 1, f"the checkout is split over {len(found)} traces"
             async with s.get(f"{telemetry}/v1/traces/{found[0]['trace_id']}", headers=headers) as r:
                 doc = await r.json()
-            if expect(doc["spans"]):
+            spans = doc["spans"]
+            ids = {sp["span_id"] for sp in spans}
+            whole = all(not sp.get("parent_span_id") or sp["parent_span_id"] in ids
+                        for sp in spans) and any(sp["service"] == "gateway" for sp in spans)
+            if whole and expect(spans):  # every exporter's batch has arrived
                 return doc
         await asyncio.sleep(0.5)
     raise AssertionError(f"trace of {order_id} incomplete: "

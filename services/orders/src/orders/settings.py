@@ -15,7 +15,9 @@ class OrdersSettings(ServiceSettings):
 
     service_name: str = "orders"
     database_url: str = Field(default="sqlite:///var/data/orders.db", min_length=1)
-    reserve_timeout: float = Field(default=10.0, gt=0, le=600,
+    # a crash of orders holds back the replies it had pulled for up to ~7 s (pull expiry + ack
+    # wait); the reservation deadline leaves room for that
+    reserve_timeout: float = Field(default=15.0, gt=0, le=600,
                                    description="seconds inventory has to answer ReserveStock")
     authorize_timeout: float = Field(default=5.0, gt=0, le=600,
                                      description="seconds payments has to answer AuthorizePayment")

@@ -34,10 +34,14 @@ def delivered_count(reply: str) -> tuple[int, int, int]:
 
 class CreditPull:
     """Keeps about ``window`` messages requested from consumer ``durable`` of ``stream``;
-    ``on_message(msg)`` is called for each delivered message (synchronously, keep it cheap)."""
+    ``on_message(msg)`` is called for each delivered message (synchronously, keep it cheap).
+
+    Requests expire after ``expires`` seconds (2 s). Short on purpose: the server keeps a dead
+    process's requests until they expire and hands them messages, which then wait out the ack
+    wait; short requests bound how long a crash holds replies back from a saga."""
 
     def __init__(self, nc: Any, stream: str, durable: str, on_message: Callable[[Any], None], *,
-                 window: int = 200, expires: float = 5.0, api_prefix: str = "$JS.API") -> None:
+                 window: int = 200, expires: float = 2.0, api_prefix: str = "$JS.API") -> None:
         self._nc = nc
         self._subject = f"{api_prefix}.CONSUMER.MSG.NEXT.{stream}.{durable}"
         self._on_message = on_message

@@ -59,7 +59,7 @@ _ANSWERS = {
 }
 
 # seconds each step may take before the saga acts (a re-send waits longer, up to 6x)
-DEADLINES: dict[Step, float] = {Step.RESERVE: 10.0, Step.AUTHORIZE: 5.0, Step.CAPTURE: 10.0,
+DEADLINES: dict[Step, float] = {Step.RESERVE: 15.0, Step.AUTHORIZE: 5.0, Step.CAPTURE: 10.0,
                                 Step.VOID: 5.0, Step.RELEASE: 5.0}
 
 

@@ -59,9 +59,11 @@ async def wait_for_change(orders: Orders, order: Order, seconds: float) -> Order
             left = deadline - time.monotonic()
             if left <= 0:
                 break
-            event.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), min(left, 0.5))
+            # cleared before the read, not after: a notice sent after this read sets it again,
+            # so no change can slip between the read and the next wait
+            event.clear()
             order = await queries.get_order(orders.db, order.id) or order
     finally:
         orders.notices.unwatch(order.id, event)
