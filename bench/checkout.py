@@ -186,6 +186,10 @@ def main() -> None:
                                 "cpu_ms_per_checkout": cpu})
         finally:
             souk_down(home)
+    ratio = re.search(r"^trace_sample_ratio\s*=\s*([0-9.]+)", topology(0), re.MULTILINE)
+    print(f"platform: souk.toml as it is (trace_sample_ratio "
+          f"{ratio.group(1) if ratio else 'default 1.0'} with the telemetry service; "
+          "see --tracing-compare for tracing off)")
     for r in results:
         load, base = r["load"], r["baseline"]
         lat = load["latency_ms"]
