@@ -34,12 +34,3 @@ class FaultPoints:
         except FileNotFoundError:
             return
         os.kill(os.getpid(), signal.SIGKILL)
-
-    def arm(self, name: str) -> Path:
-        """Arm ``name`` (used by tests and tooling sharing the folder)."""
-        if self._dir is None:
-            raise RuntimeError("no fault folder configured")
-        self._dir.mkdir(parents=True, exist_ok=True)
-        marker = self._dir / name
-        marker.touch()
-        return marker

@@ -207,6 +207,16 @@ class TestIssuer:
         return jwt.encode(payload, key if key is not None else self.private_key,
                           algorithm=algorithm, headers=header)
 
+    def verifier(self, audiences: tuple[str, ...] = ("souk", "souk-internal")) -> Any:
+        """A :class:`~chassis.auth.TokenVerifier` trusting this issuer's key, for an app's
+        ``runtime.verifier`` in tests (user and service tokens alike)."""
+        from chassis.auth import StaticJwks, TokenVerifier
+
+        async def jwks() -> dict[str, Any]:
+            return self.jwks()
+
+        return TokenVerifier(StaticJwks(jwks), issuer=self.issuer, audience=list(audiences))
+
     def service_token(self, service: str, ttl: float = 300) -> str:
         return self.mint(sub=f"service:{service}", roles=("service",), aud="souk-internal",
                          ttl=ttl, svc=service)

@@ -25,7 +25,6 @@ __all__ = ["NO_TRACING", "SpanKind", "Status", "StatusCode", "Tracing", "current
            "extract", "inject"]
 
 _PROPAGATOR = TraceContextTextMapPropagator()
-TRACE_HEADERS = ("traceparent", "tracestate")
 
 
 def inject(carrier: MutableMapping[str, str], ctx: otel_context.Context | None = None) -> None:
@@ -122,10 +121,6 @@ class Tracing:
     def shutdown(self) -> None:
         if self._provider is not None:
             self._provider.shutdown()
-
-    def force_flush(self, timeout_millis: int = 5000) -> None:
-        if self._provider is not None:
-            self._provider.force_flush(timeout_millis)
 
 
 _NOOP = NonRecordingSpan(trace.INVALID_SPAN_CONTEXT)

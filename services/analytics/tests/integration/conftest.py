@@ -18,7 +18,6 @@ from fastapi import FastAPI
 
 from analytics.app import MIGRATIONS, create_app
 from analytics.settings import AnalyticsSettings
-from chassis.auth import StaticJwks, TokenVerifier
 from chassis.db import Database, migrate, open_database
 from chassis.messaging import subject_for
 from chassis.testing import TestIssuer, nats_server, serve_app, temporary_database
@@ -93,11 +92,7 @@ async def service(database_url: str, nats_url: str) -> AsyncIterator[RunningServ
     app = create_app(AnalyticsSettings(database_url=database_url, nats_url=nats_url,
                                        registry_url="", log_level="warning"))
 
-    async def jwks() -> dict[str, Any]:
-        return ISSUER.jwks()
-
-    app.state.runtime.verifier = TokenVerifier(StaticJwks(jwks), issuer=ISSUER.issuer,
-                                               audience=["souk", "souk-internal"])
+    app.state.runtime.verifier = ISSUER.verifier()
     async with serve_app(app) as base_url, aiohttp.ClientSession(base_url) as session:
         await app.state.runtime.require_messaging().wait_started(15)
         yield RunningService(session, app, nats_url)

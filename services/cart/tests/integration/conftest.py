@@ -20,7 +20,6 @@ from starlette.routing import Route
 
 from cart.app import create_app
 from cart.settings import CartSettings
-from chassis.auth import StaticJwks, TokenVerifier
 from chassis.testing import TestIssuer, nats_server, serve_app, temporary_database
 
 ISSUER = TestIssuer()
@@ -116,12 +115,8 @@ async def start_cart(database_url: str, nats_url: str,
                 "catalog_url": catalog.url, "log_level": "warning"} | overrides
             app = create_app(CartSettings(**options))
 
-            async def jwks() -> dict[str, Any]:
-                return ISSUER.jwks()
-
             runtime = app.state.runtime
-            runtime.verifier = TokenVerifier(StaticJwks(jwks), issuer=ISSUER.issuer,
-                                             audience=["souk", "souk-internal"])
+            runtime.verifier = ISSUER.verifier()
             runtime.service_tokens = Tokens()
             url = await stack.enter_async_context(serve_app(app))
             return RunningCart(url, app, http)

@@ -10,7 +10,6 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from chassis.auth import StaticJwks, TokenVerifier
 from chassis.testing import TestIssuer, free_port, serve_app
 from inventory.app import create_app
 
@@ -24,11 +23,7 @@ CUSTOMER = ISSUER.mint(sub="customer-1", roles=("customer",))
 
 
 async def _serve(app: Any) -> AsyncIterator[aiohttp.ClientSession]:
-    async def jwks() -> dict[str, Any]:
-        return ISSUER.jwks()
-
-    app.state.runtime.verifier = TokenVerifier(StaticJwks(jwks), issuer=ISSUER.issuer,
-                                               audience=["souk", "souk-internal"])
+    app.state.runtime.verifier = ISSUER.verifier()
     async with serve_app(app) as base_url, aiohttp.ClientSession(base_url) as session:
         yield session
 

@@ -16,7 +16,6 @@ import nats
 import pytest
 from fastapi import FastAPI
 
-from chassis.auth import StaticJwks, TokenVerifier
 from chassis.db import Database, migrate, open_database
 from chassis.messaging import subject_for
 from chassis.testing import TestIssuer, nats_server, serve_app, temporary_database
@@ -52,11 +51,7 @@ def nats_url() -> Iterator[str]:
 
 
 def with_test_issuer(app: FastAPI) -> FastAPI:
-    async def jwks() -> dict[str, Any]:
-        return ISSUER.jwks()
-
-    app.state.runtime.verifier = TokenVerifier(StaticJwks(jwks), issuer=ISSUER.issuer,
-                                               audience=["souk", "souk-internal"])
+    app.state.runtime.verifier = ISSUER.verifier()
     return app
 
 

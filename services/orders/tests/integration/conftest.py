@@ -14,7 +14,6 @@ import nats
 import pytest
 from fastapi import FastAPI
 
-from chassis.auth import StaticJwks, TokenVerifier
 from chassis.testing import TestIssuer, nats_server, serve_app, temporary_database
 from contracts import Message, inventory, payments
 from orders.app import create_app
@@ -138,11 +137,7 @@ def orders_settings(database_url: str, nats_url: str, **overrides: Any) -> Order
 
 
 def with_test_issuer(app: FastAPI) -> FastAPI:
-    async def jwks() -> dict[str, Any]:
-        return ISSUER.jwks()
-
-    app.state.runtime.verifier = TokenVerifier(StaticJwks(jwks), issuer=ISSUER.issuer,
-                                               audience=["souk", "souk-internal"])
+    app.state.runtime.verifier = ISSUER.verifier()
     return app
 
 

@@ -8,7 +8,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from chassis.auth import StaticJwks, TokenVerifier
 from chassis.db import Database
 from chassis.testing import TestIssuer, serve_app
 from payments.adapters.sql import SqlLedger
@@ -56,11 +55,7 @@ async def http(database: Database, database_url: str) -> AsyncIterator[aiohttp.C
     await record(database, "o-v1", VoidRequested("v"))
     app = create_app(payments_settings(database_url))
 
-    async def jwks() -> dict[str, Any]:
-        return ISSUER.jwks()
-
-    app.state.runtime.verifier = TokenVerifier(StaticJwks(jwks), issuer=ISSUER.issuer,
-                                               audience=["souk", "souk-internal"])
+    app.state.runtime.verifier = ISSUER.verifier()
     async with serve_app(app) as base_url, aiohttp.ClientSession(base_url) as session:
         yield session
 

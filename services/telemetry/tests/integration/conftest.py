@@ -11,7 +11,6 @@ from typing import Any
 import aiohttp
 import pytest
 
-from chassis.auth import StaticJwks, TokenVerifier
 from chassis.testing import TestIssuer, serve_app, temporary_database
 from telemetry.app import create_app
 from telemetry.settings import TelemetrySettings
@@ -52,11 +51,7 @@ class RunningTelemetry:
 async def start(database_url: str, **overrides: Any) -> AsyncIterator[RunningTelemetry]:
     app = create_app(telemetry_settings(database_url, **overrides))
 
-    async def jwks() -> dict[str, Any]:
-        return ISSUER.jwks()
-
-    app.state.runtime.verifier = TokenVerifier(StaticJwks(jwks), issuer=ISSUER.issuer,
-                                               audience=["souk", "souk-internal"])
+    app.state.runtime.verifier = ISSUER.verifier()
     async with serve_app(app) as base_url, aiohttp.ClientSession(base_url) as session:
         yield RunningTelemetry(session, base_url)
 
