@@ -63,8 +63,7 @@ bench: install-dev ## benchmarks (they start their own platform; wrk and nginx f
 	$(BIN)/python bench/gateway_routing.py
 	$(BIN)/python bench/gateway_edge.py
 	$(BIN)/python bench/checkout.py
-	$(BIN)/python bench/checkout.py --tracing-compare --sample-ratio 0.1
-	$(BIN)/python bench/checkout.py --tracing-compare --sample-ratio 1.0
+	$(BIN)/python bench/checkout.py --tracing-compare
 	$(BIN)/python bench/telemetry_ingest.py
 
 clean: down

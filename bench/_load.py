@@ -3,6 +3,7 @@ and starting a Souk platform with `souk up` in a temporary home."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 import os
@@ -17,6 +18,16 @@ import aiohttp
 
 ROOT = Path(__file__).resolve().parents[1]
 SOUK = [sys.executable, "-m", "souk.main"]
+
+
+def load_options(doc: str | None, *, duration: int) -> argparse.ArgumentParser:
+    """A parser described by the first line of ``doc``, with what every load benchmark takes:
+    ``--duration`` (seconds of each run), ``--connections`` and ``--rounds``."""
+    ap = argparse.ArgumentParser(description=(doc or "").splitlines()[0])
+    ap.add_argument("--duration", type=int, default=duration)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--rounds", type=int, default=3)
+    return ap
 
 
 def free_port() -> int:
@@ -74,8 +85,11 @@ def _ms(text: str) -> float:
 
 
 def run_wrk(url: str, duration: int, connections: int,
-            headers: dict[str, str] | None = None) -> dict[str, float]:
+            headers: dict[str, str] | None = None, cpu: int | None = None) -> dict[str, float]:
+    """One wrk run (pinned to ``cpu`` with taskset when given)."""
     args = ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency"]
+    if cpu is not None:
+        args = ["taskset", "-c", str(cpu), *args]
     for name, value in (headers or {}).items():
         args += ["-H", f"{name}: {value}"]
     out = subprocess.run([*args, url], check=True, capture_output=True, text=True).stdout
@@ -114,8 +128,8 @@ def load_tool() -> str:
 
 
 def measure(url: str, duration: int, connections: int,
-            headers: dict[str, str] | None = None) -> dict[str, float]:
-    """Closed-loop load against one URL; wrk when installed."""
+            headers: dict[str, str] | None = None, cpu: int | None = None) -> dict[str, float]:
+    """Closed-loop load against one URL; wrk when installed (pinned to ``cpu`` when given)."""
     if shutil.which("wrk"):
-        return run_wrk(url, duration, connections, headers)
+        return run_wrk(url, duration, connections, headers, cpu)
     return asyncio.run(_python_load(url, duration, connections, headers))

@@ -12,7 +12,6 @@ used, which costs more CPU on this 2-core machine and so understates both figure
 
 from __future__ import annotations
 
-import argparse
 import json
 import statistics
 import sys
@@ -24,6 +23,7 @@ from _load import (
     ROOT,
     cpu_seconds,
     free_port,
+    load_options,
     load_tool,
     measure,
     one_catalog_topology,
@@ -41,11 +41,7 @@ def start_platform(home: Path) -> tuple[str, str, int]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duration", type=int, default=10)
-    ap.add_argument("--connections", type=int, default=32)
-    ap.add_argument("--rounds", type=int, default=3)
-    args = ap.parse_args()
+    args = load_options(__doc__, duration=10).parse_args()
     tool = load_tool()
     with tempfile.TemporaryDirectory(prefix="souk-bench-") as tmp:
         home = Path(tmp)

@@ -191,7 +191,7 @@ async def test_a_consumer_killed_after_its_effect_before_its_ack_applies_it_once
     shop.verify()
 
 
-async def test_the_relay_killed_after_publishing_before_marking_causes_no_duplicate(
+async def test_the_relay_killed_after_publishing_before_deleting_causes_no_duplicate(
         shop: Checkout) -> None:
     victim = shop.pid_of("orders-1")
     shop.arm("orders", "relay.after-publish")

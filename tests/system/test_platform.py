@@ -66,7 +66,7 @@ async def test_the_gateway_serves_the_seeded_catalog(platform: Platform) -> None
             status, ctype, body = await get(s, url + (f"&cursor={cursor}" if cursor else ""))
             assert status == 200 and ctype == "application/json", body
             skus += [p["sku"] for p in body["items"]]
-            cursor = body["next_cursor"]
+            cursor = body["next"]
             if not cursor:
                 break
         assert len(skus) >= 50 and len(set(skus)) == len(skus)

@@ -100,15 +100,15 @@ class AdminClient:
         if not self.runs(service):
             return None
         items: list[Json] = []
-        after: str | None = None
+        cursor: str | None = None
         for _ in range(MAX_PAGES):
-            query = f"?limit={PAGE_SIZE}" + (f"&after={quote(after)}" if after is not None else "")
+            query = f"?limit={PAGE_SIZE}" + (f"&cursor={quote(cursor)}" if cursor else "")
             page = await self.request(service, "GET", path + query)
             if not isinstance(page, dict) or not isinstance(page.get("items"), list):
                 raise FetchError(f"{service} {path}: not a page of items")
             items.extend(page["items"])
-            after = page.get("next")
-            if after is None:
+            cursor = page.get("next")
+            if cursor is None:
                 return items
         raise FetchError(f"{service} {path}: more than {MAX_PAGES} pages")
 

@@ -4,8 +4,27 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import overload
 
 __all__ = ["Home"]
+
+
+class _Path:
+    """One place in the home's layout: ``name`` under the root, or under another such place."""
+
+    def __init__(self, name: str, *, under: _Path | None = None) -> None:
+        self.name = name
+        self.under = under
+
+    @overload
+    def __get__(self, home: None, owner: type[Home]) -> _Path: ...
+    @overload
+    def __get__(self, home: Home, owner: type[Home]) -> Path: ...
+    def __get__(self, home: Home | None, owner: type[Home]) -> Path | _Path:
+        if home is None:
+            return self
+        parent = home.root if self.under is None else self.under.__get__(home, owner)
+        return parent / self.name
 
 
 @dataclass(frozen=True)
@@ -15,78 +34,36 @@ class Home:
 
     root: Path
 
+    data = _Path("data")
+    logs = _Path("logs")
+    nats = _Path("nats")
+    run = _Path("run")
+    faults = _Path("faults")  # armed crash points, one folder per service (chassis.faults.FaultPoints)
+    secrets = _Path("secrets")  # credentials souk generates; readable by the owner only
+
+    state_file = _Path("state.json", under=run)
+    pid_file = _Path("supervisor.pid", under=run)
+    # instance counts wanted per service; `souk scale` writes it, SIGHUP applies it
+    desired_file = _Path("desired.json", under=run)
+    # the grace period `souk down` asked for, read by the supervisor on SIGTERM
+    stop_file = _Path("stop.json", under=run)
+    # {"<service>": "<secret>"}: each service's credential for a service token
+    service_secrets_file = _Path("services.json", under=secrets)
+    # {"<service>": "<sha256 hex of its secret>"}: what identity checks secrets against
+    service_credentials_file = _Path("service-credentials.json", under=secrets)
+    # the demo admin and demo customer, with their passwords
+    demo_users_file = _Path("demo-users.json", under=secrets)
+    supervisor_log = _Path("supervisor.log", under=logs)
+
     @classmethod
     def resolve(cls, option: Path | None) -> Home:
         """``--home`` (or ``SOUK_HOME``, which the CLI maps onto it), else ``./var``."""
         return cls((option or Path("var")).expanduser().absolute())
 
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def logs(self) -> Path:
-        return self.root / "logs"
-
-    @property
-    def nats(self) -> Path:
-        return self.root / "nats"
-
-    @property
-    def run(self) -> Path:
-        return self.root / "run"
-
-    @property
-    def state_file(self) -> Path:
-        return self.run / "state.json"
-
-    @property
-    def pid_file(self) -> Path:
-        return self.run / "supervisor.pid"
-
-    @property
-    def desired_file(self) -> Path:
-        """Instance counts wanted per service; ``souk scale`` writes it, SIGHUP applies it."""
-        return self.run / "desired.json"
-
-    @property
-    def stop_file(self) -> Path:
-        """The grace period ``souk down`` asked for, read by the supervisor on SIGTERM."""
-        return self.run / "stop.json"
-
-    @property
-    def faults(self) -> Path:
-        """Armed crash points, one folder per service (``chassis.faults.FaultPoints``)."""
-        return self.root / "faults"
-
     def fault_dir(self, service: str) -> Path:
         """Where a file named after a crash point makes ``service``'s next process to pass it
         SIGKILL itself (once)."""
         return self.faults / service
-
-    @property
-    def secrets(self) -> Path:
-        """Credentials souk generates; readable by the owner only."""
-        return self.root / "secrets"
-
-    @property
-    def service_secrets_file(self) -> Path:
-        """``{"<service>": "<secret>"}``: each service's credential for a service token."""
-        return self.secrets / "services.json"
-
-    @property
-    def service_credentials_file(self) -> Path:
-        """``{"<service>": "<sha256 hex of its secret>"}``: what identity checks secrets against."""
-        return self.secrets / "service-credentials.json"
-
-    @property
-    def demo_users_file(self) -> Path:
-        """The demo admin and demo customer, with their passwords."""
-        return self.secrets / "demo-users.json"
-
-    @property
-    def supervisor_log(self) -> Path:
-        return self.logs / "supervisor.log"
 
     def log_file(self, instance: str) -> Path:
         return self.logs / f"{instance}.log"

@@ -127,6 +127,29 @@ def _by_order(rows: Iterable[Json]) -> dict[str, list[Json]]:
 
 
 Report_ = Callable[[str, str], None]  # (subject, detail) of one violation
+_Check = Callable[["_Data", Report_], str]  # reports violations, returns the summary
+
+# The snapshot parts a check may need: how a skip names a missing one, and its value (None when
+# its service is not in the topology; no service with messaging counts as missing too).
+_PARTS: dict[str, tuple[str, Callable[[Snapshot], object | None]]] = {
+    "orders": ("orders", lambda s: s.orders),
+    "stock": ("inventory", lambda s: s.stock),
+    "reservations": ("inventory", lambda s: s.reservations),
+    "payments": ("payments", lambda s: s.payments),
+    "notifications": ("notifications", lambda s: s.notifications),
+    "messaging": ("messaging services", lambda s: s.messaging or None),
+    "dlq": ("SOUK_DLQ", lambda s: s.dlq),
+}
+# (name, description, the parts it needs, the check), in the order they are reported
+_CHECKS: list[tuple[str, str, tuple[str, ...], _Check]] = []
+
+
+def _invariant(name: str, description: str, *needs: str) -> Callable[[_Check], _Check]:
+    """Register the check it decorates; it is skipped when a part it ``needs`` is missing."""
+    def register(body: _Check) -> _Check:
+        _CHECKS.append((name, description, needs, body))
+        return body
+    return register
 
 
 class _Data:
@@ -148,6 +171,7 @@ class _Data:
                        for kind in row.get("kinds", []))
 
 
+@_invariant("orders-terminal", "every order CONFIRMED or CANCELLED", "orders")
 def _terminal(d: _Data, report: Report_) -> str:
     for order in d.orders:
         if order.get("status") not in TERMINAL:
@@ -155,6 +179,7 @@ def _terminal(d: _Data, report: Report_) -> str:
     return f"{len(d.confirmed) + len(d.cancelled)}/{len(d.orders)} terminal"
 
 
+@_invariant("stock-balance", "initial = available + reserved + sold, none negative", "stock")
 def _stock_balance(d: _Data, report: Report_) -> str:
     for row in d.stock:
         counts = {k: int(row.get(k, 0)) for k in ("initial", "available", "reserved", "sold")}
@@ -166,6 +191,7 @@ def _stock_balance(d: _Data, report: Report_) -> str:
     return f"{len(d.stock)} SKUs"
 
 
+@_invariant("reserved-matches-reservations", "reserved = sum of ACTIVE reservations", "reservations")
 def _reserved(d: _Data, report: Report_) -> str:
     held: Counter[str] = Counter()
     for rows in d.reservations.values():
@@ -180,6 +206,7 @@ def _reserved(d: _Data, report: Report_) -> str:
     return f"{sum(held.values())} units in ACTIVE reservations"
 
 
+@_invariant("confirmed-reservation", "CONFIRMED order has a COMMITTED reservation", "orders", "reservations")
 def _confirmed_reservation(d: _Data, report: Report_) -> str:
     for order in d.confirmed:
         statuses = [r.get("status") for r in d.reservations.get(str(order["id"]), [])]
@@ -188,6 +215,7 @@ def _confirmed_reservation(d: _Data, report: Report_) -> str:
     return f"{len(d.confirmed)} confirmed"
 
 
+@_invariant("confirmed-payment", "CONFIRMED order: one capture, captured = net = total", "orders", "payments")
 def _confirmed_payment(d: _Data, report: Report_) -> str:
     for order in d.confirmed:
         order_id, total = str(order["id"]), int(order.get("total_minor", 0))
@@ -203,6 +231,8 @@ def _confirmed_payment(d: _Data, report: Report_) -> str:
     return f"{len(d.confirmed)} confirmed"
 
 
+@_invariant("cancelled-reservation", "CANCELLED order: no ACTIVE or COMMITTED reservation",
+            "orders", "reservations")
 def _cancelled_reservation(d: _Data, report: Report_) -> str:
     for order in d.cancelled:
         live = [r.get("status") for r in d.reservations.get(str(order["id"]), [])
@@ -212,6 +242,7 @@ def _cancelled_reservation(d: _Data, report: Report_) -> str:
     return f"{len(d.cancelled)} cancelled"
 
 
+@_invariant("cancelled-payment", "CANCELLED order: no net charge", "orders", "payments")
 def _cancelled_payment(d: _Data, report: Report_) -> str:
     for order in d.cancelled:
         for pay in d.payments.get(str(order["id"]), []):
@@ -220,6 +251,7 @@ def _cancelled_payment(d: _Data, report: Report_) -> str:
     return f"{len(d.cancelled)} cancelled"
 
 
+@_invariant("revenue", "sum of net captures = sum of confirmed totals", "orders", "payments")
 def _revenue(d: _Data, report: Report_) -> str:
     net = sum(int(p.get("net_minor", 0)) for rows in d.payments.values() for p in rows)
     totals = sum(int(o.get("total_minor", 0)) for o in d.confirmed)
@@ -228,12 +260,14 @@ def _revenue(d: _Data, report: Report_) -> str:
     return f"net captures {net}, confirmed totals {totals}"
 
 
+@_invariant("payments-have-orders", "no payment without an order", "orders", "payments")
 def _payments_have_orders(d: _Data, report: Report_) -> str:
     for order_id in sorted(d.payments.keys() - {str(o.get("id")) for o in d.orders}):
         report(order_id, "a payment for an order that orders does not know")
     return f"{sum(map(len, d.payments.values()))} payments"
 
 
+@_invariant("confirmed-notified", "CONFIRMED order: exactly one order-confirmed", "orders", "notifications")
 def _confirmed_notified(d: _Data, report: Report_) -> str:
     for order in d.confirmed:
         if (n := d.kinds(str(order["id"]))[CONFIRMED_KIND]) != 1:
@@ -241,6 +275,8 @@ def _confirmed_notified(d: _Data, report: Report_) -> str:
     return f"{len(d.confirmed)} confirmed"
 
 
+@_invariant("cancelled-notified", "CANCELLED order: no order-confirmed, one order-cancelled",
+            "orders", "notifications")
 def _cancelled_notified(d: _Data, report: Report_) -> str:
     for order in d.cancelled:
         sent = d.kinds(str(order["id"]))
@@ -252,6 +288,7 @@ def _cancelled_notified(d: _Data, report: Report_) -> str:
     return f"{len(d.cancelled)} cancelled"
 
 
+@_invariant("outbox-drained", "every outbox row published", "messaging")
 def _outbox_drained(d: _Data, report: Report_) -> str:
     for service, instances in sorted(d.s.messaging.items()):
         pending, oldest = _service_pending(instances)
@@ -260,6 +297,7 @@ def _outbox_drained(d: _Data, report: Report_) -> str:
     return f"{outbox_pending(d.s)} pending in {len(d.s.messaging)} services"
 
 
+@_invariant("dead-letters-accounted", "every dead letter is in SOUK_DLQ", "messaging", "dlq")
 def _dead_letters_accounted(d: _Data, report: Report_) -> str:
     for service, instances in sorted(d.s.messaging.items()):
         if not instances:
@@ -274,45 +312,14 @@ def _dead_letters_accounted(d: _Data, report: Report_) -> str:
     return f"{_dead_letters(d.s)} recorded, {sum(d.dlq.values())} in SOUK_DLQ"
 
 
-_Needs = Callable[[Snapshot], dict[str, object | None]]
-_CHECKS: list[tuple[str, str, _Needs, Callable[[_Data, Report_], str]]] = [
-    ("orders-terminal", "every order CONFIRMED or CANCELLED",
-     lambda s: {"orders": s.orders}, _terminal),
-    ("stock-balance", "initial = available + reserved + sold, none negative",
-     lambda s: {"inventory": s.stock}, _stock_balance),
-    ("reserved-matches-reservations", "reserved = sum of ACTIVE reservations",
-     lambda s: {"inventory": s.reservations}, _reserved),
-    ("confirmed-reservation", "CONFIRMED order has a COMMITTED reservation",
-     lambda s: {"orders": s.orders, "inventory": s.reservations}, _confirmed_reservation),
-    ("confirmed-payment", "CONFIRMED order: one capture, captured = net = total",
-     lambda s: {"orders": s.orders, "payments": s.payments}, _confirmed_payment),
-    ("cancelled-reservation", "CANCELLED order: no ACTIVE or COMMITTED reservation",
-     lambda s: {"orders": s.orders, "inventory": s.reservations}, _cancelled_reservation),
-    ("cancelled-payment", "CANCELLED order: no net charge",
-     lambda s: {"orders": s.orders, "payments": s.payments}, _cancelled_payment),
-    ("revenue", "sum of net captures = sum of confirmed totals",
-     lambda s: {"orders": s.orders, "payments": s.payments}, _revenue),
-    ("payments-have-orders", "no payment without an order",
-     lambda s: {"orders": s.orders, "payments": s.payments}, _payments_have_orders),
-    ("confirmed-notified", "CONFIRMED order: exactly one order-confirmed",
-     lambda s: {"orders": s.orders, "notifications": s.notifications}, _confirmed_notified),
-    ("cancelled-notified", "CANCELLED order: no order-confirmed, one order-cancelled",
-     lambda s: {"orders": s.orders, "notifications": s.notifications}, _cancelled_notified),
-    ("outbox-drained", "every outbox row published",
-     lambda s: {"messaging services": s.messaging or None}, _outbox_drained),
-    ("dead-letters-accounted", "every dead letter is in SOUK_DLQ",
-     lambda s: {"messaging services": s.messaging or None, "SOUK_DLQ": s.dlq},
-     _dead_letters_accounted),
-]
-
-
 def check(snapshot: Snapshot) -> Report:
     """Judge ``snapshot`` against every invariant."""
     data = _Data(snapshot)
     checks: list[CheckResult] = []
     violations: list[Violation] = []
     for name, description, needs, body in _CHECKS:
-        missing = sorted(part for part, value in needs(snapshot).items() if value is None)
+        missing = sorted(label for label, value in (_PARTS[part] for part in needs)
+                         if value(snapshot) is None)
         if missing:
             checks.append(CheckResult(name, description, "skip", f"no {', '.join(missing)}"))
             continue

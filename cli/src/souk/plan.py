@@ -6,8 +6,9 @@ This is the process contract every Souk service is written to: a service instanc
 ``_FAULT_DIR`` (``<home>/faults/<service>``, where tests arm crash points) and, when it has a
 database, ``_DATABASE_URL``. When the topology has a telemetry service, every other service also
 gets ``_OTLP_ENDPOINT`` (telemetry instance 1's base URL; spans go to ``/v1/traces`` there) and
-``_TRACE_SAMPLE_RATIO`` (``[platform] trace_sample_ratio``). Identity also gets the file of every
-service's credential hash and the demo admin to create.
+``_TRACE_SAMPLE_RATIO``, ``_TRACE_KEEP_RATIO`` and ``_TRACE_SLOW_MS`` (``[platform]``); telemetry
+gets the same keep rules as ``TELEMETRY_KEEP_RATIO`` and ``TELEMETRY_SLOW_MS``. Identity also gets
+the file of every service's credential hash and the demo admin to create.
 """
 
 from __future__ import annotations
@@ -154,6 +155,12 @@ class Planner:
             # telemetry itself gets neither: it must not trace its own ingest
             env[f"{prefix}OTLP_ENDPOINT"] = telemetry
             env[f"{prefix}TRACE_SAMPLE_RATIO"] = str(self.topology.platform.trace_sample_ratio)
+            # the same keep rules where spans are made (chassis.trace_keep) as in the store
+            env[f"{prefix}TRACE_KEEP_RATIO"] = str(self.topology.platform.trace_keep_ratio)
+            env[f"{prefix}TRACE_SLOW_MS"] = str(self.topology.platform.trace_slow_ms)
+        if service == TELEMETRY:
+            env[f"{prefix}KEEP_RATIO"] = str(self.topology.platform.trace_keep_ratio)
+            env[f"{prefix}SLOW_MS"] = str(self.topology.platform.trace_slow_ms)
         if (secret := self.service_secrets.get(service)) is not None:
             env[f"{prefix}SERVICE_SECRET"] = secret
         if service == IDENTITY:

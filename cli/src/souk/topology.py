@@ -5,7 +5,8 @@ It comes from one declarative TOML file (``souk.toml`` at the repo root by defau
     [platform]
     host = "127.0.0.1"
     gateway_port = 8080          # 0 = pick a free port
-    trace_sample_ratio = 1.0     # share of traces kept when a telemetry service runs
+    trace_sample_ratio = 1.0     # share of requests traced when a telemetry service runs
+    trace_keep_ratio = 0.1       # share of ordinary traces the trace store keeps
 
     [services.catalog]
     instances = 2
@@ -83,7 +84,13 @@ class Platform(BaseModel):
     gateway_port: int = Field(default=8080, ge=0, le=65535)
     trace_sample_ratio: float = Field(
         default=1.0, ge=0, le=1, allow_inf_nan=False,
-        description="share of traces the services sample (0..1) when telemetry runs")
+        description="share of requests the edge traces (0..1) when telemetry runs")
+    trace_keep_ratio: float = Field(
+        default=0.1, ge=0, le=1, allow_inf_nan=False,
+        description="share of ordinary traces the trace store keeps; failed and slow ones are "
+                    "always kept")
+    trace_slow_ms: float = Field(default=500.0, gt=0, allow_inf_nan=False,
+                                 description="a trace at least this long is always kept")
 
     @field_validator("gateway_port")
     @classmethod
@@ -127,14 +134,16 @@ class Topology(BaseModel):
 
     def tiers(self) -> list[list[str]]:
         """Service names in start order; each tier waits for the previous one to be ready.
-        Telemetry starts with the registry, so the spans of the first requests have somewhere to
-        go. Identity has a tier of its own: the others fetch its signing keys (and their service
-        tokens) as they start."""
-        edges = (REGISTRY, TELEMETRY, IDENTITY, GATEWAY)
-        middle = [name for name in self.services if name not in edges]
-        tiers = [[name for name in (REGISTRY, TELEMETRY) if name in self.services],
-                 [IDENTITY] if IDENTITY in self.services else [], middle,
-                 [GATEWAY] if GATEWAY in self.services else []]
+        First the registry (everyone registers there and finds the others through it), with
+        telemetry (the first spans have somewhere to go) and identity (tokens and keys are
+        asked of it on first use); then everything else at once, the gateway too (it routes to
+        whatever has registered; `souk up` still reports ready only once every process is).
+        Two tiers rather than four: on two cores the services' start-up is CPU-bound, and each
+        tier boundary left a core idle while the last process of a tier finished starting."""
+        first = (REGISTRY, TELEMETRY, IDENTITY)
+        tiers = [[name for name in first if name in self.services],
+                 [name for name in self.services if name not in first and name != GATEWAY]
+                 + ([GATEWAY] if GATEWAY in self.services else [])]
         return [tier for tier in tiers if tier]
 
     def module_of(self, service: str) -> str:

@@ -101,7 +101,7 @@ class FakePlatform:
             items = self.data.get(request.match_info["path"])
             if items is None:
                 raise web.HTTPNotFound
-            start = int(request.query.get("after", "0"))
+            start = int(request.query.get("cursor", "0"))
             page = items[start:start + 2]  # pages of two, whatever the limit: paging is tested
             more = start + 2 < len(items)
             return web.json_response({"items": page, "next": str(start + 2) if more else None})

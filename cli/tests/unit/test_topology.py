@@ -19,9 +19,9 @@ def test_reads_the_default_topology_of_the_repo() -> None:
     topology = load_topology(REPO / "souk.toml")
 
     assert topology.tiers() == [
-        ["registry", "telemetry"], ["identity"],
-        ["catalog", "cart", "inventory", "orders", "payments", "notifications", "analytics"],
-        ["gateway"]]
+        ["registry", "telemetry", "identity"],
+        ["catalog", "cart", "inventory", "orders", "payments", "notifications", "analytics",
+         "gateway"]]
     assert topology.services["catalog"].instances == 2
     assert topology.services["catalog"].database is True
     assert topology.platform.gateway_port == 8080
@@ -43,25 +43,25 @@ def test_module_and_env_override_how_a_service_runs() -> None:
     assert topology.services["w"].env == {"A_B": "1"}
 
 
-def test_orders_tiers_registry_then_others_then_gateway_whatever_the_file_order() -> None:
+def test_orders_tiers_registry_then_the_others_gateway_last_whatever_the_file_order() -> None:
     topology = parse_topology(
         "[services.gateway]\n[services.cart]\n[services.registry]\n[services.catalog]\n")
 
-    assert topology.tiers() == [["registry"], ["cart", "catalog"], ["gateway"]]
+    assert topology.tiers() == [["registry"], ["cart", "catalog", "gateway"]]
 
 
-def test_identity_starts_in_a_tier_of_its_own_after_the_registry() -> None:
+def test_identity_starts_with_the_registry_before_the_others() -> None:
     topology = parse_topology("[services.gateway]\n[services.cart]\n[services.identity]\n"
                               "[services.registry]\n[services.catalog]\n")
 
-    assert topology.tiers() == [["registry"], ["identity"], ["cart", "catalog"], ["gateway"]]
+    assert topology.tiers() == [["registry", "identity"], ["cart", "catalog", "gateway"]]
 
 
 def test_telemetry_starts_with_the_registry_so_the_first_spans_are_kept() -> None:
     topology = parse_topology("[services.catalog]\n[services.telemetry]\n[services.identity]\n"
                               "[services.registry]\n")
 
-    assert topology.tiers() == [["registry", "telemetry"], ["identity"], ["catalog"]]
+    assert topology.tiers() == [["registry", "telemetry", "identity"], ["catalog"]]
     assert parse_topology("[services.telemetry]\n[services.cart]\n").tiers() == [
         ["telemetry"], ["cart"]]
 

@@ -1,68 +1,81 @@
 """The service app factory: every Souk service is built by ``create_service_app``.
 
 It wires what every service shares — problem+json errors, request ids, RED metrics, health probes,
-structured logs, the database (migrated at start), the broker and registry registration — and leaves
-the service to add its routers and its own start-up work.
+the OpenAPI document, structured logs, traces, the database (migrated at start), the broker and
+the messaging chain, discovery, service identity and registry registration — and leaves the
+service its routers, its message handlers and its own start-up work::
+
+    app = create_service_app(settings, description="Checkout: …", routers=[http.router],
+                             handlers=messages.handlers, problems=PROBLEMS,
+                             migrations=MIGRATIONS, lifespan=bootstrap)
+
+``lifespan(app, runtime)`` runs once the shared resources are up; it builds the service's objects
+and hands them to handlers with ``app.provide(obj)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+import asyncio
+import sys
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+import msgspec
 from prometheus_client import CollectorRegistry
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
-from chassis.context import RequestContextMiddleware
 from chassis.db import Database, migrate, open_database
-from chassis.db.traced import TracedDatabase
 from chassis.discovery import Discovery, Registration
-from chassis.errors import install_problem_handlers
 from chassis.faults import FaultPoints
 from chassis.health import HealthChecks
 from chassis.logging import configure_logging, get_logger
+from chassis.messaging.handlers import MessageHandlers
 from chassis.metrics import CONTENT_TYPE_LATEST, HttpMetrics, render
-from chassis.problems import ProblemMap, problem_response
+from chassis.pagination import InvalidCursor
+from chassis.problems import Problem, ProblemMap
 from chassis.runtime import Runtime
 from chassis.settings import ServiceSettings
+from chassis.tasks import cancel_and_wait
 from chassis.tracing import Tracing
+from chassis.web import ADMIN, App, Media, Response, Router
 
 __all__ = ["ServiceLifespan", "create_service_app"]
 
 log = get_logger(__name__)
 
-ServiceLifespan = Callable[[FastAPI, Runtime], AbstractAsyncContextManager[None]]
+ServiceLifespan = Callable[[App, Runtime], AbstractAsyncContextManager[None]]
 
 
 def create_service_app(
     settings: ServiceSettings,
     *,
-    title: str,
+    title: str | None = None,
     version: str = "1.0.0",
     description: str = "",
+    routers: Iterable[Router] = (),
     problems: ProblemMap | None = None,
     migrations: Path | None = None,
+    handlers: MessageHandlers | None = None,
+    messaging: bool = False,
     lifespan: ServiceLifespan | None = None,
     use_broker: bool = True,
     register: bool = True,
     verify_tokens: bool = True,
-    messaging: bool = False,
     tracing: Tracing | None = None,
-) -> FastAPI:
-    """Build a FastAPI app with the chassis wired in.
+) -> App:
+    """Build a service's app with the chassis wired in.
 
-    ``migrations`` is the service's Alembic folder, applied at start when a database is configured.
-    ``lifespan(app, runtime)`` runs after the shared resources are up (seed data, consumers …).
-    With a registry URL the service also gets a discovery cache (``runtime.discovery``).
-    ``verify_tokens`` builds ``runtime.verifier`` from ``jwks_url`` or, with a registry, from a
-    healthy identity instance; identity itself passes False and sets its own.
-    ``messaging`` builds ``runtime.messaging`` (outbox, relay, inbox consumer; needs a database and
-    a NATS URL); the service subscribes its handlers in its lifespan and the chassis starts it
-    after that, and adds ``GET /v1/admin/messaging`` for operators.
-    ``tracing`` replaces the one built from ``otlp_endpoint`` (tests use an in-memory exporter).
+    ``title`` and ``description`` head its OpenAPI document; the title is ``Souk <service_name>``
+    unless given.
+
+    ``migrations`` is the service's Alembic folder, applied at start when a database is
+    configured. ``handlers`` are the service's message handlers (they imply ``messaging``: the
+    outbox, the relay and a durable consumer; it needs a database and a NATS URL); with
+    ``messaging`` alone the service publishes and consumes nothing. ``verify_tokens`` builds the
+    token verifier from ``jwks_url`` or, with a registry, from a healthy identity instance;
+    identity itself passes False and sets ``app.verifier``. ``tracing`` replaces the one built
+    from ``otlp_endpoint`` (tests).
     """
     configure_logging(settings.service_name, settings.instance_id,
                       level=settings.log_level, fmt=settings.log_format)
@@ -72,19 +85,30 @@ def create_service_app(
                       health=HealthChecks(), faults=FaultPoints(settings.fault_dir or None),
                       tracing=tracing or Tracing.from_settings(
                           settings.service_name, settings.instance_id, settings.otlp_endpoint,
-                          settings.trace_sample_ratio))
+                          settings.trace_sample_ratio, keep_ratio=settings.trace_keep_ratio,
+                          slow_ms=settings.trace_slow_ms))
+    with_messaging = messaging or handlers is not None
 
     @asynccontextmanager
-    async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def _lifespan(app: App) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            stack.callback(runtime.tracing.shutdown)  # flushes the spans still queued
+            stack.push_async_callback(runtime.tracing.aclose)  # posts the spans still queued
+            stack.push_async_callback(runtime.background.close)  # a start that fails half-way
             await _start_shared(runtime, stack, migrations, use_broker)
+            stack.push_async_callback(runtime.close_client)
             _start_auth(runtime, verify_tokens)
-            if messaging:
+            if app.verifier is None:
+                app.verifier = runtime.verifier
+            if with_messaging:
                 _build_messaging(runtime)
+            app.provide(runtime)
+            if runtime.db is not None:
+                app.provide(runtime.db, Database)
             if lifespan is not None:
                 await stack.enter_async_context(lifespan(app, runtime))
             if runtime.messaging is not None:
+                if handlers is not None:
+                    runtime.messaging.subscribe(handlers, app.providers)
                 await runtime.messaging.start()
                 stack.push_async_callback(runtime.messaging.close)
             if register and settings.registry_url:
@@ -94,23 +118,36 @@ def create_service_app(
                     interval=settings.heartbeat_interval, metadata={"version": version})
                 await runtime.registration.start()
                 stack.push_async_callback(runtime.registration.stop)
+            # stopped first on the way out: the loops use the database, the broker and the
+            # lifespan's objects, all torn down after this
+            stack.push_async_callback(runtime.background.close)
             log.info("service started", url=settings.advertise_url)
             yield
             log.info("service stopping")
 
-    # FastAPI's native OpenTelemetry stays off: it looked the global providers up (through
-    # os.environ) on every request although nothing is configured
-    app = FastAPI(title=title, version=version, description=description, lifespan=_lifespan,
-                  docs_url="/docs", redoc_url=None,
-                  telemetry={"tracing": False, "metrics": False, "logs": False})
-    app.state.runtime = runtime
-    install_problem_handlers(app, problems or {})
-    app.add_middleware(RequestContextMiddleware, metrics=runtime.http_metrics,
-                       tracing=runtime.tracing)
-    _add_probes(app, runtime)
-    if messaging:
-        _add_messaging_admin(app)
+    app = App(title=title or f"Souk {settings.service_name}", version=version, description=description,
+              problems={InvalidCursor: (400, "invalid-cursor"), **_storage_problems(),
+                        **(problems or {})},
+              lifespan=_lifespan, metrics=runtime.http_metrics, tracing=runtime.tracing,
+              settings=settings)
+    app.provide(settings)
+    app.provide(settings, ServiceSettings)
+    app.runtime = runtime  # type: ignore[attr-defined]
+    app.migrations = migrations  # type: ignore[attr-defined]
+    for router in routers:
+        app.include(router)
+    app.include(_operations_router(app, runtime, with_messaging))
     return app
+
+
+def _storage_problems() -> dict[type[Exception], tuple[int, str]]:
+    # PostgreSQL cannot store NUL in text; that is the caller's input, not our fault
+    if "asyncpg" not in sys.modules:
+        return {}
+    from asyncpg.exceptions import CharacterNotInRepertoireError, UntranslatableCharacterError
+
+    return {CharacterNotInRepertoireError: (400, "invalid-characters"),
+            UntranslatableCharacterError: (400, "invalid-characters")}
 
 
 def _build_messaging(runtime: Runtime) -> None:
@@ -124,40 +161,13 @@ def _build_messaging(runtime: Runtime) -> None:
     runtime.health.add("messaging", runtime.messaging.check)
 
 
-def _add_messaging_admin(app: FastAPI) -> None:
-    from fastapi import Depends
-
-    from chassis.auth import Principal, require_role
-
-    async def messaging_status(request: Request,
-                               _: Principal = Depends(require_role("admin"))) -> Response:
-        runtime: Runtime = request.app.state.runtime
-        m = runtime.require_messaging()
-        stats = await m.outbox_stats()
-        try:
-            consumers = await m.consumer_stats()
-        except Exception as exc:  # NATS away: the database part is still worth showing
-            consumers = {"error": str(exc) or type(exc).__name__}
-        return JSONResponse({"service": runtime.settings.service_name,
-                             "instance": runtime.settings.instance_id,
-                             "outbox": {"pending": stats["pending"],
-                                        "oldest_pending_age_s": stats["oldest_pending_age_s"],
-                                        "queued_in_memory": m.relay.queued},
-                             "dead_letters": stats["dead_letters"], "consumers": consumers})
-
-    app.add_api_route("/v1/admin/messaging", messaging_status, methods=["GET"], tags=["operations"],
-                      summary="Outbox, dead letters and consumer lag of this instance")
-
-
 async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Path | None,
                         use_broker: bool) -> None:
     settings = runtime.settings
     if settings.database_url:
         if migrations is not None:
             await migrate(settings.database_url, migrations)
-        db: Database = open_database(settings.database_url)
-        if runtime.tracing.enabled:
-            db = TracedDatabase(db, runtime.tracing)
+        db: Database = open_database(settings.database_url, tracing=runtime.tracing)
         await db.connect()
         stack.push_async_callback(db.close)
         runtime.db = db
@@ -170,13 +180,19 @@ async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Pat
         stack.push_async_callback(broker.close)
         runtime.broker = broker
         runtime.health.add("broker", broker.check)
-    if settings.registry_url or settings.jwks_url:
-        import aiohttp
+        if runtime.tracing.enabled:
+            from chassis.trace_keep import listen_for_keeps
 
-        runtime.http = aiohttp.ClientSession()
-        stack.push_async_callback(runtime.http.close)
+            keeps = asyncio.create_task(listen_for_keeps(runtime.tracing, broker),
+                                        name="trace-keeps")
+            stack.push_async_callback(cancel_and_wait, keeps)
+    # one client session per process, for discovery, keys, tokens and calls to other services
+    # (opening one costs no connection)
+    import aiohttp
+
+    runtime.http = aiohttp.ClientSession()
+    stack.push_async_callback(runtime.http.close)
     if settings.registry_url:
-        assert runtime.http is not None
         runtime.discovery = Discovery(settings.registry_url, session=runtime.http)
         await runtime.discovery.start()
         stack.push_async_callback(runtime.discovery.close)
@@ -186,7 +202,7 @@ def _start_auth(runtime: Runtime, verify_tokens: bool) -> None:
     from chassis.auth import ServiceTokenClient, verifier_from_settings
 
     settings, discovery = runtime.settings, runtime.discovery
-    if runtime.http is None:  # no registry and no JWKS URL: nowhere to get keys or tokens from
+    if runtime.http is None:  # not started
         return
     if verify_tokens and runtime.verifier is None:  # a verifier given before start-up stays
         runtime.verifier = verifier_from_settings(
@@ -202,19 +218,71 @@ def _start_auth(runtime: Runtime, verify_tokens: bool) -> None:
             identity_url=identity_url)
 
 
-def _add_probes(app: FastAPI, runtime: Runtime) -> None:
-    async def live() -> Response:
-        return JSONResponse({"status": "alive", "instance": runtime.settings.instance_id})
+class Liveness(msgspec.Struct):
+    status: str
+    instance: str
 
-    async def ready(request: Request) -> Response:
+
+class Readiness(msgspec.Struct):
+    status: str
+    checks: dict[str, str]
+
+
+class OutboxState(msgspec.Struct):
+    pending: int
+    oldest_pending_age_s: float
+    queued_in_memory: int
+
+
+class MessagingState(msgspec.Struct):
+    service: str
+    instance: str
+    outbox: OutboxState
+    dead_letters: int
+    consumers: dict[str, Any]
+
+
+def _operations_router(app: App, runtime: Runtime, with_messaging: bool) -> Router:
+    router = Router(tags=["operations"])
+
+    @router.get("/health/live")
+    async def live() -> Liveness:
+        """The process runs."""
+        return Liveness("alive", runtime.settings.instance_id)
+
+    @router.get("/health/ready", problems={503: "a readiness check is failing (not-ready)"})
+    async def ready() -> Readiness:
+        """Every readiness check passes (the database answers, the broker is connected …)."""
         ok, checks = await runtime.health.run()
-        if ok:
-            return JSONResponse({"status": "ready", "checks": checks})
-        return problem_response(503, "not-ready", "a readiness check is failing",
-                                instance=str(request.url.path), checks=checks)
+        if not ok:
+            raise Problem(503, "not-ready", "a readiness check is failing", checks=checks)
+        return Readiness("ready", checks)
 
+    @router.get("/metrics", responses={200: Media(CONTENT_TYPE_LATEST, "Prometheus text")})
     async def metrics() -> Response:
+        """Prometheus metrics of this instance."""
         return Response(render(runtime.metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
-    for path, endpoint in (("/health/live", live), ("/health/ready", ready), ("/metrics", metrics)):
-        app.add_api_route(path, endpoint, methods=["GET"], include_in_schema=False)
+    @router.get("/openapi.json", responses={200: Media("application/json", "this document")})
+    async def openapi() -> Response:
+        """This service's OpenAPI document."""
+        return Response(app.openapi(), media_type="application/json")
+
+    if with_messaging:
+        @router.get("/v1/admin/messaging", auth=ADMIN)
+        async def messaging_status() -> MessagingState:
+            """Outbox, dead letters and consumer lag of this instance (admin)."""
+            m = runtime.require_messaging()
+            stats = await m.outbox_stats()
+            try:
+                consumers = await m.consumer_stats()
+            except Exception as exc:  # NATS away: the database part is still worth showing
+                consumers = {"error": str(exc) or type(exc).__name__}
+            return MessagingState(
+                service=runtime.settings.service_name, instance=runtime.settings.instance_id,
+                outbox=OutboxState(stats["pending"], stats["oldest_pending_age_s"],
+                                   m.relay.queued),
+                dead_letters=stats["dead_letters"], consumers=consumers)
+
+    return router
+

@@ -11,6 +11,7 @@ from nats.aio.client import Client as NATS
 from nats.js import JetStreamContext
 
 from chassis.logging import get_logger
+from chassis.tasks import cancel_and_wait
 
 __all__ = ["Broker"]
 
@@ -92,10 +93,7 @@ class Broker:
             raise ConnectionError("not connected to NATS")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._nc is not None and not self._nc.is_closed:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._nc.drain(), 2.0)

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import MutableMapping
+from contextvars import ContextVar
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -14,15 +17,33 @@ import structlog
 
 from chassis.tracing import current_ids
 
-__all__ = ["configure_logging", "get_logger"]
+__all__ = ["configure_logging", "get_logger", "request_id_var"]
+
+# the request being served; set by the HTTP layer per request (cheaper than binding structlog's
+# context variables, which copies a dict per request)
+request_id_var: ContextVar[str] = ContextVar("souk_request_id", default="")
 
 
 def _dumps(obj: Any, default: Any = None) -> str:
     return orjson.dumps(obj, default=default).decode()
 
 
-def _trace_ids(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
-    """``trace_id`` and ``span_id`` of the current span, so `souk logs --trace` finds the line."""
+_LEVELS = {"exception": "error", "warn": "warning"}
+# service and instance of the process, read by every line (set by configure_logging)
+_STATIC: dict[str, str] = {}
+
+
+def _enrich(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Level, time, service and instance, the request id, and ``trace_id`` and ``span_id`` of
+    the current span (so `souk logs --trace` finds the line): one processor rather than five,
+    as services log on their hot paths."""
+    event["level"] = _LEVELS.get(method, method)
+    event["ts"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    for key, value in _STATIC.items():
+        event.setdefault(key, value)
+    request_id = request_id_var.get()
+    if request_id:
+        event.setdefault("request_id", request_id)
     ids = current_ids()
     if ids is not None:
         event.setdefault("trace_id", ids[0])
@@ -37,19 +58,17 @@ def configure_logging(service: str, instance: str, *, level: str = "info",
     Idempotent, so tests may call it for several apps in one process.
     """
     numeric = logging.getLevelName(level.upper())
-    shared: list[Any] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
-        _static(service=service, instance=instance),
-        _trace_ids,
-    ]
+    _STATIC.clear()
+    _STATIC.update(service=service, instance=instance)
+    shared: list[Any] = [_enrich]
     renderer: Any = (structlog.processors.JSONRenderer(serializer=_dumps) if fmt == "json"
                      else structlog.dev.ConsoleRenderer(colors=False))
+    # Our own lines go straight to stdout, rendered by structlog: through the standard library's
+    # handlers and formatter a line cost ~4x as much, and services log on their hot paths
+    # ("order placed"). The standard library's lines (uvicorn, alembic) take that longer way.
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info,
-                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
+        processors=[_enrich, structlog.processors.format_exc_info, renderer],
+        logger_factory=structlog.WriteLoggerFactory(),
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         cache_logger_on_first_use=False,
     )
@@ -74,14 +93,6 @@ def configure_logging(service: str, instance: str, *, level: str = "info",
     access.propagate = False
     access.setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
-
-
-def _static(**fields: str) -> Any:
-    def add(_: Any, __: str, event: dict[str, Any]) -> dict[str, Any]:
-        for key, value in fields.items():
-            event.setdefault(key, value)
-        return event
-    return add
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -11,9 +11,8 @@ from http import HTTPStatus
 from typing import Any
 
 import orjson
-from starlette.responses import Response
 
-__all__ = ["PROBLEM_JSON", "Problem", "ProblemMap", "problem_body", "problem_response"]
+__all__ = ["PROBLEM_JSON", "Problem", "ProblemMap", "problem_body"]
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://souk.dev/problems/"
@@ -56,11 +55,3 @@ def problem_body(status: int, slug: str, detail: str = "", *, title: str = "",
         doc["instance"] = instance
     doc.update(extensions)
     return orjson.dumps(doc)
-
-
-def problem_response(status: int, slug: str, detail: str = "", *, title: str = "",
-                     instance: str = "", headers: Mapping[str, str] | None = None,
-                     **extensions: Any) -> Response:
-    """A Starlette response carrying a problem document."""
-    body = problem_body(status, slug, detail, title=title, instance=instance, **extensions)
-    return Response(body, status_code=status, media_type=PROBLEM_JSON, headers=dict(headers or {}))

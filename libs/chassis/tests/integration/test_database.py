@@ -7,25 +7,21 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Annotated
 
+import msgspec
 import pytest
-from fastapi.testclient import TestClient
 
 from chassis import ServiceSettings, create_service_app
 from chassis.db import Database, migrate, open_database
-from chassis.deps import DatabaseDep
 from chassis.ids import new_id
 from chassis.testing import temporary_database
+from chassis.testing.asgi import AsgiClient
+from chassis.web import Query, Router
 
 pytestmark = pytest.mark.integration
 
 MIGRATIONS = Path(__file__).parent / "demo_migrations"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    async with temporary_database(request.param, tmp_path, "demo") as url:
-        yield url
 
 
 @pytest.fixture
@@ -150,24 +146,25 @@ def test_unknown_url_schemes_are_rejected() -> None:
 @pytest.mark.postgres
 async def test_text_postgresql_cannot_store_is_a_400_problem(tmp_path: Path) -> None:
     async with temporary_database("postgres", tmp_path) as url:
-        app = create_service_app(ServiceSettings(service_name="demo", port=1, database_url=url),
-                                 title="demo", migrations=MIGRATIONS, use_broker=False)
+        router = Router()
 
-        @app.get("/v1/items")
-        async def find(name: str, db: DatabaseDep) -> dict[str, int]:
+        class Count(msgspec.Struct):
+            count: int
+
+        @router.get("/v1/items")
+        async def find(name: Annotated[str, Query()], db: Database) -> Count:
             async with db.transaction(readonly=True) as tx:
-                count = await tx.fetch_value("SELECT count(*) FROM items WHERE name = :n", {"n": name})
-            return {"count": count}
+                count = await tx.fetch_value("SELECT count(*) FROM items WHERE name = :n",
+                                             {"n": name})
+            return Count(count)
 
-        def call() -> tuple[int, str, str]:
-            with TestClient(app, raise_server_exceptions=False) as client:
-                resp = client.get("/v1/items", params={"name": "a\x00b"})
-                return resp.status_code, resp.headers["content-type"], resp.json()["type"]
-
-        # the TestClient runs its own loop in a thread; the database lives there too
-        status, ctype, kind = await asyncio.to_thread(call)
-        assert (status, ctype) == (400, "application/problem+json")
-        assert kind.endswith("/invalid-characters")
+        app = create_service_app(ServiceSettings(service_name="demo", port=1, database_url=url),
+                                 title="demo", migrations=MIGRATIONS, use_broker=False,
+                                 routers=[router])
+        async with AsgiClient(app) as client:
+            reply = await client.request("GET", "/v1/items?name=a%00b")
+        assert (reply.status, reply.headers["content-type"]) == (400, "application/problem+json")
+        assert reply.body["type"].endswith("/invalid-characters")
 
 
 def test_the_head_revision_is_read_from_the_files() -> None:

@@ -1,25 +1,18 @@
-"""Token verification and the auth dependencies, against every JWT attack the edge must refuse.
-In memory: the JWKS comes from a callable, the app runs under starlette's in-process client."""
+"""Token verification and route auth (chassis.web.auth), against every JWT attack the edge must
+refuse. In memory: the JWKS comes from a callable, the app is called without sockets."""
 
 from __future__ import annotations
 
 import time
 
+import msgspec
 import pytest
-from fastapi import Depends, FastAPI
-from fastapi.testclient import TestClient
 
 from chassis import ServiceSettings, create_service_app
-from chassis.auth import (
-    CurrentUser,
-    InvalidToken,
-    Principal,
-    StaticJwks,
-    TokenVerifier,
-    internal_caller,
-    require_role,
-)
+from chassis.auth import InvalidToken, Principal, StaticJwks, TokenVerifier
 from chassis.testing import TestIssuer
+from chassis.testing.asgi import AsgiClient
+from chassis.web import ADMIN, USER, App, Router, services
 
 pytestmark = pytest.mark.unit
 
@@ -97,29 +90,40 @@ async def test_verified_tokens_are_cached_until_expiry() -> None:
     assert await v.verify(token) is first
 
 
-def make_app() -> FastAPI:
+class Me(msgspec.Struct):
+    id: str
+    roles: list[str]
+    service: str | None = None
+
+
+router = Router()
+
+
+@router.get("/v1/me", auth=USER)
+async def me(user: Principal) -> Me:
+    return Me(user.id, list(user.roles))
+
+
+@router.get("/v1/admin", auth=ADMIN)
+async def admin(user: Principal) -> Me:
+    return Me(user.id, list(user.roles))
+
+
+@router.get("/v1/internal", auth=services({"orders"}))
+async def internal(caller: Principal) -> Me:
+    return Me(caller.id, list(caller.roles), caller.service)
+
+
+def make_app() -> App:
     app = create_service_app(ServiceSettings(service_name="demo", port=1), title="demo",
-                             use_broker=False, verify_tokens=False)
-    app.state.runtime.verifier = verifier()
-
-    @app.get("/v1/me")
-    async def me(user: CurrentUser) -> dict[str, object]:
-        return {"id": user.id, "roles": list(user.roles)}
-
-    @app.get("/v1/admin")
-    async def admin(user: Principal = Depends(require_role("admin"))) -> dict[str, str]:
-        return {"id": user.id}
-
-    @app.get("/v1/internal")
-    async def internal(caller: Principal = Depends(internal_caller({"orders"}))) -> dict[str, str]:
-        return {"service": caller.service or ""}
-
+                             use_broker=False, verify_tokens=False, routers=[router])
+    app.verifier = verifier()
     return app
 
 
 @pytest.fixture
-def client() -> TestClient:
-    with TestClient(make_app(), raise_server_exceptions=False) as c:
+async def client() -> AsgiClient:
+    async with AsgiClient(make_app()) as c:
         yield c  # type: ignore[misc]
 
 
@@ -128,32 +132,46 @@ def bearer(token: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("name", list(ATTACKS))
-def test_a_service_answers_every_attack_with_a_401_problem(client: TestClient, name: str) -> None:
-    resp = client.get("/v1/me", headers=bearer(ATTACKS[name]()))
-    assert resp.status_code == 401
-    assert resp.headers["content-type"] == "application/problem+json"
-    assert resp.headers["www-authenticate"].startswith("Bearer")
+async def test_a_service_answers_every_attack_with_a_401_problem(client: AsgiClient,
+                                                                 name: str) -> None:
+    reply = await client.request("GET", "/v1/me", headers=bearer(ATTACKS[name]()))
+    assert reply.status == 401
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert reply.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_a_missing_or_non_bearer_token_is_401(client: TestClient) -> None:
-    assert client.get("/v1/me").status_code == 401
-    assert client.get("/v1/me", headers={"Authorization": "Basic dTpw"}).status_code == 401
+async def test_a_missing_or_non_bearer_token_is_401(client: AsgiClient) -> None:
+    assert (await client.request("GET", "/v1/me")).status == 401
+    basic = await client.request("GET", "/v1/me", headers={"Authorization": "Basic dTpw"})
+    assert basic.status == 401
 
 
-def test_a_token_in_the_query_string_is_refused_even_when_valid(client: TestClient) -> None:
+async def test_a_token_in_the_query_string_is_refused_even_when_valid(client: AsgiClient) -> None:
     token = ISSUER.mint()
-    resp = client.get("/v1/me", params={"access_token": token}, headers=bearer(token))
-    assert resp.status_code == 401
-    assert "URL" in resp.json()["detail"]
+    reply = await client.request("GET", f"/v1/me?access_token={token}", headers=bearer(token))
+    assert reply.status == 401 and "URL" in reply.body["detail"]
 
 
-def test_roles_and_audiences_are_enforced(client: TestClient) -> None:
-    assert client.get("/v1/me", headers=bearer(ISSUER.mint(sub="u1"))).json()["id"] == "u1"
-    assert client.get("/v1/admin", headers=bearer(ISSUER.mint())).status_code == 403
-    assert client.get("/v1/admin", headers=bearer(ISSUER.mint(roles=("admin",)))).status_code == 200
+async def test_roles_and_audiences_are_enforced(client: AsgiClient) -> None:
+    async def status(path: str, token: str) -> int:
+        return (await client.request("GET", path, headers=bearer(token))).status
+
+    assert (await client.request("GET", "/v1/me", headers=bearer(ISSUER.mint(sub="u1")))
+            ).body["id"] == "u1"
+    assert await status("/v1/admin", ISSUER.mint()) == 403
+    assert await status("/v1/admin", ISSUER.mint(roles=("admin",))) == 200
     # a user token on an internal endpoint, and a service token on a user endpoint: both refused
-    assert client.get("/v1/internal", headers=bearer(ISSUER.mint(roles=("admin",)))).status_code == 401
-    assert client.get("/v1/me", headers=bearer(ISSUER.service_token("orders"))).status_code == 401
-    assert client.get("/v1/internal", headers=bearer(ISSUER.service_token("cart"))).status_code == 403
-    resp = client.get("/v1/internal", headers=bearer(ISSUER.service_token("orders")))
-    assert resp.json() == {"service": "orders"}
+    assert await status("/v1/internal", ISSUER.mint(roles=("admin",))) == 401
+    assert await status("/v1/me", ISSUER.service_token("orders")) == 401
+    assert await status("/v1/internal", ISSUER.service_token("cart")) == 403
+    reply = await client.request("GET", "/v1/internal",
+                                 headers=bearer(ISSUER.service_token("orders")))
+    assert reply.body["service"] == "orders"
+
+
+async def test_an_app_with_auth_routes_and_no_verifier_refuses_to_start() -> None:
+    app = create_service_app(ServiceSettings(service_name="demo", port=1), title="demo",
+                             use_broker=False, routers=[router])
+    with pytest.raises(RuntimeError, match="needs token verification"):
+        async with AsgiClient(app):
+            pass

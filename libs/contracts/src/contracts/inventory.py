@@ -2,68 +2,54 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import Field
+from msgspec import Meta
 
-from contracts.base import SKU, Command, Event, Line
+from contracts.base import SKU, Event, Line, OrderCommand, OrderReply
 
 __all__ = ["CommitReservation", "ReleaseStock", "ReservationCommitted", "ReservationExpired",
            "ReserveStock", "StockRejected", "StockReleased", "StockReserved"]
 
 
-class ReserveStock(Command):
+class ReserveStock(OrderCommand, frozen=True, kw_only=True):
     """Hold stock for an order's lines, all or nothing, until committed, released or expired."""
 
     TYPE: ClassVar[str] = "inventory.ReserveStock.v1"
-    order_id: str
-    idempotency_key: str
-    lines: tuple[Line, ...] = Field(min_length=1, max_length=100)
+    lines: Annotated[tuple[Line, ...], Meta(min_length=1, max_length=100)]
 
 
-class ReleaseStock(Command):
+class ReleaseStock(OrderCommand, frozen=True, kw_only=True):
     """Give an order's held stock back. Safe when nothing is held (it then refuses a later
     ReserveStock for the same order)."""
 
     TYPE: ClassVar[str] = "inventory.ReleaseStock.v1"
-    order_id: str
-    idempotency_key: str
 
 
-class CommitReservation(Command):
+class CommitReservation(OrderCommand, frozen=True, kw_only=True):
     """Turn an order's held stock into sold stock."""
 
     TYPE: ClassVar[str] = "inventory.CommitReservation.v1"
-    order_id: str
-    idempotency_key: str
 
 
-class StockReserved(Event):
+class StockReserved(OrderReply, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "inventory.StockReserved.v1"
-    order_id: str
-    idempotency_key: str
 
 
-class StockRejected(Event):
+class StockRejected(OrderReply, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "inventory.StockRejected.v1"
-    order_id: str
-    idempotency_key: str
     reason: str
     skus: tuple[SKU, ...] = ()
 
 
-class StockReleased(Event):
+class StockReleased(OrderReply, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "inventory.StockReleased.v1"
-    order_id: str
-    idempotency_key: str
 
 
-class ReservationCommitted(Event):
+class ReservationCommitted(OrderReply, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "inventory.ReservationCommitted.v1"
-    order_id: str
-    idempotency_key: str
 
 
-class ReservationExpired(Event):
+class ReservationExpired(Event, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "inventory.ReservationExpired.v1"
     order_id: str

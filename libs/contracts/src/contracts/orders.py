@@ -2,44 +2,40 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import Field
+from msgspec import Meta
 
 from contracts.base import Event, Money, PricedLine
 
-__all__ = ["OrderCancelled", "OrderConfirmed", "OrderPlaced"]
+__all__ = ["OrderCancelled", "OrderConfirmed", "OrderEvent", "OrderPlaced"]
 
 
-class OrderPlaced(Event):
-    TYPE: ClassVar[str] = "orders.OrderPlaced.v1"
+class OrderEvent(Event, frozen=True, kw_only=True):
+    """What every orders event carries: the whole order, so that a consumer keeps its own copy
+    of what it reads instead of asking orders."""
+
     order_id: str
     user_id: str
-    lines: tuple[PricedLine, ...] = Field(min_length=1)
+    lines: Annotated[tuple[PricedLine, ...], Meta(min_length=1)]
     total_minor: Money
     currency: str
-    placed_at: float = Field(description="Unix seconds")
 
 
-class OrderConfirmed(Event):
+class OrderPlaced(OrderEvent, frozen=True, kw_only=True):
+    TYPE: ClassVar[str] = "orders.OrderPlaced.v1"
+    placed_at: Annotated[float, Meta(description="Unix seconds")]
+
+
+class OrderConfirmed(OrderEvent, frozen=True, kw_only=True):
     """Stock committed-to and payment captured: inventory commits, notifications confirm, the cart
     clears the ordered lines, analytics counts revenue."""
 
     TYPE: ClassVar[str] = "orders.OrderConfirmed.v1"
-    order_id: str
-    user_id: str
-    lines: tuple[PricedLine, ...] = Field(min_length=1)
-    total_minor: Money
-    currency: str
     confirmed_at: float
 
 
-class OrderCancelled(Event):
+class OrderCancelled(OrderEvent, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "orders.OrderCancelled.v1"
-    order_id: str
-    user_id: str
-    lines: tuple[PricedLine, ...] = Field(min_length=1)
-    total_minor: Money
-    currency: str
     reason: str
     cancelled_at: float

@@ -2,92 +2,85 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field
+from msgspec import Meta
 
-from contracts.base import Command, Event, Money
+from contracts.base import Money, OrderCommand, OrderReply
 
-__all__ = ["AuthorizePayment", "CapturePayment", "PaymentAuthorized", "PaymentCaptured",
-           "PaymentDeclined", "PaymentRefunded", "PaymentVoided", "RefundPayment", "VoidPayment"]
+__all__ = ["AuthorizePayment", "CapturePayment", "PaymentAmountReply", "PaymentAuthorized",
+           "PaymentCaptured", "PaymentDeclined", "PaymentRefunded", "PaymentVoided", "RefundPayment",
+           "VoidPayment"]
 
 Currency = str
 
 
-class AuthorizePayment(Command):
+class AuthorizePayment(OrderCommand, frozen=True, kw_only=True):
     """Hold ``amount_minor`` on the card. Test tokens: ``tok_visa`` succeeds, ``tok_decline`` is
-    declined, ``tok_timeout`` answers only after the processor's timeout delay."""
+    declined, ``tok_timeout`` answers only after the processor's timeout delay.
+
+    With ``capture``, an approved authorization is also captured in the same step and answered
+    ``PaymentCaptured`` (carrying this command's ``idempotency_key``) instead of
+    ``PaymentAuthorized``; a decline is answered ``PaymentDeclined`` either way. A receiver that
+    predates the field ignores it and answers ``PaymentAuthorized``, so a sender must still accept
+    that answer (and capture with ``CapturePayment``)."""
 
     TYPE: ClassVar[str] = "payments.AuthorizePayment.v1"
-    order_id: str
-    idempotency_key: str
     user_id: str
     amount_minor: Money
-    currency: Currency = Field(min_length=3, max_length=3)
-    card_token: str = Field(min_length=1, max_length=64)
+    currency: Annotated[Currency, Meta(min_length=3, max_length=3)]
+    card_token: Annotated[str, Meta(min_length=1, max_length=64)]
+    # added later: absent in older senders' messages, which keeps their meaning (authorize only)
+    capture: bool = False
 
 
-class CapturePayment(Command):
-    """Take the authorized amount (the saga's pivot)."""
+class CapturePayment(OrderCommand, frozen=True, kw_only=True):
+    """Take the authorized amount (the saga's pivot, when it was not captured on authorization)."""
 
     TYPE: ClassVar[str] = "payments.CapturePayment.v1"
-    order_id: str
-    idempotency_key: str
     amount_minor: Money
 
 
-class VoidPayment(Command):
+class VoidPayment(OrderCommand, frozen=True, kw_only=True):
     """Undo whatever this order's payment holds: void an authorization, refund a capture; when
     nothing exists yet, remember the void so a late authorization is voided at once."""
 
     TYPE: ClassVar[str] = "payments.VoidPayment.v1"
-    order_id: str
-    idempotency_key: str
 
 
-class RefundPayment(Command):
+class RefundPayment(OrderCommand, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "payments.RefundPayment.v1"
-    order_id: str
-    idempotency_key: str
     amount_minor: Money
 
 
-class PaymentAuthorized(Event):
-    TYPE: ClassVar[str] = "payments.PaymentAuthorized.v1"
-    order_id: str
-    idempotency_key: str
+class PaymentAmountReply(OrderReply, frozen=True, kw_only=True):
+    """A reply naming the payment and the amount it holds (authorized) or took (captured)."""
+
     payment_id: str
     amount_minor: Money
     currency: Currency
 
 
-class PaymentDeclined(Event):
+class PaymentAuthorized(PaymentAmountReply, frozen=True, kw_only=True):
+    TYPE: ClassVar[str] = "payments.PaymentAuthorized.v1"
+
+
+class PaymentDeclined(OrderReply, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "payments.PaymentDeclined.v1"
-    order_id: str
-    idempotency_key: str
     reason: str
 
 
-class PaymentCaptured(Event):
+class PaymentCaptured(PaymentAmountReply, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "payments.PaymentCaptured.v1"
-    order_id: str
-    idempotency_key: str
-    payment_id: str
-    amount_minor: Money
-    currency: Currency
 
 
-class PaymentVoided(Event):
+class PaymentVoided(OrderReply, frozen=True, kw_only=True):
     """The answer to VoidPayment: what it undid."""
 
     TYPE: ClassVar[str] = "payments.PaymentVoided.v1"
-    order_id: str
-    idempotency_key: str
     outcome: Literal["voided", "refunded", "nothing"]
 
 
-class PaymentRefunded(Event):
+class PaymentRefunded(OrderReply, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "payments.PaymentRefunded.v1"
-    order_id: str
-    idempotency_key: str
     amount_minor: Money

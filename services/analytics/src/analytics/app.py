@@ -1,4 +1,5 @@
-"""Composition root of analytics: settings → chassis app with messaging, handlers, router."""
+"""Composition root of analytics: settings → the chassis app, its read models, consumer and
+replays."""
 
 from __future__ import annotations
 
@@ -6,29 +7,45 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
-
-from analytics.entrypoints import consumers, http
+from analytics.adapters.history import StreamHistory
+from analytics.adapters.sql import SqlReadModels
+from analytics.domain.errors import StreamUnavailable
+from analytics.entrypoints import http, messages
+from analytics.service.context import AnalyticsContext
+from analytics.service.replay import Replays
 from analytics.settings import AnalyticsSettings
 from chassis import create_service_app
+from chassis.app import ServiceLifespan
+from chassis.db import SqlUnitOfWork
+from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
+from chassis.web import App
 
-__all__ = ["MIGRATIONS", "create_app"]
+__all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-
-def create_app(settings: AnalyticsSettings | None = None) -> FastAPI:
-    settings = settings or AnalyticsSettings()
-    app = create_service_app(
-        settings, title="Souk analytics",
-        description="Read models built only from orders' events; rebuildable by replay.",
-        problems={}, migrations=MIGRATIONS, lifespan=_subscribe, messaging=True)
-    app.include_router(http.router)
-    return app
+PROBLEMS: ProblemMap = {
+    StreamUnavailable: (503, "analytics/broker-unavailable"),
+}
 
 
-@asynccontextmanager
-async def _subscribe(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
-    runtime.require_messaging().subscribe(consumers.HANDLERS)
-    yield
+def create_app(settings: AnalyticsSettings | None = None) -> App:
+    """The analytics app (``settings`` default to the ``ANALYTICS_*`` environment)."""
+    settings = settings or AnalyticsSettings.load()
+    return create_service_app(
+        settings, description="Read models built only from orders' events; rebuildable by replay.",
+        routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
+        migrations=MIGRATIONS, lifespan=_bootstrap(settings))
+
+
+def _bootstrap(settings: AnalyticsSettings) -> ServiceLifespan:
+    @asynccontextmanager
+    async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
+        uow = SqlUnitOfWork(runtime.transaction, SqlReadModels)
+        history = StreamHistory(runtime.require_messaging().broker)
+        app.provide(AnalyticsContext(uow=uow, replays=Replays(
+            uow, history, batch_size=settings.replay_batch_size)))
+        yield
+
+    return lifespan

@@ -1,37 +1,57 @@
-"""Integration tests run on SQLite (a file in tmp_path) and on PostgreSQL (a fresh database on
-``SOUK_TEST_POSTGRES_URL``; skipped with the reason when unset); the running app gets its own
-real nats-server."""
+"""Analytics under test: the real app on uvicorn, a real nats-server, real SQLite/PostgreSQL
+(the chassis's fixtures); orders' events published straight to JetStream as orders' relay would."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import aiohttp
 import nats
 import pytest
-from fastapi import FastAPI
 
+from analytics.adapters.events import FACT_OF
+from analytics.adapters.sql import SqlReadModels
 from analytics.app import MIGRATIONS, create_app
+from analytics.service import projection
+from analytics.service.ports import AnalyticsUnitOfWork
 from analytics.settings import AnalyticsSettings
-from chassis.db import Database, migrate, open_database
+from chassis.db import Database, SqlUnitOfWork, migrate, open_database
 from chassis.messaging import subject_for
-from chassis.testing import TestIssuer, nats_server, serve_app, temporary_database
-from contracts import Event
+from chassis.testing import TestIssuer
+from chassis.testing.service import RunningService, start_service
+from contracts import Event, PricedLine, encode
+from contracts.orders import OrderCancelled, OrderConfirmed, OrderPlaced
 
-ISSUER = TestIssuer()
-ADMIN = ISSUER.mint(sub="admin-1", roles=("admin",))
-CUSTOMER = ISSUER.mint(sub="alice")
+LINES = (PricedLine(sku="KIT-0001", quantity=2, unit_price_minor=1000, name="Knife"),
+         PricedLine(sku="BOK-0002", quantity=1, unit_price_minor=2500, name="Book"))
+TOTAL = 4500
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    async with temporary_database(request.param, tmp_path, "analytics") as url:
-        yield url
+def placed(order_id: str, currency: str = "EUR") -> OrderPlaced:
+    return OrderPlaced(order_id=order_id, user_id="alice", lines=LINES, total_minor=TOTAL,
+                       currency=currency, placed_at=100.0)
+
+
+def confirmed(order_id: str, currency: str = "EUR") -> OrderConfirmed:
+    return OrderConfirmed(order_id=order_id, user_id="alice", lines=LINES, total_minor=TOTAL,
+                          currency=currency, confirmed_at=200.0)
+
+
+def cancelled(order_id: str) -> OrderCancelled:
+    return OrderCancelled(order_id=order_id, user_id="alice", lines=LINES, total_minor=TOTAL,
+                          currency="EUR", reason="declined", cancelled_at=200.0)
+
+
+def unit_of_work(db: Database) -> AnalyticsUnitOfWork:
+    return SqlUnitOfWork(db.transaction, SqlReadModels)
+
+
+async def project(uow: AnalyticsUnitOfWork, events: Iterable[Event]) -> None:
+    """Project ``events`` in one transaction, as the consumer would."""
+    async with uow() as models:
+        for event in events:
+            await projection.project(models, FACT_OF[type(event)](event))
 
 
 @pytest.fixture
@@ -46,53 +66,39 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         await db.close()
 
 
-@pytest.fixture
-def nats_url() -> Iterator[str]:
-    with nats_server() as url:
-        yield url
+@dataclass
+class Analytics(RunningService):
+    nc: Any = None  # a NATS connection of the test's own
 
-
-@dataclass(frozen=True)
-class RunningService:
-    http: aiohttp.ClientSession  # base URL set
-    app: FastAPI
-    nats_url: str
-
-    async def call(self, method: str, path: str,
-                   token: str | None = ADMIN) -> tuple[int, str, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with self.http.request(method, path, headers=headers) as response:
-            return response.status, response.content_type, await response.json(content_type=None)
+    @property
+    def uow(self) -> AnalyticsUnitOfWork:
+        """The running app's own unit of work (seeding without going through the broker)."""
+        return SqlUnitOfWork(self.app.runtime.transaction, SqlReadModels)
 
     async def publish(self, *events: tuple[Event, str, str | None]) -> None:
         """Publish ``(event, Souk-Msg-Id, Nats-Msg-Id or None)`` straight to JetStream, in order,
-        as another service's relay would."""
-        nc = await nats.connect(self.nats_url)
-        try:
-            js = nc.jetstream()
-            for event, souk_id, nats_id in events:
-                await js.publish(subject_for(event), event.model_dump_json().encode(), headers={
-                    "Nats-Msg-Id": nats_id or souk_id, "Souk-Msg-Id": souk_id,
-                    "Souk-Type": event.TYPE})
-        finally:
-            await nc.close()
+        as orders' relay would."""
+        js = self.nc.jetstream()
+        for event, souk_id, nats_id in events:
+            await js.publish(subject_for(event), encode(event), headers={
+                "Nats-Msg-Id": nats_id or souk_id, "Souk-Msg-Id": souk_id,
+                "Souk-Type": event.TYPE})
 
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
+    async def summary(self) -> dict[str, Any]:
+        reply = await self.call("GET", "/v1/analytics/summary", roles=("admin",))
+        assert reply.status == 200, reply.body
+        return reply.body  # type: ignore[no-any-return]
 
 
 @pytest.fixture
-async def service(database_url: str, nats_url: str) -> AsyncIterator[RunningService]:
+async def analytics(database_url: str, nats_url: str,
+                    issuer: TestIssuer) -> AsyncIterator[Analytics]:
     """The real app under uvicorn on a free port, its consumer started."""
     app = create_app(AnalyticsSettings(database_url=database_url, nats_url=nats_url,
                                        registry_url="", log_level="warning"))
-
-    app.state.runtime.verifier = ISSUER.verifier()
-    async with serve_app(app) as base_url, aiohttp.ClientSession(base_url) as session:
-        await app.state.runtime.require_messaging().wait_started(15)
-        yield RunningService(session, app, nats_url)
+    nc = await nats.connect(nats_url)
+    try:
+        async with start_service(app, issuer) as running:
+            yield Analytics(running.app, running.url, running.http, running.issuer, nc)
+    finally:
+        await nc.close()

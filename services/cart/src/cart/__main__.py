@@ -8,7 +8,7 @@ from chassis.serve import serve
 
 
 def main() -> None:
-    serve(create_app, CartSettings())
+    serve(create_app, CartSettings.load())
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Composition root of the cart: settings → chassis app, problem map, price client, handlers."""
+"""Composition root of the cart: settings → the chassis app, its problem map, the pricer (the
+catalog through the chassis's service client, behind a price cache), the message handler."""
 
 from __future__ import annotations
 
@@ -6,10 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import aiohttp
-from fastapi import FastAPI
-
 from cart.adapters.catalog_prices import CATALOG, CatalogPriceSource
+from cart.adapters.sql import SqlCarts
 from cart.domain.errors import (
     CartFull,
     DuplicateSku,
@@ -22,20 +21,17 @@ from cart.domain.errors import (
 )
 from cart.domain.pricing import PriceCache
 from cart.entrypoints import http, messages
+from cart.service.context import CartContext
+from cart.service.ports import PriceSource
 from cart.service.pricing import Pricer
 from cart.settings import CartSettings
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
-from chassis.http import (
-    AiohttpTransport,
-    CircuitBreaker,
-    ClientPolicy,
-    Directory,
-    ServiceClient,
-    StaticDirectory,
-)
+from chassis.db import SqlUnitOfWork
+from chassis.http import CircuitBreaker, ClientPolicy
 from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
+from chassis.web import App
 
 __all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
 
@@ -53,14 +49,16 @@ PROBLEMS: ProblemMap = {
 }
 
 
-def create_app(settings: CartSettings | None = None) -> FastAPI:
-    settings = settings or CartSettings()
-    app = create_service_app(
-        settings, title="Souk cart",
-        description="A shopper's cart, priced from the catalog (cached prices while it is away).",
-        problems=PROBLEMS, migrations=MIGRATIONS, lifespan=_lifespan(settings), messaging=True)
-    app.include_router(http.router)
-    return app
+def create_app(settings: CartSettings | None = None, *,
+               prices: PriceSource | None = None) -> App:
+    """The cart app; ``settings`` default to the ``CART_*`` environment. ``prices`` replaces the
+    catalog behind the price cache (tests)."""
+    settings = settings or CartSettings.load()
+    return create_service_app(
+        settings, description="A shopper's cart, priced from the catalog (cached prices, flagged stale, "
+                              "while it is away); emptied of what was ordered once an order is confirmed.",
+        routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
+        migrations=MIGRATIONS, lifespan=_bootstrap(settings, prices))
 
 
 def _policy(settings: CartSettings) -> ClientPolicy:
@@ -75,31 +73,17 @@ def _policy(settings: CartSettings) -> ClientPolicy:
                         max_in_flight=settings.catalog_max_in_flight, breaker=breaker)
 
 
-def _lifespan(settings: CartSettings) -> ServiceLifespan:
+def _bootstrap(settings: CartSettings, prices: PriceSource | None) -> ServiceLifespan:
     @asynccontextmanager
-    async def lifespan(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
-        directory: Directory
-        if settings.catalog_url:
-            directory = StaticDirectory({CATALOG: settings.catalog_url})
-        elif runtime.discovery is not None:
-            directory = runtime.discovery
-        else:
-            raise RuntimeError("the cart needs CART_REGISTRY_URL or CART_CATALOG_URL")
-        own_session = runtime.http is None
-        session = aiohttp.ClientSession() if runtime.http is None else runtime.http
-        client = ServiceClient(AiohttpTransport(session), directory, service=settings.service_name,
-                               tokens=runtime.service_tokens, registry=runtime.metrics_registry,
-                               policy=_policy(settings), tracing=runtime.tracing)
+    async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
+        source = prices or CatalogPriceSource(runtime.service_client(
+            policy=_policy(settings), urls={CATALOG: settings.catalog_url}))
         cache = PriceCache(fresh_seconds=settings.price_fresh_seconds,
                            max_stale_seconds=settings.price_max_stale_seconds,
                            max_entries=settings.price_cache_entries)
-        runtime.extras[http.PRICER] = Pricer(CatalogPriceSource(client), cache)
-        if runtime.messaging is not None:
-            runtime.messaging.subscribe(messages.handlers(runtime.require_db().dialect))
-        try:
-            yield
-        finally:
-            if own_session:
-                await session.close()
+        app.provide(CartContext(uow=SqlUnitOfWork(runtime.transaction, SqlCarts),
+                                pricer=Pricer(source, cache),
+                                default_currency=settings.default_currency))
+        yield
 
     return lifespan

@@ -2,36 +2,49 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from typing import Annotated, ClassVar
+
+from msgspec import Meta
 
 from chassis import ServiceSettings
 
 __all__ = ["CartSettings"]
 
 
-class CartSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="CART_", extra="ignore", frozen=True)
+class CartSettings(ServiceSettings, frozen=True, kw_only=True):
+    ENV_PREFIX: ClassVar[str] = "CART_"
 
     service_name: str = "cart"
-    database_url: str = Field(default="sqlite:///var/data/cart.db", min_length=1)
-    default_currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$",
-                                  description="currency of an empty cart")
-    price_fresh_seconds: float = Field(default=5.0, ge=0, le=3600,
-                                       description="a cached price younger than this is used "
-                                                   "without asking the catalog")
-    price_max_stale_seconds: float = Field(default=3600.0, gt=0,
-                                           description="the oldest cached price still served "
-                                                       "(flagged stale) while the catalog is away")
-    price_cache_entries: int = Field(default=10_000, ge=1)
-    catalog_url: str = Field(default="", description="fixed catalog URL (Kubernetes Service, "
-                                                     "tests); discovery through the registry "
-                                                     "when empty")
-    catalog_timeout: float = Field(default=1.0, gt=0, le=30, description="per attempt, seconds")
-    catalog_deadline: float = Field(default=2.0, gt=0, le=60, description="whole call, seconds")
-    catalog_max_retries: int = Field(default=2, ge=0, le=5)
-    catalog_max_in_flight: int = Field(default=64, ge=1, description="bulkhead")
-    breaker_window: int = Field(default=20, ge=1)
-    breaker_min_calls: int = Field(default=5, ge=1)
-    breaker_failure_ratio: float = Field(default=0.5, gt=0, le=1)
-    breaker_open_seconds: float = Field(default=5.0, gt=0, le=300)
+    database_url: Annotated[str, Meta(min_length=1)] = "sqlite:///var/data/cart.db"
+    default_currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="currency of an empty cart")] = (
+        "EUR"
+    )
+    price_fresh_seconds: Annotated[
+        float,
+        Meta(
+            ge=0, le=3600, description="a cached price younger than this is used without asking the catalog"
+        ),
+    ] = 5.0
+    price_max_stale_seconds: Annotated[
+        float,
+        Meta(
+            gt=0, description="the oldest cached price still served (flagged stale) while the catalog is away"
+        ),
+    ] = 3600.0
+    price_cache_entries: Annotated[int, Meta(ge=1)] = 10_000
+    catalog_url: Annotated[
+        str,
+        Meta(
+            description="fixed catalog URL (Kubernetes Service, "
+            "tests); discovery through the registry "
+            "when empty"
+        ),
+    ] = ""
+    catalog_timeout: Annotated[float, Meta(gt=0, le=30, description="per attempt, seconds")] = 1.0
+    catalog_deadline: Annotated[float, Meta(gt=0, le=60, description="whole call, seconds")] = 2.0
+    catalog_max_retries: Annotated[int, Meta(ge=0, le=5)] = 2
+    catalog_max_in_flight: Annotated[int, Meta(ge=1, description="bulkhead")] = 64
+    breaker_window: Annotated[int, Meta(ge=1)] = 20
+    breaker_min_calls: Annotated[int, Meta(ge=1)] = 5
+    breaker_failure_ratio: Annotated[float, Meta(gt=0, le=1)] = 0.5
+    breaker_open_seconds: Annotated[float, Meta(gt=0, le=300)] = 5.0

@@ -1,4 +1,4 @@
-"""Composition root of the catalog: settings → chassis app, problem map, seeding, router."""
+"""Composition root of the catalog: settings → the chassis app, its problem map, the demo seed."""
 
 from __future__ import annotations
 
@@ -7,26 +7,26 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from catalog.adapters.demo_catalog import demo_catalog
-from catalog.adapters.sql import SqlUnitOfWork
+from catalog.adapters.sql import SqlCatalog
 from catalog.domain.errors import (
     CategoryNotFound,
-    InvalidCursor,
     InvalidProduct,
     ProductNotFound,
     SkuTaken,
     UnknownCategory,
 )
 from catalog.entrypoints import http
+from catalog.service.context import CatalogContext
 from catalog.service.seeding import seed_catalog
 from catalog.settings import CatalogSettings
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
+from chassis.db import SqlUnitOfWork
 from chassis.logging import get_logger
 from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
+from chassis.web import App
 
 __all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
 
@@ -35,33 +35,33 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 PROBLEMS: ProblemMap = {
     ProductNotFound: (404, "catalog/product-not-found"),
     CategoryNotFound: (404, "catalog/category-not-found"),
-    InvalidCursor: (400, "catalog/invalid-cursor"),
     SkuTaken: (409, "catalog/sku-taken"),
     UnknownCategory: (422, "catalog/unknown-category"),
     InvalidProduct: (422, "catalog/invalid-product"),
 }
 
 
-def create_app(settings: CatalogSettings | None = None) -> FastAPI:
-    settings = settings or CatalogSettings()
-    app = create_service_app(
-        settings, title="Souk catalog",
-        description="Products, categories and prices: list, search, look up by id or SKU.",
-        problems=PROBLEMS, migrations=MIGRATIONS, lifespan=_seed_demo_when_enabled(settings),
+def create_app(settings: CatalogSettings | None = None) -> App:
+    """The catalog app; ``settings`` default to the ``CATALOG_*`` environment."""
+    settings = settings or CatalogSettings.load()
+    return create_service_app(
+        settings, description="Products, categories and prices: list, search, look up by id or SKU; admins "
+                              "add, revise and retire products.",
+        routers=[http.router], problems=PROBLEMS, migrations=MIGRATIONS,
+        lifespan=_bootstrap(settings),
         use_broker=False)  # the catalog publishes and consumes no messages yet
-    app.include_router(http.router)
-    return app
 
 
-def _seed_demo_when_enabled(settings: CatalogSettings) -> ServiceLifespan:
+def _bootstrap(settings: CatalogSettings) -> ServiceLifespan:
     @asynccontextmanager
-    async def lifespan(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
+    async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
+        uow = SqlUnitOfWork(runtime.transaction, SqlCatalog)
         if settings.seed_demo:
-            uow = SqlUnitOfWork(runtime.require_db())
             report = await seed_catalog(uow, demo_catalog(datetime.now(UTC)))
             get_logger(__name__).info("demo catalog seeded",
                                       categories_added=report.categories_added,
                                       products_added=report.products_added)
+        app.provide(CatalogContext(uow=uow))
         yield
 
     return lifespan

@@ -1,26 +1,46 @@
-"""Every integration test runs on SQLite (a file in tmp_path) and on PostgreSQL (a fresh database
-on ``SOUK_TEST_POSTGRES_URL``; skipped with the reason when that is unset)."""
+"""The catalog under test: its real app on uvicorn over real HTTP (the chassis's fixtures run each
+test on SQLite and on PostgreSQL), the demo catalog seeded, tokens from the test issuer."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
-import aiohttp
 import pytest
 
 from catalog.app import MIGRATIONS, create_app
 from catalog.settings import CatalogSettings
 from chassis.db import Database, migrate, open_database
-from chassis.testing import serve_app, temporary_database
+from chassis.testing import TestIssuer, serve_app
+from chassis.testing.service import Reply, RunningService, start_service
+from chassis.web import App, Media, Response, Router, json_response
+
+DEMO_PRODUCT_COUNT = 72
+PROBLEM = "application/problem+json"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    async with temporary_database(request.param, tmp_path, "catalog") as url:
-        yield url
+def catalog_settings(database_url: str, **overrides: Any) -> CatalogSettings:
+    values: dict[str, Any] = {"database_url": database_url, "log_level": "warning",
+                              "nats_url": "", "registry_url": "", **overrides}
+    return CatalogSettings(**values)
+
+
+class Catalog(RunningService):
+    async def get(self, path: str, **params: str | int) -> Reply:
+        """A public read: no token."""
+        query = f"?{urlencode(params)}" if params else ""
+        return await self.call("GET", path + query, user=None)
+
+    async def admin(self, method: str, path: str, body: Any = None) -> Reply:
+        return await self.call(method, path, body, user="admin-1", roles=("admin",))
+
+
+@pytest.fixture
+async def catalog(database_url: str, issuer: TestIssuer) -> AsyncIterator[Catalog]:
+    """The real app, demo catalog seeded, served on a free port."""
+    async with start_service(create_app(catalog_settings(database_url)), issuer) as running:
+        yield Catalog(running.app, running.url, running.http, running.issuer)
 
 
 @pytest.fixture
@@ -35,25 +55,17 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         await db.close()
 
 
-def catalog_settings(database_url: str, **overrides: Any) -> CatalogSettings:
-    return CatalogSettings(database_url=database_url, log_level="warning", nats_url="",
-                           registry_url="", **overrides)
-
-
-@dataclass(frozen=True)
-class RunningCatalog:
-    http: aiohttp.ClientSession  # base URL set: ``http.get("/v1/products")``
-    database_url: str
-
-    async def get(self, path: str, **params: Any) -> tuple[int, str, Any]:
-        """(status, content type, JSON body) of a GET."""
-        async with self.http.get(path, params=params) as response:
-            return response.status, response.content_type, await response.json(content_type=None)
-
-
 @pytest.fixture
-async def catalog(database_url: str) -> AsyncIterator[RunningCatalog]:
-    """The real app, demo catalog seeded, under uvicorn on a free port."""
-    app = create_app(catalog_settings(database_url))
-    async with serve_app(app) as base_url, aiohttp.ClientSession(base_url) as session:
-        yield RunningCatalog(session, database_url)
+async def jwks_url(issuer: TestIssuer) -> AsyncIterator[str]:
+    """The test issuer's keys served over HTTP, as identity serves them, for catalog processes
+    started with ``CATALOG_JWKS_URL`` (a catalog without a way to verify tokens does not start)."""
+    router = Router()
+
+    @router.get("/v1/jwks", responses={200: Media("application/json", "the signing keys")})
+    async def jwks() -> Response:
+        return json_response(issuer.jwks())
+
+    keys = App(title="test identity keys")
+    keys.include(router)
+    async with serve_app(keys) as url:
+        yield url + "/v1/jwks"

@@ -26,7 +26,8 @@ START_TIMEOUT = 60.0
 
 
 @asynccontextmanager
-async def catalog_processes(database_url: str, logs: list[Path]) -> AsyncIterator[list[str]]:
+async def catalog_processes(database_url: str, jwks_url: str,
+                            logs: list[Path]) -> AsyncIterator[list[str]]:
     """Launch one ``python -m catalog`` per log file, all at once; yield their base URLs when all
     are ready; stop them with SIGTERM."""
     processes: list[asyncio.subprocess.Process] = []
@@ -35,6 +36,7 @@ async def catalog_processes(database_url: str, logs: list[Path]) -> AsyncIterato
         for port, log in zip(ports, logs, strict=True):
             env = {**os.environ, "CATALOG_DATABASE_URL": database_url, "CATALOG_PORT": str(port),
                    "CATALOG_SEED_DEMO": "true", "CATALOG_NATS_URL": "", "CATALOG_REGISTRY_URL": "",
+                   "CATALOG_JWKS_URL": jwks_url,
                    "CATALOG_LOG_LEVEL": "info", "CATALOG_LOG_FORMAT": "json"}
             with log.open("wb") as out:
                 processes.append(await asyncio.create_subprocess_exec(
@@ -79,9 +81,9 @@ def seeded_counts(log: Path) -> list[int]:
 
 
 async def test_two_instances_starting_together_migrate_and_seed_once(
-        database_url: str, tmp_path: Path) -> None:
+        database_url: str, jwks_url: str, tmp_path: Path) -> None:
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
-    async with catalog_processes(database_url, logs) as urls:
+    async with catalog_processes(database_url, jwks_url, logs) as urls:
         for base_url in urls:
             async with (aiohttp.ClientSession(base_url) as session,
                         session.get("/v1/products", params={"limit": 100}) as response):

@@ -3,9 +3,9 @@ from __future__ import annotations
 import os
 
 import pytest
-from pydantic import ValidationError
 
 from catalog.settings import CatalogSettings
+from chassis.settings import SettingsError
 
 pytestmark = pytest.mark.unit
 
@@ -18,7 +18,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_defaults_name_the_service_and_seed_into_a_local_sqlite_file() -> None:
-    settings = CatalogSettings()
+    settings = CatalogSettings.load()
     assert settings.service_name == "catalog"
     assert settings.seed_demo is True
     assert settings.database_url == "sqlite:///var/data/catalog.db"
@@ -28,11 +28,11 @@ def test_reads_its_own_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("CATALOG_SEED_DEMO", "false")
     monkeypatch.setenv("CATALOG_PORT", "8123")
     monkeypatch.setenv("SOUK_PORT", "9999")
-    settings = CatalogSettings()
+    settings = CatalogSettings.load()
     assert settings.seed_demo is False
     assert settings.port == 8123
 
 
 def test_refuses_to_run_without_a_database() -> None:
-    with pytest.raises(ValidationError):
-        CatalogSettings(database_url="")
+    with pytest.raises(SettingsError):
+        CatalogSettings.load(database_url="")

@@ -1,14 +1,23 @@
-"""``python -m gateway``: serve the gateway with uvicorn (uvloop + httptools)."""
+"""``python -m gateway``: serve the gateway on its own HTTP/1.1 server (uvloop + httptools)."""
 
-from chassis.serve import serve
+import sys
+
+import uvloop
+
+from chassis.logging import get_logger
 from gateway.app import create_app
+from gateway.serving import run
 from gateway.settings import GatewaySettings
 
 
 def main() -> None:
     """Read settings from the environment and serve until SIGTERM/SIGINT."""
-    # the edge: the client address is the socket's, never a header a client could forge
-    serve(create_app, GatewaySettings(), trust_forwarded=False)
+    gateway = create_app(GatewaySettings.load())
+    try:
+        uvloop.run(run(gateway))
+    except Exception:
+        get_logger(__name__).exception("gateway failed")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

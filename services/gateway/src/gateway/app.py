@@ -1,63 +1,53 @@
-"""The gateway as a raw ASGI application: lifespan, local endpoints, and the routed path.
+"""The gateway: composition root, local endpoints, and the routed path of every request.
 
-Raw ASGI rather than a framework: the gateway sits in front of every call, and each microsecond
-spent here is spent on every request of the platform (a framework layer roughly doubles the cost
-of a trivial handler in our measurements). The app is the composition root: everything it uses is
-built in :func:`create_app` or in the lifespan, nothing at import.
+No framework in the data path: the gateway's own server (:mod:`gateway.server`) hands each whole
+request to :meth:`Gateway.handle`; :mod:`gateway.exchange` matches the route once, runs the
+filters (authentication, rate limits) and forwards through the upstream pool
+(:mod:`gateway.proxy`), in callbacks when nothing needs awaiting.
+Everything the gateway uses is built in :func:`create_app` or in :meth:`Gateway.startup`, nothing
+at import. The control plane (registry watch, registration, JWKS fetches) keeps an aiohttp
+session: it is off the per-request path.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from importlib import metadata
-from urllib.parse import quote
 
 import aiohttp
-from prometheus_client import CollectorRegistry
 
 from chassis.auth import TokenVerifier
-from chassis.context import header_value, valid_request_id
 from chassis.discovery import Discovery, LeastOutstanding, Registration, RoundRobin
 from chassis.health import HealthChecks
-from chassis.ids import new_id
+from chassis.http.h1 import H1Pool
 from chassis.logging import configure_logging, get_logger
-from chassis.metrics import CONTENT_TYPE_LATEST, render
 from chassis.problems import Problem
-from chassis.tracing import SpanKind, StatusCode, Tracing
-from gateway.asgi import (
-    ClientGone,
-    Message,
-    Receive,
-    Scope,
-    Send,
-    read_body,
-    send_bytes,
-    send_json,
-    send_problem,
-)
+from chassis.tracing import Tracing
+from chassis.web.app import freeze_startup_objects
 from gateway.auth import Authenticator
 from gateway.breaker import CircuitBreaker
-from gateway.filters import Filter, StartableFilter, run_filters
-from gateway.headers import REQUEST_ID_HEADER
-from gateway.metrics import UNMATCHED, GatewayMetrics
-from gateway.openapi import OPENAPI_PATH, rewrite_openapi_bytes
+from gateway.exchange import Exchange
+from gateway.filters import Filter, StartableFilter, SyncFilter
+from gateway.ids import RequestIds
+from gateway.metrics import GatewayMetrics
 from gateway.proxy import DiscoveryLike, Proxy, Resilience
 from gateway.ratelimit import RateLimits
+from gateway.request import Request
 from gateway.retry import RetryBudget, backoff
-from gateway.routes import RouteMatch, Router, RouteTable, load_routes, upstream_target
+from gateway.routes import Router, RouteTable, load_routes
 from gateway.settings import GatewaySettings
 
-__all__ = ["Gateway", "create_app"]
+__all__ = ["Gateway", "create_app", "resilience"]
 
 log = get_logger(__name__)
 
-_LocalEndpoint = Callable[[Scope, Send], Awaitable[int]]
-_METRICS_TYPE = CONTENT_TYPE_LATEST.encode()
-# the OpenAPI rewrite needs an uncompressed document
-_OPENAPI_REQUEST_DROPS = frozenset({b"accept-encoding"})
+_LocalEndpoint = Callable[[Request], Awaitable[int]]
+_METRICS_TYPE = b"text/plain; version=0.0.4; charset=utf-8"
 
 
 def _version() -> str:
@@ -79,9 +69,9 @@ def create_app(settings: GatewaySettings | None = None, discovery: DiscoveryLike
     authentication then rate limits, from settings. ``verifier`` replaces the token verifier the
     default authentication filter would build at start-up.
     """
-    settings = settings or GatewaySettings()
-    table = routes or load_routes(settings.routes_file)
-    metrics = GatewayMetrics(CollectorRegistry(auto_describe=True), settings.service_name)
+    settings = settings or GatewaySettings.load()
+    table = routes or load_routes(settings.routes_path())
+    metrics = GatewayMetrics(settings.service_name)
     if filters is None:
         filters = (
             Authenticator(settings, metrics, verifier=verifier),
@@ -115,8 +105,10 @@ def resilience(settings: GatewaySettings) -> Resilience:
 
 
 class Gateway:
-    """The ASGI callable. Resources (the upstream session, discovery, registration) exist
-    between lifespan start-up and shutdown."""
+    """The request handler and its resources, which exist between :meth:`startup` and
+    :meth:`shutdown`."""
+
+    loop: asyncio.AbstractEventLoop  # the one it serves on, from start-up
 
     def __init__(self, settings: GatewaySettings, router: Router, *,
                  discovery: DiscoveryLike | None, filters: Sequence[Filter],
@@ -124,55 +116,42 @@ class Gateway:
         self.settings = settings
         self.router = router
         self.filters = tuple(filters)
-        self.metrics_registry = metrics.registry
         self.metrics = metrics
         self.resilience = resilience
         self.health = HealthChecks()
         self.health.add("routes", self._check_routes)
-        self.health.add("upstream_session", self._check_session)
+        self.health.add("upstream_session", self._check_pool)
         self.discovery = discovery
-        self.session: aiohttp.ClientSession | None = None
+        self.session: aiohttp.ClientSession | None = None  # the control plane's
+        self.pool: H1Pool | None = None  # the data plane's
         self.proxy: Proxy | None = None
         self._stack: AsyncExitStack | None = None
+        self.ids = RequestIds()
+        # each filter's synchronous check, None where it has none (that filter always awaits)
+        self.filter_checks = tuple(f.check if isinstance(f, SyncFilter) else None
+                                   for f in self.filters)
+
         self._local: dict[str, _LocalEndpoint] = {
             "/health/live": self._live, "/health/ready": self._ready, "/metrics": self._metrics}
-        self.tracing = Tracing.from_settings(settings.service_name, settings.instance_id,
-                                             settings.otlp_endpoint, settings.trace_sample_ratio)
+        self.tracing = Tracing.from_settings(
+            settings.service_name, settings.instance_id, settings.otlp_endpoint,
+            settings.trace_sample_ratio, keep_ratio=settings.trace_keep_ratio,
+            slow_ms=settings.trace_slow_ms)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        if kind == "http":
-            await self._http(scope, receive, send)
-        elif kind == "lifespan":
-            await self._lifespan(receive, send)
-        elif kind == "websocket":  # not proxied (yet): refuse the handshake
-            await send({"type": "websocket.close", "code": 1008})
-
-    # -- lifespan -------------------------------------------------------------------------------
-
-    async def _lifespan(self, receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                try:
-                    await self.startup()
-                except Exception as exc:
-                    log.exception("gateway failed to start")
-                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
-                    return
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await self.shutdown()
-                await send({"type": "lifespan.shutdown.complete"})
-                return
+    # -- life cycle -----------------------------------------------------------------------------
 
     async def startup(self) -> None:
-        """Start the upstream session, discovery and registration (in that order)."""
+        """Open the upstream pool, the control-plane session, discovery, registration and the
+        filters' resources (in that order)."""
         settings = self.settings
         configure_logging(settings.service_name, settings.instance_id,
                           level=settings.log_level, fmt=settings.log_format)
+        self.loop = asyncio.get_running_loop()
         async with AsyncExitStack() as stack:
-            session = self._new_session()
+            pool = H1Pool(limit=settings.pool_limit, keepalive=settings.upstream_keepalive,
+                          connect_timeout=settings.connect_timeout)
+            stack.push_async_callback(pool.close)
+            session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30))
             stack.push_async_callback(session.close)
             discovery = self.discovery
             if discovery is None:
@@ -193,137 +172,83 @@ class Gateway:
                     interval=settings.heartbeat_interval, metadata={"version": _version()})
                 await registration.start()
                 stack.push_async_callback(registration.stop)
+            if self.tracing.enabled and settings.nats_url:
+                await self._listen_for_keeps(stack, settings.nats_url)
             for request_filter in self.filters:
                 if isinstance(request_filter, StartableFilter):
                     await request_filter.start(session, discovery)
                     stack.push_async_callback(request_filter.close)
             self.discovery = discovery
             self.session = session
-            self.proxy = Proxy(session, discovery, self.metrics,
+            self.pool = pool
+            self.proxy = Proxy(pool, discovery, self.metrics,
                                default_timeout=settings.upstream_timeout,
-                               connect_timeout=settings.connect_timeout,
-                               resilience=self.resilience, tracing=self.tracing)
+                               resilience=self.resilience)
             self._stack = stack.pop_all()  # success: keep everything open until shutdown
+        freeze_startup_objects()
         log.info("gateway started", url=settings.advertise_url,
                  routes=len(self.router.table.routes))
 
+    async def _listen_for_keeps(self, stack: AsyncExitStack, nats_url: str) -> None:
+        """The tail keep rules' NATS side (chassis.trace_keep): the edge's span of a checkout
+        another service decided to keep is kept too."""
+        from chassis.broker import Broker
+        from chassis.trace_keep import listen_for_keeps
+
+        broker = Broker(nats_url, name=self.settings.instance_id)
+        await broker.start()
+        stack.push_async_callback(broker.close)
+        task = asyncio.create_task(listen_for_keeps(self.tracing, broker), name="trace-keeps")
+
+        async def stop() -> None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+        stack.push_async_callback(stop)
+
     async def shutdown(self) -> None:
-        """Deregister, stop watching, close the upstream session (reverse of start-up)."""
+        """Deregister, stop watching, close the upstream pool (reverse of start-up)."""
         log.info("gateway stopping")
         self.proxy = None
         if self._stack is not None:
             await self._stack.aclose()
             self._stack = None
-        self.tracing.shutdown()
+        await self.tracing.aclose()
         self.session = None
-
-    def _new_session(self) -> aiohttp.ClientSession:
-        settings = self.settings
-        connector = aiohttp.TCPConnector(limit=settings.pool_limit, limit_per_host=0,
-                                         keepalive_timeout=settings.upstream_keepalive)
-        session = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),
-            auto_decompress=False,  # bodies pass through as the upstream encoded them
-            # send only the client's headers, not aiohttp's defaults
-            skip_auto_headers=("Accept", "Accept-Encoding", "User-Agent", "Content-Type"),
-            timeout=aiohttp.ClientTimeout(total=None, sock_connect=settings.connect_timeout,
-                                          sock_read=settings.upstream_timeout),
-        )
-        # aiohttp silently sends an idempotent request a second time when the connection dies
-        # before the answer; the proxy's own retries (budgeted, backed off, counted) replace that.
-        # No public switch exists; the resilience tests count attempts and catch a rename.
-        session._retry_connection = False
-        return session
+        self.pool = None
 
     # -- requests -------------------------------------------------------------------------------
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.tracing.enabled or scope["path"] in self._local:
-            await self._serve(scope, receive, send)
-            return
-        # the edge starts the trace: a caller's traceparent is not trusted (nor forwarded)
-        method = scope["method"]
-        status = 500
-
-        async def send_seen(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        with self.tracing.span(f"{method} {scope['path']}", kind=SpanKind.SERVER, attributes={
-                "http.request.method": method, "url.path": scope["path"]}) as span:
-            await self._serve(scope, receive, send_seen)
-            span.set_attribute("http.response.status_code", status)
-            if status >= 500:
-                span.set_status(StatusCode.ERROR)
-
-    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
-        start = time.perf_counter()
-        request_id = valid_request_id(header_value(scope, REQUEST_ID_HEADER)) or new_id()
-        path: str = scope["path"]
-        label = UNMATCHED
-        try:
-            local = self._local.get(path)
-            if local is not None:
-                label = path
-                status = await local(scope, send)
-            else:
-                raw_path: bytes | None = scope.get("raw_path")
-                match = self.router.match(raw_path.decode("latin-1") if raw_path else quote(path))
-                if match is None:
-                    raise Problem(404, "gateway/no-route", f"no route for {path}")
-                label = match.route.prefix
-                status = await self._routed(match, scope, receive, send, request_id)
-        except Problem as problem:
-            status = await send_problem(send, problem, path=path,
-                                        headers=[(REQUEST_ID_HEADER, request_id.encode())])
-        except ClientGone:
-            status = 499  # nginx's code for "client closed request": nobody saw a response
-        except Exception as exc:
-            log.exception("unexpected error", path=path, request_id=request_id,
-                          error_type=type(exc).__name__)
-            internal = Problem(500, "gateway/internal-error",
-                               "an unexpected error occurred; quote the request id when "
-                               "reporting it", request_id=request_id)
-            status = await send_problem(send, internal, path=path,
-                                        headers=[(REQUEST_ID_HEADER, request_id.encode())])
-        self.metrics.http.observe(scope["method"], label, status, time.perf_counter() - start)
-
-    async def _routed(self, match: RouteMatch, scope: Scope, receive: Receive, send: Send,
-                      request_id: str) -> int:
-        path: str = scope["path"]
-        if "/." in path and any(s in (".", "..") for s in path.split("/")):
-            # an upstream that normalised the path could be walked out of the routed prefix
-            raise Problem(400, "gateway/bad-path", "the path must not contain '.' or '..' segments")
-        route = match.route
-        if self.filters:
-            problem = await run_filters(self.filters, route, scope)
-            if problem is not None:
-                raise problem
-        proxy = self.proxy
-        if proxy is None:
-            raise Problem(503, "gateway/not-ready", "the gateway is starting or stopping",
-                          headers={"Retry-After": "1"})
-        if match.rest == OPENAPI_PATH and scope["method"] == "GET":
-            rewrite = functools.partial(rewrite_openapi_bytes, public_prefix=route.prefix,
-                                        upstream_prefix=route.upstream_prefix)
-            return await proxy.forward(route, OPENAPI_PATH, scope, receive, send, request_id,
-                                       b"", rewrite=rewrite, drop_headers=_OPENAPI_REQUEST_DROPS)
-        body = await read_body(scope, receive, self.settings.max_body_bytes)
-        return await proxy.forward(route, upstream_target(match, scope["query_string"]), scope,
-                                   receive, send, request_id, body)
+    def handle(self, request: Request) -> None:
+        """Answer one request (the server's handler; see :mod:`gateway.exchange`)."""
+        local = self._local.get(request.path)
+        if local is not None:  # probes and scrapes: neither traced nor counted as routes
+            self.loop.create_task(self._serve_local(request, local))
+        else:  # the exchange holds its span itself: no context of its own per request
+            Exchange(self, request, None).begin()
 
     # -- local endpoints ------------------------------------------------------------------------
 
-    async def _live(self, scope: Scope, send: Send) -> int:
-        _only_get(scope)
-        return await send_json(send, 200, {"status": "alive",
-                                           "instance": self.settings.instance_id})
+    async def _serve_local(self, request: Request, endpoint: _LocalEndpoint) -> None:
+        start = time.perf_counter()
+        try:
+            if request.method not in ("GET", "HEAD"):
+                raise Problem(405, "gateway/method-not-allowed",
+                              f"{request.method} is not allowed here",
+                              headers={"Allow": "GET, HEAD"})
+            status = await endpoint(request)
+        except Problem as problem:
+            status = request.respond_problem(problem)
+        finally:
+            request.finish()
+        self.metrics.observe(request.method, request.path, status, time.perf_counter() - start)
 
-    async def _ready(self, scope: Scope, send: Send) -> int:
-        _only_get(scope)
+    async def _live(self, request: Request) -> int:
+        return request.respond_json(200, {"status": "alive",
+                                          "instance": self.settings.instance_id})
+
+    async def _ready(self, request: Request) -> int:
         ok, checks = await self.health.run()
         # information only: the gateway keeps routing from its cached view while the registry
         # is down, so an unreachable registry must not take the gateway out of rotation
@@ -333,23 +258,16 @@ class Gateway:
         if not ok:
             raise Problem(503, "not-ready", "a readiness check is failing", checks=checks,
                           registry=registry)
-        return await send_json(send, 200, {"status": "ready", "checks": checks,
-                                           "registry": registry})
+        return request.respond_json(200, {"status": "ready", "checks": checks,
+                                          "registry": registry})
 
-    async def _metrics(self, scope: Scope, send: Send) -> int:
-        _only_get(scope)
-        return await send_bytes(send, 200, render(self.metrics_registry), _METRICS_TYPE)
+    async def _metrics(self, request: Request) -> int:
+        return request.respond_bytes(200, self.metrics.render(), _METRICS_TYPE)
 
     async def _check_routes(self) -> None:
         if not self.router.table.routes:
             raise RuntimeError("no routes loaded")
 
-    async def _check_session(self) -> None:
-        if self.session is None or self.session.closed:
-            raise RuntimeError("the upstream session is not open")
-
-
-def _only_get(scope: Scope) -> None:
-    if scope["method"] not in ("GET", "HEAD"):
-        raise Problem(405, "gateway/method-not-allowed", f"{scope['method']} is not allowed here",
-                      headers={"Allow": "GET, HEAD"})
+    async def _check_pool(self) -> None:
+        if self.pool is None or self.pool.closed:
+            raise RuntimeError("the upstream pool is not open")

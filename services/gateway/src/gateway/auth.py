@@ -11,32 +11,37 @@ again on an unknown ``kid``, verified tokens cached until expiry). Only user tok
   token is looked at, then needs the ``admin`` role.
 * On a public route a valid token still names the caller (for per-user rate limits), and an
   invalid one is ignored: a client holding an expired token must still be able to log in again.
-* The verified subject travels upstream in ``X-Souk-User``, for logs only. The
+* The verified subject (``request.user``) travels upstream in ``X-Souk-User``, for logs only. The
   ``Authorization`` header is forwarded as received: every service verifies it again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
+import time
 from collections.abc import Sequence
 from urllib.parse import parse_qsl
 
 import aiohttp
 
-from chassis.auth import InvalidToken, TokenVerifier, verifier_from_settings
-from chassis.context import header_value
+from chassis.auth import Claims, InvalidToken, TokenVerifier, verifier_from_settings
 from chassis.problems import Problem
-from gateway.asgi import Scope
-from gateway.filters import USER
+from gateway.filters import DEFER, _Deferred
 from gateway.metrics import GatewayMetrics
 from gateway.proxy import DiscoveryLike
+from gateway.request import Request
 from gateway.routes import Route
 from gateway.settings import GatewaySettings, Network
 
 __all__ = ["Authenticator", "client_allowed", "query_has_token"]
 
 _QUERY_TOKEN_NAMES = frozenset({"access_token", "token", "jwt", "id_token"})
+_MEMO_SIZE = 10_000  # verified tokens remembered for the synchronous check
+# chassis.auth.TokenVerifier's refusal of an unknown kid, and how long it guards its refetches
+_UNKNOWN_KEY = "token signed by an unknown key"
+_KEYS_REFETCH_WAIT = 1.05
 _MAYBE_TOKEN = re.compile(rb"token|jwt|%", re.IGNORECASE)
 
 
@@ -74,7 +79,10 @@ class Authenticator:
         self.settings = settings
         self.verifier = verifier
         self._metrics = metrics
-        self._allow = settings.admin_allow
+        self._allow = settings.admin_networks()
+        # token -> claims, filled by the async verification; lets check() decide without
+        # awaiting the verifier (whose own cache is behind a coroutine)
+        self._verified: dict[str, Claims] = {}
 
     async def start(self, session: aiohttp.ClientSession, discovery: DiscoveryLike) -> None:
         if self.verifier is not None:
@@ -86,11 +94,11 @@ class Authenticator:
     async def close(self) -> None:
         return None
 
-    async def __call__(self, route: Route, scope: Scope) -> Problem | None:
+    async def __call__(self, route: Route, request: Request) -> Problem | None:
         try:
-            self._check(route, scope)
-            token = _bearer(scope)
-            public = route.is_public(scope["method"])
+            self._check(route, request)
+            token = _bearer(request)
+            public = route.is_public(request.method)
             if not token:
                 if public:
                     return None
@@ -102,35 +110,78 @@ class Authenticator:
                 raise Problem(503, "gateway/auth-unavailable", "token verification is not ready",
                               headers={"Retry-After": "1"})
             try:
-                claims = await verifier.verify(token)
+                claims = await _verify(verifier, token, wait_for_keys=not public)
             except InvalidToken as exc:
                 if public:
                     return None
                 raise _unauthenticated(str(exc), invalid=True) from None
-            if route.roles and not any(role in claims.roles for role in route.roles):
-                raise Problem(403, "gateway/forbidden",
-                              f"this needs one of the roles {list(route.roles)}")
-            scope[USER] = claims.subject
+            verified = self._verified
+            if len(verified) >= _MEMO_SIZE:
+                verified.clear()
+            verified[token] = claims
+            self._admit(route, request, claims)
             return None
         except Problem as problem:
-            self._metrics.auth_rejections.labels(str(problem.status)).inc()
+            self._metrics.auth_rejections.inc(str(problem.status))
             return problem
 
-    def _check(self, route: Route, scope: Scope) -> None:
-        query: bytes = scope["query_string"]
+    def check(self, route: Route, request: Request) -> Problem | _Deferred | None:
+        """Decide at once when the token is absent or was verified before; else :data:`DEFER`."""
+        try:
+            self._check(route, request)
+            token = _bearer(request)
+            if not token:
+                if route.is_public(request.method):
+                    return None
+                raise _unauthenticated("a bearer token is required" if token is None else
+                                       "send the token as Authorization: Bearer <token>",
+                                       invalid=False)
+            claims = self._verified.get(token)
+            if claims is None or claims.expires_at + self.settings.jwt_leeway <= time.time():
+                return DEFER
+            self._admit(route, request, claims)
+            return None
+        except Problem as problem:
+            self._metrics.auth_rejections.inc(str(problem.status))
+            return problem
+
+    def _admit(self, route: Route, request: Request, claims: Claims) -> None:
+        if route.roles and not any(role in claims.roles for role in route.roles):
+            raise Problem(403, "gateway/forbidden",
+                          f"this needs one of the roles {list(route.roles)}")
+        request.user = claims.subject
+        return
+
+    def _check(self, route: Route, request: Request) -> None:
+        query = request.query
         if query and query_has_token(query):
             raise _unauthenticated("tokens in the URL are refused; send Authorization: Bearer",
                                    invalid=True)
         if route.admin:
-            client = scope.get("client")
-            if not client or not client_allowed(str(client[0]), self._allow):
+            client = request.client
+            if not client or not client_allowed(client, self._allow):
                 raise Problem(403, "gateway/forbidden",
                               "admin routes are not reachable from this address")
 
 
-def _bearer(scope: Scope) -> str | None:
+async def _verify(verifier: TokenVerifier, token: str, *, wait_for_keys: bool) -> Claims:
+    """Verify; a token signed by a key the verifier does not know is tried once more after the
+    verifier's refetch interval. The verifier fetches the keys again at most once a second (a
+    flood guard), so a token signed by a key rotated in just after a fetch would otherwise be
+    refused for up to a second after the rotation; only private routes wait (a public one just
+    treats the caller as anonymous)."""
+    try:
+        return await verifier.verify(token)
+    except InvalidToken as exc:
+        if not wait_for_keys or str(exc) != _UNKNOWN_KEY:
+            raise
+    await asyncio.sleep(_KEYS_REFETCH_WAIT)
+    return await verifier.verify(token)
+
+
+def _bearer(request: Request) -> str | None:
     """The bearer token; None without an Authorization header, "" when it holds no bearer."""
-    header = header_value(scope, b"authorization")
+    header = request.header(b"authorization")
     if header is None:
         return None
     scheme, _, token = header.decode("latin-1").partition(" ")

@@ -1,25 +1,29 @@
 """Request filters: the seam where authentication, rate limits and allow-lists plug in.
 
-A filter is an async callable ``(route, scope) -> Problem | None``. The gateway runs its filters in
-order after a route matched and before it reads the body or calls any upstream; the first filter
-that returns a :class:`~chassis.problems.Problem` ends the request with that problem. A filter may
-leave facts for later filters and the upstream call in the scope: the authentication filter puts
-the verified subject under :data:`USER`.
+A filter is an async callable ``(route, request) -> Problem | None``. The gateway runs its filters
+in order after a route matched and before it calls any upstream; the first filter that returns a
+:class:`~chassis.problems.Problem` ends the request with that problem. A filter may leave facts
+for later filters and the upstream call on the request: the authentication filter sets the
+verified subject as ``request.user``.
+
+A filter that can usually decide at once also has ``check(route, request)`` (:class:`SyncFilter`):
+the common request then needs no task at all.
 
 A filter that needs the gateway's resources (its upstream session, discovery) also has
 ``start(session, discovery)`` and ``close()`` (:class:`StartableFilter`); the gateway calls them
-in its lifespan. :func:`gateway.app.create_app` builds the standard chain from settings:
+at start-up and shutdown. :func:`gateway.app.create_app` builds the standard chain from settings:
 authentication (:mod:`gateway.auth`), then rate limits (:mod:`gateway.ratelimit`), which key on
 the user the first one found.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Awaitable, Callable, Sequence
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 from chassis.problems import Problem
-from gateway.asgi import Scope
+from gateway.request import Request
 from gateway.routes import Route
 
 if TYPE_CHECKING:
@@ -27,29 +31,45 @@ if TYPE_CHECKING:
 
     from gateway.proxy import DiscoveryLike
 
-__all__ = ["USER", "Filter", "StartableFilter", "run_filters"]
+__all__ = ["DEFER", "Filter", "StartableFilter", "SyncFilter", "run_filters"]
 
-Filter = Callable[[Route, Scope], Awaitable[Problem | None]]
+Filter = Callable[[Route, Request], Awaitable[Problem | None]]
 
-# scope key: the verified subject of the caller's token (absent for anonymous callers)
-USER = "souk.user"
+
+class _Deferred(enum.Enum):
+    DEFER = "defer"
+
+
+# what :meth:`SyncFilter.check` returns when only the async call can decide
+DEFER: Final = _Deferred.DEFER
+
+
+@runtime_checkable
+class SyncFilter(Protocol):
+    """A filter that can usually decide without awaiting (a cached token, a local bucket): the
+    gateway then answers the request without a task. ``check`` returns the problem, None to let
+    the request through, or :data:`DEFER` to have the async ``__call__`` decide."""
+
+    async def __call__(self, route: Route, request: Request) -> Problem | None: ...
+
+    def check(self, route: Route, request: Request) -> Problem | _Deferred | None: ...
 
 
 @runtime_checkable
 class StartableFilter(Protocol):
     """A filter with resources opened and closed with the gateway."""
 
-    async def __call__(self, route: Route, scope: Scope) -> Problem | None: ...
+    async def __call__(self, route: Route, request: Request) -> Problem | None: ...
 
     async def start(self, session: aiohttp.ClientSession, discovery: DiscoveryLike) -> None: ...
 
     async def close(self) -> None: ...
 
 
-async def run_filters(filters: Sequence[Filter], route: Route, scope: Scope) -> Problem | None:
+async def run_filters(filters: Sequence[Filter], route: Route, request: Request) -> Problem | None:
     """The first problem a filter returns, or None when every filter lets the request through."""
     for request_filter in filters:
-        problem = await request_filter(route, scope)
+        problem = await request_filter(route, request)
         if problem is not None:
             return problem
     return None

@@ -4,17 +4,19 @@ Hop-by-hop headers (RFC 9110 §7.6.1) describe one connection, not the message, 
 them — the fixed list, every ``Proxy-*`` header, and any header the ``Connection`` header names.
 Towards the upstream the gateway also sets the ``X-Forwarded-*`` headers, the request id and the
 deadline; towards the client it replaces the upstream's request id with its own.
+
+Names arrive lower-cased from both parsers (:mod:`gateway.connection`, :mod:`chassis.http.h1`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from gateway.asgi import Headers, Scope
+from gateway.request import Headers, Request
 
 __all__ = ["DEADLINE_HEADER", "HOP_BY_HOP", "REQUEST_ID_HEADER", "USER_HEADER",
-           "client_response_headers",
-           "is_hop_by_hop", "strip_hop_by_hop", "upstream_request_headers"]
+           "client_response_block", "client_response_headers", "header_block", "is_hop_by_hop",
+           "strip_hop_by_hop", "upstream_request_block", "upstream_request_headers"]
 
 REQUEST_ID_HEADER = b"x-request-id"
 DEADLINE_HEADER = b"x-souk-deadline"
@@ -27,15 +29,17 @@ HOP_BY_HOP = frozenset({
 })
 
 # Set by the gateway itself: a client-supplied value is dropped, never trusted or duplicated.
-# Host and Content-Length are recomputed by the upstream client; Expect was answered here.
+# Host and Content-Length are set for the upstream connection; Expect was answered here.
 # The edge starts each trace itself, so a caller's W3C trace headers are dropped too.
 _REQUEST_OWNED = frozenset({
     b"host", b"content-length", b"expect", REQUEST_ID_HEADER, DEADLINE_HEADER, USER_HEADER,
     b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"traceparent",
     b"tracestate",
 })
-# The gateway's server adds its own Date (and Server, when enabled); duplicates confuse clients.
-_RESPONSE_OWNED = frozenset({b"date", b"server", REQUEST_ID_HEADER})
+# The gateway's server adds its own Date; duplicates confuse clients.
+# A service's word that the trace of its answer is kept (chassis.trace_keep) is for the edge.
+TRACE_KEPT = (b"souk-trace-keep", b"1")
+_RESPONSE_OWNED = frozenset({b"date", b"server", REQUEST_ID_HEADER, TRACE_KEPT[0]})
 
 _DROP_REQUEST = HOP_BY_HOP | _REQUEST_OWNED
 _DROP_RESPONSE = HOP_BY_HOP | _RESPONSE_OWNED
@@ -56,31 +60,35 @@ def _connection_tokens(values: Iterable[bytes]) -> frozenset[bytes]:
     return frozenset(tokens)
 
 
+# Connection values that name no other header: the common ones skip the second pass
+_PLAIN_CONNECTION = frozenset({b"keep-alive", b"close", b"Keep-Alive", b"Close"})
+
+
 def _filtered(headers: Iterable[tuple[bytes, bytes]], drop: frozenset[bytes]) -> Headers:
     kept: Headers = []
     connection: list[bytes] = []
     for name, value in headers:
-        name = name.lower()
         if name in drop or name.startswith(b"proxy-"):
             if name == b"connection":
                 connection.append(value)
             continue
         kept.append((name, value))
-    if connection:  # rare: only then pay for a second pass
-        listed = _connection_tokens(connection)
+    if connection and not (len(connection) == 1 and connection[0] in _PLAIN_CONNECTION):
+        listed = _connection_tokens(connection)  # rare: only then pay for a second pass
         kept = [(n, v) for n, v in kept if n not in listed]
     return kept
 
 
 def strip_hop_by_hop(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
     """Headers minus the hop-by-hop ones, names lower-cased, order kept."""
-    return _filtered(headers, HOP_BY_HOP)
+    return _filtered(((n.lower(), v) for n, v in headers), HOP_BY_HOP)
 
 
-def upstream_request_headers(scope: Scope, request_id: str, deadline_ms: int, *,
+def upstream_request_headers(request: Request, request_id: bytes, deadline_ms: int, *,
                              drop: frozenset[bytes] = frozenset(),
-                             user: str | None = None) -> list[tuple[str, str]]:
-    """Headers to send upstream for the request in ``scope``.
+                             user: str | None = None) -> Headers:
+    """Headers to send upstream for ``request`` (Host and Content-Length excepted: they belong
+    to the upstream connection and the body sent).
 
     ``X-Forwarded-For`` appends the client address to whatever the caller sent (the right-most
     entry is the one this gateway saw); ``X-Forwarded-Proto``/``-Host`` describe the request as
@@ -89,31 +97,90 @@ def upstream_request_headers(scope: Scope, request_id: str, deadline_ms: int, *,
     """
     forwarded_for: list[bytes] = []
     host = b""
-    for name, value in scope["headers"]:
+    for name, value in request.headers:
         if name == b"x-forwarded-for":
             forwarded_for.append(value)
         elif name == b"host":
             host = value
-    kept = _filtered(scope["headers"], (_DROP_REQUEST | drop) if drop else _DROP_REQUEST)
-    out = [(n.decode("latin-1"), v.decode("latin-1")) for n, v in kept]
-    client = scope.get("client")
-    if client:
-        forwarded_for.append(str(client[0]).encode())
+    out = _filtered(request.headers, (_DROP_REQUEST | drop) if drop else _DROP_REQUEST)
+    if request.client:
+        forwarded_for.append(request.client.encode())
     if forwarded_for:
-        out.append(("x-forwarded-for", b", ".join(forwarded_for).decode("latin-1")))
-    out.append(("x-forwarded-proto", str(scope.get("scheme", "http"))))
+        out.append((b"x-forwarded-for", b", ".join(forwarded_for)))
+    out.append((b"x-forwarded-proto", request.scheme.encode()))
     if host:
-        out.append(("x-forwarded-host", host.decode("latin-1")))
-    out.append(("x-request-id", request_id))
-    out.append(("x-souk-deadline", str(deadline_ms)))
+        out.append((b"x-forwarded-host", host))
+    out.append((REQUEST_ID_HEADER, request_id))
+    out.append((DEADLINE_HEADER, b"%d" % deadline_ms))
     if user is not None:
-        out.append(("x-souk-user", user))
+        out.append((USER_HEADER, user.encode()))
     return out
+
+
+def header_block(headers: Headers) -> bytes:
+    """``name: value\\r\\n`` lines."""
+    return b"\r\n".join(map(b": ".join, headers)) + b"\r\n" if headers else b""
 
 
 def client_response_headers(raw: Iterable[tuple[bytes, bytes]], request_id: bytes, *,
                             drop: frozenset[bytes] = frozenset()) -> Headers:
-    """Headers to send the client for an upstream response (aiohttp's ``raw_headers``)."""
+    """Headers to send the client for an upstream response (names lower-case)."""
     kept = _filtered(raw, (_DROP_RESPONSE | drop) if drop else _DROP_RESPONSE)
     kept.append((REQUEST_ID_HEADER, request_id))
     return kept
+
+
+def _block(headers: Iterable[tuple[bytes, bytes]], drop: frozenset[bytes],
+           out: list[bytes]) -> tuple[bool, bytes | None, bytes | None]:
+    """Append the kept headers' wire lines to ``out`` in one pass; return (a Connection header
+    named other headers, the joined X-Forwarded-For values, the Host value)."""
+    append = out.append
+    named = False
+    forwarded_for = host = None
+    for name, value in headers:
+        if name in drop or name.startswith(b"proxy-"):
+            if name == b"x-forwarded-for":
+                forwarded_for = value if forwarded_for is None else forwarded_for + b", " + value
+            elif name == b"host":
+                host = value
+            elif name == b"connection" and value not in _PLAIN_CONNECTION:
+                named = True
+            continue
+        append(name + b": " + value + b"\r\n")
+    return named, forwarded_for, host
+
+
+def upstream_request_block(request: Request, request_id: bytes, deadline_ms: int, *,
+                           drop: frozenset[bytes] = frozenset(),
+                           user: str | None = None) -> bytes:
+    """:func:`upstream_request_headers` as wire lines, built in one pass (the hot path)."""
+    out: list[bytes] = []
+    named, forwarded_for, host = _block(request.headers,
+                                        (_DROP_REQUEST | drop) if drop else _DROP_REQUEST, out)
+    if named:  # a Connection header lists headers to drop: the careful way
+        return header_block(upstream_request_headers(request, request_id, deadline_ms,
+                                                     drop=drop, user=user))
+    client = request.client
+    if client:
+        peer = client.encode()
+        forwarded_for = peer if forwarded_for is None else forwarded_for + b", " + peer
+    if forwarded_for is not None:
+        out.append(b"x-forwarded-for: " + forwarded_for + b"\r\n")
+    out.append(b"x-forwarded-proto: http\r\n" if request.scheme == "http"
+               else b"x-forwarded-proto: " + request.scheme.encode() + b"\r\n")
+    if host is not None:
+        out.append(b"x-forwarded-host: " + host + b"\r\n")
+    out.append(b"x-request-id: " + request_id + b"\r\nx-souk-deadline: %d\r\n" % deadline_ms)
+    if user is not None:
+        out.append(b"x-souk-user: " + user.encode() + b"\r\n")
+    return b"".join(out)
+
+
+def client_response_block(raw: Iterable[tuple[bytes, bytes]], request_id: bytes) -> bytes:
+    """:func:`client_response_headers` as wire lines, built in one pass (the hot path)."""
+    out: list[bytes] = []
+    named, _, _ = _block(raw, _DROP_RESPONSE, out)
+    if named:
+        return header_block(client_response_headers(raw, request_id))
+    out.append(b"x-request-id: " + request_id + b"\r\n")
+    return b"".join(out)

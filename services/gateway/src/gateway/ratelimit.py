@@ -1,18 +1,20 @@
-"""Rate limits at the edge: the second request filter, with the ``limits`` library.
+"""Rate limits at the edge: the second request filter, token buckets per key.
 
-Each route names a limit class (``default`` or ``login``). The key is the verified user for an
-authenticated call and the client address (the socket peer, never a header) otherwise; ``login``
-always counts per address, since whoever guesses passwords has no token yet. Past the limit the
-answer is 429 ``gateway/rate-limited`` with ``Retry-After`` and ``RateLimit-*`` headers.
+Each route names a limit class (``default`` or ``login``), each class one or more limits in the
+``limits`` notation (``"6000/minute"``, ``"10/second;100/minute"``). A limit is a token bucket:
+``amount`` tokens, refilled evenly over the period, one token per call, so a client may burst up to
+the amount and then goes at the average rate. The key is the verified user for an authenticated
+call and the client address (the socket peer, never a header) otherwise; ``login`` always counts
+per address, since whoever guesses passwords has no token yet. Past the limit the answer is 429
+``gateway/rate-limited`` with ``Retry-After`` (when the next token is due) and ``RateLimit-*``
+headers.
 
-Counters live in memory (one gateway instance) or, with ``redis_url``, in Redis, shared by every
-gateway instance. The strategy is the sliding window counter: two counters per key, one round
-trip per check, and no burst at a window boundary.
-
-When Redis fails, the gateway does not answer 500 and does not stop serving: it logs a warning,
-counts ``souk_gateway_rate_limit_storage_errors_total`` and limits with its local counters for
-``fallback_seconds`` before it tries Redis again (fail open on the shared limit, not on all of
-them: each instance still enforces the limit alone).
+Buckets live in memory (one gateway instance: a dict of two floats per key, no lock, no library
+call) or, with ``redis_url``, in Redis, shared by every gateway instance: one Lua script per check
+(:mod:`gateway.redis_bucket`). When Redis fails, the gateway does not answer 500 and does not stop
+serving: it logs a warning, counts ``souk_gateway_rate_limit_storage_errors_total`` and limits with
+its local buckets for ``fallback_seconds`` before it tries Redis again (fail open on the shared
+limit, not on all of them: each instance still enforces the limit alone).
 """
 
 from __future__ import annotations
@@ -20,95 +22,152 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import aiohttp
 import limits
-from limits.aio.storage import MemoryStorage, RedisStorage
-from limits.aio.strategies import RateLimiter, SlidingWindowCounterRateLimiter
 
 from chassis.logging import get_logger
 from chassis.problems import Problem
-from gateway.asgi import Scope
-from gateway.filters import USER
+from gateway.filters import DEFER, _Deferred
 from gateway.metrics import GatewayMetrics
-from gateway.proxy import DiscoveryLike
+from gateway.request import Request
 from gateway.routes import RATE_LIMIT_CLASSES, Route
 
-__all__ = ["RateLimits", "rate_limit_key"]
+if TYPE_CHECKING:
+    import aiohttp
+
+    from gateway.proxy import DiscoveryLike
+    from gateway.redis_bucket import RedisBuckets
+
+__all__ = ["Limit", "LocalBuckets", "RateLimits", "parse_limits", "rate_limit_key"]
 
 log = get_logger(__name__)
 
-_REDIS_TIMEOUT = 0.25  # seconds; a slow Redis must not become a slow gateway
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """``amount`` calls per ``period`` seconds."""
+
+    amount: int
+    period: float
+
+    @property
+    def rate(self) -> float:
+        """Tokens per second."""
+        return self.amount / self.period
 
 
-def rate_limit_key(route: Route, scope: Scope) -> str:
+def parse_limits(text: str) -> tuple[Limit, ...]:
+    """``"10/second;100/minute"`` → limits (the ``limits`` library's notation and parser)."""
+    return tuple(Limit(item.amount, float(item.get_expiry())) for item in limits.parse_many(text))
+
+
+def rate_limit_key(route: Route, request: Request) -> str:
     """Whom a call counts against: ``u:<subject>`` or ``a:<client address>``."""
-    if route.rate_limit != "login":
-        user: str | None = scope.get(USER)
-        if user is not None:
-            return "u:" + user
-    client = scope.get("client")
-    return "a:" + (str(client[0]) if client else "unknown")
+    if route.rate_limit != "login" and request.user is not None:
+        return "u:" + request.user
+    return "a:" + (request.client or "unknown")
+
+
+class LocalBuckets:
+    """Token buckets in this process: key → [tokens, last refill time]. Full buckets are
+    dropped now and then (a full bucket and no bucket are the same), so memory follows the
+    active keys."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._buckets: dict[tuple[str, int, str], list[float]] = {}
+        self._next_sweep = clock() + 60.0
+
+    def take(self, cls: str, index: int, limit: Limit, key: str) -> float:
+        """Take a token: 0.0 when granted, else seconds until one is due."""
+        now = self._clock()
+        slot = (cls, index, key)
+        bucket = self._buckets.get(slot)
+        if bucket is None:
+            if now >= self._next_sweep:
+                self._sweep(now)
+            self._buckets[slot] = [limit.amount - 1.0, now, limit.period]
+            return 0.0
+        tokens = bucket[0] + (now - bucket[1]) * limit.rate
+        if tokens > limit.amount:
+            tokens = float(limit.amount)
+        bucket[1] = now
+        if tokens >= 1.0:
+            bucket[0] = tokens - 1.0
+            return 0.0
+        bucket[0] = tokens
+        return (1.0 - tokens) / limit.rate
+
+    def _sweep(self, now: float) -> None:
+        self._next_sweep = now + 60.0
+        full = [slot for slot, (_, last, period) in self._buckets.items() if now - last >= period]
+        for slot in full:
+            del self._buckets[slot]
 
 
 class RateLimits:
-    """The rate-limit filter; storage is opened in :meth:`start` and closed in :meth:`close`."""
+    """The rate-limit filter; the shared storage is opened in :meth:`start`, closed in
+    :meth:`close`."""
 
     def __init__(self, limits_by_class: Mapping[str, str], metrics: GatewayMetrics, *,
                  redis_url: str = "", key_prefix: str = "souk-gateway",
                  fallback_seconds: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._items = {cls: tuple(limits.parse_many(limits_by_class[cls]))
-                       for cls in RATE_LIMIT_CLASSES}
+        self._limits = {cls: tuple(enumerate(parse_limits(limits_by_class[cls])))
+                        for cls in RATE_LIMIT_CLASSES}
         self._metrics = metrics
         self._redis_url = redis_url
         self._key_prefix = key_prefix
         self._fallback_seconds = fallback_seconds
         self._clock = clock
-        self._local: RateLimiter = SlidingWindowCounterRateLimiter(MemoryStorage())
-        self._shared: RateLimiter | None = None
-        self._pool: Any = None
+        self._local = LocalBuckets(clock)
+        self._shared: RedisBuckets | None = None
         self._shared_down_until = 0.0
 
     async def start(self, session: aiohttp.ClientSession, discovery: DiscoveryLike) -> None:
         if not self._redis_url or self._shared is not None:
             return
-        import redis.asyncio
+        from gateway.redis_bucket import RedisBuckets
 
-        # our own pool, with short timeouts, so that close() can release it
-        self._pool = redis.asyncio.ConnectionPool.from_url(
-            self._redis_url, socket_connect_timeout=_REDIS_TIMEOUT, socket_timeout=_REDIS_TIMEOUT)
-        options: dict[str, Any] = {"connection_pool": self._pool}
-        storage = RedisStorage("async+" + self._redis_url, implementation="redispy",
-                               key_prefix=self._key_prefix, **options)
-        self._shared = SlidingWindowCounterRateLimiter(storage)
+        self._shared = RedisBuckets(self._redis_url, self._key_prefix)
 
     async def close(self) -> None:
-        self._shared = None
-        if self._pool is not None:
-            await self._pool.disconnect()
-            self._pool = None
+        shared, self._shared = self._shared, None
+        if shared is not None:
+            await shared.close()
 
-    async def __call__(self, route: Route, scope: Scope) -> Problem | None:
+    async def __call__(self, route: Route, request: Request) -> Problem | None:
         cls = route.rate_limit
-        key = rate_limit_key(route, scope)
-        for item in self._items[cls]:
-            limiter = await self._hit(item, cls, key)
-            if limiter is not None:
-                self._metrics.rate_limited.labels(cls).inc()
-                return await _too_many(limiter, item, cls, key)
+        key = rate_limit_key(route, request)
+        shared = self._shared
+        for index, limit in self._limits[cls]:
+            if shared is not None and self._clock() >= self._shared_down_until:
+                try:
+                    wait = await shared.take(cls, index, limit, key)
+                except Exception as exc:  # any storage failure: degrade, never a 500
+                    self._shared_failed(exc)
+                    wait = self._local.take(cls, index, limit, key)
+            else:
+                wait = self._local.take(cls, index, limit, key)
+            if wait > 0.0:
+                self._metrics.rate_limited.inc(cls)
+                return _too_many(limit, cls, wait)
         return None
 
-    async def _hit(self, item: limits.RateLimitItem, cls: str, key: str) -> RateLimiter | None:
-        """None when the call is within the limit, else the limiter that refused it."""
-        shared = self._shared
-        if shared is not None and self._clock() >= self._shared_down_until:
-            try:
-                return None if await shared.hit(item, cls, key) else shared
-            except Exception as exc:  # any storage failure: degrade, never a 500
-                self._shared_failed(exc)
-        return None if await self._local.hit(item, cls, key) else self._local
+    def check(self, route: Route, request: Request) -> Problem | _Deferred | None:
+        """Decide at once with the local buckets; :data:`DEFER` while Redis is in use."""
+        if self._shared is not None and self._clock() >= self._shared_down_until:
+            return DEFER
+        cls = route.rate_limit
+        key = rate_limit_key(route, request)
+        for index, limit in self._limits[cls]:
+            wait = self._local.take(cls, index, limit, key)
+            if wait > 0.0:
+                self._metrics.rate_limited.inc(cls)
+                return _too_many(limit, cls, wait)
+        return None
 
     def _shared_failed(self, exc: Exception) -> None:
         self._metrics.rate_limit_storage_errors.inc()
@@ -117,19 +176,13 @@ class RateLimits:
                     seconds=self._fallback_seconds, error=str(exc) or type(exc).__name__)
 
 
-async def _too_many(limiter: RateLimiter, item: limits.RateLimitItem, cls: str,
-                    key: str) -> Problem:
-    try:
-        stats = await limiter.get_window_stats(item, cls, key)
-        reset, remaining = stats.reset_time - time.time(), stats.remaining
-    except Exception:  # the storage failed between the two calls: a safe guess
-        reset, remaining = float(item.get_expiry()), 0
-    retry_after = str(max(1, math.ceil(reset)))
+def _too_many(limit: Limit, cls: str, wait: float) -> Problem:
+    retry_after = str(max(1, math.ceil(wait)))
+    period = f"{limit.period:g}"
     return Problem(429, "gateway/rate-limited",
-                   f"too many requests; at most {item.amount} per "
-                   f"{item.get_expiry()} s ({cls})",
+                   f"too many requests; at most {limit.amount} per {period} s ({cls})",
                    headers={"Retry-After": retry_after,
-                            "RateLimit-Limit": str(item.amount),
-                            "RateLimit-Remaining": str(remaining),
+                            "RateLimit-Limit": str(limit.amount),
+                            "RateLimit-Remaining": "0",
                             "RateLimit-Reset": retry_after,
-                            "RateLimit-Policy": f"{item.amount};w={item.get_expiry()}"})
+                            "RateLimit-Policy": f"{limit.amount};w={period}"})

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 
-import aiohttp
-
+from chassis.http import SendFailed
+from chassis.http.h1 import H1Response
 from chassis.logging import get_logger
 from chassis.problems import Problem
-from gateway.asgi import Receive, Send, send_bytes
 from gateway.headers import client_response_headers
+from gateway.request import ClientGone, Request
 
 __all__ = ["SMALL_BODY", "Rewrite", "bad_gateway_problem", "relay", "timeout_problem"]
 
 log = get_logger(__name__)
 
-# Responses up to this size are read whole and sent in one message: fewer sends, and a failure
-# while reading can still become a proper 502/504. Larger or unsized bodies are streamed.
+# Responses up to this size (with a Content-Length) arrive whole and leave in one write, head and
+# body together; a failure while reading can still become a proper 502/504. Larger or unsized
+# bodies (server-sent events, downloads) are streamed as they arrive.
 SMALL_BODY = 64 * 1024
 
 Rewrite = Callable[[bytes], bytes]
@@ -27,72 +26,59 @@ _REWRITE_DROPS = frozenset({b"content-length", b"content-encoding", b"content-ty
 _JSON = b"application/json"
 
 
-async def relay(resp: aiohttp.ClientResponse, service: str, seconds: float, send: Send,
-                receive: Receive, request_id: str, rewrite: Rewrite | None) -> int:
-    """Send the upstream response to the client; return its status. Small bodies are read whole
-    (a failure can still become a 502/504), larger or unsized ones are streamed."""
+async def relay(resp: H1Response, service: str, seconds: float, request: Request,
+                request_id: bytes, rewrite: Rewrite | None) -> int:
+    """Send the upstream response to the client; return its status."""
     status = resp.status
-    rid = request_id.encode()
-    try:
-        if rewrite is not None and status == 200:
-            body = await _read_whole(resp, service, seconds, request_id)
-            try:
-                body = rewrite(body)
-            except ValueError as exc:
-                raise Problem(502, "gateway/bad-gateway",
-                              f"'{service}' returned an unusable document: {exc}") from None
-            headers = client_response_headers(resp.raw_headers, rid, drop=_REWRITE_DROPS)
-            return await send_bytes(send, status, body, _JSON, headers)
-        headers = client_response_headers(resp.raw_headers, rid)
-        length = resp.content_length
-        if length is not None and length <= SMALL_BODY:
-            body = await _read_whole(resp, service, seconds, request_id)
-            await send({"type": "http.response.start", "status": status,
-                        "headers": headers})
-            await send({"type": "http.response.body", "body": body})
-            return status
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await _stream(resp, service, send, receive, request_id)
+    if rewrite is not None and status == 200:
+        body = await _read_whole(resp, service, seconds)
+        try:
+            body = rewrite(body)
+        except ValueError as exc:
+            raise Problem(502, "gateway/bad-gateway",
+                          f"'{service}' returned an unusable document: {exc}") from None
+        headers = client_response_headers(resp.headers, request_id, drop=_REWRITE_DROPS)
+        return request.respond_bytes(status, body, _JSON, headers)
+    headers = client_response_headers(resp.headers, request_id)
+    if resp.complete and resp.body is not None:
+        request.respond(status, headers, resp.body)
         return status
-    finally:
-        # a no-op once the body was read to the end; otherwise the connection can't be reused
-        resp.close()
+    request.start(status, headers, resp.content_length)
+    await _stream(resp, service, request)
+    return status
 
 
-async def _read_whole(resp: aiohttp.ClientResponse, service: str, seconds: float,
-                      request_id: str) -> bytes:
+async def _read_whole(resp: H1Response, service: str, seconds: float) -> bytes:
     try:
         return await resp.read()
     except TimeoutError:
         raise timeout_problem(service, seconds) from None
-    except aiohttp.ClientError as exc:
-        raise bad_gateway_problem(service, exc, request_id) from None
-
-
-async def _stream(resp: aiohttp.ClientResponse, service: str, send: Send, receive: Receive,
-                  request_id: str) -> None:
-    """Relay the body chunk by chunk; ASGI ``send`` waits while the client is slow, so memory
-    stays bounded. Stops early when the client goes away."""
-    gone = asyncio.ensure_future(_client_disconnect(receive))
-    try:
-        async for chunk in resp.content.iter_any():
-            if gone.done():
-                return
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
-    except Exception as exc:
-        # the head is already sent: the client learns of the failure from a truncated body
-        log.warning("upstream response broke off mid-body", upstream=service,
-                    request_id=request_id, error=str(exc) or type(exc).__name__)
+    except SendFailed as exc:
+        raise bad_gateway_problem(service, exc) from None
     finally:
-        gone.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await gone
+        resp.close()
 
 
-async def _client_disconnect(receive: Receive) -> None:
-    while (await receive())["type"] != "http.disconnect":
+async def _stream(resp: H1Response, service: str, request: Request) -> None:
+    """Relay the body as it arrives; waits while the client is slow (memory stays bounded),
+    stops when the client goes away (closing the upstream connection, so the upstream stops
+    producing too)."""
+    request.on_disconnect = resp.close
+    try:
+        while chunk := await resp.next_chunk():
+            request.write(chunk)
+            await request.drain()
+        request.end()
+    except ClientGone:
         pass
+    except (SendFailed, TimeoutError) as exc:
+        # the head is already sent: the client learns of the failure from a truncated body
+        if not request.gone:
+            log.warning("upstream response broke off mid-body", upstream=service,
+                        error=str(exc) or type(exc).__name__)
+    finally:
+        request.on_disconnect = None
+        resp.close()
 
 
 def timeout_problem(service: str, seconds: float) -> Problem:
@@ -100,8 +86,7 @@ def timeout_problem(service: str, seconds: float) -> Problem:
                    f"'{service}' did not answer within {seconds:g} s", service=service)
 
 
-def bad_gateway_problem(service: str, exc: Exception, request_id: str) -> Problem:
-    log.warning("upstream call failed", upstream=service, request_id=request_id,
-                error=str(exc) or type(exc).__name__)
+def bad_gateway_problem(service: str, exc: Exception) -> Problem:
+    log.warning("upstream call failed", upstream=service, error=str(exc) or type(exc).__name__)
     return Problem(502, "gateway/bad-gateway", f"'{service}' failed: {type(exc).__name__}",
                    service=service)

@@ -175,28 +175,43 @@ class RouteMatch:
 
 
 class Router:
-    """Longest-prefix matching over a :class:`RouteTable`."""
+    """Longest-prefix matching over a :class:`RouteTable`, one dict lookup per path segment
+    (walking from the whole path towards the root, so the first hit is the longest match)."""
 
-    def __init__(self, table: RouteTable) -> None:
+    def __init__(self, table: RouteTable, cache_size: int = 4096) -> None:
         self.table = table
-        # longest first, so the first hit is the longest match
-        self._ordered = sorted(table.routes, key=lambda r: len(r.prefix), reverse=True)
+        self._by_prefix = {route.prefix: route for route in table.routes}
+        # recent paths' matches (a match is immutable); emptied when full, so paths with ids in
+        # them cost one miss each and repeated ones (a catalog page, a cart) one dict lookup
+        self._cache: dict[str, RouteMatch | None] = {}
+        self._cache_size = cache_size
 
     def match(self, path: str) -> RouteMatch | None:
         """The route for a (still percent-encoded) request path, or None."""
-        for route in self._ordered:
-            prefix = route.prefix
-            if path.startswith(prefix):
-                if prefix == "/":
-                    rest = path
-                else:
-                    rest = path[len(prefix):]
-                    if rest and rest[0] != "/":
-                        continue  # '/api/v1/carts' is not under '/api/v1/cart'
-                if not route.exposed:
-                    return None  # an internal endpoint: as unknown as a path with no route
-                return RouteMatch(route, rest, (route.upstream_prefix + rest) or "/")
-        return None
+        cache = self._cache
+        if path in cache:
+            return cache[path]
+        if len(cache) >= self._cache_size:
+            cache.clear()
+        found = cache[path] = self._walk(path)
+        return found
+
+    def _walk(self, path: str) -> RouteMatch | None:
+        by_prefix = self._by_prefix
+        candidate = path
+        while candidate:
+            route = by_prefix.get(candidate)
+            if route is not None and candidate != "/":
+                return _matched(route, path[len(candidate):])
+            candidate = candidate[:candidate.rfind("/")]
+        root = by_prefix.get("/")
+        return _matched(root, path) if root is not None else None
+
+
+def _matched(route: Route, rest: str) -> RouteMatch | None:
+    if not route.exposed:
+        return None  # an internal endpoint: as unknown as a path with no route
+    return RouteMatch(route, rest, (route.upstream_prefix + rest) or "/")
 
 
 def upstream_target(match: RouteMatch, query_string: bytes) -> str:

@@ -1,4 +1,5 @@
-"""Real sockets: Starlette upstreams and the gateway under uvicorn, a real aiohttp client.
+"""Real sockets: Starlette upstreams under uvicorn, the gateway on its own server in the test's
+event loop, a real aiohttp client.
 
 Discovery is the only fake: an in-memory directory with the interface of
 ``chassis.discovery.Discovery``, so a test decides which instances exist.
@@ -18,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import pytest
+import uvloop
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -27,6 +29,7 @@ from chassis.discovery import Balancer, Instance, RoundRobin
 from chassis.testing import TestIssuer, free_port, serve_app
 from gateway.app import create_app
 from gateway.filters import Filter
+from gateway.serving import serving
 from gateway.settings import GatewaySettings
 
 ROUTES = """
@@ -163,7 +166,9 @@ def upstream_app(name: str, signals: Signals) -> Starlette:
             "query": request.scope["query_string"].decode(),
             "headers": [[k.decode(), v.decode()] for k, v in request.scope["headers"]],
             "body": body.decode(),
-        }, status_code=int(request.query_params.get("status", "200")))
+        }, status_code=int(request.query_params.get("status", "200")),
+            # a service that kept the request's trace says so to the edge (chassis.trace_keep)
+            headers={"souk-trace-keep": "1"} if request.query_params.get("keep") else None)
 
     async def status(request: Request) -> Response:
         code = request.path_params["code"]
@@ -231,6 +236,12 @@ def upstream_app(name: str, signals: Signals) -> Starlette:
         Route("/openapi.json", openapi),
         Route("/v1/flaky", flaky, methods=methods),
     ])
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config,
+                                   item: pytest.Item) -> dict[str, Callable[[], Any]]:
+    """Run on the loop the gateway runs on in production (``python -m gateway``)."""
+    return {"uvloop": uvloop.new_event_loop}
 
 
 @pytest.fixture
@@ -347,7 +358,8 @@ def start_gateway(stack: AsyncExitStack, discovery: FakeDiscovery,
                                    max_body_bytes=64 * 1024, log_level="warning",
                                    **overrides)
         app = create_app(settings, discovery=discovery, filters=filters)
-        return await stack.enter_async_context(serve_app(app))
+        await stack.enter_async_context(serving(app, "127.0.0.1", settings.port))
+        return f"http://127.0.0.1:{settings.port}"
 
     return start
 

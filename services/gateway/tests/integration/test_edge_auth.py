@@ -155,3 +155,15 @@ async def test_rejections_are_counted(edge: str, client: Any) -> None:
     async with client.get(f"{edge}/metrics") as resp:
         text = await resp.text()
     assert 'souk_gateway_auth_rejections_total{status="401"} 1.0' in text
+
+
+async def test_a_key_rotated_in_just_after_a_fetch_is_accepted(edge: str, client: Any,
+                                                               keys: Any) -> None:
+    async with client.get(f"{edge}/api/v1/private/echo", headers=bearer(ISSUER.mint())) as resp:
+        assert resp.status == 200
+    rotated = TestIssuer()
+    keys.issuers.append(rotated)  # within the verifier's once-a-second refetch guard
+    async with client.get(f"{edge}/api/v1/private/echo",
+                          headers=bearer(rotated.mint(sub="right-after"))) as resp:
+        assert resp.status == 200  # the edge waits out the guard rather than refuse the token
+    assert keys.fetches == 2

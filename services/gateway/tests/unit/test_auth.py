@@ -7,13 +7,12 @@ import ipaddress
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry
 
 from chassis.auth import StaticJwks, TokenVerifier
 from chassis.testing import TestIssuer
 from gateway.auth import Authenticator, client_allowed, query_has_token
-from gateway.filters import USER
 from gateway.metrics import GatewayMetrics
+from gateway.request import Request
 from gateway.routes import Route
 from gateway.settings import GatewaySettings
 
@@ -48,15 +47,15 @@ def authenticator() -> Authenticator:
         return ISSUER.jwks()
 
     verifier = TokenVerifier(StaticJwks(keys), issuer=ISSUER.issuer, audience="souk")
-    metrics = GatewayMetrics(CollectorRegistry(), "gateway")
+    metrics = GatewayMetrics("gateway")
     return Authenticator(GatewaySettings(), metrics, verifier=verifier)
 
 
 def scope(token: str | None = None, *, method: str = "GET", client: str = "127.0.0.1",
-          query: bytes = b"") -> dict[str, Any]:
-    headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
-    return {"type": "http", "method": method, "headers": headers, "query_string": query,
-            "client": (client, 40000)}
+          query: bytes = b"", headers: list[tuple[bytes, bytes]] | None = None) -> Request:
+    if headers is None:
+        headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
+    return Request(method, "/api/v1/x", query, headers, client)
 
 
 PRIVATE = Route(prefix="/api/v1/orders", service="orders")
@@ -67,11 +66,11 @@ ADMIN = Route(prefix="/api/v1/identity/audit", service="identity", admin=True)
 async def test_a_valid_token_names_the_user_for_the_upstream() -> None:
     request = scope(ISSUER.mint(sub="u-7"))
     assert await authenticator()(PRIVATE, request) is None
-    assert request[USER] == "u-7"
+    assert request.user == "u-7"
 
 
 async def test_a_private_route_needs_a_bearer_token() -> None:
-    for request in (scope(), {**scope(), "headers": [(b"authorization", b"Basic dTpw")]}):
+    for request in (scope(), scope(headers=[(b"authorization", b"Basic dTpw")])):
         problem = await authenticator()(PRIVATE, request)
         assert problem is not None and problem.status == 401
         assert problem.headers["WWW-Authenticate"].startswith("Bearer")
@@ -81,7 +80,7 @@ async def test_public_methods_admit_anonymous_callers_and_ignore_bad_tokens() ->
     anonymous, stale = scope(), scope(ISSUER.mint(ttl=-600))
     assert await authenticator()(CATALOG, anonymous) is None
     assert await authenticator()(CATALOG, stale) is None
-    assert USER not in anonymous and USER not in stale
+    assert anonymous.user is None and stale.user is None
     problem = await authenticator()(CATALOG, scope(method="POST"))
     assert problem is not None and problem.status == 401
 

@@ -8,7 +8,7 @@ from identity.settings import IdentitySettings
 
 
 def main() -> None:
-    serve(create_app, IdentitySettings())
+    serve(create_app, IdentitySettings.load())
 
 
 if __name__ == "__main__":

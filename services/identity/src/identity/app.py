@@ -1,4 +1,7 @@
-"""Composition root of identity: settings → adapters → use cases → chassis app and router."""
+"""Composition root of identity: settings → adapters → the use cases' context → the chassis app.
+
+Identity verifies the tokens it receives with its own key store rather than a JWKS fetched over
+HTTP (it is the JWKS), so the chassis builds no verifier for it and the lifespan sets one."""
 
 from __future__ import annotations
 
@@ -7,19 +10,19 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
 from chassis.auth import StaticJwks, TokenVerifier
+from chassis.db import SqlUnitOfWork
 from chassis.logging import get_logger
 from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
+from chassis.web import App
 from identity.adapters.common_passwords import common_passwords
 from identity.adapters.passwords import Argon2Hasher
 from identity.adapters.rsa_keys import RsaSigner
 from identity.adapters.service_credentials import load_service_credentials
-from identity.adapters.sql import SqlUnitOfWork
+from identity.adapters.sql import SqlIdentity
 from identity.domain.errors import (
     EmailTaken,
     InvalidCredentials,
@@ -33,13 +36,14 @@ from identity.domain.throttle import ThrottlePolicy
 from identity.domain.tokens import TokenPolicy
 from identity.entrypoints import http
 from identity.service import accounts, signing
-from identity.service.ports import IdentityDeps
+from identity.service.context import IdentityContext
 from identity.settings import IdentitySettings
 
-__all__ = ["MIGRATIONS", "PROBLEMS", "build_deps", "create_app"]
+__all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+# TooManyAttempts is not here: its answer carries Retry-After, so the login route builds it
 PROBLEMS: ProblemMap = {
     InvalidEmail: (422, "identity/invalid-email"),
     WeakPassword: (422, "identity/weak-password"),
@@ -53,33 +57,28 @@ PROBLEMS: ProblemMap = {
 log = get_logger(__name__)
 
 
-def create_app(settings: IdentitySettings | None = None) -> FastAPI:
-    settings = settings or IdentitySettings()
-    app = create_service_app(
-        settings, title="Souk identity",
-        description="Accounts, log-in, access and refresh tokens, signing keys (JWKS), audit log.",
-        problems=PROBLEMS, migrations=MIGRATIONS, lifespan=_start(settings),
+def create_app(settings: IdentitySettings | None = None) -> App:
+    settings = settings or IdentitySettings.load()
+    return create_service_app(
+        settings, description="Accounts, log-in, access and refresh tokens, signing keys (JWKS), service "
+                              "tokens, audit log.",
+        routers=[http.router], problems=PROBLEMS, migrations=MIGRATIONS,
+        lifespan=_bootstrap(settings),
         use_broker=False,  # identity publishes and consumes no messages yet
-        verify_tokens=False)  # it verifies with its own key store, set in _start
-    app.include_router(http.router)
-    return app
+        verify_tokens=False)  # it verifies with its own key store, set in the lifespan
 
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def build_deps(settings: IdentitySettings, runtime: Runtime) -> IdentityDeps:
-    def seconds(value: int) -> timedelta:
-        return timedelta(seconds=value)
-
-    window, lockout = seconds(settings.login_window_seconds), seconds(settings.login_lockout_seconds)
-    return IdentityDeps(
-        uow=SqlUnitOfWork(runtime.require_db()),
-        hasher=Argon2Hasher(time_cost=settings.password_time_cost,
-                            memory_cost_kib=settings.password_memory_kib,
-                            parallelism=settings.password_parallelism),
-        signer=RsaSigner(), clock=_utc_now,
+def _context(settings: IdentitySettings, runtime: Runtime,
+             hasher: Argon2Hasher) -> IdentityContext:
+    window = timedelta(seconds=settings.login_window_seconds)
+    lockout = timedelta(seconds=settings.login_lockout_seconds)
+    return IdentityContext(
+        uow=SqlUnitOfWork(runtime.transaction, SqlIdentity), hasher=hasher, signer=RsaSigner(),
+        clock=_utc_now,
         tokens=TokenPolicy(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                            internal_audience=settings.jwt_internal_audience,
                            access_ttl=settings.access_token_ttl_seconds,
@@ -91,26 +90,35 @@ def build_deps(settings: IdentitySettings, runtime: Runtime) -> IdentityDeps:
         service_credentials=load_service_credentials(settings.service_credentials_file))
 
 
-def _start(settings: IdentitySettings) -> ServiceLifespan:
+def _bootstrap(settings: IdentitySettings) -> ServiceLifespan:
     @asynccontextmanager
-    async def lifespan(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
-        deps = build_deps(settings, runtime)
-        kid = await signing.ensure_signing_key(deps)
-        if settings.bootstrap_admin_email and await accounts.ensure_admin(
-                deps, email=settings.bootstrap_admin_email,
-                password=settings.bootstrap_admin_password):
-            log.info("bootstrap admin created")  # the address and password stay out of logs
-        runtime.extras[http.DEPS_KEY] = deps
+    async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
+        hasher = Argon2Hasher(time_cost=settings.password_time_cost,
+                              memory_cost_kib=settings.password_memory_kib,
+                              parallelism=settings.password_parallelism,
+                              workers=settings.password_hash_workers)
+        try:
+            await hasher.start()
+            identity = _context(settings, runtime, hasher)
+            kid = await signing.ensure_signing_key(identity)
+            if settings.bootstrap_admin_email and await accounts.ensure_admin(
+                    identity, email=settings.bootstrap_admin_email,
+                    password=settings.bootstrap_admin_password):
+                log.info("bootstrap admin created")  # the address and password stay out of logs
+            app.provide(identity)
 
-        async def own_jwks() -> dict[str, object]:
-            return await signing.jwks(deps)
+            async def own_jwks() -> dict[str, object]:
+                return await signing.jwks(identity)
 
-        # the key store is local, so an unknown kid (just rotated) may be looked up at once
-        runtime.verifier = TokenVerifier(
-            StaticJwks(own_jwks), issuer=settings.jwt_issuer, leeway=settings.jwt_leeway,
-            audience=[settings.jwt_audience, settings.jwt_internal_audience], refetch_interval=0)
-        log.info("identity ready", signing_kid=kid,
-                 services_with_credentials=len(deps.service_credentials))
-        yield
+            # the key store is local, so an unknown kid (just rotated) may be looked up at once
+            app.verifier = TokenVerifier(
+                StaticJwks(own_jwks), issuer=settings.jwt_issuer, leeway=settings.jwt_leeway,
+                audience=[settings.jwt_audience, settings.jwt_internal_audience],
+                refetch_interval=0)
+            log.info("identity ready", signing_kid=kid,
+                     services_with_credentials=len(identity.service_credentials))
+            yield
+        finally:
+            hasher.close()
 
     return lifespan

@@ -2,47 +2,63 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
-from pydantic_settings import SettingsConfigDict
+from typing import Annotated, ClassVar
+
+from msgspec import Meta
 
 from chassis import ServiceSettings
 
 __all__ = ["IdentitySettings"]
 
 
-class IdentitySettings(ServiceSettings):
+class IdentitySettings(ServiceSettings, frozen=True, kw_only=True):
     """Issuer and audiences are the chassis's ``jwt_issuer``/``jwt_audience``/
     ``jwt_internal_audience``, so what identity signs is what every verifier expects."""
 
-    model_config = SettingsConfigDict(env_prefix="IDENTITY_", extra="ignore", frozen=True)
+    ENV_PREFIX: ClassVar[str] = "IDENTITY_"
+    SECRETS: ClassVar[frozenset[str]] = frozenset({"service_secret", "bootstrap_admin_password"})
 
     service_name: str = "identity"
-    database_url: str = Field(default="sqlite:///var/data/identity.db", min_length=1)
+    database_url: Annotated[str, Meta(min_length=1)] = "sqlite:///var/data/identity.db"
 
-    access_token_ttl_seconds: int = Field(default=900, ge=30, le=3600)
-    service_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
-    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=60)
+    access_token_ttl_seconds: Annotated[int, Meta(ge=30, le=3600)] = 900
+    service_token_ttl_seconds: Annotated[int, Meta(ge=30, le=3600)] = 300
+    refresh_token_ttl_seconds: Annotated[int, Meta(ge=60)] = 30 * 24 * 3600
 
-    login_max_failures: int = Field(default=5, ge=1, description="per account, in the window")
-    login_max_failures_per_client: int = Field(
-        default=20, ge=1, description="per client address, in the window; higher than per "
-        "account because many people can share one address (an office, a NAT)")
-    login_window_seconds: int = Field(default=300, ge=1)
-    login_lockout_seconds: int = Field(default=60, ge=1)
+    login_max_failures: Annotated[int, Meta(ge=1, description="per account, in the window")] = 5
+    login_max_failures_per_client: Annotated[
+        int,
+        Meta(
+            ge=1,
+            description="per client address, in the window; higher than per "
+            "account because many people can share one address (an office, a NAT)",
+        ),
+    ] = 20
+    login_window_seconds: Annotated[int, Meta(ge=1)] = 300
+    login_lockout_seconds: Annotated[int, Meta(ge=1)] = 60
 
     # OWASP's argon2id minimum; raising one rehashes each password at its owner's next login
-    password_time_cost: int = Field(default=2, ge=1)
-    password_memory_kib: int = Field(default=19456, ge=8)
-    password_parallelism: int = Field(default=1, ge=1)
+    password_time_cost: Annotated[int, Meta(ge=1)] = 2
+    password_memory_kib: Annotated[int, Meta(ge=8)] = 19456
+    password_parallelism: Annotated[int, Meta(ge=1)] = 1
+    password_hash_workers: Annotated[
+        int,
+        Meta(
+            ge=1,
+            le=64,
+            description="threads hashing passwords; each hash in flight "
+            "holds password_memory_kib, so this bounds that memory (and the logins hashed at once)",
+        ),
+    ] = 2
 
     bootstrap_admin_email: str = ""
-    bootstrap_admin_password: str = Field(default="", repr=False)
-    service_credentials_file: str = Field(
-        default="", description='JSON {"<service>": "<sha256 hex of its secret>"}; '
-        "no service tokens when empty")
+    bootstrap_admin_password: str = ""
+    service_credentials_file: Annotated[
+        str,
+        Meta(description='JSON {"<service>": "<sha256 hex of its secret>"}; no service tokens when empty'),
+    ] = ""
 
-    @model_validator(mode="after")
-    def _bootstrap_admin_complete(self) -> IdentitySettings:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         if bool(self.bootstrap_admin_email) != bool(self.bootstrap_admin_password):
             raise ValueError("set both bootstrap_admin_email and bootstrap_admin_password, or neither")
-        return self

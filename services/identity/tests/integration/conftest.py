@@ -1,5 +1,6 @@
-"""Every integration test runs on SQLite (a file in tmp_path) and on PostgreSQL (a fresh database
-on ``SOUK_TEST_POSTGRES_URL``; skipped with the reason when that is unset)."""
+"""Identity under test: the real app on uvicorn over real SQLite/PostgreSQL (the chassis's
+``database_url`` runs each test on both), called over real HTTP with the tokens identity itself
+issues (it trusts no other issuer)."""
 
 from __future__ import annotations
 
@@ -7,82 +8,76 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
 
-from chassis.testing import serve_app, temporary_database
+from chassis.testing import TestIssuer
+from chassis.testing.service import Reply, RunningService, start_service
 from identity.app import create_app
 from identity.settings import IdentitySettings
 
 ADMIN_EMAIL = "admin@souk.local"
 ADMIN_PASSWORD = "admin passphrase for tests"
 SERVICE_SECRETS = {"orders": "orders-secret-value", "cart": "cart-secret-value"}
+PROBLEM = "application/problem+json"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    async with temporary_database(request.param, tmp_path, "identity") as url:
-        yield url
+class RunningIdentity(RunningService):
+    database_url: str = ""
 
-
-@dataclass(frozen=True)
-class Reply:
-    status: int
-    headers: dict[str, str]
-    body: bytes
-
-    def json(self) -> Any:
-        return json.loads(self.body) if self.body else None
-
-
-@dataclass(frozen=True)
-class RunningIdentity:
-    http: aiohttp.ClientSession  # base URL set
-    database_url: str
-
-    async def call(self, method: str, path: str, body: Any = None, token: str | None = None,
-                   ) -> Reply:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with self.http.request(method, path, json=body, headers=headers) as response:
-            return Reply(response.status, dict(response.headers), await response.read())
+    async def send(self, method: str, path: str, body: Any = None, token: str | None = None,
+                   headers: dict[str, str] | None = None) -> Reply:
+        """``token``: an access token identity issued (None: no Authorization header)."""
+        sent = {**({"Authorization": f"Bearer {token}"} if token else {}), **(headers or {})}
+        return await self.call(method, path, body, user=None, headers=sent)
 
     async def sign_up(self, email: str, password: str, **extra: Any) -> Reply:
-        return await self.call("POST", "/v1/signup", {"email": email, "password": password, **extra})
+        return await self.send("POST", "/v1/signup",
+                               {"email": email, "password": password, **extra})
 
     async def log_in(self, email: str, password: str) -> Reply:
-        return await self.call("POST", "/v1/login", {"email": email, "password": password})
+        return await self.send("POST", "/v1/login", {"email": email, "password": password})
 
     async def token(self, email: str, password: str) -> str:
         reply = await self.log_in(email, password)
         assert reply.status == 200, reply.body
-        token: str = reply.json()["access_token"]
+        token: str = reply.body["access_token"]
         return token
 
 
 Start = Callable[..., Awaitable[RunningIdentity]]
 
 
+def identity_settings(database_url: str, credentials: Path, **overrides: Any) -> IdentitySettings:
+    values: dict[str, Any] = {
+        "database_url": database_url, "log_level": "warning", "nats_url": "", "registry_url": "",
+        "bootstrap_admin_email": ADMIN_EMAIL, "bootstrap_admin_password": ADMIN_PASSWORD,
+        "service_credentials_file": str(credentials), "login_max_failures_per_client": 50}
+    return IdentitySettings(**{**values, **overrides})
+
+
 @pytest.fixture
-async def start_identity(database_url: str, tmp_path: Path) -> AsyncIterator[Start]:
-    """Start identity (any settings overridden) under uvicorn; all are stopped afterwards."""
-    credentials = tmp_path / "service-credentials.json"
-    credentials.write_text(json.dumps({name: hashlib.sha256(secret.encode()).hexdigest()
-                                       for name, secret in SERVICE_SECRETS.items()}))
+def credentials(tmp_path: Path) -> Path:
+    path = tmp_path / "service-credentials.json"
+    path.write_text(json.dumps({name: hashlib.sha256(secret.encode()).hexdigest()
+                                for name, secret in SERVICE_SECRETS.items()}))
+    return path
+
+
+@pytest.fixture
+async def start_identity(database_url: str, credentials: Path,
+                         issuer: TestIssuer) -> AsyncIterator[Start]:
+    """``await start_identity(login_max_failures=3)`` — a run of identity on the same database
+    (a second one is a restart, or another instance); all are stopped afterwards."""
     async with AsyncExitStack() as stack:
         async def start(**overrides: Any) -> RunningIdentity:
-            settings = IdentitySettings(**{
-                "database_url": database_url, "log_level": "warning", "nats_url": "",
-                "registry_url": "", "bootstrap_admin_email": ADMIN_EMAIL,
-                "bootstrap_admin_password": ADMIN_PASSWORD,
-                "service_credentials_file": str(credentials),
-                "login_max_failures_per_client": 50, **overrides})
-            base_url = await stack.enter_async_context(serve_app(create_app(settings)))
-            session = await stack.enter_async_context(aiohttp.ClientSession(base_url))
-            return RunningIdentity(session, database_url)
+            app = create_app(identity_settings(database_url, credentials, **overrides))
+            running = await stack.enter_async_context(start_service(app, issuer))
+            identity = RunningIdentity(running.app, running.url, running.http, running.issuer)
+            identity.database_url = database_url
+            return identity
 
         yield start
 

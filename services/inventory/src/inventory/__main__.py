@@ -9,7 +9,7 @@ from inventory.settings import InventorySettings
 
 
 def main() -> None:
-    serve(create_app, InventorySettings())
+    serve(create_app, InventorySettings.load())
 
 
 if __name__ == "__main__":

@@ -1,30 +1,26 @@
-"""Composition root of the inventory: settings → chassis app, problem map, handlers, background
-tasks (TTL sweeper, catalog seeder), router."""
+"""Composition root of the inventory: settings → the chassis app, its context, the TTL sweeper and
+the catalog seeder."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
-
-import aiohttp
-from fastapi import FastAPI
 
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
-from chassis.logging import get_logger
+from chassis.db import SqlUnitOfWork
 from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
+from chassis.web import App
 from inventory.adapters.catalog import CatalogSkus
-from inventory.adapters.sql import SqlUnitOfWork
+from inventory.adapters.sql import SqlInventory
 from inventory.domain.errors import InvalidQuantity, InvalidSku, UnknownSku
-from inventory.entrypoints import http
-from inventory.entrypoints.background import run_seeder, run_sweeper
-from inventory.entrypoints.messages import InventoryHandlers
+from inventory.entrypoints import http, messages
+from inventory.service.context import InventoryContext
+from inventory.service.ports import SkuSource
+from inventory.service.reservations import sweep_expired
 from inventory.service.seeding import StockSeeder
 from inventory.settings import InventorySettings
 
@@ -38,73 +34,31 @@ PROBLEMS: ProblemMap = {
     InvalidQuantity: (422, "inventory/invalid-quantity"),
 }
 
-log = get_logger(__name__)
+
+def create_app(settings: InventorySettings | None = None, *,
+               skus: SkuSource | None = None) -> App:
+    """``skus`` replaces the catalog read through the service client (tests)."""
+    settings = settings or InventorySettings.load()
+    return create_service_app(
+        settings, description="Stock per SKU and reservations with a TTL; a participant of the checkout saga "
+                              "(reserve, release, commit).",
+        routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
+        migrations=MIGRATIONS, lifespan=_bootstrap(settings, skus))
 
 
-def create_app(settings: InventorySettings | None = None) -> FastAPI:
-    settings = settings or InventorySettings()
-    app = create_service_app(
-        settings, title="Souk inventory",
-        description="Stock per SKU and reservations with a TTL; a participant of the orders saga.",
-        problems=PROBLEMS, migrations=MIGRATIONS, lifespan=_lifespan(settings),
-        # without NATS (HTTP-only tests, tooling) there is no saga to take part in
-        messaging=bool(settings.nats_url))
-    app.include_router(http.router)
-    return app
-
-
-def _lifespan(settings: InventorySettings) -> ServiceLifespan:
+def _bootstrap(settings: InventorySettings, skus: SkuSource | None) -> ServiceLifespan:
     @asynccontextmanager
-    async def lifespan(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
-        db = runtime.require_db()
-        async with contextlib.AsyncExitStack() as stack:
-            if runtime.messaging is not None:
-                handlers = InventoryHandlers(db.dialect,
-                                             timedelta(seconds=settings.reservation_ttl))
-                runtime.messaging.subscribe(handlers.subscriptions())
-                _background(stack, run_sweeper(runtime.messaging, db.dialect,
-                                               settings.sweep_interval, settings.sweep_batch),
-                            "inventory-sweeper")
-            else:
-                log.warning("no NATS URL: not taking part in the saga; reservations never expire")
-            if settings.seed_from_catalog:
-                session = runtime.http
-                if session is None:  # no registry and no JWKS URL: the chassis opened no client
-                    session = aiohttp.ClientSession()
-                    stack.push_async_callback(session.close)
-                seeder = StockSeeder(SqlUnitOfWork(db),
-                                     CatalogSkus(session, _catalog_url(settings, runtime)),
-                                     settings.seed_quantity, on_failure=_seed_failed)
-                runtime.health.add("stock-seeded", seeder.check)
-                _background(stack, run_seeder(seeder), "inventory-seeder")
-            yield
+    async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
+        uow = SqlUnitOfWork(runtime.transaction, SqlInventory)
+        app.provide(InventoryContext(uow=uow, ttl=timedelta(seconds=settings.reservation_ttl)))
+        runtime.background.every(settings.sweep_interval,
+                                 lambda: sweep_expired(uow, settings.sweep_batch),
+                                 name="reservation-sweeper")
+        if settings.seed_from_catalog:
+            seeder = StockSeeder(uow, skus or CatalogSkus(runtime.service_client()),
+                                 settings.seed_quantity)
+            runtime.health.add("stock-seeded", seeder.check)
+            runtime.background.every(seeder.tick, seeder.attempt, name="stock-seeder")
+        yield
 
     return lifespan
-
-
-def _background(stack: contextlib.AsyncExitStack, work: Coroutine[Any, Any, None],
-                name: str) -> None:
-    """Run ``work`` until the stack closes; then cancel it and wait for it to stop."""
-    task = asyncio.create_task(work, name=name)
-
-    async def stop() -> None:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-
-    stack.push_async_callback(stop)
-
-
-def _catalog_url(settings: InventorySettings, runtime: Runtime) -> Callable[[], str | None]:
-    def url() -> str | None:
-        if settings.catalog_url:
-            return settings.catalog_url
-        instance = None if runtime.discovery is None else runtime.discovery.pick("catalog")
-        return None if instance is None else str(instance.url)
-
-    return url
-
-
-def _seed_failed(exc: BaseException, retry_in: float) -> None:
-    log.warning("stock seeding failed; retrying", error=str(exc) or repr(exc),
-                retry_in=round(retry_in, 2))

@@ -1,26 +1,53 @@
-"""Integration tests run on SQLite (a file in tmp_path) and on PostgreSQL (a fresh database on
-``SOUK_TEST_POSTGRES_URL``; skipped with the reason when that is unset)."""
+"""The inventory under test: the real app on uvicorn with a real nats-server and real SQLite or
+PostgreSQL (the chassis's fixtures), and the SQL repository on a migrated database."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
 
-from chassis.db import Database, migrate, open_database
-from chassis.testing import nats_server, temporary_database
-from inventory.app import MIGRATIONS
+from chassis.db import Database, SqlUnitOfWork, migrate, open_database
+from chassis.messaging import MessageTx
+from chassis.testing import TestIssuer
+from chassis.testing.service import RunningService, start_service
+from inventory.adapters.sql import SqlInventory
+from inventory.app import MIGRATIONS, create_app
+from inventory.service.ports import InventoryUnitOfWork, SkuSource
 from inventory.settings import InventorySettings
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    async with temporary_database(request.param, tmp_path, "inventory") as url:
-        yield url
+def inventory_settings(database_url: str, nats_url: str, **overrides: Any) -> InventorySettings:
+    values: dict[str, Any] = {"database_url": database_url, "nats_url": nats_url,
+                              "registry_url": "", "log_level": "warning",
+                              "seed_from_catalog": False}
+    return InventorySettings(**(values | overrides))
+
+
+StartInventory = Callable[..., AbstractAsyncContextManager[RunningService]]
+
+
+@pytest.fixture
+def start_inventory(database_url: str, nats_url: str, issuer: TestIssuer) -> StartInventory:
+    """``async with start_inventory(reservation_ttl=1.5, skus=...) as inventory:`` — a run of
+    the inventory on this test's database and broker, with settings changed."""
+
+    @asynccontextmanager
+    async def start(skus: SkuSource | None = None,
+                    **overrides: Any) -> AsyncIterator[RunningService]:
+        app = create_app(inventory_settings(database_url, nats_url, **overrides), skus=skus)
+        async with start_service(app, issuer) as running:
+            yield running
+
+    return start
+
+
+@pytest.fixture
+async def inventory(start_inventory: StartInventory) -> AsyncIterator[RunningService]:
+    async with start_inventory() as running:
+        yield running
 
 
 @pytest.fixture
@@ -35,22 +62,12 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         await db.close()
 
 
-@pytest.fixture
-def nats_url() -> Iterator[str]:
-    with nats_server() as url:
-        yield url
+def sql_uow(db: Database) -> InventoryUnitOfWork:
+    """The SQL repository over plain transactions of ``db`` (what it publishes is dropped)."""
 
+    @asynccontextmanager
+    async def begin(*, readonly: bool = False) -> AsyncIterator[MessageTx]:
+        async with db.transaction(readonly=readonly) as tx:
+            yield MessageTx(tx, dialect=db.dialect)
 
-def inventory_settings(database_url: str, **overrides: Any) -> InventorySettings:
-    values: dict[str, Any] = {"database_url": database_url, "log_level": "warning",
-                              "nats_url": "", "registry_url": "", "seed_from_catalog": False}
-    return InventorySettings(**(values | overrides))
-
-
-async def eventually(predicate: Callable[[], Awaitable[bool]], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
+    return SqlUnitOfWork(begin, SqlInventory)

@@ -8,7 +8,7 @@ from notifications.settings import NotificationsSettings
 
 
 def main() -> None:
-    serve(create_app, NotificationsSettings())
+    serve(create_app, NotificationsSettings.load())
 
 
 if __name__ == "__main__":

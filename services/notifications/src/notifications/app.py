@@ -1,4 +1,4 @@
-"""Composition root of notifications: settings → chassis app with messaging, handlers, router."""
+"""Composition root of notifications: settings → the chassis app, its mailbox and consumer."""
 
 from __future__ import annotations
 
@@ -6,35 +6,38 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from chassis import create_service_app
+from chassis.app import ServiceLifespan
+from chassis.db import SqlUnitOfWork
 from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
-from notifications.domain.errors import InvalidCursor
-from notifications.entrypoints import consumers, http
+from chassis.web import App
+from notifications.adapters.sql import SqlMailbox
+from notifications.entrypoints import http, messages
+from notifications.service.context import NotificationsContext
 from notifications.settings import NotificationsSettings
 
 __all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
-PROBLEMS: ProblemMap = {
-    InvalidCursor: (400, "notifications/invalid-cursor"),
-}
+# no domain errors reach the edge: a bad cursor is the chassis's (400 invalid-cursor)
+PROBLEMS: ProblemMap = {}
 
 
-def create_app(settings: NotificationsSettings | None = None) -> FastAPI:
-    settings = settings or NotificationsSettings()
-    app = create_service_app(
-        settings, title="Souk notifications",
-        description="Customers' mailboxes: one message when an order is confirmed or cancelled.",
-        problems=PROBLEMS, migrations=MIGRATIONS, lifespan=_subscribe, messaging=True)
-    app.include_router(http.router)
-    return app
+def create_app(settings: NotificationsSettings | None = None) -> App:
+    """The notifications app (``settings`` default to the ``NOTIFICATIONS_*`` environment)."""
+    settings = settings or NotificationsSettings.load()
+    return create_service_app(
+        settings, description="Customers' mailboxes: one message when an order is confirmed or cancelled.",
+        routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
+        migrations=MIGRATIONS, lifespan=_bootstrap())
 
 
-@asynccontextmanager
-async def _subscribe(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
-    runtime.require_messaging().subscribe(consumers.handlers(runtime.require_db().dialect))
-    yield
+def _bootstrap() -> ServiceLifespan:
+    @asynccontextmanager
+    async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
+        app.provide(NotificationsContext(uow=SqlUnitOfWork(runtime.transaction, SqlMailbox)))
+        yield
+
+    return lifespan

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from typing import Annotated, ClassVar
+
+from msgspec import Meta
 
 from chassis import ServiceSettings
 
 __all__ = ["NotificationsSettings"]
 
 
-class NotificationsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="NOTIFICATIONS_", extra="ignore", frozen=True)
+class NotificationsSettings(ServiceSettings, frozen=True, kw_only=True):
+    ENV_PREFIX: ClassVar[str] = "NOTIFICATIONS_"
 
     service_name: str = "notifications"
     # the mailbox is the service: without its database it cannot work, so empty is refused
-    database_url: str = Field(default="sqlite:///var/data/notifications.db", min_length=1)
+    database_url: Annotated[str, Meta(min_length=1)] = "sqlite:///var/data/notifications.db"

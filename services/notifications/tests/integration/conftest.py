@@ -1,35 +1,58 @@
-"""Integration tests run on SQLite (a file in tmp_path) and on PostgreSQL (a fresh database on
-``SOUK_TEST_POSTGRES_URL``; skipped with the reason when unset); the running app gets its own
-real nats-server."""
+"""Notifications under test: the real app on uvicorn, a real nats-server, real SQLite/PostgreSQL
+(the chassis's fixtures); orders' events published straight to JetStream as orders' relay would."""
 
 from __future__ import annotations
 
-import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import UTC, datetime
 from typing import Any
 
-import aiohttp
 import nats
 import pytest
-from fastapi import FastAPI
 
-from chassis.db import Database, migrate, open_database
+from chassis.db import Database, SqlUnitOfWork, migrate, open_database
 from chassis.messaging import subject_for
-from chassis.testing import TestIssuer, nats_server, serve_app, temporary_database
-from contracts import Event
+from chassis.testing import TestIssuer
+from chassis.testing.service import RunningService, start_service
+from contracts import Event, PricedLine, encode
+from contracts.orders import OrderCancelled, OrderConfirmed
+from notifications.adapters.sql import SqlMailbox
 from notifications.app import MIGRATIONS, create_app
+from notifications.domain.messages import Kind, OrderOutcome
+from notifications.service import mailbox
+from notifications.service.ports import MailboxUnitOfWork
 from notifications.settings import NotificationsSettings
 
-ISSUER = TestIssuer()
+LINES = (PricedLine(sku="KIT-0001", quantity=2, unit_price_minor=1000, name="Knife"),)
+NOW = datetime(2025, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    async with temporary_database(request.param, tmp_path, "notifications") as url:
-        yield url
+def confirmed(order_id: str, user_id: str = "alice") -> OrderConfirmed:
+    return OrderConfirmed(order_id=order_id, user_id=user_id, lines=LINES, total_minor=2000,
+                          currency="EUR", confirmed_at=NOW.timestamp())
+
+
+def cancelled(order_id: str, user_id: str = "alice") -> OrderCancelled:
+    return OrderCancelled(order_id=order_id, user_id=user_id, lines=LINES, total_minor=2000,
+                          currency="EUR", reason="payment declined",
+                          cancelled_at=NOW.timestamp())
+
+
+def outcome(order_id: str, user_id: str = "alice",
+            kind: Kind = Kind.ORDER_CONFIRMED) -> OrderOutcome:
+    return OrderOutcome(kind, order_id, user_id, 1, 990, "EUR",
+                        reason="declined" if kind is Kind.ORDER_CANCELLED else "")
+
+
+def unit_of_work(db: Database) -> MailboxUnitOfWork:
+    return SqlUnitOfWork(db.transaction, SqlMailbox)
+
+
+async def seed(uow: MailboxUnitOfWork, *outcomes: OrderOutcome) -> list[bool]:
+    """Deliver ``outcomes`` in one transaction, as the consumer would."""
+    async with uow() as box:
+        return [await mailbox.notify(box, o, NOW) for o in outcomes]
 
 
 @pytest.fixture
@@ -44,54 +67,37 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         await db.close()
 
 
-@pytest.fixture
-def nats_url() -> Iterator[str]:
-    with nats_server() as url:
-        yield url
+@dataclass
+class Notifications(RunningService):
+    nc: Any = None  # a NATS connection of the test's own
 
-
-def with_test_issuer(app: FastAPI) -> FastAPI:
-    app.state.runtime.verifier = ISSUER.verifier()
-    return app
-
-
-@dataclass(frozen=True)
-class RunningService:
-    http: aiohttp.ClientSession  # base URL set
-    app: FastAPI
-    nats_url: str
-
-    async def get(self, path: str, token: str | None = None,
-                  **params: Any) -> tuple[int, str, Any]:
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with self.http.get(path, params=params, headers=headers) as response:
-            return response.status, response.content_type, await response.json(content_type=None)
+    @property
+    def uow(self) -> MailboxUnitOfWork:
+        """The running app's own unit of work (seeding without going through the broker)."""
+        return SqlUnitOfWork(self.app.runtime.transaction, SqlMailbox)
 
     async def publish(self, event: Event, *, souk_id: str, nats_id: str | None = None) -> None:
-        """Publish straight to JetStream, as another service's relay would."""
-        nc = await nats.connect(self.nats_url)
-        try:
-            await nc.jetstream().publish(
-                subject_for(event), event.model_dump_json().encode(),
-                headers={"Nats-Msg-Id": nats_id or souk_id, "Souk-Msg-Id": souk_id,
-                         "Souk-Type": event.TYPE, "Souk-Correlation-Id": souk_id.split(".")[0]})
-        finally:
-            await nc.close()
+        """Publish straight to JetStream, as orders' relay would."""
+        await self.nc.jetstream().publish(
+            subject_for(event), encode(event),
+            headers={"Nats-Msg-Id": nats_id or souk_id, "Souk-Msg-Id": souk_id,
+                     "Souk-Type": event.TYPE, "Souk-Correlation-Id": souk_id.split(".")[0]})
 
-
-async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not await check():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.05)
+    async def by_order(self) -> dict[str, list[str]]:
+        reply = await self.call("GET", "/v1/admin/notifications", roles=("admin",))
+        assert reply.status == 200, reply.body
+        return {item["order_id"]: item["kinds"] for item in reply.body["items"]}
 
 
 @pytest.fixture
-async def service(database_url: str, nats_url: str) -> AsyncIterator[RunningService]:
+async def notifications(database_url: str, nats_url: str,
+                        issuer: TestIssuer) -> AsyncIterator[Notifications]:
     """The real app under uvicorn on a free port, its consumer started."""
-    app = with_test_issuer(create_app(NotificationsSettings(
-        database_url=database_url, nats_url=nats_url, registry_url="", log_level="warning")))
-    async with serve_app(app) as base_url, aiohttp.ClientSession(base_url) as session:
-        await app.state.runtime.require_messaging().wait_started(15)
-        yield RunningService(session, app, nats_url)
+    app = create_app(NotificationsSettings(database_url=database_url, nats_url=nats_url,
+                                           registry_url="", log_level="warning"))
+    nc = await nats.connect(nats_url)
+    try:
+        async with start_service(app, issuer) as running:
+            yield Notifications(running.app, running.url, running.http, running.issuer, nc)
+    finally:
+        await nc.close()

@@ -8,7 +8,7 @@ from orders.settings import OrdersSettings
 
 
 def main() -> None:
-    serve(create_app, OrdersSettings())
+    serve(create_app, OrdersSettings.load())
 
 
 if __name__ == "__main__":

@@ -1,33 +1,27 @@
-"""Composition root of orders: settings → chassis app, saga runner, reply handlers, sweeper."""
+"""Composition root of orders: settings → the chassis app, the saga runner, its sweeper."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
-from chassis.http import AiohttpTransport, ServiceClient
-from chassis.logging import get_logger
+from chassis.db import SqlUnitOfWork
 from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
+from chassis.web import App
 from orders.adapters.cart import HttpCartReader
 from orders.adapters.metrics import PrometheusSagaMetrics
-from orders.adapters.sql import sql_unit_of_work
+from orders.adapters.sql import SqlOrders
 from orders.domain.errors import CartUnavailable, EmptyCart, IdempotencyKeyReused, OrderNotFound
 from orders.domain.saga import Step
-from orders.entrypoints import http
-from orders.entrypoints.context import Orders
-from orders.entrypoints.messages import reply_handlers
-from orders.entrypoints.workers import sweep_forever
+from orders.entrypoints import http, messages
+from orders.service.context import OrdersContext
 from orders.service.notices import StatusNotices
 from orders.service.ports import CartReader
-from orders.service.saga import SagaRunner
+from orders.service.saga_runner import SagaRunner
 from orders.settings import OrdersSettings
 
 __all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
@@ -41,51 +35,37 @@ PROBLEMS: ProblemMap = {
     CartUnavailable: (503, "orders/cart-unavailable"),
 }
 
-log = get_logger(__name__)
 
-
-def create_app(settings: OrdersSettings | None = None, *, carts: CartReader | None = None) -> FastAPI:
+def create_app(settings: OrdersSettings | None = None, *, carts: CartReader | None = None) -> App:
     """``carts`` replaces the HTTP cart reader (tests)."""
-    settings = settings or OrdersSettings()
-    app = create_service_app(
-        settings, title="Souk orders",
-        description="Checkout: places orders from the caller's cart and runs the checkout saga "
-                    "(stock, payment, confirmation or compensation).",
-        problems=PROBLEMS, migrations=MIGRATIONS, lifespan=_lifespan(settings, carts),
-        messaging=True)
-    app.include_router(http.router)
-    return app
+    settings = settings or OrdersSettings.load()
+    return create_service_app(
+        settings, description="Checkout: places orders from the caller's cart and runs the checkout saga "
+                              "(stock, payment, confirmation or compensation).",
+        routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
+        migrations=MIGRATIONS, lifespan=_bootstrap(settings, carts))
 
 
-def _lifespan(settings: OrdersSettings, carts: CartReader | None) -> ServiceLifespan:
+def _bootstrap(settings: OrdersSettings, carts: CartReader | None) -> ServiceLifespan:
     @asynccontextmanager
-    async def lifespan(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
-        messaging = runtime.require_messaging()
-        deadlines = {Step.RESERVE: settings.reserve_timeout, Step.AUTHORIZE: settings.authorize_timeout,
-                     Step.CAPTURE: settings.capture_timeout, Step.VOID: settings.compensation_timeout,
+    async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
+        deadlines = {Step.RESERVE: settings.reserve_timeout,
+                     Step.AUTHORIZE: settings.authorize_timeout,
+                     Step.CAPTURE: settings.capture_timeout,
+                     Step.VOID: settings.compensation_timeout,
                      Step.RELEASE: settings.compensation_timeout}
-        runner = SagaRunner(StatusNotices(), deadlines, tracing=runtime.tracing,
-                            metrics=PrometheusSagaMetrics(runtime.metrics_registry))
-        uow = sql_unit_of_work(messaging)
-        if carts is None:
-            if runtime.http is None or runtime.discovery is None:
-                raise RuntimeError("orders needs a registry to find the cart")
-            client = ServiceClient(AiohttpTransport(runtime.http), runtime.discovery,
-                                   service=settings.service_name, tokens=runtime.service_tokens,
-                                   registry=runtime.metrics_registry, tracing=runtime.tracing)
-            reader: CartReader = HttpCartReader(client)
-        else:
-            reader = carts
-        app.state.orders = Orders(db=runtime.require_db(), uow=uow, carts=reader, runner=runner,
-                                  notices=runner.notices, max_wait=settings.max_wait)
-        messaging.subscribe(reply_handlers(runner))
-        sweeper = asyncio.create_task(sweep_forever(uow, runner, settings.sweep_interval),
-                                      name="saga-sweeper")
-        try:
-            yield
-        finally:
-            sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await sweeper
+        runner = SagaRunner(StatusNotices(), deadlines,
+                            PrometheusSagaMetrics(runtime.metrics_registry),
+                            capture_on_authorize=settings.capture_on_authorize,
+                            tracing=runtime.tracing)
+        uow = SqlUnitOfWork(runtime.transaction, SqlOrders)
+        reader = carts or HttpCartReader(runtime.service_client())
+        app.provide(runner)
+        app.provide(OrdersContext(uow=uow, carts=reader, runner=runner,
+                                  max_wait=settings.max_wait))
+        # deadlines are stored, so after a crash the first sweep picks up what was in flight
+        runtime.background.every(settings.sweep_interval, lambda: runner.sweep(uow),
+                                 name="saga-sweeper")
+        yield
 
     return lifespan

@@ -2,30 +2,42 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from typing import Annotated, ClassVar
+
+from msgspec import Meta
 
 from chassis import ServiceSettings
 
 __all__ = ["OrdersSettings"]
 
 
-class OrdersSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="ORDERS_", extra="ignore", frozen=True)
+class OrdersSettings(ServiceSettings, frozen=True, kw_only=True):
+    ENV_PREFIX: ClassVar[str] = "ORDERS_"
 
     service_name: str = "orders"
-    database_url: str = Field(default="sqlite:///var/data/orders.db", min_length=1)
+    database_url: Annotated[str, Meta(min_length=1)] = "sqlite:///var/data/orders.db"
     # a crash of orders holds back the replies it had pulled for up to ~7 s (pull expiry + ack
     # wait); the reservation deadline leaves room for that
-    reserve_timeout: float = Field(default=15.0, gt=0, le=600,
-                                   description="seconds inventory has to answer ReserveStock")
-    authorize_timeout: float = Field(default=5.0, gt=0, le=600,
-                                     description="seconds payments has to answer AuthorizePayment")
-    capture_timeout: float = Field(default=10.0, gt=0, le=600,
-                                   description="seconds before CapturePayment is sent again")
-    compensation_timeout: float = Field(default=5.0, gt=0, le=600,
-                                        description="seconds before a void or release is re-sent")
-    sweep_interval: float = Field(default=0.25, gt=0, le=60,
-                                  description="how often overdue steps are looked for")
-    max_wait: float = Field(default=30.0, ge=0, le=60,
-                            description="longest `Prefer: wait=N` honoured, seconds")
+    reserve_timeout: Annotated[
+        float, Meta(gt=0, le=600, description="seconds inventory has to answer ReserveStock")
+    ] = 15.0
+    authorize_timeout: Annotated[
+        float, Meta(gt=0, le=600, description="seconds payments has to answer AuthorizePayment")
+    ] = 5.0
+    capture_timeout: Annotated[
+        float, Meta(gt=0, le=600, description="seconds before CapturePayment is sent again")
+    ] = 10.0
+    # one round trip less per checkout (no CapturePayment/PaymentAuthorized, one transaction
+    # less here and in payments); off: authorize, then capture in a step of its own
+    capture_on_authorize: Annotated[
+        bool, Meta(description="ask payments to capture in the same step as the authorization")
+    ] = True
+    compensation_timeout: Annotated[
+        float, Meta(gt=0, le=600, description="seconds before a void or release is re-sent")
+    ] = 5.0
+    sweep_interval: Annotated[
+        float, Meta(gt=0, le=60, description="how often overdue steps are looked for")
+    ] = 0.25
+    max_wait: Annotated[
+        float, Meta(ge=0, le=60, description="longest `Prefer: wait=N` honoured, seconds")
+    ] = 30.0

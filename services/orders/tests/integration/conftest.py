@@ -1,39 +1,27 @@
-"""Orders under test: the real app on uvicorn, a real nats-server, real SQLite/PostgreSQL, and
-scripted stand-ins for inventory and payments that answer the saga's commands over JetStream."""
+"""Orders under test: the real app on uvicorn, a real nats-server, real SQLite/PostgreSQL (the
+chassis's fixtures), and scripted stand-ins for inventory and payments that answer the saga's
+commands over JetStream."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-import aiohttp
 import nats
 import pytest
-from fastapi import FastAPI
 
-from chassis.testing import TestIssuer, nats_server, serve_app, temporary_database
-from contracts import Message, inventory, payments
+from chassis.testing import TestIssuer
+from chassis.testing.service import Reply, RunningService, start_service
+from contracts import Message, decode, encode, inventory, payments
 from orders.app import create_app
 from orders.domain.order import OrderLine
 from orders.service.ports import CartSnapshot
 from orders.settings import OrdersSettings
 
-ISSUER = TestIssuer()
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    async with temporary_database(request.param, tmp_path, "orders") as url:
-        yield url
-
-
-@pytest.fixture
-def nats_url() -> Iterator[str]:
-    with nats_server() as url:
-        yield url
+LAMP = OrderLine(sku="HOM-001", quantity=2, unit_price_minor=1250, name="Lamp")
+OUT = OrderLine(sku="OUT-1", quantity=1, unit_price_minor=500)
 
 
 class FakeCarts:
@@ -41,46 +29,51 @@ class FakeCarts:
 
     def __init__(self) -> None:
         self.carts: dict[str, tuple[OrderLine, ...]] = {}
-        self.reads = 0
 
     async def priced_cart(self, user_id: str) -> CartSnapshot:
-        self.reads += 1
         lines = self.carts.get(user_id, ())
         return CartSnapshot(user_id=user_id, lines=lines,
-                            total_minor=sum(x.total_minor for x in lines), currency="EUR", version=1)
+                            total_minor=sum(x.total_minor for x in lines), currency="EUR",
+                            version=1)
+
+
+_COMMANDS = {c.TYPE: c for c in (inventory.ReserveStock, inventory.ReleaseStock,
+                                 payments.AuthorizePayment, payments.CapturePayment,
+                                 payments.VoidPayment)}
 
 
 @dataclass
 class Participants:
     """Answers ReserveStock/ReleaseStock and the payment commands like the real services would,
     by rule: SKUs starting with OUT are out of stock; tok_decline is declined; tok_timeout gets
-    no answer until ``release_late_authorizations``."""
+    no answer until ``release_late_authorizations``; an approved AuthorizePayment asked with
+    ``capture`` is answered PaymentCaptured, unless ``only_authorize`` (a payments that predates
+    the flag and ignores it)."""
 
     nc: Any
     seen: list[Message] = field(default_factory=list)
     held: list[payments.AuthorizePayment] = field(default_factory=list)
     silent: bool = False
+    only_authorize: bool = False
 
     async def reply(self, command_id: str, message: Message) -> None:
         await self.nc.jetstream().publish(
-            "souk." + message.TYPE, message.model_dump_json().encode(),
+            "souk." + message.TYPE, encode(message),
             headers={"Nats-Msg-Id": command_id + ".r", "Souk-Msg-Id": command_id + ".r",
-                     "Souk-Type": message.TYPE, "Souk-Correlation-Id": message.order_id})  # type: ignore[attr-defined]
+                     "Souk-Type": message.TYPE,
+                     "Souk-Correlation-Id": message.order_id})  # type: ignore[attr-defined]
 
     async def on_message(self, msg: Any) -> None:
         headers = msg.headers or {}
-        kind = headers.get("Souk-Type", "")
-        model = {c.TYPE: c for c in (inventory.ReserveStock, inventory.ReleaseStock,
-                                     payments.AuthorizePayment, payments.CapturePayment,
-                                     payments.VoidPayment)}.get(kind)
+        model = _COMMANDS.get(msg.subject.removeprefix("souk."))
         if model is None:
             return
-        command = model.model_validate_json(msg.data)
+        command: Any = decode(msg.data, model)
         self.seen.append(command)
         if self.silent:
             return
-        cid = headers["Souk-Msg-Id"]
-        o, k = command.order_id, command.idempotency_key  # type: ignore[attr-defined]
+        cid = headers["Nats-Msg-Id"]
+        o, k = command.order_id, command.idempotency_key
         if isinstance(command, inventory.ReserveStock):
             if any(line.sku.startswith("OUT") for line in command.lines):
                 await self.reply(cid, inventory.StockRejected(order_id=o, idempotency_key=k,
@@ -96,9 +89,7 @@ class Participants:
                 await self.reply(cid, payments.PaymentDeclined(order_id=o, idempotency_key=k,
                                                                reason="card-declined"))
             else:
-                await self.reply(cid, payments.PaymentAuthorized(
-                    order_id=o, idempotency_key=k, payment_id=o, amount_minor=command.amount_minor,
-                    currency=command.currency))
+                await self.reply(cid, self.approved(command))
         elif isinstance(command, payments.CapturePayment):
             await self.reply(cid, payments.PaymentCaptured(
                 order_id=o, idempotency_key=k, payment_id=o, amount_minor=command.amount_minor,
@@ -107,16 +98,25 @@ class Participants:
             await self.reply(cid, payments.PaymentVoided(order_id=o, idempotency_key=k,
                                                          outcome="nothing"))
 
+    def approved(self, command: payments.AuthorizePayment) -> Message:
+        """The answer to an approved authorization: captured in the same step when asked."""
+        o, k = command.order_id, command.idempotency_key
+        if command.capture and not self.only_authorize:
+            return payments.PaymentCaptured(order_id=o, idempotency_key=k, payment_id=o,
+                                            amount_minor=command.amount_minor,
+                                            currency=command.currency)
+        return payments.PaymentAuthorized(order_id=o, idempotency_key=k, payment_id=o,
+                                          amount_minor=command.amount_minor,
+                                          currency=command.currency)
+
     async def release_late_authorizations(self) -> None:
         for command in self.held:
-            await self.reply(f"{command.order_id}.authorize", payments.PaymentAuthorized(
-                order_id=command.order_id, idempotency_key=command.idempotency_key,
-                payment_id=command.order_id, amount_minor=command.amount_minor,
-                currency=command.currency))
+            await self.reply(f"{command.order_id}.authorize", self.approved(command))
         self.held.clear()
 
     def of(self, model: type[Message], order_id: str) -> list[Message]:
-        return [m for m in self.seen if isinstance(m, model) and m.order_id == order_id]  # type: ignore[attr-defined]
+        return [m for m in self.seen
+                if isinstance(m, model) and m.order_id == order_id]  # type: ignore[attr-defined]
 
 
 @pytest.fixture
@@ -129,53 +129,41 @@ async def participants(nats_url: str) -> AsyncIterator[Participants]:
     await nc.close()
 
 
-def orders_settings(database_url: str, nats_url: str, **overrides: Any) -> OrdersSettings:
-    values: dict[str, Any] = {"database_url": database_url, "nats_url": nats_url,
-                              "registry_url": "", "log_level": "warning", "sweep_interval": 0.05}
-    values.update(overrides)
-    return OrdersSettings(**values)
+@pytest.fixture
+def carts() -> FakeCarts:
+    return FakeCarts()
 
 
-def with_test_issuer(app: FastAPI) -> FastAPI:
-    app.state.runtime.verifier = ISSUER.verifier()
-    return app
-
-
-@dataclass
-class RunningOrders:
-    http: aiohttp.ClientSession
-    app: FastAPI
-    carts: FakeCarts
-
-    async def call(self, method: str, path: str, user: str = "u1", body: Any = None,
-                   headers: dict[str, str] | None = None, roles: tuple[str, ...] = ("customer",),
-                   ) -> tuple[int, Any, Any]:
-        hdrs = {"Authorization": f"Bearer {ISSUER.mint(sub=user, roles=roles)}", **(headers or {})}
-        async with self.http.request(method, path, json=body, headers=hdrs) as response:
-            return response.status, response.headers, await response.json(content_type=None)
-
+class Orders(RunningService):
     async def checkout(self, user: str = "u1", key: str = "k1", token: str = "tok_visa",
-                       wait: float = 10) -> tuple[int, Any]:
-        status, _, body = await self.call("POST", "/v1/orders", user, {"card_token": token},
-                                          {"Idempotency-Key": key, "Prefer": f"wait={wait:g}"})
-        return status, body
+                       wait: float = 10) -> Reply:
+        return await self.call("POST", "/v1/orders", {"card_token": token}, user=user,
+                               headers={"Idempotency-Key": key, "Prefer": f"wait={wait:g}"})
+
+
+StartOrders = Callable[..., AbstractAsyncContextManager[Orders]]
 
 
 @pytest.fixture
-async def running(database_url: str, nats_url: str,
-                  participants: Participants) -> AsyncIterator[RunningOrders]:
-    carts = FakeCarts()
-    app = with_test_issuer(create_app(orders_settings(database_url, nats_url), carts=carts))
-    async with serve_app(app) as url, aiohttp.ClientSession(base_url=url) as http:
-        await app.state.runtime.messaging.wait_started(10)
-        yield RunningOrders(http=http, app=app, carts=carts)
+def start_orders(database_url: str, nats_url: str, carts: FakeCarts,
+                 issuer: TestIssuer) -> StartOrders:
+    """``async with start_orders(authorize_timeout=0.5) as orders:`` — another run of orders on
+    the same database and broker, with settings changed."""
+    from contextlib import asynccontextmanager
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[Orders]:
+        values: dict[str, Any] = {"database_url": database_url, "nats_url": nats_url,
+                                  "registry_url": "", "log_level": "warning",
+                                  "sweep_interval": 0.05, **overrides}
+        app = create_app(OrdersSettings(**values), carts=carts)
+        async with start_service(app, issuer) as running:
+            yield Orders(running.app, running.url, running.http, running.issuer)
+
+    return start
 
 
-async def eventually(predicate: Any, timeout: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while loop.time() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("not reached in time")
+@pytest.fixture
+async def orders(start_orders: StartOrders, participants: Participants) -> AsyncIterator[Orders]:
+    async with start_orders() as running:
+        yield running

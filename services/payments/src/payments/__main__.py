@@ -8,7 +8,7 @@ from payments.settings import PaymentsSettings
 
 
 def main() -> None:
-    serve(create_app, PaymentsSettings())
+    serve(create_app, PaymentsSettings.load())
 
 
 if __name__ == "__main__":

@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from typing import Annotated, ClassVar
+
+from msgspec import Meta
 
 from chassis import ServiceSettings
 
 __all__ = ["PaymentsSettings"]
 
 
-class PaymentsSettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="PAYMENTS_", extra="ignore", frozen=True)
+class PaymentsSettings(ServiceSettings, frozen=True, kw_only=True):
+    ENV_PREFIX: ClassVar[str] = "PAYMENTS_"
 
     service_name: str = "payments"
     # the ledger cannot work without its database, so an empty URL is refused here
-    database_url: str = Field(default="sqlite:///var/data/payments.db", min_length=1)
-    timeout_delay: float = Field(default=10.0, ge=0, le=3600,
-                                 description="seconds before the processor answers tok_timeout")
-    decline_rate: float = Field(default=0.0, ge=0, le=1,
-                                description="share of good cards the processor declines at random")
-    latency_ms: int = Field(default=0, ge=0, le=60_000,
-                            description="delay of every processor answer (0: answers inline)")
-    max_pending_authorizations: int = Field(
-        default=1000, ge=1, le=100_000,
-        description="processor calls awaited at once; more wait for the sweep")
-    pending_sweep_interval: float = Field(
-        default=5.0, gt=0, le=600, description="seconds between looks for pending payments")
+    database_url: Annotated[str, Meta(min_length=1)] = "sqlite:///var/data/payments.db"
+    timeout_delay: Annotated[
+        float, Meta(ge=0, le=3600, description="seconds before the processor answers tok_timeout")
+    ] = 10.0
+    decline_rate: Annotated[
+        float, Meta(ge=0, le=1, description="share of good cards the processor declines at random")
+    ] = 0.0
+    latency_ms: Annotated[
+        int, Meta(ge=0, le=60_000, description="delay of every processor answer (0: answers inline)")
+    ] = 0
+    max_pending_authorizations: Annotated[
+        int, Meta(ge=1, le=100_000, description="processor calls awaited at once; more wait for the sweep")
+    ] = 1000
+    pending_sweep_interval: Annotated[
+        float, Meta(gt=0, le=600, description="seconds between looks for pending payments")
+    ] = 5.0

@@ -1,24 +1,46 @@
-"""Integration tests run on SQLite (a file in tmp_path) and on PostgreSQL (a fresh database on
-``SOUK_TEST_POSTGRES_URL``; skipped with the reason when that is unset)."""
+"""Payments under test: the real app on uvicorn with a real nats-server and real SQLite or
+PostgreSQL (the chassis's fixtures), and the SQL ledger on a migrated database."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import pytest
 
-from chassis.db import Database, migrate, open_database
-from chassis.testing import temporary_database
-from payments.app import MIGRATIONS
+from chassis.db import Database, SqlUnitOfWork, migrate, open_database
+from chassis.messaging import MessageTx
+from chassis.testing import TestIssuer
+from chassis.testing.service import RunningService, start_service
+from payments.adapters.sql import SqlPayments
+from payments.app import MIGRATIONS, create_app
+from payments.domain.events import PaymentEvent
+from payments.service.ports import PaymentsUnitOfWork
 from payments.settings import PaymentsSettings
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    async with temporary_database(request.param, tmp_path, "payments") as url:
-        yield url
+def payments_settings(database_url: str, nats_url: str, **overrides: Any) -> PaymentsSettings:
+    values: dict[str, Any] = {"database_url": database_url, "nats_url": nats_url,
+                              "registry_url": "", "log_level": "warning"}
+    return PaymentsSettings(**(values | overrides))
+
+
+StartPayments = Callable[..., AbstractAsyncContextManager[RunningService]]
+
+
+@pytest.fixture
+def start_payments(database_url: str, nats_url: str, issuer: TestIssuer) -> StartPayments:
+    """``async with start_payments(timeout_delay=0.5) as payments:`` — a run of payments on this
+    test's database and broker, with settings changed."""
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[RunningService]:
+        app = create_app(payments_settings(database_url, nats_url, **overrides))
+        async with start_service(app, issuer) as running:
+            yield running
+
+    return start
 
 
 @pytest.fixture
@@ -33,6 +55,20 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         await db.close()
 
 
-def payments_settings(database_url: str, **overrides: Any) -> PaymentsSettings:
-    defaults: dict[str, Any] = {"log_level": "warning", "nats_url": "", "registry_url": ""}
-    return PaymentsSettings(database_url=database_url, **(defaults | overrides))
+def sql_uow(db: Database) -> PaymentsUnitOfWork:
+    """The SQL ledger over plain transactions of ``db`` (what it publishes is dropped)."""
+
+    @asynccontextmanager
+    async def begin(*, readonly: bool = False) -> AsyncIterator[MessageTx]:
+        async with db.transaction(readonly=readonly) as tx:
+            yield MessageTx(tx, dialect=db.dialect)
+
+    return SqlUnitOfWork(begin, SqlPayments)
+
+
+async def record(db: Database, order_id: str, *events: PaymentEvent) -> None:
+    """Append ``events`` to a stream, one append each, as the commands would have."""
+    async with sql_uow(db)() as ledger:
+        stream = await ledger.load(order_id)
+        for event in events:
+            stream = await ledger.append(stream, [event])

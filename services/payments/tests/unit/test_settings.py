@@ -3,8 +3,8 @@ from __future__ import annotations
 import os
 
 import pytest
-from pydantic import ValidationError
 
+from chassis.settings import SettingsError
 from payments.settings import PaymentsSettings
 
 pytestmark = pytest.mark.unit
@@ -18,7 +18,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_defaults_answer_inline_and_time_out_after_ten_seconds() -> None:
-    settings = PaymentsSettings()
+    settings = PaymentsSettings.load()
     assert settings.service_name == "payments"
     assert (settings.timeout_delay, settings.decline_rate, settings.latency_ms) == (10.0, 0.0, 0)
 
@@ -27,7 +27,7 @@ def test_reads_its_own_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("PAYMENTS_TIMEOUT_DELAY", "0.5")
     monkeypatch.setenv("PAYMENTS_DECLINE_RATE", "0.2")
     monkeypatch.setenv("PAYMENTS_LATENCY_MS", "30")
-    settings = PaymentsSettings()
+    settings = PaymentsSettings.load()
     assert (settings.timeout_delay, settings.decline_rate, settings.latency_ms) == (0.5, 0.2, 30)
 
 
@@ -35,5 +35,5 @@ def test_reads_its_own_prefixed_environment(monkeypatch: pytest.MonkeyPatch) -> 
                                              ("DATABASE_URL", "")])
 def test_refuses_nonsense(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
     monkeypatch.setenv(f"PAYMENTS_{name}", value)
-    with pytest.raises(ValidationError):
-        PaymentsSettings()
+    with pytest.raises(SettingsError):
+        PaymentsSettings.load()

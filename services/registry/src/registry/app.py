@@ -1,4 +1,5 @@
-"""Composition root of the registry."""
+"""Composition root of the registry: settings → the directory, its database, the health prober,
+the background rounds, and the chassis app."""
 
 from __future__ import annotations
 
@@ -7,43 +8,53 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
-from fastapi import FastAPI
 
 from chassis import create_service_app
+from chassis.app import ServiceLifespan
+from chassis.db import SqlUnitOfWork
+from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
+from chassis.web import App
 from registry.adapters.prober import HttpProber
-from registry.adapters.store import SqlInstanceStore
+from registry.adapters.sql import SqlInstances
 from registry.domain.directory import Directory, UnknownInstance
-from registry.entrypoints.http import router
+from registry.entrypoints import http
 from registry.service.registry import RegistryService
 from registry.settings import RegistrySettings
 
-__all__ = ["create_app"]
+__all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
+PROBLEMS: ProblemMap = {UnknownInstance: (404, "registry/unknown-instance")}
 
-def create_app(settings: RegistrySettings | None = None) -> FastAPI:
-    settings = settings or RegistrySettings()
 
+def create_app(settings: RegistrySettings | None = None) -> App:
+    settings = settings or RegistrySettings.load()
+    return create_service_app(
+        settings, description="Live service instances: register, heartbeat, active health checks, a "
+                              "long-poll watch, Prometheus HTTP service discovery.",
+        routers=[http.router], problems=PROBLEMS, migrations=MIGRATIONS,
+        lifespan=_bootstrap(settings),
+        use_broker=False)  # the registry runs before anything else, NATS included
+
+
+def _bootstrap(settings: RegistrySettings) -> ServiceLifespan:
     @asynccontextmanager
-    async def lifespan(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
+    async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
+        # health checks probe one exact instance URL, once per round: the service client
+        # (discovery by name, retries, a breaker) would hide exactly what they look for
         async with aiohttp.ClientSession() as session:
             registry = RegistryService(
                 Directory(ttl=settings.ttl, failure_threshold=settings.failure_threshold),
-                SqlInstanceStore(runtime.require_db()), HttpProber(session, settings.check_timeout),
-                check_interval=settings.check_interval)
-            await registry.start()
-            runtime.extras["registry"] = registry
-            try:
-                yield
-            finally:
-                await registry.stop()
+                SqlUnitOfWork(runtime.transaction, SqlInstances),
+                HttpProber(session, settings.check_timeout))
+            await registry.restore()
+            app.provide(registry)
+            runtime.background.every(settings.check_interval, registry.check_all,
+                                     name="health-checks")
+            runtime.background.every(min(1.0, settings.ttl / 4), registry.evict_expired,
+                                     name="eviction")
+            yield
 
-    app = create_service_app(
-        settings, title="Souk registry",
-        description="Live service instances: register, heartbeat, health, watch, Prometheus SD.",
-        problems={UnknownInstance: (404, "registry/unknown-instance")},
-        migrations=MIGRATIONS, lifespan=lifespan, use_broker=False)
-    app.include_router(router)
-    return app
+    return lifespan

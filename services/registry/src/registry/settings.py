@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import SettingsConfigDict
+from typing import Annotated, ClassVar
+
+from msgspec import Meta
 
 from chassis.settings import ServiceSettings
 
 __all__ = ["RegistrySettings"]
 
 
-class RegistrySettings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="REGISTRY_", extra="ignore", frozen=True)
+class RegistrySettings(ServiceSettings, frozen=True, kw_only=True):
+    ENV_PREFIX: ClassVar[str] = "REGISTRY_"
 
     service_name: str = "registry"
     port: int = 8500
     database_url: str = "sqlite:///var/data/registry.db"
-    ttl: float = Field(default=10.0, gt=0, description="evict after this long without heartbeat")
-    check_interval: float = Field(default=1.0, gt=0, description="seconds between health checks")
-    check_timeout: float = Field(default=1.0, gt=0)
-    failure_threshold: int = Field(default=2, ge=1, description="failed checks before critical")
-    max_watch_seconds: float = Field(default=60.0, gt=0)
+    ttl: Annotated[float, Meta(gt=0, description="evict after this long without heartbeat")] = 10.0
+    check_interval: Annotated[float, Meta(gt=0, description="seconds between health checks")] = 1.0
+    check_timeout: Annotated[float, Meta(gt=0)] = 1.0
+    failure_threshold: Annotated[int, Meta(ge=1, description="failed checks before critical")] = 2
+    max_watch_seconds: Annotated[float, Meta(gt=0)] = 60.0

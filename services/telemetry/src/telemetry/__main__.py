@@ -8,7 +8,7 @@ from telemetry.settings import TelemetrySettings
 
 
 def main() -> None:
-    serve(create_app, TelemetrySettings())
+    serve(create_app, TelemetrySettings.load())
 
 
 if __name__ == "__main__":

@@ -1,77 +1,92 @@
-"""Composition root of telemetry: settings → chassis app, problem map, trace store, pruning."""
+"""Composition root of telemetry: settings → the chassis app, the trace store, the tail sampler
+and its decision rounds, pruning."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
-
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
-from chassis.logging import get_logger
 from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
-from telemetry.adapters.sql import SqlUnitOfWork
-from telemetry.domain.errors import InvalidCursor, InvalidExport, InvalidTraceId, TraceNotFound
+from chassis.web import App
+from telemetry.adapters.metrics import PrometheusTailMetrics
+from telemetry.adapters.sql import trace_unit_of_work
+from telemetry.domain.errors import InvalidExport, InvalidTraceId, TraceNotFound
+from telemetry.domain.holding import Decisions, TraceBuffer
+from telemetry.domain.keep import KeepRules
 from telemetry.entrypoints import http
+from telemetry.service.context import TelemetryContext
+from telemetry.service.ports import TailMetrics, TraceUnitOfWork
 from telemetry.service.pruning import prune
+from telemetry.service.tail import TailSampler
 from telemetry.settings import TelemetrySettings
 
-__all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
+__all__ = ["MIGRATIONS", "PROBLEMS", "create_app", "decision_interval", "tail_sampler"]
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 PROBLEMS: ProblemMap = {
     InvalidExport: (400, "telemetry/invalid-export"),
     InvalidTraceId: (400, "telemetry/invalid-trace-id"),
-    InvalidCursor: (400, "telemetry/invalid-cursor"),
     TraceNotFound: (404, "telemetry/trace-not-found"),
 }
 
-log = get_logger(__name__)
 
-
-def create_app(settings: TelemetrySettings | None = None) -> FastAPI:
-    settings = settings or TelemetrySettings()
+def create_app(settings: TelemetrySettings | None = None) -> App:
+    settings = settings or TelemetrySettings.load()
     app = create_service_app(
-        settings, title="Souk telemetry",
-        description="OTLP/HTTP trace receiver and trace search (embedded default only; in "
-                    "production a collector such as Jaeger or Tempo takes its place).",
-        problems=PROBLEMS, migrations=MIGRATIONS, lifespan=_store_and_pruning(settings),
-        use_broker=False)
-    app.include_router(http.router)
+        settings, description="OTLP/HTTP trace receiver and trace search (embedded default only; in "
+                              "production a collector such as Jaeger or Tempo takes its place).",
+        routers=[http.router], problems=PROBLEMS, migrations=MIGRATIONS,
+        lifespan=_bootstrap(settings), use_broker=False)
+    # an export carries a second of a service's spans: bodies are larger than elsewhere
+    app.max_body = settings.max_body_bytes
     return app
 
 
-def _store_and_pruning(settings: TelemetrySettings) -> ServiceLifespan:
+def tail_sampler(uow: TraceUnitOfWork, settings: TelemetrySettings,
+                 metrics: TailMetrics) -> TailSampler:
+    """The tail sampler as ``settings`` describe it."""
+    return TailSampler(
+        uow, rules=KeepRules(keep_ratio=settings.keep_ratio, slow_ms=settings.slow_ms),
+        buffer=TraceBuffer(settle_seconds=settings.settle_seconds,
+                           max_hold_seconds=settings.max_hold_seconds,
+                           max_spans=settings.max_held_spans),
+        decisions=Decisions(settings.remembered_decisions), metrics=metrics,
+        max_kept_per_second=settings.max_kept_per_second)
+
+
+def decision_interval(settings: TelemetrySettings) -> float:
+    """Seconds between decision rounds: a few per settle time, so a trace is decided at most a
+    quarter of it late."""
+    return min(0.5, max(0.01, settings.settle_seconds / 4))
+
+
+def _bootstrap(settings: TelemetrySettings) -> ServiceLifespan:
     @asynccontextmanager
-    async def lifespan(app: FastAPI, runtime: Runtime) -> AsyncIterator[None]:
-        store = SqlUnitOfWork(runtime.require_db())
-        app.state.trace_store = store
-        task = asyncio.create_task(_prune_forever(store, settings), name="telemetry-prune")
+    async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
+        uow = trace_unit_of_work(runtime.transaction)
+        sampler = tail_sampler(uow, settings, PrometheusTailMetrics(runtime.metrics_registry))
+        app.provide(TelemetryContext(uow=uow, sampler=sampler))
+        # No wake-up when memory runs short: accept() then decides the oldest traces at once,
+        # and the kept ones wait at most one interval for the store, counted against
+        # max_held_spans meanwhile, so memory stays bounded without a task of its own.
+        runtime.background.every(decision_interval(settings), sampler.flush,
+                                 name="telemetry-decisions")
+        max_age_ns = int(settings.max_age_seconds * 1e9)
+        runtime.background.every(
+            settings.prune_interval_seconds,
+            lambda: prune(uow, max_traces=settings.max_traces, max_age_ns=max_age_ns,
+                          now_ns=time.time_ns()),
+            name="telemetry-prune")
         try:
             yield
         finally:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # before the database closes: decide and store every trace still held
+            await sampler.close()
 
     return lifespan
-
-
-async def _prune_forever(store: SqlUnitOfWork, settings: TelemetrySettings) -> None:
-    while True:
-        try:
-            deleted = await prune(store, max_traces=settings.max_traces,
-                                  max_age_ns=int(settings.max_age_seconds * 1e9),
-                                  now_ns=time.time_ns())
-            if deleted:
-                log.info("traces pruned", deleted=deleted)
-        except Exception as exc:  # the database may be away for a moment; try again next time
-            log.warning("pruning failed", error=str(exc) or type(exc).__name__)
-        await asyncio.sleep(settings.prune_interval_seconds)

@@ -1,11 +1,12 @@
+"""Telemetry's settings: the store's bounds, the tail-sampling ones, and never tracing itself."""
+
 from __future__ import annotations
 
 import os
 
 import pytest
 
-from telemetry.domain.errors import InvalidTraceId
-from telemetry.domain.spans import normalize_trace_id
+from chassis.settings import SettingsError
 from telemetry.settings import TelemetrySettings
 
 pytestmark = pytest.mark.unit
@@ -19,10 +20,11 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_defaults_keep_twenty_thousand_traces_for_an_hour_in_a_local_sqlite_file() -> None:
-    settings = TelemetrySettings()
+    settings = TelemetrySettings.load()
     assert settings.service_name == "telemetry"
     assert (settings.max_traces, settings.max_age_seconds) == (20_000, 3600)
     assert settings.database_url == "sqlite:///var/data/telemetry.db"
+    assert settings.max_body_bytes == 16 * 1024 * 1024
 
 
 def test_telemetry_never_traces_itself_whatever_the_environment_says(
@@ -31,18 +33,34 @@ def test_telemetry_never_traces_itself_whatever_the_environment_says(
     monkeypatch.setenv("TELEMETRY_TRACE_SAMPLE_RATIO", "1.0")
     monkeypatch.setenv("TELEMETRY_MAX_TRACES", "50")
 
-    settings = TelemetrySettings()
+    settings = TelemetrySettings.load()
 
     assert (settings.otlp_endpoint, settings.trace_sample_ratio) == ("", 0.0)
     assert settings.max_traces == 50
     assert TelemetrySettings(otlp_endpoint="http://x").otlp_endpoint == ""
 
 
-@pytest.mark.parametrize("bad", ["", "abc", "0" * 32, "g" * 32, "a" * 33])
-def test_a_trace_id_is_32_hex_digits_and_not_zero(bad: str) -> None:
-    with pytest.raises(InvalidTraceId):
-        normalize_trace_id(bad)
+def test_tail_sampling_defaults_keep_a_tenth_of_healthy_traces_settled_for_three_seconds() -> None:
+    s = TelemetrySettings.load()
+    assert (s.keep_ratio, s.slow_ms, s.settle_seconds, s.max_hold_seconds) == (0.1, 500, 3, 30)
+    assert (s.max_held_spans, s.remembered_decisions, s.max_kept_per_second) == (
+        200_000, 50_000, 100)
 
 
-def test_a_trace_id_is_read_case_insensitively() -> None:
-    assert normalize_trace_id("ABCDEF0123456789ABCDEF0123456789") == "abcdef0123456789abcdef0123456789"
+def test_tail_sampling_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEMETRY_KEEP_RATIO", "1")
+    monkeypatch.setenv("TELEMETRY_SETTLE_SECONDS", "0.2")
+    monkeypatch.setenv("TELEMETRY_MAX_KEPT_PER_SECOND", "0")
+
+    s = TelemetrySettings.load()
+
+    assert (s.keep_ratio, s.settle_seconds, s.max_kept_per_second) == (1.0, 0.2, 0)
+
+
+@pytest.mark.parametrize("bad", [
+    {"keep_ratio": 1.5}, {"keep_ratio": -0.1}, {"keep_ratio": float("nan")}, {"slow_ms": 0},
+    {"settle_seconds": 0}, {"settle_seconds": 10, "max_hold_seconds": 5},
+    {"max_held_spans": 10}, {"remembered_decisions": -1}, {"max_kept_per_second": -1}])
+def test_tail_sampling_settings_are_validated(bad: dict[str, float]) -> None:
+    with pytest.raises(SettingsError):
+        TelemetrySettings.load(**bad)  # type: ignore[arg-type]

@@ -1,10 +1,14 @@
-"""Authentication for every service: token verification, FastAPI dependencies, service identity."""
+"""Authentication for every service: token verification, service identity, the caller.
 
-from chassis.auth.deps import CurrentUser, Principal, authenticate, internal_caller, require_role
+Routes declare who may call them with :mod:`chassis.web.auth` (``auth=USER``, ``ADMIN``,
+``services({...})``); this package verifies the tokens behind those declarations.
+"""
+
 from chassis.auth.jwks import DiscoveredJwks, UrlJwks, verifier_from_settings
+from chassis.auth.principal import Principal
 from chassis.auth.service_tokens import ServiceTokenClient
 from chassis.auth.tokens import Claims, InvalidToken, JwksSource, StaticJwks, TokenVerifier
 
-__all__ = ["Claims", "CurrentUser", "DiscoveredJwks", "InvalidToken", "JwksSource", "Principal",
-           "ServiceTokenClient", "StaticJwks", "TokenVerifier", "UrlJwks", "authenticate",
-           "internal_caller", "require_role", "verifier_from_settings"]
+__all__ = ["Claims", "DiscoveredJwks", "InvalidToken", "JwksSource", "Principal",
+           "ServiceTokenClient", "StaticJwks", "TokenVerifier", "UrlJwks",
+           "verifier_from_settings"]

@@ -6,5 +6,7 @@ not at all. SQL is plain text with ``:name`` parameters, portable between both e
 
 from chassis.db.base import Database, Row, Transaction, open_database
 from chassis.db.migrate import migrate
+from chassis.db.uow import SqlUnitOfWork, UnitOfWork
 
-__all__ = ["Database", "Row", "Transaction", "migrate", "open_database"]
+__all__ = ["Database", "Row", "SqlUnitOfWork", "Transaction", "UnitOfWork", "migrate",
+           "open_database"]

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
 
-__all__ = ["Database", "Params", "Row", "Transaction", "open_database"]
+from chassis.tracing import NO_TRACING, SpanKind, Tracing
+
+__all__ = ["SLOW_SECONDS", "Database", "Params", "Row", "Transaction", "open_database",
+           "trace_if_slow"]
 
 Row = dict[str, Any]
+SLOW_SECONDS = 0.05
 Params = Mapping[str, Any]
 
 
 class Transaction(Protocol):
     """Statements inside one transaction. Parameters are named: ``WHERE sku = :sku``."""
+
+    dialect: str  # "sqlite" or "postgresql": the few statements that differ look at it
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
         """Run a statement; return the number of rows it changed."""
@@ -55,14 +62,24 @@ class Database(Protocol):
         ...
 
 
-def open_database(url: str, *, pool_size: int = 8) -> Database:
-    """Build (not connect) the adapter for ``sqlite:///path`` or ``postgresql://…``."""
+def open_database(url: str, *, pool_size: int = 8, tracing: Tracing = NO_TRACING) -> Database:
+    """Build (not connect) the adapter for ``sqlite:///path`` or ``postgresql://…``. With
+    ``tracing``, a unit of work that turns out slow (≥ ``SLOW_SECONDS``) becomes a span of the
+    trace it ran in; the fast ones cost two clock reads (a span each cost more than they do)."""
     if url.startswith("sqlite:"):
         from chassis.db.sqlite import SQLiteDatabase
 
-        return SQLiteDatabase(url)
+        return SQLiteDatabase(url, tracing=tracing)
     if url.startswith(("postgresql:", "postgres:", "postgresql+asyncpg:")):
         from chassis.db.postgres import PostgresDatabase
 
-        return PostgresDatabase(url, pool_size=pool_size)
+        return PostgresDatabase(url, pool_size=pool_size, tracing=tracing)
     raise ValueError(f"unsupported database URL scheme: {url.split(':', 1)[0]!r}")
+
+
+def trace_if_slow(tracing: Tracing, dialect: str, start_ns: int, readonly: bool,
+                  error: str = "") -> None:
+    """Record a finished unit of work as a ``db.transaction`` span when it took long."""
+    if tracing.enabled and time.time_ns() - start_ns >= SLOW_SECONDS * 1e9:
+        tracing.record("db.transaction", start_ns, kind=SpanKind.CLIENT, error=error,
+                       attributes={"db.system": dialect, "db.readonly": readonly})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from functools import lru_cache
@@ -10,7 +11,8 @@ from typing import Any
 
 import asyncpg
 
-from chassis.db.base import Params, Row
+from chassis.db.base import Params, Row, trace_if_slow
+from chassis.tracing import NO_TRACING, Tracing
 
 __all__ = ["PostgresDatabase", "asyncpg_dsn", "to_positional"]
 
@@ -44,6 +46,7 @@ def asyncpg_dsn(url: str) -> str:
 
 class _PgTx:
     __slots__ = ("_conn",)
+    dialect = "postgresql"
 
     def __init__(self, conn: Any) -> None:
         self._conn = conn
@@ -77,8 +80,9 @@ class PostgresDatabase:
 
     dialect = "postgresql"
 
-    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+    def __init__(self, url: str, *, pool_size: int = 8, tracing: Tracing = NO_TRACING) -> None:
         self.url = url
+        self._tracing = tracing
         self._dsn = asyncpg_dsn(url)
         self._pool_size = pool_size
         self._pool: Any = None
@@ -97,8 +101,14 @@ class PostgresDatabase:
     async def transaction(self, *, readonly: bool = False) -> AsyncIterator[_PgTx]:
         if self._pool is None:
             raise RuntimeError("database is not connected")
-        async with self._pool.acquire() as conn, conn.transaction(readonly=readonly):
-            yield _PgTx(conn)
+        start = time.time_ns()
+        try:
+            async with self._pool.acquire() as conn, conn.transaction(readonly=readonly):
+                yield _PgTx(conn)
+        except BaseException as exc:
+            trace_if_slow(self._tracing, "postgresql", start, readonly, type(exc).__name__)
+            raise
+        trace_if_slow(self._tracing, "postgresql", start, readonly)
 
     async def ping(self) -> None:
         if self._pool is None:

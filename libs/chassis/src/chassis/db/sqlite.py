@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from chassis.db.base import Params, Row
+from chassis.db.base import Params, Row, trace_if_slow
+from chassis.tracing import NO_TRACING, Tracing
 
 __all__ = ["SQLiteDatabase", "sqlite_path"]
 
@@ -37,6 +39,7 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
 
 class _SQLiteTx:
     __slots__ = ("_conn",)
+    dialect = "sqlite"
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -65,8 +68,10 @@ class SQLiteDatabase:
 
     dialect = "sqlite"
 
-    def __init__(self, url: str, *, synchronous: str = "NORMAL", busy_timeout_ms: int = 5000) -> None:
+    def __init__(self, url: str, *, synchronous: str = "NORMAL", busy_timeout_ms: int = 5000,
+                 tracing: Tracing = NO_TRACING) -> None:
         self.url = url
+        self._tracing = tracing
         self.path = sqlite_path(url)
         self._synchronous = synchronous
         self._busy_timeout_ms = busy_timeout_ms
@@ -97,13 +102,16 @@ class SQLiteDatabase:
     async def transaction(self, *, readonly: bool = False) -> AsyncIterator[_SQLiteTx]:
         conn = self._require()
         async with self._lock:
+            start = time.time_ns()
             conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
             try:
                 yield _SQLiteTx(conn)
-            except BaseException:
+            except BaseException as exc:
                 conn.execute("ROLLBACK")
+                trace_if_slow(self._tracing, "sqlite", start, readonly, type(exc).__name__)
                 raise
             conn.execute("COMMIT")
+            trace_if_slow(self._tracing, "sqlite", start, readonly)
 
     async def ping(self) -> None:
         self._require().execute("SELECT 1").fetchone()

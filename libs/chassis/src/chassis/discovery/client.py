@@ -18,6 +18,7 @@ import aiohttp
 
 from chassis.discovery.balancer import Balancer, RoundRobin
 from chassis.logging import get_logger
+from chassis.tasks import cancel_and_wait
 
 __all__ = ["Discovery", "Instance"]
 
@@ -69,10 +70,7 @@ class Discovery:
         self._task = asyncio.create_task(self._watch(), name="discovery-watch")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._own_session and self._session is not None:
             await self._session.close()
 

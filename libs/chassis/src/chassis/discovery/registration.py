@@ -10,6 +10,7 @@ from typing import Any
 import aiohttp
 
 from chassis.logging import get_logger
+from chassis.tasks import cancel_and_wait
 
 __all__ = ["Registration"]
 
@@ -42,10 +43,7 @@ class Registration:
         self._task = asyncio.create_task(self._run(), name="registry-registration")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._session is not None:
             if self.registered.is_set():
                 with contextlib.suppress(Exception):

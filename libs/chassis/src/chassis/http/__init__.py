@@ -29,6 +29,7 @@ from chassis.http.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
+from chassis.http.h1 import H1Pool, H1Response, H1Transport
 from chassis.http.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryBudget, backoff
 from chassis.http.transport import (
     AiohttpTransport,
@@ -40,7 +41,8 @@ from chassis.http.transport import (
 
 __all__ = ["DEADLINE_HEADER", "IDEMPOTENT_METHODS", "RETRYABLE_STATUSES", "AiohttpTransport",
            "BreakerState", "Bulkhead", "BulkheadFull", "CircuitBreaker", "CircuitOpen",
-           "ClientPolicy", "ConnectFailed", "Directory", "IdentityUnavailable",
+           "ClientPolicy", "ConnectFailed", "Directory", "H1Pool", "H1Response", "H1Transport",
+           "IdentityUnavailable",
            "NoHealthyInstance", "RawResponse", "RetryBudget", "SendFailed", "ServiceCallError",
            "ServiceClient", "ServiceResponse", "StaticDirectory", "TokenSource", "Transport",
            "UpstreamError", "UpstreamTimeout", "UpstreamUnavailable", "backoff",

@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import orjson
-import structlog
 from prometheus_client import CollectorRegistry
 
 from chassis.discovery import Instance
@@ -49,8 +48,8 @@ from chassis.http.errors import (
 from chassis.http.metrics import ClientMetrics
 from chassis.http.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryBudget, backoff
 from chassis.http.transport import ConnectFailed, RawResponse, SendFailed, Transport
-from chassis.logging import get_logger
-from chassis.tracing import NO_TRACING, SpanKind, StatusCode, Tracing, inject
+from chassis.logging import get_logger, request_id_var
+from chassis.tracing import NO_TRACING, Tracing, current_span, inject
 
 __all__ = ["ClientPolicy", "IdentityUnavailable", "ServiceClient", "ServiceResponse",
            "TokenSource"]
@@ -170,35 +169,29 @@ class ServiceClient:
         ``deadline`` (Unix seconds) is the caller's own deadline, e.g. from
         :func:`~chassis.http.deadline_from_headers`; ``timeout`` overrides the attempt timeout.
         """
-        with self.tracing.child_span(
-                f"{method.upper()} {upstream}", kind=SpanKind.CLIENT,
-                attributes={"http.request.method": method.upper(), "server.address": upstream,
-                            "url.path": path.split("?", 1)[0]}) as span:
-            state = self.upstream(upstream)
-            if not state.bulkhead.try_acquire():
-                self.metrics.call(upstream, "bulkhead_full")
-                span.set_status(StatusCode.ERROR, "bulkhead full")
-                raise BulkheadFull(upstream, state.bulkhead.limit)
-            try:
-                call = await self._prepare(method, upstream, path, json, headers, idempotent,
-                                           deadline)
-                state.budget.request()
-                response = await self._attempts(call, state,
-                                                timeout or self.policy.attempt_timeout)
-            except UpstreamError as exc:
-                self.metrics.call(upstream, "status")
-                span.set_attribute("http.response.status_code", exc.status)
-                span.set_status(StatusCode.ERROR, str(exc))
-                raise
-            except ServiceCallError as exc:
-                self.metrics.call(upstream, _outcome(exc))
-                span.set_status(StatusCode.ERROR, str(exc) or type(exc).__name__)
-                raise
-            finally:
-                state.bulkhead.release()
-            self.metrics.call(upstream, "ok")
-            span.set_attribute("http.response.status_code", response.status)
-            return response
+        # no client span: one span per hop, the callee's server span (a child of the caller's
+        # span, through traceparent) shows the call; a call that got no answer is an event here
+        state = self.upstream(upstream)
+        if not state.bulkhead.try_acquire():
+            self.metrics.call(upstream, "bulkhead_full")
+            current_span().add_event(f"call {upstream} refused: bulkhead full")
+            raise BulkheadFull(upstream, state.bulkhead.limit)
+        try:
+            call = await self._prepare(method, upstream, path, json, headers, idempotent,
+                                       deadline)
+            state.budget.request()
+            response = await self._attempts(call, state, timeout or self.policy.attempt_timeout)
+        except UpstreamError:
+            self.metrics.call(upstream, "status")
+            raise
+        except ServiceCallError as exc:
+            self.metrics.call(upstream, _outcome(exc))
+            current_span().add_event(f"call {upstream} failed: {type(exc).__name__}")
+            raise
+        finally:
+            state.bulkhead.release()
+        self.metrics.call(upstream, "ok")
+        return response
 
     async def _prepare(self, method: str, upstream: str, path: str, json: Any,
                        headers: Mapping[str, str] | None, idempotent: bool | None,
@@ -211,10 +204,10 @@ class ServiceClient:
         sent = {"Accept": "application/json", **(headers or {})}
         sent[DEADLINE_HEADER] = deadline_header_value(self._wall() + seconds)
         if self.tracing.enabled:
-            inject(sent)  # the current span is this call's client span
-        request_id = structlog.contextvars.get_contextvars().get("request_id")
+            inject(sent)  # the callee continues the current span's trace
+        request_id = request_id_var.get()
         if request_id:
-            sent.setdefault("X-Request-Id", str(request_id))
+            sent.setdefault("X-Request-Id", request_id)
         body = None
         if json is not None:
             body = orjson.dumps(json)

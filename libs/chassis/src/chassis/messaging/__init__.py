@@ -1,8 +1,8 @@
 """The reliable messaging chain: transactional outbox, relay, inbox, durable consumers, DLQ.
 
 See docs/checkout.md §2. Services use ``runtime.messaging`` (built by ``create_service_app(...,
-messaging=True)``): ``subscribe`` handlers in their lifespan, and ``transaction()`` to change state
-and publish in one unit of work.
+handlers=...)``): their :class:`MessageHandlers` are subscribed for them, and
+``transaction()`` changes state and publishes in one unit of work.
 """
 
 from chassis.messaging.consumer import Handler
@@ -18,10 +18,11 @@ from chassis.messaging.envelope import (
     Incoming,
     subject_for,
 )
+from chassis.messaging.handlers import MessageHandlers
 from chassis.messaging.history import history
 from chassis.messaging.schema import create_messaging_tables
 from chassis.messaging.tx import MessageTx
 
 __all__ = ["CORRELATION", "DLQ_PREFIX", "DLQ_STREAM", "MSG_ID", "NATS_MSG_ID", "STREAM", "TYPE",
-           "Handler", "Incoming", "MessageTx", "Messaging", "create_messaging_tables", "history",
-           "subject_for"]
+           "Handler", "Incoming", "MessageHandlers", "MessageTx", "Messaging",
+           "create_messaging_tables", "history", "subject_for"]

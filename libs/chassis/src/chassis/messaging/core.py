@@ -13,6 +13,7 @@ from chassis.db import Database
 from chassis.faults import FaultPoints
 from chassis.logging import get_logger
 from chassis.messaging.consumer import Consumer, Handler, Subscription
+from chassis.messaging.handlers import MessageHandlers
 from chassis.messaging.metrics import MessagingMetrics
 from chassis.messaging.relay import Relay
 from chassis.messaging.streams import ensure_consumer, ensure_streams
@@ -29,7 +30,7 @@ __all__ = ["Messaging"]
 
 log = get_logger(__name__)
 
-COUNT_PENDING = "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox WHERE published_at IS NULL"
+COUNT_PENDING = "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox"
 COUNT_DEAD = "SELECT COUNT(*) FROM dead_letters"
 
 
@@ -66,18 +67,22 @@ class Messaging:
         self._tasks: list[asyncio.Task[None]] = []
         self._started = asyncio.Event()
 
-    def subscribe(self, handlers: Mapping[type[Message], Handler]) -> None:
-        """Add handlers (contract class → ``async def handler(tx, message, incoming)``)."""
+    def subscribe(self, handlers: MessageHandlers, providers: Mapping[type, Any]) -> None:
+        """Add the service's handlers, their service objects taken from ``providers``."""
         if self.consumer is not None:
             raise RuntimeError("subscribe before start()")
-        self._handlers.update(handlers)
+        for contract, bound in handlers.bind(providers).items():
+            if contract in self._handlers:
+                raise ValueError(f"{contract.TYPE} is subscribed twice")
+            self._handlers[contract] = bound
 
     @asynccontextmanager
-    async def transaction(self, *, correlation_id: str = "") -> AsyncIterator[MessageTx]:
+    async def transaction(self, *, readonly: bool = False,
+                          correlation_id: str = "") -> AsyncIterator[MessageTx]:
         """A database transaction with an outbox: what ``tx.publish`` records is written in the
         transaction and handed to the relay after it commits."""
-        async with self.db.transaction() as raw:
-            tx = MessageTx(raw, correlation_id, self.tracing)
+        async with self.db.transaction(readonly=readonly) as raw:
+            tx = MessageTx(raw, correlation_id, self.tracing, self.db.dialect)
             yield tx
             await tx.flush_outbox()
         if tx.outgoing:
@@ -112,6 +117,7 @@ class Messaging:
                 await self.broker.wait_connected(timeout=3600)
                 js = self.broker.jetstream()
                 await ensure_streams(js)
+                self.relay.streams_ready.set()  # publishing before would only be refused
                 if self.consumer is not None:
                     await ensure_consumer(js, self.consumer.name, self.consumer.subjects,
                                           ack_wait=self._ack_wait)
@@ -137,7 +143,11 @@ class Messaging:
                     labels = (self.service, self.consumer.name)
                     self.metrics.consumer_pending.labels(*labels).set(info.num_pending or 0)
                     self.metrics.consumer_ack_pending.labels(*labels).set(info.num_ack_pending or 0)
-            await asyncio.sleep(5.0)
+            if self._started.is_set():
+                await asyncio.sleep(5.0)
+            else:  # the consumer's gauges as soon as it runs, not up to 5 s later
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._started.wait(), 5.0)
 
     async def outbox_stats(self) -> dict[str, Any]:
         async with self.db.transaction(readonly=True) as tx:

@@ -15,6 +15,9 @@ SUBJECT_PREFIX = "souk."
 DLQ_STREAM = "SOUK_DLQ"
 DLQ_PREFIX = "souk-dlq."
 
+# A message's id is its Nats-Msg-Id and its type is its subject after ``souk.``; the two Souk
+# headers say them only where they differ: a dead letter or a replay (its own Nats-Msg-Id, so
+# JetStream keeps it, and another subject) carries the original's.
 NATS_MSG_ID = "Nats-Msg-Id"
 MSG_ID = "Souk-Msg-Id"
 TYPE = "Souk-Type"

@@ -1,9 +1,13 @@
 """The messaging tables every messaging service creates in its own first migration.
 
 * ``outbox``: messages written in the same transaction as the state change that caused them;
-  ``published_at`` is set by the relay once JetStream acknowledged them.
+  the relay deletes a row once JetStream acknowledged it, so the table holds only what is still
+  to be published (:func:`slim_messaging_tables`, a service's second messaging migration: the
+  first version kept published rows for ten minutes, marked ``published_at``, which cost two
+  indexes and three more row writes per message).
 * ``inbox``: ``(consumer, msg_id)`` of every message applied, written in the same transaction as
-  its effect, so a redelivery is recognised and skipped.
+  its effect, so a redelivery is recognised and skipped. Kept for good, as the stream keeps every
+  message for replay (no index on ``processed_at``: nothing reads by it).
 * ``dead_letters``: messages given up on, recorded with the outbox row that moves them to the
   dead-letter stream (so every dead letter can be accounted for).
 """
@@ -12,7 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["create_messaging_tables", "drop_messaging_tables"]
+__all__ = ["create_messaging_tables", "drop_messaging_tables", "slim_messaging_tables",
+           "unslim_messaging_tables"]
 
 
 def create_messaging_tables(op: Any) -> None:
@@ -50,6 +55,28 @@ def create_messaging_tables(op: Any) -> None:
         sa.Column("deliveries", sa.Integer(), nullable=False),
         sa.Column("dead_at", sa.Float(), nullable=False),
     )
+
+
+def slim_messaging_tables(op: Any) -> None:
+    """The outbox without published rows (drop them, their column and its two indexes), and the
+    inbox without its unread index on ``processed_at``."""
+    op.execute("DELETE FROM outbox WHERE published_at IS NOT NULL")
+    op.drop_index("outbox_published", table_name="outbox")
+    op.drop_index("outbox_pending", table_name="outbox")
+    op.drop_column("outbox", "published_at")
+    op.drop_index("inbox_processed_at", table_name="inbox")
+
+
+def unslim_messaging_tables(op: Any) -> None:
+    """Undo :func:`slim_messaging_tables` (every outbox row left is unpublished)."""
+    import sqlalchemy as sa
+
+    op.create_index("inbox_processed_at", "inbox", ["processed_at"])
+    op.add_column("outbox", sa.Column("published_at", sa.Float(), nullable=True))
+    op.create_index("outbox_pending", "outbox", ["seq"],
+                    sqlite_where=sa.text("published_at IS NULL"),
+                    postgresql_where=sa.text("published_at IS NULL"))
+    op.create_index("outbox_published", "outbox", ["published_at"])
 
 
 def drop_messaging_tables(op: Any) -> None:

@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 
 from chassis.db.base import Params, Row, Transaction
-from chassis.messaging.envelope import CORRELATION, MSG_ID, NATS_MSG_ID, TYPE, Outgoing, subject_for
+from chassis.messaging.envelope import CORRELATION, NATS_MSG_ID, Outgoing, subject_for
 from chassis.tracing import NO_TRACING, Tracing
-from contracts import Message
+from contracts import Message, encode
 
 __all__ = ["INSERT_OUTBOX", "MessageTx"]
 
@@ -27,12 +27,13 @@ class MessageTx:
     transaction (one ``executemany``) and handed to the relay once it has committed.
     """
 
-    __slots__ = ("_after_commit", "_tracing", "_tx", "correlation_id", "outgoing",
+    __slots__ = ("_after_commit", "_tracing", "_tx", "correlation_id", "dialect", "outgoing",
                  "trace_headers")
 
     def __init__(self, tx: Transaction, correlation_id: str = "",
-                 tracing: Tracing = NO_TRACING) -> None:
+                 tracing: Tracing = NO_TRACING, dialect: str = "sqlite") -> None:
         self._tx = tx
+        self.dialect = dialect
         self._tracing = tracing
         self.outgoing: list[Outgoing] = []
         self.correlation_id = correlation_id
@@ -70,20 +71,20 @@ class MessageTx:
         deterministic (the same logical message always gets the same id), so that JetStream and
         the consumers' inboxes can drop duplicates."""
         correlation = self.correlation_id if correlation_id is None else correlation_id
-        hdrs = {NATS_MSG_ID: msg_id, MSG_ID: msg_id, TYPE: message.TYPE}
+        # the subject names the type and Nats-Msg-Id is the inbox key: Souk-Type and
+        # Souk-Msg-Id are only added where they differ (dead letters, replays)
+        hdrs = {NATS_MSG_ID: msg_id}
         if correlation:
             hdrs[CORRELATION] = correlation
         # the consumer's span will be a child of the span publishing (unsampled traces too, so
         # the sampling decision holds end to end)
-        if not self._tracing.inject_current(hdrs, f"publish {message.TYPE}",
-                                            {"messaging.message.type": message.TYPE,
-                                             "messaging.message.id": msg_id}) \
+        if not self._tracing.inject_current(hdrs, f"publish {message.TYPE}") \
                 and self.trace_headers:  # not tracing here: pass the caller's trace on unchanged
             hdrs.update(self.trace_headers)
         if headers:
             hdrs.update(headers)
         self.outgoing.append(Outgoing(msg_id=msg_id, subject=subject_for(message), headers=hdrs,
-                                      payload=message.model_dump_json().encode(),
+                                      payload=encode(message),
                                       created_at=time.time()))
 
     def publish_raw(self, subject: str, payload: bytes, headers: dict[str, str]) -> None:

@@ -7,16 +7,16 @@ other's update; summaries are aggregates computed at query time.
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
+
+import msgspec
 
 from analytics.domain.facts import PRECEDENCE, OrderFact, ProductSale, Status
 from analytics.domain.summary import TOP_PRODUCTS, ProductTotal, Summary
 from analytics.service.ports import ReadModels
-from chassis.db import Database, Transaction
+from chassis.db import Transaction
 
-__all__ = ["SqlReadModels", "SqlUnitOfWork"]
+__all__ = ["SqlReadModels"]
 
 
 def _precedence(column: str) -> str:
@@ -53,15 +53,15 @@ _TOP_PRODUCTS = """
     SELECT sku, SUM(quantity) AS units, SUM(revenue_minor) AS revenue FROM product_sales
     GROUP BY sku ORDER BY units DESC, sku LIMIT :top
 """
+# the lines as compact JSON objects {"sku", "quantity", "unit_price_minor"} (Line's fields)
+_ENCODER = msgspec.json.Encoder()
 
 
-def _lines_json(fact: OrderFact) -> str:
-    return json.dumps([{"sku": line.sku, "quantity": line.quantity,
-                        "unit_price_minor": line.unit_price_minor} for line in fact.lines],
-                      separators=(",", ":"))
+class SqlReadModels(ReadModels):
+    """The read models through one transaction (a message batch's, or a request's)."""
 
+    __slots__ = ("_tx",)
 
-class SqlReadModels:
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
 
@@ -69,7 +69,7 @@ class SqlReadModels:
         await self._tx.execute(_MERGE_FACT, {
             "order_id": fact.order_id, "user_id": fact.user_id, "status": fact.status.value,
             "total_minor": fact.total_minor, "currency": fact.currency,
-            "lines": _lines_json(fact), "placed_at": fact.placed_at,
+            "lines": _ENCODER.encode(fact.lines).decode(), "placed_at": fact.placed_at,
             "settled_at": fact.settled_at})
 
     async def add_sales(self, sales: Sequence[ProductSale]) -> None:
@@ -91,13 +91,3 @@ class SqlReadModels:
         top = [ProductTotal(row["sku"], int(row["units"]), int(row["revenue"]))
                for row in await self._tx.fetch_all(_TOP_PRODUCTS, {"top": TOP_PRODUCTS})]
         return Summary(by_status, revenue, top, sum(by_status.values()))
-
-
-class SqlUnitOfWork:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    @asynccontextmanager
-    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[ReadModels]:
-        async with self._db.transaction(readonly=readonly) as tx:
-            yield SqlReadModels(tx)

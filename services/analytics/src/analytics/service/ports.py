@@ -1,16 +1,17 @@
-"""What the projection needs from storage. ``analytics.adapters.sql`` implements it in SQL (the
-merge done by the database, atomically); the unit tests implement it in memory."""
+"""What the analytics use cases need from the outside, as protocols the adapters implement
+(``analytics.adapters``: the read models in SQL, the stored events in JetStream; the unit tests
+implement them in memory)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Sequence
 from typing import Protocol
 
 from analytics.domain.facts import OrderFact, ProductSale
 from analytics.domain.summary import Summary
+from chassis.db import UnitOfWork
 
-__all__ = ["ReadModels", "UnitOfWork"]
+__all__ = ["AnalyticsUnitOfWork", "EventHistory", "ReadModels"]
 
 
 class ReadModels(Protocol):
@@ -32,5 +33,17 @@ class ReadModels(Protocol):
     async def summary(self) -> Summary: ...
 
 
-class UnitOfWork(Protocol):
-    def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[ReadModels]: ...
+AnalyticsUnitOfWork = UnitOfWork[ReadModels]
+
+
+class EventHistory(Protocol):
+    """Every orders event stored so far, as the facts it tells."""
+
+    def check(self) -> None:
+        """Raise ``StreamUnavailable`` unless the stored events can be read now."""
+        ...
+
+    def facts(self) -> AsyncIterator[OrderFact]:
+        """The facts of every stored orders event, oldest first, up to the last one stored when
+        the reading began (``StreamUnavailable`` if the stream goes away meanwhile)."""
+        ...

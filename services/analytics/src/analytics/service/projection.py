@@ -6,7 +6,7 @@ from collections.abc import AsyncIterable
 
 from analytics.domain.facts import OrderFact, sales_of
 from analytics.domain.summary import Summary
-from analytics.service.ports import ReadModels, UnitOfWork
+from analytics.service.ports import AnalyticsUnitOfWork, ReadModels
 
 __all__ = ["DEFAULT_BATCH_SIZE", "project", "rebuild", "summary"]
 
@@ -20,12 +20,13 @@ async def project(models: ReadModels, fact: OrderFact) -> None:
         await models.add_sales(sales)
 
 
-async def summary(uow: UnitOfWork) -> Summary:
-    async with uow.transaction(readonly=True) as models:
+async def summary(uow: AnalyticsUnitOfWork) -> Summary:
+    """Orders by status, confirmed revenue per currency, top products."""
+    async with uow(readonly=True) as models:
         return await models.summary()
 
 
-async def rebuild(uow: UnitOfWork, facts: AsyncIterable[OrderFact], *,
+async def rebuild(uow: AnalyticsUnitOfWork, facts: AsyncIterable[OrderFact], *,
                   batch_size: int = DEFAULT_BATCH_SIZE) -> int:
     """Clear the read models, then apply ``facts`` (every stored event, oldest first) in
     transactions of ``batch_size``; return how many were applied.
@@ -33,7 +34,7 @@ async def rebuild(uow: UnitOfWork, facts: AsyncIterable[OrderFact], *,
     A batch is gathered before its transaction opens, so no transaction waits on the stream.
     Live events applied meanwhile are harmless: ``project`` is idempotent and commutative.
     """
-    async with uow.transaction() as models:
+    async with uow() as models:
         await models.clear()
     applied = 0
     batch: list[OrderFact] = []
@@ -47,8 +48,8 @@ async def rebuild(uow: UnitOfWork, facts: AsyncIterable[OrderFact], *,
     return applied
 
 
-async def _apply(uow: UnitOfWork, batch: list[OrderFact]) -> int:
-    async with uow.transaction() as models:
+async def _apply(uow: AnalyticsUnitOfWork, batch: list[OrderFact]) -> int:
+    async with uow() as models:
         for fact in batch:
             await project(models, fact)
     return len(batch)

@@ -1,13 +1,15 @@
-"""Prices from the catalog's internal lookup, through the chassis service client (breaker,
-retries — the lookup is a read sent as POST, so it is marked idempotent — bulkhead, identity)."""
+"""Prices from the catalog's internal lookup, through the chassis service client (discovery or a
+fixed URL, breaker, retries — the lookup is a read sent as POST, so it is marked idempotent —
+bulkhead, deadline, the cart's service token)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+
+import msgspec
 
 from cart.domain.pricing import Price
-from cart.service.ports import PriceLookup, PriceSourceUnavailable
+from cart.service.ports import PriceLookup, PriceSource, PriceSourceUnavailable
 from chassis.http import ServiceCallError, ServiceClient
 
 __all__ = ["CATALOG", "CatalogPriceSource"]
@@ -16,7 +18,22 @@ CATALOG = "catalog"
 _PATH = "/v1/internal/prices"
 
 
-class CatalogPriceSource:
+# the cart's own copy of the fields it reads from the catalog's answer
+class _Money(msgspec.Struct, frozen=True):
+    amount_minor: int
+    currency: str
+
+
+class _Answer(msgspec.Struct, frozen=True):
+    prices: dict[str, _Money]
+    missing: list[str] = []
+    names: dict[str, str] = {}
+
+
+_DECODER = msgspec.json.Decoder(_Answer)
+
+
+class CatalogPriceSource(PriceSource):
     def __init__(self, client: ServiceClient) -> None:
         self._client = client
 
@@ -24,14 +41,11 @@ class CatalogPriceSource:
         try:
             resp = await self._client.post(CATALOG, _PATH, json={"skus": list(skus)},
                                            idempotent=True, deadline=deadline)
-            return _lookup(resp.json())
+            answer = _DECODER.decode(resp.body)
         except ServiceCallError as exc:
-            raise PriceSourceUnavailable(str(exc)) from exc
-        except (KeyError, TypeError, ValueError) as exc:
+            raise PriceSourceUnavailable(str(exc) or type(exc).__name__) from exc
+        except msgspec.DecodeError as exc:
             raise PriceSourceUnavailable(f"catalog sent an unreadable price list: {exc}") from exc
-
-
-def _lookup(doc: Any) -> PriceLookup:
-    prices = {str(sku): Price(int(p["amount_minor"]), str(p["currency"]))
-              for sku, p in doc["prices"].items()}
-    return PriceLookup(prices, [str(s) for s in doc.get("missing", [])])
+        return PriceLookup({sku: Price(m.amount_minor, m.currency)
+                            for sku, m in answer.prices.items()},
+                           answer.missing, answer.names)

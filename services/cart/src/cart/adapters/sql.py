@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 
 from cart.domain.cart import Cart, CartLine
 from cart.service.ports import CartRepository
-from chassis.db import Database, Transaction
+from chassis.db import Transaction
 from chassis.db.timestamps import to_db_timestamp
 
-__all__ = ["SqlCartRepository", "SqlUnitOfWork"]
+__all__ = ["SqlCarts"]
 
+# lines in the order they were first added; lines added together (a whole-cart replacement) by SKU
 _LINES = ("SELECT sku, quantity FROM cart_items WHERE user_id = :user_id "
           "ORDER BY added_at, sku")
 _VERSION = "SELECT version FROM carts WHERE user_id = :user_id"
@@ -26,16 +26,20 @@ _SET = """
     INSERT INTO cart_items (user_id, sku, quantity, added_at) VALUES (:user_id, :sku, :quantity, :now)
     ON CONFLICT (user_id, sku) DO UPDATE SET quantity = excluded.quantity
 """
+_ADD = ("INSERT INTO cart_items (user_id, sku, quantity, added_at) "
+        "VALUES (:user_id, :sku, :quantity, :now)")
 _REMOVE = "DELETE FROM cart_items WHERE user_id = :user_id AND sku = :sku"
 _CLEAR = "DELETE FROM cart_items WHERE user_id = :user_id"
 
 
-class SqlCartRepository:
-    """The repository inside one chassis transaction (or a message batch's ``MessageTx``)."""
+class SqlCarts(CartRepository):
+    """The repository inside one transaction (a request's, or a message batch's ``MessageTx``)."""
 
-    def __init__(self, tx: Transaction, dialect: str) -> None:
+    __slots__ = ("_dialect", "_tx")
+
+    def __init__(self, tx: Transaction) -> None:
         self._tx = tx
-        self._dialect = dialect
+        self._dialect = tx.dialect
 
     async def _lines(self, user_id: str) -> tuple[CartLine, ...]:
         rows = await self._tx.fetch_all(_LINES, {"user_id": user_id})
@@ -45,10 +49,23 @@ class SqlCartRepository:
         version = await self._tx.fetch_value(_VERSION, {"user_id": user_id})
         return Cart(user_id, await self._lines(user_id), int(version or 0))
 
+    async def _bump(self, user_id: str, stamp: datetime | str | None) -> int:
+        return int(await self._tx.fetch_value(_BUMP, {"user_id": user_id, "now": stamp}))
+
     async def lock(self, user_id: str, now: datetime) -> Cart:
-        version = await self._tx.fetch_value(
-            _BUMP, {"user_id": user_id, "now": to_db_timestamp(self._dialect, now)})
-        return Cart(user_id, await self._lines(user_id), int(version))
+        version = await self._bump(user_id, to_db_timestamp(self._dialect, now))
+        return Cart(user_id, await self._lines(user_id), version)
+
+    async def replace(self, user_id: str, lines: Sequence[CartLine], now: datetime) -> Cart:
+        stamp = to_db_timestamp(self._dialect, now)
+        version = await self._bump(user_id, stamp)
+        await self._tx.execute(_CLEAR, {"user_id": user_id})
+        if lines:
+            await self._tx.execute_many(_ADD, [
+                {"user_id": user_id, "sku": line.sku, "quantity": line.quantity, "now": stamp}
+                for line in lines])
+        # every line was added at ``now``: a read gives them by SKU (see _LINES), so no read-back
+        return Cart(user_id, tuple(sorted(lines, key=lambda line: line.sku)), version)
 
     async def set_quantity(self, user_id: str, sku: str, quantity: int, now: datetime) -> None:
         await self._tx.execute(_SET, {"user_id": user_id, "sku": sku, "quantity": quantity,
@@ -62,13 +79,3 @@ class SqlCartRepository:
 
     async def clear(self, user_id: str) -> int:
         return await self._tx.execute(_CLEAR, {"user_id": user_id})
-
-
-class SqlUnitOfWork:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    @asynccontextmanager
-    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[CartRepository]:
-        async with self._db.transaction(readonly=readonly) as tx:
-            yield SqlCartRepository(tx, self._db.dialect)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cart.domain.errors import CartFull, InvalidQuantity, InvalidSku, ItemNotFound
+from cart.domain.errors import CartFull, DuplicateSku, InvalidQuantity, InvalidSku, ItemNotFound
 
 __all__ = ["MAX_LINES", "MAX_QUANTITY", "MAX_SKU_LENGTH", "Cart", "CartLine", "check_quantity",
-           "check_sku"]
+           "check_replacement", "check_sku"]
 
 MAX_LINES = 50
 MAX_QUANTITY = 99
@@ -34,6 +35,18 @@ def check_quantity(quantity: int) -> int:
 class CartLine:
     sku: str
     quantity: int
+
+
+def check_replacement(lines: Sequence[CartLine]) -> None:
+    """Raise unless ``lines`` may be a whole cart: each a valid SKU and quantity, each SKU once,
+    at most ``MAX_LINES`` of them."""
+    for line in lines:
+        check_sku(line.sku)
+        check_quantity(line.quantity)
+    if len({line.sku for line in lines}) != len(lines):
+        raise DuplicateSku("each SKU may appear once")
+    if len(lines) > MAX_LINES:
+        raise CartFull(f"a cart holds at most {MAX_LINES} different items")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,14 +21,17 @@ class Price:
 class CachedPrice:
     price: Price
     fetched_at: float  # the cache's clock (monotonic seconds)
+    name: str = ""  # the product's name, as the catalog gave it with the price
 
 
 @dataclass(frozen=True, slots=True)
 class Quote:
-    """A price for a line, and whether it is an old one served because the catalog is away."""
+    """A price for a line, whether it is an old one served because the catalog is away, and
+    the product's name."""
 
     price: Price
     stale: bool
+    name: str = ""
 
 
 class PriceCache:
@@ -43,28 +46,31 @@ class PriceCache:
         self.max_entries = max_entries
         self._entries: dict[str, CachedPrice] = {}
 
-    def fresh(self, skus: Iterable[str], now: float) -> dict[str, Price]:
-        found: dict[str, Price] = {}
-        for sku in skus:
-            entry = self._entries.get(sku)
-            if entry is not None and now - entry.fetched_at < self.fresh_seconds:
-                found[sku] = entry.price
-        return found
+    def fresh(self, skus: Iterable[str], now: float) -> dict[str, CachedPrice]:
+        """Cached prices young enough to use without asking the catalog."""
+        return self._younger_than(self.fresh_seconds, skus, now)
 
-    def stale(self, skus: Iterable[str], now: float) -> dict[str, Price]:
+    def stale(self, skus: Iterable[str], now: float) -> dict[str, CachedPrice]:
         """Cached prices too old to be fresh but young enough to serve when the catalog fails."""
-        found: dict[str, Price] = {}
+        return self._younger_than(self.max_stale_seconds, skus, now)
+
+    def _younger_than(self, seconds: float, skus: Iterable[str],
+                      now: float) -> dict[str, CachedPrice]:
+        found: dict[str, CachedPrice] = {}
         for sku in skus:
             entry = self._entries.get(sku)
-            if entry is not None and now - entry.fetched_at < self.max_stale_seconds:
-                found[sku] = entry.price
+            if entry is not None and now - entry.fetched_at < seconds:
+                found[sku] = entry
         return found
 
-    def store(self, prices: Mapping[str, Price], now: float) -> None:
+    def store(self, prices: Mapping[str, Price], now: float,
+              names: Mapping[str, str] | None = None) -> None:
+        """Remember ``prices`` (and the products' ``names``) as fetched at ``now``."""
         entries = self._entries
+        names = names or {}
         for sku, price in prices.items():
             entries.pop(sku, None)  # re-inserted at the end: dict order is age order
-            entries[sku] = CachedPrice(price, now)
+            entries[sku] = CachedPrice(price, now, names.get(sku, ""))
         while len(entries) > self.max_entries:
             del entries[next(iter(entries))]
 
@@ -82,6 +88,7 @@ class PricedLine:
     quantity: int
     unit_price: Price
     price_stale: bool
+    name: str = ""
 
     @property
     def line_total_minor(self) -> int:
@@ -125,4 +132,4 @@ def price_cart(cart: Cart, quotes: Mapping[str, Quote], missing: Iterable[str], 
 
 
 def _priced(line: CartLine, quote: Quote) -> PricedLine:
-    return PricedLine(line.sku, line.quantity, quote.price, quote.stale)
+    return PricedLine(line.sku, line.quantity, quote.price, quote.stale, quote.name)

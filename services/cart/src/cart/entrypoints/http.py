@@ -1,89 +1,88 @@
-"""The cart's HTTP API under ``/v1`` (the gateway serves ``/api/v1/cart`` as ``/v1/cart``)."""
+"""The cart's HTTP API under ``/v1`` (the gateway serves ``/api/v1/cart`` as ``/v1/cart``): the
+caller's own cart, and the internal read of any user's cart for orders at checkout."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response
-
-from cart.adapters.sql import SqlUnitOfWork
+from cart.domain.errors import (
+    CartFull,
+    DuplicateSku,
+    InvalidQuantity,
+    InvalidSku,
+    ItemNotFound,
+    MixedCurrencies,
+    PricingUnavailable,
+    UnknownSku,
+)
 from cart.entrypoints.schemas import CartIn, CartOut, InternalCartOut, QuantityIn
-from cart.service import carts
-from cart.service.pricing import Pricer
-from chassis.auth import CurrentUser, Principal, internal_caller
-from chassis.deps import DatabaseDep
-from chassis.http import deadline_from_headers
+from cart.service import carts as use
+from cart.service.context import CartContext
+from chassis.web import USER, Header, Path, Principal, Router, services
 
-__all__ = ["PRICER", "router"]
+__all__ = ["router"]
 
-PRICER = "cart.pricer"  # runtime.extras key
+router = Router(tags=["cart"])
 
-router = APIRouter(prefix="/v1", tags=["cart"])
-Orders = Annotated[Principal, Depends(internal_caller({"orders"}))]
-
-
-async def _pricer(request: Request) -> Pricer:
-    pricer: Pricer = request.app.state.runtime.extras[PRICER]
-    return pricer
+Deadline = Annotated[int | None, Header(
+    "X-Souk-Deadline", ge=0, le=10**16,
+    description="when the caller stops waiting, Unix milliseconds (the gateway sets it); the "
+                "catalog is not asked past it")]
+UserId = Annotated[str, Path(max_length=100)]
+_PRICING = (PricingUnavailable, MixedCurrencies)
 
 
-async def _uow(db: DatabaseDep) -> SqlUnitOfWork:
-    return SqlUnitOfWork(db)
+def _seconds(deadline: int | None) -> float | None:
+    return None if deadline is None else deadline / 1000.0
 
 
-PricerDep = Annotated[Pricer, Depends(_pricer)]
-UnitOfWorkDep = Annotated[SqlUnitOfWork, Depends(_uow)]
+@router.get("/v1/cart", auth=USER, raises=_PRICING)
+async def get_cart(user: Principal, cart: CartContext, deadline: Deadline = None) -> CartOut:
+    """The caller's own cart, priced (cached prices are flagged stale when the catalog is
+    away)."""
+    return CartOut.of(await use.view_cart(cart.uow, cart.pricer, user.id,
+                                          default_currency=cart.default_currency,
+                                          deadline=_seconds(deadline)))
 
 
-def _currency(request: Request) -> str:
-    return str(request.app.state.runtime.settings.default_currency)
+@router.put("/v1/cart", auth=USER,
+            raises=(InvalidSku, InvalidQuantity, DuplicateSku, CartFull, UnknownSku, *_PRICING))
+async def replace_cart(body: CartIn, user: Principal, cart: CartContext) -> CartOut:
+    """Make the cart hold exactly these lines (one call instead of clearing and adding); the
+    priced cart."""
+    return CartOut.of(await use.replace_cart(
+        cart.uow, cart.pricer, user.id, [(x.sku, x.quantity) for x in body.items],
+        datetime.now(UTC), default_currency=cart.default_currency))
 
 
-@router.get("/cart")
-async def get_cart(user: CurrentUser, uow: UnitOfWorkDep, pricer: PricerDep,
-                   request: Request) -> CartOut:
-    """The caller's own cart, priced (cached prices are flagged stale when the catalog is away)."""
-    cart = await carts.view_cart(uow, pricer, user.id, default_currency=_currency(request),
-                                 deadline=deadline_from_headers(request.headers))
-    return CartOut.of(cart)
+@router.put("/v1/cart/items/{sku}", auth=USER,
+            raises=(InvalidSku, InvalidQuantity, CartFull, UnknownSku, *_PRICING))
+async def put_item(sku: str, body: QuantityIn, user: Principal, cart: CartContext) -> CartOut:
+    """Set how many of `sku` the cart holds (adds the line if absent); the priced cart."""
+    await use.set_item(cart.uow, cart.pricer, user.id, sku, body.quantity, datetime.now(UTC))
+    return CartOut.of(await use.view_cart(cart.uow, cart.pricer, user.id,
+                                          default_currency=cart.default_currency))
 
 
-@router.put("/cart")
-async def replace_cart(body: CartIn, user: CurrentUser, uow: UnitOfWorkDep, pricer: PricerDep,
-                       request: Request) -> CartOut:
-    """Make the cart hold exactly these lines (one call instead of clearing and adding)."""
-    await carts.replace_cart(uow, pricer, user.id, [(x.sku, x.quantity) for x in body.items],
-                             datetime.now(UTC))
-    return CartOut.of(await carts.view_cart(uow, pricer, user.id,
-                                            default_currency=_currency(request)))
+@router.delete("/v1/cart/items/{sku}", status=204, auth=USER, raises=(InvalidSku, ItemNotFound))
+async def delete_item(sku: str, user: Principal, cart: CartContext) -> None:
+    """Take `sku` out of the cart."""
+    await use.remove_item(cart.uow, user.id, sku, datetime.now(UTC))
 
 
-@router.put("/cart/items/{sku}")
-async def put_item(sku: str, body: QuantityIn, user: CurrentUser, uow: UnitOfWorkDep,
-                   pricer: PricerDep, request: Request) -> CartOut:
-    """Set how many of ``sku`` the cart holds (adds the line if absent)."""
-    await carts.set_item(uow, pricer, user.id, sku, body.quantity, datetime.now(UTC))
-    return CartOut.of(await carts.view_cart(uow, pricer, user.id,
-                                            default_currency=_currency(request)))
+@router.delete("/v1/cart", status=204, auth=USER)
+async def delete_cart(user: Principal, cart: CartContext) -> None:
+    """Empty the cart (an empty one too)."""
+    await use.clear_cart(cart.uow, user.id, datetime.now(UTC))
 
 
-@router.delete("/cart/items/{sku}", status_code=204)
-async def delete_item(sku: str, user: CurrentUser, uow: UnitOfWorkDep) -> Response:
-    await carts.remove_item(uow, user.id, sku, datetime.now(UTC))
-    return Response(status_code=204)
-
-
-@router.delete("/cart", status_code=204)
-async def delete_cart(user: CurrentUser, uow: UnitOfWorkDep) -> Response:
-    await carts.clear_cart(uow, user.id, datetime.now(UTC))
-    return Response(status_code=204)
-
-
-@router.get("/internal/carts/{user_id}")
-async def get_user_cart(user_id: str, _: Orders, uow: UnitOfWorkDep, pricer: PricerDep,
-                        request: Request) -> InternalCartOut:
-    """A user's priced cart, for orders at checkout (service token of orders only)."""
-    cart = await carts.view_cart(uow, pricer, user_id, default_currency=_currency(request),
-                                 deadline=deadline_from_headers(request.headers))
-    return InternalCartOut.of(cart)
+@router.get("/v1/internal/carts/{user_id}", auth=services({"orders"}), raises=_PRICING,
+            tags=["internal"])
+async def get_user_cart(user_id: UserId, cart: CartContext,
+                        deadline: Deadline = None) -> InternalCartOut:
+    """A user's priced cart, for orders at checkout (a service token of orders only; not routed
+    by the gateway)."""
+    return InternalCartOut.of(await use.view_cart(cart.uow, cart.pricer, user_id,
+                                                  default_currency=cart.default_currency,
+                                                  deadline=_seconds(deadline)))

@@ -4,16 +4,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from cart.domain.cart import Cart
+from cart.domain.cart import Cart, CartLine
 from cart.domain.pricing import Price
+from chassis.db import UnitOfWork
 
-__all__ = ["CartRepository", "PriceLookup", "PriceSource", "PriceSourceUnavailable",
-           "UnitOfWork"]
+__all__ = ["CartRepository", "CartUnitOfWork", "PriceLookup", "PriceSource",
+           "PriceSourceUnavailable"]
 
 
 class CartRepository(Protocol):
@@ -28,6 +28,11 @@ class CartRepository(Protocol):
         way every change starts, so two changes to one cart queue up."""
         ...
 
+    async def replace(self, user_id: str, lines: Sequence[CartLine], now: datetime) -> Cart:
+        """Lock the cart (as ``lock``) and make it hold exactly ``lines``; the cart as it is now,
+        its lines in the order a read gives them."""
+        ...
+
     async def set_quantity(self, user_id: str, sku: str, quantity: int, now: datetime) -> None: ...
 
     async def remove(self, user_id: str, skus: Iterable[str]) -> int:
@@ -37,15 +42,14 @@ class CartRepository(Protocol):
     async def clear(self, user_id: str) -> int: ...
 
 
-class UnitOfWork(Protocol):
-    def transaction(
-            self, *, readonly: bool = False) -> AbstractAsyncContextManager[CartRepository]: ...
+CartUnitOfWork = UnitOfWork[CartRepository]
 
 
 @dataclass(frozen=True, slots=True)
 class PriceLookup:
     prices: dict[str, Price]
     missing: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)  # the products' names, by SKU
 
 
 class PriceSourceUnavailable(Exception):
@@ -54,5 +58,5 @@ class PriceSourceUnavailable(Exception):
 
 class PriceSource(Protocol):
     async def look_up(self, skus: Sequence[str], *, deadline: float | None = None) -> PriceLookup:
-        """Current prices; raises :class:`PriceSourceUnavailable`."""
+        """Current prices; raises :class:`PriceSourceUnavailable`. ``deadline``: Unix seconds."""
         ...

@@ -29,10 +29,13 @@ class Pricer:
         self._clock = clock
 
     async def quote(self, skus: Iterable[str], *, deadline: float | None = None) -> Quotes:
+        """A quote for each of ``skus`` the catalog sells: fresh from the cache, else from the
+        catalog (before ``deadline``, Unix seconds), else stale from the cache; raises
+        ``PricingUnavailable`` when some SKU has no price at all."""
         wanted = list(dict.fromkeys(skus))
         now = self._clock()
-        quotes = {sku: Quote(price, stale=False)
-                  for sku, price in self.cache.fresh(wanted, now).items()}
+        quotes = {sku: Quote(entry.price, stale=False, name=entry.name)
+                  for sku, entry in self.cache.fresh(wanted, now).items()}
         need = [sku for sku in wanted if sku not in quotes]
         if not need:
             return Quotes(quotes, frozenset())
@@ -44,11 +47,12 @@ class Pricer:
             if absent:
                 raise PricingUnavailable(
                     f"no price for {', '.join(absent[:5])}: the catalog is unavailable") from exc
-            quotes.update((sku, Quote(price, stale=True)) for sku, price in stale.items())
+            quotes.update((sku, Quote(entry.price, stale=True, name=entry.name))
+                          for sku, entry in stale.items())
             return Quotes(quotes, frozenset())
-        self.cache.store(found.prices, self._clock())
+        self.cache.store(found.prices, self._clock(), found.names)
         missing = frozenset(sku for sku in need if sku not in found.prices)
         self.cache.forget(missing)
-        quotes.update((sku, Quote(price, stale=False)) for sku, price in found.prices.items()
-                      if sku in need)
+        quotes.update((sku, Quote(price, stale=False, name=found.names.get(sku, "")))
+                      for sku, price in found.prices.items() if sku in need)
         return Quotes(quotes, missing)

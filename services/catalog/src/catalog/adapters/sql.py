@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from catalog.adapters.sql_values import like_pattern, search_text
 from catalog.domain.money import Money
 from catalog.domain.products import Category, CategorySummary, Product
 from catalog.service.ports import CatalogRepository, ProductQuery
-from chassis.db import Database, Row, Transaction
+from chassis.db import Row, Transaction
 from chassis.db.timestamps import from_db_timestamp, to_db_timestamp
 
-__all__ = ["SqlCatalogRepository", "SqlUnitOfWork"]
+__all__ = ["SqlCatalog"]
 
 _SELECT_PRODUCTS = """
     SELECT id, sku, name, description, price_amount_minor, price_currency, category_slug,
@@ -35,6 +33,13 @@ _INSERT_PRODUCT = """
     ON CONFLICT (sku) DO NOTHING
 """
 
+_UPDATE_PRODUCT = """
+    UPDATE products SET name = :name, description = :description, search_text = :search_text,
+           price_amount_minor = :price_amount_minor, price_currency = :price_currency,
+           category_slug = :category_slug, updated_at = :updated_at, retired_at = :retired_at
+    WHERE id = :id
+"""
+
 _LIST_CATEGORIES = """
     SELECT c.slug, c.name, COUNT(p.id) AS product_count
     FROM categories c
@@ -53,12 +58,14 @@ def _product(row: Row) -> Product:
         retired_at=None if row["retired_at"] is None else from_db_timestamp(row["retired_at"]))
 
 
-class SqlCatalogRepository:
+class SqlCatalog(CatalogRepository):
     """The repository inside one chassis transaction."""
 
-    def __init__(self, tx: Transaction, dialect: str) -> None:
+    __slots__ = ("_dialect", "_tx")
+
+    def __init__(self, tx: Transaction) -> None:
         self._tx = tx
-        self._dialect = dialect
+        self._dialect = tx.dialect
 
     async def list_products(self, query: ProductQuery) -> list[Product]:
         conditions: list[str] = []
@@ -89,6 +96,14 @@ class SqlCatalogRepository:
     async def get_product_by_sku(self, sku: str) -> Product | None:
         row = await self._tx.fetch_one(_PRODUCT_BY_SKU, {"sku": sku})
         return None if row is None else _product(row)
+
+    async def products_by_sku(self, skus: list[str]) -> list[Product]:
+        if not skus:
+            return []
+        # one placeholder per SKU (at most a hundred): the same SQL on both engines
+        names = {f"s{i}": sku for i, sku in enumerate(skus)}
+        sql = f"{_SELECT_PRODUCTS} WHERE sku IN ({', '.join(':' + n for n in names)})"
+        return [_product(row) for row in await self._tx.fetch_all(sql, names)]
 
     async def get_category(self, slug: str) -> Category | None:
         row = await self._tx.fetch_one(
@@ -125,23 +140,3 @@ class SqlCatalogRepository:
             "price_currency": product.price.currency, "category_slug": product.category,
             "updated_at": to_db_timestamp(self._dialect, product.updated_at),
             "retired_at": to_db_timestamp(self._dialect, product.retired_at)})
-
-
-_UPDATE_PRODUCT = """
-    UPDATE products SET name = :name, description = :description, search_text = :search_text,
-           price_amount_minor = :price_amount_minor, price_currency = :price_currency,
-           category_slug = :category_slug, updated_at = :updated_at, retired_at = :retired_at
-    WHERE id = :id
-"""
-
-
-class SqlUnitOfWork:
-    """Each transaction is one chassis database transaction with a repository bound to it."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    @asynccontextmanager
-    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[CatalogRepository]:
-        async with self._db.transaction(readonly=readonly) as tx:
-            yield SqlCatalogRepository(tx, self._db.dialect)

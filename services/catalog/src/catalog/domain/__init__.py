@@ -1,1 +1,1 @@
-"""The catalog's language: products, categories, money, cursors. Standard library only."""
+"""The catalog's language: products, categories, money. Standard library only."""

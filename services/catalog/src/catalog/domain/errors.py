@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["CatalogError", "CategoryNotFound", "InvalidCursor", "InvalidMoney", "InvalidProduct",
-           "ProductNotFound", "SkuTaken", "UnknownCategory"]
+__all__ = ["CatalogError", "CategoryNotFound", "InvalidMoney", "InvalidProduct", "ProductNotFound",
+           "SkuTaken", "UnknownCategory"]
 
 
 class CatalogError(Exception):
@@ -16,10 +16,6 @@ class ProductNotFound(CatalogError):
 
 class CategoryNotFound(CatalogError):
     """No category has the slug asked for."""
-
-
-class InvalidCursor(CatalogError):
-    """A pagination cursor was not issued by us, or was altered or truncated on the way back."""
 
 
 class InvalidProduct(CatalogError, ValueError):

@@ -1,39 +1,50 @@
-"""The JSON shapes of the catalog API (pydantic), and their mapping from domain objects."""
+"""The catalog API's bodies, as msgspec Structs (their JSON Schemas are the OpenAPI document's)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
+from msgspec import Meta
 
 from catalog.domain.money import Money
-from catalog.domain.products import CategorySummary, Product
+from catalog.domain.products import (
+    MAX_DESCRIPTION_LENGTH,
+    MAX_NAME_LENGTH,
+    MAX_SKU_LENGTH,
+    MAX_SLUG_LENGTH,
+    CategorySummary,
+    Product,
+)
+from catalog.service.queries import MAX_PRICE_LOOKUP
 
 __all__ = ["CategoryListOut", "CategoryOut", "MoneyIn", "MoneyOut", "PriceLookupIn",
-           "PriceLookupOut", "ProductChangesIn", "ProductIn", "ProductOut",
-           "ProductPageOut"]
+           "PriceLookupOut", "ProductChangesIn", "ProductIn", "ProductOut"]
+
+Name = Annotated[str, Meta(min_length=1, max_length=MAX_NAME_LENGTH)]
+Description = Annotated[str, Meta(max_length=MAX_DESCRIPTION_LENGTH)]
+CategorySlug = Annotated[str, Meta(min_length=1, max_length=MAX_SLUG_LENGTH,
+                                   description="an existing category's slug")]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class MoneyOut(_Out):
-    amount_minor: int = Field(description="amount in minor units of the currency (cents for EUR)")
-    currency: str = Field(description="ISO-4217 code", examples=["EUR"])
+class MoneyOut(msgspec.Struct, frozen=True):
+    amount_minor: Annotated[int, Meta(
+        description="amount in minor units of the currency (cents for EUR)")]
+    currency: Annotated[str, Meta(description="ISO-4217 code", examples=["EUR"])]
 
     @classmethod
     def of(cls, money: Money) -> MoneyOut:
-        return cls(amount_minor=money.amount_minor, currency=money.currency)
+        return cls(money.amount_minor, money.currency)
 
 
-class ProductOut(_Out):
-    id: str = Field(description="time-ordered UUID")
-    sku: str = Field(examples=["KIT-0007"])
+class ProductOut(msgspec.Struct, frozen=True):
+    id: Annotated[str, Meta(description="time-ordered UUID")]
+    sku: Annotated[str, Meta(examples=["KIT-0007"])]
     name: str
     description: str
     price: MoneyOut
-    category: str = Field(description="the category's slug")
+    category: Annotated[str, Meta(description="the category's slug")]
     created_at: datetime
     updated_at: datetime
 
@@ -45,60 +56,59 @@ class ProductOut(_Out):
                    updated_at=product.updated_at)
 
 
-class _In(BaseModel):
-    # unknown fields are an error, not silently dropped: a typo must not look like success
-    model_config = ConfigDict(frozen=True, extra="forbid")
+# unknown fields are an error, not silently dropped: a typo must not look like success
 
-
-class MoneyIn(_In):
-    amount_minor: int = Field(ge=0, le=10**12, description="minor units (cents for EUR)")
-    currency: str = Field(pattern=r"^[A-Z]{3}$", examples=["EUR"])
+class MoneyIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    amount_minor: Annotated[int, Meta(ge=0, le=10**12, description="minor units (cents for EUR)")]
+    currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$", examples=["EUR"])]
 
     def to_money(self) -> Money:
         return Money(self.amount_minor, self.currency)
 
 
-class ProductIn(_In):
-    sku: str = Field(min_length=1, max_length=32, examples=["KIT-0100"])
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(default="", max_length=4000)
+class ProductIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    sku: Annotated[str, Meta(min_length=1, max_length=MAX_SKU_LENGTH, examples=["KIT-0100"])]
+    name: Name
     price: MoneyIn
-    category: str = Field(min_length=1, max_length=64, description="an existing category's slug")
+    category: CategorySlug
+    description: Description = ""
 
 
-class ProductChangesIn(_In):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
-    description: str | None = Field(default=None, max_length=4000)
+class ProductChangesIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Only the fields given change; the SKU never does."""
+
+    name: Name | None = None
+    description: Description | None = None
     price: MoneyIn | None = None
-    category: str | None = Field(default=None, min_length=1, max_length=64)
+    category: CategorySlug | None = None
 
 
-class PriceLookupIn(_In):
-    skus: list[str] = Field(min_length=1, max_length=100)
+class PriceLookupIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    skus: Annotated[list[str], Meta(min_length=1, max_length=MAX_PRICE_LOOKUP)]
 
 
-class PriceLookupOut(_Out):
-    prices: dict[str, MoneyOut] = Field(description="listed products only, by SKU")
-    missing: list[str] = Field(description="asked for, but not a listed product")
+class PriceLookupOut(msgspec.Struct, frozen=True):
+    prices: Annotated[dict[str, MoneyOut], Meta(description="listed products only, by SKU")]
+    missing: Annotated[list[str], Meta(description="asked for, but not a listed product")]
+    names: Annotated[dict[str, str], Meta(
+        description="the listed products' names, by SKU (what an order line shows)")]
+
+    @classmethod
+    def of(cls, asked: list[str], found: dict[str, Product]) -> PriceLookupOut:
+        return cls(prices={sku: MoneyOut.of(p.price) for sku, p in found.items()},
+                   missing=[s for s in dict.fromkeys(asked) if s not in found],
+                   names={sku: p.name for sku, p in found.items()})
 
 
-class ProductPageOut(_Out):
-    items: list[ProductOut]
-    next_cursor: str | None = Field(
-        description="pass as `cursor` to get the next page; null on the last page")
-
-
-class CategoryOut(_Out):
+class CategoryOut(msgspec.Struct, frozen=True):
     slug: str
     name: str
-    product_count: int = Field(description="products listed in this category")
+    product_count: Annotated[int, Meta(description="products listed in this category")]
 
     @classmethod
     def of(cls, summary: CategorySummary) -> CategoryOut:
-        return cls(slug=summary.slug, name=summary.name, product_count=summary.product_count)
+        return cls(summary.slug, summary.name, summary.product_count)
 
 
-class CategoryListOut(_Out):
+class CategoryListOut(msgspec.Struct, frozen=True):
     items: list[CategoryOut]
-
-

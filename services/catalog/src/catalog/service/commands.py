@@ -8,7 +8,7 @@ from datetime import datetime
 from catalog.domain.errors import ProductNotFound, SkuTaken, UnknownCategory
 from catalog.domain.money import Money
 from catalog.domain.products import Product, normalize_product_id
-from catalog.service.ports import CatalogRepository, UnitOfWork
+from catalog.service.ports import CatalogRepository, CatalogUnitOfWork
 from chassis.ids import new_id
 
 __all__ = ["NewProduct", "ProductChanges", "create_product", "retire_product", "revise_product"]
@@ -38,10 +38,11 @@ async def _require_category(repo: CatalogRepository, slug: str) -> None:
         raise UnknownCategory(f"no category {slug!r}")
 
 
-async def create_product(uow: UnitOfWork, new: NewProduct, now: datetime) -> Product:
+async def create_product(uow: CatalogUnitOfWork, new: NewProduct, now: datetime) -> Product:
+    """Add a product to an existing category; its SKU must never have been used."""
     product = Product(id=new_id(), sku=new.sku, name=new.name, description=new.description,
                       price=new.price, category=new.category, created_at=now, updated_at=now)
-    async with uow.transaction() as repo:
+    async with uow() as repo:
         await _require_category(repo, product.category)
         if not await repo.add_product_if_absent(product):
             raise SkuTaken(f"SKU {product.sku!r} is taken")
@@ -56,9 +57,10 @@ async def _existing(repo: CatalogRepository, product_id: str) -> Product:
     return product
 
 
-async def revise_product(uow: UnitOfWork, product_id: str, changes: ProductChanges,
+async def revise_product(uow: CatalogUnitOfWork, product_id: str, changes: ProductChanges,
                          now: datetime) -> Product:
-    async with uow.transaction() as repo:
+    """Change what ``changes`` names of a listed product; the rest stays as it is."""
+    async with uow() as repo:
         product = await _existing(repo, product_id)
         revised = replace(
             product, updated_at=max(now, product.updated_at),
@@ -72,9 +74,9 @@ async def revise_product(uow: UnitOfWork, product_id: str, changes: ProductChang
     return revised
 
 
-async def retire_product(uow: UnitOfWork, product_id: str, now: datetime) -> None:
+async def retire_product(uow: CatalogUnitOfWork, product_id: str, now: datetime) -> None:
     """Stop selling a product; its row (and SKU) stay. Retiring twice is a 404 the second time."""
-    async with uow.transaction() as repo:
+    async with uow() as repo:
         product = await _existing(repo, product_id)
         await repo.save_product(replace(product, retired_at=now,
                                         updated_at=max(now, product.updated_at)))

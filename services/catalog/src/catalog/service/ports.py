@@ -1,16 +1,28 @@
-"""What the use cases need from storage. ``catalog.adapters.sql`` implements it over the chassis
+"""What the use cases need from storage: ``catalog.adapters.sql`` implements it over the chassis
 database; the unit tests implement it in memory."""
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from catalog.domain.cursor import ProductSortKey
 from catalog.domain.products import Category, CategorySummary, Product
+from chassis.db import UnitOfWork
 
-__all__ = ["CatalogRepository", "ProductQuery", "UnitOfWork"]
+__all__ = ["CatalogRepository", "CatalogUnitOfWork", "ProductQuery", "ProductSortKey"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProductSortKey:
+    """Where a product sits in the listing order (name, then id); a page resumes strictly
+    after it."""
+
+    name: str
+    id: str
+
+    @classmethod
+    def of(cls, product: Product) -> ProductSortKey:
+        return cls(name=product.name, id=product.id)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +49,10 @@ class CatalogRepository(Protocol):
         """The product with this SKU, retired or not."""
         ...
 
+    async def products_by_sku(self, skus: list[str]) -> list[Product]:
+        """The products with these SKUs, retired or not, in one query."""
+        ...
+
     async def get_category(self, slug: str) -> Category | None: ...
 
     async def list_categories(self) -> list[CategorySummary]:
@@ -57,8 +73,4 @@ class CatalogRepository(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
-    """Opens transactions: everything done through one repository commits together or not at all."""
-
-    def transaction(
-            self, *, readonly: bool = False) -> AbstractAsyncContextManager[CatalogRepository]: ...
+CatalogUnitOfWork = UnitOfWork[CatalogRepository]

@@ -1,13 +1,13 @@
-"""Identity's repository in plain SQL, portable between SQLite and PostgreSQL."""
+"""Identity's tables in plain SQL (SQLite and PostgreSQL alike), behind ``IdentityRepository``."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
-from chassis.db import Database, Row, Transaction
+import msgspec
+
+from chassis.db import Row, Transaction
 from chassis.db.timestamps import from_db_timestamp, to_db_timestamp
 from chassis.ids import new_id
 from identity.domain.accounts import Role, User
@@ -17,13 +17,14 @@ from identity.domain.refresh import RefreshToken
 from identity.domain.throttle import FailureCount
 from identity.service.ports import IdentityRepository
 
-__all__ = ["SqlIdentityRepository", "SqlUnitOfWork"]
+__all__ = ["SqlIdentity"]
 
 _USER = "SELECT id, email, password_hash, role, created_at FROM users"
 _REFRESH = """SELECT id, family_id, user_id, token_hash, issued_at, expires_at, used_at, revoked_at
               FROM refresh_tokens"""
 _KEY = "SELECT kid, private_pem, public_jwk, created_at, retired_at FROM signing_keys"
 _AUDIT = "SELECT id, at, event, user_id, email, client, detail FROM audit_events"
+_OBJECT = msgspec.json.Decoder(dict[str, Any])
 
 
 def _opt_ts(value: object) -> datetime | None:
@@ -44,7 +45,7 @@ def _refresh(row: Row) -> RefreshToken:
 
 def _key(row: Row) -> SigningKey:
     return SigningKey(kid=row["kid"], private_pem=row["private_pem"],
-                      public_jwk=json.loads(row["public_jwk"]),
+                      public_jwk=_OBJECT.decode(row["public_jwk"]),
                       created_at=from_db_timestamp(row["created_at"]),
                       retired_at=_opt_ts(row["retired_at"]))
 
@@ -52,18 +53,19 @@ def _key(row: Row) -> SigningKey:
 def _audit(row: Row) -> AuditEvent:
     return AuditEvent(id=row["id"], at=from_db_timestamp(row["at"]), event=AuditKind(row["event"]),
                       user_id=row["user_id"], email=row["email"], client=row["client"],
-                      detail=json.loads(row["detail"]))
+                      detail=_OBJECT.decode(row["detail"]))
 
 
-class SqlIdentityRepository:
-    """The repository inside one chassis transaction."""
+class SqlIdentity(IdentityRepository):
+    """Identity's tables through one chassis transaction."""
 
-    def __init__(self, tx: Transaction, dialect: str) -> None:
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
         self._tx = tx
-        self._dialect = dialect
 
     def _ts(self, value: datetime | None) -> datetime | str | None:
-        return to_db_timestamp(self._dialect, value)
+        return to_db_timestamp(self._tx.dialect, value)
 
     async def add_user_if_absent(self, user: User) -> bool:
         inserted = await self._tx.execute(
@@ -143,7 +145,7 @@ class SqlIdentityRepository:
             """INSERT INTO signing_keys (kid, private_pem, public_jwk, state, created_at)
                VALUES (:kid, :pem, :jwk, 'active', :created_at)
                ON CONFLICT (state) WHERE state = 'active' DO NOTHING""",
-            {"kid": key.kid, "pem": key.private_pem, "jwk": json.dumps(key.public_jwk),
+            {"kid": key.kid, "pem": key.private_pem, "jwk": msgspec.json.encode(key.public_jwk).decode(),
              "created_at": self._ts(key.created_at)})
         return inserted > 0
 
@@ -163,21 +165,13 @@ class SqlIdentityRepository:
                VALUES (:id, :at, :event, :user_id, :email, :client, :detail)""",
             {"id": event.id, "at": self._ts(event.at), "event": event.event.value,
              "user_id": event.user_id, "email": event.email, "client": event.client,
-             "detail": json.dumps(event.detail, sort_keys=True)})
+             "detail": msgspec.json.encode(event.detail, order="sorted").decode()})
 
-    async def recent_audit_events(self, limit: int) -> list[AuditEvent]:
-        rows = await self._tx.fetch_all(f"{_AUDIT} ORDER BY at DESC, id DESC LIMIT :limit",
-                                        {"limit": limit})
+    async def audit_events(self, *, before: tuple[datetime, str] | None,
+                           limit: int) -> list[AuditEvent]:
+        where = "" if before is None else " WHERE at < :at OR (at = :at AND id < :id)"
+        at, event_id = before or (None, None)
+        rows = await self._tx.fetch_all(
+            f"{_AUDIT}{where} ORDER BY at DESC, id DESC LIMIT :limit",
+            {"at": self._ts(at), "id": event_id, "limit": limit})
         return [_audit(row) for row in rows]
-
-
-class SqlUnitOfWork:
-    """Each transaction is one chassis database transaction with a repository bound to it."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    @asynccontextmanager
-    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[IdentityRepository]:
-        async with self._db.transaction(readonly=readonly) as tx:
-            yield SqlIdentityRepository(tx, self._db.dialect)

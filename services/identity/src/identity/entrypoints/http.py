@@ -2,123 +2,133 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-
-from chassis.auth import CurrentUser, Principal, require_role
+from chassis.pagination import CursorCodec, CursorParam, InvalidCursor, Page
 from chassis.problems import Problem
-from identity.domain.errors import TooManyAttempts
+from chassis.web import ADMIN, USER, Principal, Query, Request, Response, Router, json_response
+from identity.domain.errors import (
+    EmailTaken,
+    InvalidCredentials,
+    InvalidEmail,
+    InvalidRefreshToken,
+    InvalidServiceCredentials,
+    RotationConflict,
+    TooManyAttempts,
+    WeakPassword,
+)
 from identity.entrypoints.schemas import (
     AccessTokenOut,
     AuditEventOut,
-    AuditPageOut,
     Credentials,
+    JwksOut,
     KeyRotatedOut,
     RefreshIn,
     ServiceCredentials,
     TokenPairOut,
     UserOut,
-    problem_responses,
 )
 from identity.service import accounts, audit, service_tokens, sessions, signing
-from identity.service.ports import IdentityDeps
+from identity.service.context import IdentityContext
 
-__all__ = ["DEPS_KEY", "router"]
+__all__ = ["router"]
 
-DEPS_KEY = "identity"
+router = Router(tags=["identity"])
+
 JWKS_MAX_AGE = 60
-
-
-async def get_deps(request: Request) -> IdentityDeps:
-    deps = request.app.state.runtime.extras[DEPS_KEY]
-    assert isinstance(deps, IdentityDeps)
-    return deps
-
-
-Deps = Annotated[IdentityDeps, Depends(get_deps)]
-Admin = Annotated[Principal, Depends(require_role("admin"))]
-
-router = APIRouter(prefix="/v1", tags=["identity"])
+_AUDIT_PAGES = CursorCodec("identity.audit.v1")
 
 
 def _client(request: Request) -> str:
     # behind the gateway, uvicorn's proxy-header support has already put the real client here
-    return request.client.host if request.client else "unknown"
+    return request.client_host or "unknown"
 
 
-@router.post("/signup", status_code=201, responses=problem_responses({
-    409: "an account has this email (identity/email-taken)",
-    422: "invalid email (identity/invalid-email) or password (identity/weak-password)"}))
-async def sign_up(body: Credentials, deps: Deps) -> UserOut:
-    """Create a customer account. Any field besides email and password is ignored."""
-    return UserOut.of(await accounts.sign_up(deps, email=body.email, password=body.password))
+@router.post("/v1/signup", status=201, raises=(InvalidEmail, WeakPassword, EmailTaken))
+async def sign_up(body: Credentials, identity: IdentityContext) -> UserOut:
+    """Create a customer account.
+
+    Any field besides email and password is ignored: every sign-up is a customer."""
+    return UserOut.of(await accounts.sign_up(identity, email=body.email, password=body.password))
 
 
-@router.post("/login", responses=problem_responses({
-    401: "unknown email or wrong password, one answer for both (identity/invalid-credentials)",
-    429: "too many failed logins for this account or client (identity/too-many-attempts)"}))
-async def log_in(body: Credentials, request: Request, deps: Deps) -> TokenPairOut:
+@router.post("/v1/login", raises=(InvalidCredentials,), problems={
+    429: "too many failed logins for this account or client address, `Retry-After` says how "
+         "long to wait (identity/too-many-attempts)"})
+async def log_in(body: Credentials, request: Request, identity: IdentityContext) -> TokenPairOut:
+    """Trade an email and password for an access token and a refresh token.
+
+    An unknown email and a wrong password get the same answer."""
     try:
-        pair = await sessions.log_in(deps, email=body.email, password=body.password,
+        pair = await sessions.log_in(identity, email=body.email, password=body.password,
                                      client=_client(request))
-    except TooManyAttempts as exc:
+    except TooManyAttempts as exc:  # a domain rule, but its answer carries a header
         raise Problem(429, "identity/too-many-attempts", str(exc),
                       headers={"Retry-After": str(exc.retry_after)}) from None
     return TokenPairOut(access_token=pair.access_token, expires_in=pair.expires_in,
                         refresh_token=pair.refresh_token)
 
 
-@router.post("/refresh", responses=problem_responses({
-    401: "unknown, expired, revoked or reused token (identity/invalid-refresh-token)"}))
-async def refresh(body: RefreshIn, request: Request, deps: Deps) -> TokenPairOut:
-    pair = await sessions.refresh(deps, refresh_token=body.refresh_token, client=_client(request))
+@router.post("/v1/refresh", raises=(InvalidRefreshToken,))
+async def refresh(body: RefreshIn, request: Request, identity: IdentityContext) -> TokenPairOut:
+    """A new token pair; the presented refresh token is spent.
+
+    Presenting a spent one revokes every token of its login (both holders log in again)."""
+    pair = await sessions.refresh(identity, refresh_token=body.refresh_token,
+                                  client=_client(request))
     return TokenPairOut(access_token=pair.access_token, expires_in=pair.expires_in,
                         refresh_token=pair.refresh_token)
 
 
-@router.post("/logout", status_code=204)
-async def log_out(body: RefreshIn, request: Request, deps: Deps) -> Response:
-    """Revoke the refresh token and every token rotated from the same login."""
-    await sessions.log_out(deps, refresh_token=body.refresh_token, client=_client(request))
-    return Response(status_code=204)
+@router.post("/v1/logout", status=204)
+async def log_out(body: RefreshIn, request: Request, identity: IdentityContext) -> None:
+    """Revoke the refresh token and every token rotated from the same login.
+
+    An unknown or already revoked token is fine: logging out twice is harmless."""
+    await sessions.log_out(identity, refresh_token=body.refresh_token, client=_client(request))
 
 
-@router.get("/me", responses=problem_responses({401: "no valid access token"}))
-async def me(user: CurrentUser, deps: Deps) -> UserOut:
-    return UserOut.of(await accounts.profile(deps, user.id))
+@router.get("/v1/me", auth=USER, raises=(InvalidCredentials,))
+async def me(user: Principal, identity: IdentityContext) -> UserOut:
+    """The caller's own account (from the verified token, never from the request)."""
+    return UserOut.of(await accounts.profile(identity, user.id))
 
 
-@router.get("/jwks")
-async def jwks(deps: Deps) -> JSONResponse:
-    """Public keys that verify identity's tokens (the active key and recently retired ones)."""
-    return JSONResponse(await signing.jwks(deps),
-                        headers={"Cache-Control": f"max-age={JWKS_MAX_AGE}"})
+@router.get("/v1/jwks", responses={200: (JwksOut, "may be cached for a minute")})
+async def jwks(identity: IdentityContext) -> Response:
+    """Public keys that verify identity's tokens: the active key and recently retired ones."""
+    return json_response(await signing.jwks(identity),
+                         headers={"Cache-Control": f"max-age={JWKS_MAX_AGE}"})
 
 
-@router.post("/keys/rotate", responses=problem_responses({
-    401: "no valid access token", 403: "not an admin",
-    409: "a concurrent rotation won (identity/rotation-conflict)"}))
-async def rotate_key(admin: Admin, deps: Deps) -> KeyRotatedOut:
-    """New tokens are signed with a new key; tokens signed before stay valid until they expire."""
-    return KeyRotatedOut(kid=await signing.rotate_signing_key(deps, actor=admin.id))
+@router.post("/v1/keys/rotate", auth=ADMIN, raises=(RotationConflict,))
+async def rotate_key(admin: Principal, identity: IdentityContext) -> KeyRotatedOut:
+    """Sign new tokens with a new key.
+
+    Tokens signed before stay valid until they expire: the old key stays published."""
+    return KeyRotatedOut(kid=await signing.rotate_signing_key(identity, actor=admin.id))
 
 
-@router.get("/audit", responses=problem_responses({
-    401: "no valid access token", 403: "not an admin"}))
-async def audit_log(_: Admin, deps: Deps, limit: Annotated[int, Query(
-        ge=1, le=audit.MAX_AUDIT_PAGE)] = 100) -> AuditPageOut:
-    """Recent security events, newest first."""
-    events = await audit.recent_events(deps, limit)
-    return AuditPageOut(items=[AuditEventOut.of(event) for event in events])
+@router.get("/v1/audit", auth=ADMIN, raises=(InvalidCursor,))
+async def audit_log(identity: IdentityContext, cursor: CursorParam = None,
+                    limit: Annotated[int, Query(ge=1, le=audit.MAX_AUDIT_PAGE)] = 100,
+                    ) -> Page[AuditEventOut]:
+    """Security events, newest first."""
+    before = None
+    if cursor:
+        at, event_id = _AUDIT_PAGES.decode(cursor, (str, str))
+        before = (datetime.fromisoformat(str(at)), str(event_id))
+    events = await audit.recent_events(identity, limit, before=before)
+    nxt = (_AUDIT_PAGES.encode([events[-1].at.isoformat(), events[-1].id])
+           if len(events) == limit else None)
+    return Page([AuditEventOut.of(event) for event in events], nxt)
 
 
-@router.post("/service-tokens", responses=problem_responses({
-    401: "unknown service or wrong secret (identity/invalid-service-credentials)"}))
-async def service_token(body: ServiceCredentials, request: Request, deps: Deps) -> AccessTokenOut:
+@router.post("/v1/service-tokens", raises=(InvalidServiceCredentials,))
+async def service_token(body: ServiceCredentials, request: Request,
+                        identity: IdentityContext) -> AccessTokenOut:
     """Trade a service's credentials for a short-lived service token."""
-    token = await service_tokens.issue_service_token(deps, service=body.service, secret=body.secret,
-                                                     client=_client(request))
+    token = await service_tokens.issue_service_token(
+        identity, service=body.service, secret=body.secret, client=_client(request))
     return AccessTokenOut(access_token=token.access_token, expires_in=token.expires_in)

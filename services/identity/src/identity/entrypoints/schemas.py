@@ -1,19 +1,21 @@
-"""The JSON shapes of identity's API. Request bodies ignore unknown fields (``extra="ignore"``),
-so a ``role`` smuggled into a sign-up does nothing; responses carry no password or hash."""
+"""Identity's API bodies, as msgspec Structs (their JSON Schemas are the OpenAPI document's).
+
+Request bodies ignore unknown fields, so a ``role`` smuggled into a sign-up does nothing;
+responses carry no password or hash."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
+from msgspec import Meta
 
 from identity.domain.accounts import User
 from identity.domain.audit import AuditEvent
 
-__all__ = ["AccessTokenOut", "AuditEventOut", "AuditPageOut", "Credentials", "KeyRotatedOut",
-           "RefreshIn", "ServiceCredentials", "TokenPairOut", "UserOut", "problem_responses"]
+__all__ = ["AccessTokenOut", "AuditEventOut", "Credentials", "Jwk", "JwksOut", "KeyRotatedOut",
+           "RefreshIn", "ServiceCredentials", "TokenPairOut", "UserOut"]
 
 # generous caps against oversized bodies; the real rules are the domain's (and a different
 # error for a 10 kB password reveals nothing about any account)
@@ -21,30 +23,25 @@ _MAX_EMAIL = 320
 _MAX_PASSWORD = 1024
 _MAX_TOKEN = 256
 
-
-class _In(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+BEARER: Literal["Bearer"] = "Bearer"
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
+class Credentials(msgspec.Struct, frozen=True):
+    email: Annotated[str, Meta(max_length=_MAX_EMAIL, examples=["ada@example.com"])]
+    password: Annotated[str, Meta(max_length=_MAX_PASSWORD,
+                                  examples=["correct horse battery staple"])]
 
 
-class Credentials(_In):
-    email: str = Field(max_length=_MAX_EMAIL, examples=["ada@example.com"])
-    password: str = Field(max_length=_MAX_PASSWORD)
+class RefreshIn(msgspec.Struct, frozen=True):
+    refresh_token: Annotated[str, Meta(min_length=1, max_length=_MAX_TOKEN)]
 
 
-class RefreshIn(_In):
-    refresh_token: str = Field(min_length=1, max_length=_MAX_TOKEN)
+class ServiceCredentials(msgspec.Struct, frozen=True):
+    service: Annotated[str, Meta(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")]
+    secret: Annotated[str, Meta(min_length=1, max_length=_MAX_TOKEN)]
 
 
-class ServiceCredentials(_In):
-    service: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
-    secret: str = Field(min_length=1, max_length=_MAX_TOKEN)
-
-
-class UserOut(_Out):
+class UserOut(msgspec.Struct, frozen=True):
     id: str
     email: str
     roles: list[str]
@@ -54,21 +51,39 @@ class UserOut(_Out):
         return cls(id=user.id, email=user.email, roles=list(user.roles))
 
 
-class AccessTokenOut(_Out):
+class AccessTokenOut(msgspec.Struct, frozen=True, kw_only=True):
     access_token: str
-    token_type: str = "Bearer"  # noqa: S105 - the scheme name, not a secret
-    expires_in: int = Field(description="seconds")
+    token_type: Literal["Bearer"] = BEARER
+    expires_in: Annotated[int, Meta(description="seconds")]
 
 
-class TokenPairOut(AccessTokenOut):
-    refresh_token: str = Field(description="single use: each refresh returns a new one")
+class TokenPairOut(msgspec.Struct, frozen=True, kw_only=True):
+    access_token: str
+    token_type: Literal["Bearer"] = BEARER
+    expires_in: Annotated[int, Meta(description="seconds")]
+    refresh_token: Annotated[str, Meta(description="single use: each refresh returns a new one")]
 
 
-class KeyRotatedOut(_Out):
-    kid: str = Field(description="the key that signs from now on")
+class KeyRotatedOut(msgspec.Struct, frozen=True):
+    kid: Annotated[str, Meta(description="the key that signs from now on")]
 
 
-class AuditEventOut(_Out):
+class Jwk(msgspec.Struct, frozen=True):
+    """An RSA public key (RFC 7517)."""
+
+    kty: Literal["RSA"]
+    use: Literal["sig"]
+    alg: Literal["RS256"]
+    kid: str
+    n: str
+    e: str
+
+
+class JwksOut(msgspec.Struct, frozen=True):
+    keys: Annotated[list[Jwk], Meta(description="the active key first, then retired ones")]
+
+
+class AuditEventOut(msgspec.Struct, frozen=True):
     id: str
     at: datetime
     event: str
@@ -81,15 +96,3 @@ class AuditEventOut(_Out):
     def of(cls, event: AuditEvent) -> AuditEventOut:
         return cls(id=event.id, at=event.at, event=event.event.value, user_id=event.user_id,
                    email=event.email, client=event.client, detail=event.detail)
-
-
-class AuditPageOut(_Out):
-    items: list[AuditEventOut] = Field(description="newest first")
-
-
-def problem_responses(described: Mapping[int, str] | None = None) -> dict[int | str, Any]:
-    """OpenAPI entries for problem+json answers."""
-    from chassis.problems import PROBLEM_JSON
-
-    return {status: {"description": text, "content": {PROBLEM_JSON: {}}}
-            for status, text in (described or {}).items()}

@@ -6,18 +6,18 @@ from chassis.ids import new_id
 from identity.domain.accounts import Role, User, check_password_policy, validate_email
 from identity.domain.audit import AuditEvent, AuditKind
 from identity.domain.errors import EmailTaken, InvalidCredentials
-from identity.service.ports import IdentityDeps
+from identity.service.context import IdentityContext
 
 __all__ = ["ensure_admin", "profile", "sign_up"]
 
 
-async def _create_user(deps: IdentityDeps, email: str, password: str, role: Role) -> User | None:
+async def _create_user(ctx: IdentityContext, email: str, password: str, role: Role) -> User | None:
     email = validate_email(email)
-    check_password_policy(password, deps.common_passwords)
-    password_hash = await deps.hasher.hash(password)
+    check_password_policy(password, ctx.common_passwords)
+    password_hash = await ctx.hasher.hash(password)
     user = User(id=new_id(), email=email, password_hash=password_hash, role=role,
-                created_at=deps.clock())
-    async with deps.uow.transaction() as repo:
+                created_at=ctx.clock())
+    async with ctx.uow() as repo:
         if not await repo.add_user_if_absent(user):
             return None
         await repo.add_audit_event(AuditEvent(id=new_id(), at=user.created_at,
@@ -30,23 +30,23 @@ async def _create_user(deps: IdentityDeps, email: str, password: str, role: Role
     return user
 
 
-async def sign_up(deps: IdentityDeps, *, email: str, password: str) -> User:
+async def sign_up(ctx: IdentityContext, *, email: str, password: str) -> User:
     """A new customer. The role is not the caller's to choose: every sign-up is a customer."""
-    user = await _create_user(deps, email, password, Role.CUSTOMER)
+    user = await _create_user(ctx, email, password, Role.CUSTOMER)
     if user is None:
         raise EmailTaken("an account with this email already exists")
     return user
 
 
-async def ensure_admin(deps: IdentityDeps, *, email: str, password: str) -> bool:
+async def ensure_admin(ctx: IdentityContext, *, email: str, password: str) -> bool:
     """Create the bootstrap admin unless the email has an account; True if created. An
     existing account keeps its role: start-up configuration never escalates anyone."""
-    return await _create_user(deps, email, password, Role.ADMIN) is not None
+    return await _create_user(ctx, email, password, Role.ADMIN) is not None
 
 
-async def profile(deps: IdentityDeps, user_id: str) -> User:
+async def profile(ctx: IdentityContext, user_id: str) -> User:
     """The caller's own account (the id comes from their verified token, never the request)."""
-    async with deps.uow.transaction(readonly=True) as repo:
+    async with ctx.uow(readonly=True) as repo:
         user = await repo.user_by_id(user_id)
     if user is None:  # deleted after the token was issued
         raise InvalidCredentials()

@@ -1,23 +1,20 @@
-"""What the use cases need from the outside world. ``identity.adapters`` implements it over the
-chassis database, argon2 and PyJWT; the unit tests implement it in memory."""
+"""What the use cases need from the outside world, as protocols. ``identity.adapters`` implements
+them over the chassis database, argon2 and PyJWT; the unit tests implement them in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Mapping
-from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
+from chassis.db import UnitOfWork
 from identity.domain.accounts import User
 from identity.domain.audit import AuditEvent
 from identity.domain.keys import SigningKey
 from identity.domain.refresh import RefreshToken
-from identity.domain.throttle import FailureCount, ThrottlePolicy
-from identity.domain.tokens import TokenPolicy
+from identity.domain.throttle import FailureCount
 
-__all__ = ["Clock", "IdentityDeps", "IdentityRepository", "PasswordHasher", "TokenSigner",
-           "UnitOfWork"]
+__all__ = ["Clock", "IdentityRepository", "IdentityUnitOfWork", "PasswordHasher", "TokenSigner"]
 
 Clock = Callable[[], datetime]
 
@@ -67,14 +64,13 @@ class IdentityRepository(Protocol):
 
     async def add_audit_event(self, event: AuditEvent) -> None: ...
 
-    async def recent_audit_events(self, limit: int) -> list[AuditEvent]:
-        """Newest first."""
+    async def audit_events(self, *, before: tuple[datetime, str] | None,
+                           limit: int) -> list[AuditEvent]:
+        """Newest first (by time, then id), older than ``before`` (an event's time and id)."""
         ...
 
 
-class UnitOfWork(Protocol):
-    def transaction(self, *, readonly: bool = False
-                    ) -> AbstractAsyncContextManager[IdentityRepository]: ...
+IdentityUnitOfWork = UnitOfWork[IdentityRepository]
 
 
 class PasswordHasher(Protocol):
@@ -99,19 +95,3 @@ class TokenSigner(Protocol):
     async def new_key(self, now: datetime) -> SigningKey: ...
 
     def sign(self, claims: Mapping[str, Any], key: SigningKey) -> str: ...
-
-
-@dataclass(frozen=True)
-class IdentityDeps:
-    """Everything the use cases need, built once in the composition root."""
-
-    uow: UnitOfWork
-    hasher: PasswordHasher
-    signer: TokenSigner
-    clock: Clock
-    tokens: TokenPolicy
-    account_throttle: ThrottlePolicy
-    client_throttle: ThrottlePolicy
-    common_passwords: Container[str]
-    # service name -> SHA-256 hex of its secret
-    service_credentials: Mapping[str, str]

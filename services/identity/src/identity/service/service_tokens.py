@@ -11,7 +11,7 @@ from identity.domain.audit import AuditEvent, AuditKind
 from identity.domain.errors import InvalidServiceCredentials
 from identity.domain.tokens import service_claims, service_subject
 from identity.service import signing
-from identity.service.ports import IdentityDeps
+from identity.service.context import IdentityContext
 
 __all__ = ["ServiceToken", "issue_service_token"]
 
@@ -25,21 +25,21 @@ class ServiceToken:
     expires_in: int
 
 
-async def issue_service_token(deps: IdentityDeps, *, service: str, secret: str,
+async def issue_service_token(ctx: IdentityContext, *, service: str, secret: str,
                               client: str) -> ServiceToken:
     """A service token for ``service`` when ``secret`` is its credential (every issue is
     audited: a service asks about once per token lifetime per instance, so volume stays low)."""
-    expected = deps.service_credentials.get(service)
+    expected = ctx.service_credentials.get(service)
     presented = hashlib.sha256(secret.encode()).hexdigest()
     matches = hmac.compare_digest(presented, expected or _NO_SUCH_SERVICE)
-    now = deps.clock()
+    now = ctx.clock()
     granted = expected is not None and matches
-    async with deps.uow.transaction() as repo:
+    async with ctx.uow() as repo:
         await repo.add_audit_event(AuditEvent(
             id=new_id(), at=now, client=client, user_id=service_subject(service)[:100],
             event=AuditKind.SERVICE_TOKEN_ISSUED if granted else AuditKind.SERVICE_TOKEN_DENIED))
     if not granted:
         raise InvalidServiceCredentials()
-    claims = service_claims(deps.tokens, service=service, now=int(now.timestamp()),
+    claims = service_claims(ctx.tokens, service=service, now=int(now.timestamp()),
                             token_id=new_id())
-    return ServiceToken(await signing.sign(deps, claims), deps.tokens.service_ttl)
+    return ServiceToken(await signing.sign(ctx, claims), ctx.tokens.service_ttl)

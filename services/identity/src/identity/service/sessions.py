@@ -14,7 +14,8 @@ from identity.domain.errors import InvalidCredentials, InvalidRefreshToken
 from identity.domain.refresh import RefreshToken, RefreshVerdict, judge_refresh_token
 from identity.domain.tokens import access_claims
 from identity.service import signing
-from identity.service.ports import IdentityDeps, IdentityRepository
+from identity.service.context import IdentityContext
+from identity.service.ports import IdentityRepository
 from identity.service.throttling import ACCOUNT, check_login_allowed, record_login_failure
 
 __all__ = ["TokenPair", "hash_refresh_token", "log_in", "log_out", "refresh"]
@@ -32,42 +33,42 @@ def hash_refresh_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def log_in(deps: IdentityDeps, *, email: str, password: str, client: str) -> TokenPair:
+async def log_in(ctx: IdentityContext, *, email: str, password: str, client: str) -> TokenPair:
     """Tokens for the right email and password. Unknown email and wrong password fail alike:
     same error, and the same argon2 work (against a dummy hash), so neither the answer nor its
     timing tells whether the account exists."""
     email = normalize_email(email)
-    async with deps.uow.transaction(readonly=True) as repo:
-        await check_login_allowed(repo, deps, email=email, client=client, now=deps.clock())
+    async with ctx.uow(readonly=True) as repo:
+        await check_login_allowed(repo, ctx, email=email, client=client, now=ctx.clock())
         user = await repo.user_by_email(email)
     # argon2 runs between transactions: it takes tens of milliseconds and must not hold a lock
-    matches = await deps.hasher.verify(user.password_hash if user else deps.hasher.dummy_hash,
+    matches = await ctx.hasher.verify(user.password_hash if user else ctx.hasher.dummy_hash,
                                        password)
     if user is None or not matches:
-        async with deps.uow.transaction() as repo:
-            await record_login_failure(repo, deps, email=email, client=client, now=deps.clock(),
+        async with ctx.uow() as repo:
+            await record_login_failure(repo, ctx, email=email, client=client, now=ctx.clock(),
                                        user_id=user.id if user else None)
         raise InvalidCredentials()
-    new_hash = await deps.hasher.hash(password) if deps.hasher.needs_rehash(user.password_hash) \
+    new_hash = await ctx.hasher.hash(password) if ctx.hasher.needs_rehash(user.password_hash) \
         else None
-    now = deps.clock()
-    async with deps.uow.transaction() as repo:
+    now = ctx.clock()
+    async with ctx.uow() as repo:
         await repo.clear_login_failures(ACCOUNT, email)
         if new_hash is not None:
             await repo.set_password_hash(user.id, new_hash)
-        refresh_token = await _issue_refresh_token(repo, deps, user.id, new_id(), now)
+        refresh_token = await _issue_refresh_token(repo, ctx, user.id, new_id(), now)
         await repo.add_audit_event(AuditEvent(
             id=new_id(), at=now, event=AuditKind.LOGIN_SUCCEEDED, user_id=user.id, email=email,
             client=client, detail={"rehashed": new_hash is not None}))
-    return await _pair(deps, user, refresh_token, now)
+    return await _pair(ctx, user, refresh_token, now)
 
 
-async def refresh(deps: IdentityDeps, *, refresh_token: str, client: str) -> TokenPair:
+async def refresh(ctx: IdentityContext, *, refresh_token: str, client: str) -> TokenPair:
     """A new access token and a new refresh token; the presented one is spent. Presenting a
     spent one revokes its whole family."""
-    now = deps.clock()
+    now = ctx.clock()
     reused = False
-    async with deps.uow.transaction() as repo:
+    async with ctx.uow() as repo:
         stored = await repo.refresh_token_by_hash(hash_refresh_token(refresh_token))
         if stored is None:
             raise InvalidRefreshToken()
@@ -81,18 +82,18 @@ async def refresh(deps: IdentityDeps, *, refresh_token: str, client: str) -> Tok
                 user_id=stored.user_id, client=client, detail={"family_id": stored.family_id}))
             reused = True
         user = await repo.user_by_id(stored.user_id) if verdict is RefreshVerdict.VALID else None
-        new_token = (await _issue_refresh_token(repo, deps, user.id, stored.family_id, now)
+        new_token = (await _issue_refresh_token(repo, ctx, user.id, stored.family_id, now)
                      if user is not None else None)
     # raised after the block so the revocation above commits instead of rolling back
     if reused or user is None or new_token is None:
         raise InvalidRefreshToken()
-    return await _pair(deps, user, new_token, now)
+    return await _pair(ctx, user, new_token, now)
 
 
-async def log_out(deps: IdentityDeps, *, refresh_token: str, client: str) -> None:
+async def log_out(ctx: IdentityContext, *, refresh_token: str, client: str) -> None:
     """Revoke the refresh token's family. Unknown tokens are ignored: logging out twice is fine."""
-    now = deps.clock()
-    async with deps.uow.transaction() as repo:
+    now = ctx.clock()
+    async with ctx.uow() as repo:
         stored = await repo.refresh_token_by_hash(hash_refresh_token(refresh_token))
         if stored is None or stored.revoked_at is not None:
             return
@@ -102,17 +103,17 @@ async def log_out(deps: IdentityDeps, *, refresh_token: str, client: str) -> Non
             detail={"family_id": stored.family_id}))
 
 
-async def _issue_refresh_token(repo: IdentityRepository, deps: IdentityDeps, user_id: str,
+async def _issue_refresh_token(repo: IdentityRepository, ctx: IdentityContext, user_id: str,
                                family_id: str, now: datetime) -> str:
     token = secrets.token_urlsafe(32)
     await repo.add_refresh_token(RefreshToken(
         id=new_id(), family_id=family_id, user_id=user_id, token_hash=hash_refresh_token(token),
-        issued_at=now, expires_at=now + timedelta(seconds=deps.tokens.refresh_ttl)))
+        issued_at=now, expires_at=now + timedelta(seconds=ctx.tokens.refresh_ttl)))
     return token
 
 
-async def _pair(deps: IdentityDeps, user: User, refresh_token: str, now: datetime) -> TokenPair:
-    claims = access_claims(deps.tokens, user_id=user.id, roles=user.roles,
+async def _pair(ctx: IdentityContext, user: User, refresh_token: str, now: datetime) -> TokenPair:
+    claims = access_claims(ctx.tokens, user_id=user.id, roles=user.roles,
                            now=int(now.timestamp()), token_id=new_id())
-    return TokenPair(access_token=await signing.sign(deps, claims),
-                     expires_in=deps.tokens.access_ttl, refresh_token=refresh_token)
+    return TokenPair(access_token=await signing.sign(ctx, claims),
+                     expires_in=ctx.tokens.access_ttl, refresh_token=refresh_token)

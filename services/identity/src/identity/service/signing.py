@@ -10,7 +10,7 @@ from chassis.ids import new_id
 from identity.domain.audit import AuditEvent, AuditKind
 from identity.domain.errors import RotationConflict
 from identity.domain.keys import SigningKey, published_keys
-from identity.service.ports import IdentityDeps
+from identity.service.context import IdentityContext
 
 __all__ = ["KEY_OVERLAP_SLACK", "ensure_signing_key", "jwks", "rotate_signing_key", "sign"]
 
@@ -19,30 +19,30 @@ __all__ = ["KEY_OVERLAP_SLACK", "ensure_signing_key", "jwks", "rotate_signing_ke
 KEY_OVERLAP_SLACK = timedelta(seconds=60)
 
 
-def _overlap(deps: IdentityDeps) -> timedelta:
-    return timedelta(seconds=deps.tokens.access_ttl) + KEY_OVERLAP_SLACK
+def _overlap(ctx: IdentityContext) -> timedelta:
+    return timedelta(seconds=ctx.tokens.access_ttl) + KEY_OVERLAP_SLACK
 
 
-async def ensure_signing_key(deps: IdentityDeps) -> str:
+async def ensure_signing_key(ctx: IdentityContext) -> str:
     """The active key's kid, creating the first key if there is none. Safe when several
     instances start at once: only one insert wins, the others read its key."""
-    async with deps.uow.transaction(readonly=True) as repo:
+    async with ctx.uow(readonly=True) as repo:
         active = await repo.active_signing_key()
     if active is not None:
         return active.kid
-    candidate = await deps.signer.new_key(deps.clock())
-    async with deps.uow.transaction() as repo:
+    candidate = await ctx.signer.new_key(ctx.clock())
+    async with ctx.uow() as repo:
         await repo.add_active_signing_key_if_none(candidate)
         active = await repo.active_signing_key()
     assert active is not None
     return active.kid
 
 
-async def rotate_signing_key(deps: IdentityDeps, *, actor: str) -> str:
+async def rotate_signing_key(ctx: IdentityContext, *, actor: str) -> str:
     """Make a new key active and retire the current one (still published for the overlap)."""
-    now = deps.clock()
-    key = await deps.signer.new_key(now)  # RSA generation is slow: outside the transaction
-    async with deps.uow.transaction() as repo:
+    now = ctx.clock()
+    key = await ctx.signer.new_key(now)  # RSA generation is slow: outside the transaction
+    async with ctx.uow() as repo:
         previous = await repo.active_signing_key()
         await repo.retire_active_signing_key(now)
         if not await repo.add_active_signing_key_if_none(key):
@@ -53,22 +53,22 @@ async def rotate_signing_key(deps: IdentityDeps, *, actor: str) -> str:
     return key.kid
 
 
-async def jwks(deps: IdentityDeps) -> dict[str, Any]:
+async def jwks(ctx: IdentityContext) -> dict[str, Any]:
     """The JSON Web Key Set: public halves of the keys whose tokens may still be alive."""
-    now = deps.clock()
-    async with deps.uow.transaction(readonly=True) as repo:
-        keys = await repo.signing_keys_retired_since(now - _overlap(deps))
-    return {"keys": [dict(key.public_jwk) for key in published_keys(keys, now, _overlap(deps))]}
+    now = ctx.clock()
+    async with ctx.uow(readonly=True) as repo:
+        keys = await repo.signing_keys_retired_since(now - _overlap(ctx))
+    return {"keys": [dict(key.public_jwk) for key in published_keys(keys, now, _overlap(ctx))]}
 
 
-async def active_key(deps: IdentityDeps) -> SigningKey:
-    async with deps.uow.transaction(readonly=True) as repo:
+async def active_key(ctx: IdentityContext) -> SigningKey:
+    async with ctx.uow(readonly=True) as repo:
         key = await repo.active_signing_key()
     if key is None:  # ensure_signing_key runs at start; only a wiped table gets here
         raise RuntimeError("no active signing key")
     return key
 
 
-async def sign(deps: IdentityDeps, claims: Mapping[str, Any]) -> str:
+async def sign(ctx: IdentityContext, claims: Mapping[str, Any]) -> str:
     """Sign with the key active right now (read each time: another instance may have rotated)."""
-    return deps.signer.sign(claims, await active_key(deps))
+    return ctx.signer.sign(claims, await active_key(ctx))

@@ -8,18 +8,20 @@ order), so two instances cannot both spend the last units; SQLite serialises wri
 
 from __future__ import annotations
 
-import json
-from collections.abc import AsyncIterator, Collection, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Collection, Mapping
 from datetime import datetime
 
-from chassis.db import Database, Row, Transaction
+import msgspec
+
+from chassis.db import Row
 from chassis.db.timestamps import from_db_timestamp, to_db_timestamp
+from chassis.messaging import MessageTx
+from contracts import Message
 from inventory.domain.reservations import Reservation, Status
 from inventory.domain.stock import Quantities, StockLevel
-from inventory.service.ports import InventoryStore
+from inventory.service.ports import InventoryRepository
 
-__all__ = ["SqlInventoryStore", "SqlUnitOfWork", "dump_lines", "load_lines"]
+__all__ = ["SqlInventory", "dump_lines", "load_lines"]
 
 _GET_STOCK = "SELECT sku, initial, available, reserved, sold FROM stock WHERE sku = :sku"
 _LIST_STOCK = """
@@ -78,13 +80,22 @@ _EXPIRE_DUE = """
 """
 
 
+class _Line(msgspec.Struct, frozen=True):
+    sku: str
+    quantity: int
+
+
+_LINES_ENCODER = msgspec.json.Encoder()
+_LINES_DECODER = msgspec.json.Decoder(list[_Line])
+
+
 def dump_lines(lines: Mapping[str, int]) -> str:
-    return json.dumps([{"sku": sku, "quantity": q} for sku, q in lines.items()],
-                      separators=(",", ":"))
+    """A reservation's lines as stored: ``[{"sku", "quantity"}]``, one entry per SKU."""
+    return _LINES_ENCODER.encode([_Line(sku, q) for sku, q in lines.items()]).decode()
 
 
 def load_lines(text: str) -> Quantities:
-    return {line["sku"]: int(line["quantity"]) for line in json.loads(text)}
+    return {line.sku: line.quantity for line in _LINES_DECODER.decode(text)}
 
 
 def _stock(row: Row) -> StockLevel:
@@ -108,16 +119,18 @@ def _rows(quantities: Mapping[str, int]) -> list[dict[str, object]]:
     return [{"sku": sku, "q": quantities[sku]} for sku in sorted(quantities)]
 
 
-class SqlInventoryStore:
-    """The store inside one transaction: a chassis database transaction or a message batch's."""
+class SqlInventory(InventoryRepository):
+    """The inventory tables through one transaction: a consumer batch's, or one opened by a
+    request or the sweeper (``publish`` goes to the outbox)."""
 
-    def __init__(self, tx: Transaction, dialect: str) -> None:
+    __slots__ = ("_lock", "_tx")
+
+    def __init__(self, tx: MessageTx) -> None:
         self._tx = tx
-        self._dialect = dialect
-        self._lock = " FOR UPDATE" if dialect == "postgresql" else ""
+        self._lock = " FOR UPDATE" if tx.dialect == "postgresql" else ""
 
     def _ts(self, value: datetime | None) -> object:
-        return to_db_timestamp(self._dialect, value)
+        return to_db_timestamp(self._tx.dialect, value)
 
     async def available(self, skus: Collection[str]) -> dict[str, int]:
         names = {f"s{i}": sku for i, sku in enumerate(sorted(skus))}
@@ -189,14 +202,5 @@ class SqlInventoryStore:
                                         {"after": after or "", "limit": limit})
         return [_reservation(row) for row in rows]
 
-
-class SqlUnitOfWork:
-    """Each transaction is one chassis database transaction with a store bound to it."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    @asynccontextmanager
-    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[InventoryStore]:
-        async with self._db.transaction(readonly=readonly) as tx:
-            yield SqlInventoryStore(tx, self._db.dialect)
+    def publish(self, message: Message, *, msg_id: str, correlation_id: str) -> None:
+        self._tx.publish(message, msg_id=msg_id, correlation_id=correlation_id)

@@ -1,24 +1,26 @@
 """What the use cases need from storage and from the catalog. ``inventory.adapters`` implements
-them over the chassis database and HTTP; the unit tests implement them in memory.
+them over the chassis database and service client; the unit tests implement them in memory.
 
-Each method is one SQL statement in the real store, so a use case's cost can be read off its code.
+Each repository method is one SQL statement in the real store, so a use case's cost can be read
+off its code.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
+from chassis.db import UnitOfWork
+from contracts import Message
 from inventory.domain.reservations import Reservation, Status
 from inventory.domain.stock import Quantities, StockLevel
 
-__all__ = ["InventoryStore", "SkuSource", "UnitOfWork"]
+__all__ = ["InventoryRepository", "InventoryUnitOfWork", "SkuSource"]
 
 
-class InventoryStore(Protocol):
-    """Stock and reservations, seen from inside one transaction."""
+class InventoryRepository(Protocol):
+    """Stock, reservations and what they publish, seen from inside one transaction."""
 
     async def available(self, skus: Collection[str]) -> dict[str, int]:
         """Available units of the known SKUs among ``skus``, their rows locked until the end of the
@@ -83,11 +85,12 @@ class InventoryStore(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
-    """Opens transactions: everything done through one store commits together or not at all."""
+    def publish(self, message: Message, *, msg_id: str, correlation_id: str) -> None:
+        """Send ``message`` if and when this transaction commits (the outbox)."""
+        ...
 
-    def transaction(
-            self, *, readonly: bool = False) -> AbstractAsyncContextManager[InventoryStore]: ...
+
+InventoryUnitOfWork = UnitOfWork[InventoryRepository]
 
 
 class SkuSource(Protocol):

@@ -1,24 +1,29 @@
 """The saga's commands to the inventory: reserve, release and commit an order's stock.
 
 Each runs inside the caller's transaction (a message batch) and costs two to four statements.
-They return what happened; the message entrypoint turns that into replies and log lines.
+They return what happened; the message entrypoint turns that into replies and log lines. The TTL
+sweep (``sweep_expired``) runs in its own transaction, from the background.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 
+from chassis.logging import get_logger
+from contracts.inventory import ReservationExpired
 from inventory.domain.reservations import Reservation, Status
 from inventory.domain.stock import Quantities, Rejection, merge_lines, shortfall
-from inventory.service.ports import InventoryStore
+from inventory.service.ports import InventoryRepository, InventoryUnitOfWork
 
 __all__ = ["CommitOutcome", "ReleaseOutcome", "commit_reservation", "expire_reservations",
-           "release_stock", "reserve_stock"]
+           "release_stock", "reserve_stock", "sweep_expired"]
+
+log = get_logger(__name__)
 
 
-async def reserve_stock(store: InventoryStore, order_id: str, idempotency_key: str,
+async def reserve_stock(store: InventoryRepository, order_id: str, idempotency_key: str,
                         lines: Iterable[tuple[str, int]], now: datetime,
                         ttl: timedelta) -> Rejection | None:
     """Hold every line or none. None means reserved; a repeat answers as the first time did."""
@@ -44,7 +49,7 @@ class ReleaseOutcome(Enum):
     COMMITTED = "committed"  # already sold: nothing to give back
 
 
-async def release_stock(store: InventoryStore, order_id: str, idempotency_key: str,
+async def release_stock(store: InventoryRepository, order_id: str, idempotency_key: str,
                         now: datetime) -> ReleaseOutcome:
     lines = await store.finish_active(order_id, Status.RELEASED, now)
     if lines is not None:
@@ -72,7 +77,7 @@ class CommitOutcome(Enum):
                         CommitOutcome.COMMITTED_AFTER_EXPIRY)
 
 
-async def commit_reservation(store: InventoryStore, order_id: str,
+async def commit_reservation(store: InventoryRepository, order_id: str,
                              now: datetime) -> CommitOutcome:
     lines = await store.finish_active(order_id, Status.COMMITTED, now)
     if lines is not None:
@@ -93,7 +98,7 @@ async def commit_reservation(store: InventoryStore, order_id: str,
     return CommitOutcome.COMMITTED_AFTER_EXPIRY
 
 
-async def expire_reservations(store: InventoryStore, now: datetime,
+async def expire_reservations(store: InventoryRepository, now: datetime,
                               limit: int) -> list[str]:
     """Give back the stock of ACTIVE reservations past their TTL; the expired order ids."""
     expired = await store.expire_due(now, limit)
@@ -104,3 +109,16 @@ async def expire_reservations(store: InventoryStore, now: datetime,
     if total:
         await store.unhold(total)
     return [order_id for order_id, _ in expired]
+
+
+async def sweep_expired(uow: InventoryUnitOfWork, limit: int) -> bool:
+    """One sweep in its own transaction: expire what is due and announce each expiry with
+    ``ReservationExpired``; True when the batch was full (more may be due right away)."""
+    async with uow() as store:
+        expired = await expire_reservations(store, datetime.now(UTC), limit)
+        for order_id in expired:
+            store.publish(ReservationExpired(order_id=order_id), msg_id=f"{order_id}.expired",
+                          correlation_id=order_id)
+    if expired:
+        log.info("reservations expired", count=len(expired))
+    return len(expired) >= limit

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-from chassis.db import Database, Row, Transaction
+from chassis.db import Row, Transaction
 from chassis.db.timestamps import from_db_timestamp, to_db_timestamp
 from notifications.domain.messages import Kind, Message
 from notifications.service.ports import Mailbox, OrderMessages
 
-__all__ = ["SqlMailbox", "SqlUnitOfWork"]
+__all__ = ["SqlMailbox"]
 
 # No conflict target: the insert yields to either unique index, (order_id, kind) or the one
 # terminal message per order, on both engines.
@@ -39,18 +36,19 @@ def _message(row: Row) -> Message:
                    created_at=from_db_timestamp(row["created_at"]))
 
 
-class SqlMailbox:
-    """The mailbox inside one chassis transaction (a message batch's, or an HTTP request's)."""
+class SqlMailbox(Mailbox):
+    """The mailbox through one transaction (a message batch's, or an HTTP request's)."""
 
-    def __init__(self, tx: Transaction, dialect: str) -> None:
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: Transaction) -> None:
         self._tx = tx
-        self._dialect = dialect
 
     async def add_if_absent(self, message: Message) -> bool:
         inserted = await self._tx.execute(_INSERT, {
             "id": message.id, "user_id": message.user_id, "order_id": message.order_id,
             "kind": message.kind.value, "subject": message.subject, "body": message.body,
-            "created_at": to_db_timestamp(self._dialect, message.created_at)})
+            "created_at": to_db_timestamp(self._tx.dialect, message.created_at)})
         return inserted > 0
 
     async def list_for_user(self, user_id: str, *, before_id: str | None,
@@ -73,13 +71,3 @@ class SqlMailbox:
             grouped.setdefault(row["order_id"], (row["user_id"], []))[1].append(Kind(row["kind"]))
         return [OrderMessages(order_id, user_id, tuple(kinds))
                 for order_id, (user_id, kinds) in grouped.items()]
-
-
-class SqlUnitOfWork:
-    def __init__(self, db: Database) -> None:
-        self._db = db
-
-    @asynccontextmanager
-    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[Mailbox]:
-        async with self._db.transaction(readonly=readonly) as tx:
-            yield SqlMailbox(tx, self._db.dialect)

@@ -1,63 +1,44 @@
-"""The notifications HTTP API under ``/v1`` (the gateway serves ``/api/v1/notifications``)."""
+"""The notifications HTTP API: your own mailbox, and every order's messages for operators."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-
-from chassis.auth import CurrentUser, Principal, require_role
-from chassis.deps import DatabaseDep
-from chassis.openapi import problem_responses
-from notifications.adapters.sql import SqlUnitOfWork
-from notifications.entrypoints.schemas import (
-    MessageOut,
-    MessagePageOut,
-    OrderMessagesOut,
-    OrderMessagesPageOut,
-)
+from chassis.pagination import CursorCodec, CursorParam, InvalidCursor, Page
+from chassis.web import ADMIN, USER, Principal, Query, Router
+from notifications.entrypoints.schemas import MessageOut, OrderMessagesOut
 from notifications.service import mailbox
-from notifications.service.ports import UnitOfWork
+from notifications.service.context import NotificationsContext
 
 __all__ = ["router"]
 
+router = Router(tags=["notifications"])
 
-async def get_unit_of_work(db: DatabaseDep) -> UnitOfWork:
-    return SqlUnitOfWork(db)
-
-
-UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
-Admin = Annotated[Principal, Depends(require_role("admin"))]
-
-router = APIRouter(prefix="/v1", tags=["notifications"])
+_MAILBOX_PAGES = CursorCodec("notifications.mailbox.v1")
+_BY_ORDER_PAGES = CursorCodec("notifications.by-order.v1")
 
 
-@router.get("/notifications", responses=problem_responses({
-    400: "invalid limit (validation-error) or cursor (notifications/invalid-cursor)",
-    401: "no valid bearer token"}))
+@router.get("/v1/notifications", auth=USER, raises=(InvalidCursor,))
 async def list_notifications(
-    user: CurrentUser,
-    uow: UnitOfWorkDep,
-    limit: Annotated[int, Query(ge=1, le=mailbox.MAX_PAGE_SIZE)] = mailbox.DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
-) -> MessagePageOut:
-    """The caller's own messages, newest first."""
-    page = await mailbox.list_mailbox(uow, user.id, limit=limit, cursor=cursor)
-    return MessagePageOut(items=[MessageOut.of(m) for m in page.items],
-                          next_cursor=page.next_cursor)
+        user: Principal, notifications: NotificationsContext, cursor: CursorParam = None,
+        limit: Annotated[int, Query(ge=1, le=mailbox.MAX_PAGE_SIZE)] = mailbox.DEFAULT_PAGE_SIZE,
+) -> Page[MessageOut]:
+    """Your messages, newest first."""
+    before = str(_MAILBOX_PAGES.decode(cursor, (str,))[0]) if cursor is not None else None
+    page = await mailbox.list_mailbox(notifications.uow, user.id, before_id=before, limit=limit)
+    nxt = _MAILBOX_PAGES.encode([page.items[-1].id]) if page.more else None
+    return Page([MessageOut.of(m) for m in page.items], nxt)
 
 
-@router.get("/admin/notifications", responses=problem_responses({
-    400: "invalid parameter (validation-error)", 401: "no valid bearer token",
-    403: "the token lacks the admin role"}))
+@router.get("/v1/admin/notifications", auth=ADMIN, raises=(InvalidCursor,),
+            tags=["operations"])
 async def list_notifications_by_order(
-    uow: UnitOfWorkDep,
-    _: Admin,
-    after: Annotated[str, Query(max_length=200, description="`next` of the previous page")] = "",
-    limit: Annotated[int, Query(ge=1, le=mailbox.MAX_ADMIN_PAGE_SIZE)] =
+        notifications: NotificationsContext, cursor: CursorParam = None,
+        limit: Annotated[int, Query(ge=1, le=mailbox.MAX_ADMIN_PAGE_SIZE)] =
         mailbox.MAX_ADMIN_PAGE_SIZE,
-) -> OrderMessagesPageOut:
-    """Which messages each order produced, by order id (for ``souk verify``; admin only)."""
-    page = await mailbox.list_by_order(uow, after=after, limit=limit)
-    return OrderMessagesPageOut(items=[OrderMessagesOut.of(o) for o in page.items],
-                                next=page.next)
+) -> Page[OrderMessagesOut]:
+    """Which messages each order produced, by order id (for `souk verify`)."""
+    after = str(_BY_ORDER_PAGES.decode(cursor, (str,))[0]) if cursor is not None else ""
+    page = await mailbox.list_by_order(notifications.uow, after=after, limit=limit)
+    nxt = _BY_ORDER_PAGES.encode([page.items[-1].order_id]) if page.more else None
+    return Page([OrderMessagesOut.of(o) for o in page.items], nxt)

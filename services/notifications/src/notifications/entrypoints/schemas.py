@@ -1,25 +1,26 @@
-"""The JSON shapes of the notifications API, and their mapping from domain objects."""
+"""The notifications API's bodies, as msgspec Structs (their JSON Schemas are the OpenAPI
+document's)."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
+from msgspec import Meta
 
 from notifications.domain.messages import Message
 from notifications.service.ports import OrderMessages
 
-__all__ = ["MessageOut", "MessagePageOut", "OrderMessagesOut", "OrderMessagesPageOut"]
+__all__ = ["MessageOut", "OrderMessagesOut"]
+
+KindOut = Literal["order-confirmed", "order-cancelled"]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class MessageOut(_Out):
-    id: str = Field(description="time-ordered UUID")
+class MessageOut(msgspec.Struct, frozen=True):
+    id: Annotated[str, Meta(description="time-ordered UUID")]
     order_id: str
-    kind: str = Field(examples=["order-confirmed", "order-cancelled"])
+    kind: KindOut
     subject: str
     body: str
     created_at: datetime
@@ -30,26 +31,15 @@ class MessageOut(_Out):
                    subject=message.subject, body=message.body, created_at=message.created_at)
 
 
-class MessagePageOut(_Out):
-    items: list[MessageOut]
-    next_cursor: str | None = Field(
-        description="pass as `cursor` to get the next (older) page; null on the last page")
+class OrderMessagesOut(msgspec.Struct, frozen=True):
+    """The messages one order produced: `souk verify` wants exactly one terminal kind."""
 
-
-class OrderMessagesOut(_Out):
     order_id: str
     user_id: str
-    kinds: list[str]
+    kinds: list[KindOut]
     count: int
 
     @classmethod
     def of(cls, found: OrderMessages) -> OrderMessagesOut:
         return cls(order_id=found.order_id, user_id=found.user_id,
                    kinds=[k.value for k in found.kinds], count=len(found.kinds))
-
-
-class OrderMessagesPageOut(_Out):
-    items: list[OrderMessagesOut]
-    next: str | None = Field(description="pass as `after` for the next page; null on the last")
-
-

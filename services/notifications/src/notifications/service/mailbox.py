@@ -6,9 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from chassis.ids import new_id
-from notifications.domain.cursor import decode_cursor, encode_cursor
 from notifications.domain.messages import Message, OrderOutcome, compose
-from notifications.service.ports import Mailbox, OrderMessages, UnitOfWork
+from notifications.service.ports import Mailbox, MailboxUnitOfWork, OrderMessages
 
 __all__ = ["DEFAULT_PAGE_SIZE", "MAX_ADMIN_PAGE_SIZE", "MAX_PAGE_SIZE", "MailboxPage",
            "OrderMessagesPage", "list_by_order", "list_mailbox", "notify"]
@@ -27,32 +26,35 @@ async def notify(mailbox: Mailbox, outcome: OrderOutcome, now: datetime) -> bool
 @dataclass(frozen=True, slots=True)
 class MailboxPage:
     items: list[Message]
-    next_cursor: str | None  # None on the last page
+    more: bool  # older messages follow the last item
 
 
-async def list_mailbox(uow: UnitOfWork, user_id: str, *, limit: int = DEFAULT_PAGE_SIZE,
-                       cursor: str | None = None) -> MailboxPage:
-    """One page of ``user_id``'s own messages, newest first (``InvalidCursor`` for a bad cursor)."""
-    if not 1 <= limit <= MAX_PAGE_SIZE:
-        raise ValueError(f"limit must be between 1 and {MAX_PAGE_SIZE}")
-    before = decode_cursor(cursor) if cursor is not None else None
-    async with uow.transaction(readonly=True) as mailbox:
-        found = await mailbox.list_for_user(user_id, before_id=before, limit=limit + 1)
-    items = found[:limit]
-    return MailboxPage(items, encode_cursor(items[-1].id) if len(found) > limit else None)
+def _check_limit(limit: int, most: int) -> None:
+    if not 1 <= limit <= most:
+        raise ValueError(f"limit must be between 1 and {most}")
+
+
+async def list_mailbox(uow: MailboxUnitOfWork, user_id: str, *,
+                       before_id: str | None = None,
+                       limit: int = DEFAULT_PAGE_SIZE) -> MailboxPage:
+    """One page of ``user_id``'s own messages, newest first, older than ``before_id``."""
+    _check_limit(limit, MAX_PAGE_SIZE)
+    async with uow(readonly=True) as mailbox:
+        # one row more than asked tells whether another page follows, without a second query
+        found = await mailbox.list_for_user(user_id, before_id=before_id, limit=limit + 1)
+    return MailboxPage(found[:limit], len(found) > limit)
 
 
 @dataclass(frozen=True, slots=True)
 class OrderMessagesPage:
     items: list[OrderMessages]
-    next: str | None  # the last order id of this page when there may be more
+    more: bool  # more orders follow the last item
 
 
-async def list_by_order(uow: UnitOfWork, *, after: str = "",
+async def list_by_order(uow: MailboxUnitOfWork, *, after: str = "",
                         limit: int = MAX_ADMIN_PAGE_SIZE) -> OrderMessagesPage:
-    if not 1 <= limit <= MAX_ADMIN_PAGE_SIZE:
-        raise ValueError(f"limit must be between 1 and {MAX_ADMIN_PAGE_SIZE}")
-    async with uow.transaction(readonly=True) as mailbox:
+    """One page of the orders that have messages, by order id, after the order id ``after``."""
+    _check_limit(limit, MAX_ADMIN_PAGE_SIZE)
+    async with uow(readonly=True) as mailbox:
         found = await mailbox.list_by_order(after=after, limit=limit + 1)
-    items = found[:limit]
-    return OrderMessagesPage(items, items[-1].order_id if len(found) > limit else None)
+    return OrderMessagesPage(found[:limit], len(found) > limit)

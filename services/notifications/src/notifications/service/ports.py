@@ -1,15 +1,15 @@
-"""What the use cases need from storage. ``notifications.adapters.sql`` implements it over the
-chassis database (inside a message batch's transaction, or its own); unit tests, in memory."""
+"""What the mailbox use cases need from storage, as protocols the adapters implement
+(``notifications.adapters.sql`` over the chassis database; the unit tests, in memory)."""
 
 from __future__ import annotations
 
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+from chassis.db import UnitOfWork
 from notifications.domain.messages import Kind, Message
 
-__all__ = ["Mailbox", "OrderMessages", "UnitOfWork"]
+__all__ = ["Mailbox", "MailboxUnitOfWork", "OrderMessages"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,5 +39,4 @@ class Mailbox(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
-    def transaction(self, *, readonly: bool = False) -> AbstractAsyncContextManager[Mailbox]: ...
+MailboxUnitOfWork = UnitOfWork[Mailbox]

@@ -27,6 +27,14 @@ class PrometheusSagaMetrics(SagaMetrics):
                                    buckets=_SECONDS, registry=registry)
         self._timeouts = Counter("souk_saga_step_timeouts", "Saga steps past their deadline",
                                  ["step"], registry=registry)
+        self._confirmed_by = Counter(
+            "souk_saga_confirmed_by_step",
+            "Orders confirmed, by the step whose payment reply confirmed them (authorize: "
+            "captured on authorization; capture: the two-step flow)", ["step"], registry=registry)
+        self._late = Counter(
+            "souk_saga_late_payment_replies",
+            "Payment replies that came after the saga gave up on them, each voided (refunded)",
+            ["reply"], registry=registry)
 
     def placed(self) -> None:
         self._placed.inc()
@@ -44,3 +52,9 @@ class PrometheusSagaMetrics(SagaMetrics):
 
     def timed_out(self, step: str) -> None:
         self._timeouts.labels(step).inc()
+
+    def confirmed_by(self, step: str) -> None:
+        self._confirmed_by.labels(step).inc()
+
+    def late_reply(self, kind: str) -> None:
+        self._late.labels(kind).inc()

@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from typing import Any
+from collections.abc import Callable
 
 import orjson
 
 from chassis.db.base import Row
-from chassis.messaging import MessageTx, Messaging
+from chassis.messaging import MessageTx
 from contracts import Message
 from orders.domain.order import Order, OrderLine
 from orders.domain.saga import Saga, Status, Step
-from orders.service.ports import OrdersTx, SagaRecord
+from orders.service.ports import JournalEntry, OrdersRepository, SagaRecord
 
-__all__ = ["SELECT", "SqlOrdersTx", "order_from_row", "sql_unit_of_work"]
+__all__ = ["SqlOrders"]
 
 SELECT = ("SELECT id, user_id, status, step, attempt, deadline_at, payment_requested, reason, "
           "total_minor, currency, lines, card_token, request_hash, version, created_at, "
@@ -63,7 +61,10 @@ def _record(row: Row) -> SagaRecord:
                       trace_parent=row["trace_parent"] or "")
 
 
-class SqlOrdersTx(OrdersTx):
+class SqlOrders(OrdersRepository):
+    """The orders tables through one transaction (a messaging one: ``publish`` goes to the
+    outbox)."""
+
     __slots__ = ("_tx",)
 
     def __init__(self, tx: MessageTx) -> None:
@@ -109,17 +110,31 @@ class SqlOrdersTx(OrdersTx):
             "ORDER BY deadline_at LIMIT :limit", {"now": now, "limit": limit})
         return [_record(r) for r in rows]
 
+    async def get(self, order_id: str) -> Order | None:
+        row = await self._tx.fetch_one(SELECT + "WHERE id = :id", {"id": order_id})
+        return None if row is None else order_from_row(row)
+
+    async def page_of_user(self, user_id: str, *, before: str | None,
+                           limit: int) -> list[Order]:
+        where = "WHERE user_id = :u" + (" AND id < :before" if before else "")
+        rows = await self._tx.fetch_all(SELECT + where + " ORDER BY id DESC LIMIT :limit",
+                                        {"u": user_id, "before": before, "limit": limit})
+        return [order_from_row(r) for r in rows]
+
+    async def page(self, *, after: str | None, limit: int) -> list[Order]:
+        where = "WHERE id > :after" if after else ""
+        rows = await self._tx.fetch_all(SELECT + where + " ORDER BY id LIMIT :limit",
+                                        {"after": after, "limit": limit})
+        return [order_from_row(r) for r in rows]
+
+    async def journal_of(self, order_id: str) -> list[JournalEntry]:
+        rows = await self._tx.fetch_all(
+            "SELECT step, note, at FROM saga_journal WHERE order_id = :id ORDER BY seq",
+            {"id": order_id})
+        return [JournalEntry(r["step"], r["note"], float(r["at"])) for r in rows]
+
     def publish(self, message: Message, *, msg_id: str, correlation_id: str) -> None:
         self._tx.publish(message, msg_id=msg_id, correlation_id=correlation_id)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         self._tx.after_commit(callback)
-
-
-def sql_unit_of_work(messaging: Messaging) -> Callable[[], Any]:
-    @asynccontextmanager
-    async def unit() -> AsyncIterator[OrdersTx]:
-        async with messaging.transaction() as tx:
-            yield SqlOrdersTx(tx)
-
-    return unit

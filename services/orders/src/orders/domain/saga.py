@@ -1,12 +1,17 @@
 """The checkout saga as a pure state machine: a state and an input in, a transition out.
 
-Steps run in this order: reserve stock, authorize payment, capture payment (the pivot), then
-CONFIRMED. A rejection, a decline or a missed deadline before the pivot compensates in reverse
-order: void the payment (only when an authorization was asked for and not declined), release the
-stock, CANCELLED. A compensation is re-sent at every deadline until it is answered; the capture,
-being past the pivot, is re-sent until it is answered and never compensated. A reply is matched
-to the step it answers by its idempotency key; anything else is stale and ignored, except a
-payment authorization that lands after the saga gave up on it, which gets its own void.
+Steps run in this order: reserve stock, authorize payment, then CONFIRMED. By default the
+authorization asks payments to capture in the same step (``capture_on_authorize``): its answer
+``PaymentCaptured`` is the pivot and confirms the order. When payments answers
+``PaymentAuthorized`` instead (the two-step flow, or a payments that ignores the flag), a capture
+step follows and its ``PaymentCaptured`` is the pivot. A rejection, a decline or a missed
+deadline before the pivot compensates in reverse order: void the payment (only when an
+authorization was asked for and not declined; payments refunds what it captured), release the
+stock, CANCELLED. A compensation is re-sent at every deadline until it is answered; the capture
+step, being past the pivot, is re-sent until it is answered and never compensated. A reply is
+matched to the step it answers by its idempotency key; anything else is stale and ignored, except
+a payment authorization or capture that lands after the saga gave up on it, which gets its own
+void (a refund, for a capture).
 """
 
 from __future__ import annotations
@@ -14,8 +19,8 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-__all__ = ["DEADLINES", "Command", "Reply", "ReplyKind", "Saga", "Status", "Step", "Transition",
-           "begin", "on_reply", "on_timeout"]
+__all__ = ["Command", "Deadlines", "Reply", "ReplyKind", "Saga", "Status", "Step", "Transition",
+           "begin", "idempotency_key", "on_reply", "on_timeout"]
 
 
 class Status(StrEnum):
@@ -50,17 +55,28 @@ class ReplyKind(StrEnum):
     PAYMENT_VOIDED = "payment-voided"
 
 
-# which step each reply answers
-_ANSWERS = {
-    ReplyKind.STOCK_RESERVED: Step.RESERVE, ReplyKind.STOCK_REJECTED: Step.RESERVE,
-    ReplyKind.STOCK_RELEASED: Step.RELEASE, ReplyKind.PAYMENT_AUTHORIZED: Step.AUTHORIZE,
-    ReplyKind.PAYMENT_DECLINED: Step.AUTHORIZE, ReplyKind.PAYMENT_CAPTURED: Step.CAPTURE,
-    ReplyKind.PAYMENT_VOIDED: Step.VOID,
+# which steps each reply can answer (its idempotency key says which one it does): a capture
+# answers the authorize step when it was captured on authorization, else the capture step
+_ANSWERS: dict[ReplyKind, tuple[Step, ...]] = {
+    ReplyKind.STOCK_RESERVED: (Step.RESERVE,), ReplyKind.STOCK_REJECTED: (Step.RESERVE,),
+    ReplyKind.STOCK_RELEASED: (Step.RELEASE,), ReplyKind.PAYMENT_AUTHORIZED: (Step.AUTHORIZE,),
+    ReplyKind.PAYMENT_DECLINED: (Step.AUTHORIZE,),
+    ReplyKind.PAYMENT_CAPTURED: (Step.AUTHORIZE, Step.CAPTURE),
+    ReplyKind.PAYMENT_VOIDED: (Step.VOID,),
 }
 
-# seconds each step may take before the saga acts (a re-send waits longer, up to 6x)
-DEADLINES: dict[Step, float] = {Step.RESERVE: 15.0, Step.AUTHORIZE: 5.0, Step.CAPTURE: 10.0,
-                                Step.VOID: 5.0, Step.RELEASE: 5.0}
+# replies that may leave a hold or a charge behind if they land after the saga gave up
+_LATE_VOIDED = {ReplyKind.PAYMENT_AUTHORIZED: "late payment authorization; voiding it",
+                ReplyKind.PAYMENT_CAPTURED: "late payment capture; refunding it"}
+
+# seconds each step may take before the saga acts (a re-send waits longer, up to 6x); they come
+# from the service's settings, nowhere else
+Deadlines = dict[Step, float]
+
+
+def idempotency_key(order_id: str, step: Step) -> str:
+    """The key a participant dedupes a step's command by: the same for every re-send of it."""
+    return f"{order_id}:{step}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,11 +108,12 @@ class Command:
     step: Step
     attempt: int
     order_id: str
-    late: bool = False  # the void of an authorization that arrived after the saga gave up
+    late: bool = False  # the void of a payment reply that arrived after the saga gave up
+    capture: bool = False  # authorize only: capture in the same step when authorized
 
     @property
     def idempotency_key(self) -> str:
-        return f"{self.order_id}:{self.step}"
+        return idempotency_key(self.order_id, self.step)
 
     @property
     def msg_id(self) -> str:
@@ -116,28 +133,24 @@ class Transition:
     changed: bool = True
 
 
-def idempotency_key(order_id: str, step: Step) -> str:
-    return f"{order_id}:{step}"
-
-
-def _deadline(now: float, step: Step, attempt: int, deadlines: dict[Step, float]) -> float:
+def _deadline(now: float, step: Step, attempt: int, deadlines: Deadlines) -> float:
     return now + deadlines[step] * min(attempt, 6)
 
 
-def _go(saga: Saga, status: Status, step: Step, now: float, deadlines: dict[Step, float], *,
-        attempt: int = 1, note: str, **changes: object) -> Transition:
+def _go(saga: Saga, status: Status, step: Step, now: float, deadlines: Deadlines, *,
+        attempt: int = 1, capture: bool = False, note: str, **changes: object) -> Transition:
     new = replace(saga, status=status, step=step, attempt=attempt,
                   deadline_at=_deadline(now, step, attempt, deadlines), **changes)  # type: ignore[arg-type]
-    return Transition(new, (Command(step, attempt, saga.order_id),), note=note)
+    return Transition(new, (Command(step, attempt, saga.order_id, capture=capture),), note=note)
 
 
-def begin(order_id: str, now: float, deadlines: dict[Step, float] = DEADLINES) -> Transition:
+def begin(order_id: str, now: float, deadlines: Deadlines) -> Transition:
     """A new saga: reserve the stock."""
     saga = Saga(order_id=order_id, status=Status.PENDING, step=Step.RESERVE)
     return _go(saga, Status.PENDING, Step.RESERVE, now, deadlines, note="placed; reserving stock")
 
 
-def _cancel(saga: Saga, now: float, deadlines: dict[Step, float], reason: str, note: str,
+def _cancel(saga: Saga, now: float, deadlines: Deadlines, reason: str, note: str,
             *, void: bool) -> Transition:
     if void:
         return _go(saga, Status.CANCELLING, Step.VOID, now, deadlines, reason=reason,
@@ -152,25 +165,28 @@ def _finish(saga: Saga, status: Status, note: str) -> Transition:
                       cancelled=status is Status.CANCELLED)
 
 
-def on_reply(saga: Saga, reply: Reply, now: float,
-             deadlines: dict[Step, float] = DEADLINES) -> Transition:
-    """What the saga does with a participant's reply."""
-    answers = _ANSWERS[reply.kind]
-    current = saga.step is answers and reply.idempotency_key == idempotency_key(saga.order_id,
-                                                                               answers)
+def on_reply(saga: Saga, reply: Reply, now: float, deadlines: Deadlines, *,
+             capture_on_authorize: bool = True) -> Transition:
+    """What the saga does with a participant's reply. ``capture_on_authorize`` (the service's
+    setting): the authorization it asks for captures in the same step."""
+    current = (saga.step in _ANSWERS[reply.kind]
+               and reply.idempotency_key == idempotency_key(saga.order_id, saga.step))
     if not current:
-        # authorized after we gave up on it: a void makes sure no hold or charge survives a
-        # cancelled order (a duplicate after the capture is just stale)
-        if reply.kind is ReplyKind.PAYMENT_AUTHORIZED and saga.status in (Status.CANCELLING,
-                                                                          Status.CANCELLED):
+        # authorized or captured after we gave up on it: a void (a refund, for a capture) makes
+        # sure no hold or charge survives a cancelled order (a duplicate after the confirmation
+        # is just stale)
+        late = _LATE_VOIDED.get(reply.kind)
+        if late and saga.status in (Status.CANCELLING, Status.CANCELLED):
             return Transition(saga, (Command(Step.VOID, 1, saga.order_id, late=True),),
-                              changed=False, note="late payment authorization; voiding it")
+                              changed=False, note=late)
         return Transition(saga, (), changed=False,
                           note=f"stale {reply.kind} ignored (saga at {saga.step})")
     kind = reply.kind
     if kind is ReplyKind.STOCK_RESERVED:
         return _go(saga, Status.STOCK_RESERVED, Step.AUTHORIZE, now, deadlines,
-                   payment_requested=True, note="stock reserved; authorizing payment")
+                   payment_requested=True, capture=capture_on_authorize,
+                   note="stock reserved; authorizing and capturing payment"
+                   if capture_on_authorize else "stock reserved; authorizing payment")
     if kind is ReplyKind.STOCK_REJECTED:
         reason = reply.reason or "out-of-stock"
         return _finish(replace(saga, reason=reason), Status.CANCELLED,
@@ -182,6 +198,8 @@ def on_reply(saga: Saga, reply: Reply, now: float,
         return _cancel(saga, now, deadlines, "payment-declined",
                        f"payment declined ({reply.reason or 'declined'})", void=False)
     if kind is ReplyKind.PAYMENT_CAPTURED:
+        if saga.step is Step.AUTHORIZE:  # captured on authorization: no capture step
+            return _finish(saga, Status.CONFIRMED, "payment authorized and captured; confirmed")
         return _finish(saga, Status.CONFIRMED, "payment captured; confirmed")
     if kind is ReplyKind.PAYMENT_VOIDED:
         return _go(saga, Status.CANCELLING, Step.RELEASE, now, deadlines,
@@ -190,7 +208,7 @@ def on_reply(saga: Saga, reply: Reply, now: float,
     return _finish(saga, Status.CANCELLED, "stock released; cancelled")
 
 
-def on_timeout(saga: Saga, now: float, deadlines: dict[Step, float] = DEADLINES) -> Transition:
+def on_timeout(saga: Saga, now: float, deadlines: Deadlines) -> Transition:
     """The current step missed its deadline."""
     if saga.status.terminal or saga.deadline_at is None or saga.deadline_at > now:
         return Transition(saga, (), changed=False, note="no deadline passed")
@@ -198,7 +216,7 @@ def on_timeout(saga: Saga, now: float, deadlines: dict[Step, float] = DEADLINES)
     if step is Step.RESERVE:
         return _cancel(saga, now, deadlines, "inventory-timeout", "stock reservation timed out",
                        void=False)
-    if step is Step.AUTHORIZE:
+    if step is Step.AUTHORIZE:  # the void also refunds a capture on authorization
         return _cancel(saga, now, deadlines, "payment-timeout", "payment authorization timed out",
                        void=True)
     # capture (past the pivot), void and release: ask again until answered

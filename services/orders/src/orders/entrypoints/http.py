@@ -9,30 +9,32 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import orjson
-from fastapi import APIRouter, Depends, Header, Query
-from starlette.responses import Response, StreamingResponse
+import msgspec
 
-from chassis.auth import CurrentUser, Principal, require_role
-from chassis.openapi import problem_responses
-from orders.adapters import queries
-from orders.domain.errors import OrderNotFound
+from chassis.pagination import CursorCodec, CursorParam, InvalidCursor, Page
+from chassis.web import ADMIN, USER, Header, Media, Path, Principal, Query, Router, StreamResponse
+from chassis.web.responses import Response, json_response
+from orders.domain.errors import CartUnavailable, EmptyCart, IdempotencyKeyReused, OrderNotFound
 from orders.domain.order import Order
-from orders.entrypoints.context import Orders, OrdersDep
-from orders.entrypoints.schemas import PlaceOrderIn, order_json
+from orders.entrypoints.schemas import OrderDetailOut, OrderOut, PlaceOrderIn
 from orders.service.checkout import place_order
+from orders.service.context import OrdersContext
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["orders"])
-Admin = Annotated[Principal, Depends(require_role("admin"))]
+router = Router(tags=["orders"])
+
 _WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
-KEY_PATTERN = r"^[\x21-\x7e]{1,200}$"
-JSON = "application/json"
-
-
-def _json(doc: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(doc), status_code=status, media_type=JSON, headers=headers)
+_OWN_PAGES = CursorCodec("orders.own.v1")
+_ALL_PAGES = CursorCodec("orders.all.v1")
+OrderId = Annotated[str, Path(max_length=64)]
+IdempotencyKey = Annotated[str, Header(
+    "Idempotency-Key", pattern=r"^[\x21-\x7e]{1,200}$",
+    description="one key per checkout attempt; a retry with the same key returns the same order")]
+Prefer = Annotated[str | None, Header(
+    max_length=200, description="`wait=N`: answer once the order is confirmed or cancelled, or "
+                                "after N seconds")]
+_ENCODER = msgspec.json.Encoder()
 
 
 def _prefer_wait(prefer: str | None, cap: float) -> float:
@@ -42,18 +44,26 @@ def _prefer_wait(prefer: str | None, cap: float) -> float:
     return min(float(match.group(1)), cap) if match else 0.0
 
 
-async def _own(orders: Orders, user: Principal, order_id: str) -> Order:
-    order = await queries.get_order(orders.db, order_id) if len(order_id) <= 64 else None
+async def _read(orders: OrdersContext, order_id: str) -> Order | None:
+    async with orders.uow(readonly=True) as repo:
+        return await repo.get(order_id)
+
+
+async def _own(orders: OrdersContext, user: Principal, order_id: str) -> Order:
+    order = await _read(orders, order_id)
     if order is None or order.user_id != user.id:
         raise OrderNotFound(order_id)
     return order
 
 
-async def wait_for_change(orders: Orders, order: Order, seconds: float) -> Order:
-    """The order once it is terminal, or as it is after ``seconds``. Woken by in-process
-    notices; polls too, for sagas another instance drives."""
+async def wait_for_change(orders: OrdersContext, order: Order, seconds: float, *,
+                          final_only: bool) -> Order:
+    """The order once it changed (``final_only``: once it is confirmed or cancelled), or as it
+    is after ``seconds``. Woken by in-process notices; polls too, for sagas another instance
+    drives."""
     deadline = time.monotonic() + seconds
-    event = orders.notices.watch(order.id)
+    event = orders.notices.watch(order.id, final_only=final_only)
+    seen = order
     try:
         while not order.terminal:
             left = deadline - time.monotonic()
@@ -64,93 +74,94 @@ async def wait_for_change(orders: Orders, order: Order, seconds: float) -> Order
             # cleared before the read, not after: a notice sent after this read sets it again,
             # so no change can slip between the read and the next wait
             event.clear()
-            order = await queries.get_order(orders.db, order.id) or order
+            order = (final_only and orders.notices.finished(order.id)) or \
+                await _read(orders, order.id) or order
+            if not final_only and order.updated_at != seen.updated_at:
+                break
     finally:
         orders.notices.unwatch(order.id, event)
     return order
 
 
-@router.post("/orders", status_code=201, responses=problem_responses({
-    400: "no or bad Idempotency-Key, or a bad body", 401: "no valid access token",
-    422: "empty cart (orders/empty-cart) or key reused for another request "
-         "(orders/idempotency-key-reused)",
-    503: "the cart could not be read (orders/cart-unavailable)"}))
-async def place(body: PlaceOrderIn, user: CurrentUser, orders: OrdersDep,
-                idempotency_key: Annotated[str, Header(
-                    alias="Idempotency-Key", pattern=KEY_PATTERN,
-                    description="one key per checkout attempt; a retry with the same key "
-                                "returns the same order")],
-                prefer: Annotated[str | None, Header(
-                    description="`wait=N`: answer once the order is confirmed or cancelled, "
-                                "or after N seconds")] = None) -> Response:
-    """Check out the caller's cart. The order starts PENDING; with `Prefer: wait=N` the answer
-    comes when it is CONFIRMED or CANCELLED (or after N seconds)."""
+@router.post("/v1/orders", auth=USER, raises=(EmptyCart, IdempotencyKeyReused, CartUnavailable),
+             responses={201: (OrderOut, "placed; with `Prefer: wait` usually already final"),
+                        200: (OrderOut, "this key placed the order before: the same order")})
+async def place(body: PlaceOrderIn, user: Principal, orders: OrdersContext,
+                idempotency_key: IdempotencyKey, prefer: Prefer = None) -> Response:
+    """Check out the caller's cart.
+
+    The order starts PENDING; with `Prefer: wait=N` the answer comes when it is CONFIRMED or
+    CANCELLED (or after N seconds)."""
     placed = await place_order(orders.uow, orders.carts, orders.runner, user_id=user.id,
                                idempotency_key=idempotency_key, card_token=body.card_token)
     order = placed.order
     headers = {"Location": f"/v1/orders/{order.id}"}
     if (wait := _prefer_wait(prefer, orders.max_wait)) > 0:
-        order = await wait_for_change(orders, order, wait)
+        order = await wait_for_change(orders, order, wait, final_only=True)
         headers["Preference-Applied"] = f"wait={wait:g}"
-    return _json(order_json(order), 201 if placed.created else 200, headers)
+    return json_response(OrderOut.of(order), 201 if placed.created else 200, headers=headers)
 
 
-@router.get("/orders")
-async def list_orders(user: CurrentUser, orders: OrdersDep,
-                      limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                      before: Annotated[str | None, Query(max_length=64,
-                                                          description="`next` of the previous page")] = None,
-                      ) -> Response:
+@router.get("/v1/orders", auth=USER, raises=(InvalidCursor,))
+async def list_orders(user: Principal, orders: OrdersContext, cursor: CursorParam = None,
+                      limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Page[OrderOut]:
     """Your orders, newest first."""
-    page = await queries.user_page(orders.db, user.id, before=before, limit=limit)
-    return _json({"items": [order_json(o) for o in page],
-                  "next": page[-1].id if len(page) == limit else None})
+    before = _OWN_PAGES.decode(cursor, (str,))[0] if cursor else None
+    async with orders.uow(readonly=True) as repo:
+        page = await repo.page_of_user(user.id, before=str(before) if before else None,
+                                       limit=limit)
+    nxt = _OWN_PAGES.encode([page[-1].id]) if len(page) == limit else None
+    return Page([OrderOut.of(o) for o in page], nxt)
 
 
-@router.get("/orders/{order_id}", responses=problem_responses({404: "no such order of yours"}))
-async def get_order(order_id: str, user: CurrentUser, orders: OrdersDep) -> Response:
-    return _json(order_json(await _own(orders, user, order_id)))
+@router.get("/v1/orders/{order_id}", auth=USER, raises=(OrderNotFound,))
+async def get_order(order_id: OrderId, user: Principal, orders: OrdersContext) -> OrderOut:
+    """One of your orders."""
+    return OrderOut.of(await _own(orders, user, order_id))
 
 
-@router.get("/orders/{order_id}/events", responses=problem_responses({404: "no such order of yours"}))
-async def order_events(order_id: str, user: CurrentUser, orders: OrdersDep) -> Response:
+@router.get("/v1/orders/{order_id}/events", auth=USER, raises=(OrderNotFound,),
+            responses={200: Media("text/event-stream", "`status` events until it is final")})
+async def order_events(order_id: OrderId, user: Principal, orders: OrdersContext) -> Response:
     """Server-sent events: the order's status now and at every change, until it is final."""
     order = await _own(orders, user, order_id)
 
     async def stream() -> AsyncIterator[bytes]:
         current = order
-        yield b"event: status\ndata: " + orjson.dumps(order_json(current)) + b"\n\n"
+        yield b"event: status\ndata: " + _ENCODER.encode(OrderOut.of(current)) + b"\n\n"
         quiet = time.monotonic()
         while not current.terminal:
-            changed = await wait_for_change(orders, current, 15.0)
+            changed = await wait_for_change(orders, current, 15.0, final_only=False)
             if changed.status != current.status or changed.updated_at != current.updated_at:
                 current = changed
-                yield b"event: status\ndata: " + orjson.dumps(order_json(current)) + b"\n\n"
+                yield b"event: status\ndata: " + _ENCODER.encode(OrderOut.of(current)) + b"\n\n"
                 quiet = time.monotonic()
             elif time.monotonic() - quiet >= 15.0:
                 yield b": still waiting\n\n"
                 quiet = time.monotonic()
 
-    return StreamingResponse(stream(), media_type="text/event-stream",
-                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    return StreamResponse(stream(), media_type="text/event-stream",
+                          headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 
-@router.get("/admin/orders", tags=["operations"])
-async def admin_orders(_: Admin, orders: OrdersDep,
-                       after: Annotated[str | None, Query(max_length=64)] = None,
-                       limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> Response:
+@router.get("/v1/admin/orders", auth=ADMIN, raises=(InvalidCursor,), tags=["operations"])
+async def admin_orders(orders: OrdersContext, cursor: CursorParam = None,
+                       limit: Annotated[int, Query(ge=1, le=1000)] = 500) -> Page[OrderOut]:
     """Every order, oldest first (for `souk verify`)."""
-    page = await queries.admin_page(orders.db, after=after, limit=limit)
-    return _json({"items": [order_json(o) for o in page],
-                  "next": page[-1].id if len(page) == limit else None})
+    after = _ALL_PAGES.decode(cursor, (str,))[0] if cursor else None
+    async with orders.uow(readonly=True) as repo:
+        page = await repo.page(after=str(after) if after else None, limit=limit)
+    nxt = _ALL_PAGES.encode([page[-1].id]) if len(page) == limit else None
+    return Page([OrderOut.of(o) for o in page], nxt)
 
 
-@router.get("/admin/orders/{order_id}", tags=["operations"],
-            responses=problem_responses({404: "no such order"}))
-async def admin_order(order_id: str, _: Admin, orders: OrdersDep) -> Response:
+@router.get("/v1/admin/orders/{order_id}", auth=ADMIN, raises=(OrderNotFound,),
+            tags=["operations"])
+async def admin_order(order_id: OrderId, orders: OrdersContext) -> OrderDetailOut:
     """One order with its saga's step journal."""
-    order = await queries.get_order(orders.db, order_id) if len(order_id) <= 64 else None
-    if order is None:
-        raise OrderNotFound(order_id)
-    journal = await queries.journal_of(orders.db, order_id)
-    return _json({**order_json(order), "journal": journal})
+    async with orders.uow(readonly=True) as repo:
+        order = await repo.get(order_id)
+        if order is None:
+            raise OrderNotFound(order_id)
+        journal = await repo.journal_of(order_id)
+    return OrderDetailOut.of_order(order, journal)

@@ -1,40 +1,63 @@
-"""Participants' replies → the saga. Translation only; the rules live in domain/saga.py."""
+"""The participants' replies, one named handler each: translation to the saga only (the rules
+live in domain/saga.py). Each runs inside the consumer batch's transaction."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import Any
-
-from chassis.messaging import Handler, Incoming, MessageTx
-from contracts import Message
-from contracts import inventory as inv
-from contracts import payments as pay
-from orders.adapters.sql import SqlOrdersTx
+from chassis.messaging import MessageHandlers, MessageTx
+from contracts.inventory import StockRejected, StockReleased, StockReserved
+from contracts.payments import (
+    PaymentAuthorized,
+    PaymentCaptured,
+    PaymentDeclined,
+    PaymentVoided,
+)
+from orders.adapters.sql import SqlOrders
 from orders.domain.saga import Reply, ReplyKind
-from orders.service.saga import SagaRunner
+from orders.service.saga_runner import SagaRunner
 
-__all__ = ["reply_handlers"]
+__all__ = ["handlers"]
 
-_KINDS: dict[type[Message], ReplyKind] = {
-    inv.StockReserved: ReplyKind.STOCK_RESERVED,
-    inv.StockRejected: ReplyKind.STOCK_REJECTED,
-    inv.StockReleased: ReplyKind.STOCK_RELEASED,
-    pay.PaymentAuthorized: ReplyKind.PAYMENT_AUTHORIZED,
-    pay.PaymentDeclined: ReplyKind.PAYMENT_DECLINED,
-    pay.PaymentCaptured: ReplyKind.PAYMENT_CAPTURED,
-    pay.PaymentVoided: ReplyKind.PAYMENT_VOIDED,
-}
+handlers = MessageHandlers()
 
 
-def _handler(runner: SagaRunner, kind: ReplyKind) -> Callable[[MessageTx, Any, Incoming],
-                                                                Awaitable[None]]:
-    async def handle(tx: MessageTx, reply: Any, meta: Incoming) -> None:
-        reason = str(getattr(reply, "reason", "") or getattr(reply, "outcome", "") or "")
-        await runner.on_reply(SqlOrdersTx(tx), reply.order_id,
-                              Reply(kind=kind, idempotency_key=reply.idempotency_key, reason=reason))
-
-    return handle
+@handlers.on(StockReserved)
+async def on_stock_reserved(reply: StockReserved, tx: MessageTx, runner: SagaRunner) -> None:
+    await runner.on_reply(SqlOrders(tx), reply.order_id,
+                          Reply(ReplyKind.STOCK_RESERVED, reply.idempotency_key))
 
 
-def reply_handlers(runner: SagaRunner) -> dict[type[Message], Handler]:
-    return {model: _handler(runner, kind) for model, kind in _KINDS.items()}
+@handlers.on(StockRejected)
+async def on_stock_rejected(reply: StockRejected, tx: MessageTx, runner: SagaRunner) -> None:
+    await runner.on_reply(SqlOrders(tx), reply.order_id,
+                          Reply(ReplyKind.STOCK_REJECTED, reply.idempotency_key, reply.reason))
+
+
+@handlers.on(StockReleased)
+async def on_stock_released(reply: StockReleased, tx: MessageTx, runner: SagaRunner) -> None:
+    await runner.on_reply(SqlOrders(tx), reply.order_id,
+                          Reply(ReplyKind.STOCK_RELEASED, reply.idempotency_key))
+
+
+@handlers.on(PaymentAuthorized)
+async def on_payment_authorized(reply: PaymentAuthorized, tx: MessageTx,
+                                runner: SagaRunner) -> None:
+    await runner.on_reply(SqlOrders(tx), reply.order_id,
+                          Reply(ReplyKind.PAYMENT_AUTHORIZED, reply.idempotency_key))
+
+
+@handlers.on(PaymentDeclined)
+async def on_payment_declined(reply: PaymentDeclined, tx: MessageTx, runner: SagaRunner) -> None:
+    await runner.on_reply(SqlOrders(tx), reply.order_id,
+                          Reply(ReplyKind.PAYMENT_DECLINED, reply.idempotency_key, reply.reason))
+
+
+@handlers.on(PaymentCaptured)
+async def on_payment_captured(reply: PaymentCaptured, tx: MessageTx, runner: SagaRunner) -> None:
+    await runner.on_reply(SqlOrders(tx), reply.order_id,
+                          Reply(ReplyKind.PAYMENT_CAPTURED, reply.idempotency_key))
+
+
+@handlers.on(PaymentVoided)
+async def on_payment_voided(reply: PaymentVoided, tx: MessageTx, runner: SagaRunner) -> None:
+    await runner.on_reply(SqlOrders(tx), reply.order_id,
+                          Reply(ReplyKind.PAYMENT_VOIDED, reply.idempotency_key, reply.outcome))

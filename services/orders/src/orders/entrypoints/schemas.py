@@ -1,28 +1,75 @@
-"""The orders API's bodies and their JSON shapes."""
+"""The orders API's bodies, as msgspec Structs (their JSON Schemas are the OpenAPI document's)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
+from msgspec import Meta
 
 from orders.domain.order import Order
+from orders.service.ports import JournalEntry
 
-__all__ = ["PlaceOrderIn", "order_json"]
+__all__ = ["JournalEntryOut", "OrderDetailOut", "OrderOut", "PlaceOrderIn"]
+
+Status = Literal["PENDING", "STOCK_RESERVED", "PAYMENT_AUTHORIZED", "CONFIRMED", "CANCELLING",
+                 "CANCELLED"]
 
 
-class PlaceOrderIn(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    card_token: str = Field(pattern=r"^tok_[a-z0-9_]{1,40}$", description=(
+class PlaceOrderIn(msgspec.Struct, frozen=True):
+    card_token: Annotated[str, Meta(pattern=r"^tok_[a-z0-9_]{1,40}$", description=(
         "a card token from the payment form; test tokens: tok_visa (succeeds), tok_decline "
-        "(declined), tok_timeout (the processor answers too late)"))
+        "(declined), tok_timeout (the processor answers too late)"))]
 
 
-def order_json(order: Order) -> dict[str, Any]:
-    return {"id": order.id, "status": str(order.status), "total_minor": order.total_minor,
+class OrderLineOut(msgspec.Struct, frozen=True):
+    sku: str
+    quantity: int
+    unit_price_minor: int
+    name: str
+    line_total_minor: int
+
+
+class OrderOut(msgspec.Struct, frozen=True):
+    id: str
+    status: Status
+    total_minor: Annotated[int, Meta(description="in minor units (cents)")]
+    currency: str
+    reason: Annotated[str | None, Meta(description="why it was cancelled")]
+    lines: list[OrderLineOut]
+    user_id: str
+    created_at: Annotated[float, Meta(description="Unix seconds")]
+    updated_at: Annotated[float, Meta(description="Unix seconds")]
+
+    @classmethod
+    def of(cls, order: Order) -> OrderOut:
+        return cls(**_fields(order))
+
+
+class JournalEntryOut(msgspec.Struct, frozen=True):
+    step: str
+    note: str
+    at: float
+
+    @classmethod
+    def of(cls, entry: JournalEntry) -> JournalEntryOut:
+        return cls(entry.step, entry.note, entry.at)
+
+
+class OrderDetailOut(OrderOut, frozen=True):
+    """An order with its saga's step journal (operators)."""
+
+    journal: list[JournalEntryOut] = msgspec.field(default_factory=list)
+
+    @classmethod
+    def of_order(cls, order: Order, journal: list[JournalEntry]) -> OrderDetailOut:
+        return cls(**_fields(order), journal=[JournalEntryOut.of(e) for e in journal])
+
+
+def _fields(order: Order) -> dict[str, Any]:
+    return {"id": order.id, "status": order.status.value, "total_minor": order.total_minor,
             "currency": order.currency, "reason": order.reason or None,
-            "lines": [{"sku": x.sku, "quantity": x.quantity, "unit_price_minor": x.unit_price_minor,
-                       "name": x.name, "line_total_minor": x.total_minor} for x in order.lines],
+            "lines": [OrderLineOut(x.sku, x.quantity, x.unit_price_minor, x.name, x.total_minor)
+                      for x in order.lines],
             "user_id": order.user_id, "created_at": order.created_at,
             "updated_at": order.updated_at}

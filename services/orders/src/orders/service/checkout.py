@@ -12,11 +12,11 @@ from chassis.tracing import inject
 from contracts import PricedLine
 from contracts.orders import OrderPlaced
 from orders.domain import saga as machine
-from orders.domain.errors import EmptyCart, IdempotencyKeyReused
+from orders.domain.errors import CartUnavailable, EmptyCart, IdempotencyKeyReused
 from orders.domain.order import Order
 from orders.domain.saga import Status
-from orders.service.ports import CartReader, SagaRecord, UnitOfWork
-from orders.service.saga import SagaRunner
+from orders.service.ports import CartReader, OrdersUnitOfWork, SagaRecord
+from orders.service.saga_runner import SagaRunner
 
 __all__ = ["Placed", "place_order", "request_hash"]
 
@@ -33,9 +33,9 @@ def request_hash(card_token: str) -> str:
     return hashlib.sha256(card_token.encode()).hexdigest()[:32]
 
 
-async def _existing(uow: UnitOfWork, user_id: str, key: str, digest: str) -> Placed | None:
-    async with uow() as tx:
-        found = await tx.find_by_key(user_id, key)
+async def _existing(uow: OrdersUnitOfWork, user_id: str, key: str, digest: str) -> Placed | None:
+    async with uow(readonly=True) as orders:
+        found = await orders.find_by_key(user_id, key)
     if found is None:
         return None
     order, their_digest = found
@@ -44,13 +44,26 @@ async def _existing(uow: UnitOfWork, user_id: str, key: str, digest: str) -> Pla
     return Placed(order, created=False)
 
 
-async def place_order(uow: UnitOfWork, carts: CartReader, runner: SagaRunner, *, user_id: str,
-                      idempotency_key: str, card_token: str) -> Placed:
+async def place_order(uow: OrdersUnitOfWork, carts: CartReader, runner: SagaRunner, *,
+                      user_id: str, idempotency_key: str, card_token: str) -> Placed:
+    """Check out ``user_id``'s cart: the order and the saga's first command in one transaction.
+    The same key with the same request returns the order it placed; with another request it
+    is refused (``IdempotencyKeyReused``).
+
+    The key is not looked up first: a retry is rare, and the unique (user, key) index settles it
+    at the insert, so a checkout costs one transaction less. Only when the cart cannot give a
+    new order (empty — it was cleared by the first one — or unavailable) is the key looked up,
+    so a retry still gets its order."""
     digest = request_hash(card_token)
-    if (again := await _existing(uow, user_id, idempotency_key, digest)) is not None:
-        return again
-    cart = await carts.priced_cart(user_id)  # network: outside any transaction
+    try:
+        cart = await carts.priced_cart(user_id)  # network: outside any transaction
+    except CartUnavailable:
+        if (again := await _existing(uow, user_id, idempotency_key, digest)) is not None:
+            return again
+        raise
     if not cart.lines:
+        if (again := await _existing(uow, user_id, idempotency_key, digest)) is not None:
+            return again
         raise EmptyCart(user_id)
     now = time.time()
     order_id = new_id()
@@ -63,25 +76,24 @@ async def place_order(uow: UnitOfWork, carts: CartReader, runner: SagaRunner, *,
     record = SagaRecord(saga=start.saga, user_id=user_id, total_minor=cart.total_minor,
                         currency=cart.currency, lines=cart.lines, card_token=card_token,
                         created_at=now, trace_parent=carrier.get("traceparent", ""))
-    async with uow() as tx:
-        if not await tx.insert(order, start.saga, idempotency_key=idempotency_key,
-                               request_hash=digest, card_token=card_token,
-                               trace_parent=record.trace_parent):
+    async with uow() as orders:
+        if not await orders.insert(order, start.saga, idempotency_key=idempotency_key,
+                                   request_hash=digest, card_token=card_token,
+                                   trace_parent=record.trace_parent):
             inserted = False
         else:
             inserted = True
-            tx.publish(OrderPlaced(order_id=order_id, user_id=user_id, lines=tuple(
+            orders.publish(OrderPlaced(order_id=order_id, user_id=user_id, lines=tuple(
                 PricedLine(sku=x.sku, quantity=x.quantity, unit_price_minor=x.unit_price_minor,
                            name=x.name) for x in cart.lines), total_minor=cart.total_minor,
                 currency=cart.currency, placed_at=now),
                 msg_id=f"{order_id}.placed", correlation_id=order_id)
-            await runner.apply(tx, record, start, now, stored=True)
-            tx.after_commit(runner.metrics.placed)
-    if inserted:
-        log.info("order placed", order_id=order_id, total_minor=cart.total_minor,
-                 lines=len(cart.lines))
-    if not inserted:  # a concurrent request with the same key won the race
+            await runner.apply(orders, record, start, now, stored=True)
+            orders.after_commit(runner.metrics.placed)
+    if not inserted:  # the key was used before: a retry, or a concurrent request
         again = await _existing(uow, user_id, idempotency_key, digest)
         assert again is not None
         return again
+    log.info("order placed", order_id=order_id, total_minor=cart.total_minor,
+             lines=len(cart.lines))
     return Placed(order, created=True)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
+from chassis.db import UnitOfWork
 from contracts import Message
 from orders.domain.order import Order, OrderLine
 from orders.domain.saga import Saga
 
-__all__ = ["CartReader", "CartSnapshot", "OrdersTx", "SagaMetrics", "SagaRecord", "UnitOfWork"]
+__all__ = ["CartReader", "CartSnapshot", "JournalEntry", "OrdersRepository", "OrdersUnitOfWork",
+           "SagaMetrics", "SagaRecord"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,13 @@ class SagaRecord:
     trace_parent: str = ""
 
 
+@dataclass(frozen=True, slots=True)
+class JournalEntry:
+    step: str
+    note: str
+    at: float
+
+
 class SagaMetrics(Protocol):
     """What the saga counts (business and operations), recorded after each commit."""
 
@@ -47,8 +55,20 @@ class SagaMetrics(Protocol):
 
     def timed_out(self, step: str) -> None: ...
 
+    def confirmed_by(self, step: str) -> None:
+        """An order was confirmed by the reply to ``step``: ``authorize`` (captured on
+        authorization) or ``capture`` (the two-step flow)."""
+        ...
 
-class OrdersTx(Protocol):
+    def late_reply(self, kind: str) -> None:
+        """A payment reply (``payment-authorized``, ``payment-captured``) came after the saga
+        gave up on it; it was answered with its own void (refund)."""
+        ...
+
+
+class OrdersRepository(Protocol):
+    """Orders, their sagas and what they publish, inside one transaction."""
+
     async def find_by_key(self, user_id: str, key: str) -> tuple[Order, str] | None:
         """The order placed with this idempotency key, and the hash of that request."""
         ...
@@ -68,12 +88,25 @@ class OrdersTx(Protocol):
 
     async def overdue(self, now: float, limit: int) -> list[SagaRecord]: ...
 
+    async def get(self, order_id: str) -> Order | None: ...
+
+    async def page_of_user(self, user_id: str, *, before: str | None,
+                           limit: int) -> list[Order]:
+        """The user's orders, newest first, older than the order id ``before``."""
+        ...
+
+    async def page(self, *, after: str | None, limit: int) -> list[Order]:
+        """Every order, oldest first, newer than the order id ``after``."""
+        ...
+
+    async def journal_of(self, order_id: str) -> list[JournalEntry]: ...
+
     def publish(self, message: Message, *, msg_id: str, correlation_id: str) -> None: ...
 
     def after_commit(self, callback: Callable[[], None]) -> None: ...
 
 
-UnitOfWork = Callable[[], AbstractAsyncContextManager[OrdersTx]]
+OrdersUnitOfWork = UnitOfWork[OrdersRepository]
 
 
 class CartReader(Protocol):

@@ -6,21 +6,29 @@ Appends are optimistic: each event takes the next version of its stream, and the
 
 from __future__ import annotations
 
-import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from chassis.db import Row, Transaction
-from chassis.db.timestamps import from_db_timestamp, to_db_timestamp
-from payments.domain.cursor import ListingKey
-from payments.domain.errors import ConcurrencyConflict
-from payments.domain.events import PaymentEvent, from_record, to_record
-from payments.domain.payment import Status
-from payments.service.ports import PaymentSummary, StoredEvent, Stream
+import msgspec
 
-__all__ = ["SqlLedger"]
+from chassis.db import Row
+from chassis.db.timestamps import from_db_timestamp, to_db_timestamp
+from chassis.messaging import MessageTx
+from contracts import Message
+from payments.domain.errors import ConcurrencyConflict
+from payments.domain.events import PaymentEvent, event_name, event_type
+from payments.domain.payment import Status
+from payments.service.ports import (
+    ListingKey,
+    PaymentsRepository,
+    PaymentSummary,
+    StoredEvent,
+    Stream,
+)
+
+__all__ = ["SqlPayments", "event_from_record", "event_record"]
 
 _LOAD = """SELECT version, type, data, recorded_at FROM payment_events
            WHERE stream_id = :stream_id ORDER BY version"""
@@ -42,6 +50,21 @@ _SUMMARY = """SELECT order_id, user_id, status, amount_minor, currency, authoriz
               FROM payments"""
 
 
+_ENCODER = msgspec.json.Encoder()
+
+
+def event_record(event: PaymentEvent) -> tuple[str, str]:
+    """(stored type name, JSON data) of ``event``."""
+    return event_name(event), _ENCODER.encode(event).decode()
+
+
+def event_from_record(type_name: str, data: str | bytes) -> PaymentEvent:
+    """The event stored as ``type_name`` with ``data``; fields this code does not know are
+    ignored, so a newer writer's additions do not break an older reader."""
+    event: PaymentEvent = msgspec.json.decode(data, type=event_type(type_name))
+    return event
+
+
 def _is_duplicate_key(exc: Exception) -> bool:
     if isinstance(exc, sqlite3.IntegrityError):
         return True
@@ -59,20 +82,22 @@ def _summary(row: Row) -> PaymentSummary:
         updated_at=from_db_timestamp(row["updated_at"]))
 
 
-class SqlLedger:
-    """The ledger and listings inside one chassis transaction (or messaging transaction)."""
+class SqlPayments(PaymentsRepository):
+    """The event store, its projection and listings through one transaction: a consumer batch's,
+    or one opened by a request or the late authorizer (``publish`` goes to the outbox)."""
 
-    def __init__(self, tx: Transaction, dialect: str) -> None:
+    __slots__ = ("_tx",)
+
+    def __init__(self, tx: MessageTx) -> None:
         self._tx = tx
-        self._dialect = dialect
 
     def _ts(self, value: datetime) -> Any:
-        return to_db_timestamp(self._dialect, value)
+        return to_db_timestamp(self._tx.dialect, value)
 
     async def load(self, order_id: str) -> Stream:
         rows = await self._tx.fetch_all(_LOAD, {"stream_id": order_id})
         return Stream(order_id, tuple(
-            StoredEvent(int(r["version"]), from_record(r["type"], json.loads(r["data"])),
+            StoredEvent(int(r["version"]), event_from_record(r["type"], r["data"]),
                         from_db_timestamp(r["recorded_at"])) for r in rows))
 
     async def append(self, stream: Stream, events: Sequence[PaymentEvent]) -> Stream:
@@ -80,12 +105,12 @@ class SqlLedger:
             return stream
         now = datetime.now(UTC)
         stored = tuple(StoredEvent(stream.version + i, e, now) for i, e in enumerate(events, 1))
+        recorded_at = self._ts(now)
         rows = []
         for s in stored:
-            type_name, data = to_record(s.event)
+            type_name, data = event_record(s.event)
             rows.append({"stream_id": stream.order_id, "version": s.version, "type": type_name,
-                         "data": json.dumps(data, separators=(",", ":")),
-                         "recorded_at": self._ts(now)})
+                         "data": data, "recorded_at": recorded_at})
         try:
             for row in rows:
                 await self._tx.execute(_APPEND, row)
@@ -100,7 +125,7 @@ class SqlLedger:
             "order_id": p.order_id, "user_id": p.user_id or None, "status": str(p.status),
             "amount_minor": p.amount_minor, "currency": p.currency or None,
             "authorized_minor": p.authorized_minor, "captured_minor": p.captured_minor,
-            "refunded_minor": p.refunded_minor, "captures": p.captures, "now": self._ts(now)})
+            "refunded_minor": p.refunded_minor, "captures": p.captures, "now": recorded_at})
         return after
 
     async def pending(self, limit: int) -> list[str]:
@@ -130,3 +155,10 @@ class SqlLedger:
                 f"{_SUMMARY} WHERE order_id > :after ORDER BY order_id LIMIT :limit",
                 {"after": after, "limit": limit})
         return [_summary(r) for r in rows]
+
+    def publish(self, message: Message, *, msg_id: str,
+                correlation_id: str | None = None) -> None:
+        self._tx.publish(message, msg_id=msg_id, correlation_id=correlation_id)
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        self._tx.after_commit(callback)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["CaptureRefused", "ConcurrencyConflict", "InvalidCursor", "PaymentNotFound",
-           "PaymentsError"]
+__all__ = ["CaptureRefused", "ConcurrencyConflict", "PaymentNotFound", "PaymentsError"]
 
 
 class PaymentsError(Exception):
@@ -12,10 +11,6 @@ class PaymentsError(Exception):
 
 class PaymentNotFound(PaymentsError):
     """No payment of the caller has this order id."""
-
-
-class InvalidCursor(PaymentsError):
-    """A pagination cursor was not issued by us, or was altered on the way back."""
 
 
 class ConcurrencyConflict(PaymentsError):

@@ -1,13 +1,12 @@
 """The events of a payment's stream (stream id = order id). Plain data, appended, never changed.
 
-``to_record`` / ``from_record`` give each event its stored name and a JSON-ready dict; the names
-are the class names and must never change once written (an old stream is read forever).
+Each event is stored under its name (``event_name``); the names are the class names and must never
+change once written (an old stream is read forever). ``event_type`` gives the class back.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from typing import Any
+from dataclasses import dataclass
 
 __all__ = [
     "AuthorizationRequested",
@@ -19,21 +18,24 @@ __all__ = [
     "UnknownEventType",
     "VoidRequested",
     "Voided",
-    "from_record",
-    "to_record",
+    "event_name",
+    "event_type",
 ]
 
 
 @dataclass(frozen=True, slots=True)
 class AuthorizationRequested:
     """The processor was asked and will answer later. Only the token's kind is kept, never the
-    token itself."""
+    token itself. ``capture``: an approval is captured as it lands."""
 
     user_id: str
     amount_minor: int
     currency: str
     card_token_kind: str
     idempotency_key: str
+    # added later: events stored before it have no such field and read back as False, the
+    # meaning they were written with
+    capture: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,16 +91,14 @@ class UnknownEventType(ValueError):
     """A stored event whose name this code does not know (a newer writer, or corruption)."""
 
 
-def to_record(event: PaymentEvent) -> tuple[str, dict[str, Any]]:
-    """(stored type name, data) of ``event``."""
-    return type(event).__name__, asdict(event)
+def event_name(event: PaymentEvent) -> str:
+    """The name ``event`` is stored under."""
+    return type(event).__name__
 
 
-def from_record(type_name: str, data: dict[str, Any]) -> PaymentEvent:
-    """The event stored as ``type_name`` with ``data``; fields this code does not know are
-    ignored, so a newer writer's additions do not break an older reader."""
-    cls = _TYPES.get(type_name)
+def event_type(name: str) -> type[PaymentEvent]:
+    """The class of the events stored as ``name``."""
+    cls = _TYPES.get(name)
     if cls is None:
-        raise UnknownEventType(type_name)
-    known = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in data.items() if k in known})
+        raise UnknownEventType(name)
+    return cls

@@ -23,8 +23,8 @@ from payments.domain.events import (
     VoidRequested,
 )
 
-__all__ = ["Decision", "Payment", "Status", "VoidOutcome", "apply", "capture", "decline_voided",
-           "fold", "land_authorization", "void"]
+__all__ = ["Decision", "Payment", "Status", "VoidOutcome", "apply", "capture", "decide",
+           "decline_voided", "fold", "land_authorization", "void"]
 
 VoidOutcome = Literal["voided", "refunded", "nothing"]
 
@@ -66,6 +66,7 @@ class Payment:
     currency: str = ""
     card_token_kind: str = ""
     idempotency_key: str = ""  # of the AuthorizePayment
+    capture_requested: bool = False  # a pending authorization is captured as it lands
     decline_reason: str = ""
     authorized_minor: int = 0
     captured_minor: int = 0
@@ -106,7 +107,8 @@ def apply(payment: Payment, event: PaymentEvent) -> Payment:
             return replace(p, version=version, status=Status.PENDING, user_id=event.user_id,
                            amount_minor=event.amount_minor, currency=event.currency,
                            card_token_kind=event.card_token_kind,
-                           idempotency_key=event.idempotency_key)
+                           idempotency_key=event.idempotency_key,
+                           capture_requested=event.capture)
         case Authorized():
             return replace(p, version=version, status=Status.AUTHORIZED, authorized_minor=event.amount_minor,
                            amount_minor=event.amount_minor, currency=event.currency,
@@ -147,9 +149,22 @@ def decline_voided(payment: Payment, *, user_id: str, amount_minor: int, currenc
     return [Declined("voided", user_id, amount_minor, currency, idempotency_key)]
 
 
+def decide(decision: Decision, *, user_id: str, amount_minor: int, currency: str,
+           idempotency_key: str, capture: bool) -> list[PaymentEvent]:
+    """The events of an authorization the processor answered at once; an approval asked with
+    ``capture`` is captured in the same step (one append, one transaction)."""
+    if not decision.approved:
+        return [Declined(decision.reason, user_id, amount_minor, currency, idempotency_key)]
+    events: list[PaymentEvent] = [Authorized(amount_minor, currency, user_id, idempotency_key)]
+    if capture:
+        events.append(Captured(amount_minor))
+    return events
+
+
 def land_authorization(payment: Payment, decision: Decision) -> list[PaymentEvent]:
-    """The events a late processor answer adds to a pending payment; a void that arrived in the
-    meantime voids the fresh authorization at once, so no charge remains."""
+    """The events a late processor answer adds to a pending payment. A void that arrived in the
+    meantime voids the fresh authorization at once (never captured, so no charge is ever made);
+    otherwise an approval asked with capture is captured in the same step."""
     if payment.status is not Status.PENDING:
         return []  # already landed (a resumed task after a crash, or a second task)
     if not decision.approved:
@@ -157,6 +172,8 @@ def land_authorization(payment: Payment, decision: Decision) -> list[PaymentEven
     events: list[PaymentEvent] = [Authorized(payment.amount_minor, payment.currency)]
     if payment.void_requested:
         events.append(Voided())
+    elif payment.capture_requested:
+        events.append(Captured(payment.amount_minor))
     return events
 
 

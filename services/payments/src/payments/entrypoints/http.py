@@ -1,65 +1,63 @@
-"""The payments HTTP API under ``/v1`` (the gateway serves it as ``/api/v1/payments/…``)."""
+"""The payments HTTP API under ``/v1`` (the gateway serves it as ``/api/v1/payments/…``): a
+user's own payments, and the admin listing ``souk verify`` reads."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
-
-from chassis.auth import CurrentUser, Principal, require_role
-from chassis.deps import DatabaseDep
-from chassis.openapi import problem_responses
-from payments.adapters.sessions import read_sessions
-from payments.entrypoints.schemas import (
-    AdminPageOut,
-    AdminPaymentOut,
-    PaymentOut,
-    PaymentPageOut,
-    PaymentSummaryOut,
-)
+from chassis.pagination import CursorCodec, CursorParam, InvalidCursor, Page
+from chassis.web import ADMIN, USER, Path, Principal, Query, Router
+from payments.domain.errors import PaymentNotFound
+from payments.entrypoints.schemas import AdminPaymentOut, PaymentOut, PaymentSummaryOut
 from payments.service import queries
-from payments.service.queries import ReadFactory
+from payments.service.context import PaymentsContext
+from payments.service.ports import ListingKey
 
 __all__ = ["router"]
 
+router = Router(tags=["payments"])
 
-async def get_reads(db: DatabaseDep) -> ReadFactory:
-    return read_sessions(db)
-
-
-ReadsDep = Annotated[ReadFactory, Depends(get_reads)]
-Admin = Annotated[Principal, Depends(require_role("admin"))]
-
-router = APIRouter(prefix="/v1", tags=["payments"])
+_OWN_PAGES = CursorCodec("payments.own.v1")
+_ALL_PAGES = CursorCodec("payments.all.v1")
+OrderId = Annotated[str, Path(max_length=100)]
 
 
-@router.get("/payments", responses=problem_responses(
-    {400: "invalid parameter (validation-error) or cursor (payments/invalid-cursor)"}))
-async def list_payments(
-    user: CurrentUser, reads: ReadsDep,
-    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = queries.DEFAULT_PAGE_SIZE,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page")] = None,
-) -> PaymentPageOut:
-    """The caller's payments, newest first."""
-    page = await queries.list_payments(reads, user.id, limit=limit, cursor=cursor)
-    return PaymentPageOut(items=[PaymentSummaryOut.of(s) for s in page.items],
-                          next_cursor=page.next_cursor)
+def _before(cursor: str | None) -> ListingKey | None:
+    if not cursor:
+        return None
+    created_at, order_id = _OWN_PAGES.decode(cursor, (str, str))
+    try:
+        return ListingKey(datetime.fromisoformat(str(created_at)), str(order_id))
+    except ValueError as exc:  # only reachable if our own encoding changed
+        raise InvalidCursor("the cursor payload is malformed") from exc
 
 
-@router.get("/payments/{order_id}", responses=problem_responses(
-    {404: "no payment of yours for this order (payments/not-found)"}))
-async def get_payment(order_id: str, user: CurrentUser, reads: ReadsDep) -> PaymentOut:
-    """One of the caller's payments, with its event history."""
-    return PaymentOut.of(await queries.get_payment(reads, user.id, order_id))
+@router.get("/v1/payments", auth=USER, raises=(InvalidCursor,))
+async def list_payments(user: Principal, payments: PaymentsContext, cursor: CursorParam = None,
+                        limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] =
+                        queries.DEFAULT_PAGE_SIZE) -> Page[PaymentSummaryOut]:
+    """Your payments, newest first."""
+    found = await queries.list_payments(payments.uow, user.id, limit=limit,
+                                        before=_before(cursor))
+    last = found.items[-1] if found.more else None
+    nxt = None if last is None else _OWN_PAGES.encode([last.created_at.isoformat(),
+                                                       last.order_id])
+    return Page([PaymentSummaryOut.of(s) for s in found.items], nxt)
 
 
-@router.get("/admin/payments", responses=problem_responses({403: "the token lacks the admin role"}))
-async def admin_payments(
-    _: Admin, reads: ReadsDep,
-    after: Annotated[str | None, Query(min_length=1, max_length=100,
-                                       description="the last order id of the previous page")] = None,
-    limit: Annotated[int, Query(ge=1, le=queries.MAX_ADMIN_PAGE)] = queries.DEFAULT_ADMIN_PAGE,
-) -> AdminPageOut:
+@router.get("/v1/payments/{order_id}", auth=USER, raises=(PaymentNotFound,))
+async def get_payment(order_id: OrderId, user: Principal, payments: PaymentsContext) -> PaymentOut:
+    """One of your payments, with its event history."""
+    return PaymentOut.of(await queries.get_payment(payments.uow, user.id, order_id))
+
+
+@router.get("/v1/admin/payments", auth=ADMIN, raises=(InvalidCursor,), tags=["operations"])
+async def admin_payments(payments: PaymentsContext, cursor: CursorParam = None,
+                         limit: Annotated[int, Query(ge=1, le=queries.MAX_ADMIN_PAGE)] =
+                         queries.DEFAULT_ADMIN_PAGE) -> Page[AdminPaymentOut]:
     """Every payment by order id, with its net charge (for `souk verify`)."""
-    page = await queries.admin_payments(reads, after=after, limit=limit)
-    return AdminPageOut(items=[AdminPaymentOut.of(s) for s in page.items], next=page.next)
+    after = str(_ALL_PAGES.decode(cursor, (str,))[0]) if cursor else None
+    found = await queries.admin_payments(payments.uow, after=after, limit=limit)
+    nxt = _ALL_PAGES.encode([found.items[-1].order_id]) if found.more else None
+    return Page([AdminPaymentOut.of(s) for s in found.items], nxt)

@@ -1,58 +1,55 @@
-"""The saga's commands as they arrive from the broker: translation to the use cases only.
+"""The saga's commands as they arrive from the broker, one named handler per contract type:
+translation to the use cases only.
 
 Each handler runs inside the consumer's batch transaction; it publishes its reply through the
-same transaction (``<command id>.r``) and never waits on the network.
+same transaction (``<command id>.r``) and never waits on the network. An authorization the
+processor answers later is handed to the late authorizer once the batch has committed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from chassis.logging import get_logger
-from chassis.messaging import Handler, Incoming, MessageTx
-from contracts import Message
+from chassis.messaging import Incoming, MessageHandlers, MessageTx
 from contracts.payments import AuthorizePayment, CapturePayment, VoidPayment
-from payments.adapters.sessions import MessagingSession
+from payments.adapters.sql import SqlPayments
 from payments.domain.errors import CaptureRefused
 from payments.service import commands
-from payments.service.late_authorizations import LateAuthorizer
-from payments.service.ports import CardProcessor, PaymentMetrics
+from payments.service.context import PaymentsContext
 
-__all__ = ["PaymentCommandHandlers"]
+__all__ = ["handlers"]
 
 log = get_logger(__name__)
 
+handlers = MessageHandlers()
 
-class PaymentCommandHandlers:
-    def __init__(self, processor: CardProcessor, metrics: PaymentMetrics,
-                 late: LateAuthorizer, dialect: str) -> None:
-        self._processor = processor
-        self._metrics = metrics
-        self._late = late
-        self._dialect = dialect
 
-    def subscriptions(self) -> Mapping[type[Message], Handler]:
-        return {AuthorizePayment: self.on_authorize_payment,
-                CapturePayment: self.on_capture_payment,
-                VoidPayment: self.on_void_payment}
+@handlers.on(AuthorizePayment)
+async def on_authorize_payment(command: AuthorizePayment, tx: MessageTx, meta: Incoming,
+                               payments: PaymentsContext) -> None:
+    later = await commands.authorize_payment(SqlPayments(tx), payments.processor,
+                                             payments.metrics, command, reply_id=f"{meta.id}.r")
+    if later is not None:
+        request = later
 
-    async def on_authorize_payment(self, tx: MessageTx, cmd: AuthorizePayment,
-                                   meta: Incoming) -> None:
-        session = MessagingSession(tx, self._dialect)
-        later = await commands.authorize_payment(session, self._processor, self._metrics, cmd,
-                                                 reply_id=f"{meta.id}.r")
-        if later is not None:
-            self._late.schedule(later)
+        def hand_over() -> None:  # only once the request is stored, so the task can read it
+            payments.late.schedule(request)
 
-    async def on_capture_payment(self, tx: MessageTx, cmd: CapturePayment,
-                                 meta: Incoming) -> None:
-        session = MessagingSession(tx, self._dialect)
-        try:
-            await commands.capture_payment(session, self._metrics, cmd, reply_id=f"{meta.id}.r")
-        except CaptureRefused as exc:
-            # no reply: the saga keeps re-sending, and an operator must look at this order
-            log.error("capture refused", order_id=cmd.order_id, msg_id=meta.id, reason=str(exc))
+        tx.after_commit(hand_over)
 
-    async def on_void_payment(self, tx: MessageTx, cmd: VoidPayment, meta: Incoming) -> None:
-        session = MessagingSession(tx, self._dialect)
-        await commands.void_payment(session, self._metrics, cmd, reply_id=f"{meta.id}.r")
+
+@handlers.on(CapturePayment)
+async def on_capture_payment(command: CapturePayment, tx: MessageTx, meta: Incoming,
+                             payments: PaymentsContext) -> None:
+    try:
+        await commands.capture_payment(SqlPayments(tx), payments.metrics, command,
+                                       reply_id=f"{meta.id}.r")
+    except CaptureRefused as exc:
+        # no reply: the saga keeps re-sending, and an operator must look at this order
+        log.error("capture refused", order_id=command.order_id, msg_id=meta.id, reason=str(exc))
+
+
+@handlers.on(VoidPayment)
+async def on_void_payment(command: VoidPayment, tx: MessageTx, meta: Incoming,
+                          payments: PaymentsContext) -> None:
+    await commands.void_payment(SqlPayments(tx), payments.metrics, command,
+                                reply_id=f"{meta.id}.r")

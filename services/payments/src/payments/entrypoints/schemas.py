@@ -1,73 +1,63 @@
-"""The JSON shapes of the payments API (pydantic), and their mapping from the service's objects."""
+"""The payments API's bodies, as msgspec Structs (their JSON Schemas are the OpenAPI document's),
+and their mapping from the service's objects."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+import msgspec
 
 from payments.domain.payment import Status
 from payments.service.ports import PaymentSummary, Stream
 
-__all__ = ["AdminPageOut", "AdminPaymentOut", "EventOut", "PaymentOut", "PaymentPageOut",
-           "PaymentSummaryOut"]
+__all__ = ["AdminPaymentOut", "EventOut", "PaymentOut", "PaymentSummaryOut"]
+
+PaymentStatus = Literal["new", "void_requested", "pending", "authorized", "declined",
+                        "captured", "voided", "refunded"]
 
 
-class _Out(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-
-class EventOut(_Out):
+class EventOut(msgspec.Struct, frozen=True):
     type: str
     at: datetime
 
 
-class PaymentOut(_Out):
+class _PaymentAmounts(msgspec.Struct, frozen=True):
+    """What a payment's detail and its listing row both show: its order, status and amounts."""
+
     order_id: str
-    status: str
+    status: PaymentStatus
     amount_minor: int
     currency: str
     captured_minor: int
     refunded_minor: int
+
+
+class PaymentOut(_PaymentAmounts, frozen=True):
     events: list[EventOut]
 
     @classmethod
     def of(cls, stream: Stream) -> PaymentOut:
         p = stream.payment
-        return cls(order_id=p.order_id, status=str(p.status), amount_minor=p.amount_minor,
-                   currency=p.currency, captured_minor=p.captured_minor,
-                   refunded_minor=p.refunded_minor,
-                   events=[EventOut(type=type(e.event).__name__, at=e.recorded_at)
-                           for e in stream.events])
+        return cls(p.order_id, p.status.value, p.amount_minor,
+                   p.currency, p.captured_minor, p.refunded_minor,
+                   [EventOut(type(e.event).__name__, e.recorded_at) for e in stream.events])
 
 
-class PaymentSummaryOut(_Out):
-    order_id: str
-    status: str
-    amount_minor: int
-    currency: str
-    captured_minor: int
-    refunded_minor: int
+class PaymentSummaryOut(_PaymentAmounts, frozen=True):
     created_at: datetime
     updated_at: datetime
 
     @classmethod
     def of(cls, s: PaymentSummary) -> PaymentSummaryOut:
-        return cls(order_id=s.order_id, status=s.status, amount_minor=s.amount_minor,
-                   currency=s.currency, captured_minor=s.captured_minor,
-                   refunded_minor=s.refunded_minor, created_at=s.created_at,
-                   updated_at=s.updated_at)
+        return cls(s.order_id, s.status, s.amount_minor,  # type: ignore[arg-type]
+                   s.currency, s.captured_minor, s.refunded_minor, s.created_at, s.updated_at)
 
 
-class PaymentPageOut(_Out):
-    items: list[PaymentSummaryOut]
-    next_cursor: str | None
-
-
-class AdminPaymentOut(_Out):
+class AdminPaymentOut(msgspec.Struct, frozen=True):
     order_id: str
     user_id: str
-    status: str
+    status: PaymentStatus
     authorized_minor: int
     captured_minor: int
     refunded_minor: int
@@ -77,14 +67,6 @@ class AdminPaymentOut(_Out):
 
     @classmethod
     def of(cls, s: PaymentSummary) -> AdminPaymentOut:
-        return cls(order_id=s.order_id, user_id=s.user_id, status=s.status,
-                   authorized_minor=s.authorized_minor, captured_minor=s.captured_minor,
-                   refunded_minor=s.refunded_minor, net_minor=s.net_minor, captures=s.captures,
-                   voided=s.status == Status.VOIDED)
-
-
-class AdminPageOut(_Out):
-    items: list[AdminPaymentOut]
-    next: str | None
-
-
+        return cls(s.order_id, s.user_id, s.status,  # type: ignore[arg-type]
+                   s.authorized_minor, s.captured_minor, s.refunded_minor, s.net_minor,
+                   s.captures, s.status == Status.VOIDED)

@@ -1,9 +1,12 @@
 """Authorizations the processor answers later: one task per pending payment, bounded.
 
-A task asks the processor, then lands the answer in its own transaction after re-reading the
-stream, so a void that arrived meanwhile is seen and the fresh authorization voided at once.
-Pending streams are also found by a slow sweep (and at start-up), so neither a crash nor a
-rolled-back batch loses a payment.
+A task asks the processor (which takes its own time), then lands the answer in its own
+transaction after re-reading the stream, so a void that arrived meanwhile is seen and the fresh
+authorization voided at once (never captured); otherwise an approval asked with capture is
+captured in that same transaction and answered ``PaymentCaptured``. Requests are handed over
+only once the transaction recording them has committed; pending streams are also found by
+``resume`` (run at start-up and then periodically by the background helper), so neither a crash
+nor a rolled-back batch loses a payment.
 """
 
 from __future__ import annotations
@@ -22,15 +25,15 @@ from payments.service.ports import (
     AuthorizationRequest,
     CardProcessor,
     PaymentMetrics,
-    SessionFactory,
+    PaymentsUnitOfWork,
 )
 
 __all__ = ["LateAuthorizer", "late_authorization_id", "late_void_id"]
 
 log = get_logger(__name__)
 
-# a request can be scheduled before its own transaction committed: look again a few times
-_NOT_YET_VISIBLE_RETRIES = (0.05, 0.2, 1.0)
+# another writer may append between our read and our write: read and decide again, a few times
+_CONFLICT_RETRIES = 3
 
 
 def late_authorization_id(order_id: str) -> str:
@@ -42,18 +45,15 @@ def late_void_id(order_id: str) -> str:
 
 
 class LateAuthorizer:
-    def __init__(self, sessions: SessionFactory, processor: CardProcessor,
-                 metrics: PaymentMetrics, *, max_in_flight: int = 1000,
-                 sweep_interval: float = 5.0) -> None:
-        self._sessions = sessions
+    def __init__(self, uow: PaymentsUnitOfWork, processor: CardProcessor,
+                 metrics: PaymentMetrics, *, max_in_flight: int = 1000) -> None:
+        self._uow = uow
         self._processor = processor
         self._metrics = metrics
         self._max_in_flight = max_in_flight
-        self._sweep_interval = sweep_interval
         self._tasks: dict[str, asyncio.Task[None]] = {}
-        self._sweeper: asyncio.Task[None] | None = None
         self._closed = False
-        self.failures = 0  # tasks that ended in an unexpected error (the sweep retries them)
+        self.failures = 0  # tasks that ended in an unexpected error (``resume`` retries them)
 
     @property
     def in_flight(self) -> int:
@@ -61,7 +61,7 @@ class LateAuthorizer:
 
     def schedule(self, request: AuthorizationRequest) -> bool:
         """Ask the processor for ``request`` in the background, unless that is already under
-        way; False when full or closed (the sweep picks the payment up later)."""
+        way; False when full or closed (``resume`` picks the payment up later)."""
         if self._closed or request.order_id in self._tasks:
             return False
         if len(self._tasks) >= self._max_in_flight:
@@ -74,25 +74,22 @@ class LateAuthorizer:
     async def resume(self) -> int:
         """Schedule every pending payment not already in flight; how many were scheduled."""
         room = self._max_in_flight - len(self._tasks)
-        if room <= 0:
+        if room <= 0 or self._closed:
             return 0
         requests: list[AuthorizationRequest] = []
-        async with self._sessions() as session:
-            for order_id in await session.ledger.pending(room + len(self._tasks)):
+        async with self._uow(readonly=True) as payments:
+            for order_id in await payments.pending(room + len(self._tasks)):
                 if order_id in self._tasks:
                     continue
-                payment = (await session.ledger.load(order_id)).payment
+                payment = (await payments.load(order_id)).payment
                 if payment.status is Status.PENDING:
                     requests.append(request_of(payment))
         return sum(self.schedule(r) for r in requests)
 
-    async def start(self) -> None:
-        await self.resume()
-        self._sweeper = asyncio.create_task(self._sweep_forever(), name="pending sweep")
-
     async def stop(self) -> None:
+        """Cancel what still waits on the processor (``resume`` takes it up at the next start)."""
         self._closed = True
-        tasks = [*self._tasks.values(), *([self._sweeper] if self._sweeper else [])]
+        tasks = list(self._tasks.values())
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -104,50 +101,42 @@ class LateAuthorizer:
         while self._tasks:
             await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
-    async def _sweep_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._sweep_interval)
-            try:
-                await self.resume()
-            except Exception:  # the sweep must outlive a database hiccup
-                self.failures += 1
-                log.exception("sweep of pending authorizations failed")
-
     async def _authorize(self, request: AuthorizationRequest) -> None:
         loop = asyncio.get_running_loop()
         started = loop.time()
         decision = await self._processor.authorize(request)
         self._metrics.processor_latency(loop.time() - started)
-        for delay in (0.0, *_NOT_YET_VISIBLE_RETRIES):
-            if delay:
-                await asyncio.sleep(delay)
+        for attempt in range(1, _CONFLICT_RETRIES + 1):
             try:
-                if await self.land(request.order_id, decision):
-                    return
+                await self.land(request.order_id, decision)
+                return
             except ConcurrencyConflict:
-                continue  # another writer got there first: read again and decide again
-            except Exception:  # the sweep tries this payment again later
+                if attempt < _CONFLICT_RETRIES:
+                    continue
+                self.failures += 1  # ``resume`` tries this payment again later
+                log.warning("a late authorization kept conflicting", order_id=request.order_id)
+            except Exception:
                 self.failures += 1
                 log.exception("landing a late authorization failed", order_id=request.order_id)
-                return
+            return
 
     async def land(self, order_id: str, decision: Decision) -> bool:
-        """Append the processor's answer to a pending payment and publish it; True once the
-        payment is settled (landed now or before), False if its request is not visible yet."""
-        async with self._sessions() as session:
-            stream = await session.ledger.load(order_id)
+        """Append the processor's answer to a pending payment and publish it; True if it landed
+        now, False if the payment was not pending (landed before, or never asked)."""
+        async with self._uow() as payments:
+            stream = await payments.load(order_id)
             payment = stream.payment
             if payment.status is not Status.PENDING:
-                return payment.decided
-            stream = await session.ledger.append(stream, rules.land_authorization(payment,
-                                                                                  decision))
-            count_events(self._metrics, stream, payment.version)
+                return False
+            stream = await payments.append(stream, rules.land_authorization(payment, decision))
+            count_events(payments, self._metrics, stream, payment.version)
             landed = stream.payment
-            session.publish(decision_reply(landed, landed.idempotency_key),
-                            msg_id=late_authorization_id(order_id), correlation_id=order_id)
+            payments.publish(decision_reply(landed, landed.idempotency_key,
+                                            capture=landed.capture_requested),
+                             msg_id=late_authorization_id(order_id), correlation_id=order_id)
             if any(isinstance(e.event, Voided) for e in stream.events[payment.version:]):
-                session.publish(PaymentVoided(order_id=order_id,
-                                              idempotency_key=landed.void_idempotency_key,
-                                              outcome="voided"),
-                                msg_id=late_void_id(order_id), correlation_id=order_id)
+                payments.publish(PaymentVoided(order_id=order_id,
+                                               idempotency_key=landed.void_idempotency_key,
+                                               outcome="voided"),
+                                 msg_id=late_void_id(order_id), correlation_id=order_id)
             return True

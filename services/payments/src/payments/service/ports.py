@@ -1,23 +1,21 @@
-"""What the use cases need from the outside: the event store (bound to one transaction, which
-also publishes), the card processor and the metrics. ``payments.adapters`` implements them; the
-unit tests implement them in memory."""
+"""What the use cases need from the outside: the event store and its listings (bound to one
+transaction, which also publishes), the card processor and the metrics. ``payments.adapters``
+implements them; the unit tests implement them in memory."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
+from chassis.db import UnitOfWork
 from contracts import Message
-from payments.domain.cursor import ListingKey
 from payments.domain.events import PaymentEvent
 from payments.domain.payment import Decision, Payment, fold
 
-__all__ = ["AuthorizationRequest", "CardProcessor", "PaymentLedger", "PaymentListing",
-           "PaymentMetrics", "PaymentSummary", "Session", "SessionFactory", "StoredEvent",
-           "Stream"]
+__all__ = ["AuthorizationRequest", "CardProcessor", "ListingKey", "PaymentMetrics",
+           "PaymentSummary", "PaymentsRepository", "PaymentsUnitOfWork", "StoredEvent", "Stream"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +63,16 @@ class PaymentSummary:
         return self.captured_minor - self.refunded_minor
 
 
-class PaymentLedger(Protocol):
-    """The event store, inside one transaction."""
+@dataclass(frozen=True, slots=True)
+class ListingKey:
+    """Where a payment sits in its owner's listing (newest first)."""
+
+    created_at: datetime
+    order_id: str
+
+
+class PaymentsRepository(Protocol):
+    """The event store, its listings and what is published, inside one transaction."""
 
     async def load(self, order_id: str) -> Stream:
         """Every event of the stream, oldest first (an empty stream if there is none)."""
@@ -81,10 +87,6 @@ class PaymentLedger(Protocol):
         """Order ids whose processor answer is still awaited (oldest first)."""
         ...
 
-
-class PaymentListing(Protocol):
-    """Read-only listings over the projection."""
-
     async def for_user(self, user_id: str, limit: int,
                        before: ListingKey | None) -> list[PaymentSummary]:
         """The user's payments, newest first, strictly older than ``before``."""
@@ -94,18 +96,18 @@ class PaymentListing(Protocol):
         """Every payment by order id, strictly after ``after``."""
         ...
 
-
-class Session(Protocol):
-    """One transaction: the ledger, and messages published if and when it commits."""
-
-    @property
-    def ledger(self) -> PaymentLedger: ...
-
     def publish(self, message: Message, *, msg_id: str,
-                correlation_id: str | None = None) -> None: ...
+                correlation_id: str | None = None) -> None:
+        """Send ``message`` if and when this transaction commits (``correlation_id`` None: the
+        one of the message being handled)."""
+        ...
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once this transaction has committed (never on a rollback)."""
+        ...
 
 
-SessionFactory = Callable[[], AbstractAsyncContextManager[Session]]
+PaymentsUnitOfWork = UnitOfWork[PaymentsRepository]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,16 +1,18 @@
-"""What the registry's use cases need from the outside world."""
+"""What the registry's use cases need from the outside, as protocols the adapters implement."""
 
 from __future__ import annotations
 
 from typing import Protocol
 
+from chassis.db import UnitOfWork
 from registry.domain.directory import Instance
 
-__all__ = ["InstanceStore", "ProbeResult", "Prober"]
+__all__ = ["InstanceRepository", "InstancesUnitOfWork", "ProbeResult", "Prober"]
 
 
-class InstanceStore(Protocol):
-    """Durable copy of the directory, so a registry restart forgets nobody."""
+class InstanceRepository(Protocol):
+    """The durable copy of the directory, inside one transaction, so that a registry restart
+    forgets nobody (heartbeats and health verdicts stay in memory)."""
 
     async def load(self) -> list[Instance]: ...
 
@@ -18,6 +20,8 @@ class InstanceStore(Protocol):
 
     async def delete(self, instance_ids: list[str]) -> None: ...
 
+
+InstancesUnitOfWork = UnitOfWork[InstanceRepository]
 
 ProbeResult = tuple[bool, bool]  # (ok, definitive failure)
 

@@ -2,25 +2,26 @@
 
 Attributes, events and the services list are JSON text (portable; nothing queries inside them
 except the services list, with an escaped ``LIKE``). Write transactions of one process are
-serialised by a lock: on SQLite that is what the adapter does anyway, and on PostgreSQL it makes
-the read-merge-write of a summary safe without row locks or deadlock retries.
+serialised by a lock (the store of kept traces and pruning run beside each other): on SQLite that
+is what the database adapter does anyway, and on PostgreSQL it makes the read-merge-write of a
+summary safe without row locks or deadlock retries.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Collection, Iterable, Iterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any, TypeVar
 
 import orjson
 
-from chassis.db import Database, Row, Transaction
+from chassis.db import Row, SqlUnitOfWork, Transaction
 from telemetry.domain.spans import Span
 from telemetry.domain.summary import TraceSummary
-from telemetry.service.ports import TraceQuery
+from telemetry.service.ports import TraceQuery, TraceRepository, TraceUnitOfWork
 
-__all__ = ["SqlTraceRepository", "SqlUnitOfWork"]
+__all__ = ["SqlTraceRepository", "trace_unit_of_work"]
 
 CHUNK = 400  # ids per IN (...) list: far below SQLite's and asyncpg's parameter limits
 T = TypeVar("T")
@@ -98,8 +99,13 @@ def _span(row: Row) -> Span:
         events=orjson.loads(row["events"]))
 
 
-class SqlTraceRepository:
-    """The repository inside one chassis transaction."""
+Begin = Callable[..., AbstractAsyncContextManager[Transaction]]
+
+
+class SqlTraceRepository(TraceRepository):
+    """The repository inside one chassis transaction. ``seen_services`` are the services recorded
+    already (shared by the transactions of one app): a new service costs one insert, not one per
+    stored batch."""
 
     def __init__(self, tx: Transaction, seen_services: set[str]) -> None:
         self._tx = tx
@@ -203,19 +209,19 @@ class SqlTraceRepository:
             await self._tx.execute(f"DELETE FROM traces WHERE trace_id IN ({in_list})", params)  # noqa: S608
 
 
-class SqlUnitOfWork:
-    """One per app: holds the write lock and the cache of services already recorded."""
-
-    def __init__(self, db: Database) -> None:
-        self._db = db
-        self._write_lock = asyncio.Lock()
-        self._seen_services: set[str] = set()
+def trace_unit_of_work(begin: Begin) -> TraceUnitOfWork:
+    """The trace store's unit of work over ``begin`` (``runtime.transaction``): one per app, its
+    write transactions one at a time."""
+    write_lock = asyncio.Lock()
+    seen_services: set[str] = set()
 
     @asynccontextmanager
-    async def transaction(self, *, readonly: bool = False) -> AsyncIterator[SqlTraceRepository]:
+    async def transaction(*, readonly: bool = False) -> AsyncIterator[Transaction]:
         if readonly:
-            async with self._db.transaction(readonly=True) as tx:
-                yield SqlTraceRepository(tx, self._seen_services)
-            return
-        async with self._write_lock, self._db.transaction() as tx:
-            yield SqlTraceRepository(tx, self._seen_services)
+            async with begin(readonly=True) as tx:
+                yield tx
+        else:
+            async with write_lock, begin() as tx:
+                yield tx
+
+    return SqlUnitOfWork(transaction, lambda tx: SqlTraceRepository(tx, seen_services))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["InvalidCursor", "InvalidExport", "InvalidTraceId", "TelemetryError", "TraceNotFound"]
+__all__ = ["InvalidExport", "InvalidTraceId", "TelemetryError", "TraceNotFound"]
 
 
 class TelemetryError(Exception):
@@ -19,7 +19,3 @@ class InvalidTraceId(TelemetryError):
 
 class TraceNotFound(TelemetryError):
     """No stored trace has this id (never received, or pruned)."""
-
-
-class InvalidCursor(TelemetryError):
-    """A ``before`` cursor that this service did not issue."""

@@ -10,116 +10,90 @@ from __future__ import annotations
 import zlib
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
-
-from chassis.auth import Principal, require_role
-from chassis.openapi import problem_responses
+from chassis.pagination import MAX_CURSOR_LENGTH, CursorCodec, InvalidCursor, Page
 from chassis.problems import Problem
-from telemetry.adapters.otlp import JSON, PROTOBUF, decode_json, decode_protobuf, encode_response
-from telemetry.domain.errors import InvalidCursor, InvalidTraceId
-from telemetry.domain.spans import normalize_trace_id
-from telemetry.entrypoints.schemas import (
-    ServiceListOut,
-    SpanNodeOut,
-    SpanOut,
-    SummaryOut,
-    TraceOut,
-    TracePageOut,
-)
+from chassis.web import ADMIN, Media, Path, Query, Request, Response, Router
+from telemetry.adapters.otlp import JSON, PROTOBUF, decode_export, encode_response
+from telemetry.domain.errors import InvalidExport, InvalidTraceId, TraceNotFound
+from telemetry.entrypoints.schemas import ServiceListOut, SpanNodeOut, SpanOut, SummaryOut, TraceOut
 from telemetry.service import queries
-from telemetry.service.ingest import ingest
-from telemetry.service.ports import TraceQuery, UnitOfWork
+from telemetry.service.context import TelemetryContext
+from telemetry.service.ports import TraceQuery
 
-__all__ = ["UnitOfWorkDep", "router"]
+__all__ = ["router"]
 
+router = Router(tags=["telemetry"])
 
-async def get_unit_of_work(request: Request) -> UnitOfWork:
-    uow: UnitOfWork = request.app.state.trace_store
-    return uow
-
-
-UnitOfWorkDep = Annotated[UnitOfWork, Depends(get_unit_of_work)]
-Admin = Annotated[Principal, Depends(require_role("admin"))]
-
-router = APIRouter(prefix="/v1", tags=["telemetry"])
+_PAGES = CursorCodec("telemetry.traces.v1")
 _SERVICE_NAME = r"^[A-Za-z0-9_.:\-]+$"
+_MEDIA_TYPES = (PROTOBUF, JSON)
+_INFLATE_WBITS = {"gzip": 47, "deflate": 15}  # 47: gzip or zlib header, as clients differ
 
 
 def _too_large(limit: int) -> Problem:
     return Problem(413, "too-large", f"export requests are limited to {limit} bytes")
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    body = b"".join(chunks)
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
-    if encoding in ("", "identity"):
-        return body
-    if encoding not in ("gzip", "deflate"):
+def _inflated(body: bytes, encoding: str, limit: int) -> bytes:
+    """``body`` decompressed, at most ``limit`` bytes of it: a small compressed body must not
+    expand into gigabytes here."""
+    wbits = _INFLATE_WBITS.get(encoding)
+    if wbits is None:
         raise Problem(415, "unsupported-media-type",
                       f"Content-Encoding {encoding!r} is not supported (gzip, deflate, identity)")
-    # bounded inflation: a small compressed body must not expand into gigabytes here
-    inflater = zlib.decompressobj(wbits=47 if encoding == "gzip" else 15)
+    inflater = zlib.decompressobj(wbits=wbits)
     try:
         data = inflater.decompress(body, limit + 1)
     except zlib.error:
-        raise Problem(400, "telemetry/invalid-export",
-                      f"the body is not valid {encoding} data") from None
+        raise InvalidExport(f"the body is not valid {encoding} data") from None
     if len(data) > limit or inflater.unconsumed_tail:
         raise _too_large(limit)
     if not inflater.eof:
-        raise Problem(400, "telemetry/invalid-export", f"the {encoding} data is truncated")
+        raise InvalidExport(f"the {encoding} data is truncated")
     return data
 
 
-@router.post("/traces", openapi_extra={"requestBody": {"required": True, "content": {
-                 PROTOBUF: {"schema": {"type": "string", "format": "binary"}},
-                 JSON: {"schema": {"type": "object"}}}}},
-             responses=problem_responses({
-                 400: "undecodable body (telemetry/invalid-export)",
-                 413: "body (or its decompressed form) over the size limit",
-                 415: "a content type other than application/x-protobuf or application/json, "
-                      "or an unsupported Content-Encoding"}))
-async def export_traces(request: Request, uow: UnitOfWorkDep) -> Response:
-    """OTLP/HTTP trace export (``ExportTraceServiceRequest``, protobuf or OTLP/JSON, optionally
-    gzip); answers an ``ExportTraceServiceResponse`` in the same encoding."""
-    media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media_type not in (PROTOBUF, JSON):
+@router.post(
+    "/v1/traces", raises=(InvalidExport,),
+    body=(Media(PROTOBUF, "an OTLP ExportTraceServiceRequest"),
+          Media(JSON, "the same as OTLP/JSON (what Souk's services send)")),
+    responses={200: (Media(PROTOBUF, "an ExportTraceServiceResponse"),
+                     Media(JSON, 'the same as OTLP/JSON: `{}`, or `{"partialSuccess": '
+                                 '{"rejectedSpans": "<n>", "errorMessage": "..."}}`'))},
+    problems={413: "the body, or its decompressed form, is over the size limit (too-large)",
+              415: "a content type other than application/x-protobuf or application/json, or "
+                   "a Content-Encoding other than gzip or deflate (unsupported-media-type)"})
+async def export_traces(request: Request, telemetry: TelemetryContext) -> Response:
+    """OTLP/HTTP trace export, optionally gzip- or deflate-encoded.
+
+    Answers an `ExportTraceServiceResponse` in the request's encoding; spans with a malformed id
+    or time are refused alone and counted in its partial success. The spans are held until their
+    trace settles, then kept or dropped by the keep rules: a trace is not found before that."""
+    media_type = (request.header("content-type") or "").partition(";")[0].strip().lower()
+    if media_type not in _MEDIA_TYPES:
         raise Problem(415, "unsupported-media-type",
                       f"send {PROTOBUF} or {JSON}, not {media_type or 'no content type'}")
-    body = await _read_body(request, request.app.state.runtime.settings.max_body_bytes)
-    decoded = decode_protobuf(body) if media_type == PROTOBUF else decode_json(body)
-    await ingest(uow, decoded.spans)
+    body = await request.body()  # the chassis refuses more than max_body (413)
+    encoding = (request.header("content-encoding") or "").strip().lower()
+    if encoding not in ("", "identity"):
+        # the same limit after decompression: the app's max_body is max_body_bytes
+        body = _inflated(body, encoding, request.max_body)
+    decoded = decode_export(media_type, body)
+    telemetry.sampler.accept(decoded.fragments, rejected=decoded.rejected)
     return Response(encode_response(media_type, decoded.rejected, decoded.reason),
                     media_type=media_type)
 
 
-def _cursor(before: str | None) -> tuple[int, str] | None:
-    if before is None:
+def _before(cursor: str | None) -> tuple[int, str] | None:
+    if cursor is None:
         return None
-    start, _, trace_id = before.partition(".")
-    try:
-        return int(start), normalize_trace_id(trace_id)
-    except (ValueError, InvalidTraceId):
-        raise InvalidCursor("before must be the next value of a previous page") from None
+    start_ns, trace_id = _PAGES.decode(cursor, (int, str))
+    return int(start_ns), str(trace_id)
 
 
-_READ_PROBLEMS = {401: "no valid bearer token", 403: "the token lacks the admin role"}
-
-
-@router.get("/traces", responses=problem_responses({
-    **_READ_PROBLEMS, 400: "invalid parameter (validation-error) or cursor (telemetry/invalid-cursor)"}))
+@router.get("/v1/traces", auth=ADMIN, raises=(InvalidCursor,))
 async def search_traces(
-    uow: UnitOfWorkDep, _: Admin,
+    telemetry: TelemetryContext,
     service: Annotated[str | None, Query(max_length=100, pattern=_SERVICE_NAME,
                                          description="a service with a span in the trace")] = None,
     operation: Annotated[str | None, Query(min_length=1, max_length=300,
@@ -129,31 +103,29 @@ async def search_traces(
     min_duration_ms: Annotated[float | None, Query(ge=0, le=1e12)] = None,
     order_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = queries.DEFAULT_PAGE_SIZE,
-    before: Annotated[str | None, Query(max_length=64,
+    before: Annotated[str | None, Query(max_length=MAX_CURSOR_LENGTH,
                                         description="`next` of the previous page")] = None,
-) -> TracePageOut:
+) -> Page[SummaryOut]:
     """Trace summaries, newest first (admin only)."""
-    page = await queries.search_traces(uow, TraceQuery(
+    page = await queries.search_traces(telemetry.uow, TraceQuery(
         limit=limit, service=service, operation=operation,
         error=None if status is None else status == "error", min_duration_ms=min_duration_ms,
-        order_id=order_id, before=_cursor(before)))
-    return TracePageOut(items=[SummaryOut.of(s) for s in page.items],
-                        next=None if page.next is None else f"{page.next[0]}.{page.next[1]}")
+        order_id=order_id, before=_before(before)))
+    return Page([SummaryOut.of(s) for s in page.items],
+                None if page.next is None else _PAGES.encode(list(page.next)))
 
 
-@router.get("/traces/{trace_id}", responses=problem_responses({
-    **_READ_PROBLEMS, 400: "not a trace id (telemetry/invalid-trace-id)",
-    404: "unknown or pruned trace (telemetry/trace-not-found)"}))
-async def get_trace(trace_id: Annotated[str, Path(max_length=64)], uow: UnitOfWorkDep,
-                    _: Admin) -> TraceOut:
+@router.get("/v1/traces/{trace_id}", auth=ADMIN, raises=(InvalidTraceId, TraceNotFound))
+async def get_trace(trace_id: Annotated[str, Path(max_length=64)],
+                    telemetry: TelemetryContext) -> TraceOut:
     """One trace: its summary, its spans by start time, and the same spans as a tree."""
-    detail = await queries.get_trace(uow, trace_id)
+    detail = await queries.get_trace(telemetry.uow, trace_id)
     return TraceOut(trace_id=detail.summary.trace_id, summary=SummaryOut.of(detail.summary),
                     spans=[SpanOut.of(s) for s in detail.spans],
                     tree=[SpanNodeOut.of_node(n) for n in detail.tree])
 
 
-@router.get("/services", responses=problem_responses(_READ_PROBLEMS))
-async def list_services(uow: UnitOfWorkDep, _: Admin) -> ServiceListOut:
+@router.get("/v1/services", auth=ADMIN)
+async def list_services(telemetry: TelemetryContext) -> ServiceListOut:
     """Every service that has sent a span (admin only)."""
-    return ServiceListOut(items=await queries.list_services(uow))
+    return ServiceListOut(items=await queries.list_services(telemetry.uow))

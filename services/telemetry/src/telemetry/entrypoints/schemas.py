@@ -1,29 +1,36 @@
-"""Response documents of the trace search API."""
+"""The trace search API's answers, as msgspec Structs (their JSON Schemas are the OpenAPI
+document's). The search page is ``chassis.pagination.Page[SummaryOut]``."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel
+import msgspec
+from msgspec import Meta
 
 from telemetry.domain.spans import Span
 from telemetry.domain.summary import TraceSummary
 from telemetry.domain.tree import SpanNode
 
-__all__ = ["ServiceListOut", "SpanNodeOut", "SpanOut", "SummaryOut", "TraceOut", "TracePageOut"]
+__all__ = ["ServiceListOut", "SpanNodeOut", "SpanOut", "SummaryOut", "TraceOut"]
+
+Kind = Literal["server", "client", "producer", "consumer", "internal", "unspecified"]
+Status = Literal["unset", "ok", "error"]
+UnixNs = Annotated[int, Meta(description="Unix nanoseconds")]
 
 
-class SummaryOut(BaseModel):
+class SummaryOut(msgspec.Struct, frozen=True):
     trace_id: str
     root_service: str
     root_name: str
-    has_root: bool  # false while the root span has not arrived (root_* name the earliest span)
-    start_ns: int
-    end_ns: int
+    has_root: Annotated[bool, Meta(description=(
+        "false while the root span has not arrived: root_* then name the earliest span"))]
+    start_ns: UnixNs
+    end_ns: UnixNs
     duration_ms: float
     span_count: int
     services: list[str]
-    error: bool
+    error: Annotated[bool, Meta(description="a span failed")]
     order_id: str | None
 
     @classmethod
@@ -34,56 +41,54 @@ class SummaryOut(BaseModel):
                    services=list(s.services), error=s.error, order_id=s.order_id)
 
 
-class SpanOut(BaseModel):
+class SpanOut(msgspec.Struct, frozen=True):
     trace_id: str
     span_id: str
     parent_span_id: str | None
     service: str
     instance: str
     name: str
-    kind: str
-    start_ns: int
-    end_ns: int
+    kind: Kind
+    start_ns: UnixNs
+    end_ns: UnixNs
     duration_ms: float
-    status: str
+    status: Status
     status_message: str
     attributes: dict[str, Any]
     events: list[dict[str, Any]]
 
     @classmethod
-    def fields_of(cls, s: Span) -> dict[str, Any]:
-        return {"trace_id": s.trace_id, "span_id": s.span_id, "parent_span_id": s.parent_span_id,
-                "service": s.service, "instance": s.instance, "name": s.name, "kind": s.kind,
-                "start_ns": s.start_ns, "end_ns": s.end_ns,
-                "duration_ms": round(s.duration_ms, 3), "status": s.status,
-                "status_message": s.status_message, "attributes": s.attributes,
-                "events": s.events}
-
-    @classmethod
     def of(cls, s: Span) -> SpanOut:
-        return cls(**cls.fields_of(s))
+        return cls(**_span_fields(s))
 
 
-class SpanNodeOut(SpanOut):
+class SpanNodeOut(SpanOut, frozen=True):
+    """A span with the spans under it, by start time."""
+
     children: list[SpanNodeOut]
 
     @classmethod
     def of_node(cls, node: SpanNode) -> SpanNodeOut:
-        return cls(**SpanOut.fields_of(node.span),
+        return cls(**_span_fields(node.span),
                    children=[cls.of_node(child) for child in node.children])
 
 
-class TracePageOut(BaseModel):
-    items: list[SummaryOut]
-    next: str | None  # pass as ``before`` for the next (older) page
-
-
-class TraceOut(BaseModel):
+class TraceOut(msgspec.Struct, frozen=True):
     trace_id: str
     summary: SummaryOut
-    spans: list[SpanOut]  # flat, by start time
-    tree: list[SpanNodeOut]  # roots, each with nested children, by start time
+    spans: Annotated[list[SpanOut], Meta(description="flat, by start time")]
+    tree: Annotated[list[SpanNodeOut], Meta(description=(
+        "the roots, each with nested children, by start time; a span whose parent never "
+        "arrived is a root"))]
 
 
-class ServiceListOut(BaseModel):
+class ServiceListOut(msgspec.Struct, frozen=True):
     items: list[str]
+
+
+def _span_fields(s: Span) -> dict[str, Any]:
+    return {"trace_id": s.trace_id, "span_id": s.span_id, "parent_span_id": s.parent_span_id,
+            "service": s.service, "instance": s.instance, "name": s.name, "kind": s.kind,
+            "start_ns": s.start_ns, "end_ns": s.end_ns, "duration_ms": round(s.duration_ms, 3),
+            "status": s.status, "status_message": s.status_message, "attributes": s.attributes,
+            "events": s.events}

@@ -1,16 +1,17 @@
-"""What the use cases need from storage; ``telemetry.adapters.sql`` implements it in plain SQL."""
+"""What the use cases need from storage (``telemetry.adapters.sql`` implements it in plain SQL) and
+from metrics (``telemetry.adapters.metrics``, Prometheus)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
-from contextlib import AbstractAsyncContextManager
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from chassis.db import UnitOfWork
 from telemetry.domain.spans import Span
 from telemetry.domain.summary import TraceSummary
 
-__all__ = ["TraceQuery", "TraceRepository", "UnitOfWork"]
+__all__ = ["TailMetrics", "TraceQuery", "TraceRepository", "TraceUnitOfWork"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,9 +61,40 @@ class TraceRepository(Protocol):
         ...
 
 
-class UnitOfWork(Protocol):
-    """Opens transactions: everything done through one repository commits together or not at all.
-    Write transactions of one process run one at a time."""
+# ``async with uow() as repo:`` — everything done through ``repo`` commits together or not at all;
+# write transactions of one process run one at a time (see ``telemetry.adapters.sql``)
+TraceUnitOfWork = UnitOfWork[TraceRepository]
 
-    def transaction(
-            self, *, readonly: bool = False) -> AbstractAsyncContextManager[TraceRepository]: ...
+
+class TailMetrics(Protocol):
+    """What the tail sampler counts. Called once per request or per decision round, never per
+    span, so an implementation may take a lock or a label lookup."""
+
+    def received(self, spans: int) -> None:
+        """Spans accepted from export requests (held, or late)."""
+        ...
+
+    def rejected(self, spans: int) -> None:
+        """Spans refused: a malformed id or time in the export, or undecodable when kept."""
+        ...
+
+    def kept(self, reason: str, traces: int) -> None:
+        """Traces kept, by reason (``telemetry.domain.keep.REASONS``)."""
+        ...
+
+    def dropped(self, reason: str, traces: int) -> None:
+        """Traces dropped: ``rules`` (no rule keeps them), ``rate`` (over the kept-per-second cap)
+        or ``backlog`` (kept traces waiting for the store already fill ``max_held_spans``)."""
+        ...
+
+    def late(self, outcome: str, spans: int) -> None:
+        """Spans arriving after their trace's decision: ``stored`` or ``dropped``."""
+        ...
+
+    def lost(self, traces: int) -> None:
+        """Kept traces that could not be written (the store failed)."""
+        ...
+
+    def watch_held(self, spans_held: Callable[[], int]) -> None:
+        """Report ``spans_held()`` (spans held or waiting to be stored) whenever read."""
+        ...

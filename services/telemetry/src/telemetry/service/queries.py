@@ -8,7 +8,7 @@ from telemetry.domain.errors import TraceNotFound
 from telemetry.domain.spans import Span, normalize_trace_id
 from telemetry.domain.summary import TraceSummary, summarize
 from telemetry.domain.tree import SpanNode, build_tree, by_start
-from telemetry.service.ports import TraceQuery, UnitOfWork
+from telemetry.service.ports import TraceQuery, TraceUnitOfWork
 
 __all__ = ["MAX_PAGE_SIZE", "TraceDetail", "TracePage", "get_trace", "list_services",
            "search_traces"]
@@ -30,16 +30,16 @@ class TraceDetail:
     tree: list[SpanNode]
 
 
-async def search_traces(uow: UnitOfWork, query: TraceQuery) -> TracePage:
-    async with uow.transaction(readonly=True) as repo:
+async def search_traces(uow: TraceUnitOfWork, query: TraceQuery) -> TracePage:
+    async with uow(readonly=True) as repo:
         items = await repo.search(query)
     last = items[-1] if len(items) == query.limit else None
     return TracePage(items, None if last is None else (last.start_ns, last.trace_id))
 
 
-async def get_trace(uow: UnitOfWork, trace_id: str) -> TraceDetail:
+async def get_trace(uow: TraceUnitOfWork, trace_id: str) -> TraceDetail:
     trace_id = normalize_trace_id(trace_id)
-    async with uow.transaction(readonly=True) as repo:
+    async with uow(readonly=True) as repo:
         spans = await repo.spans_of(trace_id)
         stored = await repo.summaries([trace_id])
     if not spans:
@@ -48,6 +48,6 @@ async def get_trace(uow: UnitOfWork, trace_id: str) -> TraceDetail:
     return TraceDetail(summary, by_start(spans), build_tree(spans))
 
 
-async def list_services(uow: UnitOfWork) -> list[str]:
-    async with uow.transaction(readonly=True) as repo:
+async def list_services(uow: TraceUnitOfWork) -> list[str]:
+    async with uow(readonly=True) as repo:
         return await repo.services()

@@ -1,0 +1,39 @@
+"""The fixtures every Souk test suite shares (a pytest plugin, registered by the chassis).
+
+* ``database_url`` — each test runs twice: on a SQLite file and on a fresh PostgreSQL database
+  (marked ``postgres``; skipped with the reason when ``SOUK_TEST_POSTGRES_URL`` is unset);
+* ``sqlite_url`` — a SQLite file only;
+* ``nats_url`` — a real nats-server with JetStream, on a free port, for this test;
+* ``issuer`` — a :class:`~chassis.testing.TestIssuer` (tokens and forgeries).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from chassis.testing import TestIssuer, nats_server, temporary_database
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    async with temporary_database(request.param, tmp_path, "service") as url:
+        yield url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'service.db'}"
+
+
+@pytest.fixture
+def nats_url() -> Iterator[str]:
+    with nats_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def issuer() -> TestIssuer:
+    return TestIssuer()

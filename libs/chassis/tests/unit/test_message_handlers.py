@@ -1,0 +1,55 @@
+"""Message handlers registered by contract type, with their service objects filled in."""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import pytest
+
+from chassis.messaging import Incoming, MessageHandlers, MessageTx
+from contracts import Event
+
+pytestmark = pytest.mark.unit
+
+
+class Rang(Event, frozen=True, kw_only=True):
+    TYPE: ClassVar[str] = "test.Rang.v1"
+    n: int
+
+
+class Knocked(Event, frozen=True, kw_only=True):
+    TYPE: ClassVar[str] = "test.Knocked.v1"
+
+
+class Door:
+    def __init__(self) -> None:
+        self.heard: list[Any] = []
+
+
+async def test_a_handler_gets_the_message_its_envelope_and_provided_objects() -> None:
+    handlers = MessageHandlers()
+
+    @handlers.on(Rang)
+    async def on_rang(event: Rang, meta: Incoming, door: Door) -> None:
+        door.heard.append((event.n, meta.id))
+
+    door = Door()
+    bound = handlers.bind({Door: door})
+    meta = Incoming(id="m1", type=Rang.TYPE, subject="souk.test.Rang.v1", data=b"", headers={})
+    await bound[Rang](MessageTx.__new__(MessageTx), Rang(n=3), meta)
+    assert door.heard == [(3, "m1")] and list(handlers) == [Rang]
+
+
+def test_mistakes_are_caught_when_handlers_are_declared_or_bound() -> None:
+    handlers = MessageHandlers()
+
+    @handlers.on(Rang)
+    async def on_rang(event: Rang, tx: MessageTx, door: Door) -> None: ...
+
+    with pytest.raises(ValueError, match="already has a handler"):
+        handlers.on(Rang)(on_rang)
+    with pytest.raises(TypeError, match="takes no Knocked"):
+        @handlers.on(Knocked)
+        async def on_knocked(event: Rang) -> None: ...
+    with pytest.raises(RuntimeError, match="needs a Door"):
+        handlers.bind({})

@@ -1,0 +1,342 @@
+"""The HTTP layer's contract (chassis.web through create_service_app), in memory: problems for
+every error, parameters and bodies checked, request ids, probes and RED metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path as FilePath
+from typing import Annotated
+
+import msgspec
+import pytest
+
+from chassis import Problem, ServiceSettings, create_service_app
+from chassis.runtime import Runtime
+from chassis.testing.asgi import AsgiClient
+from chassis.testing.service import Reply
+from chassis.web import (
+    App,
+    Header,
+    Media,
+    Path,
+    Principal,
+    Query,
+    Request,
+    Response,
+    Router,
+    json_response,
+)
+
+pytestmark = pytest.mark.unit
+
+
+class OutOfBeans(Exception):
+    """The beans ran out."""
+
+
+class OrderIn(msgspec.Struct, forbid_unknown_fields=True):
+    quantity: Annotated[int, msgspec.Meta(ge=1, le=99)]
+    password: str = ""
+
+
+class Item(msgspec.Struct):
+    n: int
+    limit: int
+
+
+router = Router(tags=["demo"])
+
+
+@router.get("/v1/items/{n}", raises=(OutOfBeans,), problems={402: "pay first"})
+async def get_item(n: Annotated[int, Path(ge=0)],
+                   limit: Annotated[int, Query(ge=1, le=100)] = 10) -> Item:
+    if n == 0:
+        raise OutOfBeans("no beans left")
+    if n == 1:
+        raise RuntimeError("secret internal detail")
+    if n == 2:
+        raise Problem(402, "demo/pay-up", "payment needed", headers={"Retry-After": "3"})
+    return Item(n, limit)
+
+
+@router.post("/v1/orders", status=201)
+async def order(body: OrderIn, key: Annotated[str, Header("Idempotency-Key")]) -> Item:
+    return Item(body.quantity, len(key))
+
+
+@router.put("/v1/things/{name}", responses={204: None})
+async def put_thing(name: str) -> None:
+    return None
+
+
+@router.get("/v1/tags", responses={200: (list[str], "tags")})
+async def tags(tag: Annotated[list[str] | None, Query()] = None) -> object:
+    return json_response(tag or [])
+
+
+@router.post("/v1/blobs", body=(Media("application/octet-stream", "any bytes"),
+                                Media("application/json")),
+             responses={200: (Media("text/plain", "its length"), Media("application/json"))},
+             problems={413: "too large (too-large)"})
+async def put_blob(request: Request) -> Response:
+    length = str(len(await request.body()))
+    if request.header("accept") == "application/json":
+        return json_response({"length": length})
+    return Response(length.encode(), media_type="text/plain")
+
+
+def make_app() -> App:
+    return create_service_app(ServiceSettings(service_name="demo", port=1), title="demo",
+                             problems={OutOfBeans: (409, "demo/out-of-beans")}, use_broker=False,
+                             routers=[router])
+
+
+@pytest.fixture
+async def client() -> AsgiClient:
+    async with AsgiClient(make_app()) as c:
+        yield c  # type: ignore[misc]
+
+
+def problem(reply: Reply, status: int, type_suffix: str) -> dict:  # type: ignore[type-arg]
+    assert reply.status == status, reply.body
+    assert reply.headers["content-type"] == "application/problem+json"
+    assert reply.body["status"] == status and reply.body["title"]
+    assert reply.body["type"].endswith(type_suffix)
+    return dict(reply.body)
+
+
+async def test_a_handler_gets_typed_parameters_and_answers_json(client: AsgiClient) -> None:
+    reply = await client.request("GET", "/v1/items/5?limit=7")
+    assert reply.status == 200 and reply.body == {"n": 5, "limit": 7}
+    assert reply.headers["content-type"] == "application/json"
+    created = await client.request("POST", "/v1/orders", json={"quantity": 3},
+                                   headers={"Idempotency-Key": "abcd"})
+    assert created.status == 201 and created.body == {"n": 3, "limit": 4}
+    assert (await client.request("PUT", "/v1/things/x")).status == 204
+    assert (await client.request("GET", "/v1/tags?tag=a&tag=b")).body == ["a", "b"]
+
+
+async def test_domain_errors_map_to_their_problem(client: AsgiClient) -> None:
+    body = problem(await client.request("GET", "/v1/items/0"), 409, "demo/out-of-beans")
+    assert body["detail"] == "no beans left" and body["instance"] == "/v1/items/0"
+
+
+async def test_unexpected_errors_are_500_without_internals(client: AsgiClient) -> None:
+    reply = await client.request("GET", "/v1/items/1", headers={"X-Request-Id": "req-123"})
+    body = problem(reply, 500, "internal-error")
+    assert b"secret" not in reply.raw and b"Traceback" not in reply.raw
+    assert body["request_id"] == "req-123"
+
+
+async def test_problem_exceptions_keep_status_and_headers(client: AsgiClient) -> None:
+    reply = await client.request("GET", "/v1/items/2")
+    problem(reply, 402, "demo/pay-up")
+    assert reply.headers["retry-after"] == "3"
+
+
+@pytest.mark.parametrize("path", ["/v1/items/abc", "/v1/items/-1", "/v1/items/5?limit=0",
+                                  "/v1/items/5?limit=x", "/v1/items/5?limt=5"])
+async def test_bad_parameters_are_400(client: AsgiClient, path: str) -> None:
+    body = problem(await client.request("GET", path), 400, "validation-error")
+    assert body["errors"][0]["loc"][0] in ("path", "query")
+
+
+async def test_a_missing_header_is_400_naming_it(client: AsgiClient) -> None:
+    body = problem(await client.request("POST", "/v1/orders", json={"quantity": 1}), 400,
+                   "validation-error")
+    assert body["errors"][0]["loc"] == ["header", "idempotency-key"]
+
+
+async def test_bad_bodies_are_422_and_never_echo_input(client: AsgiClient) -> None:
+    reply = await client.request("POST", "/v1/orders", json={"quantity": 500, "password": "hunter2"},
+                                 headers={"Idempotency-Key": "k"})
+    body = problem(reply, 422, "validation-error")
+    assert b"hunter2" not in reply.raw and body["errors"][0]["loc"] == ["body", "quantity"]
+    unknown = await client.request("POST", "/v1/orders", json={"quantity": 1, "x": 1},
+                                   headers={"Idempotency-Key": "k"})
+    problem(unknown, 422, "validation-error")
+
+
+async def test_malformed_json_is_400_and_other_media_types_415(client: AsgiClient) -> None:
+    headers = {"Idempotency-Key": "k", "Content-Type": "application/json"}
+    problem(await client.request("POST", "/v1/orders", body=b"{not json", headers=headers), 400,
+            "invalid-json")
+    form = {"Idempotency-Key": "k", "Content-Type": "text/plain"}
+    problem(await client.request("POST", "/v1/orders", body=b"x", headers=form), 415,
+            "unsupported-media-type")
+
+
+async def test_a_body_over_the_limit_is_413(client: AsgiClient) -> None:
+    client.app.max_body = 100
+    reply = await client.request("POST", "/v1/orders", body=b'{"quantity": 1' + b" " * 200 + b"}",
+                                 headers={"Idempotency-Key": "k",
+                                          "Content-Type": "application/json"})
+    problem(reply, 413, "too-large")
+
+
+async def test_unknown_route_and_method_are_problems(client: AsgiClient) -> None:
+    problem(await client.request("GET", "/nowhere"), 404, "not-found")
+    reply = await client.request("DELETE", "/v1/orders")
+    problem(reply, 405, "method-not-allowed")
+    assert reply.headers["allow"] == "POST"
+
+
+async def test_request_id_is_generated_or_propagated(client: AsgiClient) -> None:
+    reply = await client.request("GET", "/v1/items/5", headers={"X-Request-Id": "abc"})
+    assert reply.headers["x-request-id"] == "abc"
+    generated = (await client.request("GET", "/v1/items/5")).headers["x-request-id"]
+    assert len(generated) == 32 and generated != (await client.request(
+        "GET", "/v1/items/5")).headers["x-request-id"]
+    # unsafe ids (control characters, too long) are replaced, not logged
+    long = await client.request("GET", "/v1/items/5", headers={"X-Request-Id": "a" * 300})
+    assert long.headers["x-request-id"] != "a" * 300
+
+
+async def test_probes_and_red_metrics(client: AsgiClient) -> None:
+    assert (await client.request("GET", "/health/live")).body["status"] == "alive"
+    assert (await client.request("GET", "/health/ready")).body == {"status": "ready",
+                                                                   "checks": {}}
+    for _ in range(3):
+        await client.request("GET", "/v1/items/7")
+    await client.request("GET", "/v1/items/0")
+    text = (await client.request("GET", "/metrics")).raw.decode()
+    assert ('souk_http_requests_total{method="GET",route="/v1/items/{n}",service="demo",'
+            'status="200"} 3.0') in text
+    assert ('souk_http_requests_total{method="GET",route="/v1/items/{n}",service="demo",'
+            'status="409"} 1.0') in text
+    assert 'souk_http_request_duration_seconds_count{method="GET",route="/v1/items/{n}"' in text
+
+
+async def test_the_openapi_document_declares_every_answer(client: AsgiClient) -> None:
+    doc = (await client.request("GET", "/openapi.json")).body
+    get_item_op = doc["paths"]["/v1/items/{n}"]["get"]
+    assert set(get_item_op["responses"]) == {"200", "400", "402", "409"}
+    assert get_item_op["responses"]["409"]["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    assert "The beans ran out" in get_item_op["responses"]["409"]["description"]
+    params = {p["name"]: p for p in get_item_op["parameters"]}
+    assert params["limit"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 100,
+                                         "default": 10}
+    assert params["n"]["in"] == "path" and params["n"]["required"] is True
+    post = doc["paths"]["/v1/orders"]["post"]
+    assert set(post["responses"]) == {"201", "400", "413", "415", "422"}
+    assert post["requestBody"]["content"]["application/json"]["schema"] == {
+        "$ref": "#/components/schemas/OrderIn"}
+    assert doc["components"]["schemas"]["OrderIn"]["additionalProperties"] is False
+    assert set(doc["paths"]["/v1/things/{name}"]["put"]["responses"]) == {"204", "400"}
+    assert "content" not in doc["paths"]["/v1/things/{name}"]["put"]["responses"]["204"]
+
+
+def test_the_openapi_title_names_the_service_unless_given() -> None:
+    settings = ServiceSettings(service_name="demo", port=1)
+    named = msgspec.json.decode(create_service_app(settings).openapi())
+    titled = msgspec.json.decode(create_service_app(settings, title="Demo API").openapi())
+    assert (named["info"]["title"], titled["info"]["title"]) == ("Souk demo", "Demo API")
+
+
+async def test_a_body_read_by_the_handler_is_documented_by_media_type(
+        client: AsgiClient) -> None:
+    client.app.max_body = 100
+    reply = await client.request("POST", "/v1/blobs", body=b"\x00" * 100)
+    assert (reply.status, reply.raw) == (200, b"100")
+    problem(await client.request("POST", "/v1/blobs", body=b"\x00" * 101), 413, "too-large")
+    op = (await client.request("GET", "/openapi.json")).body["paths"]["/v1/blobs"]["post"]
+    assert op["requestBody"] == {"required": True, "content": {
+        "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        "application/json": {"schema": {"type": "object"}}},
+        "description": "application/octet-stream: any bytes"}
+    assert op["responses"]["200"] == {"description": "its length; application/json", "content": {
+        "text/plain": {"schema": {"type": "string"}},
+        "application/json": {"schema": {"type": "object"}}}}
+    assert set(op["responses"]) == {"200", "413"}
+
+
+def test_routes_that_cannot_be_filled_fail_at_declaration() -> None:
+    r = Router()
+    with pytest.raises(TypeError, match="no parameter for path"):
+        @r.get("/v1/x/{missing}")
+        async def x() -> Item: ...
+    with pytest.raises(TypeError, match="takes a Principal but has no auth"):
+        @r.get("/v1/y")
+        async def y(user: Principal) -> Item: ...
+    with pytest.raises(TypeError, match="two bodies"):
+        @r.post("/v1/z", body=Media("application/octet-stream"))
+        async def z(body: OrderIn) -> Item: ...
+
+
+def test_a_route_raising_an_unmapped_error_is_refused() -> None:
+    class Unmapped(Exception):
+        pass
+
+    r = Router()
+
+    @r.get("/v1/z", raises=(Unmapped,))
+    async def z() -> Item: ...
+
+    app = make_app()
+    with pytest.raises(TypeError, match="does not map"):
+        app.include(r)
+
+
+async def test_background_work_stops_before_the_database_closes(tmp_path: FilePath) -> None:
+    seen: list[str] = []
+
+    @asynccontextmanager
+    async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
+        db = runtime.require_db()
+
+        async def work() -> None:
+            try:
+                await asyncio.sleep(3600)
+            except asyncio.CancelledError:
+                try:
+                    await db.ping()
+                    seen.append("stopped, the database still open")
+                except Exception:
+                    seen.append("stopped after the database closed")
+                raise
+
+        runtime.background.every(1, work, name="work")
+        yield
+
+    settings = ServiceSettings(service_name="demo", port=1,
+                               database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    async with AsgiClient(create_service_app(settings, title="demo", use_broker=False,
+                                             lifespan=lifespan)):
+        await asyncio.sleep(0)  # the work starts
+    assert seen == ["stopped, the database still open"]
+
+
+async def test_an_answer_whose_trace_is_kept_says_so_for_the_edge() -> None:
+    from chassis.trace_keep import TailKeep
+    from chassis.tracing import Tracing, current_span
+
+    class Dropped:
+        def export(self, span: object) -> None: ...
+
+        def flush(self, timeout: float = 5.0) -> None: ...
+
+        def shutdown(self) -> None: ...
+
+        async def aclose(self) -> None: ...
+
+    tracing = Tracing(TailKeep(Dropped(), keep_ratio=0.0, slow_ms=60_000))
+    traced = Router()
+
+    @traced.get("/v1/fail/{n}")
+    async def fail(n: int) -> Item:
+        if n:
+            tracing.keep(current_span())  # a cancelled checkout, say
+        return Item(n, 0)
+
+    app = App(title="kept", tracing=tracing)
+    app.include(traced)
+    parent = {"traceparent": "00-0af7651916cd43ddffffffffffffff01-b7ad6b7169203331-01"}
+    other = {"traceparent": "00-0af7651916cd43ddffffffffffffff02-b7ad6b7169203331-01"}
+    async with AsgiClient(app) as c:
+        assert (await c.request("GET", "/v1/fail/1", headers=parent)).headers[
+            "souk-trace-keep"] == "1"
+        assert "souk-trace-keep" not in (await c.request("GET", "/v1/fail/0",
+                                                         headers=other)).headers

@@ -1,0 +1,41 @@
+"""Every contract's wire format (field names, types, constraints, defaults, required fields) as
+its JSON Schema, pinned: a change to a contract that alters what travels shows here first.
+
+Contracts change additively (a new optional field, a new type name); when one does, regenerate
+``wire_schemas.json`` and review its diff as part of the change."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+import pytest
+
+from contracts import registry
+
+pytestmark = pytest.mark.unit
+
+PINNED = Path(__file__).parent / "wire_schemas.json"
+
+
+def _schemas() -> dict[str, object]:
+    # only the published contracts: other packages' tests register messages of their own
+    published = {name: contract for name, contract in sorted(registry().items())
+                 if contract.__module__.startswith("contracts.")}
+    # through JSON, as the pinned file was written (tuples become lists)
+    return json.loads(json.dumps({name: msgspec.json.schema(contract)
+                                  for name, contract in published.items()}))
+
+
+def test_every_contract_travels_as_pinned() -> None:
+    assert _schemas() == json.loads(PINNED.read_text())
+
+
+def test_fields_keep_their_order_on_the_wire() -> None:
+    pinned = json.loads(PINNED.read_text())
+    for name, schema in _schemas().items():
+        assert isinstance(schema, dict)
+        title = schema["$ref"].rsplit("/", 1)[-1]
+        assert list(schema["$defs"][title]["properties"]) == list(
+            pinned[name]["$defs"][title]["properties"]), name

@@ -1,0 +1,76 @@
+"""In-memory stand-ins for what the analytics use cases need (no sockets, no files)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+
+import pytest
+
+from analytics.domain.errors import StreamUnavailable
+from analytics.domain.facts import OrderFact, ProductSale, merge
+from analytics.domain.summary import Summary, summarize
+
+
+class InMemoryReadModels:
+    """Read models keeping the port's contract (the merge done by the domain rule); they are
+    their own unit of work and count its transactions."""
+
+    def __init__(self) -> None:
+        self.facts: dict[str, OrderFact] = {}
+        self.sales: dict[tuple[str, str], ProductSale] = {}
+        self.transactions = 0
+
+    async def merge_fact(self, fact: OrderFact) -> None:
+        self.facts[fact.order_id] = merge(self.facts.get(fact.order_id), fact)
+
+    async def add_sales(self, sales: Sequence[ProductSale]) -> None:
+        for sale in sales:
+            self.sales.setdefault((sale.order_id, sale.sku), sale)
+
+    async def clear(self) -> None:
+        self.facts.clear()
+        self.sales.clear()
+
+    async def summary(self) -> Summary:
+        return summarize(self.facts.values(), self.sales.values())
+
+    @asynccontextmanager
+    async def __call__(self, *, readonly: bool = False) -> AsyncIterator[InMemoryReadModels]:
+        self.transactions += 1
+        yield self
+
+
+class FakeHistory:
+    """Stored facts; ``gate`` (when set) holds each reading after its first fact, so a test can
+    see what happens while a replay is under way; ``available`` False makes it unreadable."""
+
+    def __init__(self, facts: Iterable[OrderFact] = ()) -> None:
+        self.stored = list(facts)
+        self.available = True
+        self.gate: asyncio.Event | None = None
+        self.readings = 0
+        self.reading_now = 0
+        self.most_at_once = 0
+
+    def check(self) -> None:
+        if not self.available:
+            raise StreamUnavailable("the broker is away")
+
+    async def facts(self) -> AsyncIterator[OrderFact]:
+        self.readings += 1
+        self.reading_now += 1
+        self.most_at_once = max(self.most_at_once, self.reading_now)
+        try:
+            for n, fact in enumerate(self.stored):
+                if n == 1 and self.gate is not None:
+                    await self.gate.wait()
+                yield fact
+        finally:
+            self.reading_now -= 1
+
+
+@pytest.fixture
+def models() -> InMemoryReadModels:
+    return InMemoryReadModels()

@@ -1,0 +1,60 @@
+"""Choreography: an OrderConfirmed event (through the real outbox, JetStream and inbox) removes the
+ordered lines from that user's cart, once."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from chassis.testing.service import eventually
+from contracts import PricedLine
+from contracts.orders import OrderConfirmed
+
+from ..conftest import Cart
+
+pytestmark = pytest.mark.integration
+
+
+def confirmed(order_id: str, user_id: str, *skus: str) -> OrderConfirmed:
+    return OrderConfirmed(order_id=order_id, user_id=user_id,
+                          lines=tuple(PricedLine(sku=s, quantity=1, unit_price_minor=1)
+                                      for s in skus),
+                          total_minor=len(skus), currency="EUR", confirmed_at=time.time())
+
+
+async def skus(cart: Cart, user: str) -> list[str]:
+    return [i["sku"] for i in (await cart.get(user=user)).body["items"]]
+
+
+async def test_order_confirmed_clears_the_ordered_lines_once(cart: Cart) -> None:
+    await cart.put("KIT-0001", 1)
+    await cart.put("KIT-0002", 2)
+    await cart.put("BOOK-0001", 1, user="bob")
+    await cart.put("KIT-0001", 1, user="bob")
+    messaging = cart.app.runtime.messaging
+    for _ in range(2):  # sent twice with one id: applied once
+        async with messaging.transaction(correlation_id="o-1") as tx:
+            tx.publish(confirmed("o-1", "alice", "KIT-0001", "BOOK-0001"),
+                       msg_id="o-1.confirmed")
+
+    async def cleared() -> bool:
+        return await skus(cart, "alice") == ["KIT-0002"]
+
+    await eventually(cleared)
+    assert await skus(cart, "bob") == ["BOOK-0001", "KIT-0001"]  # another user's cart is untouched
+    assert (await cart.get()).body["version"] == 3  # two puts, one removal
+
+
+async def test_an_order_of_lines_no_longer_in_the_cart_changes_nothing(cart: Cart) -> None:
+    await cart.put("KIT-0002", 1)
+    messaging = cart.app.runtime.messaging
+    async with messaging.transaction(correlation_id="o-2") as tx:
+        tx.publish(confirmed("o-2", "alice", "KIT-0001"), msg_id="o-2.confirmed")
+        tx.publish(confirmed("o-3", "alice", "KIT-0002"), msg_id="o-3.confirmed")
+
+    async def cleared() -> bool:
+        return await skus(cart, "alice") == []
+
+    await eventually(cleared)  # o-3, published after o-2, has been applied: so has o-2
+    assert (await cart.get()).body["version"] == 2  # one put, one removal: o-2 bumped nothing

@@ -1,0 +1,131 @@
+"""The cart's use cases on in-memory carts: one transaction per change, prices asked before it,
+a refused change leaves the cart as it was."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from cart.domain.cart import MAX_LINES
+from cart.domain.errors import (
+    CartFull,
+    DuplicateSku,
+    ItemNotFound,
+    MixedCurrencies,
+    PricingUnavailable,
+    UnknownSku,
+)
+from cart.domain.pricing import PricedCart
+from cart.service import carts
+from cart.service.pricing import Pricer
+
+from .conftest import FakeCatalog, FakeUnitOfWork
+
+pytestmark = pytest.mark.unit
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+async def replace(uow: FakeUnitOfWork, pricer: Pricer, *lines: tuple[str, int],
+                  user: str = "alice") -> PricedCart:
+    return await carts.replace_cart(uow, pricer, user, lines, NOW, default_currency="EUR")
+
+
+async def test_replacing_the_cart_costs_one_lookup_and_one_transaction(
+        uow: FakeUnitOfWork, pricer: Pricer, catalog: FakeCatalog) -> None:
+    priced = await replace(uow, pricer, ("KIT-2", 2), ("KIT-1", 1))
+    assert (uow.transactions, catalog.asked) == (1, [["KIT-2", "KIT-1"]])
+    assert [(x.sku, x.quantity, x.name) for x in priced.lines] == [
+        ("KIT-1", 1, "Product KIT-1"), ("KIT-2", 2, "Product KIT-2")]
+    assert (priced.total_minor, priced.version, priced.stale) == (2048, 1, False)
+    # the answer is what a read gives
+    assert priced == await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    again = await replace(uow, pricer, ("KIT-1", 3))  # cached prices: the catalog is not asked
+    assert len(catalog.asked) == 1 and again.version == 2  # a read is not a change
+    assert [(x.sku, x.quantity) for x in again.lines] == [("KIT-1", 3)]
+
+
+async def test_an_empty_replacement_empties_the_cart_without_asking_for_prices(
+        uow: FakeUnitOfWork, pricer: Pricer, catalog: FakeCatalog) -> None:
+    await replace(uow, pricer, ("A", 1))
+    priced = await replace(uow, pricer)
+    assert (priced.lines, priced.total_minor, priced.version) == ((), 0, 2)
+    assert catalog.asked == [["A"]]
+
+
+@pytest.mark.parametrize(("lines", "error"), [
+    ((("A", 1), ("A", 2)), DuplicateSku),
+    (tuple((f"X-{i}", 1) for i in range(MAX_LINES + 1)), CartFull),
+    ((("A", 1), ("NOT-SOLD", 1)), UnknownSku),
+])
+async def test_a_refused_replacement_changes_nothing(
+        uow: FakeUnitOfWork, pricer: Pricer, lines: tuple[tuple[str, int], ...],
+        error: type[Exception]) -> None:
+    await replace(uow, pricer, ("B", 4))
+    with pytest.raises(error):
+        await replace(uow, pricer, *lines)
+    cart = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    assert ([(x.sku, x.quantity) for x in cart.lines], cart.version) == ([("B", 4)], 1)
+
+
+async def test_mixed_currencies_are_refused_before_anything_is_stored(
+        uow: FakeUnitOfWork, pricer: Pricer, catalog: FakeCatalog) -> None:
+    catalog.currency["B"] = "USD"
+    with pytest.raises(MixedCurrencies):
+        await replace(uow, pricer, ("A", 1), ("B", 1))
+    assert uow.transactions == 0
+
+
+async def test_a_line_never_priced_cannot_be_added_while_the_catalog_is_down(
+        uow: FakeUnitOfWork, pricer: Pricer, catalog: FakeCatalog) -> None:
+    catalog.down = True
+    with pytest.raises(PricingUnavailable):
+        await carts.set_item(uow, pricer, "alice", "A", 1, NOW)
+    with pytest.raises(PricingUnavailable):
+        await replace(uow, pricer, ("A", 1))
+    assert uow.transactions == 0
+
+
+async def test_setting_an_item_adds_or_changes_its_line(uow: FakeUnitOfWork,
+                                                        pricer: Pricer) -> None:
+    await carts.set_item(uow, pricer, "alice", "A", 1, NOW)
+    await carts.set_item(uow, pricer, "alice", "B", 2, NOW)
+    await carts.set_item(uow, pricer, "alice", "A", 5, NOW)  # sets, does not add
+    cart = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    assert [(x.sku, x.quantity) for x in cart.lines] == [("A", 5), ("B", 2)]
+    assert cart.version == 3
+    with pytest.raises(UnknownSku):
+        await carts.set_item(uow, pricer, "alice", "NOT-SOLD", 1, NOW)
+
+
+async def test_an_empty_cart_is_priced_without_asking_the_catalog(
+        uow: FakeUnitOfWork, pricer: Pricer, catalog: FakeCatalog) -> None:
+    cart = await carts.view_cart(uow, pricer, "nobody", default_currency="EUR")
+    assert (cart.lines, cart.version, cart.currency) == ((), 0, "EUR")
+    assert catalog.asked == []
+
+
+async def test_removing_lines_and_clearing_count_as_changes(uow: FakeUnitOfWork,
+                                                            pricer: Pricer) -> None:
+    await replace(uow, pricer, ("A", 1), ("B", 1))
+    await carts.remove_item(uow, "alice", "A", NOW)
+    with pytest.raises(ItemNotFound):
+        await carts.remove_item(uow, "alice", "A", NOW)
+    await carts.clear_cart(uow, "alice", NOW)
+    cart = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    assert (cart.lines, cart.version) == ((), 3)
+
+
+async def test_ordered_lines_leave_the_cart_and_nothing_else_changes(
+        uow: FakeUnitOfWork, pricer: Pricer) -> None:
+    await replace(uow, pricer, ("A", 1), ("B", 2))
+    await replace(uow, pricer, ("A", 1), user="bob")
+    async with uow() as repo:
+        assert await carts.remove_ordered_lines(repo, "alice", ["A", "KIT-1", "A"], NOW) == 1
+    async with uow() as repo:  # none of the ordered SKUs left: not even the version moves
+        assert await carts.remove_ordered_lines(repo, "alice", ["A"], NOW) == 0
+    alice = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    assert ([x.sku for x in alice.lines], alice.version) == (["B"], 2)
+    bob = await carts.view_cart(uow, pricer, "bob", default_currency="EUR")
+    assert [x.sku for x in bob.lines] == ["A"]

@@ -1,0 +1,253 @@
+"""The path of one proxied request: route, filters, upstream call, answer — without a task when
+it can.
+
+The common request (a verified token seen before, a local rate-limit bucket, an idle pooled
+connection to the instance, a small answer) runs entirely in callbacks: the client connection's
+parser calls :meth:`Exchange.begin`, which sends the request upstream; the upstream connection's
+parser calls :meth:`Exchange.answered`, which writes the answer. Measured here, a task and the
+coroutine chain around it cost more than all the gateway's own steps together. Whatever needs to
+wait — a token to verify, Redis, a new connection, a retry after backoff, a streamed body, the
+OpenAPI rewrite — continues as a task from the step it reached, under the same policy
+(:class:`~gateway.call.Call`).
+
+With tracing on, the request runs in its own ``contextvars.Context`` (its callbacks and tasks
+alike), so the server span entered in :meth:`Exchange.begin` is current wherever the request
+continues, and is ended in that context when the answer is out.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import time
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from chassis.http.h1 import H1Response
+from chassis.logging import get_logger
+from chassis.problems import Problem
+from chassis.tracing import SpanKind, SpanRecord, StatusCode, sampled
+from chassis.web import valid_request_id
+from gateway.call import Call
+from gateway.filters import DEFER
+from gateway.headers import REQUEST_ID_HEADER, client_response_block
+from gateway.metrics import UNMATCHED
+from gateway.openapi import OPENAPI_PATH, rewrite_openapi_bytes
+from gateway.relay import SMALL_BODY, relay
+from gateway.request import ClientGone, Request
+from gateway.routes import RouteMatch, upstream_target
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
+
+__all__ = ["Exchange"]
+
+log = get_logger(__name__)
+
+# the OpenAPI rewrite needs an uncompressed document
+_OPENAPI_REQUEST_DROPS = frozenset({b"accept-encoding"})
+
+
+class Exchange:
+    """One proxied request from its arrival to its answer."""
+
+    __slots__ = ("ctx", "gateway", "label", "request", "request_id", "start", "trace",
+                 "trace_line")
+
+    def __init__(self, gateway: Gateway, request: Request,
+                 ctx: contextvars.Context | None) -> None:
+        self.gateway = gateway
+        self.request = request
+        self.ctx = ctx
+        self.start = time.perf_counter()
+        rid = valid_request_id(request.header(REQUEST_ID_HEADER))
+        # a traced request's id is its trace id (set in begin): one id fewer per request, and
+        # the id a client quotes finds the trace
+        self.request_id = rid.encode() if rid is not None else b""
+        self.label = UNMATCHED
+        self.trace: tuple[bytes, bytes, int] | None = None  # trace id, span id, start ns
+        self.trace_line = b""  # the traceparent header line sent upstream
+
+    # -- the synchronous path --
+
+    def begin(self) -> None:
+        """Start the trace, match the route, run the filters that can decide at once, and send
+        the request on an idle connection when there is one."""
+        gateway, request = self.gateway, self.request
+        tracing = gateway.tracing
+        if tracing.enabled:
+            # The edge starts the trace (a caller's traceparent is not trusted nor forwarded);
+            # one span per hop: the upstream continues this one. No span object: the ids come
+            # from the request-id pool and the span is recorded once, at the end.
+            trace_id, span_id = gateway.ids.next(), gateway.ids.next_span()
+            recorded = sampled(trace_id.decode(), tracing.sample_ratio)
+            if recorded:
+                self.trace = (trace_id, span_id, time.time_ns())
+            self.trace_line = (b"traceparent: 00-" + trace_id + b"-" + span_id
+                               + (b"-01\r\n" if recorded else b"-00\r\n"))
+            if not self.request_id:
+                self.request_id = trace_id
+        elif not self.request_id:
+            self.request_id = gateway.ids.next()
+        try:
+            match = gateway.router.match(request.raw_path)
+            if match is None:
+                raise Problem(404, "gateway/no-route", f"no route for {request.path}")
+            self.label = match.route.prefix
+            _check_path(request.path)
+            route = match.route
+            for index, check in enumerate(gateway.filter_checks):
+                verdict = DEFER if check is None else check(route, request)
+                if verdict is DEFER:
+                    self._spawn(self._continue(match, index))
+                    return
+                if verdict is not None:
+                    raise verdict
+            self._forward(match)
+        except Problem as problem:
+            self._problem(problem)
+        except Exception as exc:
+            self._crash(exc)
+
+    def _forward(self, match: RouteMatch) -> None:
+        proxy = self.gateway.proxy
+        if proxy is None:
+            raise _not_ready()
+        request = self.request
+        if match.rest == OPENAPI_PATH and request.method == "GET":
+            self._spawn(self._drive(self._forward_async(match)))
+            return
+        call = Call(proxy, match.route, upstream_target(match, request.query), request,
+                    self.request_id, trace_line=self.trace_line)
+        instance = call.pick()
+        if instance is None:
+            raise call.exhausted()
+        origin = proxy.pool.origin(instance.url)
+        callback: Callable[[H1Response | None, BaseException | None], None] = (
+            functools.partial(self.ctx.run, self.answered, call)  # type: ignore[call-arg]
+            if self.ctx is not None else functools.partial(self.answered, call))
+        if not proxy.pool.try_send(origin, call.data(origin), callback, timeout=call.remaining(),
+                                   read_timeout=call.seconds, stream_above=SMALL_BODY,
+                                   head_only=call.head_only):
+            self._spawn(self._drive(proxy.run(call, picked=True)))
+
+    def answered(self, call: Call, response: H1Response | None,
+                 error: BaseException | None) -> None:
+        """The upstream connection's answer (or failure) to the first attempt."""
+        try:
+            outcome = call.settle(response, error)
+            if not isinstance(outcome, H1Response):  # try again, after a backoff
+                self._spawn(self._drive(call.proxy.run(call, delay=outcome)))
+            elif outcome.complete and outcome.body is not None:
+                status = outcome.status
+                self.request.respond_lines(
+                    status, client_response_block(outcome.headers, self.request_id),
+                    outcome.body)
+                self._done(status)
+            else:  # a streamed body
+                self._spawn(self._drive(relay(outcome, call.service, call.seconds,
+                                              self.request, self.request_id, None)))
+        except Problem as problem:
+            self._problem(problem)
+        except Exception as exc:
+            self._crash(exc)
+
+    # -- the async continuation --
+
+    async def _continue(self, match: RouteMatch, index: int) -> None:
+        async def rest() -> int:
+            route, request = match.route, self.request
+            for request_filter in self.gateway.filters[index:]:
+                problem = await request_filter(route, request)
+                if problem is not None:
+                    raise problem
+            return await self._forward_async(match)
+
+        await self._drive(rest())
+
+    async def _forward_async(self, match: RouteMatch) -> int:
+        proxy = self.gateway.proxy
+        if proxy is None:
+            raise _not_ready()
+        route, request = match.route, self.request
+        if match.rest == OPENAPI_PATH and request.method == "GET":
+            rewrite = functools.partial(rewrite_openapi_bytes, public_prefix=route.prefix,
+                                        upstream_prefix=route.upstream_prefix)
+            return await proxy.forward(route, OPENAPI_PATH, request, self.request_id,
+                                       rewrite=rewrite, drop_headers=_OPENAPI_REQUEST_DROPS,
+                                       trace_line=self.trace_line)
+        return await proxy.forward(route, upstream_target(match, request.query), request,
+                                   self.request_id, trace_line=self.trace_line)
+
+    async def _drive(self, work: Awaitable[int]) -> None:
+        try:
+            status = await work
+        except Problem as problem:
+            self._problem(problem)
+            return
+        except ClientGone:
+            status = 499  # nginx's code for "client closed request": nobody saw a response
+        except Exception as exc:
+            self._crash(exc)
+            return
+        self._done(status)
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        loop = self.gateway.loop
+        if self.ctx is not None:
+            loop.create_task(work, context=self.ctx)  # type: ignore[arg-type]
+        else:
+            loop.create_task(work)  # type: ignore[arg-type]
+
+    # -- endings --
+
+    def _problem(self, problem: Problem) -> None:
+        self._done(self.request.respond_problem(problem, [(REQUEST_ID_HEADER, self.request_id)]))
+
+    def _crash(self, exc: Exception) -> None:
+        request = self.request
+        if request.responded:  # mid-stream: the server closes the connection
+            self._done(request.status)
+            return
+        rid = self.request_id.decode()
+        log.exception("unexpected error", path=request.path, request_id=rid,
+                      error_type=type(exc).__name__)
+        self._problem(Problem(500, "gateway/internal-error",
+                              "an unexpected error occurred; quote the request id when "
+                              "reporting it", request_id=rid))
+
+    def _done(self, status: int) -> None:
+        request = self.request
+        self.gateway.metrics.observe(request.method, self.label, status,
+                                     time.perf_counter() - self.start)
+        trace = self.trace
+        if trace is not None:
+            self.trace = None
+            trace_id_bytes, span_id, start = trace
+            trace_id, end, tracing = trace_id_bytes.decode(), time.time_ns(), self.gateway.tracing
+            # the edge holds nothing: its span is the last of a trace to end, so it is kept
+            # when the trace is kept by then, or the upstream's answer said it is
+            # (chassis.trace_keep)
+            if tracing.wants(trace_id, failed=status >= 500, duration_ns=end - start,
+                             flagged=request.trace_kept):
+                method = request.method
+                tracing.add_record(SpanRecord(
+                    trace_id, span_id.decode(), "", f"{method} {request.path}", _SERVER, start,
+                    end, _ERROR if status >= 500 else 0, "",
+                    (("http.request.method", method), ("http.response.status_code", status))))
+        request.finish()
+
+
+_ERROR = int(StatusCode.ERROR)
+_SERVER = int(SpanKind.SERVER)
+
+
+def _check_path(path: str) -> None:
+    if "/." in path and any(s in (".", "..") for s in path.split("/")):
+        # an upstream that normalised the path could be walked out of the routed prefix
+        raise Problem(400, "gateway/bad-path", "the path must not contain '.' or '..' segments")
+
+
+def _not_ready() -> Problem:
+    return Problem(503, "gateway/not-ready", "the gateway is starting or stopping",
+                   headers={"Retry-After": "1"})

@@ -1,0 +1,34 @@
+"""Reading the audit log (service/audit.py): newest first, page after page."""
+
+from __future__ import annotations
+
+import pytest
+
+from chassis.ids import new_id
+from identity.domain.audit import AuditEvent, AuditKind
+from identity.service import audit
+
+from .conftest import T0, InMemoryUnitOfWork, make_context
+
+pytestmark = pytest.mark.unit
+
+
+async def test_pages_through_the_events_newest_first_without_gaps_or_repeats() -> None:
+    uow = InMemoryUnitOfWork()
+    ctx = make_context(uow=uow)
+    # two events share a timestamp: the id orders them
+    uow.store.audit = [AuditEvent(id=new_id(), at=T0.replace(second=n // 2),
+                                  event=AuditKind.LOGIN_FAILED) for n in range(7)]
+    seen: list[str] = []
+    before = None
+    while page := await audit.recent_events(ctx, 3, before=before):
+        seen += [e.id for e in page]
+        before = (page[-1].at, page[-1].id)
+    expected = sorted(uow.store.audit, key=lambda e: (e.at, e.id), reverse=True)
+    assert seen == [e.id for e in expected]
+
+
+async def test_refuses_a_page_size_out_of_range() -> None:
+    for limit in (0, audit.MAX_AUDIT_PAGE + 1):
+        with pytest.raises(ValueError, match="limit"):
+            await audit.recent_events(make_context(), limit)

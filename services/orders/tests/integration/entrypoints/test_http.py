@@ -1,0 +1,89 @@
+"""The orders HTTP API: problems for bad requests, own-only reads, pages, the status stream."""
+
+from __future__ import annotations
+
+import pytest
+
+from contracts import inventory
+
+from ..conftest import LAMP, FakeCarts, Orders, Participants
+
+pytestmark = pytest.mark.integration
+
+
+async def test_bad_requests_are_clear_problems(orders: Orders, carts: FakeCarts) -> None:
+    no_key = await orders.call("POST", "/v1/orders", {"card_token": "tok_visa"})
+    assert no_key.status == 400 and no_key.headers["content-type"] == "application/problem+json"
+    assert no_key.body["errors"][0]["loc"] == ["header", "idempotency-key"]
+    bad_token = await orders.call("POST", "/v1/orders", {"card_token": "visa"},
+                                  headers={"Idempotency-Key": "x"})
+    assert bad_token.status == 422 and bad_token.body["errors"][0]["loc"] == ["body", "card_token"]
+    not_json = await orders.call("POST", "/v1/orders", data=b"{", headers={
+        "Idempotency-Key": "x", "Content-Type": "application/json"})
+    assert not_json.status == 400 and not_json.body["type"].endswith("/invalid-json")
+    form = await orders.call("POST", "/v1/orders", data=b"a=b", headers={
+        "Idempotency-Key": "x", "Content-Type": "application/x-www-form-urlencoded"})
+    assert form.status == 415
+    empty = await orders.call("POST", "/v1/orders", {"card_token": "tok_visa"},
+                              headers={"Idempotency-Key": "k-empty"})
+    assert empty.status == 422 and empty.body["type"].endswith("orders/empty-cart")
+    anonymous = await orders.call("GET", "/v1/orders", user=None)
+    assert anonymous.status == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
+    wrong_method = await orders.call("DELETE", "/v1/orders")
+    assert wrong_method.status == 405 and wrong_method.headers["allow"] == "GET, POST"
+
+
+async def test_orders_are_visible_to_their_owner_only(orders: Orders, carts: FakeCarts,
+                                                      participants: Participants) -> None:
+    carts.carts["u1"] = (LAMP,)
+    order = (await orders.checkout()).body
+    assert (await orders.call("GET", f"/v1/orders/{order['id']}", user="u2")).status == 404
+    mine = await orders.call("GET", "/v1/orders")
+    assert mine.status == 200 and [o["id"] for o in mine.body["items"]] == [order["id"]]
+    assert (await orders.call("GET", "/v1/orders", user="u2")).body["items"] == []
+    assert (await orders.call("GET", "/v1/admin/orders")).status == 403
+
+
+async def test_listings_page_with_signed_cursors(orders: Orders, carts: FakeCarts,
+                                                 participants: Participants) -> None:
+    carts.carts["u1"] = (LAMP,)
+    placed = [(await orders.checkout(key=f"p{i}", wait=0)).body["id"] for i in range(5)]
+    seen: list[str] = []
+    cursor = None
+    for _ in range(10):
+        query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = (await orders.call("GET", "/v1/orders" + query)).body
+        seen += [o["id"] for o in page["items"]]
+        cursor = page["next"]
+        if cursor is None:
+            break
+    assert seen == placed[::-1]
+    first = (await orders.call("GET", "/v1/orders?limit=2")).body["next"]
+    tampered = first[:-2] + ("A" if first[-2] != "A" else "B") + first[-1]
+    bad = await orders.call("GET", f"/v1/orders?cursor={tampered}")
+    assert bad.status == 400 and bad.body["type"].endswith("/invalid-cursor")
+    # a cursor of one listing is refused by another
+    admin = await orders.call("GET", f"/v1/admin/orders?cursor={first}", roles=("admin",))
+    assert admin.status == 400
+    everything = await orders.call("GET", "/v1/admin/orders?limit=1000", roles=("admin",))
+    assert [o["id"] for o in everything.body["items"]] == placed
+
+
+async def test_the_status_stream_sends_each_change_until_final(
+        orders: Orders, carts: FakeCarts, participants: Participants) -> None:
+    carts.carts["u1"] = (LAMP,)
+    participants.silent = True
+    order = (await orders.checkout(wait=0)).body
+    token = {"Authorization": "Bearer " + orders.issuer.mint(sub="u1")}
+    async with orders.http.get(f"{orders.url}/v1/orders/{order['id']}/events",
+                               headers=token) as response:
+        assert response.content_type == "text/event-stream"
+        first = await response.content.readuntil(b"\n\n")
+        assert b'"status":"PENDING"' in first
+        participants.silent = False
+        await participants.reply(f"{order['id']}.reserve", inventory.StockReserved(
+            order_id=order["id"], idempotency_key=f"{order['id']}:reserve"))
+        rest = (await response.content.read()).decode()
+    statuses = [line for line in rest.splitlines() if line.startswith("data:")]
+    assert '"status":"STOCK_RESERVED"' in statuses[0]
+    assert '"status":"CONFIRMED"' in statuses[-1]

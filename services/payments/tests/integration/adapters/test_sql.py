@@ -1,0 +1,103 @@
+"""The event store and its projection on a real database (SQLite and PostgreSQL): appends,
+optimistic concurrency, the projection and its listings."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from chassis.db import Database
+from chassis.db.timestamps import to_db_timestamp
+from payments.domain.errors import ConcurrencyConflict
+from payments.domain.events import AuthorizationRequested, Authorized, Captured, PaymentEvent
+from payments.service.ports import ListingKey, Stream
+
+from ..conftest import sql_uow
+
+pytestmark = pytest.mark.integration
+
+
+async def append(db: Database, stream: Stream, *events: PaymentEvent) -> Stream:
+    async with sql_uow(db)() as ledger:
+        return await ledger.append(stream, events)
+
+
+async def load(db: Database, order_id: str) -> Stream:
+    async with sql_uow(db)(readonly=True) as ledger:
+        return await ledger.load(order_id)
+
+
+async def test_appended_events_load_back_in_order_with_their_versions(database: Database) -> None:
+    stream = await append(database, Stream("o1"), Authorized(1500, "EUR", "u1", "o1:authorize"))
+    await append(database, stream, Captured(1500))
+    loaded = await load(database, "o1")
+    assert [(e.version, e.event) for e in loaded.events] == [
+        (1, Authorized(1500, "EUR", "u1", "o1:authorize")), (2, Captured(1500))]
+    assert loaded.events[0].recorded_at.tzinfo is not None
+    assert (await load(database, "nobody")).events == ()
+
+
+async def test_the_projection_follows_every_append(database: Database) -> None:
+    stream = await append(database, Stream("o1"), Authorized(1500, "EUR", "u1", "o1:authorize"))
+    await append(database, stream, Captured(1500))
+    async with sql_uow(database)(readonly=True) as ledger:
+        [row] = await ledger.all_after(None, 10)
+    assert (row.order_id, row.user_id, row.status, row.authorized_minor, row.captured_minor,
+            row.refunded_minor, row.captures, row.currency, row.net_minor) == (
+        "o1", "u1", "captured", 1500, 1500, 0, 1, "EUR", 1500)
+
+
+async def test_a_stale_append_is_a_concurrency_conflict(database: Database) -> None:
+    stale = Stream("o1")
+    await append(database, stale, Authorized(1500, "EUR", "u1", "k"))
+    with pytest.raises(ConcurrencyConflict):
+        await append(database, stale, Authorized(1500, "EUR", "u1", "k"))
+    assert (await load(database, "o1")).version == 1
+
+
+async def test_of_two_concurrent_appends_exactly_one_wins(database: Database) -> None:
+    base = await append(database, Stream("o1"), Authorized(1500, "EUR", "u1", "k"))
+    results = await asyncio.gather(append(database, base, Captured(1500)),
+                                   append(database, base, Captured(1500)),
+                                   return_exceptions=True)
+    assert sum(isinstance(r, ConcurrencyConflict) for r in results) == 1
+    assert sum(isinstance(r, Stream) for r in results) == 1
+    loaded = await load(database, "o1")
+    assert loaded.version == 2 and loaded.payment.captures == 1
+
+
+async def test_pending_payments_are_found_for_the_resume(database: Database) -> None:
+    await append(database, Stream("o1"), AuthorizationRequested("u1", 1, "EUR", "timeout", "k1"))
+    await append(database, Stream("o2"), Authorized(1, "EUR", "u1", "k2"))
+    async with sql_uow(database)(readonly=True) as ledger:
+        assert await ledger.pending(10) == ["o1"]
+
+
+async def test_listings_page_by_their_keys(database: Database) -> None:
+    for i in range(5):
+        await append(database, Stream(f"o{i}"), Authorized(100 + i, "EUR", "u1", f"k{i}"))
+    await append(database, Stream("x9"), Authorized(1, "EUR", "u2", "kx"))
+    async with sql_uow(database)(readonly=True) as ledger:
+        newest = await ledger.for_user("u1", 2, None)
+        assert [s.order_id for s in newest] == ["o4", "o3"]
+        older = await ledger.for_user("u1", 10, ListingKey(newest[-1].created_at, "o3"))
+        assert [s.order_id for s in older] == ["o2", "o1", "o0"]
+        assert [s.order_id for s in await ledger.all_after("o3", 10)] == ["o4", "x9"]
+
+
+async def test_a_request_stored_before_capture_existed_loads_without_capture(
+        database: Database) -> None:
+    old = ('{"user_id":"u1","amount_minor":700,"currency":"EUR","card_token_kind":"timeout",'
+           '"idempotency_key":"o1:authorize"}')
+    async with database.transaction() as tx:
+        await tx.execute(
+            "INSERT INTO payment_events (stream_id, version, type, data, recorded_at)"
+            " VALUES (:stream_id, 1, 'AuthorizationRequested', :data, :recorded_at)",
+            {"stream_id": "o1", "data": old,
+             "recorded_at": to_db_timestamp(database.dialect, datetime.now(UTC))})
+    loaded = await load(database, "o1")
+    assert loaded.events[0].event == AuthorizationRequested("u1", 700, "EUR", "timeout",
+                                                            "o1:authorize", capture=False)
+    assert not loaded.payment.capture_requested

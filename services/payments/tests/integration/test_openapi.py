@@ -1,0 +1,40 @@
+"""Every answer of payments matches its OpenAPI document (property-based, with schemathesis)."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from chassis.db import migrate, open_database
+from chassis.testing import TestIssuer, nats_server
+from chassis.testing.conformance import check_conformance
+from chassis.testing.service import serve_in_thread
+from payments.app import MIGRATIONS, create_app
+from payments.domain.events import Authorized, Captured
+
+from .conftest import payments_settings, record
+
+pytestmark = pytest.mark.integration
+
+
+async def _a_payment_of_u1(database_url: str) -> None:
+    await migrate(database_url, MIGRATIONS)
+    db = open_database(database_url)
+    await db.connect()
+    try:
+        await record(db, "o-1", Authorized(1000, "EUR", "u1", "o-1:authorize"), Captured(1000))
+    finally:
+        await db.close()
+
+
+def test_every_answer_is_documented(tmp_path: Path, issuer: TestIssuer) -> None:
+    database_url = f"sqlite:///{tmp_path / 'payments.db'}"
+    asyncio.run(_a_payment_of_u1(database_url))
+    token = issuer.mint(sub="u1", roles=("customer", "admin"))
+    with nats_server() as nats_url:
+        app = create_app(payments_settings(database_url, nats_url))
+        with serve_in_thread(app, issuer) as url:
+            failures = check_conformance(url, token=token)
+    assert failures == []

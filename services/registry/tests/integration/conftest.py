@@ -1,0 +1,75 @@
+"""The registry under test: the real app on uvicorn over real SQLite/PostgreSQL (the chassis's
+``database_url`` runs each test on both), called over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import aiohttp
+import pytest
+
+from chassis import ServiceSettings, create_service_app
+from chassis.testing import free_port, serve_app
+from chassis.web import App
+from registry.app import create_app
+from registry.settings import RegistrySettings
+
+
+def registry_settings(database_url: str, port: int, **overrides: Any) -> RegistrySettings:
+    values: dict[str, Any] = {"port": port, "database_url": database_url, "log_level": "warning",
+                              "check_interval": 0.2, "check_timeout": 0.5, "ttl": 3.0}
+    return RegistrySettings(**{**values, **overrides})
+
+
+StartRegistry = Callable[..., AbstractAsyncContextManager[str]]
+
+
+@pytest.fixture
+def registry_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def start_registry(database_url: str, registry_port: int) -> StartRegistry:
+    """``async with start_registry() as url:`` — a run of the registry on the same port and
+    database (a restart is a second ``async with``), settings changed by keyword."""
+
+    @asynccontextmanager
+    async def start(**overrides: Any) -> AsyncIterator[str]:
+        values = {"database_url": database_url, **overrides}
+        app = create_app(registry_settings(port=registry_port, **values))
+        async with serve_app(app, port=registry_port) as url:
+            yield url
+
+    return start
+
+
+@pytest.fixture
+async def registry_url(start_registry: StartRegistry) -> AsyncIterator[str]:
+    async with start_registry() as url:
+        yield url
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[aiohttp.ClientSession]:
+    async with aiohttp.ClientSession() as session:
+        yield session
+
+
+def service_app(registry_url: str, name: str, port: int, heartbeat: float = 0.3) -> App:
+    """Any service on the chassis: it registers itself once ready, heartbeats, deregisters."""
+    settings = ServiceSettings(service_name=name, port=port, instance_id=f"{name}-{port}",
+                               registry_url=registry_url, heartbeat_interval=heartbeat,
+                               log_level="warning")
+    return create_service_app(settings, title=name, use_broker=False)
+
+
+async def listed(http: aiohttp.ClientSession, registry_url: str, service: str,
+                 status: str = "any") -> list[dict[str, Any]]:
+    async with http.get(f"{registry_url}/v1/services/{service}/instances",
+                        params={"status": status}) as r:
+        assert r.status == 200
+        items: list[dict[str, Any]] = (await r.json())["items"]
+        return items

@@ -1,0 +1,71 @@
+"""The directory's rules (domain/directory.py), with the clock passed in."""
+
+from __future__ import annotations
+
+import pytest
+
+from registry.domain.directory import CRITICAL, PASSING, Directory, UnknownInstance
+
+pytestmark = pytest.mark.unit
+
+
+def make() -> Directory:
+    return Directory(ttl=10.0, failure_threshold=2)
+
+
+def test_registering_adds_a_passing_instance_and_bumps_the_version() -> None:
+    d = make()
+    inst, changed = d.register("catalog-1", "catalog", "http://127.0.0.1:1", {}, now=100.0)
+    assert changed and inst.status == PASSING and d.version == 1
+    assert [i.instance_id for i in d.of_service("catalog")] == ["catalog-1"]
+
+
+def test_reregistering_the_same_instance_unchanged_keeps_the_version() -> None:
+    d = make()
+    d.register("catalog-1", "catalog", "http://127.0.0.1:1", {}, now=100.0)
+    _, changed = d.register("catalog-1", "catalog", "http://127.0.0.1:1", {}, now=105.0)
+    assert not changed and d.version == 1
+    assert d.get("catalog-1").registered_at == 100.0
+
+
+def test_heartbeat_of_an_unknown_instance_raises() -> None:
+    with pytest.raises(UnknownInstance):
+        make().heartbeat("ghost-1", now=1.0)
+
+
+def test_instance_turns_critical_after_threshold_failures_and_recovers_after_one_success() -> None:
+    d = make()
+    d.register("c-1", "catalog", "http://127.0.0.1:1", {}, now=0.0)
+    assert d.record_check("c-1", ok=False) is False
+    assert d.get("c-1").status == PASSING
+    assert d.record_check("c-1", ok=False) is True
+    assert d.get("c-1").status == CRITICAL
+    assert d.record_check("c-1", ok=True) is True
+    assert d.get("c-1").status == PASSING
+
+
+def test_a_refused_connection_is_critical_at_once() -> None:
+    d = make()
+    d.register("c-1", "catalog", "http://127.0.0.1:1", {}, now=0.0)
+    assert d.record_check("c-1", ok=False, definitive=True) is True
+    assert d.get("c-1").status == CRITICAL
+
+
+def test_instances_without_heartbeat_past_ttl_are_evicted() -> None:
+    d = make()
+    d.register("a-1", "a", "http://127.0.0.1:1", {}, now=0.0)
+    d.register("b-1", "b", "http://127.0.0.1:2", {}, now=0.0)
+    d.heartbeat("b-1", now=8.0)
+    evicted = d.evict_expired(now=12.0)
+    assert [i.instance_id for i in evicted] == ["a-1"]
+    assert [i.instance_id for i in d.all()] == ["b-1"]
+
+
+def test_restored_instances_get_a_fresh_heartbeat_window() -> None:
+    d = make()
+    d.register("a-1", "a", "http://127.0.0.1:1", {}, now=0.0)
+    saved = d.all()
+    fresh = make()
+    fresh.restore(saved, now=1000.0)
+    assert fresh.evict_expired(now=1005.0) == []
+    assert fresh.get("a-1").last_heartbeat == 1000.0
