@@ -309,6 +309,8 @@ class Tracing:
         self.exporter = exporter
         self.enabled = exporter is not None
         self.sample_ratio = sample_ratio
+        # the keep rules' verdict without holding the span (chassis.trace_keep), looked up once
+        self._wants = getattr(exporter, "wants", None)
 
     @classmethod
     def from_settings(cls, service: str, instance: str, endpoint: str, sample_ratio: float, *,
@@ -373,12 +375,10 @@ class Tracing:
               flagged: bool = False) -> bool:
         """Whether the keep rules keep a span of ``trace_id`` finishing now, without holding it
         (:meth:`chassis.trace_keep.TailKeep.wants`); record it with :meth:`add_record` if so."""
-        exporter = self.exporter
-        if exporter is None:
-            return False
-        wants = getattr(exporter, "wants", None)
-        return True if wants is None else bool(wants(trace_id, failed=failed,
-                                                     duration_ns=duration_ns, flagged=flagged))
+        wants = self._wants
+        if wants is None:
+            return self.exporter is not None
+        return bool(wants(trace_id, failed=failed, duration_ns=duration_ns, flagged=flagged))
 
     def keep(self, span: AnySpan) -> None:
         """Keep ``span``'s trace whatever the keep ratio (a cancelled checkout), decided now

@@ -60,6 +60,17 @@ def test_the_window_forgets_old_calls() -> None:
     assert b.state is BreakerState.CLOSED
 
 
+def test_a_full_window_of_good_calls_still_opens_on_failures_that_follow() -> None:
+    # a window full of good calls is not counted again call by call (the hot path): the
+    # failures that come next must still be weighed against a full window
+    b = breaker(Clock(), window=4, min_calls=4)
+    calls(b, *[False] * 50)
+    calls(b, True)  # 1 in 4
+    assert b.state is BreakerState.CLOSED
+    calls(b, True)  # 2 in 4: 50 %
+    assert b.state is BreakerState.OPEN
+
+
 def test_fails_fast_while_open_then_lets_probes_through() -> None:
     clock = Clock()
     b = breaker(clock)

@@ -83,6 +83,9 @@ class Authenticator:
         # token -> claims, filled by the async verification; lets check() decide without
         # awaiting the verifier (whose own cache is behind a coroutine)
         self._verified: dict[str, Claims] = {}
+        # the same by the Authorization header as received: a known header is decided without
+        # parsing it again
+        self._by_header: dict[bytes, Claims] = {}
 
     async def start(self, session: aiohttp.ClientSession, discovery: DiscoveryLike) -> None:
         if self.verifier is not None:
@@ -129,15 +132,25 @@ class Authenticator:
         """Decide at once when the token is absent or was verified before; else :data:`DEFER`."""
         try:
             self._check(route, request)
-            token = _bearer(request)
-            if not token:
-                if route.is_public(request.method):
-                    return None
-                raise _unauthenticated("a bearer token is required" if token is None else
-                                       "send the token as Authorization: Bearer <token>",
-                                       invalid=False)
-            claims = self._verified.get(token)
-            if claims is None or claims.expires_at + self.settings.jwt_leeway <= time.time():
+            header = request.notable.get(b"authorization")
+            claims = self._by_header.get(header) if header is not None else None
+            if claims is None:
+                token = _bearer(request)
+                if not token:
+                    if route.is_public(request.method):
+                        return None
+                    raise _unauthenticated("a bearer token is required" if token is None else
+                                           "send the token as Authorization: Bearer <token>",
+                                           invalid=False)
+                claims = self._verified.get(token)
+                if claims is None:
+                    return DEFER
+                if header is not None:
+                    by_header = self._by_header
+                    if len(by_header) >= _MEMO_SIZE:
+                        by_header.clear()
+                    by_header[header] = claims
+            if claims.expires_at + self.settings.jwt_leeway <= time.time():
                 return DEFER
             self._admit(route, request, claims)
             return None

@@ -46,7 +46,7 @@ class Call:
                  drop_headers: frozenset[bytes] = frozenset(),
                  trace_line: bytes = b"") -> None:
         self.proxy = proxy
-        plan = proxy.plan(route)
+        plan = proxy.plans.get(route.prefix) or proxy.plan(route)
         self.service = plan.service
         self.seconds = seconds = plan.seconds
         self.upstream = plan.upstream
@@ -71,8 +71,8 @@ class Call:
         self.idempotent = method in IDEMPOTENT_METHODS
         self.head_only = method == "HEAD"
         plan.upstream.budget.request()
-        self.refused: list[str] = []
-        self.failed: list[str] = []
+        self.refused: tuple[str, ...] = ()  # instances that refused the connection
+        self.failed: tuple[str, ...] = ()  # instances that failed an attempt
         self.attempt = 0
         self.instance: Instance | None = None  # of the attempt in flight
         self.started = 0.0
@@ -92,7 +92,9 @@ class Call:
         """The instance of the next attempt (counted, and in flight from now on), or None when
         none is left; :class:`~chassis.problems.Problem` when the breaker refuses calls."""
         proxy = self.proxy
-        instance = (proxy.discovery.pick(self.service) if not self.refused and not self.failed
+        # the first attempt: the plan's balancer over the service's healthy instances
+        instance = (self.balancer.pick(proxy.discovery.instances(self.service))
+                    if not self.refused and not self.failed
                     else proxy.pick(self.service, self.refused, self.failed))
         if instance is None:
             return None
@@ -127,7 +129,7 @@ class Call:
                                           "status")
                 if delay is not None:
                     response.close()
-                    self.failed.append(instance_id)
+                    self.failed += (instance_id,)
                     return delay
             if self.traced and TRACE_KEPT in response.headers:
                 self.request.trace_kept = True
@@ -135,7 +137,7 @@ class Call:
         self.breaker.record(failed=True, seconds=elapsed)
         if isinstance(error, ConnectFailed):  # never sent: any method goes elsewhere, at once
             proxy.refused(service, instance_id, error, self.request_id)
-            self.refused.append(instance_id)
+            self.refused += (instance_id,)
             return 0.0
         failed_error = error if isinstance(error, Exception) else RuntimeError(str(error))
         proxy.outcome(service, instance_id, failed=True)
@@ -147,7 +149,7 @@ class Call:
                  if self.idempotent else None)
         if delay is None:
             raise bad_gateway_problem(service, failed_error)
-        self.failed.append(instance_id)
+        self.failed += (instance_id,)
         return delay
 
     def abandon(self) -> None:

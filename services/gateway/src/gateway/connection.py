@@ -80,7 +80,9 @@ class Connection(asyncio.Protocol):
 
     def __init__(self, server: ServerLike) -> None:
         self.server = server
-        self.limits = server.limits
+        self.limits = limits = server.limits
+        self._max_head = limits.max_header_bytes
+        self._max_headers = limits.max_headers
         self.parser = HttpRequestParser(self)
         self.transport: asyncio.Transport | None = None
         self.client: str | None = None
@@ -162,7 +164,7 @@ class Connection(asyncio.Protocol):
     def on_header(self, name: bytes, value: bytes) -> None:
         self._head_size += len(name) + len(value) + 4
         headers = self._headers
-        if self._head_size > self.limits.max_header_bytes or len(headers) >= self.limits.max_headers:
+        if self._head_size > self._max_head or len(headers) >= self._max_headers:
             raise _Refused(Problem(431, "gateway/headers-too-large",
                                    f"at most {self.limits.max_headers} headers and "
                                    f"{self.limits.max_header_bytes} bytes of them"))
@@ -185,7 +187,9 @@ class Connection(asyncio.Protocol):
             conn=self, path=unquote(raw) if "%" in raw else raw, notable=notable)
         if not notable:
             return
-        if parser.should_upgrade() and notable.get(b"upgrade", b"").lower() == b"websocket":
+        upgrade = notable.get(b"upgrade")
+        if (upgrade is not None and upgrade.lower() == b"websocket"
+                and parser.should_upgrade()):
             raise _Refused(Problem(403, "gateway/websocket-unsupported",
                                    "WebSocket connections are not proxied"))
         declared = notable.get(b"content-length")

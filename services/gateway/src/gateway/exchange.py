@@ -60,7 +60,8 @@ class Exchange:
         self.request = request
         self.ctx = ctx
         self.start = time.perf_counter()
-        rid = valid_request_id(request.header(REQUEST_ID_HEADER))
+        given = request.notable.get(REQUEST_ID_HEADER)
+        rid = valid_request_id(given) if given is not None else None
         # a traced request's id is its trace id (set in begin): one id fewer per request, and
         # the id a client quotes finds the trace
         self.request_id = rid.encode() if rid is not None else b""
@@ -79,12 +80,13 @@ class Exchange:
             # The edge starts the trace (a caller's traceparent is not trusted nor forwarded);
             # one span per hop: the upstream continues this one. No span object: the ids come
             # from the request-id pool and the span is recorded once, at the end.
-            trace_id, span_id = gateway.ids.next(), gateway.ids.next_span()
-            recorded = sampled(trace_id.decode(), tracing.sample_ratio)
-            if recorded:
+            trace_id, span_id = gateway.ids.trace()
+            ratio = tracing.sample_ratio
+            if ratio >= 1.0 or sampled(trace_id.decode(), ratio):
                 self.trace = (trace_id, span_id, time.time_ns())
-            self.trace_line = (b"traceparent: 00-" + trace_id + b"-" + span_id
-                               + (b"-01\r\n" if recorded else b"-00\r\n"))
+                self.trace_line = b"traceparent: 00-%b-%b-01\r\n" % (trace_id, span_id)
+            else:
+                self.trace_line = b"traceparent: 00-%b-%b-00\r\n" % (trace_id, span_id)
             if not self.request_id:
                 self.request_id = trace_id
         elif not self.request_id:
@@ -93,9 +95,11 @@ class Exchange:
             match = gateway.router.match(request.raw_path)
             if match is None:
                 raise Problem(404, "gateway/no-route", f"no route for {request.path}")
-            self.label = match.route.prefix
-            _check_path(request.path)
             route = match.route
+            self.label = route.prefix
+            path = request.path
+            if "/." in path:
+                _check_path(path)
             for index, check in enumerate(gateway.filter_checks):
                 verdict = DEFER if check is None else check(route, request)
                 if verdict is DEFER:
@@ -122,13 +126,15 @@ class Exchange:
         instance = call.pick()
         if instance is None:
             raise call.exhausted()
-        origin = proxy.pool.origin(instance.url)
+        pool = proxy.pool
+        origin = pool.origin(instance.url)
         callback: Callable[[H1Response | None, BaseException | None], None] = (
             functools.partial(self.ctx.run, self.answered, call)  # type: ignore[call-arg]
             if self.ctx is not None else functools.partial(self.answered, call))
-        if not proxy.pool.try_send(origin, call.data(origin), callback, timeout=call.remaining(),
-                                   read_timeout=call.seconds, stream_above=SMALL_BODY,
-                                   head_only=call.head_only):
+        # the first attempt starts as the call is made: its whole deadline is left
+        if not pool.try_send(origin, call.line + origin.host_line + call.tail, callback,
+                             timeout=call.seconds, stream_above=SMALL_BODY,
+                             head_only=call.head_only):
             self._spawn(self._drive(proxy.run(call, picked=True)))
 
     def answered(self, call: Call, response: H1Response | None,
@@ -243,7 +249,7 @@ _SERVER = int(SpanKind.SERVER)
 
 
 def _check_path(path: str) -> None:
-    if "/." in path and any(s in (".", "..") for s in path.split("/")):
+    if any(s in (".", "..") for s in path.split("/")):
         # an upstream that normalised the path could be walked out of the routed prefix
         raise Problem(400, "gateway/bad-path", "the path must not contain '.' or '..' segments")
 

@@ -28,6 +28,15 @@ class RequestIds:
             ids.extend(pool[i:i + _ID_HEX] for i in range(0, len(pool), _ID_HEX))
         return ids.pop()
 
+    def trace(self) -> tuple[bytes, bytes]:
+        """A new trace id and span id (32 and 16 hex digits), in one call."""
+        halves = self._halves
+        if not halves:
+            whole = self.next()
+            halves.append(whole[16:])
+            return self.next(), whole[:16]
+        return self.next(), halves.pop()
+
     def next_span(self) -> bytes:
         """A new span id: 64 random bits as 16 hex digits (half an id)."""
         halves = self._halves

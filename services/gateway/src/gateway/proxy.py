@@ -100,7 +100,7 @@ class Proxy:
         self.resilience = resilience
         self.max_retries = resilience.max_retries
         self._upstreams: dict[str, _Upstream] = {}
-        self._plans: dict[str, Plan] = {}  # by route prefix
+        self.plans: dict[str, Plan] = {}  # by route prefix (Call reads it first)
         self._consecutive_failures: dict[str, int] = {}  # instance id -> failures in a row
 
     def upstream(self, service: str) -> _Upstream:
@@ -114,10 +114,10 @@ class Proxy:
 
     def plan(self, route: Route) -> Plan:
         """The route's service, deadline, breaker, budget and balancer."""
-        plan = self._plans.get(route.prefix)
+        plan = self.plans.get(route.prefix)
         if plan is None:
             upstream = self.upstream(route.service)
-            plan = self._plans[route.prefix] = Plan(
+            plan = self.plans[route.prefix] = Plan(
                 route.service, route.timeout or self.default_timeout, upstream, upstream.breaker,
                 self.discovery.balancer(route.service))
         return plan
@@ -166,7 +166,8 @@ class Proxy:
                 await asyncio.sleep(outcome)
         raise call.exhausted()
 
-    def pick(self, service: str, refused: list[str], failed: list[str]) -> Instance | None:
+    def pick(self, service: str, refused: tuple[str, ...],
+             failed: tuple[str, ...]) -> Instance | None:
         """An instance not refused yet, preferring one that has not failed this call."""
         if not refused and not failed:
             return self.discovery.pick(service)

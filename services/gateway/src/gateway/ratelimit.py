@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import limits
@@ -51,11 +51,10 @@ class Limit:
 
     amount: int
     period: float
+    rate: float = field(init=False, compare=False)  # tokens per second
 
-    @property
-    def rate(self) -> float:
-        """Tokens per second."""
-        return self.amount / self.period
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rate", self.amount / self.period)
 
 
 def parse_limits(text: str) -> tuple[Limit, ...]:

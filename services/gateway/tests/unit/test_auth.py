@@ -103,3 +103,36 @@ async def test_an_admin_route_needs_the_role_and_an_allowed_address() -> None:
                     scope(None, client="203.0.113.9")):
         problem = await authenticator()(ADMIN, request)
         assert problem is not None and problem.status == 403
+
+
+async def test_the_synchronous_check_decides_a_verified_header_until_the_token_expires() -> None:
+    from gateway.filters import DEFER
+
+    auth = authenticator()
+    token = ISSUER.mint(sub="u-9", ttl=3600)
+    assert auth.check(PRIVATE, scope(token)) is DEFER  # never seen: verified asynchronously
+    assert await auth(PRIVATE, scope(token)) is None
+    first, second = scope(token), scope(token)
+    assert auth.check(PRIVATE, first) is None and first.user == "u-9"
+    assert auth.check(PRIVATE, second) is None and second.user == "u-9"  # by the header
+    other = ISSUER.mint(sub="u-10", ttl=3600)
+    assert auth.check(PRIVATE, scope(other)) is DEFER  # another header is not mistaken for it
+    expired = ISSUER.mint(sub="u-11", ttl=-600)
+    assert auth.check(PRIVATE, scope(expired)) is DEFER
+    problem = await auth(PRIVATE, scope(expired))
+    assert problem is not None and problem.status == 401
+
+
+async def test_a_remembered_header_is_deferred_once_its_claims_expire(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from gateway.filters import DEFER
+
+    auth = authenticator()
+    token = ISSUER.mint(sub="u-12", ttl=60)
+    assert await auth(PRIVATE, scope(token)) is None
+    assert auth.check(PRIVATE, scope(token)) is None
+    later = time.time() + 3600
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert auth.check(PRIVATE, scope(token)) is DEFER  # re-verified, and refused, by the filter

@@ -77,6 +77,9 @@ class CircuitBreaker:
     def record(self, *, failed: bool, seconds: float) -> None:
         """The outcome of a call that :meth:`allow` admitted."""
         slow = seconds >= self.slow_seconds
+        if (not failed and not slow and not self._failures and not self._slow
+                and self.state is BreakerState.CLOSED and len(self._calls) >= self.window):
+            return  # a full window of good calls stays one: nothing to count or drop
         if self.state is BreakerState.HALF_OPEN:
             self._probing = max(0, self._probing - 1)
             if failed or slow:
