@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from chassis.tasks import cancel_and_wait
 from souk.plan import ProcSpec
 from souk.procs import backoff_delay, spawn
 from souk.state import ProcState, ProcStatus, signal_group
@@ -175,10 +176,7 @@ class Instance:
                 signal_group(proc.pid, signal.SIGKILL)
                 await _exited(proc)
             signal_group(proc.pid, signal.SIGKILL)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         self._set(status="stopped", ready=False)
         self._stopped.set()
         self._log("info", "process stopped", process=self.name,

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from chassis.tasks import cancel_and_wait
 from chassis.tracing import SpanRecord
 
 __all__ = ["OtlpJsonExporter", "encode_records"]
@@ -171,11 +172,8 @@ class OtlpJsonExporter:
     async def aclose(self) -> None:
         """Stop the posting task and post what is left (the service's shutdown)."""
         self._closed = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
         if self._pending:
             await self._post_pending()
         if self._transport is not None:

@@ -11,7 +11,6 @@ parsed), dead-lettered.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -33,6 +32,7 @@ from chassis.messaging.envelope import (
 )
 from chassis.messaging.pull import CreditPull, delivered_count
 from chassis.messaging.tx import MessageTx
+from chassis.tasks import cancel_and_wait
 from chassis.tracing import SpanKind, extract
 from contracts import Message, decode
 
@@ -92,10 +92,7 @@ class Consumer:
         self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._pull is not None:
             await self._pull.close()
 

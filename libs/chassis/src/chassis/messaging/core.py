@@ -18,6 +18,7 @@ from chassis.messaging.metrics import MessagingMetrics
 from chassis.messaging.relay import Relay
 from chassis.messaging.streams import ensure_consumer, ensure_streams
 from chassis.messaging.tx import MessageTx
+from chassis.tasks import cancel_and_wait
 from chassis.tracing import NO_TRACING, Tracing
 from contracts import Message
 
@@ -169,11 +170,7 @@ class Messaging:
                                      "subjects": self.consumer.subjects}}
 
     async def close(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await cancel_and_wait(*self._tasks)
         if self.consumer is not None:
             await self.consumer.close()
         await self.relay.close()

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from chassis.logging import get_logger
+from chassis.tasks import cancel_and_wait
 
 __all__ = ["CreditPull", "delivered_count"]
 
@@ -66,10 +67,7 @@ class CreditPull:
         self._task = asyncio.create_task(self._watchdog(), name=f"pull-{self._subject}")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         if self._sub is not None:
             with contextlib.suppress(Exception):
                 await self._sub.unsubscribe()
