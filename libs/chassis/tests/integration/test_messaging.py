@@ -102,7 +102,7 @@ async def test_a_published_message_is_applied_once_and_its_reply_published(
         # counts applications: a second application of one message would show as 2
         await tx.execute("INSERT INTO effects (msg_id, value) VALUES (:id, 1) ON CONFLICT (msg_id) "
                          "DO UPDATE SET value = effects.value + 1", {"id": meta.id})
-        tx.publish(Ponged(n=event.n), msg_id=f"{meta.id}.r")
+        tx.publish(Ponged(n=event.n), msg_id=meta.reply_id)
 
     m.subscribe(handlers, {})
     await m.start()

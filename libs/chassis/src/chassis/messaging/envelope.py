@@ -60,3 +60,9 @@ class Incoming:
     @property
     def correlation_id(self) -> str:
         return self.headers.get(CORRELATION, "")
+
+    @property
+    def reply_id(self) -> str:
+        """The message id of the answer to this message (``<id>.r``): the same for every delivery
+        of it, so an answer published again after a redelivery is dropped as a duplicate."""
+        return f"{self.id}.r"

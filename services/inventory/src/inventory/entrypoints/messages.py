@@ -46,12 +46,12 @@ async def on_reserve_stock(command: ReserveStock, tx: MessageTx, meta: Incoming,
                                     datetime.now(UTC), inventory.ttl)
     if rejection is None:
         tx.publish(StockReserved(order_id=command.order_id,
-                                 idempotency_key=command.idempotency_key), msg_id=f"{meta.id}.r")
+                                 idempotency_key=command.idempotency_key), msg_id=meta.reply_id)
     else:
         tx.publish(StockRejected(order_id=command.order_id,
                                  idempotency_key=command.idempotency_key,
                                  reason=rejection.reason, skus=rejection.skus),
-                   msg_id=f"{meta.id}.r")
+                   msg_id=meta.reply_id)
 
 
 @handlers.on(ReleaseStock)
@@ -62,7 +62,7 @@ async def on_release_stock(command: ReleaseStock, tx: MessageTx, meta: Incoming)
         log.warning("release asked for a committed reservation; nothing released",
                     order_id=command.order_id, msg_id=meta.id)
     tx.publish(StockReleased(order_id=command.order_id, idempotency_key=command.idempotency_key),
-               msg_id=f"{meta.id}.r")
+               msg_id=meta.reply_id)
 
 
 @handlers.on(CommitReservation)
@@ -73,7 +73,7 @@ async def on_commit_reservation(command: CommitReservation, tx: MessageTx,
     if outcome.is_committed:
         tx.publish(ReservationCommitted(order_id=command.order_id,
                                         idempotency_key=command.idempotency_key),
-                   msg_id=f"{meta.id}.r")
+                   msg_id=meta.reply_id)
 
 
 @handlers.on(OrderConfirmed)

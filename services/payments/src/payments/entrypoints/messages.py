@@ -27,7 +27,7 @@ handlers = MessageHandlers()
 async def on_authorize_payment(command: AuthorizePayment, tx: MessageTx, meta: Incoming,
                                payments: PaymentsContext) -> None:
     later = await commands.authorize_payment(SqlPayments(tx), payments.processor,
-                                             payments.metrics, command, reply_id=f"{meta.id}.r")
+                                             payments.metrics, command, reply_id=meta.reply_id)
     if later is not None:
         request = later
 
@@ -42,7 +42,7 @@ async def on_capture_payment(command: CapturePayment, tx: MessageTx, meta: Incom
                              payments: PaymentsContext) -> None:
     try:
         await commands.capture_payment(SqlPayments(tx), payments.metrics, command,
-                                       reply_id=f"{meta.id}.r")
+                                       reply_id=meta.reply_id)
     except CaptureRefused as exc:
         # no reply: the saga keeps re-sending, and an operator must look at this order
         log.error("capture refused", order_id=command.order_id, msg_id=meta.id, reason=str(exc))
@@ -52,4 +52,4 @@ async def on_capture_payment(command: CapturePayment, tx: MessageTx, meta: Incom
 async def on_void_payment(command: VoidPayment, tx: MessageTx, meta: Incoming,
                           payments: PaymentsContext) -> None:
     await commands.void_payment(SqlPayments(tx), payments.metrics, command,
-                                reply_id=f"{meta.id}.r")
+                                reply_id=meta.reply_id)
