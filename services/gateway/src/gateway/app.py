@@ -12,7 +12,6 @@ session: it is off the per-request path.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,6 +26,7 @@ from chassis.health import HealthChecks
 from chassis.http.h1 import H1Pool
 from chassis.logging import configure_logging, get_logger
 from chassis.problems import Problem
+from chassis.tasks import cancel_and_wait
 from chassis.tracing import Tracing
 from chassis.web.app import freeze_startup_objects
 from gateway.auth import Authenticator
@@ -199,13 +199,7 @@ class Gateway:
         await broker.start()
         stack.push_async_callback(broker.close)
         task = asyncio.create_task(listen_for_keeps(self.tracing, broker), name="trace-keeps")
-
-        async def stop() -> None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-        stack.push_async_callback(stop)
+        stack.push_async_callback(cancel_and_wait, task)
 
     async def shutdown(self) -> None:
         """Deregister, stop watching, close the upstream pool (reverse of start-up)."""

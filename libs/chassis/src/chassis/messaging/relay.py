@@ -29,6 +29,7 @@ from chassis.faults import FaultPoints
 from chassis.logging import get_logger
 from chassis.messaging.envelope import Outgoing
 from chassis.messaging.metrics import MessagingMetrics
+from chassis.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
     from chassis.broker import Broker
@@ -102,10 +103,7 @@ class Relay:
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await cancel_and_wait(self._task)
         with contextlib.suppress(Exception):  # best effort: a later catch-up republishes them
             await self._delete_published()
         if self._acks is not None:

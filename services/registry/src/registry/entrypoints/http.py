@@ -6,10 +6,10 @@ have one."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+from chassis.tasks import cancel_and_wait
 from chassis.web import Path, Query, Request, Response, Router, json_response
 from registry.domain.directory import UnknownInstance
 from registry.entrypoints.schemas import (
@@ -96,11 +96,7 @@ async def watch(request: Request, registry: RegistryService, settings: RegistryS
     try:
         await asyncio.wait({waiting, hung_up}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in (hung_up, waiting):
-            if not task.done():
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await cancel_and_wait(*(task for task in (hung_up, waiting) if not task.done()))
     if waiting.cancelled():
         return Response(status=204)
     return json_response(SnapshotOut.of(waiting.result()))
