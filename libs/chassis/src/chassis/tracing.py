@@ -20,6 +20,7 @@ here costs one attribute check.
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Mapping, MutableMapping
@@ -107,8 +108,26 @@ def _ids(bits: int) -> str:
 
 def sampled(trace_id: str, ratio: float) -> bool:
     """The same rule everywhere (the trace store's keep ratio too): the trace id's low 64 bits
-    below ``ratio`` of their range, so every component decides alike without talking."""
-    return ratio >= 1.0 or int(trace_id[16:], 16) < ratio * 2.0**64
+    below ``ratio`` of their range, so every component decides alike without talking.
+
+    Trace ids are lower-case hex (parse_traceparent refuses others), and 16 lower-case hex
+    digits order as the numbers they write: the digits compare with the bound's, unparsed."""
+    if ratio >= 1.0:
+        return True
+    bound = _BOUNDS.get(ratio)
+    if bound is None:
+        bound = _bound(ratio)
+    return trace_id[16:] < bound
+
+
+_BOUNDS: dict[float, str] = {}
+
+
+def _bound(ratio: float) -> str:
+    """The 16 hex digits of ``ceil(ratio * 2**64)``: the ids below it are sampled."""
+    limit = math.ceil(max(ratio, 0.0) * 2.0**64)
+    bound = _BOUNDS[ratio] = "g" if limit >= 2**64 else f"{limit:016x}"  # "g": above every id
+    return bound
 
 
 class SpanRecord(NamedTuple):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import orjson
@@ -136,3 +137,18 @@ def test_spans_encode_as_otlp_json(tracing: Tracing, spans: list[Any]) -> None:
         "ok": {"boolValue": True}, "ratio": {"doubleValue": 0.5}}
     assert encoded["status"] == {"code": 2, "message": "boom"}
     assert encoded["events"][0]["name"] == "publish a.B.v1"
+
+
+@pytest.mark.parametrize("ratio", [0.0, 1e-9, 0.1, 0.25, 0.5, 0.999999, 1.0, 2.0])
+def test_sampling_compares_digits_exactly_as_the_numbers_they_write(ratio: float) -> None:
+    import os
+
+    from chassis.tracing import sampled
+
+    edges = [f"{n:016x}" for n in (0, 1, 2**63, 2**64 - 1,
+                                   min(2**64 - 1, math.ceil(ratio * 2.0**64)),
+                                   max(0, min(2**64 - 1, math.ceil(ratio * 2.0**64) - 1)))]
+    lows = [os.urandom(8).hex() for _ in range(2000)] + edges
+    for low in lows:
+        trace_id = os.urandom(8).hex() + low
+        assert sampled(trace_id, ratio) is (int(low, 16) < ratio * 2.0**64), (low, ratio)
