@@ -27,7 +27,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from chassis.tracing import Span, SpanRecord, sampled
+from chassis.tracing import Span, SpanRecord, sampling_bound
 
 __all__ = ["KEEP_SUBJECT", "TailKeep", "listen_for_keeps"]
 
@@ -56,6 +56,7 @@ class TailKeep:
                  remembered: int = 20_000) -> None:
         self.inner = inner
         self.keep_ratio = keep_ratio
+        self._bound = sampling_bound(keep_ratio)  # sampled(id, keep_ratio): id[16:] < it
         self.slow_ns = int(slow_ms * 1e6)
         self.hold_ns = int(hold_seconds * 1e9)
         self.max_held = max_held
@@ -75,7 +76,7 @@ class TailKeep:
     def add_record(self, span: SpanRecord) -> None:
         """A finished span, kept or held by the rules (the gateway hands records directly)."""
         trace_id = span.trace_id
-        if trace_id in self._kept or sampled(trace_id, self.keep_ratio):
+        if trace_id[16:] < self._bound or trace_id in self._kept:
             self.inner.export(span)
         elif (span.status == _ERROR or span.end_ns - span.start_ns >= self.slow_ns
               or ("souk.keep", True) in span.attributes):
@@ -93,7 +94,7 @@ class TailKeep:
         a record of each. ``flagged``: the upstream's answer said its trace is kept
         (``souk-trace-keep``), which holds even before the word on NATS arrives. A failed or
         slow one keeps its trace and says so."""
-        if trace_id in self._kept or sampled(trace_id, self.keep_ratio):
+        if trace_id[16:] < self._bound or trace_id in self._kept:
             return True
         if flagged:
             self.keep(trace_id)

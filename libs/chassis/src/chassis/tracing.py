@@ -58,6 +58,7 @@ __all__ = [
     "inject",
     "parse_traceparent",
     "sampled",
+    "sampling_bound",
 ]
 
 
@@ -116,17 +117,20 @@ def sampled(trace_id: str, ratio: float) -> bool:
         return True
     bound = _BOUNDS.get(ratio)
     if bound is None:
-        bound = _bound(ratio)
+        bound = sampling_bound(ratio)
     return trace_id[16:] < bound
 
 
 _BOUNDS: dict[float, str] = {}
 
 
-def _bound(ratio: float) -> str:
-    """The 16 hex digits of ``ceil(ratio * 2**64)``: the ids below it are sampled."""
-    limit = math.ceil(max(ratio, 0.0) * 2.0**64)
-    bound = _BOUNDS[ratio] = "g" if limit >= 2**64 else f"{limit:016x}"  # "g": above every id
+def sampling_bound(ratio: float) -> str:
+    """The 16 hex digits of ``ceil(ratio * 2**64)``: :func:`sampled` is ``trace_id[16:] <
+    sampling_bound(ratio)`` (for a rule checked per span, without the call)."""
+    bound = _BOUNDS.get(ratio)
+    if bound is None:
+        limit = math.ceil(max(ratio, 0.0) * 2.0**64)
+        bound = _BOUNDS[ratio] = "g" if limit >= 2**64 else f"{limit:016x}"  # "g": above any id
     return bound
 
 

@@ -121,9 +121,11 @@ class Call:
         elapsed = time.monotonic() - self.started
         if response is not None:
             status = response.status
-            self.breaker.record(failed=status >= 500, seconds=elapsed)
-            proxy.metrics.attempt(service, "response")
-            proxy.outcome(service, instance_id, failed=status >= 500)
+            failed = status >= 500
+            self.breaker.record(failed=failed, seconds=elapsed)
+            proxy.metrics.attempts.inc(service, "response")
+            if failed or proxy.failing:  # passive outlier detection, only when it has work
+                proxy.outcome(service, instance_id, failed=failed)
             if status in RETRYABLE_STATUSES and self.idempotent:
                 delay = proxy.retry_delay(self.upstream, service, self.attempt, self.deadline,
                                           "status")

@@ -101,7 +101,8 @@ class Proxy:
         self.max_retries = resilience.max_retries
         self._upstreams: dict[str, _Upstream] = {}
         self.plans: dict[str, Plan] = {}  # by route prefix (Call reads it first)
-        self._consecutive_failures: dict[str, int] = {}  # instance id -> failures in a row
+        # instance id -> failures in a row (read by Call.settle: empty, a success has no work)
+        self.failing: dict[str, int] = {}
 
     def upstream(self, service: str) -> _Upstream:
         """The service's breaker and retry budget (made on first use)."""
@@ -192,7 +193,7 @@ class Proxy:
 
     def outcome(self, service: str, instance_id: str, *, failed: bool) -> None:
         """Passive outlier detection: eject after ``eject_after_5xx`` failures in a row."""
-        counts = self._consecutive_failures
+        counts = self.failing
         if not failed:
             if counts:
                 counts.pop(instance_id, None)
@@ -212,7 +213,7 @@ class Proxy:
                 request_id: bytes) -> None:
         """A connection to the instance failed: eject it for a while."""
         self.metrics.attempt(service, "connect_error")
-        self._consecutive_failures.pop(instance_id, None)
+        self.failing.pop(instance_id, None)
         seconds = self.resilience.eject_seconds
         self.discovery.eject(instance_id, seconds)
         self.metrics.ejected(instance_id, seconds, service=service, reason="refused")

@@ -63,7 +63,7 @@ class Request:
                  "responded", "scheme", "status", "streaming", "trace_kept", "user")
 
     def __init__(self, method: str, raw_path: str, query: bytes, headers: Headers,
-                 client: str | None, *, http_version: str = "1.1", keep_alive: bool = True,
+                 client: str | None, http_version: str = "1.1", keep_alive: bool = True,
                  body: bytes = b"", conn: Connection | None = None, path: str | None = None,
                  scheme: str = "http", notable: dict[bytes, bytes] | None = None) -> None:
         self.method = method
