@@ -29,7 +29,8 @@ class Server:
         self.connections: set[Connection] = set()
         self.date_line = b""
         self.emptied = asyncio.Event()  # set when the last connection closes
-        self.batch = WriteBatch(self.loop)  # answers of one loop turn leave together
+        # answers of one loop turn leave together, with the upstream requests of that turn
+        self.batch = WriteBatch.of(self.loop)
         self._server: asyncio.Server | None = None
         self._ticker: asyncio.TimerHandle | None = None
         self._tick()

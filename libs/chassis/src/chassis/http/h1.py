@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
@@ -65,12 +66,24 @@ class WriteBatch:
 
     On a loopback in a VM every send that wakes an idle peer costs an inter-processor
     interrupt; sending a turn's answers back to back lets the peer take several per wake-up.
-    ``flush`` before closing a transport, so nothing queued is lost."""
+    ``flush`` before closing a transport, so nothing queued is lost. One per event loop
+    (:meth:`of`): a proxy's answers and upstream requests share one flush per turn."""
+
+    _by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, WriteBatch] = (
+        weakref.WeakKeyDictionary())
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.queue: list[tuple[asyncio.Transport, bytes]] = []
         self.scheduled = False
+
+    @classmethod
+    def of(cls, loop: asyncio.AbstractEventLoop) -> WriteBatch:
+        """The batch of ``loop`` (made on first use)."""
+        batch = cls._by_loop.get(loop)
+        if batch is None:
+            batch = cls._by_loop[loop] = cls(loop)
+        return batch
 
     def write(self, transport: asyncio.Transport, data: bytes) -> None:
         self.queue.append((transport, data))
@@ -377,7 +390,7 @@ class H1Pool:
     def __init__(self, *, limit: int = 1024, keepalive: float = 4.0,
                  connect_timeout: float = 1.0) -> None:
         self.loop = asyncio.get_running_loop()
-        self.batch = WriteBatch(self.loop)
+        self.batch = WriteBatch.of(self.loop)
         self.limit = limit
         self.keepalive = keepalive
         self.connect_timeout = connect_timeout
