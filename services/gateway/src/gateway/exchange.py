@@ -66,7 +66,7 @@ class Exchange:
         # the id a client quotes finds the trace
         self.request_id = rid.encode() if rid is not None else b""
         self.label = UNMATCHED
-        self.trace: tuple[bytes, bytes, int] | None = None  # trace id, span id, start ns
+        self.trace: tuple[bytes, bytes] | None = None  # trace id, span id of a recorded trace
         self.trace_line = b""  # the traceparent header line sent upstream
 
     # -- the synchronous path --
@@ -83,7 +83,7 @@ class Exchange:
             trace_id, span_id = gateway.ids.trace()
             ratio = tracing.sample_ratio
             if ratio >= 1.0 or sampled(trace_id.decode(), ratio):
-                self.trace = (trace_id, span_id, time.time_ns())
+                self.trace = (trace_id, span_id)
                 self.trace_line = b"traceparent: 00-%b-%b-01\r\n" % (trace_id, span_id)
             else:
                 self.trace_line = b"traceparent: 00-%b-%b-00\r\n" % (trace_id, span_id)
@@ -224,18 +224,21 @@ class Exchange:
 
     def _done(self, status: int) -> None:
         request = self.request
-        self.gateway.metrics.observe(request.method, self.label, status,
-                                     time.perf_counter() - self.start)
+        elapsed = time.perf_counter() - self.start
+        self.gateway.metrics.observe(request.method, self.label, status, elapsed)
         trace = self.trace
         if trace is not None:
             self.trace = None
-            trace_id_bytes, span_id, start = trace
-            trace_id, end, tracing = trace_id_bytes.decode(), time.time_ns(), self.gateway.tracing
+            trace_id_bytes, span_id = trace
+            trace_id, tracing = trace_id_bytes.decode(), self.gateway.tracing
+            duration = int(elapsed * 1e9)
             # the edge holds nothing: its span is the last of a trace to end, so it is kept
             # when the trace is kept by then, or the upstream's answer said it is
-            # (chassis.trace_keep)
-            if tracing.wants(trace_id, failed=status >= 500, duration_ns=end - start,
+            # (chassis.trace_keep); its times are read only then
+            if tracing.wants(trace_id, failed=status >= 500, duration_ns=duration,
                              flagged=request.trace_kept):
+                end = time.time_ns()
+                start = end - duration
                 method = request.method
                 tracing.add_record(SpanRecord(
                     trace_id, span_id.decode(), "", f"{method} {request.path}", _SERVER, start,
