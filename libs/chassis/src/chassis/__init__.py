@@ -2,6 +2,6 @@
 
 from chassis.app import create_service_app
 from chassis.problems import Problem
-from chassis.settings import ServiceSettings
+from chassis.settings import ServiceSettings, StatefulServiceSettings
 
-__all__ = ["Problem", "ServiceSettings", "create_service_app"]
+__all__ = ["Problem", "ServiceSettings", "StatefulServiceSettings", "create_service_app"]

@@ -6,8 +6,8 @@ the messaging chain, discovery, service identity and registry registration — a
 service its routers, its message handlers and its own start-up work::
 
     app = create_service_app(settings, description="Checkout: …", routers=[http.router],
-                             handlers=messages.handlers, problems=PROBLEMS,
-                             migrations=MIGRATIONS, lifespan=bootstrap)
+                             handlers=messages.handlers, problems=http.PROBLEMS,
+                             lifespan=bootstrap)
 
 ``lifespan(app, runtime)`` runs once the shared resources are up; it builds the service's objects
 and hands them to handlers with ``app.provide(obj)``.
@@ -25,7 +25,7 @@ from typing import Any
 import msgspec
 from prometheus_client import CollectorRegistry
 
-from chassis.db import Database, migrate, open_database
+from chassis.db import Database, migrate, open_database, service_migrations
 from chassis.discovery import Discovery, Registration
 from chassis.faults import FaultPoints
 from chassis.health import HealthChecks
@@ -70,12 +70,15 @@ def create_service_app(
     unless given.
 
     ``migrations`` is the service's Alembic folder, applied at start when a database is
-    configured. ``handlers`` are the service's message handlers (they imply ``messaging``: the
-    outbox, the relay and a durable consumer; it needs a database and a NATS URL); with
-    ``messaging`` alone the service publishes and consumes nothing. ``verify_tokens`` builds the
-    token verifier from ``jwks_url`` or, with a registry, from a healthy identity instance;
-    identity itself passes False and sets ``app.verifier``. ``tracing`` replaces the one built
-    from ``otlp_endpoint`` (tests).
+    configured; by default the ``migrations`` folder of the package the settings class belongs to
+    (``orders/migrations`` for ``orders.settings.OrdersSettings``), if it has one.
+
+    ``handlers`` are the service's message handlers (they imply ``messaging``: the outbox, the
+    relay and a durable consumer; it needs a database and a NATS URL); with ``messaging`` alone
+    the service publishes and consumes nothing. ``verify_tokens`` builds the token verifier from
+    ``jwks_url`` or, with a registry, from a healthy identity instance; identity itself passes
+    False and sets ``app.verifier``. ``tracing`` replaces the one built from ``otlp_endpoint``
+    (tests).
     """
     configure_logging(settings.service_name, settings.instance_id,
                       level=settings.log_level, fmt=settings.log_format)
@@ -88,6 +91,8 @@ def create_service_app(
                           settings.trace_sample_ratio, keep_ratio=settings.trace_keep_ratio,
                           slow_ms=settings.trace_slow_ms))
     with_messaging = messaging or handlers is not None
+    if migrations is None:
+        migrations = _package_migrations(type(settings))
 
     @asynccontextmanager
     async def _lifespan(app: App) -> AsyncIterator[None]:
@@ -138,6 +143,15 @@ def create_service_app(
         app.include(router)
     app.include(_operations_router(app, runtime, with_messaging))
     return app
+
+
+def _package_migrations(settings_class: type[ServiceSettings]) -> Path | None:
+    package = settings_class.__module__.partition(".")[0]
+    try:
+        folder = service_migrations(package)
+    except (LookupError, ValueError):  # a class of a plain module or of __main__
+        return None
+    return folder if folder.is_dir() else None
 
 
 def _storage_problems() -> dict[type[Exception], tuple[int, str]]:

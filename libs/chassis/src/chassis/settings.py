@@ -1,4 +1,5 @@
-"""Static settings shared by every service; each service subclasses with its own env prefix.
+"""Static settings shared by every service; each service subclasses them with its name and its own
+fields, and is configured by ``<NAME>_<FIELD>`` environment variables.
 
 Settings are msgspec Structs read from the environment by :meth:`ServiceSettings.load`, which
 converts each ``<PREFIX><FIELD>`` variable to the field's type and checks its constraints (the
@@ -13,6 +14,7 @@ fills defaults and derived values but does not check constraints or read the env
 from __future__ import annotations
 
 import os
+import re
 import socket
 from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args, get_origin
@@ -20,7 +22,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args, get_ori
 import msgspec
 from msgspec import Meta
 
-__all__ = ["ServiceSettings", "SettingsError"]
+__all__ = ["ServiceSettings", "SettingsError", "StatefulServiceSettings"]
 
 S = TypeVar("S", bound="ServiceSettings")
 _SEQUENCES = (list, tuple, set, frozenset)
@@ -37,11 +39,15 @@ def _is_sequence(annotation: Any) -> bool:
 
 
 class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
-    """Settings every service has. A service declares ``ENV_PREFIX = "CATALOG_"`` and adds its
-    own fields (``Annotated[int, Meta(ge=1, description=...)] = 5``); ``__post_init__`` may add
-    checks across fields (raise ValueError). Fields named in ``SECRETS`` never show in a repr."""
+    """Settings every service has. A service names itself (``service_name: str = "catalog"``) and
+    adds its own fields (``Annotated[int, Meta(ge=1, description=...)] = 5``); ``__post_init__``
+    may add checks across fields (raise ValueError). Fields named in ``SECRETS`` never show in a
+    repr.
 
-    ENV_PREFIX: ClassVar[str] = "SOUK_"
+    The environment variables are ``<ENV_PREFIX><FIELD>``; ``ENV_PREFIX`` is by default derived
+    from the class's ``service_name`` (``"catalog"`` → ``CATALOG_``), a class may set it."""
+
+    ENV_PREFIX: ClassVar[str] = ""  # "" means derived from service_name: see env_prefix()
     SECRETS: ClassVar[frozenset[str]] = frozenset({"service_secret"})
 
     service_name: str = "service"
@@ -112,13 +118,24 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
         return f"{type(self).__name__}({shown})"
 
     @classmethod
+    def env_prefix(cls) -> str:
+        """``ENV_PREFIX`` if the class sets one, else its ``service_name`` default in capitals and
+        an underscore (``"orders"`` → ``ORDERS_``)."""
+        if cls.ENV_PREFIX:
+            return cls.ENV_PREFIX
+        name = next(field.default for field in msgspec.structs.fields(cls)
+                    if field.name == "service_name")
+        return re.sub(r"\W", "_", str(name)).upper() + "_"
+
+    @classmethod
     def load(cls: type[S], env: Mapping[str, str] | None = None, **overrides: Any) -> S:
         """The settings from ``<ENV_PREFIX><FIELD>`` variables of ``env`` (the process's
         environment by default), then ``overrides``, converted and checked."""
         environ = os.environ if env is None else env
+        prefix = cls.env_prefix()
         values: dict[str, Any] = {}
         for field in msgspec.structs.fields(cls):
-            raw = environ.get(cls.ENV_PREFIX + field.name.upper())
+            raw = environ.get(prefix + field.name.upper())
             if raw is None:
                 continue
             value: Any = raw
@@ -136,10 +153,27 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
             raise SettingsError(_explain(cls, str(exc))) from None
 
 
+class StatefulServiceSettings(ServiceSettings, frozen=True, kw_only=True):
+    """Settings of a service that owns a database: it cannot run without one, so an empty
+    ``database_url`` is refused; by default a SQLite file named after the service."""
+
+    database_url: Annotated[
+        str,
+        Meta(min_length=1, description="sqlite:///path or postgresql://…; "
+                                       "sqlite:///var/data/<service_name>.db when not set"),
+    ] = ""  # filled in by __post_init__ (defaults are not checked against the Meta)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.database_url:
+            msgspec.structs.force_setattr(
+                self, "database_url", f"sqlite:///var/data/{self.service_name}.db")
+
+
 def _explain(cls: type[ServiceSettings], message: str) -> str:
     """Name the environment variable behind a ``- at `$.field``` message."""
     head, _, at = message.partition(" - at `$.")
     field = at.rstrip("`").split(".")[0].split("[")[0]
     if field:
-        return f"{cls.ENV_PREFIX}{field.upper()}: {head}"
+        return f"{cls.env_prefix()}{field.upper()}: {head}"
     return message

@@ -3,7 +3,7 @@ from typing import ClassVar
 import pytest
 
 from chassis import ServiceSettings
-from chassis.settings import SettingsError
+from chassis.settings import SettingsError, StatefulServiceSettings
 
 pytestmark = pytest.mark.unit
 
@@ -44,3 +44,39 @@ def test_overrides_win_over_the_environment_and_are_checked() -> None:
     assert ShopSettings.load(env={"SHOP_PORT": "1"}, port=2).port == 2
     with pytest.raises(SettingsError, match="SHOP_LOG_LEVEL"):
         ShopSettings.load(env={}, log_level="loud")
+
+
+class OrdersLikeSettings(StatefulServiceSettings, frozen=True, kw_only=True):
+    service_name: str = "orders"
+
+
+class PrefixedSettings(StatefulServiceSettings, frozen=True, kw_only=True):
+    ENV_PREFIX: ClassVar[str] = "LEGACY_"
+    service_name: str = "orders"
+
+
+def test_the_prefix_and_the_database_follow_the_service_name() -> None:
+    assert OrdersLikeSettings.env_prefix() == "ORDERS_"
+    settings = OrdersLikeSettings.load(env={"ORDERS_PORT": "8123", "SHOP_PORT": "1"})
+    assert settings.port == 8123
+    assert settings.database_url == "sqlite:///var/data/orders.db"
+
+
+def test_an_explicit_prefix_and_database_url_still_win() -> None:
+    assert PrefixedSettings.env_prefix() == "LEGACY_"
+    settings = PrefixedSettings.load(env={"LEGACY_DATABASE_URL": "postgresql://db/orders",
+                                          "ORDERS_DATABASE_URL": "sqlite:///ignored.db"})
+    assert settings.database_url == "postgresql://db/orders"
+    assert OrdersLikeSettings.load(env={"ORDERS_DATABASE_URL": "sqlite:///x.db"}).database_url == (
+        "sqlite:///x.db")
+    assert OrdersLikeSettings(database_url="sqlite:///y.db").database_url == "sqlite:///y.db"
+
+
+def test_a_stateful_service_refuses_an_empty_database_url() -> None:
+    with pytest.raises(SettingsError, match="ORDERS_DATABASE_URL"):
+        OrdersLikeSettings.load(env={"ORDERS_DATABASE_URL": ""})
+
+
+def test_a_service_without_a_database_has_none_by_default() -> None:
+    assert ShopSettings.load(env={}).database_url == ""
+    assert ServiceSettings(service_name="demo").database_url == ""

@@ -340,3 +340,27 @@ async def test_an_answer_whose_trace_is_kept_says_so_for_the_edge() -> None:
             "souk-trace-keep"] == "1"
         assert "souk-trace-keep" not in (await c.request("GET", "/v1/fail/0",
                                                          headers=other)).headers
+
+
+def test_the_migrations_beside_the_settings_package_are_found_by_convention(
+        tmp_path: FilePath, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "shopsvc"
+    (package / "migrations" / "versions").mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "settings.py").write_text(
+        "from chassis import StatefulServiceSettings\n\n\n"
+        "class ShopSettings(StatefulServiceSettings, frozen=True, kw_only=True):\n"
+        "    service_name: str = 'shop'\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from shopsvc.settings import ShopSettings  # type: ignore[import-not-found]
+
+    from chassis.db import service_migrations
+
+    assert service_migrations("shopsvc") == package / "migrations"
+    assert create_service_app(ShopSettings(), use_broker=False).migrations == (  # type: ignore[attr-defined]
+        package / "migrations")
+    explicit = tmp_path / "elsewhere"
+    assert create_service_app(ShopSettings(), use_broker=False,
+                              migrations=explicit).migrations == explicit  # type: ignore[attr-defined]
+    # the chassis's own settings class: its package has no migrations folder
+    assert make_app().migrations is None  # type: ignore[attr-defined]

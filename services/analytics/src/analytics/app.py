@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from analytics.adapters.history import StreamHistory
 from analytics.adapters.sql import SqlReadModels
-from analytics.domain.errors import StreamUnavailable
+from analytics.domain import errors
 from analytics.entrypoints import http, messages
 from analytics.service.context import AnalyticsContext
 from analytics.service.replay import Replays
@@ -21,12 +20,10 @@ from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
 from chassis.web import App
 
-__all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
-
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["PROBLEMS", "create_app"]
 
 PROBLEMS: ProblemMap = {
-    StreamUnavailable: (503, "analytics/broker-unavailable"),
+    errors.StreamUnavailable: (503, "analytics/broker-unavailable"),
 }
 
 
@@ -36,7 +33,7 @@ def create_app(settings: AnalyticsSettings | None = None) -> App:
     return create_service_app(
         settings, description="Read models built only from orders' events; rebuildable by replay.",
         routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
-        migrations=MIGRATIONS, lifespan=_bootstrap(settings))
+        lifespan=_bootstrap(settings))
 
 
 def _bootstrap(settings: AnalyticsSettings) -> ServiceLifespan:

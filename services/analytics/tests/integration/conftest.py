@@ -12,11 +12,11 @@ import pytest
 
 from analytics.adapters.events import FACT_OF
 from analytics.adapters.sql import SqlReadModels
-from analytics.app import MIGRATIONS, create_app
+from analytics.app import create_app
 from analytics.service import projection
 from analytics.service.ports import AnalyticsUnitOfWork
 from analytics.settings import AnalyticsSettings
-from chassis.db import Database, SqlUnitOfWork, migrate, open_database
+from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
 from chassis.messaging import subject_for
 from chassis.testing import TestIssuer
 from chassis.testing.service import RunningService, start_service
@@ -57,7 +57,7 @@ async def project(uow: AnalyticsUnitOfWork, events: Iterable[Event]) -> None:
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The migrated, empty analytics database, connected."""
-    await migrate(database_url, MIGRATIONS)
+    await migrate(database_url, service_migrations("analytics"))
     db = open_database(database_url)
     await db.connect()
     try:

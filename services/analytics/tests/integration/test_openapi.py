@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics.app import MIGRATIONS, create_app
+from analytics.app import create_app
 from analytics.settings import AnalyticsSettings
-from chassis.db import migrate, open_database
+from chassis.db import migrate, open_database, service_migrations
 from chassis.testing import TestIssuer, nats_server
 from chassis.testing.conformance import check_conformance
 from chassis.testing.service import serve_in_thread
@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 async def _seed(url: str) -> None:
     """Read models with every status, revenue and products, so the summary's schema is checked
     with content (a replay empties them again: the stream here is empty)."""
-    await migrate(url, MIGRATIONS)
+    await migrate(url, service_migrations("analytics"))
     db = open_database(url)
     await db.connect()
     try:

@@ -5,20 +5,10 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from cart.adapters.catalog_prices import CATALOG, CatalogPriceSource
 from cart.adapters.sql import SqlCarts
-from cart.domain.errors import (
-    CartFull,
-    DuplicateSku,
-    InvalidQuantity,
-    InvalidSku,
-    ItemNotFound,
-    MixedCurrencies,
-    PricingUnavailable,
-    UnknownSku,
-)
+from cart.domain import errors
 from cart.domain.pricing import PriceCache
 from cart.entrypoints import http, messages
 from cart.service.context import CartContext
@@ -33,19 +23,17 @@ from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
 from chassis.web import App
 
-__all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
-
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["PROBLEMS", "create_app"]
 
 PROBLEMS: ProblemMap = {
-    InvalidSku: (400, "cart/invalid-sku"),
-    InvalidQuantity: (422, "cart/invalid-quantity"),
-    CartFull: (422, "cart/too-many-lines"),
-    UnknownSku: (422, "cart/unknown-sku"),
-    ItemNotFound: (404, "cart/item-not-found"),
-    PricingUnavailable: (503, "cart/pricing-unavailable"),
-    MixedCurrencies: (409, "cart/mixed-currencies"),
-    DuplicateSku: (422, "cart/duplicate-sku"),
+    errors.InvalidSku: (400, "cart/invalid-sku"),
+    errors.InvalidQuantity: (422, "cart/invalid-quantity"),
+    errors.CartFull: (422, "cart/too-many-lines"),
+    errors.UnknownSku: (422, "cart/unknown-sku"),
+    errors.ItemNotFound: (404, "cart/item-not-found"),
+    errors.PricingUnavailable: (503, "cart/pricing-unavailable"),
+    errors.MixedCurrencies: (409, "cart/mixed-currencies"),
+    errors.DuplicateSku: (422, "cart/duplicate-sku"),
 }
 
 
@@ -58,7 +46,7 @@ def create_app(settings: CartSettings | None = None, *,
         settings, description="A shopper's cart, priced from the catalog (cached prices, flagged stale, "
                               "while it is away); emptied of what was ordered once an order is confirmed.",
         routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
-        migrations=MIGRATIONS, lifespan=_bootstrap(settings, prices))
+        lifespan=_bootstrap(settings, prices))
 
 
 def _policy(settings: CartSettings) -> ClientPolicy:

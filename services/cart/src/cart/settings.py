@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from msgspec import Meta
 
-from chassis import ServiceSettings
+from chassis import StatefulServiceSettings
 
 __all__ = ["CartSettings"]
 
 
-class CartSettings(ServiceSettings, frozen=True, kw_only=True):
-    ENV_PREFIX: ClassVar[str] = "CART_"
-
+class CartSettings(StatefulServiceSettings, frozen=True, kw_only=True):
     service_name: str = "cart"
-    database_url: Annotated[str, Meta(min_length=1)] = "sqlite:///var/data/cart.db"
     default_currency: Annotated[str, Meta(pattern=r"^[A-Z]{3}$", description="currency of an empty cart")] = (
         "EUR"
     )

@@ -5,17 +5,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 
 from catalog.adapters.demo_catalog import demo_catalog
 from catalog.adapters.sql import SqlCatalog
-from catalog.domain.errors import (
-    CategoryNotFound,
-    InvalidProduct,
-    ProductNotFound,
-    SkuTaken,
-    UnknownCategory,
-)
+from catalog.domain import errors
 from catalog.entrypoints import http
 from catalog.service.context import CatalogContext
 from catalog.service.seeding import seed_catalog
@@ -28,16 +21,14 @@ from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
 from chassis.web import App
 
-__all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
-
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["PROBLEMS", "create_app"]
 
 PROBLEMS: ProblemMap = {
-    ProductNotFound: (404, "catalog/product-not-found"),
-    CategoryNotFound: (404, "catalog/category-not-found"),
-    SkuTaken: (409, "catalog/sku-taken"),
-    UnknownCategory: (422, "catalog/unknown-category"),
-    InvalidProduct: (422, "catalog/invalid-product"),
+    errors.ProductNotFound: (404, "catalog/product-not-found"),
+    errors.CategoryNotFound: (404, "catalog/category-not-found"),
+    errors.SkuTaken: (409, "catalog/sku-taken"),
+    errors.UnknownCategory: (422, "catalog/unknown-category"),
+    errors.InvalidProduct: (422, "catalog/invalid-product"),
 }
 
 
@@ -47,7 +38,7 @@ def create_app(settings: CatalogSettings | None = None) -> App:
     return create_service_app(
         settings, description="Products, categories and prices: list, search, look up by id or SKU; admins "
                               "add, revise and retire products.",
-        routers=[http.router], problems=PROBLEMS, migrations=MIGRATIONS,
+        routers=[http.router], problems=PROBLEMS,
         lifespan=_bootstrap(settings),
         use_broker=False)  # the catalog publishes and consumes no messages yet
 

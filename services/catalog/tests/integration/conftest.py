@@ -9,9 +9,9 @@ from urllib.parse import urlencode
 
 import pytest
 
-from catalog.app import MIGRATIONS, create_app
+from catalog.app import create_app
 from catalog.settings import CatalogSettings
-from chassis.db import Database, migrate, open_database
+from chassis.db import Database, migrate, open_database, service_migrations
 from chassis.testing import TestIssuer, serve_app
 from chassis.testing.service import Reply, RunningService, start_service
 from chassis.web import App, Media, Response, Router, json_response
@@ -46,7 +46,7 @@ async def catalog(database_url: str, issuer: TestIssuer) -> AsyncIterator[Catalo
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The migrated, empty catalog database, connected."""
-    await migrate(database_url, MIGRATIONS)
+    await migrate(database_url, service_migrations("catalog"))
     db = open_database(database_url)
     await db.connect()
     try:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
@@ -23,15 +22,7 @@ from identity.adapters.passwords import Argon2Hasher
 from identity.adapters.rsa_keys import RsaSigner
 from identity.adapters.service_credentials import load_service_credentials
 from identity.adapters.sql import SqlIdentity
-from identity.domain.errors import (
-    EmailTaken,
-    InvalidCredentials,
-    InvalidEmail,
-    InvalidRefreshToken,
-    InvalidServiceCredentials,
-    RotationConflict,
-    WeakPassword,
-)
+from identity.domain import errors
 from identity.domain.throttle import ThrottlePolicy
 from identity.domain.tokens import TokenPolicy
 from identity.entrypoints import http
@@ -39,19 +30,17 @@ from identity.service import accounts, signing
 from identity.service.context import IdentityContext
 from identity.settings import IdentitySettings
 
-__all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
-
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["PROBLEMS", "create_app"]
 
 # TooManyAttempts is not here: its answer carries Retry-After, so the login route builds it
 PROBLEMS: ProblemMap = {
-    InvalidEmail: (422, "identity/invalid-email"),
-    WeakPassword: (422, "identity/weak-password"),
-    EmailTaken: (409, "identity/email-taken"),
-    InvalidCredentials: (401, "identity/invalid-credentials"),
-    InvalidRefreshToken: (401, "identity/invalid-refresh-token"),
-    InvalidServiceCredentials: (401, "identity/invalid-service-credentials"),
-    RotationConflict: (409, "identity/rotation-conflict"),
+    errors.InvalidEmail: (422, "identity/invalid-email"),
+    errors.WeakPassword: (422, "identity/weak-password"),
+    errors.EmailTaken: (409, "identity/email-taken"),
+    errors.InvalidCredentials: (401, "identity/invalid-credentials"),
+    errors.InvalidRefreshToken: (401, "identity/invalid-refresh-token"),
+    errors.InvalidServiceCredentials: (401, "identity/invalid-service-credentials"),
+    errors.RotationConflict: (409, "identity/rotation-conflict"),
 }
 
 log = get_logger(__name__)
@@ -62,7 +51,7 @@ def create_app(settings: IdentitySettings | None = None) -> App:
     return create_service_app(
         settings, description="Accounts, log-in, access and refresh tokens, signing keys (JWKS), service "
                               "tokens, audit log.",
-        routers=[http.router], problems=PROBLEMS, migrations=MIGRATIONS,
+        routers=[http.router], problems=PROBLEMS,
         lifespan=_bootstrap(settings),
         use_broker=False,  # identity publishes and consumes no messages yet
         verify_tokens=False)  # it verifies with its own key store, set in the lifespan

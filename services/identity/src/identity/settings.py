@@ -6,20 +6,18 @@ from typing import Annotated, ClassVar
 
 from msgspec import Meta
 
-from chassis import ServiceSettings
+from chassis import StatefulServiceSettings
 
 __all__ = ["IdentitySettings"]
 
 
-class IdentitySettings(ServiceSettings, frozen=True, kw_only=True):
+class IdentitySettings(StatefulServiceSettings, frozen=True, kw_only=True):
     """Issuer and audiences are the chassis's ``jwt_issuer``/``jwt_audience``/
     ``jwt_internal_audience``, so what identity signs is what every verifier expects."""
 
-    ENV_PREFIX: ClassVar[str] = "IDENTITY_"
     SECRETS: ClassVar[frozenset[str]] = frozenset({"service_secret", "bootstrap_admin_password"})
 
     service_name: str = "identity"
-    database_url: Annotated[str, Meta(min_length=1)] = "sqlite:///var/data/identity.db"
 
     access_token_ttl_seconds: Annotated[int, Meta(ge=30, le=3600)] = 900
     service_token_ttl_seconds: Annotated[int, Meta(ge=30, le=3600)] = 300

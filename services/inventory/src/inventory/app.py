@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
-from pathlib import Path
 
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
@@ -16,7 +15,7 @@ from chassis.runtime import Runtime
 from chassis.web import App
 from inventory.adapters.catalog import CatalogSkus
 from inventory.adapters.sql import SqlInventory
-from inventory.domain.errors import InvalidQuantity, InvalidSku, UnknownSku
+from inventory.domain import errors
 from inventory.entrypoints import http, messages
 from inventory.service.context import InventoryContext
 from inventory.service.ports import SkuSource
@@ -24,14 +23,12 @@ from inventory.service.reservations import sweep_expired
 from inventory.service.seeding import StockSeeder
 from inventory.settings import InventorySettings
 
-__all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
-
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["PROBLEMS", "create_app"]
 
 PROBLEMS: ProblemMap = {
-    UnknownSku: (404, "inventory/unknown-sku"),
-    InvalidSku: (422, "inventory/invalid-sku"),
-    InvalidQuantity: (422, "inventory/invalid-quantity"),
+    errors.UnknownSku: (404, "inventory/unknown-sku"),
+    errors.InvalidSku: (422, "inventory/invalid-sku"),
+    errors.InvalidQuantity: (422, "inventory/invalid-quantity"),
 }
 
 
@@ -43,7 +40,7 @@ def create_app(settings: InventorySettings | None = None, *,
         settings, description="Stock per SKU and reservations with a TTL; a participant of the checkout saga "
                               "(reserve, release, commit).",
         routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
-        migrations=MIGRATIONS, lifespan=_bootstrap(settings, skus))
+        lifespan=_bootstrap(settings, skus))
 
 
 def _bootstrap(settings: InventorySettings, skus: SkuSource | None) -> ServiceLifespan:

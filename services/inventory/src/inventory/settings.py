@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from msgspec import Meta
 
-from chassis import ServiceSettings
+from chassis import StatefulServiceSettings
 
 __all__ = ["InventorySettings"]
 
 
-class InventorySettings(ServiceSettings, frozen=True, kw_only=True):
-    ENV_PREFIX: ClassVar[str] = "INVENTORY_"
-
+class InventorySettings(StatefulServiceSettings, frozen=True, kw_only=True):
     service_name: str = "inventory"
-    # the inventory cannot work without its database, so an empty URL is refused here
-    database_url: Annotated[str, Meta(min_length=1)] = "sqlite:///var/data/inventory.db"
     reservation_ttl: Annotated[
         float, Meta(gt=0, le=7 * 86400, description="seconds a reservation holds stock")
     ] = 900.0

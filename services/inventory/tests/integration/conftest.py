@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from chassis.db import Database, SqlUnitOfWork, migrate, open_database
+from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
 from chassis.messaging import MessageTx
 from chassis.testing import TestIssuer
 from chassis.testing.service import RunningService, start_service
 from inventory.adapters.sql import SqlInventory
-from inventory.app import MIGRATIONS, create_app
+from inventory.app import create_app
 from inventory.service.ports import InventoryUnitOfWork, SkuSource
 from inventory.settings import InventorySettings
 
@@ -53,7 +53,7 @@ async def inventory(start_inventory: StartInventory) -> AsyncIterator[RunningSer
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The migrated, empty inventory database, connected."""
-    await migrate(database_url, MIGRATIONS)
+    await migrate(database_url, service_migrations("inventory"))
     db = open_database(database_url)
     await db.connect()
     try:

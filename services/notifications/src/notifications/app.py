@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
@@ -17,9 +16,7 @@ from notifications.entrypoints import http, messages
 from notifications.service.context import NotificationsContext
 from notifications.settings import NotificationsSettings
 
-__all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
-
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["PROBLEMS", "create_app"]
 
 # no domain errors reach the edge: a bad cursor is the chassis's (400 invalid-cursor)
 PROBLEMS: ProblemMap = {}
@@ -31,7 +28,7 @@ def create_app(settings: NotificationsSettings | None = None) -> App:
     return create_service_app(
         settings, description="Customers' mailboxes: one message when an order is confirmed or cancelled.",
         routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
-        migrations=MIGRATIONS, lifespan=_bootstrap())
+        lifespan=_bootstrap())
 
 
 def _bootstrap() -> ServiceLifespan:

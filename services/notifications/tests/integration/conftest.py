@@ -11,14 +11,14 @@ from typing import Any
 import nats
 import pytest
 
-from chassis.db import Database, SqlUnitOfWork, migrate, open_database
+from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
 from chassis.messaging import subject_for
 from chassis.testing import TestIssuer
 from chassis.testing.service import RunningService, start_service
 from contracts import Event, PricedLine, encode
 from contracts.orders import OrderCancelled, OrderConfirmed
 from notifications.adapters.sql import SqlMailbox
-from notifications.app import MIGRATIONS, create_app
+from notifications.app import create_app
 from notifications.domain.messages import Kind, OrderOutcome
 from notifications.service import mailbox
 from notifications.service.ports import MailboxUnitOfWork
@@ -58,7 +58,7 @@ async def seed(uow: MailboxUnitOfWork, *outcomes: OrderOutcome) -> list[bool]:
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The migrated, empty notifications database, connected."""
-    await migrate(database_url, MIGRATIONS)
+    await migrate(database_url, service_migrations("notifications"))
     db = open_database(database_url)
     await db.connect()
     try:

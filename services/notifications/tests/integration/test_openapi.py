@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from chassis.db import migrate, open_database
+from chassis.db import migrate, open_database, service_migrations
 from chassis.testing import TestIssuer, nats_server
 from chassis.testing.conformance import check_conformance
 from chassis.testing.service import serve_in_thread
-from notifications.app import MIGRATIONS, create_app
+from notifications.app import create_app
 from notifications.domain.messages import Kind
 from notifications.settings import NotificationsSettings
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 async def _seed(url: str) -> None:
     """A mailbox with messages of both kinds, so that item schemas are checked too."""
-    await migrate(url, MIGRATIONS)
+    await migrate(url, service_migrations("notifications"))
     db = open_database(url)
     await db.connect()
     try:

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
-from chassis.db import SqlUnitOfWork
+from chassis.db import SqlUnitOfWork, service_migrations
 from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
 from chassis.web import App
 from orders.adapters.cart import HttpCartReader
 from orders.adapters.metrics import PrometheusSagaMetrics
 from orders.adapters.sql import SqlOrders
-from orders.domain.errors import CartUnavailable, EmptyCart, IdempotencyKeyReused, OrderNotFound
+from orders.domain import errors
 from orders.domain.saga import Step
 from orders.entrypoints import http, messages
 from orders.service.context import OrdersContext
@@ -26,13 +25,13 @@ from orders.settings import OrdersSettings
 
 __all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = service_migrations("orders")  # bench/ migrates its database with it
 
 PROBLEMS: ProblemMap = {
-    OrderNotFound: (404, "orders/not-found"),
-    EmptyCart: (422, "orders/empty-cart"),
-    IdempotencyKeyReused: (422, "orders/idempotency-key-reused"),
-    CartUnavailable: (503, "orders/cart-unavailable"),
+    errors.OrderNotFound: (404, "orders/not-found"),
+    errors.EmptyCart: (422, "orders/empty-cart"),
+    errors.IdempotencyKeyReused: (422, "orders/idempotency-key-reused"),
+    errors.CartUnavailable: (503, "orders/cart-unavailable"),
 }
 
 
@@ -43,7 +42,7 @@ def create_app(settings: OrdersSettings | None = None, *, carts: CartReader | No
         settings, description="Checkout: places orders from the caller's cart and runs the checkout saga "
                               "(stock, payment, confirmation or compensation).",
         routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
-        migrations=MIGRATIONS, lifespan=_bootstrap(settings, carts))
+        lifespan=_bootstrap(settings, carts))
 
 
 def _bootstrap(settings: OrdersSettings, carts: CartReader | None) -> ServiceLifespan:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from msgspec import Meta
 
-from chassis import ServiceSettings
+from chassis import StatefulServiceSettings
 
 __all__ = ["OrdersSettings"]
 
 
-class OrdersSettings(ServiceSettings, frozen=True, kw_only=True):
-    ENV_PREFIX: ClassVar[str] = "ORDERS_"
-
+class OrdersSettings(StatefulServiceSettings, frozen=True, kw_only=True):
     service_name: str = "orders"
-    database_url: Annotated[str, Meta(min_length=1)] = "sqlite:///var/data/orders.db"
     # a crash of orders holds back the replies it had pulled for up to ~7 s (pull expiry + ack
     # wait); the reservation deadline leaves room for that
     reserve_timeout: Annotated[

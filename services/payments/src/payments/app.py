@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
@@ -16,18 +15,16 @@ from chassis.web import App
 from payments.adapters.fake_processor import FakeCardProcessor
 from payments.adapters.prometheus import PrometheusPaymentMetrics
 from payments.adapters.sql import SqlPayments
-from payments.domain.errors import PaymentNotFound
+from payments.domain import errors
 from payments.entrypoints import http, messages
 from payments.service.context import PaymentsContext
 from payments.service.late_authorizations import LateAuthorizer
 from payments.settings import PaymentsSettings
 
-__all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
-
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["PROBLEMS", "create_app"]
 
 PROBLEMS: ProblemMap = {
-    PaymentNotFound: (404, "payments/not-found"),
+    errors.PaymentNotFound: (404, "payments/not-found"),
 }
 
 
@@ -37,7 +34,7 @@ def create_app(settings: PaymentsSettings | None = None) -> App:
         settings, description="Event-sourced payment ledger of the checkout: authorize, capture, void, "
                               "refund; a fake card processor.",
         routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
-        migrations=MIGRATIONS, lifespan=_bootstrap(settings))
+        lifespan=_bootstrap(settings))
 
 
 def _bootstrap(settings: PaymentsSettings) -> ServiceLifespan:

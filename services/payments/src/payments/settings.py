@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from msgspec import Meta
 
-from chassis import ServiceSettings
+from chassis import StatefulServiceSettings
 
 __all__ = ["PaymentsSettings"]
 
 
-class PaymentsSettings(ServiceSettings, frozen=True, kw_only=True):
-    ENV_PREFIX: ClassVar[str] = "PAYMENTS_"
-
+class PaymentsSettings(StatefulServiceSettings, frozen=True, kw_only=True):
     service_name: str = "payments"
-    # the ledger cannot work without its database, so an empty URL is refused here
-    database_url: Annotated[str, Meta(min_length=1)] = "sqlite:///var/data/payments.db"
     timeout_delay: Annotated[
         float, Meta(ge=0, le=3600, description="seconds before the processor answers tok_timeout")
     ] = 10.0

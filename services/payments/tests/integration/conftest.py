@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from chassis.db import Database, SqlUnitOfWork, migrate, open_database
+from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
 from chassis.messaging import MessageTx
 from chassis.testing import TestIssuer
 from chassis.testing.service import RunningService, start_service
 from payments.adapters.sql import SqlPayments
-from payments.app import MIGRATIONS, create_app
+from payments.app import create_app
 from payments.domain.events import PaymentEvent
 from payments.service.ports import PaymentsUnitOfWork
 from payments.settings import PaymentsSettings
@@ -46,7 +46,7 @@ def start_payments(database_url: str, nats_url: str, issuer: TestIssuer) -> Star
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The migrated, empty payments database, connected."""
-    await migrate(database_url, MIGRATIONS)
+    await migrate(database_url, service_migrations("payments"))
     db = open_database(database_url)
     await db.connect()
     try:

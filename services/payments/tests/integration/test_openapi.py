@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from chassis.db import migrate, open_database
+from chassis.db import migrate, open_database, service_migrations
 from chassis.testing import TestIssuer, nats_server
 from chassis.testing.conformance import check_conformance
 from chassis.testing.service import serve_in_thread
-from payments.app import MIGRATIONS, create_app
+from payments.app import create_app
 from payments.domain.events import Authorized, Captured
 
 from .conftest import payments_settings, record
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 async def _a_payment_of_u1(database_url: str) -> None:
-    await migrate(database_url, MIGRATIONS)
+    await migrate(database_url, service_migrations("payments"))
     db = open_database(database_url)
     await db.connect()
     try:

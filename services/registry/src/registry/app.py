@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 import aiohttp
 
@@ -22,9 +21,7 @@ from registry.entrypoints import http
 from registry.service.registry import RegistryService
 from registry.settings import RegistrySettings
 
-__all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
-
-MIGRATIONS = Path(__file__).parent / "migrations"
+__all__ = ["PROBLEMS", "create_app"]
 
 PROBLEMS: ProblemMap = {UnknownInstance: (404, "registry/unknown-instance")}
 
@@ -34,7 +31,7 @@ def create_app(settings: RegistrySettings | None = None) -> App:
     return create_service_app(
         settings, description="Live service instances: register, heartbeat, active health checks, a "
                               "long-poll watch, Prometheus HTTP service discovery.",
-        routers=[http.router], problems=PROBLEMS, migrations=MIGRATIONS,
+        routers=[http.router], problems=PROBLEMS,
         lifespan=_bootstrap(settings),
         use_broker=False)  # the registry runs before anything else, NATS included
 

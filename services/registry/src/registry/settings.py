@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 from msgspec import Meta
 
-from chassis.settings import ServiceSettings
+from chassis import StatefulServiceSettings
 
 __all__ = ["RegistrySettings"]
 
 
-class RegistrySettings(ServiceSettings, frozen=True, kw_only=True):
-    ENV_PREFIX: ClassVar[str] = "REGISTRY_"
-
+class RegistrySettings(StatefulServiceSettings, frozen=True, kw_only=True):
     service_name: str = "registry"
     port: int = 8500
-    database_url: str = "sqlite:///var/data/registry.db"
     ttl: Annotated[float, Meta(gt=0, description="evict after this long without heartbeat")] = 10.0
     check_interval: Annotated[float, Meta(gt=0, description="seconds between health checks")] = 1.0
     check_timeout: Annotated[float, Meta(gt=0)] = 1.0

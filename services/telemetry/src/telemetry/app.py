@@ -6,16 +6,16 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
+from chassis.db import service_migrations
 from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
 from chassis.web import App
 from telemetry.adapters.metrics import PrometheusTailMetrics
 from telemetry.adapters.sql import trace_unit_of_work
-from telemetry.domain.errors import InvalidExport, InvalidTraceId, TraceNotFound
+from telemetry.domain import errors
 from telemetry.domain.holding import Decisions, TraceBuffer
 from telemetry.domain.keep import KeepRules
 from telemetry.entrypoints import http
@@ -27,12 +27,12 @@ from telemetry.settings import TelemetrySettings
 
 __all__ = ["MIGRATIONS", "PROBLEMS", "create_app", "decision_interval", "tail_sampler"]
 
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = service_migrations("telemetry")  # bench/ migrates its trace store with it
 
 PROBLEMS: ProblemMap = {
-    InvalidExport: (400, "telemetry/invalid-export"),
-    InvalidTraceId: (400, "telemetry/invalid-trace-id"),
-    TraceNotFound: (404, "telemetry/trace-not-found"),
+    errors.InvalidExport: (400, "telemetry/invalid-export"),
+    errors.InvalidTraceId: (400, "telemetry/invalid-trace-id"),
+    errors.TraceNotFound: (404, "telemetry/trace-not-found"),
 }
 
 
@@ -41,7 +41,7 @@ def create_app(settings: TelemetrySettings | None = None) -> App:
     app = create_service_app(
         settings, description="OTLP/HTTP trace receiver and trace search (embedded default only; in "
                               "production a collector such as Jaeger or Tempo takes its place).",
-        routers=[http.router], problems=PROBLEMS, migrations=MIGRATIONS,
+        routers=[http.router], problems=PROBLEMS,
         lifespan=_bootstrap(settings), use_broker=False)
     # an export carries a second of a service's spans: bodies are larger than elsewhere
     app.max_body = settings.max_body_bytes

@@ -2,27 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated, ClassVar
+from typing import Annotated
 
 import msgspec
 from msgspec import Meta
 
-from chassis import ServiceSettings
+from chassis import StatefulServiceSettings
 
 __all__ = ["TelemetrySettings"]
 
 
-class TelemetrySettings(ServiceSettings, frozen=True, kw_only=True):
+class TelemetrySettings(StatefulServiceSettings, frozen=True, kw_only=True):
     """Telemetry's settings. Besides the store's bounds, the tail-sampling ones: received spans are
     held per trace until the trace has settled (nothing new for ``settle_seconds``, or held
     ``max_hold_seconds``), then the trace is kept if a span failed, a span has ``souk.keep`` =
     true, it lasted ``slow_ms`` or more, or its trace id falls within ``keep_ratio``; else dropped.
     """
 
-    ENV_PREFIX: ClassVar[str] = "TELEMETRY_"
-
     service_name: str = "telemetry"
-    database_url: Annotated[str, Meta(min_length=1)] = "sqlite:///var/data/telemetry.db"
     max_traces: Annotated[int, Meta(ge=1, description="traces kept; the oldest go first")] = 20_000
     max_age_seconds: Annotated[float, Meta(gt=0, description="traces older are dropped")] = 3600
     prune_interval_seconds: Annotated[float, Meta(gt=0, le=3600)] = 10

@@ -5,8 +5,8 @@ not at all. SQL is plain text with ``:name`` parameters, portable between both e
 """
 
 from chassis.db.base import Database, Row, Transaction, open_database
-from chassis.db.migrate import migrate
+from chassis.db.migrate import migrate, service_migrations
 from chassis.db.uow import SqlUnitOfWork, UnitOfWork
 
 __all__ = ["Database", "Row", "SqlUnitOfWork", "Transaction", "UnitOfWork", "migrate",
-           "open_database"]
+           "open_database", "service_migrations"]

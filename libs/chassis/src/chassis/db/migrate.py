@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import importlib.util
 import re
 import sqlite3
 import sys
@@ -17,7 +18,16 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["head_revision", "migrate", "migrate_isolated"]
+__all__ = ["head_revision", "migrate", "migrate_isolated", "service_migrations"]
+
+
+def service_migrations(package: str) -> Path:
+    """Where a service keeps its Alembic revisions: the ``migrations`` folder inside its package
+    (``"orders"`` → ``…/orders/migrations``)."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise LookupError(f"{package!r} is not an importable package")
+    return Path(next(iter(spec.submodule_search_locations))) / "migrations"
 
 
 def _config(script_location: Path, connection: Any) -> Any:

@@ -9,10 +9,9 @@ from datetime import UTC, datetime
 import pytest
 
 from cart.adapters.sql import SqlCarts
-from cart.app import MIGRATIONS
 from cart.domain.cart import CartLine
 from cart.service.ports import CartRepository
-from chassis.db import Database, SqlUnitOfWork, migrate, open_database
+from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
 
 pytestmark = pytest.mark.integration
 
@@ -21,7 +20,7 @@ NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 @pytest.fixture
 async def carts(database_url: str) -> AsyncIterator[SqlUnitOfWork[CartRepository]]:
-    await migrate(database_url, MIGRATIONS)
+    await migrate(database_url, service_migrations("cart"))
     db: Database = open_database(database_url)
     await db.connect()
     try:

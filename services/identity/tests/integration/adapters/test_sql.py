@@ -8,10 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chassis.db import Database, SqlUnitOfWork, migrate, open_database
+from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
 from chassis.ids import new_id
 from identity.adapters.sql import SqlIdentity
-from identity.app import MIGRATIONS
 from identity.domain.accounts import Role, User
 from identity.domain.audit import AuditEvent, AuditKind
 from identity.domain.keys import SigningKey
@@ -24,7 +23,7 @@ T0 = datetime(2025, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 @pytest.fixture
 async def uow(database_url: str) -> AsyncIterator[IdentityUnitOfWork]:
-    await migrate(database_url, MIGRATIONS)
+    await migrate(database_url, service_migrations("identity"))
     db: Database = open_database(database_url)
     await db.connect()
     yield SqlUnitOfWork(db.transaction, SqlIdentity)

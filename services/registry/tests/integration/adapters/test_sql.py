@@ -6,9 +6,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from chassis.db import Database, SqlUnitOfWork, migrate, open_database
+from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
 from registry.adapters.sql import SqlInstances
-from registry.app import MIGRATIONS
 from registry.domain.directory import Instance
 from registry.service.ports import InstancesUnitOfWork
 
@@ -17,7 +16,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def db(database_url: str) -> AsyncIterator[Database]:
-    await migrate(database_url, MIGRATIONS)
+    await migrate(database_url, service_migrations("registry"))
     database = open_database(database_url)
     await database.connect()
     yield database

@@ -8,9 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from chassis.db import migrate, open_database
+from chassis.db import migrate, open_database, service_migrations
 from telemetry.adapters.sql import trace_unit_of_work
-from telemetry.app import MIGRATIONS
 from telemetry.domain.spans import Span
 from telemetry.service.ports import TraceQuery, TraceUnitOfWork
 from telemetry.service.pruning import prune
@@ -24,7 +23,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def uow(database_url: str) -> AsyncIterator[TraceUnitOfWork]:
-    await migrate(database_url, MIGRATIONS)
+    await migrate(database_url, service_migrations("telemetry"))
     db = open_database(database_url)
     await db.connect()
     try:
