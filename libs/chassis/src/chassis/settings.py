@@ -22,10 +22,23 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args, get_ori
 import msgspec
 from msgspec import Meta
 
-__all__ = ["ServiceSettings", "SettingsError", "StatefulServiceSettings"]
+__all__ = ["BatchSize", "Interval", "ServiceSettings", "SettingsError", "Share", "StatefulServiceSettings",
+           "Timeout"]
 
 S = TypeVar("S", bound="ServiceSettings")
 _SEQUENCES = (list, tuple, set, frozenset)
+
+
+# Constrained types the services' settings share. A field adds its description with a Meta of its
+# own, which msgspec merges with the type's: ``Annotated[Timeout, Meta(description="...")] = 5.0``.
+Timeout = Annotated[float, Meta(gt=0, le=600)]
+"""Seconds to wait for an answer or an event: more than 0, at most ten minutes."""
+Interval = Annotated[float, Meta(gt=0, le=3600)]
+"""Seconds between two runs of periodic work: more than 0, at most an hour."""
+BatchSize = Annotated[int, Meta(ge=1, le=10_000)]
+"""Items handled in one go (one transaction, one request): 1 to 10,000."""
+Share = Annotated[float, Meta(ge=0, le=1)]
+"""A fraction: 0 to 1."""
 
 
 class SettingsError(ValueError):

@@ -1,9 +1,11 @@
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
+import msgspec
 import pytest
+from msgspec import Meta
 
 from chassis import ServiceSettings
-from chassis.settings import SettingsError, StatefulServiceSettings
+from chassis.settings import BatchSize, SettingsError, StatefulServiceSettings, Timeout
 
 pytestmark = pytest.mark.unit
 
@@ -80,3 +82,23 @@ def test_a_stateful_service_refuses_an_empty_database_url() -> None:
 def test_a_service_without_a_database_has_none_by_default() -> None:
     assert ShopSettings.load(env={}).database_url == ""
     assert ServiceSettings(service_name="demo").database_url == ""
+
+
+class SweepSettings(ServiceSettings, frozen=True, kw_only=True):
+    service_name: str = "sweep"
+    answer_timeout: Annotated[Timeout, Meta(description="seconds to wait for the answer")] = 15.0
+    batch: BatchSize = 500
+
+
+def test_a_shared_type_enforces_its_bounds_and_keeps_the_field_description() -> None:
+    assert SweepSettings.load(env={"SWEEP_ANSWER_TIMEOUT": "600", "SWEEP_BATCH": "1"}).batch == 1
+    for variable, value in [("SWEEP_ANSWER_TIMEOUT", "0"), ("SWEEP_ANSWER_TIMEOUT", "600.5"),
+                            ("SWEEP_BATCH", "0"), ("SWEEP_BATCH", "10001")]:
+        with pytest.raises(SettingsError, match=variable):
+            SweepSettings.load(env={variable: value})
+    timeout, batch = (field for field in msgspec.inspect.type_info(SweepSettings).fields
+                      if field.name in ("answer_timeout", "batch"))
+    assert isinstance(timeout.type, msgspec.inspect.Metadata)
+    assert timeout.type.extra_json_schema == {"description": "seconds to wait for the answer"}
+    assert timeout.type.type == msgspec.inspect.FloatType(gt=0, le=600)
+    assert timeout.default == 15.0 and batch.default == 500

@@ -7,6 +7,7 @@ from typing import Annotated
 from msgspec import Meta
 
 from chassis import StatefulServiceSettings
+from chassis.settings import BatchSize
 
 __all__ = ["AnalyticsSettings"]
 
@@ -14,5 +15,5 @@ __all__ = ["AnalyticsSettings"]
 class AnalyticsSettings(StatefulServiceSettings, frozen=True, kw_only=True):
     service_name: str = "analytics"
     replay_batch_size: Annotated[
-        int, Meta(ge=1, le=10_000, description="events applied per transaction by a replay")
+        BatchSize, Meta(description="events applied per transaction by a replay")
     ] = 500

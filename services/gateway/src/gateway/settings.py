@@ -11,7 +11,7 @@ import limits
 import msgspec
 from msgspec import Meta
 
-from chassis.settings import ServiceSettings
+from chassis.settings import ServiceSettings, Share
 
 __all__ = ["GatewaySettings", "Network", "packaged_routes_file"]
 
@@ -95,9 +95,7 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
     # -- retries (idempotent methods only, once the request may have been sent)
     retry_base_delay: Annotated[float, Meta(ge=0, le=10)] = 0.05
     retry_max_delay: Annotated[float, Meta(ge=0, le=60)] = 1.0
-    retry_budget_ratio: Annotated[
-        float, Meta(ge=0, le=1, description="retries per request over the window")
-    ] = 0.2
+    retry_budget_ratio: Annotated[Share, Meta(description="retries per request over the window")] = 0.2
     retry_budget_min: Annotated[int, Meta(ge=0, description="retries always allowed per window")] = 10
     retry_budget_window: Annotated[float, Meta(gt=0, le=300)] = 10.0
 

@@ -7,6 +7,7 @@ from typing import Annotated
 from msgspec import Meta
 
 from chassis import StatefulServiceSettings
+from chassis.settings import BatchSize, Interval
 
 __all__ = ["InventorySettings"]
 
@@ -17,10 +18,10 @@ class InventorySettings(StatefulServiceSettings, frozen=True, kw_only=True):
         float, Meta(gt=0, le=7 * 86400, description="seconds a reservation holds stock")
     ] = 900.0
     sweep_interval: Annotated[
-        float, Meta(gt=0, le=3600, description="seconds between sweeps for expired reservations")
+        Interval, Meta(description="seconds between sweeps for expired reservations")
     ] = 1.0
     sweep_batch: Annotated[
-        int, Meta(ge=1, le=10_000, description="reservations expired per sweep transaction at most")
+        BatchSize, Meta(description="reservations expired per sweep transaction at most")
     ] = 500
     seed_from_catalog: Annotated[
         bool, Meta(description="stock every catalog SKU once at start (idempotent)")

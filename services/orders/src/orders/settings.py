@@ -7,6 +7,7 @@ from typing import Annotated
 from msgspec import Meta
 
 from chassis import StatefulServiceSettings
+from chassis.settings import Timeout
 
 __all__ = ["OrdersSettings"]
 
@@ -16,13 +17,13 @@ class OrdersSettings(StatefulServiceSettings, frozen=True, kw_only=True):
     # a crash of orders holds back the replies it had pulled for up to ~7 s (pull expiry + ack
     # wait); the reservation deadline leaves room for that
     reserve_timeout: Annotated[
-        float, Meta(gt=0, le=600, description="seconds inventory has to answer ReserveStock")
+        Timeout, Meta(description="seconds inventory has to answer ReserveStock")
     ] = 15.0
     authorize_timeout: Annotated[
-        float, Meta(gt=0, le=600, description="seconds payments has to answer AuthorizePayment")
+        Timeout, Meta(description="seconds payments has to answer AuthorizePayment")
     ] = 5.0
     capture_timeout: Annotated[
-        float, Meta(gt=0, le=600, description="seconds before CapturePayment is sent again")
+        Timeout, Meta(description="seconds before CapturePayment is sent again")
     ] = 10.0
     # one round trip less per checkout (no CapturePayment/PaymentAuthorized, one transaction
     # less here and in payments); off: authorize, then capture in a step of its own
@@ -30,7 +31,7 @@ class OrdersSettings(StatefulServiceSettings, frozen=True, kw_only=True):
         bool, Meta(description="ask payments to capture in the same step as the authorization")
     ] = True
     compensation_timeout: Annotated[
-        float, Meta(gt=0, le=600, description="seconds before a void or release is re-sent")
+        Timeout, Meta(description="seconds before a void or release is re-sent")
     ] = 5.0
     sweep_interval: Annotated[
         float, Meta(gt=0, le=60, description="how often overdue steps are looked for")

@@ -7,6 +7,7 @@ from typing import Annotated
 from msgspec import Meta
 
 from chassis import StatefulServiceSettings
+from chassis.settings import Share
 
 __all__ = ["PaymentsSettings"]
 
@@ -17,7 +18,7 @@ class PaymentsSettings(StatefulServiceSettings, frozen=True, kw_only=True):
         float, Meta(ge=0, le=3600, description="seconds before the processor answers tok_timeout")
     ] = 10.0
     decline_rate: Annotated[
-        float, Meta(ge=0, le=1, description="share of good cards the processor declines at random")
+        Share, Meta(description="share of good cards the processor declines at random")
     ] = 0.0
     latency_ms: Annotated[
         int, Meta(ge=0, le=60_000, description="delay of every processor answer (0: answers inline)")

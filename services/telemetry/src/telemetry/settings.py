@@ -8,6 +8,7 @@ import msgspec
 from msgspec import Meta
 
 from chassis import StatefulServiceSettings
+from chassis.settings import Interval
 
 __all__ = ["TelemetrySettings"]
 
@@ -22,7 +23,7 @@ class TelemetrySettings(StatefulServiceSettings, frozen=True, kw_only=True):
     service_name: str = "telemetry"
     max_traces: Annotated[int, Meta(ge=1, description="traces kept; the oldest go first")] = 20_000
     max_age_seconds: Annotated[float, Meta(gt=0, description="traces older are dropped")] = 3600
-    prune_interval_seconds: Annotated[float, Meta(gt=0, le=3600)] = 10
+    prune_interval_seconds: Interval = 10
     max_body_bytes: Annotated[
         int, Meta(ge=1024, description="largest export request, before and after decompression (413 above)")
     ] = 16 * 1024 * 1024

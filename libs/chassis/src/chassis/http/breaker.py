@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import InitVar, dataclass, field
 from enum import IntEnum
 
 __all__ = ["BreakerState", "CircuitBreaker"]
@@ -32,27 +33,31 @@ class BreakerState(IntEnum):
     OPEN = 2
 
 
+@dataclass(slots=True, eq=False, kw_only=True)
 class CircuitBreaker:
     """One service's breaker. ``allow()`` before a call; ``record()`` after it, always."""
 
-    def __init__(self, *, window: int = 50, min_calls: int = 20, failure_ratio: float = 0.5,
-                 slow_ratio: float = 0.8, slow_seconds: float = 5.0, open_seconds: float = 5.0,
-                 probes: int = 2, clock: Callable[[], float] = time.monotonic) -> None:
-        self.window = window
-        self.min_calls = min(min_calls, window)
-        self.failure_ratio = failure_ratio
-        self.slow_ratio = slow_ratio
-        self.slow_seconds = slow_seconds
-        self.open_seconds = open_seconds
-        self.probes = probes
+    window: int = 50
+    min_calls: int = 20  # at most ``window``
+    failure_ratio: float = 0.5
+    slow_ratio: float = 0.8
+    slow_seconds: float = 5.0
+    open_seconds: float = 5.0
+    probes: int = 2
+    clock: InitVar[Callable[[], float]] = time.monotonic
+    _clock: Callable[[], float] = field(init=False, repr=False)
+    state: BreakerState = field(init=False, default=BreakerState.CLOSED)
+    # (failed, slow), oldest first
+    _calls: deque[tuple[bool, bool]] = field(init=False, repr=False, default_factory=deque)
+    _failures: int = field(init=False, default=0)
+    _slow: int = field(init=False, default=0)
+    _opened_at: float = field(init=False, repr=False, default=0.0)
+    _probing: int = field(init=False, default=0)  # half-open calls admitted, not yet recorded
+    _probe_successes: int = field(init=False, default=0)
+
+    def __post_init__(self, clock: Callable[[], float]) -> None:
+        self.min_calls = min(self.min_calls, self.window)
         self._clock = clock
-        self.state = BreakerState.CLOSED
-        self._calls: deque[tuple[bool, bool]] = deque()  # (failed, slow), oldest first
-        self._failures = 0
-        self._slow = 0
-        self._opened_at = 0.0
-        self._probing = 0  # half-open calls admitted and not yet recorded
-        self._probe_successes = 0
 
     def allow(self) -> bool:
         """Whether a call may go to the service now; a True in half-open admits a probe."""

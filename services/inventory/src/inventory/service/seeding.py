@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 
 from chassis.logging import get_logger
 from inventory.domain.stock import is_sku
@@ -34,37 +35,39 @@ def _jitter() -> float:
     return random.uniform(0.5, 1.0)  # noqa: S311 - spreading retries, not a secret
 
 
+@dataclass(slots=True, eq=False)
 class StockSeeder:
     """Runs :func:`seed_stock` until it succeeds once. ``attempt`` is called every ``tick``
     seconds by the background helper and tries only when due: at once, then after a jittered
     delay that doubles per failure up to ``max_delay``. ``check`` is the readiness probe."""
 
-    def __init__(self, uow: InventoryUnitOfWork, source: SkuSource, quantity: int, *,
-                 first_delay: float = 0.25, max_delay: float = 15.0,
-                 clock: Callable[[], float] = time.monotonic,
-                 jitter: Callable[[], float] = _jitter) -> None:
-        self._uow = uow
-        self._source = source
-        self._quantity = quantity
-        self._delay = first_delay
-        self._max_delay = max_delay
-        self._clock = clock
-        self._jitter = jitter
-        self.tick = first_delay
-        self.retry_at = 0.0  # clock time of the next try
-        self.done = False
-        self.skus_seen = 0
+    uow: InventoryUnitOfWork
+    source: SkuSource
+    quantity: int
+    _: KW_ONLY
+    first_delay: float = 0.25
+    max_delay: float = 15.0
+    clock: Callable[[], float] = time.monotonic
+    jitter: Callable[[], float] = _jitter
+    tick: float = field(init=False)
+    retry_at: float = field(init=False, default=0.0)  # clock time of the next try
+    done: bool = field(init=False, default=False)
+    skus_seen: int = field(init=False, default=0)
+    _delay: float = field(init=False)  # the wait after the next failure, before jitter
+
+    def __post_init__(self) -> None:
+        self.tick = self._delay = self.first_delay
 
     async def attempt(self) -> bool:
         """Seed if due and not done yet; always False (nothing more to do right away)."""
-        if self.done or self._clock() < self.retry_at:
+        if self.done or self.clock() < self.retry_at:
             return False
         try:
-            self.skus_seen = await seed_stock(self._uow, self._source, self._quantity)
+            self.skus_seen = await seed_stock(self.uow, self.source, self.quantity)
         except Exception as exc:  # any failure is retried; the readiness probe tells
-            wait = self._delay * self._jitter()
-            self.retry_at = self._clock() + wait
-            self._delay = min(self._delay * 2, self._max_delay)
+            wait = self._delay * self.jitter()
+            self.retry_at = self.clock() + wait
+            self._delay = min(self._delay * 2, self.max_delay)
             log.warning("stock seeding failed; retrying", error=str(exc) or repr(exc),
                         retry_in=round(wait, 2))
             return False

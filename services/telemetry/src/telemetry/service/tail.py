@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 
 from chassis.logging import get_logger
 from telemetry.domain.holding import Decisions, Fragment, HeldTrace, TraceBuffer
@@ -32,35 +33,38 @@ log = get_logger(__name__)
 _PRIORITY = {reason: rank for rank, reason in enumerate(REASONS)}
 
 
+@dataclass(slots=True, eq=False)
 class TailSampler:
     """The trace store's intake: see the module docstring."""
 
-    def __init__(self, uow: TraceUnitOfWork, *, rules: KeepRules, buffer: TraceBuffer,
-                 decisions: Decisions, metrics: TailMetrics, max_kept_per_second: float = 0,
-                 store_batch_spans: int = 2000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        self._uow = uow
-        self._rules = rules
-        self._buffer = buffer
-        self._decisions = decisions
-        self._metrics = metrics
-        self._clock = clock
-        self._budget = KeepBudget(max_kept_per_second, clock())
-        self._batch_spans = store_batch_spans
-        self._ready: list[HeldTrace] = []  # kept, waiting to be stored
-        self._ready_spans = 0
-        self._round = asyncio.Lock()  # one flush at a time; closing waits for the one in flight
-        self._closed = False
-        metrics.watch_held(self.spans_held)
+    uow: TraceUnitOfWork
+    _: KW_ONLY
+    rules: KeepRules
+    buffer: TraceBuffer
+    decisions: Decisions
+    metrics: TailMetrics
+    max_kept_per_second: InitVar[float] = 0
+    store_batch_spans: int = 2000
+    clock: Callable[[], float] = time.monotonic
+    _budget: KeepBudget = field(init=False)
+    _ready: list[HeldTrace] = field(init=False, default_factory=list)  # kept, to be stored
+    _ready_spans: int = field(init=False, default=0)
+    # one flush at a time; closing waits for the one in flight
+    _round: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _closed: bool = field(init=False, default=False)
+
+    def __post_init__(self, max_kept_per_second: float) -> None:
+        self._budget = KeepBudget(max_kept_per_second, self.clock())
+        self.metrics.watch_held(self.spans_held)
 
     def spans_held(self) -> int:
         """Spans held for a decision or waiting to be stored."""
-        return self._buffer.spans + self._ready_spans
+        return self.buffer.spans + self._ready_spans
 
     def accept(self, fragments: Iterable[Fragment], *, rejected: int = 0) -> None:
         """Hold the fragments of one export request (``rejected``: spans the decoder refused)."""
-        now = self._clock()
-        decisions, buffer = self._decisions, self._buffer
+        now = self.clock()
+        decisions, buffer = self.decisions, self.buffer
         received = late_dropped = 0
         for fragment in fragments:
             received += fragment.size
@@ -71,11 +75,11 @@ class TailSampler:
                 buffer.add(fragment, now, late=True)
             else:
                 late_dropped += fragment.size
-        self._metrics.received(received)
+        self.metrics.received(received)
         if rejected:
-            self._metrics.rejected(rejected)
+            self.metrics.rejected(rejected)
         if late_dropped:
-            self._metrics.late("dropped", late_dropped)
+            self.metrics.late("dropped", late_dropped)
         if buffer.over_limit:
             # memory is short: decide the oldest traces now; the kept ones wait for the next
             # round's store, and count against the same limit meanwhile (_within_backlog)
@@ -87,8 +91,8 @@ class TailSampler:
         async with self._round:
             if self._closed:
                 return
-            now = self._clock()
-            self._decide(self._buffer.take_due(now), now)
+            now = self.clock()
+            self._decide(self.buffer.take_due(now), now)
             await self._store_ready()
 
     async def close(self) -> None:
@@ -97,7 +101,7 @@ class TailSampler:
         async with self._round:
             self._closed = True
             # shutting down: keep what the rules keep, without the rate cap
-            self._decide(self._buffer.take_all(), self._clock(), capped=False)
+            self._decide(self.buffer.take_all(), self.clock(), capped=False)
             await self._store_ready()
 
     def _decide(self, traces: list[HeldTrace], now: float, *, capped: bool = True) -> None:
@@ -109,9 +113,9 @@ class TailSampler:
             if trace.late:
                 self._ready_trace(trace)
                 continue
-            reason = self._rules.reason(trace)
+            reason = self.rules.reason(trace)
             if reason is None:
-                self._decisions.record(trace.trace_id, False)
+                self.decisions.record(trace.trace_id, False)
                 dropped += 1
             else:
                 wanted.append((_PRIORITY[reason], reason, trace))
@@ -124,24 +128,24 @@ class TailSampler:
             wanted = wanted[:granted]
         kept: dict[str, int] = {}
         for _, reason, trace in wanted:
-            self._decisions.record(trace.trace_id, True)
+            self.decisions.record(trace.trace_id, True)
             kept[reason] = kept.get(reason, 0) + 1
             self._ready_trace(trace)
         for reason, n in kept.items():
-            self._metrics.kept(reason, n)
+            self.metrics.kept(reason, n)
         for reason, traces_refused in refused.items():
             for trace in traces_refused:
-                self._decisions.record(trace.trace_id, False)
+                self.decisions.record(trace.trace_id, False)
             if traces_refused:
-                self._metrics.dropped(reason, len(traces_refused))
+                self.metrics.dropped(reason, len(traces_refused))
         if dropped:
-            self._metrics.dropped("rules", dropped)
+            self.metrics.dropped("rules", dropped)
 
     def _within_backlog(self, wanted: list[tuple[int, str, HeldTrace]],
                         refused: list[HeldTrace]) -> list[tuple[int, str, HeldTrace]]:
         # kept traces waiting for the store count against max_held_spans too: if the store falls
         # behind, the lowest priorities are dropped rather than memory growing without bound
-        room = self._buffer.max_spans - self._ready_spans
+        room = self.buffer.max_spans - self._ready_spans
         fits = []
         for item in wanted:
             if item[2].size <= room:
@@ -159,15 +163,15 @@ class TailSampler:
         while self._ready:
             batch, size = self._take_batch()
             try:
-                await store_traces(self._uow, [KeptTrace(t.trace_id, self._spans_of(t))
+                await store_traces(self.uow, [KeptTrace(t.trace_id, self._spans_of(t))
                                                for t in batch])
                 late = sum(t.size for t in batch if t.late)
                 if late:
-                    self._metrics.late("stored", late)
+                    self.metrics.late("stored", late)
             except Exception as exc:  # the database may be away: these traces are lost
                 log.warning("storing kept traces failed", traces=len(batch),
                             error=str(exc) or type(exc).__name__)
-                self._metrics.lost(len(batch))
+                self.metrics.lost(len(batch))
             finally:
                 self._ready_spans -= size
             await asyncio.sleep(0)  # SQLite runs on the loop: let requests in between batches
@@ -175,7 +179,7 @@ class TailSampler:
     def _take_batch(self) -> tuple[list[HeldTrace], int]:
         # whole traces, about store_batch_spans spans: short write transactions
         ready, end, size = self._ready, 0, 0
-        while end < len(ready) and (not end or size + ready[end].size <= self._batch_spans):
+        while end < len(ready) and (not end or size + ready[end].size <= self.store_batch_spans):
             size += ready[end].size
             end += 1
         batch = ready[:end]
@@ -190,5 +194,5 @@ class TailSampler:
             except Exception as exc:  # a decoder bug must not cost the other traces of the batch
                 log.warning("a held fragment could not be read", trace_id=trace.trace_id,
                             error=repr(exc))
-                self._metrics.rejected(fragment.size)
+                self.metrics.rejected(fragment.size)
         return spans
