@@ -87,7 +87,7 @@ class TailKeep:
         else:
             self._hold(trace_id, span)
 
-    def wants(self, trace_id: str, *, failed: bool, duration_ns: int,
+    def wants(self, trace_id: str, failed: bool, duration_ns: int,
               flagged: bool = False) -> bool:
         """Whether a span of ``trace_id`` that just finished is kept, without holding it: for
         the edge, whose span of a checkout ends last and which serves too many requests to hold

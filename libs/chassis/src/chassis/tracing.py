@@ -44,6 +44,7 @@ class SpanSink(Protocol):
 
 __all__ = [
     "NO_TRACING",
+    "KeepVerdict",
     "NonRecordingSpan",
     "Span",
     "SpanContext",
@@ -320,6 +321,21 @@ class _Nothing:
 _NOTHING = _Nothing()
 
 
+class KeepVerdict(Protocol):
+    """The keep rules' verdict on a span finishing now (see :attr:`Tracing.wants`)."""
+
+    def __call__(self, trace_id: str, failed: bool, duration_ns: int,
+                 flagged: bool = False) -> bool: ...
+
+
+def _keep_all(trace_id: str, failed: bool, duration_ns: int, flagged: bool = False) -> bool:
+    return True
+
+
+def _keep_none(trace_id: str, failed: bool, duration_ns: int, flagged: bool = False) -> bool:
+    return False
+
+
 class Tracing:
     """A process's tracer, or a disabled stand-in (``enabled`` False: spans never start).
 
@@ -332,8 +348,13 @@ class Tracing:
         self.exporter = exporter
         self.enabled = exporter is not None
         self.sample_ratio = sample_ratio
-        # the keep rules' verdict without holding the span (chassis.trace_keep), looked up once
-        self._wants = getattr(exporter, "wants", None)
+        rules = getattr(exporter, "wants", None)
+        # Whether the keep rules keep a span of a trace finishing now, without holding it
+        # (chassis.trace_keep.TailKeep.wants): ``wants(trace_id, failed, duration_ns,
+        # flagged=False)``; record it with add_record if so. The rules' own method when the
+        # exporter has them (the edge calls it once per request: no layer in between).
+        self.wants: KeepVerdict = (rules if rules is not None
+                                   else _keep_all if exporter is not None else _keep_none)
 
     @classmethod
     def from_settings(cls, service: str, instance: str, endpoint: str, sample_ratio: float, *,
@@ -393,15 +414,6 @@ class Tracing:
         """A span finished elsewhere, as a record (the gateway makes no span objects)."""
         if self.exporter is not None:
             self.exporter.add_record(span)
-
-    def wants(self, trace_id: str, *, failed: bool, duration_ns: int,
-              flagged: bool = False) -> bool:
-        """Whether the keep rules keep a span of ``trace_id`` finishing now, without holding it
-        (:meth:`chassis.trace_keep.TailKeep.wants`); record it with :meth:`add_record` if so."""
-        wants = self._wants
-        if wants is None:
-            return self.exporter is not None
-        return bool(wants(trace_id, failed=failed, duration_ns=duration_ns, flagged=flagged))
 
     def keep(self, span: AnySpan) -> None:
         """Keep ``span``'s trace whatever the keep ratio (a cancelled checkout), decided now

@@ -235,8 +235,7 @@ class Exchange:
             # the edge holds nothing: its span is the last of a trace to end, so it is kept
             # when the trace is kept by then, or the upstream's answer said it is
             # (chassis.trace_keep); its times are read only then
-            if tracing.wants(trace_id, failed=status >= 500, duration_ns=duration,
-                             flagged=request.trace_kept):
+            if tracing.wants(trace_id, status >= 500, duration, request.trace_kept):
                 end = time.time_ns()
                 start = end - duration
                 method = request.method
