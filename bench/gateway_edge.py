@@ -256,6 +256,16 @@ def wait_ok(url: str, headers: dict[str, str], timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer 200 within {timeout}s")
 
 
+def listening(name: str, proc: subprocess.Popen[bytes], url: str,
+              headers: dict[str, str]) -> None:
+    """Wait until the proxy just started answers, and make sure it is the one answering: each
+    port is picked free just before its proxy starts, so a proxy still starting could otherwise
+    lose its port to the next one (the loser exits, and its row would measure the winner)."""
+    wait_ok(url, headers)
+    if proc.poll() is not None:
+        raise RuntimeError(f"{name} exited (code {proc.returncode}) before it was measured")
+
+
 def souk_statuses(url: str) -> dict[str, int]:
     """Requests the gateway answered per status (all routes but its own endpoints)."""
     base = url.split("/api/", 1)[0]
@@ -317,6 +327,7 @@ def main() -> None:
                 procs.append(proc)
                 pids[name] = proc.pid
                 targets[name] = f"{base}/v1/categories"
+                listening(name, proc, targets[name], headers)
             shipped = shipped_tracing()
             variants = []
             for text in (r.strip() for r in args.keep_ratios.split(",") if r.strip()):
@@ -331,6 +342,7 @@ def main() -> None:
                 procs.append(proc)
                 pids[name] = proc.pid
                 targets[name] = f"{base}/api/v1/catalog/categories"
+                listening(name, proc, targets[name], headers)
             for url in targets.values():
                 wait_ok(url, headers)
                 measure(url, 2, args.connections, headers, cpu=LOAD_CPU)  # warm-up
