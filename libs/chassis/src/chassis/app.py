@@ -6,7 +6,7 @@ the messaging chain, discovery, service identity and registry registration — a
 service its routers, its message handlers and its own start-up work::
 
     app = create_service_app(settings, description="Checkout: …", routers=[http.router],
-                             handlers=messages.handlers, problems=http.PROBLEMS,
+                             handlers=messages.handlers, problems=PROBLEMS,
                              lifespan=bootstrap)
 
 ``lifespan(app, runtime)`` runs once the shared resources are up; it builds the service's objects
