@@ -12,9 +12,8 @@ import pytest
 from catalog.app import create_app
 from catalog.settings import CatalogSettings
 from chassis.db import Database, migrate, open_database, service_migrations
-from chassis.testing import TestIssuer, serve_app
+from chassis.testing import TestIssuer
 from chassis.testing.service import Reply, RunningService, start_service
-from chassis.web import App, Media, Response, Router, json_response
 
 DEMO_PRODUCT_COUNT = 72
 PROBLEM = "application/problem+json"
@@ -53,19 +52,3 @@ async def database(database_url: str) -> AsyncIterator[Database]:
         yield db
     finally:
         await db.close()
-
-
-@pytest.fixture
-async def jwks_url(issuer: TestIssuer) -> AsyncIterator[str]:
-    """The test issuer's keys served over HTTP, as identity serves them, for catalog processes
-    started with ``CATALOG_JWKS_URL`` (a catalog without a way to verify tokens does not start)."""
-    router = Router()
-
-    @router.get("/v1/jwks", responses={200: Media("application/json", "the signing keys")})
-    async def jwks() -> Response:
-        return json_response(issuer.jwks())
-
-    keys = App(title="test identity keys")
-    keys.include(router)
-    async with serve_app(keys) as url:
-        yield url + "/v1/jwks"

@@ -4,7 +4,9 @@
   (marked ``postgres``; skipped with the reason when ``SOUK_TEST_POSTGRES_URL`` is unset);
 * ``sqlite_url`` — a SQLite file only;
 * ``nats_url`` — a real nats-server with JetStream, on a free port, for this test;
-* ``issuer`` — a :class:`~chassis.testing.TestIssuer` (tokens and forgeries).
+* ``issuer`` — a :class:`~chassis.testing.TestIssuer` (tokens and forgeries);
+* ``jwks_url`` — the issuer's keys served over HTTP as identity serves them, for a service
+  process started with ``<NAME>_JWKS_URL`` (one that cannot verify tokens does not start).
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from chassis.testing import TestIssuer, nats_server, temporary_database
+from chassis.testing import TestIssuer, nats_server, serve_app, temporary_database
+from chassis.web import App, Media, Response, Router, json_response
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -37,3 +40,17 @@ def nats_url() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def issuer() -> TestIssuer:
     return TestIssuer()
+
+
+@pytest.fixture
+async def jwks_url(issuer: TestIssuer) -> AsyncIterator[str]:
+    router = Router()
+
+    @router.get("/v1/jwks", responses={200: Media("application/json", "the signing keys")})
+    async def jwks() -> Response:
+        return json_response(issuer.jwks())
+
+    keys = App(title="test identity keys")
+    keys.include(router)
+    async with serve_app(keys) as url:
+        yield url + "/v1/jwks"

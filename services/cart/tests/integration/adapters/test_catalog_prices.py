@@ -8,34 +8,17 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import aiohttp
 import pytest
 
-from chassis.testing import TestIssuer, free_port, serve_app
-from chassis.web import App, Media, Response, Router, json_response
+from chassis.testing import free_port
 
 from ..conftest import StartCart
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-async def jwks_url(issuer: TestIssuer) -> AsyncIterator[str]:
-    """The test issuer's keys, served as identity serves them, for the catalog to verify the
-    cart's service token."""
-    router = Router()
-
-    @router.get("/v1/jwks", responses={200: Media("application/json", "the signing keys")})
-    async def jwks() -> Response:
-        return json_response(issuer.jwks())
-
-    keys = App(title="test identity keys")
-    keys.include(router)
-    async with serve_app(keys) as url:
-        yield url + "/v1/jwks"
 
 
 @pytest.fixture
