@@ -7,12 +7,26 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from chassis.problems import PROBLEM_JSON, problem_body
 from chassis.settings import ServiceSettings
 
-__all__ = ["serve"]
+__all__ = ["ProblemHttpProtocol", "serve"]
 
 S = TypeVar("S", bound=ServiceSettings)
+
+
+class ProblemHttpProtocol(HttpToolsProtocol):
+    """uvicorn's HTTP/1.1 protocol, except that a request that is not valid HTTP (which never
+    reaches the app) is refused with problem+json like every other error, not in plain text."""
+
+    def send_400_response(self, msg: str) -> None:
+        body = problem_body(400, "bad-request", msg)
+        self.transport.write(b"".join((
+            b"HTTP/1.1 400 Bad Request\r\ncontent-type: ", PROBLEM_JSON.encode(),
+            b"\r\ncontent-length: %d\r\nconnection: close\r\n\r\n" % len(body), body)))
+        self.transport.close()
 
 
 def serve(factory: Callable[[S], Any], settings: S, *, trust_forwarded: bool = True) -> None:
@@ -29,7 +43,7 @@ def serve(factory: Callable[[S], Any], settings: S, *, trust_forwarded: bool = T
 
         asyncio.run(migrate_isolated(settings.database_url, migrations))
     config = uvicorn.Config(
-        app, host=settings.host, port=settings.port, loop="uvloop", http="httptools",
+        app, host=settings.host, port=settings.port, loop="uvloop", http=ProblemHttpProtocol,
         lifespan="on", log_config=None, access_log=False, server_header=False,
         proxy_headers=trust_forwarded, timeout_graceful_shutdown=5,
         timeout_keep_alive=30)

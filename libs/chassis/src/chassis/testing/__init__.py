@@ -151,9 +151,11 @@ async def serve_app(app: Any, port: int | None = None, host: str = "127.0.0.1") 
     """Serve ``app`` with uvicorn inside the running loop (lifespan included); yield its URL."""
     import uvicorn
 
+    from chassis.serve import ProblemHttpProtocol
+
     port = port or free_port(host)
     config = uvicorn.Config(app, host=host, port=port, lifespan="on", log_config=None,
-                            access_log=False, loop="none", http="httptools",
+                            access_log=False, loop="none", http=ProblemHttpProtocol,
                             timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
