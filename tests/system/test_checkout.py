@@ -98,7 +98,7 @@ async def test_stock_out_cancels_and_the_last_unit_sells_once(shop: Checkout) ->
     sku = f"HOM-{uuid.uuid4().int % 10**6:06d}"
     async with aiohttp.ClientSession() as s:
         admin = await shop.token(s, "admin")
-        status, body = await shop.call(s, "POST", "/api/v1/catalog/products", admin, {
+        status, body = await shop.call(s, "POST", "/api/v1/catalog/admin/products", admin, {
             "sku": sku, "name": "Last Kite", "description": "Only one left.",
             "price": {"amount_minor": 990, "currency": "EUR"}, "category": "home"})
         assert status == 201, body

@@ -61,7 +61,7 @@ async def test_catalog_writes_need_the_admin_role_at_the_edge_and_at_the_service
         customer = await login(s, platform, users["customer"]["email"],
                                users["customer"]["password"])
         admin = await login(s, platform, users["admin"]["email"], users["admin"]["password"])
-        url = f"{platform.gateway}/api/v1/catalog/products"
+        url = f"{platform.gateway}/api/v1/catalog/admin/products"
         status, ctype, _ = await call(s, "POST", url, None, {**NEW_PRODUCT, "sku": sku})
         assert (status, ctype) == (401, PROBLEM)
         status, ctype, _ = await call(s, "POST", url, customer["access_token"],
@@ -72,10 +72,10 @@ async def test_catalog_writes_need_the_admin_role_at_the_edge_and_at_the_service
         assert status == 201, created
         # the catalog verifies the token itself: straight to an instance, no gateway in between
         direct = next(p["url"] for p in platform.status() if p["service"] == "catalog")
-        status, ctype, _ = await call(s, "POST", f"{direct}/v1/products",
+        status, ctype, _ = await call(s, "POST", f"{direct}/v1/admin/products",
                                       customer["access_token"], {**NEW_PRODUCT, "sku": sku + "1"})
         assert (status, ctype) == (403, PROBLEM)
-        status, ctype, _ = await call(s, "POST", f"{direct}/v1/products", None,
+        status, ctype, _ = await call(s, "POST", f"{direct}/v1/admin/products", None,
                                       {**NEW_PRODUCT, "sku": sku + "1"})
         assert (status, ctype) == (401, PROBLEM)
 

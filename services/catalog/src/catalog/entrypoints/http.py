@@ -89,7 +89,7 @@ async def list_categories(catalog: CatalogContext) -> CategoryListOut:
 _WRITE_ERRORS = (InvalidProduct, UnknownCategory)
 
 
-@router.post("/v1/products", auth=ADMIN, raises=(*_WRITE_ERRORS, SkuTaken), tags=["admin"],
+@router.post("/v1/admin/products", auth=ADMIN, raises=(*_WRITE_ERRORS, SkuTaken), tags=["admin"],
              responses={201: (ProductOut, "added; `Location` names it")})
 async def create_product(body: ProductIn, catalog: CatalogContext) -> Response:
     """Add a product (admin only)."""
@@ -100,7 +100,7 @@ async def create_product(body: ProductIn, catalog: CatalogContext) -> Response:
                          headers={"Location": f"/v1/products/{product.id}"})
 
 
-@router.patch("/v1/products/{product_id}", auth=ADMIN, raises=(*_WRITE_ERRORS, ProductNotFound),
+@router.patch("/v1/admin/products/{product_id}", auth=ADMIN, raises=(*_WRITE_ERRORS, ProductNotFound),
               tags=["admin"])
 async def revise_product(product_id: str, body: ProductChangesIn,
                          catalog: CatalogContext) -> ProductOut:
@@ -112,7 +112,7 @@ async def revise_product(product_id: str, body: ProductChangesIn,
                                                        datetime.now(UTC)))
 
 
-@router.delete("/v1/products/{product_id}", status=204, auth=ADMIN, raises=(ProductNotFound,),
+@router.delete("/v1/admin/products/{product_id}", status=204, auth=ADMIN, raises=(ProductNotFound,),
                tags=["admin"])
 async def retire_product(product_id: str, catalog: CatalogContext) -> None:
     """Stop selling a product (admin only); its SKU stays taken."""

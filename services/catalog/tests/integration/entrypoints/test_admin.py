@@ -24,11 +24,11 @@ def bearer(token: str) -> dict[str, str]:
 
 
 async def test_only_admins_may_write(catalog: Catalog) -> None:
-    anonymous = await catalog.call("POST", "/v1/products", NEW, user=None)
+    anonymous = await catalog.call("POST", "/v1/admin/products", NEW, user=None)
     assert (anonymous.status, anonymous.headers["content-type"]) == (401, PROBLEM)
-    customer = await catalog.call("POST", "/v1/products", NEW, user="customer-1")
+    customer = await catalog.call("POST", "/v1/admin/products", NEW, user="customer-1")
     assert (customer.status, customer.headers["content-type"]) == (403, PROBLEM)
-    retire = await catalog.call("DELETE", "/v1/products/00000000-0000-7000-8000-000000000000",
+    retire = await catalog.call("DELETE", "/v1/admin/products/00000000-0000-7000-8000-000000000000",
                                 user="customer-1")
     assert retire.status == 403
 
@@ -40,22 +40,23 @@ async def test_bad_tokens_are_401_at_the_service_itself(catalog: Catalog,
         "an admin's expired token": lambda: issuer.mint(roles=("admin",), ttl=-300),
         "a service token": lambda: issuer.service_token("orders")}
     for name, forge in attacks.items():
-        reply = await catalog.call("POST", "/v1/products", NEW, user=None,
+        reply = await catalog.call("POST", "/v1/admin/products", NEW, user=None,
                                    headers=bearer(forge()))
         assert (reply.status, reply.headers["content-type"]) == (401, PROBLEM), name
 
 
 async def test_create_revise_and_retire_a_product(catalog: Catalog) -> None:
-    created = await catalog.admin("POST", "/v1/products", NEW)
+    created = await catalog.admin("POST", "/v1/admin/products", NEW)
     assert created.status == 201, created.body
     product = created.body
     assert product["sku"] == "KIT-0999" and product["price"]["amount_minor"] == 4900
     path = f"/v1/products/{product['id']}"
-    assert created.headers["location"] == path
+    assert created.headers["location"] == path  # where it is read; written under /v1/admin
     assert (await catalog.get(path)).body["name"] == "Copper Kettle"
+    admin_path = f"/v1/admin/products/{product['id']}"
 
     await asyncio.sleep(0.002)  # so that the revision's timestamp is a later one
-    revised = await catalog.admin("PATCH", path, {"price": {"amount_minor": 3900,
+    revised = await catalog.admin("PATCH", admin_path, {"price": {"amount_minor": 3900,
                                                             "currency": "EUR"}})
     assert revised.status == 200
     assert revised.body["price"]["amount_minor"] == 3900
@@ -64,12 +65,12 @@ async def test_create_revise_and_retire_a_product(catalog: Catalog) -> None:
     by_sku = await catalog.get("/v1/products/by-sku/KIT-0999")
     assert by_sku.body["price"]["amount_minor"] == 3900
 
-    retired = await catalog.admin("DELETE", path)
+    retired = await catalog.admin("DELETE", admin_path)
     assert (retired.status, retired.raw) == (204, b"")
     assert (await catalog.get(path)).status == 404
-    assert (await catalog.admin("DELETE", path)).status == 404
+    assert (await catalog.admin("DELETE", admin_path)).status == 404
     # a retired product's SKU is never reused
-    again = await catalog.admin("POST", "/v1/products", NEW)
+    again = await catalog.admin("POST", "/v1/admin/products", NEW)
     assert again.status == 409 and again.body["type"].endswith("catalog/sku-taken")
 
 
@@ -86,13 +87,13 @@ async def test_create_revise_and_retire_a_product(catalog: Catalog) -> None:
 ])
 async def test_invalid_products_are_422_problems(catalog: Catalog, change: dict[str, Any],
                                                  slug: str) -> None:
-    reply = await catalog.admin("POST", "/v1/products", {**NEW, **change})
+    reply = await catalog.admin("POST", "/v1/admin/products", {**NEW, **change})
     assert (reply.status, reply.headers["content-type"]) == (422, PROBLEM), reply.body
     assert reply.body["type"].endswith(slug)
 
 
 async def test_revising_an_unknown_product_is_404(catalog: Catalog) -> None:
-    assert (await catalog.admin("PATCH", "/v1/products/not-a-uuid", {"name": "x"})).status == 404
+    assert (await catalog.admin("PATCH", "/v1/admin/products/not-a-uuid", {"name": "x"})).status == 404
 
 
 async def test_internal_price_lookup_takes_service_tokens_of_allowed_services_only(
