@@ -183,7 +183,7 @@ class Gateway:
             self.pool = pool
             self.proxy = Proxy(pool, discovery, self.metrics,
                                default_timeout=settings.upstream_timeout,
-                               resilience=self.resilience)
+                               resilience=self.resilience, router=self.router)
             self._stack = stack.pop_all()  # success: keep everything open until shutdown
         freeze_startup_objects()
         log.info("gateway started", url=settings.advertise_url,

@@ -38,8 +38,9 @@ class Call:
     instances) and the state of its attempts."""
 
     __slots__ = ("attempt", "balancer", "breaker", "deadline", "failed", "head_only",
-                 "idempotent", "instance", "line", "proxy", "refused", "request", "request_id",
-                 "rewrite", "seconds", "service", "started", "tail", "traced", "upstream")
+                 "idempotent", "instance", "line", "proxy", "refused", "relocate", "request",
+                 "request_id", "rewrite", "seconds", "service", "started", "tail", "traced",
+                 "upstream")
 
     def __init__(self, proxy: Proxy, route: Route, target: str, request: Request,
                  request_id: bytes, *, rewrite: Rewrite | None = None,
@@ -52,6 +53,7 @@ class Call:
         self.upstream = plan.upstream
         self.breaker = plan.breaker
         self.balancer = plan.balancer
+        self.relocate = plan.relocate
         self.deadline = time.monotonic() + seconds
         self.request = request
         self.request_id = request_id

@@ -17,7 +17,6 @@ import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, cast
-from urllib.parse import unquote
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
@@ -184,8 +183,8 @@ class Connection(asyncio.Protocol):
         # positional: the keyword form cost more than some of the gateway's steps
         request = self._request = Request(
             parser.get_method().decode("ascii"), raw, query, self._headers, self.client,
-            parser.get_http_version(), parser.should_keep_alive(), b"", self,
-            unquote(raw) if "%" in raw else raw, "http", notable)
+            parser.get_http_version(), parser.should_keep_alive(), b"", self, raw, "http",
+            notable)
         if not notable:
             return
         upgrade = notable.get(b"upgrade")

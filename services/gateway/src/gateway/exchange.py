@@ -35,7 +35,7 @@ from gateway.metrics import UNMATCHED
 from gateway.openapi import OPENAPI_PATH, rewrite_openapi_bytes
 from gateway.relay import SMALL_BODY, relay
 from gateway.request import ClientGone, Request
-from gateway.routes import RouteMatch, upstream_target
+from gateway.routes import BadPath, RouteMatch, canonical_path, upstream_target
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -92,14 +92,14 @@ class Exchange:
         elif not self.request_id:
             self.request_id = gateway.ids.next()
         try:
-            match = gateway.router.match(request.raw_path)
+            path = request.raw_path
+            if "%" in path or "/." in path or "//" in path:
+                path = request.path = _canonical(path)
+            match = gateway.router.match(path)
             if match is None:
-                raise Problem(404, "gateway/no-route", f"no route for {request.path}")
+                raise Problem(404, "gateway/no-route", f"no route for {path}")
             route = match.route
             self.label = route.prefix
-            path = request.path
-            if "/." in path:
-                _check_path(path)
             for index, check in enumerate(gateway.filter_checks):
                 verdict = DEFER if check is None else check(route, request)
                 if verdict is DEFER:
@@ -147,12 +147,14 @@ class Exchange:
             elif outcome.complete and outcome.body is not None:
                 status = outcome.status
                 self.request.respond_lines(
-                    status, client_response_block(outcome.headers, self.request_id),
+                    status, client_response_block(outcome.headers, self.request_id,
+                                                  call.relocate),
                     outcome.body)
                 self._done(status)
             else:  # a streamed body
                 self._spawn(self._drive(relay(outcome, call.service, call.seconds,
-                                              self.request, self.request_id, None)))
+                                              self.request, self.request_id, None,
+                                              call.relocate)))
         except Problem as problem:
             self._problem(problem)
         except Exception as exc:
@@ -250,10 +252,12 @@ _ERROR = int(StatusCode.ERROR)
 _SERVER = int(SpanKind.SERVER)
 
 
-def _check_path(path: str) -> None:
-    if any(s in (".", "..") for s in path.split("/")):
-        # an upstream that normalised the path could be walked out of the routed prefix
-        raise Problem(400, "gateway/bad-path", "the path must not contain '.' or '..' segments")
+def _canonical(raw: str) -> str:
+    # matched and forwarded alike: what the edge checks is what the service routes
+    try:
+        return canonical_path(raw)
+    except BadPath as exc:
+        raise Problem(400, "gateway/bad-path", str(exc)) from None
 
 
 def _not_ready() -> Problem:

@@ -10,11 +10,11 @@ Names arrive lower-cased from both parsers (:mod:`gateway.connection`, :mod:`cha
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from gateway.request import Headers, Request
 
-__all__ = ["DEADLINE_HEADER", "HOP_BY_HOP", "REQUEST_ID_HEADER", "USER_HEADER",
+__all__ = ["DEADLINE_HEADER", "HOP_BY_HOP", "REQUEST_ID_HEADER", "USER_HEADER", "Relocate",
            "client_response_block", "client_response_headers", "header_block", "is_hop_by_hop",
            "strip_hop_by_hop", "upstream_request_block", "upstream_request_headers"]
 
@@ -39,7 +39,13 @@ _REQUEST_OWNED = frozenset({
 # The gateway's server adds its own Date; duplicates confuse clients.
 # A service's word that the trace of its answer is kept (chassis.trace_keep) is for the edge.
 TRACE_KEPT = (b"souk-trace-keep", b"1")
-_RESPONSE_OWNED = frozenset({b"date", b"server", REQUEST_ID_HEADER, TRACE_KEPT[0]})
+# A Location names the upstream's own address and path space: it goes out only as the public
+# path that leads to the same resource (Relocate: gateway.routes.Router.public_location).
+_LOCATION = b"location"
+_RESPONSE_OWNED = frozenset({b"date", b"server", REQUEST_ID_HEADER, TRACE_KEPT[0], _LOCATION})
+
+# an upstream's Location as the client sees it; None: leave it out
+Relocate = Callable[[bytes], bytes | None]
 
 _DROP_REQUEST = HOP_BY_HOP | _REQUEST_OWNED
 _DROP_RESPONSE = HOP_BY_HOP | _RESPONSE_OWNED
@@ -123,31 +129,40 @@ def header_block(headers: Headers) -> bytes:
 
 
 def client_response_headers(raw: Iterable[tuple[bytes, bytes]], request_id: bytes, *,
-                            drop: frozenset[bytes] = frozenset()) -> Headers:
-    """Headers to send the client for an upstream response (names lower-case)."""
+                            drop: frozenset[bytes] = frozenset(),
+                            relocate: Relocate | None = None) -> Headers:
+    """Headers to send the client for an upstream response (names lower-case); a ``Location``
+    goes through ``relocate`` (as it is without one)."""
+    raw = list(raw)
     kept = _filtered(raw, (_DROP_RESPONSE | drop) if drop else _DROP_RESPONSE)
+    location = next((v for n, v in raw if n == _LOCATION), None)
+    if location is not None:
+        location = relocate(location) if relocate is not None else location
+        if location is not None:
+            kept.append((_LOCATION, location))
     kept.append((REQUEST_ID_HEADER, request_id))
     return kept
 
 
 def _block(headers: Iterable[tuple[bytes, bytes]], drop: frozenset[bytes],
-           out: list[bytes]) -> tuple[bool, bytes | None, bytes | None]:
+           out: list[bytes], noted: bytes) -> tuple[bool, bytes | None, bytes | None]:
     """Append the kept headers' wire lines to ``out`` in one pass; return (a Connection header
-    named other headers, the joined X-Forwarded-For values, the Host value)."""
+    named other headers, the joined X-Forwarded-For values, the value of the dropped header
+    ``noted``)."""
     append = out.append
     named = False
-    forwarded_for = host = None
+    forwarded_for = note = None
     for name, value in headers:
         if name in drop or name.startswith(b"proxy-"):
             if name == b"x-forwarded-for":
                 forwarded_for = value if forwarded_for is None else forwarded_for + b", " + value
-            elif name == b"host":
-                host = value
+            elif name == noted:
+                note = value
             elif name == b"connection" and value not in _PLAIN_CONNECTION:
                 named = True
             continue
         append(name + b": " + value + b"\r\n")
-    return named, forwarded_for, host
+    return named, forwarded_for, note
 
 
 def upstream_request_block(request: Request, request_id: bytes, deadline_ms: int, *,
@@ -156,7 +171,8 @@ def upstream_request_block(request: Request, request_id: bytes, deadline_ms: int
     """:func:`upstream_request_headers` as wire lines, built in one pass (the hot path)."""
     out: list[bytes] = []
     named, forwarded_for, host = _block(request.headers,
-                                        (_DROP_REQUEST | drop) if drop else _DROP_REQUEST, out)
+                                        (_DROP_REQUEST | drop) if drop else _DROP_REQUEST, out,
+                                        b"host")
     if named:  # a Connection header lists headers to drop: the careful way
         return header_block(upstream_request_headers(request, request_id, deadline_ms,
                                                      drop=drop, user=user))
@@ -176,11 +192,16 @@ def upstream_request_block(request: Request, request_id: bytes, deadline_ms: int
     return b"".join(out)
 
 
-def client_response_block(raw: Iterable[tuple[bytes, bytes]], request_id: bytes) -> bytes:
+def client_response_block(raw: Iterable[tuple[bytes, bytes]], request_id: bytes,
+                          relocate: Relocate | None = None) -> bytes:
     """:func:`client_response_headers` as wire lines, built in one pass (the hot path)."""
     out: list[bytes] = []
-    named, _, _ = _block(raw, _DROP_RESPONSE, out)
+    named, _, location = _block(raw, _DROP_RESPONSE, out, _LOCATION)
     if named:
-        return header_block(client_response_headers(raw, request_id))
+        return header_block(client_response_headers(raw, request_id, relocate=relocate))
+    if location is not None:
+        location = relocate(location) if relocate is not None else location
+        if location is not None:
+            out.append(b"location: " + location + b"\r\n")
     out.append(b"x-request-id: " + request_id + b"\r\n")
     return b"".join(out)

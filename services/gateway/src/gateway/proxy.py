@@ -22,6 +22,7 @@ The deadline travels downstream as ``X-Souk-Deadline`` (absolute, Unix ms).
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -33,11 +34,12 @@ from chassis.http.h1 import H1Pool, H1Response
 from chassis.logging import get_logger
 from gateway.breaker import CircuitBreaker
 from gateway.call import MIN_ATTEMPT_SECONDS, Call
+from gateway.headers import Relocate
 from gateway.metrics import GatewayMetrics
 from gateway.relay import SMALL_BODY, Rewrite, relay
 from gateway.request import Request
 from gateway.retry import RetryBudget
-from gateway.routes import Route
+from gateway.routes import Route, Router
 
 __all__ = ["DiscoveryLike", "Proxy", "Resilience"]
 
@@ -85,6 +87,8 @@ class Plan:
     upstream: _Upstream
     breaker: CircuitBreaker
     balancer: Balancer
+    relocate: Relocate | None  # the answers' Location, made public
+
 
 
 class Proxy:
@@ -92,8 +96,10 @@ class Proxy:
     budget, ejection) per service, and the async driver of a :class:`~gateway.call.Call`."""
 
     def __init__(self, pool: H1Pool, discovery: DiscoveryLike, metrics: GatewayMetrics, *,
-                 default_timeout: float, resilience: Resilience) -> None:
+                 default_timeout: float, resilience: Resilience,
+                 router: Router | None = None) -> None:
         self.pool = pool
+        self.router = router
         self.discovery = discovery
         self.metrics = metrics
         self.default_timeout = default_timeout
@@ -120,7 +126,9 @@ class Proxy:
             upstream = self.upstream(route.service)
             plan = self.plans[route.prefix] = Plan(
                 route.service, route.timeout or self.default_timeout, upstream, upstream.breaker,
-                self.discovery.balancer(route.service))
+                self.discovery.balancer(route.service),
+                functools.partial(self.router.public_location, route)
+                if self.router is not None else None)
         return plan
 
     async def forward(self, route: Route, target: str, request: Request, request_id: bytes, *,
@@ -162,7 +170,7 @@ class Proxy:
                 outcome = call.settle(response, None)
             if isinstance(outcome, H1Response):
                 return await relay(outcome, call.service, call.seconds, call.request,
-                                   call.request_id, call.rewrite)
+                                   call.request_id, call.rewrite, call.relocate)
             if outcome:
                 await asyncio.sleep(outcome)
         raise call.exhausted()

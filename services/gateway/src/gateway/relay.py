@@ -8,7 +8,7 @@ from chassis.http import SendFailed
 from chassis.http.h1 import H1Response
 from chassis.logging import get_logger
 from chassis.problems import Problem
-from gateway.headers import client_response_headers
+from gateway.headers import Relocate, client_response_headers
 from gateway.request import ClientGone, Request
 
 __all__ = ["SMALL_BODY", "Rewrite", "bad_gateway_problem", "relay", "timeout_problem"]
@@ -27,8 +27,10 @@ _JSON = b"application/json"
 
 
 async def relay(resp: H1Response, service: str, seconds: float, request: Request,
-                request_id: bytes, rewrite: Rewrite | None) -> int:
-    """Send the upstream response to the client; return its status."""
+                request_id: bytes, rewrite: Rewrite | None,
+                relocate: Relocate | None = None) -> int:
+    """Send the upstream response to the client (its ``Location`` through ``relocate``);
+    return its status."""
     status = resp.status
     if rewrite is not None and status == 200:
         body = await _read_whole(resp, service, seconds)
@@ -37,9 +39,10 @@ async def relay(resp: H1Response, service: str, seconds: float, request: Request
         except ValueError as exc:
             raise Problem(502, "gateway/bad-gateway",
                           f"'{service}' returned an unusable document: {exc}") from None
-        headers = client_response_headers(resp.headers, request_id, drop=_REWRITE_DROPS)
+        headers = client_response_headers(resp.headers, request_id, drop=_REWRITE_DROPS,
+                                          relocate=relocate)
         return request.respond_bytes(status, body, _JSON, headers)
-    headers = client_response_headers(resp.headers, request_id)
+    headers = client_response_headers(resp.headers, request_id, relocate=relocate)
     if resp.complete and resp.body is not None:
         request.respond(status, headers, resp.body)
         return status

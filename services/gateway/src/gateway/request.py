@@ -67,8 +67,9 @@ class Request:
                  body: bytes = b"", conn: Connection | None = None, path: str | None = None,
                  scheme: str = "http", notable: dict[bytes, bytes] | None = None) -> None:
         self.method = method
-        self.raw_path = raw_path  # still percent-encoded, as the client sent it
-        self.path = raw_path if path is None else path  # percent-decoded
+        self.raw_path = raw_path  # as the client sent it
+        # canonical once routed (gateway.routes.canonical_path): what the edge matched and sent
+        self.path = raw_path if path is None else path
         self.query = query
         self.headers = headers
         # the first value of each NOTABLE header present (found while parsing)

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -23,8 +24,9 @@ from pydantic import (
     model_validator,
 )
 
-__all__ = ["RATE_LIMIT_CLASSES", "RateLimitClass", "Route", "RouteMatch", "RouteTable",
-           "RouteTableError", "Router", "load_routes", "parse_routes", "upstream_target"]
+__all__ = ["RATE_LIMIT_CLASSES", "BadPath", "RateLimitClass", "Route", "RouteMatch",
+           "RouteTable", "RouteTableError", "Router", "canonical_path", "load_routes",
+           "parse_routes", "upstream_target"]
 
 
 RateLimitClass = Literal["default", "login"]
@@ -34,6 +36,52 @@ _METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"
 
 class RouteTableError(ValueError):
     """The route table cannot be read or is invalid."""
+
+
+class BadPath(ValueError):
+    """A request path with no canonical form (see :func:`canonical_path`)."""
+
+
+# RFC 3986 unreserved characters: the only ones a prefix may hold, and the only escapes decoded
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_HEX = frozenset("0123456789abcdefABCDEF")
+# escapes that would change the path's structure once a service decodes it
+_STRUCTURAL = {"/": "an encoded '/'", "\\": "an encoded '\\'", "\0": "an encoded NUL"}
+
+
+def canonical_path(raw: str) -> str:
+    """The one spelling of a request path that the edge matches and forwards.
+
+    Escapes of unreserved characters are decoded (``%61dmin`` is ``admin``), the other escapes
+    stay encoded with upper-case digits, so the service's single decoding yields exactly the
+    path the edge matched. Raises :class:`BadPath` for an escape of ``/``, ``\\`` or NUL, a
+    malformed escape, and a ``.``, ``..`` or empty segment (a trailing ``/`` is kept). A path with
+    neither ``%`` nor ``/.`` nor ``//`` is canonical already: callers test that first.
+    """
+    path = raw
+    if "%" in raw:
+        pieces = raw.split("%")
+        out = [pieces[0]]
+        for piece in pieces[1:]:
+            code = piece[:2]
+            if len(code) < 2 or code[0] not in _HEX or code[1] not in _HEX:
+                raise BadPath("the path holds a malformed percent-escape")
+            char = chr(int(code, 16))
+            if char in _UNRESERVED:
+                out.append(char + piece[2:])
+            elif char in _STRUCTURAL:
+                raise BadPath(f"the path must not hold {_STRUCTURAL[char]}")
+            else:
+                out.append("%" + code.upper() + piece[2:])
+        path = "".join(out)
+    if "/." in path or "//" in path:
+        segments = path.split("/")
+        if any(s in (".", "..") for s in segments):
+            # an upstream that normalised the path could be walked out of the routed prefix
+            raise BadPath("the path must not hold '.' or '..' segments")
+        if "" in segments[1:-1]:
+            raise BadPath("the path must not hold empty segments ('//')")
+    return path
 
 
 def _check_path_prefix(value: str, *, allow_empty: bool) -> str:
@@ -46,8 +94,9 @@ def _check_path_prefix(value: str, *, allow_empty: bool) -> str:
     segments = value.split("/")[1:]
     if value != "/" and any(s in ("", ".", "..") for s in segments):
         raise ValueError("must not contain empty, '.' or '..' segments")
-    if any(c in value for c in "?#%") or not value.isascii():
-        raise ValueError("must be plain ASCII without '?', '#' or '%'")
+    if not set(value) <= _UNRESERVED | {"/"}:
+        # then a prefix matches a canonical path exactly when it matches the decoded one
+        raise ValueError("must hold only '/' and unreserved characters (A-Z a-z 0-9 - . _ ~)")
     return value
 
 
@@ -185,9 +234,14 @@ class Router:
         # them cost one miss each and repeated ones (a catalog page, a cart) one dict lookup
         self._cache: dict[str, RouteMatch | None] = {}
         self._cache_size = cache_size
+        # each service's exposed routes, the longest upstream prefix first (public_location)
+        self._reverse: dict[str, list[Route]] = {}
+        for route in sorted(table.routes, key=lambda r: -len(r.upstream_prefix)):
+            if route.exposed:
+                self._reverse.setdefault(route.service, []).append(route)
 
     def match(self, path: str) -> RouteMatch | None:
-        """The route for a (still percent-encoded) request path, or None."""
+        """The route for a canonical request path (:func:`canonical_path`), or None."""
         cache = self._cache
         if path in cache:
             return cache[path]
@@ -206,6 +260,30 @@ class Router:
             candidate = candidate[:candidate.rfind("/")]
         root = by_prefix.get("/")
         return _matched(root, path) if root is not None else None
+
+
+    def public_location(self, route: Route, location: bytes) -> bytes | None:
+        """An upstream's ``Location`` as a client of the edge must see it, for a request that
+        came through ``route``: its path mapped back to the public path that leads there
+        (through ``route`` if it can, else another exposed route of the same service), or None
+        when no public path does. An absolute URL names an internal address: only its path is
+        kept. A reference relative to the request's path is the same behind the edge."""
+        text = location.decode("latin-1")
+        url = urlsplit(text)
+        if not (url.scheme or url.netloc or text.startswith("/")):
+            return location
+        path = url.path or "/"
+        for candidate in (route, *self._reverse.get(route.service, ())):
+            upstream = candidate.upstream_prefix
+            if upstream and path != upstream and not path.startswith(upstream + "/"):
+                continue
+            public = candidate.prefix + path[len(upstream):]
+            found = self.match(public)
+            if found is not None and found.route is candidate:
+                query = f"?{url.query}" if url.query else ""
+                fragment = f"#{url.fragment}" if url.fragment else ""
+                return f"{public}{query}{fragment}".encode("latin-1")
+        return None
 
 
 def _matched(route: Route, rest: str) -> RouteMatch | None:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from gateway.routes import (
+    BadPath,
     Route,
     Router,
     RouteTable,
     RouteTableError,
+    canonical_path,
     load_routes,
     parse_routes,
     upstream_target,
@@ -85,10 +87,43 @@ def test_query_string_passes_through_untouched(router: Router) -> None:
     assert upstream_target(match, b"") == "/v1/products"
 
 
-def test_percent_encoding_in_the_path_is_kept(router: Router) -> None:
-    match = router.match("/api/v1/catalog/products/a%2Fb")
+def test_escapes_of_reserved_characters_are_forwarded_encoded(router: Router) -> None:
+    match = router.match(canonical_path("/api/v1/catalog/products/a%3ab%20c"))
     assert match is not None
-    assert match.upstream_path == "/v1/products/a%2Fb"
+    assert match.upstream_path == "/v1/products/a%3Ab%20c"
+
+
+@pytest.mark.parametrize(("raw", "canonical"), [
+    ("/api/v1/identity/%73ervice-tokens", "/api/v1/identity/service-tokens"),
+    ("/api/v1/inventory/%61dmin/stock", "/api/v1/inventory/admin/stock"),
+    ("/api/v1/%41%7a%30-%2E_%7E", "/api/v1/Az0-._~"),
+    ("/api/v1/x/%25%3f%23%20", "/api/v1/x/%25%3F%23%20"),  # decoded once, by the service
+    ("/api/v1/x/%2573", "/api/v1/x/%2573"),  # a double escape stays one escape
+    ("/api/v1/x/.hidden/a..b/", "/api/v1/x/.hidden/a..b/"),
+    ("/api/v1/x/", "/api/v1/x/"),
+])
+def test_canonical_path_decodes_only_unreserved_escapes(raw: str, canonical: str) -> None:
+    assert canonical_path(raw) == canonical
+
+
+@pytest.mark.parametrize("raw", [
+    "/api/v1/x/a%2Fb", "/api/v1/x/a%2fb", "/api/v1/x%5cy", "/api/v1/x%00", "/api/v1/x/%2e%2e/y",
+    "/api/v1/x/%2E", "/api/v1/x/../y", "/api/v1/x/./y", "/api/v1/x/..", "/api/v1//x",
+    "/api/v1/x/%zz", "/api/v1/x/%4", "/api/v1/x/%",
+])
+def test_canonical_path_refuses_what_would_change_the_path_once_decoded(raw: str) -> None:
+    with pytest.raises(BadPath):
+        canonical_path(raw)
+
+
+def test_a_location_goes_out_as_the_public_path_that_leads_there(router: Router) -> None:
+    catalog = router.table.routes[0]
+    assert catalog.prefix == "/api/v1/catalog"
+    internal = b"http://127.0.0.1:8123/v1/products/42?x=1"
+    assert router.public_location(catalog, internal) == b"/api/v1/catalog/products/42?x=1"
+    assert router.public_location(catalog, b"/v1/products") == b"/api/v1/catalog/products"
+    assert router.public_location(catalog, b"42/reviews") == b"42/reviews"  # relative: as is
+    assert router.public_location(catalog, b"http://10.0.0.9/elsewhere") is None
 
 
 def test_empty_upstream_prefix_forwards_the_rest_as_is() -> None:
@@ -111,7 +146,8 @@ def test_route_defaults() -> None:
     ('prefix = "/api/v1/x/"\nservice = "x"', "must not end with '/'"),
     ('prefix = "/api//x"\nservice = "x"', "segments"),
     ('prefix = "/api/../x"\nservice = "x"', "segments"),
-    ('prefix = "/api/v1/x?y"\nservice = "x"', "ASCII"),
+    ('prefix = "/api/v1/x?y"\nservice = "x"', "unreserved"),
+    ('prefix = "/api/v1/x:y"\nservice = "x"', "unreserved"),
     ('prefix = "/api/v1/x"\nservice = "Not A Name"', "service"),
     ('prefix = "/api/v1/x"\nservice = "x"\nupstream_prefix = "v1"', "upstream_prefix"),
     ('prefix = "/api/v1/x"\nservice = "x"\ntimeout = 0', "timeout"),
