@@ -9,6 +9,7 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
+from yarl import URL
 
 from .conftest import Platform
 
@@ -67,9 +68,18 @@ async def test_catalog_writes_need_the_admin_role_at_the_edge_and_at_the_service
         status, ctype, _ = await call(s, "POST", url, customer["access_token"],
                                       {**NEW_PRODUCT, "sku": sku})
         assert (status, ctype) == (403, PROBLEM)
-        status, _, created = await call(s, "POST", url, admin["access_token"],
-                                        {**NEW_PRODUCT, "sku": sku})
-        assert status == 201, created
+        async with s.post(url, json={**NEW_PRODUCT, "sku": sku},
+                          headers={"Authorization": f"Bearer {admin['access_token']}"}) as resp:
+            created = await resp.json()
+            assert resp.status == 201, created
+            # the service's Location, made public by the edge
+            assert resp.headers["Location"] == f"/api/v1/catalog/products/{created['id']}"
+        status, _, read = await call(s, "GET", platform.gateway + resp.headers["Location"])
+        assert (status, read["sku"]) == (200, sku)
+        # the old spelling of a write is not a route of the catalog any more
+        status, ctype, _ = await call(s, "POST", f"{platform.gateway}/api/v1/catalog/products",
+                                      admin["access_token"], {**NEW_PRODUCT, "sku": sku + "2"})
+        assert (status, ctype) == (405, PROBLEM)
         # the catalog verifies the token itself: straight to an instance, no gateway in between
         direct = next(p["url"] for p in platform.status() if p["service"] == "catalog")
         status, ctype, _ = await call(s, "POST", f"{direct}/v1/admin/products",
@@ -142,3 +152,34 @@ async def test_the_chassis_service_token_client_gets_and_reuses_a_token(platform
         with pytest.raises(aiohttp.ClientResponseError) as refused:
             await wrong.token()
         assert refused.value.status == 401
+
+
+async def test_an_encoded_spelling_meets_the_same_rules_at_the_edge(platform: Platform) -> None:
+    async with aiohttp.ClientSession() as s:
+        # identity's service-token exchange is never exposed, however it is spelled
+        for path in ("/api/v1/identity/service-tokens", "/api/v1/identity/%73ervice-tokens"):
+            url = URL(platform.gateway + path, encoded=True)
+            async with s.post(url, json={"service": "orders", "secret": "x"}) as resp:
+                doc = await resp.json(content_type=None)
+                assert (resp.status, doc["type"]) == (
+                    404, "https://souk.dev/problems/gateway/no-route"), path
+        for path in ("/api/v1/identity/%2e%2e/identity/jwks", "/api/v1/identity/a%2Fb"):
+            async with s.get(URL(platform.gateway + path, encoded=True)) as resp:
+                assert (resp.status, resp.content_type) == (400, PROBLEM), path
+        status, _, jwks = await call(s, "GET", f"{platform.gateway}/api/v1/identity/%6Awks")
+        assert status == 200 and jwks["keys"]
+
+
+async def test_no_answer_through_the_edge_names_an_internal_address(platform: Platform) -> None:
+    internal = {p["url"].removeprefix("http://") for p in platform.status()
+                if p["service"] != "gateway" and p.get("url")}
+    async with aiohttp.ClientSession() as s:
+        for method, path in (("POST", "/api/v1/identity/login/"),
+                             ("GET", "/api/v1/catalog/products/"),
+                             ("GET", "/api/v1/identity/jwks/")):
+            async with s.request(method, platform.gateway + path, json={},
+                                 allow_redirects=False) as resp:
+                text = await resp.text()
+                everything = str(dict(resp.headers)) + text
+                assert resp.status == 404 and "Location" not in resp.headers, path
+            assert not [a for a in internal if a in everything], path
