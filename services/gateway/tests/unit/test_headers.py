@@ -111,3 +111,21 @@ def test_the_one_pass_wire_lines_match_the_reference(headers: list[tuple[bytes, 
                 header_block(upstream_request_headers(request, b"rid", 5, drop=drop, user=user))
     assert client_response_block(headers, b"rid") == \
         header_block(client_response_headers(headers, b"rid"))
+
+
+@pytest.mark.parametrize("public", [b"/api/v1/x/42", None])
+def test_an_upstream_location_goes_out_only_as_relocate_makes_it(public: bytes | None) -> None:
+    from gateway.headers import client_response_block
+
+    raw = [(b"location", b"http://10.1.2.3:8001/v1/x/42"), (b"content-length", b"0")]
+    seen: list[bytes] = []
+
+    def relocate(location: bytes) -> bytes | None:
+        seen.append(location)
+        return public
+
+    expected = [(b"content-length", b"0"), *([(b"location", public)] if public else []),
+                (b"x-request-id", b"rid")]
+    assert client_response_headers(raw, b"rid", relocate=relocate) == expected
+    assert client_response_block(raw, b"rid", relocate) == header_block(expected)
+    assert seen == [b"http://10.1.2.3:8001/v1/x/42"] * 2
