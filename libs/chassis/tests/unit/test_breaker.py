@@ -27,8 +27,9 @@ def breaker(clock: Clock, **kw: float) -> CircuitBreaker:
 
 def calls(b: CircuitBreaker, *outcomes: bool, seconds: float = 0.01) -> None:
     for failed in outcomes:
-        assert b.allow()
-        b.record(failed=failed, seconds=seconds)
+        ticket = b.allow()
+        assert ticket
+        b.record(ticket, failed=failed, seconds=seconds)
 
 
 def test_stays_closed_below_the_minimum_number_of_calls() -> None:
@@ -123,19 +124,56 @@ def test_a_released_probe_frees_its_slot() -> None:
     b = breaker(clock, probes=1)
     calls(b, True, True, True, True)
     clock.now += 5.0
-    assert b.allow()
+    ticket = b.allow()
+    assert ticket
     assert not b.allow()
-    b.release()
+    b.release(ticket)
     assert b.allow()
 
 
 def test_late_outcomes_do_not_move_an_open_breaker() -> None:
     clock = Clock()
     b = breaker(clock)
-    for _ in range(4):
-        assert b.allow()
-    for _ in range(4):
-        b.record(failed=True, seconds=0.0)
+    tickets = [b.allow() for _ in range(5)]
+    for ticket in tickets[:4]:
+        assert ticket
+        b.record(ticket, failed=True, seconds=0.0)
     assert b.state is BreakerState.OPEN
-    b.record(failed=False, seconds=0.0)
+    assert tickets[4]
+    b.record(tickets[4], failed=False, seconds=0.0)
     assert b.state is BreakerState.OPEN and not b.allow()
+
+
+def test_only_the_probes_decide_in_half_open() -> None:
+    # issue 10 item 18: calls admitted while closed end while half-open; their outcomes must
+    # neither close the breaker nor reopen it, nor take the probes' slots
+    clock = Clock()
+    b = breaker(clock, probes=1)
+    late_good, late_bad = b.allow(), b.allow()
+    assert late_good and late_bad
+    calls(b, True, True, True, True)
+    clock.now += 5.0
+    probe = b.allow()
+    assert probe and b.state is BreakerState.HALF_OPEN
+    b.record(late_good, failed=False, seconds=0.01)
+    assert b.state is BreakerState.HALF_OPEN  # not closed by a call the probe did not make
+    b.record(late_bad, failed=True, seconds=0.01)
+    assert b.state is BreakerState.HALF_OPEN  # nor reopened
+    b.release(late_good)
+    assert not b.allow()  # the probe's slot is still taken
+    b.record(probe, failed=False, seconds=0.01)
+    assert b.state is BreakerState.CLOSED
+
+
+def test_outcomes_from_before_a_close_do_not_weigh_in_the_new_window() -> None:
+    clock = Clock()
+    b = breaker(clock, probes=1)
+    stale = [b.allow() for _ in range(4)]
+    calls(b, True, True, True, True)
+    clock.now += 5.0
+    calls(b, False)
+    assert b.state is BreakerState.CLOSED
+    for ticket in stale:
+        assert ticket
+        b.record(ticket, failed=True, seconds=0.01)
+    assert b.state is BreakerState.CLOSED  # the window a close emptied stays empty of them

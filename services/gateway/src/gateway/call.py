@@ -39,8 +39,8 @@ class Call:
 
     __slots__ = ("attempt", "balancer", "breaker", "deadline", "failed", "head_only",
                  "idempotent", "instance", "line", "proxy", "refused", "relocate", "request",
-                 "request_id", "rewrite", "seconds", "service", "started", "tail", "traced",
-                 "upstream")
+                 "request_id", "rewrite", "seconds", "service", "started", "tail", "ticket",
+                 "traced", "upstream")
 
     def __init__(self, proxy: Proxy, route: Route, target: str, request: Request,
                  request_id: bytes, *, rewrite: Rewrite | None = None,
@@ -78,6 +78,7 @@ class Call:
         self.attempt = 0
         self.instance: Instance | None = None  # of the attempt in flight
         self.started = 0.0
+        self.ticket = 0  # the breaker's, for the attempt in flight
 
     def data(self, origin: Origin) -> bytes:
         """The whole request for an instance at ``origin``."""
@@ -100,9 +101,11 @@ class Call:
                     else proxy.pick(self.service, self.refused, self.failed))
         if instance is None:
             return None
-        if not self.breaker.allow():
+        ticket = self.breaker.allow()
+        if ticket is None:
             proxy.metrics.short_circuited(self.service)
             raise _circuit_open(self.service, self.breaker.retry_after())
+        self.ticket = ticket
         self.attempt += 1
         self.instance = instance
         self.balancer.started(instance.instance_id)
@@ -124,7 +127,7 @@ class Call:
         if response is not None:
             status = response.status
             failed = status >= 500
-            self.breaker.record(failed=failed, seconds=elapsed)
+            self.breaker.record(self.ticket, failed=failed, seconds=elapsed)
             proxy.metrics.attempts.inc(service, "response")
             if failed or proxy.failing:  # passive outlier detection, only when it has work
                 proxy.outcome(service, instance_id, failed=failed)
@@ -138,7 +141,7 @@ class Call:
             if self.traced and TRACE_KEPT in response.headers:
                 self.request.trace_kept = True
             return response
-        self.breaker.record(failed=True, seconds=elapsed)
+        self.breaker.record(self.ticket, failed=True, seconds=elapsed)
         if isinstance(error, ConnectFailed):  # never sent: any method goes elsewhere, at once
             proxy.refused(service, instance_id, error, self.request_id)
             self.refused += (instance_id,)
@@ -161,7 +164,7 @@ class Call:
         instance, self.instance = self.instance, None
         if instance is not None:
             self.balancer.finished(instance.instance_id)
-            self.breaker.release()
+            self.breaker.release(self.ticket)
 
     def exhausted(self) -> Problem:
         """The problem once no attempt is left."""

@@ -11,6 +11,11 @@ Shared by the gateway's proxy and :class:`chassis.http.ServiceClient`: one imple
 * **half-open** — then up to ``probes`` calls go through; as many successes close the breaker
   (with an empty window), one failure opens it again.
 
+Every state change starts a new generation, and :meth:`~CircuitBreaker.allow` hands each call it
+admits the generation as a ticket: an outcome counts only in the generation that admitted its
+call, so a slow call let through while the breaker was closed cannot close (or reopen) it in
+half-open — only the probes decide — nor weigh in a window that a close emptied.
+
 The clock is injected, so the state machine is tested without sleeping.
 """
 
@@ -35,7 +40,8 @@ class BreakerState(IntEnum):
 
 @dataclass(slots=True, eq=False, kw_only=True)
 class CircuitBreaker:
-    """One service's breaker. ``allow()`` before a call; ``record()`` after it, always."""
+    """One service's breaker. ``ticket = allow()`` before a call (None: refused);
+    ``record(ticket, ...)`` or ``release(ticket)`` after it, always."""
 
     window: int = 50
     min_calls: int = 20  # at most ``window``
@@ -54,24 +60,26 @@ class CircuitBreaker:
     _opened_at: float = field(init=False, repr=False, default=0.0)
     _probing: int = field(init=False, default=0)  # half-open calls admitted, not yet recorded
     _probe_successes: int = field(init=False, default=0)
+    _generation: int = field(init=False, default=1)  # a ticket is never 0: tickets are truthy
 
     def __post_init__(self, clock: Callable[[], float]) -> None:
         self.min_calls = min(self.min_calls, self.window)
         self._clock = clock
 
-    def allow(self) -> bool:
-        """Whether a call may go to the service now; a True in half-open admits a probe."""
+    def allow(self) -> int | None:
+        """The ticket of a call that may go to the service now, or None; a ticket in half-open
+        admits a probe."""
         if self.state is BreakerState.CLOSED:
-            return True
+            return self._generation
         if self.state is BreakerState.OPEN:
             if self._clock() - self._opened_at < self.open_seconds:
-                return False
-            self.state = BreakerState.HALF_OPEN
+                return None
+            self._enter(BreakerState.HALF_OPEN)
             self._probing = self._probe_successes = 0
         if self._probing + self._probe_successes >= self.probes:
-            return False
+            return None
         self._probing += 1
-        return True
+        return self._generation
 
     def retry_after(self) -> float:
         """Seconds until the breaker lets a probe through (0 unless open)."""
@@ -79,8 +87,10 @@ class CircuitBreaker:
             return 0.0
         return max(0.0, self.open_seconds - (self._clock() - self._opened_at))
 
-    def record(self, *, failed: bool, seconds: float) -> None:
-        """The outcome of a call that :meth:`allow` admitted."""
+    def record(self, ticket: int, *, failed: bool, seconds: float) -> None:
+        """The outcome of a call that :meth:`allow` admitted with ``ticket``."""
+        if ticket != self._generation:
+            return  # admitted in another state: its outcome is old news
         slow = seconds >= self.slow_seconds
         if (not failed and not slow and not self._failures and not self._slow
                 and self.state is BreakerState.CLOSED and len(self._calls) >= self.window):
@@ -94,8 +104,6 @@ class CircuitBreaker:
                 if self._probe_successes >= self.probes:
                     self._close()
             return
-        if self.state is BreakerState.OPEN:
-            return  # a call admitted before the breaker opened: its outcome is old news
         calls = self._calls
         calls.append((failed, slow))
         self._failures += failed
@@ -109,17 +117,21 @@ class CircuitBreaker:
                                         or self._slow >= self.slow_ratio * count):
             self._open()
 
-    def release(self) -> None:
+    def release(self, ticket: int) -> None:
         """An admitted call ended with no verdict (the client went away): free its probe slot."""
-        if self.state is BreakerState.HALF_OPEN:
+        if self.state is BreakerState.HALF_OPEN and ticket == self._generation:
             self._probing = max(0, self._probing - 1)
 
+    def _enter(self, state: BreakerState) -> None:
+        self.state = state
+        self._generation += 1
+
     def _open(self) -> None:
-        self.state = BreakerState.OPEN
+        self._enter(BreakerState.OPEN)
         self._opened_at = self._clock()
         self._probing = self._probe_successes = 0
 
     def _close(self) -> None:
-        self.state = BreakerState.CLOSED
+        self._enter(BreakerState.CLOSED)
         self._calls.clear()
         self._failures = self._slow = 0

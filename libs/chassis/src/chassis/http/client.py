@@ -233,9 +233,11 @@ class ServiceClient:
             instance = self._pick(call)
             if instance is None:
                 break
-            if not state.breaker.allow():
+            ticket = state.breaker.allow()
+            if ticket is None:
                 raise CircuitOpen(call.upstream, state.breaker.retry_after())
-            outcome = await self._attempt(call, state, instance, min(attempt_timeout, left))
+            outcome = await self._attempt(call, state, instance, ticket,
+                                          min(attempt_timeout, left))
             if isinstance(outcome, ServiceResponse):
                 return outcome
             if outcome is None:  # refused: never sent, go elsewhere at once
@@ -255,7 +257,8 @@ class ServiceClient:
             raise UpstreamUnavailable(call.upstream, "every instance tried refused the connection")
         raise NoHealthyInstance(call.upstream, "no healthy instance is registered")
 
-    async def _attempt(self, call: _Call, state: _Upstream, instance: Instance, timeout: float
+    async def _attempt(self, call: _Call, state: _Upstream, instance: Instance, ticket: int,
+                       timeout: float
                        ) -> ServiceResponse | tuple[ServiceCallError, bool, str] | None:
         """One exchange: the response, None when refused, or (error, retryable, reason)."""
         breaker, balancer = state.breaker, self.directory.balancer(call.upstream)
@@ -269,7 +272,7 @@ class ServiceClient:
                                                 headers=call.headers, body=call.body,
                                                 timeout=timeout)
             except ConnectFailed as exc:
-                breaker.record(failed=True, seconds=self._clock() - started)
+                breaker.record(ticket, failed=True, seconds=self._clock() - started)
                 settled = True
                 call.refused.append(instance_id)
                 self.directory.eject(instance_id, self.policy.eject_seconds)
@@ -277,20 +280,20 @@ class ServiceClient:
                             upstream_instance=instance_id, error=str(exc))
                 return None
             except TimeoutError:
-                breaker.record(failed=True, seconds=self._clock() - started)
+                breaker.record(ticket, failed=True, seconds=self._clock() - started)
                 settled = True
                 return (UpstreamTimeout(call.upstream, f"no answer within {timeout:.3g}s"),
                         True, "timeout")
             except SendFailed as exc:
-                breaker.record(failed=True, seconds=self._clock() - started)
+                breaker.record(ticket, failed=True, seconds=self._clock() - started)
                 settled = True
                 return UpstreamUnavailable(call.upstream, f"connection failed: {exc}"), True, "reset"
-            breaker.record(failed=raw.status >= 500, seconds=self._clock() - started)
+            breaker.record(ticket, failed=raw.status >= 500, seconds=self._clock() - started)
             settled = True
         finally:
             balancer.finished(instance_id)
             if not settled:
-                breaker.release()
+                breaker.release(ticket)
         if 200 <= raw.status < 300:
             return ServiceResponse(raw.status, raw.headers, raw.body)
         error = _status_error(call.upstream, raw)
