@@ -44,6 +44,8 @@ __all__ = ["ServiceLifespan", "create_service_app"]
 
 log = get_logger(__name__)
 
+INBOX_PRUNE_INTERVAL = 600.0  # seconds; a run deletes what aged out since, in batches
+
 ServiceLifespan = Callable[[App, Runtime], AbstractAsyncContextManager[None]]
 
 
@@ -166,13 +168,20 @@ def _storage_problems() -> dict[type[Exception], tuple[int, str]]:
 
 def _build_messaging(runtime: Runtime) -> None:
     from chassis.messaging import Messaging
+    from chassis.messaging.streams import StreamLimits
 
     if runtime.db is None or runtime.broker is None:
         raise RuntimeError("messaging needs a database URL and a NATS URL")
-    runtime.messaging = Messaging(runtime.db, runtime.broker, runtime.settings.service_name,
-                                  runtime.metrics_registry, runtime.faults,
-                                  tracing=runtime.tracing)
+    settings = runtime.settings
+    runtime.messaging = Messaging(
+        runtime.db, runtime.broker, settings.service_name, runtime.metrics_registry,
+        runtime.faults, tracing=runtime.tracing,
+        limits=StreamLimits(max_age=settings.stream_max_age, max_bytes=settings.stream_max_bytes,
+                            dlq_max_bytes=settings.dlq_max_bytes),
+        relay_max_queued=settings.relay_max_queued, inbox_retention=settings.inbox_retention)
     runtime.health.add("messaging", runtime.messaging.check)
+    runtime.background.every(INBOX_PRUNE_INTERVAL, runtime.messaging.prune_inbox,
+                             name="inbox-pruning")
 
 
 async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Path | None,

@@ -111,10 +111,29 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
         float, Meta(gt=0, description=("a trace with a span this long is always kept"))
     ] = 500.0
     fault_dir: Annotated[str, Meta(description="folder of armed crash points (tests); none when empty")] = ""
+    # messaging (chassis.messaging; docs/checkout.md §2): the streams are shared by every service,
+    # each applies these limits when it starts, so they are set alike everywhere
+    stream_max_age: Annotated[float, Meta(
+        gt=0, description="seconds the SOUK stream keeps a message, consumed or not")] = 7 * 86_400.0
+    stream_max_bytes: Annotated[int, Meta(
+        ge=1 << 20, description="bytes SOUK holds at most (JetStream reserves them); past them "
+                                "publishes are refused and wait in the outboxes")] = 1 << 30
+    dlq_max_bytes: Annotated[int, Meta(
+        ge=1 << 20, description="bytes SOUK_DLQ holds at most (no age limit); past them dead "
+                                "letters wait in the outboxes")] = 128 << 20
+    inbox_retention: Annotated[float, Meta(
+        gt=0, description="seconds an inbox row is kept; more than stream_max_age, so any message "
+                          "the stream can deliver again is still recognised")] = 8 * 86_400.0
+    relay_max_queued: Annotated[int, Meta(
+        ge=1, le=1_000_000, description="outbox rows the relay holds in memory; more wait in the "
+                                        "outbox table for its catch-up poll")] = 10_000
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     log_format: Literal["json", "console"] = "json"
 
     def __post_init__(self) -> None:
+        if self.inbox_retention <= self.stream_max_age:
+            raise ValueError("inbox_retention must be longer than stream_max_age: a message the "
+                             "stream still holds can be delivered again")
         if not self.instance_id:
             msgspec.structs.force_setattr(
                 self, "instance_id", f"{self.service_name}-{socket.gethostname()}-{self.port}"

@@ -102,3 +102,14 @@ def test_a_shared_type_enforces_its_bounds_and_keeps_the_field_description() -> 
     assert timeout.type.extra_json_schema == {"description": "seconds to wait for the answer"}
     assert timeout.type.type == msgspec.inspect.FloatType(gt=0, le=600)
     assert timeout.default == 15.0 and batch.default == 500
+
+
+def test_the_inbox_outlives_what_the_stream_can_deliver_again() -> None:
+    # issue 10 item 17: an inbox row pruned while the stream still holds its message would let a
+    # redelivery apply it twice
+    with pytest.raises(SettingsError, match="inbox_retention"):
+        ServiceSettings.load({"SERVICE_STREAM_MAX_AGE": "864000", "SERVICE_INBOX_RETENTION": "86400"})
+    settings = ServiceSettings.load({})
+    assert settings.inbox_retention > settings.stream_max_age
+    assert (settings.stream_max_bytes, settings.dlq_max_bytes, settings.relay_max_queued) == (
+        1 << 30, 128 << 20, 10_000)

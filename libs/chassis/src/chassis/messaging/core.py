@@ -16,7 +16,7 @@ from chassis.messaging.consumer import Consumer, Handler, Subscription
 from chassis.messaging.handlers import MessageHandlers
 from chassis.messaging.metrics import MessagingMetrics
 from chassis.messaging.relay import Relay
-from chassis.messaging.streams import ensure_consumer, ensure_streams
+from chassis.messaging.streams import StreamLimits, ensure_consumer, ensure_streams
 from chassis.messaging.tx import MessageTx
 from chassis.tasks import cancel_and_wait
 from chassis.tracing import NO_TRACING, Tracing
@@ -33,6 +33,10 @@ log = get_logger(__name__)
 
 COUNT_PENDING = "SELECT COUNT(*) AS n, MIN(created_at) AS oldest FROM outbox"
 COUNT_DEAD = "SELECT COUNT(*) FROM dead_letters"
+# by its index on processed_at, a batch per transaction: SQLite's one connection is never held long
+PRUNE_INBOX = ("DELETE FROM inbox WHERE (consumer, msg_id) IN (SELECT consumer, msg_id FROM inbox "
+               "WHERE processed_at < :before LIMIT :limit)")
+PRUNE_BATCH = 1000
 
 
 class Messaging:
@@ -51,14 +55,18 @@ class Messaging:
     def __init__(self, db: Database, broker: Broker, service: str, registry: CollectorRegistry,
                  faults: FaultPoints, *, tracing: Tracing = NO_TRACING, batch: int = 100,
                  max_deliver: int = 5,
-                 ack_wait: float = 5.0, nak_delay: float = 0.5) -> None:
+                 ack_wait: float = 5.0, nak_delay: float = 0.5,
+                 limits: StreamLimits = StreamLimits(), relay_max_queued: int = 10_000,
+                 inbox_retention: float = 8 * 86_400.0) -> None:
         self.db = db
         self.broker = broker
         self.service = service
         self.faults = faults
         self.tracing = tracing
         self.metrics = MessagingMetrics(registry, service)
-        self.relay = Relay(db, broker, self.metrics, faults)
+        self.relay = Relay(db, broker, self.metrics, faults, max_queued=relay_max_queued)
+        self.limits = limits
+        self.inbox_retention = inbox_retention
         self._handlers: dict[type[Message], Handler] = {}
         self._batch = batch
         self._max_deliver = max_deliver
@@ -117,7 +125,7 @@ class Messaging:
             try:
                 await self.broker.wait_connected(timeout=3600)
                 js = self.broker.jetstream()
-                await ensure_streams(js)
+                await ensure_streams(js, self.limits)
                 self.relay.streams_ready.set()  # publishing before would only be refused
                 if self.consumer is not None:
                     await ensure_consumer(js, self.consumer.name, self.consumer.subjects,
@@ -149,6 +157,13 @@ class Messaging:
             else:  # the consumer's gauges as soon as it runs, not up to 5 s later
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._started.wait(), 5.0)
+
+    async def prune_inbox(self) -> bool:
+        """Delete a batch of inbox rows older than the retention; True when there may be more."""
+        async with self.db.transaction() as tx:
+            deleted = await tx.execute(PRUNE_INBOX, {"before": time.time() - self.inbox_retention,
+                                                     "limit": PRUNE_BATCH})
+        return deleted >= PRUNE_BATCH
 
     async def outbox_stats(self) -> dict[str, Any]:
         async with self.db.transaction(readonly=True) as tx:

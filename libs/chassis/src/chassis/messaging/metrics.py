@@ -21,6 +21,10 @@ class MessagingMetrics:
                                     "Time from outbox commit to JetStream acknowledgement",
                                     ["service"], buckets=_LAG_BUCKETS,
                                     registry=registry).labels(**labels)
+        self.relay_overflow = Counter("souk_outbox_relay_overflow",
+                                      "Outbox rows left in the table for the catch-up poll because "
+                                      "the relay held its maximum", ["service"],
+                                      registry=registry).labels(**labels)
         self.outbox_pending = Gauge("souk_outbox_pending", "Outbox rows not yet published",
                                     ["service"], registry=registry).labels(**labels)
         self._consumed = Counter("souk_messages_consumed", "Messages handled by a consumer",

@@ -11,6 +11,10 @@ acknowledgements of the rows before it (waiting for each round's acknowledgement
 between a commit and its publish under load, on every step of a saga). Acknowledged rows are
 deleted in one transaction per ``delete_every`` seconds. A row that is refused or not
 acknowledged within ``publish_timeout`` goes out again, after a capped backoff.
+
+Memory is bounded: the relay holds at most ``max_queued`` rows (queued, in flight or awaiting
+deletion). Rows handed over beyond that (a broker outage under load) are left where they already
+are, committed in the outbox table, and the catch-up poll takes them once there is room again.
 """
 
 from __future__ import annotations
@@ -50,7 +54,7 @@ class Relay:
     def __init__(self, db: Database, broker: Broker, metrics: MessagingMetrics, faults: FaultPoints,
                  *, batch: int = 500, poll_interval: float = 1.0, grace: float = 3.0,
                  publish_timeout: float = 5.0, delete_every: float = 0.2,
-                 window: int = 1000) -> None:
+                 window: int = 1000, max_queued: int = 10_000) -> None:
         self._db = db
         self._broker = broker
         self._metrics = metrics
@@ -62,6 +66,8 @@ class Relay:
         self._window = window  # publishes awaiting their acknowledgement, at most
         self._queue: deque[Outgoing] = deque()
         self._queued: set[str] = set()  # queued, in flight or awaiting deletion
+        self._max_queued = max_queued
+        self._overflowed = False  # rows were left to the catch-up poll since it last ran
         # set by the owner once the streams exist: rows published before would be refused and
         # come back out of order
         self.streams_ready = asyncio.Event()
@@ -87,11 +93,22 @@ class Relay:
         self._published_since = 0.0
 
     def hand_over(self, rows: Iterable[Outgoing]) -> None:
-        """Committed rows to publish now."""
+        """Committed rows to publish now; past ``max_queued`` they wait for the catch-up poll."""
+        queued, left = self._queued, 0
         for row in rows:
-            if row.msg_id not in self._queued:
-                self._queued.add(row.msg_id)
-                self._queue.append(row)
+            if row.msg_id in queued:
+                continue
+            if len(queued) >= self._max_queued:
+                left += 1
+                continue
+            queued.add(row.msg_id)
+            self._queue.append(row)
+        if left:
+            if not self._overflowed:
+                log.warning("relay holds its maximum of rows; the rest wait in the outbox table",
+                            max_queued=self._max_queued)
+            self._overflowed = True
+            self._metrics.relay_overflow.inc(left)
         self._wake.set()
 
     @property
@@ -133,7 +150,7 @@ class Relay:
         if self._published and (now - self._published_since >= self._delete_every
                                 or len(self._published) >= self._batch):
             await self._delete_published()
-        if now - self._last_poll >= self._poll_interval:
+        if now - self._last_poll >= self._poll_interval or self._room_to_catch_up():
             self._last_poll = now
             await self._catch_up()
         if (self._queue and now >= self._retry_at and len(self._in_flight) < self._window
@@ -145,7 +162,7 @@ class Relay:
     async def _sleep(self) -> None:
         """Until something is handed over or acknowledged, or the next timed chore is due."""
         now = time.monotonic()
-        due = [self._last_poll + self._poll_interval]
+        due = [now if self._room_to_catch_up() else self._last_poll + self._poll_interval]
         if self._published:
             due.append(self._published_since + self._delete_every)
         if self._in_flight:
@@ -228,7 +245,13 @@ class Relay:
         for row in rows:  # queued until deleted, so the catch-up poll never takes them again
             self._queued.discard(row.msg_id)
 
+    def _room_to_catch_up(self) -> bool:
+        """Rows were left in the table and a whole batch of them fits again: no need to wait
+        for the next poll."""
+        return self._overflowed and len(self._queued) + self._batch <= self._max_queued
+
     async def _catch_up(self) -> None:
+        self._overflowed = False  # set again by hand_over if what it finds does not fit
         # rows written before this relay started are nobody's fast path any more (a crashed
         # process's, or another instance's, which Nats-Msg-Id deduplicates): take them at once,
         # so a restart does not leave a saga step waiting out the grace behind its deadline

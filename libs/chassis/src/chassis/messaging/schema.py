@@ -6,8 +6,10 @@
   first version kept published rows for ten minutes, marked ``published_at``, which cost two
   indexes and three more row writes per message).
 * ``inbox``: ``(consumer, msg_id)`` of every message applied, written in the same transaction as
-  its effect, so a redelivery is recognised and skipped. Kept for good, as the stream keeps every
-  message for replay (no index on ``processed_at``: nothing reads by it).
+  its effect, so a redelivery is recognised and skipped. Kept for ``inbox_retention``, longer than
+  the stream keeps a message, then pruned by its index on ``processed_at``
+  (:func:`index_inbox_by_age`, a service's third messaging migration; the second had dropped that
+  index when the inbox was kept for good).
 * ``dead_letters``: messages given up on, recorded with the outbox row that moves them to the
   dead-letter stream (so every dead letter can be accounted for).
 """
@@ -16,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["create_messaging_tables", "drop_messaging_tables", "slim_messaging_tables",
-           "unslim_messaging_tables"]
+__all__ = ["create_messaging_tables", "drop_messaging_tables", "index_inbox_by_age",
+           "slim_messaging_tables", "unindex_inbox_by_age", "unslim_messaging_tables"]
 
 
 def create_messaging_tables(op: Any) -> None:
@@ -77,6 +79,16 @@ def unslim_messaging_tables(op: Any) -> None:
                     sqlite_where=sa.text("published_at IS NULL"),
                     postgresql_where=sa.text("published_at IS NULL"))
     op.create_index("outbox_published", "outbox", ["published_at"])
+
+
+def index_inbox_by_age(op: Any) -> None:
+    """The inbox index the pruning reads (``processed_at``)."""
+    op.create_index("inbox_processed_at", "inbox", ["processed_at"])
+
+
+def unindex_inbox_by_age(op: Any) -> None:
+    """Undo :func:`index_inbox_by_age`."""
+    op.drop_index("inbox_processed_at", table_name="inbox")
 
 
 def drop_messaging_tables(op: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from nats.js import api
@@ -10,25 +11,51 @@ from nats.js.errors import BadRequestError
 from chassis.logging import get_logger
 from chassis.messaging.envelope import DLQ_PREFIX, DLQ_STREAM, STREAM, SUBJECT_PREFIX
 
-__all__ = ["ensure_consumer", "ensure_streams"]
+__all__ = ["StreamLimits", "ensure_consumer", "ensure_streams"]
 
 log = get_logger(__name__)
 
 DUPLICATE_WINDOW = 120.0  # seconds JetStream remembers a Nats-Msg-Id
+_DAY = 86_400.0
 
 
-async def ensure_streams(js: Any) -> None:
-    """Create ``SOUK`` (every message, kept for replay) and ``SOUK_DLQ`` when missing."""
-    for name, subjects in ((STREAM, [SUBJECT_PREFIX + ">"]), (DLQ_STREAM, [DLQ_PREFIX + ">"])):
+@dataclass(frozen=True, slots=True)
+class StreamLimits:
+    """How much the streams keep (the settings ``stream_max_age``, ``stream_max_bytes`` and
+    ``dlq_max_bytes``).
+
+    Both streams discard *new* messages at their byte limit: JetStream refuses the publish, the
+    row stays in its outbox and the relay retries it, so nothing accepted is dropped to make
+    room. ``SOUK`` also forgets messages older than ``max_age``, consumed or not; ``SOUK_DLQ``
+    has no age limit, its messages wait for an operator."""
+
+    max_age: float = 7 * _DAY
+    max_bytes: int = 1 << 30
+    dlq_max_bytes: int = 128 << 20
+
+
+async def ensure_streams(js: Any, limits: StreamLimits = StreamLimits()) -> None:
+    """Create ``SOUK`` (every message, kept for ``max_age`` for replay) and ``SOUK_DLQ`` when
+    missing; a stream that exists gets these limits, and keeps the rest of its settings (an
+    operator's)."""
+    for name, subjects, max_age, max_bytes in (
+            (STREAM, [SUBJECT_PREFIX + ">"], limits.max_age, limits.max_bytes),
+            (DLQ_STREAM, [DLQ_PREFIX + ">"], 0.0, limits.dlq_max_bytes)):
         config = api.StreamConfig(name=name, subjects=subjects, storage=api.StorageType.FILE,
                                   retention=api.RetentionPolicy.LIMITS,
-                                  duplicate_window=DUPLICATE_WINDOW, max_age=0,
-                                  discard=api.DiscardPolicy.OLD)
+                                  duplicate_window=DUPLICATE_WINDOW, max_age=max_age,
+                                  max_bytes=max_bytes, discard=api.DiscardPolicy.NEW)
         try:
             await js.add_stream(config)
-        except BadRequestError as exc:  # exists with other settings (an operator's change)
-            log.info("stream exists with other settings; left as it is", stream=name,
-                     error=str(exc))
+        except BadRequestError:  # exists with other settings: only the limits are ours to set
+            current = (await js.stream_info(name)).config
+            if (current.max_age or 0.0, current.max_bytes, current.discard) != (
+                    max_age, max_bytes, api.DiscardPolicy.NEW):
+                log.info("stream limits changed", stream=name, max_age=max_age,
+                         max_bytes=max_bytes, was_max_age=current.max_age,
+                         was_max_bytes=current.max_bytes)
+                await js.update_stream(current.evolve(max_age=max_age, max_bytes=max_bytes,
+                                                      discard=api.DiscardPolicy.NEW))
 
 
 async def ensure_consumer(js: Any, durable: str, subjects: list[str], *, ack_wait: float) -> None:
