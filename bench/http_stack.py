@@ -65,6 +65,7 @@ def _context(db: Any) -> Any:
     from orders.service.context import OrdersContext
     from orders.service.notices import StatusNotices
     from orders.service.saga_runner import SagaRunner
+    from orders.service.waits import WaitSlots
 
     class NoMetrics:
         def placed(self) -> None: ...
@@ -75,7 +76,7 @@ def _context(db: Any) -> Any:
 
     runner = SagaRunner(StatusNotices(), {}, NoMetrics())
     return OrdersContext(uow=SqlUnitOfWork(db.transaction, SqlOrders), carts=None,  # type: ignore[arg-type]
-                         runner=runner, max_wait=0)
+                         runner=runner, max_wait=0, waits=WaitSlots(10))
 
 
 def _own_database(database_url: str, state: dict[str, Any]) -> Any:

@@ -21,6 +21,7 @@ from orders.service.context import OrdersContext
 from orders.service.notices import StatusNotices
 from orders.service.ports import CartReader
 from orders.service.saga_runner import SagaRunner
+from orders.service.waits import WaitSlots
 from orders.settings import OrdersSettings
 
 __all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
@@ -61,7 +62,8 @@ def _bootstrap(settings: OrdersSettings, carts: CartReader | None) -> ServiceLif
         reader = carts or HttpCartReader(runtime.service_client())
         app.provide(runner)
         app.provide(OrdersContext(uow=uow, carts=reader, runner=runner,
-                                  max_wait=settings.max_wait))
+                                  max_wait=settings.max_wait,
+                                  waits=WaitSlots(settings.max_waits_per_user)))
         # deadlines are stored, so after a crash the first sweep picks up what was in flight
         runtime.background.every(settings.sweep_interval, lambda: runner.sweep(uow),
                                  name="saga-sweeper")

@@ -39,3 +39,7 @@ class OrdersSettings(StatefulServiceSettings, frozen=True, kw_only=True):
     max_wait: Annotated[
         float, Meta(ge=0, le=60, description="longest `Prefer: wait=N` honoured, seconds")
     ] = 30.0
+    max_waits_per_user: Annotated[
+        int, Meta(ge=1, le=1000, description="long polls (`Prefer: wait`) and status streams one "
+                                             "user holds at once in one instance; more get 429")
+    ] = 10

@@ -75,9 +75,9 @@ class StreamResponse(Response):
 
     async def send(self, send: Send, extra: Iterable[tuple[bytes, bytes]] = (),
                    head_only: bool = False) -> None:
-        await send({"type": "http.response.start", "status": self.status,
-                    "headers": [*self.headers, *extra]})
-        try:
+        try:  # the chunks are closed however the stream ends, even before its first one
+            await send({"type": "http.response.start", "status": self.status,
+                        "headers": [*self.headers, *extra]})
             async for chunk in self.chunks:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         finally:

@@ -6,19 +6,33 @@ import asyncio
 import contextlib
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, Callable
 from typing import Annotated
 
 import msgspec
 
 from chassis.pagination import CursorCodec, CursorParam, InvalidCursor, Page
-from chassis.web import ADMIN, USER, Header, Media, Path, Principal, Query, Router, StreamResponse
+from chassis.problems import Problem
+from chassis.tasks import cancel_and_wait
+from chassis.web import (
+    ADMIN,
+    USER,
+    Header,
+    Media,
+    Path,
+    Principal,
+    Query,
+    Request,
+    Router,
+    StreamResponse,
+)
 from chassis.web.responses import Response, json_response
 from orders.domain.errors import CartUnavailable, EmptyCart, IdempotencyKeyReused, OrderNotFound
 from orders.domain.order import Order
 from orders.entrypoints.schemas import OrderDetailOut, OrderOut, PlaceOrderIn
 from orders.service.checkout import place_order
 from orders.service.context import OrdersContext
+from orders.service.waits import TooManyWaits
 
 __all__ = ["router"]
 
@@ -35,6 +49,39 @@ Prefer = Annotated[str | None, Header(
     max_length=200, description="`wait=N`: answer once the order is confirmed or cancelled, or "
                                 "after N seconds")]
 _ENCODER = msgspec.json.Encoder()
+# a wait ends when its order is final (usually well within a second) or after `Prefer: wait`
+_RETRY_WAIT_AFTER = "1"
+_TOO_MANY_WAITS = {429: "the caller already holds as many long polls (`Prefer: wait`) and status "
+                        "streams as allowed; `Retry-After` says when to try again "
+                        "(orders/too-many-waits)"}
+
+
+def _wait_slot(orders: OrdersContext, user: Principal) -> Callable[[], None]:
+    """One of the caller's wait slots (its release), or the 429 problem."""
+    try:
+        return orders.waits.take(user.id)
+    except TooManyWaits as exc:  # a limit of this process, and its answer carries a header
+        raise Problem(429, "orders/too-many-waits", str(exc),
+                      headers={"Retry-After": _RETRY_WAIT_AFTER}) from None
+
+
+class _Held:
+    """A stream's chunks holding a wait slot until the stream is closed, however it ends (even
+    before its first chunk)."""
+
+    def __init__(self, chunks: AsyncGenerator[bytes, None], release: Callable[[], None]) -> None:
+        self._chunks = chunks
+        self._release = release
+
+    def __aiter__(self) -> _Held:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await anext(self._chunks)
+
+    async def aclose(self) -> None:
+        self._release()
+        await self._chunks.aclose()
 
 
 def _prefer_wait(prefer: str | None, cap: float) -> float:
@@ -85,20 +132,28 @@ async def wait_for_change(orders: OrdersContext, order: Order, seconds: float, *
 
 @router.post("/v1/orders", auth=USER, raises=(EmptyCart, IdempotencyKeyReused, CartUnavailable),
              responses={201: (OrderOut, "placed; with `Prefer: wait` usually already final"),
-                        200: (OrderOut, "this key placed the order before: the same order")})
+                        200: (OrderOut, "this key placed the order before: the same order")},
+             problems=_TOO_MANY_WAITS)
 async def place(body: PlaceOrderIn, user: Principal, orders: OrdersContext,
                 idempotency_key: IdempotencyKey, prefer: Prefer = None) -> Response:
     """Check out the caller's cart.
 
     The order starts PENDING; with `Prefer: wait=N` the answer comes when it is CONFIRMED or
-    CANCELLED (or after N seconds)."""
-    placed = await place_order(orders.uow, orders.carts, orders.runner, user_id=user.id,
-                               idempotency_key=idempotency_key, card_token=body.card_token)
-    order = placed.order
-    headers = {"Location": f"/v1/orders/{order.id}"}
-    if (wait := _prefer_wait(prefer, orders.max_wait)) > 0:
-        order = await wait_for_change(orders, order, wait, final_only=True)
-        headers["Preference-Applied"] = f"wait={wait:g}"
+    CANCELLED (or after N seconds). A caller already holding as many waits as allowed gets 429
+    before anything is placed: the same request later, with the same key, is safe."""
+    wait = _prefer_wait(prefer, orders.max_wait)
+    release = _wait_slot(orders, user) if wait > 0 else None
+    try:
+        placed = await place_order(orders.uow, orders.carts, orders.runner, user_id=user.id,
+                                   idempotency_key=idempotency_key, card_token=body.card_token)
+        order = placed.order
+        headers = {"Location": f"/v1/orders/{order.id}"}
+        if wait > 0:
+            order = await wait_for_change(orders, order, wait, final_only=True)
+            headers["Preference-Applied"] = f"wait={wait:g}"
+    finally:
+        if release is not None:
+            release()
     return json_response(OrderOut.of(order), 201 if placed.created else 200, headers=headers)
 
 
@@ -121,26 +176,42 @@ async def get_order(order_id: OrderId, user: Principal, orders: OrdersContext) -
 
 
 @router.get("/v1/orders/{order_id}/events", auth=USER, raises=(OrderNotFound,),
-            responses={200: Media("text/event-stream", "`status` events until it is final")})
-async def order_events(order_id: OrderId, user: Principal, orders: OrdersContext) -> Response:
-    """Server-sent events: the order's status now and at every change, until it is final."""
-    order = await _own(orders, user, order_id)
+            responses={200: Media("text/event-stream", "`status` events until it is final")},
+            problems=_TOO_MANY_WAITS)
+async def order_events(order_id: OrderId, user: Principal, orders: OrdersContext,
+                       request: Request) -> Response:
+    """Server-sent events: the order's status now and at every change, until it is final.
 
-    async def stream() -> AsyncIterator[bytes]:
+    A stream counts as one of the caller's waits until it ends, or its client hangs up."""
+    order = await _own(orders, user, order_id)
+    release = _wait_slot(orders, user)
+
+    async def stream() -> AsyncGenerator[bytes, None]:
         current = order
         yield b"event: status\ndata: " + _ENCODER.encode(OrderOut.of(current)) + b"\n\n"
         quiet = time.monotonic()
-        while not current.terminal:
-            changed = await wait_for_change(orders, current, 15.0, final_only=False)
-            if changed.status != current.status or changed.updated_at != current.updated_at:
-                current = changed
-                yield b"event: status\ndata: " + _ENCODER.encode(OrderOut.of(current)) + b"\n\n"
-                quiet = time.monotonic()
-            elif time.monotonic() - quiet >= 15.0:
-                yield b": still waiting\n\n"
-                quiet = time.monotonic()
+        # noticed at once: a stream nobody reads would hold its slot until the order is final
+        hung_up = asyncio.ensure_future(request.disconnected())
+        try:
+            while not current.terminal:
+                waiting = asyncio.ensure_future(
+                    wait_for_change(orders, current, 15.0, final_only=False))
+                await asyncio.wait({waiting, hung_up}, return_when=asyncio.FIRST_COMPLETED)
+                if not waiting.done():
+                    await cancel_and_wait(waiting)
+                    return
+                changed = waiting.result()
+                if changed.status != current.status or changed.updated_at != current.updated_at:
+                    current = changed
+                    yield b"event: status\ndata: " + _ENCODER.encode(OrderOut.of(current)) + b"\n\n"
+                    quiet = time.monotonic()
+                elif time.monotonic() - quiet >= 15.0:
+                    yield b": still waiting\n\n"
+                    quiet = time.monotonic()
+        finally:
+            await cancel_and_wait(hung_up)
 
-    return StreamResponse(stream(), media_type="text/event-stream",
+    return StreamResponse(_Held(stream(), release), media_type="text/event-stream",
                           headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
 

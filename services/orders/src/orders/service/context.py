@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from orders.service.notices import StatusNotices
 from orders.service.ports import CartReader, OrdersUnitOfWork
 from orders.service.saga_runner import SagaRunner
+from orders.service.waits import WaitSlots
 
 __all__ = ["OrdersContext"]
 
@@ -17,6 +18,7 @@ class OrdersContext:
     carts: CartReader
     runner: SagaRunner
     max_wait: float  # the longest `Prefer: wait=N` honoured, seconds
+    waits: WaitSlots  # long polls and status streams held per user
 
     @property
     def notices(self) -> StatusNotices:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
+from chassis.testing.service import eventually
 from contracts import inventory
 
-from ..conftest import LAMP, FakeCarts, Orders, Participants
+from ..conftest import LAMP, FakeCarts, Orders, Participants, StartOrders
 
 pytestmark = pytest.mark.integration
 
@@ -87,3 +90,41 @@ async def test_the_status_stream_sends_each_change_until_final(
     statuses = [line for line in rest.splitlines() if line.startswith("data:")]
     assert '"status":"STOCK_RESERVED"' in statuses[0]
     assert '"status":"CONFIRMED"' in statuses[-1]
+
+
+async def test_one_user_holds_a_bounded_number_of_long_polls_and_status_streams(
+        start_orders: StartOrders, carts: FakeCarts, participants: Participants) -> None:
+    # issue 10 item 17: past the bound the answer is 429 with Retry-After, before any effect
+    carts.carts["u1"] = carts.carts["u2"] = (LAMP,)
+    participants.silent = True  # the order stays PENDING: its streams stay open
+    async with start_orders(max_waits_per_user=2) as orders, \
+            contextlib.AsyncExitStack() as streams:
+        order = (await orders.checkout(wait=0)).body
+        events = f"{orders.url}/v1/orders/{order['id']}/events"
+        token = {"Authorization": "Bearer " + orders.issuer.mint(sub="u1")}
+        held = []
+        for _ in range(2):
+            response = await streams.enter_async_context(orders.http.get(events, headers=token))
+            assert response.status == 200
+            await response.content.readuntil(b"\n\n")
+            held.append(response)
+
+        refused = await orders.call("GET", f"/v1/orders/{order['id']}/events")
+        assert refused.status == 429
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.body["type"].endswith("orders/too-many-waits")
+        assert int(refused.headers["retry-after"]) >= 1
+        long_poll = await orders.checkout(key="k-refused", wait=5)
+        assert long_poll.status == 429 and long_poll.headers["retry-after"]
+        mine = (await orders.call("GET", "/v1/orders")).body["items"]
+        assert [o["id"] for o in mine] == [order["id"]]  # refused before anything was placed
+        assert (await orders.checkout(key="k-no-wait", wait=0)).status == 201  # not a wait
+        assert (await orders.checkout(user="u2", key="k-u2", wait=0.1)).status == 201
+
+        held[0].close()  # a client that hangs up frees its slot at once, order still pending
+
+        async def slot_again() -> bool:
+            async with orders.http.get(events, headers=token) as response:
+                return response.status == 200
+
+        await eventually(slot_again)
