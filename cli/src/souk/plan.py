@@ -7,7 +7,9 @@ This is the process contract every Souk service is written to: a service instanc
 database, ``_DATABASE_URL``. When the topology has a telemetry service, every other service also
 gets ``_OTLP_ENDPOINT`` (telemetry instance 1's base URL; spans go to ``/v1/traces`` there) and
 ``_TRACE_SAMPLE_RATIO``, ``_TRACE_KEEP_RATIO`` and ``_TRACE_SLOW_MS`` (``[platform]``); telemetry
-gets the same keep rules as ``TELEMETRY_KEEP_RATIO`` and ``TELEMETRY_SLOW_MS``. Identity also gets
+gets the same keep rules as ``TELEMETRY_KEEP_RATIO`` and ``TELEMETRY_SLOW_MS``. Every service gets
+the stream's limits, ``_STREAM_MAX_AGE`` and ``_STREAM_MAX_BYTES`` (``[platform]``): whichever
+service starts applies them to the one shared stream. Identity also gets
 the file of every service's credential hash and the demo admin to create.
 """
 
@@ -143,6 +145,9 @@ class Planner:
             f"{prefix}NATS_URL": self.nats_url,
             f"{prefix}LOG_FORMAT": "json",
             f"{prefix}FAULT_DIR": str(self.home.fault_dir(service)),
+            # one shared stream: every service applies the same limits
+            f"{prefix}STREAM_MAX_AGE": str(self.topology.platform.stream_max_age),
+            f"{prefix}STREAM_MAX_BYTES": str(self.topology.platform.stream_max_bytes),
             # print() output then reaches the log file at once, interleaved with the JSON lines
             "PYTHONUNBUFFERED": "1",
         }

@@ -91,6 +91,13 @@ class Platform(BaseModel):
                     "always kept")
     trace_slow_ms: float = Field(default=500.0, gt=0, allow_inf_nan=False,
                                  description="a trace at least this long is always kept")
+    stream_max_age: float = Field(
+        default=7 * 86_400.0, gt=0, allow_inf_nan=False,
+        description="seconds the SOUK stream keeps a message; every service is told the same")
+    stream_max_bytes: int = Field(
+        default=1 << 30, ge=1 << 20,
+        description="bytes SOUK holds at most (past them publishes wait in the outboxes); every "
+                    "service is told the same")
 
     @field_validator("gateway_port")
     @classmethod

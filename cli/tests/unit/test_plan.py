@@ -55,6 +55,8 @@ def test_a_service_instance_gets_the_whole_process_contract_in_its_environment()
         "CATALOG_REGISTRY_URL": f"http://127.0.0.1:{registry_port}",
         "CATALOG_LOG_FORMAT": "json",
         "CATALOG_FAULT_DIR": "/srv/souk/faults/catalog",
+        "CATALOG_STREAM_MAX_AGE": "604800.0",
+        "CATALOG_STREAM_MAX_BYTES": str(1 << 30),
         "CATALOG_DATABASE_URL": "sqlite:////srv/souk/data/catalog.db",
         "CATALOG_PAGE_SIZE": "50",
     }
@@ -214,3 +216,14 @@ def test_without_telemetry_no_service_is_told_to_export_spans() -> None:
 
     for spec in (plan.instance("catalog", 1), planner().instance("catalog", 1)):
         assert not any(key.endswith(("OTLP_ENDPOINT", "TRACE_SAMPLE_RATIO")) for key in spec.env)
+
+
+def test_every_service_is_told_the_same_limits_of_the_shared_stream() -> None:
+    plan = planner(TOPOLOGY.replace("gateway_port = 8080",
+                                    "gateway_port = 8080\nstream_max_age = 3600"))
+
+    for service, instance in (("registry", 1), ("catalog", 2), ("gateway", 1)):
+        env = plan.instance(service, instance).env
+        prefix = service.upper()
+        assert env[f"{prefix}_STREAM_MAX_AGE"] == "3600.0"
+        assert env[f"{prefix}_STREAM_MAX_BYTES"] == str(1 << 30)

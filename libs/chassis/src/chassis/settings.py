@@ -112,7 +112,8 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     ] = 500.0
     fault_dir: Annotated[str, Meta(description="folder of armed crash points (tests); none when empty")] = ""
     # messaging (chassis.messaging; docs/checkout.md §2): the streams are shared by every service,
-    # each applies these limits when it starts, so they are set alike everywhere
+    # each applies these limits when it starts, so they are set alike everywhere (souk.toml's
+    # [platform] does that for the embedded default)
     stream_max_age: Annotated[float, Meta(
         gt=0, description="seconds the SOUK stream keeps a message, consumed or not")] = 7 * 86_400.0
     stream_max_bytes: Annotated[int, Meta(
@@ -123,7 +124,8 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
                                 "letters wait in the outboxes")] = 128 << 20
     inbox_retention: Annotated[float, Meta(
         gt=0, description="seconds an inbox row is kept; more than stream_max_age, so any message "
-                          "the stream can deliver again is still recognised")] = 8 * 86_400.0
+                          "the stream can deliver again is still recognised; a day more than "
+                          "stream_max_age when not set")] = 0.0  # filled in by __post_init__
     relay_max_queued: Annotated[int, Meta(
         ge=1, le=1_000_000, description="outbox rows the relay holds in memory; more wait in the "
                                         "outbox table for its catch-up poll")] = 10_000
@@ -131,6 +133,8 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     log_format: Literal["json", "console"] = "json"
 
     def __post_init__(self) -> None:
+        if not self.inbox_retention:
+            msgspec.structs.force_setattr(self, "inbox_retention", self.stream_max_age + 86_400.0)
         if self.inbox_retention <= self.stream_max_age:
             raise ValueError("inbox_retention must be longer than stream_max_age: a message the "
                              "stream still holds can be delivered again")

@@ -111,5 +111,7 @@ def test_the_inbox_outlives_what_the_stream_can_deliver_again() -> None:
         ServiceSettings.load({"SERVICE_STREAM_MAX_AGE": "864000", "SERVICE_INBOX_RETENTION": "86400"})
     settings = ServiceSettings.load({})
     assert settings.inbox_retention > settings.stream_max_age
+    # unset, the retention follows the stream's age limit
+    assert ServiceSettings.load({"SERVICE_STREAM_MAX_AGE": "864000"}).inbox_retention == 950_400
     assert (settings.stream_max_bytes, settings.dlq_max_bytes, settings.relay_max_queued) == (
         1 << 30, 128 << 20, 10_000)
