@@ -175,6 +175,7 @@ def upstream_app(name: str, signals: Signals) -> Starlette:
         return Response(b"" if code == 204 else f"status {code}", status_code=code)
 
     async def slow(request: Request) -> Response:
+        signals.hits["slow"] += 1  # arrived: a test may wait for it
         await asyncio.sleep(float(request.query_params.get("seconds", "1")))
         return JSONResponse({"slow": True})
 

@@ -94,6 +94,37 @@ async def test_a_failed_probe_keeps_the_breaker_open(
     assert signals.hits["one"] == 3  # open again: no further call went through
 
 
+async def test_only_the_probe_decides_a_half_open_breaker(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any) -> None:
+    # issue 10 item 18: a call let through while the breaker was closed and answered while it is
+    # half-open must neither close it nor take the place of the probe
+    await start_upstream("one")
+    gateway = await start_gateway(breaker_window=10, breaker_min_calls=4,
+                                  breaker_open_seconds=0.3, breaker_half_open_probes=1,
+                                  max_retries=0, eject_after_5xx=1000)
+    late = asyncio.ensure_future(call(client, f"{gateway}/api/v1/catalog/slow?seconds=2.5"))
+    deadline = time.monotonic() + 5
+    while signals.hits["slow"] == 0:  # admitted while closed
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    signals.faults["one"] = 500
+    assert [await call(client, gateway + FLAKY) for _ in range(4)] == [500] * 4  # opens
+    signals.faults.clear()
+    signals.delays["one"] = 4.0  # the probe is still out when the late call answers
+    await asyncio.sleep(0.35)
+    probe = asyncio.ensure_future(call(client, gateway + FLAKY))
+    while signals.hits["one"] < 5:
+        assert time.monotonic() < deadline
+        await asyncio.sleep(0.01)
+    assert not late.done()  # the probe went out before the late call answered
+    assert await late == 200
+    text = await metrics(client, gateway)
+    assert 'souk_gateway_breaker_state{service="catalog"} 1.0' in text  # still half-open
+    assert await call(client, gateway + FLAKY) == 503  # and its one probe is still out
+    assert await probe == 200
+    assert 'souk_gateway_breaker_state{service="catalog"} 0.0' in await metrics(client, gateway)
+
+
 @pytest.mark.parametrize("status", [502, 503])
 async def test_an_idempotent_get_is_retried_with_backoff(
         start_upstream: Any, start_gateway: Any, client: Any, signals: Any, status: int) -> None:
