@@ -36,12 +36,15 @@ log = get_logger(__name__)
 _CONFLICT_RETRIES = 3
 
 
+# ids of what payments publishes on its own (no command delivery to answer): named after the
+# landing and its effect, so that no other producer's id can be the same (the saga's own void of
+# a late reply is ``<order_id>.void.late``; JetStream would drop the second of two equal ids)
 def late_authorization_id(order_id: str) -> str:
     return f"{order_id}.authorize.late"
 
 
 def late_void_id(order_id: str) -> str:
-    return f"{order_id}.void.late"
+    return f"{order_id}.authorize.late.voided"
 
 
 class LateAuthorizer:

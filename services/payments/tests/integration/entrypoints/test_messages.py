@@ -154,11 +154,24 @@ async def test_a_void_before_the_late_authorization_leaves_no_charge(payments: P
     assert [(r[0], r[1], r[2].get("outcome")) for r in replies] == [
         ("PaymentVoided", "o4.void.1.r", "nothing"),
         ("PaymentAuthorized", "o4.authorize.late", None),
-        ("PaymentVoided", "o4.void.late", "voided")]
+        ("PaymentVoided", "o4.authorize.late.voided", "voided")]
     stream = await payments.stream("o4")
     assert event_types(stream) == ["AuthorizationRequested", "VoidRequested", "Authorized",
                                    "Voided"]
     assert stream.payment.net_minor == 0 and stream.payment.status == "voided"
+
+
+async def test_the_sagas_late_void_is_not_taken_for_the_landed_void(payments: Payments) -> None:
+    """Payments' own void of a late approval and the saga's late void are two producers' two
+    messages: neither may take the other's id, or JetStream's dedupe drops the second."""
+    await payments.send(authorize("o7", "tok_timeout"), "o7.authorize")
+    await payments.send(VoidPayment(order_id="o7", idempotency_key="o7:void"), "o7.void")
+    assert len(await payments.replies("o7", 3)) == 3  # void, late approval, its void
+    # the saga's answer to the late PaymentAuthorized: its own void (orders' id for it)
+    await payments.send(VoidPayment(order_id="o7", idempotency_key="o7:void"), "o7.void.late")
+    replies = await payments.replies("o7", 4)
+    assert len({msg_id for _, msg_id, _ in replies}) == 4
+    assert (replies[-1][0], replies[-1][1]) == ("PaymentVoided", "o7.void.late.r")
 
 
 async def test_a_redelivered_command_appends_one_event(payments: Payments) -> None:
@@ -240,7 +253,7 @@ async def test_a_void_before_a_late_approval_asked_with_capture_leaves_no_charge
     assert [(r[0], r[1], r[2].get("outcome")) for r in replies] == [
         ("PaymentVoided", "c5.void.1.r", "nothing"),
         ("PaymentAuthorized", "c5.authorize.late", None),
-        ("PaymentVoided", "c5.void.late", "voided")]
+        ("PaymentVoided", "c5.authorize.late.voided", "voided")]
     stream = await payments.stream("c5")
     assert event_types(stream) == ["AuthorizationRequested", "VoidRequested", "Authorized",
                                    "Voided"]

@@ -81,7 +81,7 @@ async def test_a_void_before_the_late_authorization_leaves_no_charge() -> None:
         AUTHORIZED_LATE,
         PaymentVoided(order_id="o1", idempotency_key="o1:void", outcome="voided"),
     ]
-    assert store.published[-1].msg_id == "o1.void.late"
+    assert store.published[-1].msg_id == "o1.authorize.late.voided"
 
 
 async def test_one_payment_asks_the_processor_once() -> None:
