@@ -19,6 +19,7 @@ from payments.domain import errors
 from payments.entrypoints import http, messages
 from payments.service.context import PaymentsContext
 from payments.service.late_authorizations import LateAuthorizer
+from payments.service.ports import CardProcessor
 from payments.settings import PaymentsSettings
 
 __all__ = ["PROBLEMS", "create_app"]
@@ -28,26 +29,28 @@ PROBLEMS: ProblemMap = {
 }
 
 
-def create_app(settings: PaymentsSettings | None = None) -> App:
+def create_app(settings: PaymentsSettings | None = None, *,
+               processor: CardProcessor | None = None) -> App:
+    """``processor`` replaces the fake processor built from the settings (tests)."""
     settings = settings or PaymentsSettings.load()
     return create_service_app(
         settings, description="Event-sourced payment ledger of the checkout: authorize, capture, void, "
                               "refund; a fake card processor.",
         routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
-        lifespan=_bootstrap(settings))
+        lifespan=_bootstrap(settings, processor))
 
 
-def _bootstrap(settings: PaymentsSettings) -> ServiceLifespan:
+def _bootstrap(settings: PaymentsSettings, processor: CardProcessor | None) -> ServiceLifespan:
     @asynccontextmanager
     async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
         uow = SqlUnitOfWork(runtime.transaction, SqlPayments)
-        processor = FakeCardProcessor(timeout_delay=settings.timeout_delay,
-                                      decline_rate=settings.decline_rate,
-                                      latency_ms=settings.latency_ms)
+        card = processor or FakeCardProcessor(timeout_delay=settings.timeout_delay,
+                                              decline_rate=settings.decline_rate,
+                                              latency_ms=settings.latency_ms)
         metrics = PrometheusPaymentMetrics(runtime.metrics_registry)
-        late = LateAuthorizer(uow, processor, metrics,
+        late = LateAuthorizer(uow, card, metrics,
                               max_in_flight=settings.max_pending_authorizations)
-        app.provide(PaymentsContext(uow=uow, processor=processor, metrics=metrics, late=late))
+        app.provide(PaymentsContext(uow=uow, processor=card, metrics=metrics, late=late))
         # the first run resumes every payment a crash left waiting for the processor
         runtime.background.every(settings.pending_sweep_interval, late.resume,
                                  name="pending-authorizations")

@@ -16,7 +16,7 @@ from chassis.testing.service import RunningService, start_service
 from payments.adapters.sql import SqlPayments
 from payments.app import create_app
 from payments.domain.events import PaymentEvent
-from payments.service.ports import PaymentsUnitOfWork
+from payments.service.ports import CardProcessor, PaymentsUnitOfWork
 from payments.settings import PaymentsSettings
 
 
@@ -32,11 +32,13 @@ StartPayments = Callable[..., AbstractAsyncContextManager[RunningService]]
 @pytest.fixture
 def start_payments(database_url: str, nats_url: str, issuer: TestIssuer) -> StartPayments:
     """``async with start_payments(timeout_delay=0.5) as payments:`` — a run of payments on this
-    test's database and broker, with settings changed."""
+    test's database and broker, with settings changed (and ``processor=`` another processor)."""
 
     @asynccontextmanager
-    async def start(**overrides: Any) -> AsyncIterator[RunningService]:
-        app = create_app(payments_settings(database_url, nats_url, **overrides))
+    async def start(processor: CardProcessor | None = None,
+                    **overrides: Any) -> AsyncIterator[RunningService]:
+        app = create_app(payments_settings(database_url, nats_url, **overrides),
+                         processor=processor)
         async with start_service(app, issuer) as running:
             yield running
 

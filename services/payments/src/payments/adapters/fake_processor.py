@@ -1,13 +1,14 @@
 """A fake card processor with configurable latency and failures, deciding by the token's kind:
 ``visa`` approves, ``decline`` is declined (``card-declined``), ``timeout`` approves only after
 ``timeout_delay`` seconds, anything else is declined (``invalid-token``). ``decline_rate`` declines
-that share of otherwise good cards at random. Answers are remembered by idempotency key."""
+that share of otherwise good cards at random. Answers are remembered by idempotency key; ``asked``
+counts the calls per key, as a real processor's bill would (what tests check)."""
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 
 from payments.domain.cards import DECLINE, TIMEOUT, VISA
@@ -31,6 +32,7 @@ class FakeCardProcessor:
         self._sleep = sleep
         self._remember = remember
         self._answers: OrderedDict[str, Decision] = OrderedDict()
+        self.asked: Counter[str] = Counter()
 
     def answer_now(self, request: AuthorizationRequest) -> Decision | None:
         if self._latency > 0 or request.card_token_kind == TIMEOUT:
@@ -46,6 +48,7 @@ class FakeCardProcessor:
         return self._decide(request)
 
     def _decide(self, request: AuthorizationRequest) -> Decision:
+        self.asked[request.idempotency_key] += 1
         known = self._answers.get(request.idempotency_key)
         if known is not None:
             return known
