@@ -19,7 +19,7 @@ from payments.domain import errors
 from payments.entrypoints import http, messages
 from payments.service.context import PaymentsContext
 from payments.service.late_authorizations import LateAuthorizer
-from payments.service.ports import CardProcessor
+from payments.service.ports import CardProcessor, Lease
 from payments.settings import PaymentsSettings
 
 __all__ = ["PROBLEMS", "create_app"]
@@ -49,8 +49,9 @@ def _bootstrap(settings: PaymentsSettings, processor: CardProcessor | None) -> S
                                               latency_ms=settings.latency_ms)
         metrics = PrometheusPaymentMetrics(runtime.metrics_registry)
         late = LateAuthorizer(uow, card, metrics,
-                              max_in_flight=settings.max_pending_authorizations)
-        app.provide(PaymentsContext(uow=uow, processor=card, metrics=metrics, late=late))
+                              max_in_flight=settings.max_pending_authorizations,
+                              lease=Lease(settings.instance_id, settings.claim_lease))
+        app.provide(PaymentsContext(uow=uow, metrics=metrics, late=late))
         # the first run resumes every payment a crash left waiting for the processor
         runtime.background.every(settings.pending_sweep_interval, late.resume,
                                  name="pending-authorizations")

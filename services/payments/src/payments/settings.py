@@ -21,11 +21,15 @@ class PaymentsSettings(StatefulServiceSettings, frozen=True, kw_only=True):
         Share, Meta(description="share of good cards the processor declines at random")
     ] = 0.0
     latency_ms: Annotated[
-        int, Meta(ge=0, le=60_000, description="delay of every processor answer (0: answers inline)")
+        int, Meta(ge=0, le=60_000, description="delay of every processor answer")
     ] = 0
     max_pending_authorizations: Annotated[
         int, Meta(ge=1, le=100_000, description="processor calls awaited at once; more wait for the sweep")
     ] = 1000
+    claim_lease: Annotated[
+        float, Meta(gt=0, le=86400, description="seconds a pending payment stays claimed by the "
+                    "instance asking the processor for it (renewed at each sweep while it waits)")
+    ] = 60.0
     pending_sweep_interval: Annotated[
         float, Meta(gt=0, le=600, description="seconds between looks for pending payments")
     ] = 5.0

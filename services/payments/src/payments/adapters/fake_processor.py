@@ -34,11 +34,6 @@ class FakeCardProcessor:
         self._answers: OrderedDict[str, Decision] = OrderedDict()
         self.asked: Counter[str] = Counter()
 
-    def answer_now(self, request: AuthorizationRequest) -> Decision | None:
-        if self._latency > 0 or request.card_token_kind == TIMEOUT:
-            return None
-        return self._decide(request)
-
     async def authorize(self, request: AuthorizationRequest) -> Decision:
         delay = self._latency
         if request.card_token_kind == TIMEOUT:

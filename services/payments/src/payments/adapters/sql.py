@@ -21,6 +21,7 @@ from payments.domain.errors import ConcurrencyConflict
 from payments.domain.events import PaymentEvent, event_name, event_type
 from payments.domain.payment import Status
 from payments.service.ports import (
+    Lease,
     ListingKey,
     PaymentsRepository,
     PaymentSummary,
@@ -45,6 +46,19 @@ _UPSERT = """
         authorized_minor = excluded.authorized_minor, captured_minor = excluded.captured_minor,
         refunded_minor = excluded.refunded_minor, captures = excluded.captures,
         updated_at = excluded.updated_at"""
+# a claim is free, expired, or already the claimant's (which renews it); the same test in the
+# outer WHERE makes a second claimant that waited on the row lock (PostgreSQL, READ COMMITTED)
+# re-check it against the first one's committed claim and skip the row
+_CLAIMABLE = ("status = :pending AND (claimed_until IS NULL OR claimed_until <= :now"
+              " OR claimed_by = :owner)")
+_CLAIM = f"""UPDATE payments SET claimed_by = :owner, claimed_until = :until
+             WHERE order_id = :order_id AND {_CLAIMABLE}"""  # noqa: S608
+_CLAIM_PENDING = f"""
+    UPDATE payments SET claimed_by = :owner, claimed_until = :until
+    WHERE order_id IN (SELECT order_id FROM payments WHERE {_CLAIMABLE}
+                       ORDER BY updated_at, order_id LIMIT :limit{{lock}})
+      AND {_CLAIMABLE}
+    RETURNING order_id"""  # noqa: S608
 _SUMMARY = """SELECT order_id, user_id, status, amount_minor, currency, authorized_minor,
                      captured_minor, refunded_minor, captures, created_at, updated_at
               FROM payments"""
@@ -128,11 +142,19 @@ class SqlPayments(PaymentsRepository):
             "refunded_minor": p.refunded_minor, "captures": p.captures, "now": recorded_at})
         return after
 
-    async def pending(self, limit: int) -> list[str]:
-        rows = await self._tx.fetch_all(
-            "SELECT order_id FROM payments WHERE status = :status ORDER BY updated_at, order_id"
-            " LIMIT :limit", {"status": str(Status.PENDING), "limit": limit})
-        return [r["order_id"] for r in rows]
+    async def claim(self, order_id: str, lease: Lease, now: float) -> bool:
+        claimed = await self._tx.execute(_CLAIM, {
+            "order_id": order_id, "owner": lease.owner, "until": now + lease.seconds,
+            "now": now, "pending": str(Status.PENDING)})
+        return claimed > 0
+
+    async def claim_pending(self, lease: Lease, now: float, limit: int) -> list[str]:
+        # PostgreSQL: rows another claimant has locked are skipped, not waited for
+        lock = " FOR UPDATE SKIP LOCKED" if self._tx.dialect == "postgresql" else ""
+        rows = await self._tx.fetch_all(_CLAIM_PENDING.format(lock=lock), {
+            "owner": lease.owner, "until": now + lease.seconds, "now": now, "limit": limit,
+            "pending": str(Status.PENDING)})
+        return sorted(r["order_id"] for r in rows)
 
     async def for_user(self, user_id: str, limit: int,
                        before: ListingKey | None) -> list[PaymentSummary]:

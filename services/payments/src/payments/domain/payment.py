@@ -23,7 +23,7 @@ from payments.domain.events import (
     VoidRequested,
 )
 
-__all__ = ["Decision", "Payment", "Status", "VoidOutcome", "apply", "capture", "decide",
+__all__ = ["Decision", "Payment", "Status", "VoidOutcome", "apply", "capture",
            "decline_voided", "fold", "land_authorization", "void"]
 
 VoidOutcome = Literal["voided", "refunded", "nothing"]
@@ -147,18 +147,6 @@ def decline_voided(payment: Payment, *, user_id: str, amount_minor: int, currenc
                    idempotency_key: str) -> list[PaymentEvent]:
     """An authorization asked after the order was already voided: refuse it, charge nothing."""
     return [Declined("voided", user_id, amount_minor, currency, idempotency_key)]
-
-
-def decide(decision: Decision, *, user_id: str, amount_minor: int, currency: str,
-           idempotency_key: str, capture: bool) -> list[PaymentEvent]:
-    """The events of an authorization the processor answered at once; an approval asked with
-    ``capture`` is captured in the same step (one append, one transaction)."""
-    if not decision.approved:
-        return [Declined(decision.reason, user_id, amount_minor, currency, idempotency_key)]
-    events: list[PaymentEvent] = [Authorized(amount_minor, currency, user_id, idempotency_key)]
-    if capture:
-        events.append(Captured(amount_minor))
-    return events
 
 
 def land_authorization(payment: Payment, decision: Decision) -> list[PaymentEvent]:

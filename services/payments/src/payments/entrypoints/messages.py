@@ -2,11 +2,13 @@
 translation to the use cases only.
 
 Each handler runs inside the consumer's batch transaction; it publishes its reply through the
-same transaction (``<command id>.r``) and never waits on the network. An authorization the
-processor answers later is handed to the late authorizer once the batch has committed.
+same transaction (``<command id>.r``) and never waits on the network. An authorization is
+handed to the late authorizer, which asks the processor, once the batch has committed.
 """
 
 from __future__ import annotations
+
+import time
 
 from chassis.logging import get_logger
 from chassis.messaging import Incoming, MessageHandlers, MessageTx
@@ -26,12 +28,13 @@ handlers = MessageHandlers()
 @handlers.on(AuthorizePayment)
 async def on_authorize_payment(command: AuthorizePayment, tx: MessageTx, meta: Incoming,
                                payments: PaymentsContext) -> None:
-    later = await commands.authorize_payment(SqlPayments(tx), payments.processor,
-                                             payments.metrics, command, reply_id=meta.reply_id)
+    later = await commands.authorize_payment(SqlPayments(tx), payments.metrics, command,
+                                             reply_id=meta.reply_id, lease=payments.late.lease,
+                                             now=time.time())
     if later is not None:
         request = later
 
-        def hand_over() -> None:  # only once the request is stored, so the task can read it
+        def hand_over() -> None:  # only once the request and its claim are stored
             payments.late.schedule(request)
 
         tx.after_commit(hand_over)

@@ -1,8 +1,9 @@
 """The saga's commands, each inside the transaction of the batch that delivered it.
 
-Nothing here waits on the network: an authorization the processor cannot answer at once is
-recorded as ``AuthorizationRequested`` and handed back to the caller, who gives it to the
-``LateAuthorizer`` (``service/late_authorizations.py``) once the transaction has committed.
+Nothing here waits on the network or calls the processor: an authorization is recorded as
+``AuthorizationRequested``, claimed by this instance and handed back to the caller, who gives it
+to the ``LateAuthorizer`` (``service/late_authorizations.py``) once the transaction has committed;
+a transaction rolled back and applied again therefore never asks the processor twice.
 Business metrics are counted after the commit too, so a batch that is rolled back and applied
 again counts nothing twice.
 """
@@ -32,7 +33,7 @@ from payments.domain.events import (
 from payments.domain.payment import Payment, Status
 from payments.service.ports import (
     AuthorizationRequest,
-    CardProcessor,
+    Lease,
     PaymentMetrics,
     PaymentsRepository,
     Stream,
@@ -93,22 +94,23 @@ def _count(metrics: PaymentMetrics, events: list[PaymentEvent]) -> None:
                 pass
 
 
-async def authorize_payment(payments: PaymentsRepository, processor: CardProcessor,
-                            metrics: PaymentMetrics, cmd: AuthorizePayment,
-                            reply_id: str) -> AuthorizationRequest | None:
-    """Decide now if the processor can, else record the request and return it (the caller
-    hands it to the late authorizer once this transaction has committed). With ``cmd.capture``
-    an approval is captured in the same transaction, now or when it lands, and answered
+async def authorize_payment(payments: PaymentsRepository, metrics: PaymentMetrics,
+                            cmd: AuthorizePayment, reply_id: str, lease: Lease,
+                            now: float) -> AuthorizationRequest | None:
+    """Record the request and claim it for ``lease.owner``, and return it: the caller hands it
+    to the late authorizer once this transaction has committed, which asks the processor (never
+    from inside this transaction, which may yet be rolled back and applied again). With
+    ``cmd.capture`` an approval is captured in the same transaction as it lands, and answered
     ``PaymentCaptured``. A repeated command is answered again from the stream, never charged
-    again."""
+    again; one for a payment still waiting is handed over only if no other instance holds it."""
     stream = await payments.load(cmd.order_id)
     payment = stream.payment
     if payment.decided:
         payments.publish(decision_reply(payment, cmd.idempotency_key, capture=cmd.capture),
                          msg_id=reply_id)
         return None
-    if payment.status is Status.PENDING:
-        return request_of(payment)  # already asked; the answer will come (once)
+    if payment.status is Status.PENDING:  # already asked; the answer will come (once)
+        return request_of(payment) if await payments.claim(cmd.order_id, lease, now) else None
     if payment.void_requested:
         stream = await payments.append(stream, rules.decline_voided(
             payment, user_id=cmd.user_id, amount_minor=cmd.amount_minor, currency=cmd.currency,
@@ -119,20 +121,11 @@ async def authorize_payment(payments: PaymentsRepository, processor: CardProcess
         return None
     request = AuthorizationRequest(cmd.order_id, cmd.idempotency_key, cmd.amount_minor,
                                    cmd.currency, card_token_kind(cmd.card_token))
-    decision = processor.answer_now(request)
-    if decision is None:
-        await payments.append(stream, [AuthorizationRequested(
-            cmd.user_id, cmd.amount_minor, cmd.currency, request.card_token_kind,
-            cmd.idempotency_key, cmd.capture)])
-        return request
-    payments.after_commit(lambda: metrics.processor_latency(0.0))
-    stream = await payments.append(stream, rules.decide(
-        decision, user_id=cmd.user_id, amount_minor=cmd.amount_minor, currency=cmd.currency,
-        idempotency_key=cmd.idempotency_key, capture=cmd.capture))
-    count_events(payments, metrics, stream, payment.version)
-    payments.publish(decision_reply(stream.payment, cmd.idempotency_key, capture=cmd.capture),
-                     msg_id=reply_id)
-    return None
+    await payments.append(stream, [AuthorizationRequested(
+        cmd.user_id, cmd.amount_minor, cmd.currency, request.card_token_kind,
+        cmd.idempotency_key, cmd.capture)])
+    await payments.claim(cmd.order_id, lease, now)  # the row is this transaction's: ours
+    return request
 
 
 async def capture_payment(payments: PaymentsRepository, metrics: PaymentMetrics,

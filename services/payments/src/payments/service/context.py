@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from payments.service.late_authorizations import LateAuthorizer
-from payments.service.ports import CardProcessor, PaymentMetrics, PaymentsUnitOfWork
+from payments.service.ports import PaymentMetrics, PaymentsUnitOfWork
 
 __all__ = ["PaymentsContext"]
 
@@ -13,6 +13,5 @@ __all__ = ["PaymentsContext"]
 @dataclass(frozen=True)
 class PaymentsContext:
     uow: PaymentsUnitOfWork
-    processor: CardProcessor
     metrics: PaymentMetrics
     late: LateAuthorizer

@@ -1,18 +1,25 @@
-"""Authorizations the processor answers later: one task per pending payment, bounded.
+"""Asking the card processor: one task per pending payment, bounded, after the commit.
 
-A task asks the processor (which takes its own time), then lands the answer in its own
-transaction after re-reading the stream, so a void that arrived meanwhile is seen and the fresh
-authorization voided at once (never captured); otherwise an approval asked with capture is
-captured in that same transaction and answered ``PaymentCaptured``. Requests are handed over
-only once the transaction recording them has committed; pending streams are also found by
-``resume`` (run at start-up and then periodically by the background helper), so neither a crash
-nor a rolled-back batch loses a payment.
+Every authorization is recorded (``AuthorizationRequested``) and claimed by this instance in the
+transaction of the command; only once that has committed is it handed to a task here, which asks
+the processor (which takes its own time) and lands the answer in its own transaction after
+re-reading the stream, so a void that arrived meanwhile is seen and the fresh authorization voided
+at once (never captured); otherwise an approval asked with capture is captured in that same
+transaction and answered ``PaymentCaptured``. Pending streams are also found by ``resume`` (run
+at start-up and then periodically by the background helper), so neither a crash nor a
+rolled-back batch loses a payment; ``resume`` takes only payments no other instance holds (a
+claim with a lease, renewed by each resume while its task waits), so each payment is asked for by
+one instance at a time. Only when an instance stops renewing (it died, or its lease is shorter
+than the processor's answer) does another take the payment over and ask again, with the same
+idempotency key.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+import uuid
 
 from chassis.logging import get_logger
 from contracts.payments import PaymentVoided
@@ -24,6 +31,7 @@ from payments.service.commands import count_events, decision_reply, request_of
 from payments.service.ports import (
     AuthorizationRequest,
     CardProcessor,
+    Lease,
     PaymentMetrics,
     PaymentsUnitOfWork,
 )
@@ -49,7 +57,11 @@ def late_void_id(order_id: str) -> str:
 
 class LateAuthorizer:
     def __init__(self, uow: PaymentsUnitOfWork, processor: CardProcessor,
-                 metrics: PaymentMetrics, *, max_in_flight: int = 1000) -> None:
+                 metrics: PaymentMetrics, *, max_in_flight: int = 1000,
+                 lease: Lease | None = None) -> None:
+        """``lease``: who claims pending payments here (the instance id) and for how long;
+        by default a name of its own and 60 seconds."""
+        self.lease = lease or Lease(f"payments-{uuid.uuid4().hex[:12]}", 60.0)
         self._uow = uow
         self._processor = processor
         self._metrics = metrics
@@ -75,13 +87,17 @@ class LateAuthorizer:
         return True
 
     async def resume(self) -> int:
-        """Schedule every pending payment not already in flight; how many were scheduled."""
+        """Claim and schedule the pending payments no other instance holds (and not already in
+        flight here); how many were scheduled."""
         room = self._max_in_flight - len(self._tasks)
         if room <= 0 or self._closed:
             return 0
         requests: list[AuthorizationRequest] = []
-        async with self._uow(readonly=True) as payments:
-            for order_id in await payments.pending(room + len(self._tasks)):
+        async with self._uow() as payments:
+            # claims this instance's waiting tasks again too: that renews their leases
+            claimed = await payments.claim_pending(self.lease, time.time(),
+                                                   room + len(self._tasks))
+            for order_id in claimed:
                 if order_id in self._tasks:
                     continue
                 payment = (await payments.load(order_id)).payment

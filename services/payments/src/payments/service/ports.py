@@ -14,7 +14,7 @@ from contracts import Message
 from payments.domain.events import PaymentEvent
 from payments.domain.payment import Decision, Payment, fold
 
-__all__ = ["AuthorizationRequest", "CardProcessor", "ListingKey", "PaymentMetrics",
+__all__ = ["AuthorizationRequest", "CardProcessor", "Lease", "ListingKey", "PaymentMetrics",
            "PaymentSummary", "PaymentsRepository", "PaymentsUnitOfWork", "StoredEvent", "Stream"]
 
 
@@ -83,8 +83,14 @@ class PaymentsRepository(Protocol):
         ``ConcurrencyConflict`` if another writer appended since ``stream`` was read."""
         ...
 
-    async def pending(self, limit: int) -> list[str]:
-        """Order ids whose processor answer is still awaited (oldest first)."""
+    async def claim(self, order_id: str, lease: Lease, now: float) -> bool:
+        """Claim a pending payment for ``lease.owner`` until ``now + lease.seconds``: True if it
+        is pending and was unclaimed, its claim expired, or it was the owner's already."""
+        ...
+
+    async def claim_pending(self, lease: Lease, now: float, limit: int) -> list[str]:
+        """Claim up to ``limit`` pending payments as ``claim`` does, oldest first; their order
+        ids (two claimants at once never get the same one)."""
         ...
 
     async def for_user(self, user_id: str, limit: int,
@@ -121,11 +127,16 @@ class AuthorizationRequest:
     card_token_kind: str
 
 
-class CardProcessor(Protocol):
-    def answer_now(self, request: AuthorizationRequest) -> Decision | None:
-        """The answer, if the processor gives it without waiting; None if it answers later."""
-        ...
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """Who claims pending payments (one instance of payments) and for how many seconds: only
+    the claimant asks the processor for them until the lease runs out."""
 
+    owner: str
+    seconds: float
+
+
+class CardProcessor(Protocol):
     async def authorize(self, request: AuthorizationRequest) -> Decision:
         """Ask and wait for the answer. Idempotent: the same key gets the same answer."""
         ...

@@ -8,11 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from chassis.db import Database
+from chassis.db import Database, open_database
 from chassis.db.timestamps import to_db_timestamp
 from payments.domain.errors import ConcurrencyConflict
 from payments.domain.events import AuthorizationRequested, Authorized, Captured, PaymentEvent
-from payments.service.ports import ListingKey, Stream
+from payments.service.ports import Lease, ListingKey, Stream
 
 from ..conftest import sql_uow
 
@@ -68,11 +68,48 @@ async def test_of_two_concurrent_appends_exactly_one_wins(database: Database) ->
     assert loaded.version == 2 and loaded.payment.captures == 1
 
 
-async def test_pending_payments_are_found_for_the_resume(database: Database) -> None:
-    await append(database, Stream("o1"), AuthorizationRequested("u1", 1, "EUR", "timeout", "k1"))
+async def claim_pending(db: Database, owner: str, now: float) -> list[str]:
+    async with sql_uow(db)() as ledger:
+        return await ledger.claim_pending(Lease(owner, 60.0), now, 10)
+
+
+async def test_pending_payments_are_claimed_by_one_owner_until_the_lease_runs_out(
+        database: Database) -> None:
+    for order_id in ("o1", "o3"):
+        await append(database, Stream(order_id),
+                     AuthorizationRequested("u1", 1, "EUR", "timeout", f"{order_id}:k"))
     await append(database, Stream("o2"), Authorized(1, "EUR", "u1", "k2"))
-    async with sql_uow(database)(readonly=True) as ledger:
-        assert await ledger.pending(10) == ["o1"]
+    assert await claim_pending(database, "a", 1000.0) == ["o1", "o3"]
+    assert await claim_pending(database, "b", 1030.0) == []  # a holds them
+    assert await claim_pending(database, "a", 1030.0) == ["o1", "o3"]  # renewed to 1090
+    assert await claim_pending(database, "b", 1089.0) == []
+    async with sql_uow(database)() as ledger:
+        assert not await ledger.claim("o1", Lease("b", 60.0), 1089.0)
+        assert await ledger.claim("o1", Lease("b", 60.0), 1090.0)  # a stopped renewing
+        assert not await ledger.claim("o2", Lease("b", 60.0), 1090.0)  # not pending
+    assert await claim_pending(database, "a", 1090.0) == ["o3"]
+
+
+async def test_concurrent_claimants_never_share_a_pending_payment(
+        database: Database, database_url: str) -> None:
+    for i in range(30):
+        await append(database, Stream(f"o{i:02}"),
+                     AuthorizationRequested("u1", 1, "EUR", "timeout", f"k{i}"))
+    # PostgreSQL: one connection each, so the claims really run at once (SKIP LOCKED and the
+    # re-check under the row lock); SQLite serialises its writers anyway
+    others = [open_database(database_url) for _ in range(3)] \
+        if database.dialect == "postgresql" else []
+    for db in others:
+        await db.connect()
+    try:
+        dbs = others or [database] * 3
+        results = await asyncio.gather(*(
+            claim_pending(db, f"owner{n}", 1000.0) for n, db in enumerate(dbs)))
+    finally:
+        for db in others:
+            await db.close()
+    claimed = [order_id for result in results for order_id in result]
+    assert sorted(claimed) == [f"o{i:02}" for i in range(30)]  # each once, none left out
 
 
 async def test_listings_page_by_their_keys(database: Database) -> None:

@@ -19,6 +19,7 @@ from chassis.db import Database
 from chassis.testing.service import RunningService
 from contracts import Message, encode
 from contracts.payments import AuthorizePayment, CapturePayment, VoidPayment
+from payments.adapters.fake_processor import FakeCardProcessor
 from payments.domain.events import AuthorizationRequested
 from payments.service.ports import Stream
 
@@ -64,9 +65,11 @@ class Payments:
                 except nats.errors.TimeoutError:
                     return found
                 headers = msg.headers or {}
-                body = orjson.loads(msg.data)
                 kind = msg.subject.removeprefix("souk.")
-                if kind in REPLY_TYPES and body.get("order_id") == order_id:
+                if kind not in REPLY_TYPES:
+                    continue
+                body = orjson.loads(msg.data)
+                if body.get("order_id") == order_id:
                     found.append((kind.split(".")[1], headers["Nats-Msg-Id"], body))
         finally:
             await sub.unsubscribe()
@@ -116,7 +119,7 @@ def event_types(stream: Stream) -> list[str]:
 async def test_a_good_card_is_authorized_and_captured_once(payments: Payments) -> None:
     await payments.send(authorize("o1", "tok_visa"), "o1.authorize")
     [(kind, msg_id, body)] = await payments.replies("o1", 1)
-    assert (kind, msg_id) == ("PaymentAuthorized", "o1.authorize.r")
+    assert (kind, msg_id) == ("PaymentAuthorized", "o1.authorize.late")  # asked after commit
     assert body["idempotency_key"] == "o1:authorize" and body["amount_minor"] == 2500
     capture = CapturePayment(order_id="o1", idempotency_key="o1:capture", amount_minor=2500)
     await payments.send(capture, "o1.capture")
@@ -124,7 +127,7 @@ async def test_a_good_card_is_authorized_and_captured_once(payments: Payments) -
     replies = await payments.replies("o1", 3)
     assert [r[0] for r in replies] == ["PaymentAuthorized", "PaymentCaptured", "PaymentCaptured"]
     stream = await payments.stream("o1")
-    assert event_types(stream) == ["Authorized", "Captured"]
+    assert event_types(stream) == ["AuthorizationRequested", "Authorized", "Captured"]
     assert stream.payment.net_minor == 2500
     metrics = (await payments.service.call("GET", "/metrics", user=None)).body
     assert 'souk_payments_authorizations_total{outcome="authorized"} 1.0' in metrics
@@ -183,7 +186,7 @@ async def test_a_redelivered_command_appends_one_event(payments: Payments) -> No
     await payments.replies("o5", 1)
     await asyncio.sleep(0.5)
     assert len(await payments.replies("o5", 2, timeout=0.5)) == 1
-    assert event_types(await payments.stream("o5")) == ["Authorized"]
+    assert event_types(await payments.stream("o5")) == ["AuthorizationRequested", "Authorized"]
 
 
 async def test_a_payment_left_waiting_by_a_crash_is_authorized_after_the_restart(
@@ -196,16 +199,44 @@ async def test_a_payment_left_waiting_by_a_crash_is_authorized_after_the_restart
                                                         900)
 
 
+async def test_a_batch_rolled_back_does_not_ask_the_processor_twice(
+        start_payments: StartPayments, database: Database, nats_url: str) -> None:
+    """The processor is called once the payment's request is committed, never from inside a
+    batch: a batch rolled back (here by a message that does not parse) and applied again
+    message by message would have asked it twice."""
+    async with start_payments():
+        pass  # the stream and the durable consumer exist; nothing is waiting
+    nc = await nats.connect(nats_url)
+    try:
+        js = nc.jetstream()
+        for order_id in ("b1", "b2"):
+            await js.publish(f"souk.{AuthorizePayment.TYPE}",
+                             encode(authorize(order_id, "tok_visa", capture=True)),
+                             headers={"Nats-Msg-Id": f"{order_id}.authorize",
+                                      "Souk-Correlation-Id": order_id})
+        await js.publish(f"souk.{AuthorizePayment.TYPE}", b"not json",
+                         headers={"Nats-Msg-Id": "b3.authorize"})
+        card = FakeCardProcessor()
+        async with start_payments(processor=card) as service:
+            payments = Payments(service, js, database)
+            for order_id in ("b1", "b2"):  # the three arrive in one batch
+                [(kind, _, _)] = await payments.replies(order_id, 1)
+                assert kind == "PaymentCaptured"
+            assert card.asked == {"b1:authorize": 1, "b2:authorize": 1}
+    finally:
+        await nc.close()
+
+
 # --- capture on authorization -----------------------------------------------------------------
 
 async def test_a_good_card_asked_with_capture_is_captured_in_the_same_step(
         payments: Payments) -> None:
     await payments.send(authorize("c1", "tok_visa", capture=True), "c1.authorize")
     [(kind, msg_id, body)] = await payments.replies("c1", 1)
-    assert (kind, msg_id) == ("PaymentCaptured", "c1.authorize.r")
+    assert (kind, msg_id) == ("PaymentCaptured", "c1.authorize.late")
     assert body["idempotency_key"] == "c1:authorize" and body["amount_minor"] == 2500
     stream = await payments.stream("c1")
-    assert event_types(stream) == ["Authorized", "Captured"]
+    assert event_types(stream) == ["AuthorizationRequested", "Authorized", "Captured"]
     assert stream.payment.net_minor == 2500 and stream.payment.captures == 1
     metrics = (await payments.service.call("GET", "/metrics", user=None)).body
     assert 'souk_payments_authorizations_total{outcome="authorized"} 1.0' in metrics
@@ -217,13 +248,14 @@ async def test_a_repeated_authorize_and_capture_is_answered_again_and_charged_on
     command = authorize("c2", "tok_visa", capture=True)
     await payments.send(command, "c2.authorize")
     await payments.send(command, "c2.authorize", nats_msg_id="c2.authorize.replayed")  # inbox
+    assert len(await payments.replies("c2", 1)) == 1
     await payments.send(command, "c2.authorize.again")  # a new message: answered again
     replies = await payments.replies("c2", 2)
     assert [(r[0], r[1], r[2]["idempotency_key"]) for r in replies] == [
-        ("PaymentCaptured", "c2.authorize.r", "c2:authorize"),
+        ("PaymentCaptured", "c2.authorize.late", "c2:authorize"),
         ("PaymentCaptured", "c2.authorize.again.r", "c2:authorize")]
     stream = await payments.stream("c2")
-    assert event_types(stream) == ["Authorized", "Captured"]
+    assert event_types(stream) == ["AuthorizationRequested", "Authorized", "Captured"]
     assert stream.payment.net_minor == 2500
 
 
@@ -232,7 +264,8 @@ async def test_a_declined_card_asked_with_capture_charges_nothing(payments: Paym
     [(kind, _, body)] = await payments.replies("c3", 1)
     assert (kind, body["reason"]) == ("PaymentDeclined", "card-declined")
     stream = await payments.stream("c3")
-    assert event_types(stream) == ["Declined"] and stream.payment.net_minor == 0
+    assert event_types(stream) == ["AuthorizationRequested", "Declined"]
+    assert stream.payment.net_minor == 0
 
 
 async def test_the_timeout_token_asked_with_capture_is_captured_late(payments: Payments) -> None:
@@ -262,12 +295,13 @@ async def test_a_void_before_a_late_approval_asked_with_capture_leaves_no_charge
 
 async def test_a_void_after_a_capture_on_authorization_refunds_it(payments: Payments) -> None:
     await payments.send(authorize("c6", "tok_visa", capture=True), "c6.authorize")
+    assert len(await payments.replies("c6", 1)) == 1
     await payments.send(VoidPayment(order_id="c6", idempotency_key="c6:void"), "c6.void")
     replies = await payments.replies("c6", 2)
     assert [(r[0], r[2].get("outcome")) for r in replies] == [("PaymentCaptured", None),
                                                               ("PaymentVoided", "refunded")]
     stream = await payments.stream("c6")
-    assert event_types(stream) == ["Authorized", "Captured", "Refunded"]
+    assert event_types(stream) == ["AuthorizationRequested", "Authorized", "Captured", "Refunded"]
     assert stream.payment.net_minor == 0
 
 

@@ -32,14 +32,15 @@ class Sleeps:
     ("tok_amex", Decision.decline("invalid-token")),
     ("", Decision.decline("invalid-token")),
 ])
-def test_answers_inline_by_token(token: str, decision: Decision) -> None:
-    assert FakeCardProcessor().answer_now(request(token)) == decision
+async def test_answers_at_once_by_token(token: str, decision: Decision) -> None:
+    sleeps = Sleeps()
+    assert await FakeCardProcessor(sleep=sleeps).authorize(request(token)) == decision
+    assert sleeps.slept == []
 
 
 async def test_the_timeout_token_answers_only_later_and_succeeds() -> None:
     sleeps = Sleeps()
     processor = FakeCardProcessor(timeout_delay=7, sleep=sleeps)
-    assert processor.answer_now(request("tok_timeout")) is None
     assert await processor.authorize(request("tok_timeout")) == Decision.approve()
     assert sleeps.slept == [7]
 
@@ -47,19 +48,19 @@ async def test_the_timeout_token_answers_only_later_and_succeeds() -> None:
 async def test_latency_delays_every_answer() -> None:
     sleeps = Sleeps()
     processor = FakeCardProcessor(latency_ms=250, timeout_delay=2, sleep=sleeps)
-    assert processor.answer_now(request("tok_visa")) is None
     assert await processor.authorize(request("tok_visa", "k1")) == Decision.approve()
     assert await processor.authorize(request("tok_timeout", "k2")) == Decision.approve()
     assert sleeps.slept == [0.25, 2.25]
 
 
-def test_the_decline_rate_declines_good_cards_at_random_but_idempotently() -> None:
+async def test_the_decline_rate_declines_good_cards_at_random_but_idempotently() -> None:
     processor = FakeCardProcessor(decline_rate=0.5, rng=random.Random(7))
-    answers = [processor.answer_now(request("tok_visa", f"k{i}")) for i in range(400)]
-    declined = sum(not a.approved for a in answers if a is not None)
+    answers = [await processor.authorize(request("tok_visa", f"k{i}")) for i in range(400)]
+    declined = sum(not a.approved for a in answers)
     assert 150 < declined < 250
-    again = [processor.answer_now(request("tok_visa", f"k{i}")) for i in range(400)]
+    again = [await processor.authorize(request("tok_visa", f"k{i}")) for i in range(400)]
     assert again == answers
+    assert processor.asked["k0"] == 2  # every call counts, remembered or not
 
 
 def test_a_decline_rate_outside_zero_to_one_is_refused() -> None:

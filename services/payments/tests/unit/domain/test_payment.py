@@ -142,26 +142,17 @@ def test_a_request_remembers_whether_to_capture() -> None:
     assert not state("pending").capture_requested
 
 
-def test_an_approval_asked_with_capture_is_captured_in_the_same_step() -> None:
-    events = rules.decide(Decision.approve(), user_id="u1", amount_minor=1500, currency="EUR",
-                          idempotency_key="o1:authorize", capture=True)
-    assert events == [Authorized(1500, "EUR", "u1", "o1:authorize"), Captured(1500)]
-    payment = fold("o1", events)
+def test_an_approval_decided_inline_before_requests_were_recorded_still_folds() -> None:
+    # streams written when the processor was asked inside the command's transaction
+    payment = fold("o1", [Authorized(1500, "EUR", "u1", "o1:authorize"), Captured(1500)])
     assert payment.status is Status.CAPTURED and payment.captures == 1
-    assert payment.net_minor == 1500
+    assert payment.net_minor == 1500 and payment.user_id == "u1"
 
 
-def test_an_approval_without_capture_only_authorizes() -> None:
-    assert rules.decide(Decision.approve(), user_id="u1", amount_minor=1500, currency="EUR",
-                        idempotency_key="o1:authorize", capture=False) == [
-        Authorized(1500, "EUR", "u1", "o1:authorize")]
-
-
-@pytest.mark.parametrize("capture", [True, False])
-def test_a_decline_is_a_decline_with_or_without_capture(capture: bool) -> None:
-    assert rules.decide(Decision.decline("card-declined"), user_id="u1", amount_minor=1500,
-                        currency="EUR", idempotency_key="o1:authorize", capture=capture) == [
-        Declined("card-declined", "u1", 1500, "EUR", "o1:authorize")]
+def test_a_late_decline_asked_with_capture_charges_nothing() -> None:
+    events = rules.land_authorization(state("pending_capture"), Decision.decline("card-declined"))
+    assert events == [Declined("card-declined")]
+    assert fold("o1", [*STATES["pending_capture"], *events]).net_minor == 0
 
 
 def test_a_late_approval_asked_with_capture_is_captured_as_it_lands() -> None:

@@ -15,6 +15,7 @@ from payments.domain.events import PaymentEvent
 from payments.domain.payment import Decision, Status
 from payments.service.ports import (
     AuthorizationRequest,
+    Lease,
     ListingKey,
     PaymentSummary,
     StoredEvent,
@@ -22,6 +23,7 @@ from payments.service.ports import (
 )
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
+LEASE = Lease("payments-1", 60.0)
 
 
 @dataclass
@@ -35,6 +37,7 @@ class Published:
 class Store:
     streams: dict[str, list[StoredEvent]] = field(default_factory=dict)
     published: list[Published] = field(default_factory=list)
+    claims: dict[str, tuple[str, float]] = field(default_factory=dict)  # order -> (owner, until)
 
     def events(self, order_id: str) -> list[PaymentEvent]:
         return [s.event for s in self.streams.get(order_id, [])]
@@ -64,9 +67,17 @@ class InMemoryPayments:
         current.extend(StoredEvent(len(current) + i, e, T0) for i, e in enumerate(events, 1))
         return self._store.stream(stream.order_id)
 
-    async def pending(self, limit: int) -> list[str]:
-        return [o for o in self._store.streams
-                if self._store.stream(o).payment.status is Status.PENDING][:limit]
+    async def claim(self, order_id: str, lease: Lease, now: float) -> bool:
+        if self._store.stream(order_id).payment.status is not Status.PENDING:
+            return False
+        owner, until = self._store.claims.get(order_id, ("", 0.0))
+        if owner not in ("", lease.owner) and until > now:
+            return False
+        self._store.claims[order_id] = (lease.owner, now + lease.seconds)
+        return True
+
+    async def claim_pending(self, lease: Lease, now: float, limit: int) -> list[str]:
+        return [o for o in list(self._store.streams) if await self.claim(o, lease, now)][:limit]
 
     async def for_user(self, user_id: str, limit: int,
                        before: ListingKey | None) -> list[PaymentSummary]:
@@ -128,7 +139,8 @@ class RecordingMetrics:
 
 
 class ScriptedProcessor:
-    """Answers inline for kinds in ``inline``; otherwise ``authorize`` waits until released."""
+    """Answers at once for kinds in ``inline``; otherwise ``authorize`` waits until released.
+    ``asked`` records every call."""
 
     def __init__(self, inline: dict[str, Decision] | None = None,
                  later: Decision = Decision.approve()) -> None:
@@ -139,10 +151,9 @@ class ScriptedProcessor:
         self.release = asyncio.Event()
         self.asked: list[AuthorizationRequest] = []
 
-    def answer_now(self, request: AuthorizationRequest) -> Decision | None:
-        return self.inline.get(request.card_token_kind)
-
     async def authorize(self, request: AuthorizationRequest) -> Decision:
         self.asked.append(request)
+        if (now := self.inline.get(request.card_token_kind)) is not None:
+            return now
         await self.release.wait()
         return self.later

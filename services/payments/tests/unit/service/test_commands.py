@@ -26,10 +26,11 @@ from payments.domain.events import (
     VoidRequested,
 )
 from payments.service import commands
-from payments.service.ports import AuthorizationRequest, StoredEvent
+from payments.service.late_authorizations import LateAuthorizer
+from payments.service.ports import AuthorizationRequest, Lease, StoredEvent
 
 from ..conftest import STATES
-from .conftest import T0, FakeUnitOfWork, RecordingMetrics, ScriptedProcessor, Store
+from .conftest import LEASE, T0, FakeUnitOfWork, RecordingMetrics, ScriptedProcessor, Store
 
 pytestmark = pytest.mark.unit
 
@@ -41,6 +42,10 @@ def authorize(token: str = "tok_visa", amount: int = 1500, *,
                             capture=capture)
 
 
+NOW = 1_000_000.0
+VISA_REQUESTED = AuthorizationRequested("u1", 1500, "EUR", "visa", "o1:authorize")
+VISA_REQUESTED_CAPTURE = AuthorizationRequested("u1", 1500, "EUR", "visa", "o1:authorize",
+                                                capture=True)
 CAPTURE = CapturePayment(order_id="o1", idempotency_key="o1:capture", amount_minor=1500)
 VOID = VoidPayment(order_id="o1", idempotency_key="o1:void")
 
@@ -53,10 +58,25 @@ def store_in(name: str) -> Store:
 
 
 async def run_authorize(store: Store, cmd: AuthorizePayment,
-                        metrics: RecordingMetrics | None = None) -> AuthorizationRequest | None:
+                        metrics: RecordingMetrics | None = None,
+                        lease: Lease = LEASE) -> AuthorizationRequest | None:
+    """The command's own transaction: what it records, claims and answers."""
     async with FakeUnitOfWork(store)() as payments:
-        return await commands.authorize_payment(payments, ScriptedProcessor(),
-                                                metrics or RecordingMetrics(), cmd, "m1.r")
+        return await commands.authorize_payment(payments, metrics or RecordingMetrics(), cmd,
+                                                "m1.r", lease, NOW)
+
+
+async def decide(store: Store, cmd: AuthorizePayment, metrics: RecordingMetrics | None = None,
+                 processor: ScriptedProcessor | None = None) -> ScriptedProcessor:
+    """The command, then (after its commit, as the handler does) the processor's answer."""
+    metrics = metrics or RecordingMetrics()
+    processor = processor or ScriptedProcessor()
+    request = await run_authorize(store, cmd, metrics)
+    if request is not None:
+        late = LateAuthorizer(FakeUnitOfWork(store), processor, metrics, lease=LEASE)
+        late.schedule(request)
+        await late.wait_idle()
+    return processor
 
 
 async def run_capture(store: Store, cmd: CapturePayment = CAPTURE) -> None:
@@ -71,33 +91,36 @@ async def run_void(store: Store, metrics: RecordingMetrics | None = None) -> Non
 
 # --- AuthorizePayment -------------------------------------------------------------------------
 
-async def test_a_good_card_is_authorized_inline() -> None:
+async def test_a_good_card_is_authorized_after_the_request_commits() -> None:
     store, metrics = Store(), RecordingMetrics()
-    assert await run_authorize(store, authorize(), metrics) is None
-    assert store.events("o1") == [Authorized(1500, "EUR", "u1", "o1:authorize")]
+    processor = await decide(store, authorize(), metrics)
+    assert len(processor.asked) == 1
+    assert store.events("o1") == [VISA_REQUESTED, Authorized(1500, "EUR")]
     assert store.messages() == [PaymentAuthorized(
         order_id="o1", idempotency_key="o1:authorize", payment_id="o1", amount_minor=1500,
         currency="EUR")]
-    assert store.published[0].msg_id == "m1.r"
+    assert store.published[0].msg_id == "o1.authorize.late"
     assert metrics.counts["authorization.authorized"] == 1
 
 
 @pytest.mark.parametrize(("token", "reason"), [("tok_decline", "card-declined"),
                                                ("tok_stolen", "invalid-token")])
-async def test_a_bad_card_is_declined_inline(token: str, reason: str) -> None:
+async def test_a_bad_card_is_declined(token: str, reason: str) -> None:
     store = Store()
-    await run_authorize(store, authorize(token))
-    assert store.events("o1") == [Declined(reason, "u1", 1500, "EUR", "o1:authorize")]
+    await decide(store, authorize(token))
+    assert store.events("o1")[-1] == Declined(reason)
     assert store.messages() == [PaymentDeclined(order_id="o1", idempotency_key="o1:authorize",
                                                 reason=reason)]
 
 
-async def test_a_slow_card_is_recorded_and_handed_back_without_a_reply() -> None:
+async def test_a_request_is_recorded_claimed_and_handed_back_without_asking_the_processor(
+        ) -> None:
     store = Store()
     later = await run_authorize(store, authorize("tok_timeout"))
     assert later == AuthorizationRequest("o1", "o1:authorize", 1500, "EUR", "timeout")
     assert store.events("o1") == [AuthorizationRequested("u1", 1500, "EUR", "timeout",
                                                          "o1:authorize")]
+    assert store.claims["o1"] == (LEASE.owner, NOW + LEASE.seconds)
     assert store.messages() == []
 
 
@@ -105,12 +128,11 @@ async def test_metrics_count_only_what_commits() -> None:
     store, metrics = Store(), RecordingMetrics()
     with pytest.raises(RuntimeError, match="batch failed"):
         async with FakeUnitOfWork(store)() as payments:
-            await commands.authorize_payment(payments, ScriptedProcessor(), metrics,
-                                             authorize(), "m1.r")
+            await commands.authorize_payment(payments, metrics, authorize(), "m1.r", LEASE, NOW)
             raise RuntimeError("batch failed")  # a later message of the batch broke it
     assert store.events("o1") == [] and store.messages() == []
     assert metrics.counts == {} and metrics.latencies == []
-    await run_authorize(store, authorize(), metrics)  # applied again, alone: counted once
+    await decide(store, authorize(), metrics)  # applied again, alone: counted once
     assert metrics.counts == {"authorization.authorized": 1}
 
 
@@ -150,6 +172,13 @@ async def test_a_repeated_request_while_pending_appends_nothing() -> None:
     assert store.events("o1") == STATES["pending"] and store.messages() == []
 
 
+async def test_a_repeated_request_held_by_another_instance_is_left_to_it() -> None:
+    store = store_in("pending")
+    assert await run_authorize(store, authorize("tok_timeout"), lease=Lease("other", 60.0))
+    assert await run_authorize(store, authorize("tok_timeout")) is None
+    assert store.events("o1") == STATES["pending"] and store.messages() == []
+
+
 # --- AuthorizePayment with capture ------------------------------------------------------------
 
 CAPTURED_ON_AUTHORIZE = PaymentCaptured(order_id="o1", idempotency_key="o1:authorize",
@@ -158,18 +187,20 @@ CAPTURED_ON_AUTHORIZE = PaymentCaptured(order_id="o1", idempotency_key="o1:autho
 
 async def test_a_good_card_asked_with_capture_is_authorized_and_captured_in_one_step() -> None:
     store, metrics = Store(), RecordingMetrics()
-    assert await run_authorize(store, authorize(capture=True), metrics) is None
-    assert store.events("o1") == [Authorized(1500, "EUR", "u1", "o1:authorize"), Captured(1500)]
+    await decide(store, authorize(capture=True), metrics)
+    assert store.events("o1") == [VISA_REQUESTED_CAPTURE, Authorized(1500, "EUR"),
+                                  Captured(1500)]
     assert store.messages() == [CAPTURED_ON_AUTHORIZE]
-    assert store.published[0].msg_id == "m1.r"
+    assert store.published[0].msg_id == "o1.authorize.late"
     assert metrics.counts == {"authorization.authorized": 1, "captured": 1}
     assert store.stream("o1").payment.net_minor == 1500
 
 
 async def test_a_bad_card_asked_with_capture_is_declined_and_charged_nothing() -> None:
     store = Store()
-    await run_authorize(store, authorize("tok_decline", capture=True))
-    assert store.events("o1") == [Declined("card-declined", "u1", 1500, "EUR", "o1:authorize")]
+    await decide(store, authorize("tok_decline", capture=True))
+    assert store.events("o1")[-1] == Declined("card-declined")
+    assert store.stream("o1").payment.net_minor == 0
     assert store.messages() == [PaymentDeclined(order_id="o1", idempotency_key="o1:authorize",
                                                 reason="card-declined")]
 
@@ -185,11 +216,12 @@ async def test_a_slow_card_asked_with_capture_is_recorded_with_the_flag() -> Non
 
 async def test_a_repeated_authorize_and_capture_is_answered_again_never_charged_twice() -> None:
     store, metrics = Store(), RecordingMetrics()
-    await run_authorize(store, authorize(capture=True), metrics)
-    await run_authorize(store, authorize(capture=True), metrics)
-    assert store.events("o1") == [Authorized(1500, "EUR", "u1", "o1:authorize"), Captured(1500)]
+    processor = await decide(store, authorize(capture=True), metrics)
+    await decide(store, authorize(capture=True), metrics, processor)
+    assert store.events("o1") == [VISA_REQUESTED_CAPTURE, Authorized(1500, "EUR"),
+                                  Captured(1500)]
     assert store.messages() == [CAPTURED_ON_AUTHORIZE, CAPTURED_ON_AUTHORIZE]
-    assert metrics.counts["captured"] == 1
+    assert metrics.counts["captured"] == 1 and len(processor.asked) == 1
 
 
 @pytest.mark.parametrize(("name", "reply"), [
@@ -230,7 +262,7 @@ async def test_a_repeated_authorize_and_capture_while_pending_appends_nothing() 
 
 async def test_a_capture_on_authorization_is_refunded_by_a_void() -> None:
     store = Store()
-    await run_authorize(store, authorize(capture=True))
+    await decide(store, authorize(capture=True))
     await run_void(store)
     assert store.events("o1")[-1] == Refunded(1500)
     assert store.stream("o1").payment.net_minor == 0
@@ -240,7 +272,7 @@ async def test_a_capture_on_authorization_is_refunded_by_a_void() -> None:
 
 async def test_a_capture_command_after_a_capture_on_authorization_charges_nothing_more() -> None:
     store = Store()
-    await run_authorize(store, authorize(capture=True))
+    await decide(store, authorize(capture=True))
     await run_capture(store)
     assert [e for e in store.events("o1") if isinstance(e, Captured)] == [Captured(1500)]
     assert store.messages()[-1] == PaymentCaptured(

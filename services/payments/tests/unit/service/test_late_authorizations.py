@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -266,3 +267,18 @@ async def test_resume_captures_a_request_left_waiting_with_capture() -> None:
         await late.stop()
     assert all(store.stream(o).payment.status is Status.CAPTURED for o in ("o1", "o2"))
     assert {type(p.message) for p in store.published} == {PaymentCaptured}
+
+
+async def test_resume_leaves_a_payment_another_instance_holds_until_its_lease_runs_out() -> None:
+    store, processor = pending_store("o1"), ScriptedProcessor()
+    processor.release.set()
+    store.claims["o1"] = ("other", time.time() + 60)
+    late = authorizer(store, processor)
+    try:
+        assert await late.resume() == 0 and processor.asked == []
+        store.claims["o1"] = ("other", time.time() - 1)  # the other instance stopped renewing
+        assert await late.resume() == 1
+        await late.wait_idle()
+    finally:
+        await late.stop()
+    assert len(processor.asked) == 1 and store.stream("o1").payment.status is Status.AUTHORIZED
