@@ -19,6 +19,7 @@ from chassis.faults import FaultPoints
 from chassis.messaging import (
     DLQ_STREAM,
     STREAM,
+    HistoryIncomplete,
     Incoming,
     MessageHandlers,
     MessageTx,
@@ -224,6 +225,27 @@ async def test_history_reads_every_stored_message_of_the_asked_types(
     seen = [item.id async for item in history(broker, [Ponged])]
     assert [f"h-{stamp}-{i}" for i in range(30)] == [s for s in seen if s.startswith(f"h-{stamp}")]
     assert all(s.startswith("h-") or s.endswith(".r") for s in seen)
+    await m.close()
+
+
+async def test_history_that_goes_silent_before_the_last_message_raises_instead_of_ending(
+        db: Database, broker: Broker) -> None:
+    m = make_messaging(db, broker, f"hist-{time.time_ns()}")
+    await m.start()
+    stamp = time.time_ns()
+    async with m.transaction() as tx:
+        for i in range(3):
+            tx.publish(Ponged(n=i), msg_id=f"s-{stamp}-{i}")
+
+    async def drained() -> bool:
+        return (await m.outbox_stats())["pending"] == 0
+
+    await eventually(drained)
+    # no silence is short enough to be the end: a reading that has not reached the stream's
+    # last message when the wait runs out is a stall, and says so
+    with pytest.raises(HistoryIncomplete):
+        async for _ in history(broker, [Ponged], idle_timeout=0):
+            pass
     await m.close()
 
 

@@ -24,6 +24,7 @@ __all__ = ["PROBLEMS", "create_app"]
 
 PROBLEMS: ProblemMap = {
     errors.StreamUnavailable: (503, "analytics/broker-unavailable"),
+    errors.ReplayIncomplete: (503, "analytics/replay-incomplete"),
 }
 
 

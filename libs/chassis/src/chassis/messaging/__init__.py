@@ -19,10 +19,10 @@ from chassis.messaging.envelope import (
     subject_for,
 )
 from chassis.messaging.handlers import MessageHandlers
-from chassis.messaging.history import history
+from chassis.messaging.history import HistoryIncomplete, history
 from chassis.messaging.schema import create_messaging_tables
 from chassis.messaging.tx import MessageTx
 
 __all__ = ["CORRELATION", "DLQ_PREFIX", "DLQ_STREAM", "MSG_ID", "NATS_MSG_ID", "STREAM", "TYPE",
-           "Handler", "Incoming", "MessageHandlers", "MessageTx", "Messaging",
+           "Handler", "HistoryIncomplete", "Incoming", "MessageHandlers", "MessageTx", "Messaging",
            "create_messaging_tables", "history", "subject_for"]

@@ -8,12 +8,12 @@ import msgspec
 import nats.errors
 
 from analytics.adapters.events import FACT_OF
-from analytics.domain.errors import StreamUnavailable
+from analytics.domain.errors import ReplayIncomplete, StreamUnavailable
 from analytics.domain.facts import OrderFact
 from analytics.service.ports import EventHistory
 from chassis.broker import Broker
 from chassis.logging import get_logger
-from chassis.messaging import Incoming, history
+from chassis.messaging import HistoryIncomplete, Incoming, history
 from contracts import decode
 
 __all__ = ["StreamHistory", "facts_in"]
@@ -54,5 +54,7 @@ class StreamHistory(EventHistory):
         try:
             async for fact in facts_in(history(self._broker, FACT_OF)):
                 yield fact
+        except HistoryIncomplete as exc:
+            raise ReplayIncomplete(f"the stream stalled before its end: {exc}") from exc
         except (ConnectionError, nats.errors.Error) as exc:
             raise StreamUnavailable(f"the stream could not be read: {exc}") from exc

@@ -11,11 +11,11 @@ from analytics.domain.facts import OrderFact, ProductSale
 from analytics.domain.summary import Summary
 from chassis.db import UnitOfWork
 
-__all__ = ["AnalyticsUnitOfWork", "EventHistory", "ReadModels"]
+__all__ = ["AnalyticsUnitOfWork", "EventHistory", "Projection", "ReadModels"]
 
 
-class ReadModels(Protocol):
-    """Order facts and product sales, seen from inside one transaction."""
+class Projection(Protocol):
+    """Where facts are projected: order facts and product sales, inside one transaction."""
 
     async def merge_fact(self, fact: OrderFact) -> None:
         """Store ``facts.merge(current, fact)`` for its order, atomically (a concurrent merge of
@@ -26,11 +26,30 @@ class ReadModels(Protocol):
         """Insert each (order, SKU) unless it is there already."""
         ...
 
-    async def clear(self) -> None:
-        """Forget everything (the start of a replay)."""
-        ...
+
+class ReadModels(Projection, Protocol):
+    """The live read models (what ``merge_fact`` and ``add_sales`` write, and also the rebuild
+    beside them while one runs, so that it misses nothing that arrives meanwhile), the summary
+    and the rebuild beside them."""
 
     async def summary(self) -> Summary: ...
+
+    async def start_rebuild(self, token: str) -> None:
+        """Empty the rebuild and mark it as running under ``token`` (replacing any other)."""
+        ...
+
+    def rebuild(self) -> Projection:
+        """The rebuild alone, as a projection (what a replay writes)."""
+        ...
+
+    async def finish_rebuild(self, token: str) -> bool:
+        """Replace the live read models with the rebuild and end it; False (nothing changed) if
+        the running rebuild is not ``token``'s any more."""
+        ...
+
+    async def abandon_rebuild(self, token: str) -> None:
+        """End ``token``'s rebuild without touching the live read models."""
+        ...
 
 
 AnalyticsUnitOfWork = UnitOfWork[ReadModels]
@@ -45,5 +64,6 @@ class EventHistory(Protocol):
 
     def facts(self) -> AsyncIterator[OrderFact]:
         """The facts of every stored orders event, oldest first, up to the last one stored when
-        the reading began (``StreamUnavailable`` if the stream goes away meanwhile)."""
+        the reading began (``StreamUnavailable`` if the stream goes away meanwhile,
+        ``ReplayIncomplete`` if it stalls before that last one)."""
         ...

@@ -1,19 +1,23 @@
-"""The use cases: project one event's facts, summarize, rebuild everything from the stream."""
+"""The use cases: project one event's facts, summarize, rebuild everything from the stream
+beside the live read models."""
 
 from __future__ import annotations
 
+import contextlib
+import uuid
 from collections.abc import AsyncIterable
 
+from analytics.domain.errors import ReplayIncomplete
 from analytics.domain.facts import OrderFact, sales_of
 from analytics.domain.summary import Summary
-from analytics.service.ports import AnalyticsUnitOfWork, ReadModels
+from analytics.service.ports import AnalyticsUnitOfWork, Projection
 
 __all__ = ["DEFAULT_BATCH_SIZE", "project", "rebuild", "summary"]
 
 DEFAULT_BATCH_SIZE = 500
 
 
-async def project(models: ReadModels, fact: OrderFact) -> None:
+async def project(models: Projection, fact: OrderFact) -> None:
     """Apply what one event says about its order. Idempotent and order-independent."""
     await models.merge_fact(fact)
     if sales := sales_of(fact):
@@ -28,28 +32,43 @@ async def summary(uow: AnalyticsUnitOfWork) -> Summary:
 
 async def rebuild(uow: AnalyticsUnitOfWork, facts: AsyncIterable[OrderFact], *,
                   batch_size: int = DEFAULT_BATCH_SIZE) -> int:
-    """Clear the read models, then apply ``facts`` (every stored event, oldest first) in
-    transactions of ``batch_size``; return how many were applied.
+    """Rebuild the read models beside the live ones from ``facts`` (every stored event, oldest
+    first) in transactions of ``batch_size``, then replace the live ones with the rebuild in one
+    transaction; return how many facts were applied. The live models stay as they were until
+    then, and for good if reading ``facts`` fails (that error is raised) or another rebuild
+    took over meanwhile (``ReplayIncomplete``).
 
     A batch is gathered before its transaction opens, so no transaction waits on the stream.
-    Live events applied meanwhile are harmless: ``project`` is idempotent and commutative.
+    Live events projected meanwhile go to both (``ReadModels``): ``project`` is idempotent and
+    commutative, so whatever the order, nothing is missed or counted twice.
     """
+    token = uuid.uuid4().hex
     async with uow() as models:
-        await models.clear()
-    applied = 0
-    batch: list[OrderFact] = []
-    async for fact in facts:
-        batch.append(fact)
-        if len(batch) >= batch_size:
+        await models.start_rebuild(token)
+    try:
+        applied = 0
+        batch: list[OrderFact] = []
+        async for fact in facts:
+            batch.append(fact)
+            if len(batch) >= batch_size:
+                applied += await _apply(uow, batch)
+                batch = []
+        if batch:
             applied += await _apply(uow, batch)
-            batch = []
-    if batch:
-        applied += await _apply(uow, batch)
+    except BaseException:
+        with contextlib.suppress(Exception):  # else the next rebuild empties it
+            async with uow() as models:
+                await models.abandon_rebuild(token)
+        raise
+    async with uow() as models:
+        if not await models.finish_rebuild(token):
+            raise ReplayIncomplete("another replay took over; the live read models are kept")
     return applied
 
 
 async def _apply(uow: AnalyticsUnitOfWork, batch: list[OrderFact]) -> int:
     async with uow() as models:
+        rebuilt = models.rebuild()
         for fact in batch:
-            await project(models, fact)
+            await project(rebuilt, fact)
     return len(batch)

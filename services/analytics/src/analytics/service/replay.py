@@ -24,7 +24,7 @@ class Replayed:
 
 class Replays:
     """Rebuilds of the read models. Built once per process by the composition root; its lock
-    makes a second replay wait for the first (two at once would clear each other's work)."""
+    makes a second replay wait for the first (two at once would empty each other's rebuild)."""
 
     def __init__(self, uow: AnalyticsUnitOfWork, history: EventHistory, *,
                  batch_size: int) -> None:
@@ -38,10 +38,12 @@ class Replays:
         return self._lock.locked()
 
     async def replay(self) -> Replayed:
-        """Clear the read models and apply every stored orders event again; ``StreamUnavailable``
-        (with nothing cleared) when the stream cannot be read."""
+        """Rebuild the read models from every stored orders event, beside the live ones, and
+        swap them in once the whole stream was read; ``StreamUnavailable`` when the stream cannot
+        be read, ``ReplayIncomplete`` when the reading stalls: either way the live read models
+        are left as they were."""
         async with self._lock:
-            self._history.check()  # before the clear: a replay that cannot read destroys nothing
+            self._history.check()  # fail early: a replay that cannot read starts nothing
             replayed = await rebuild(self._uow, self._history.facts(),
                                      batch_size=self._batch_size)
             rebuilt = await summary(self._uow)

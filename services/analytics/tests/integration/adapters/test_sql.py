@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from analytics.adapters.events import FACT_OF
+from analytics.domain.errors import ReplayIncomplete
 from analytics.domain.facts import OrderFact, merge, sales_of
 from analytics.domain.summary import summarize
 from analytics.service import projection
@@ -106,3 +107,45 @@ async def test_a_rebuild_replaces_the_read_models_with_the_stream(database: Data
 
     assert await projection.rebuild(uow, stream(), batch_size=5) == 16
     assert await projection.summary(uow) == before
+
+
+async def test_a_rebuild_that_fails_midway_leaves_the_live_read_models_untouched(
+        database: Database) -> None:
+    uow = unit_of_work(database)
+    await project(uow, [placed("o-live"), confirmed("o-live")])
+    before = await projection.summary(uow)
+
+    async def stalls() -> AsyncIterator[OrderFact]:
+        for n, f in enumerate(facts_of(mixed_history())):
+            if n == 3:
+                raise ReplayIncomplete("the stream stalled")
+            yield f
+
+    with pytest.raises(ReplayIncomplete):
+        await projection.rebuild(uow, stalls(), batch_size=2)
+    assert await projection.summary(uow) == before
+    for table in ("order_facts_rebuild", "product_sales_rebuild", "rebuilds"):
+        assert await rows(database, table, "1") == []
+
+
+async def test_events_projected_while_a_rebuild_runs_survive_the_swap(database: Database) -> None:
+    uow = unit_of_work(database)
+    arrived = asyncio.Event()
+    go_on = asyncio.Event()
+
+    async def stream() -> AsyncIterator[OrderFact]:
+        for n, f in enumerate(facts_of(mixed_history())):
+            if n == 2:
+                arrived.set()
+                await go_on.wait()
+            yield f
+
+    rebuilding = asyncio.create_task(projection.rebuild(uow, stream(), batch_size=2))
+    await asyncio.wait_for(arrived.wait(), 10)
+    await project(uow, [placed("o-late"), confirmed("o-late")])  # live, after the stream's end
+    assert {r["order_id"] for r in await rows(database, "order_facts", "order_id")} == {"o-late"}
+    go_on.set()
+    await asyncio.wait_for(rebuilding, 10)
+    expected = {f.order_id for f in facts_of(mixed_history())} | {"o-late"}
+    assert {r["order_id"] for r in await rows(database, "order_facts", "order_id")} == expected
+    assert await rows(database, "rebuilds", "token") == []

@@ -8,19 +8,17 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from analytics.domain.errors import StreamUnavailable
+from analytics.domain.errors import ReplayIncomplete, StreamUnavailable
 from analytics.domain.facts import OrderFact, ProductSale, merge
 from analytics.domain.summary import Summary, summarize
 
 
-class InMemoryReadModels:
-    """Read models keeping the port's contract (the merge done by the domain rule); they are
-    their own unit of work and count its transactions."""
+class InMemoryProjection:
+    """One set of read models in memory (the merge done by the domain rule)."""
 
     def __init__(self) -> None:
         self.facts: dict[str, OrderFact] = {}
         self.sales: dict[tuple[str, str], ProductSale] = {}
-        self.transactions = 0
 
     async def merge_fact(self, fact: OrderFact) -> None:
         self.facts[fact.order_id] = merge(self.facts.get(fact.order_id), fact)
@@ -29,9 +27,43 @@ class InMemoryReadModels:
         for sale in sales:
             self.sales.setdefault((sale.order_id, sale.sku), sale)
 
-    async def clear(self) -> None:
-        self.facts.clear()
-        self.sales.clear()
+
+class InMemoryReadModels(InMemoryProjection):
+    """Read models keeping the port's contract, with a rebuild beside them; they are their own
+    unit of work and count its transactions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rebuilt = InMemoryProjection()
+        self.rebuilding: str | None = None  # the running rebuild's token
+        self.transactions = 0
+
+    async def merge_fact(self, fact: OrderFact) -> None:
+        await super().merge_fact(fact)
+        if self.rebuilding:
+            await self.rebuilt.merge_fact(fact)
+
+    async def add_sales(self, sales: Sequence[ProductSale]) -> None:
+        await super().add_sales(sales)
+        if self.rebuilding:
+            await self.rebuilt.add_sales(sales)
+
+    def rebuild(self) -> InMemoryProjection:
+        return self.rebuilt
+
+    async def start_rebuild(self, token: str) -> None:
+        self.rebuilt, self.rebuilding = InMemoryProjection(), token
+
+    async def finish_rebuild(self, token: str) -> bool:
+        if self.rebuilding != token:
+            return False
+        self.facts, self.sales = self.rebuilt.facts, self.rebuilt.sales
+        self.rebuilt, self.rebuilding = InMemoryProjection(), None
+        return True
+
+    async def abandon_rebuild(self, token: str) -> None:
+        if self.rebuilding == token:
+            self.rebuilt, self.rebuilding = InMemoryProjection(), None
 
     async def summary(self) -> Summary:
         return summarize(self.facts.values(), self.sales.values())
@@ -44,11 +76,13 @@ class InMemoryReadModels:
 
 class FakeHistory:
     """Stored facts; ``gate`` (when set) holds each reading after its first fact, so a test can
-    see what happens while a replay is under way; ``available`` False makes it unreadable."""
+    see what happens while a replay is under way; ``available`` False makes it unreadable;
+    ``stall_after`` N makes a reading raise ``ReplayIncomplete`` after N facts."""
 
     def __init__(self, facts: Iterable[OrderFact] = ()) -> None:
         self.stored = list(facts)
         self.available = True
+        self.stall_after: int | None = None
         self.gate: asyncio.Event | None = None
         self.readings = 0
         self.reading_now = 0
@@ -66,6 +100,8 @@ class FakeHistory:
             for n, fact in enumerate(self.stored):
                 if n == 1 and self.gate is not None:
                     await self.gate.wait()
+                if n == self.stall_after:
+                    raise ReplayIncomplete("the stream stalled")
                 yield fact
         finally:
             self.reading_now -= 1

@@ -60,7 +60,7 @@ async def test_top_products_are_ten_by_units_with_ties_broken_by_sku(
                                     "SKU-07", "SKU-10", "SKU-00", "SKU-03"]
 
 
-async def test_a_rebuild_clears_then_applies_everything_in_batches(
+async def test_a_rebuild_applies_everything_in_batches_then_swaps(
         models: InMemoryReadModels) -> None:
     for f in history():
         await projection.project(models, f)
@@ -69,5 +69,5 @@ async def test_a_rebuild_clears_then_applies_everything_in_batches(
     models.transactions = 0
     replayed = await projection.rebuild(models, stream(history()), batch_size=3)
     assert replayed == 7
-    assert models.transactions == 1 + 3  # the clear, then 3 + 3 + 1
+    assert models.transactions == 1 + 3 + 1  # the start, 3 + 3 + 1, the swap
     assert await projection.summary(models) == before
