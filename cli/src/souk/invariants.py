@@ -206,12 +206,28 @@ def _reserved(d: _Data, report: Report_) -> str:
     return f"{sum(held.values())} units in ACTIVE reservations"
 
 
-@_invariant("confirmed-reservation", "CONFIRMED order has a COMMITTED reservation", "orders", "reservations")
+def _units(lines: Iterable[Json]) -> Counter[str]:
+    units: Counter[str] = Counter()
+    for line in lines:
+        units[str(line.get("sku"))] += int(line.get("quantity", 0))
+    return units
+
+
+@_invariant("confirmed-reservation",
+            "CONFIRMED order has its units sold: a COMMITTED reservation of its lines",
+            "orders", "reservations")
 def _confirmed_reservation(d: _Data, report: Report_) -> str:
     for order in d.confirmed:
-        statuses = [r.get("status") for r in d.reservations.get(str(order["id"]), [])]
-        if "COMMITTED" not in statuses:
-            report(str(order["id"]), f"CONFIRMED without a COMMITTED reservation {statuses}")
+        found = d.reservations.get(str(order["id"]), [])
+        committed = [r for r in found if r.get("status") == "COMMITTED"]
+        if not committed:
+            statuses = [r.get("status") for r in found]
+            report(str(order["id"]), f"CONFIRMED without its units: no COMMITTED reservation "
+                   f"{statuses}")
+            continue
+        wanted, sold = _units(order.get("lines", [])), _units(committed[0].get("lines", []))
+        if wanted != sold:
+            report(str(order["id"]), f"CONFIRMED for {dict(wanted)} but sold {dict(sold)}")
     return f"{len(d.confirmed)} confirmed"
 
 

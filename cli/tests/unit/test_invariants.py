@@ -125,6 +125,28 @@ def test_a_confirmed_order_needs_a_committed_reservation() -> None:
     assert broken(release) == [("confirmed-reservation", "A")]
 
 
+@pytest.mark.parametrize("lines", [
+    [{"sku": "KIT-1", "quantity": 1}],  # fewer units sold than the order paid for
+    [{"sku": "KIT-2", "quantity": 2}],  # another SKU's
+    [],
+])
+def test_a_confirmed_order_needs_its_units_sold_not_only_a_committed_reservation(
+        lines: list[dict[str, Any]]) -> None:
+    def short(d: dict[str, Any]) -> None:
+        d["reservations"][0]["lines"] = lines
+
+    assert broken(short) == [("confirmed-reservation", "A")]
+
+
+def test_a_confirmed_order_whose_hold_expired_is_without_its_units() -> None:
+    def expired(d: dict[str, Any]) -> None:
+        d["reservations"][0]["status"] = "EXPIRED"  # inventory: short after expiry
+
+    [violation] = check(Snapshot(**broken_data(expired))).violations
+    assert (violation.check, violation.subject) == ("confirmed-reservation", "A")
+    assert "EXPIRED" in violation.detail
+
+
 @pytest.mark.parametrize(("change", "expected"), [
     ({"captures": 2}, [("confirmed-payment", "A")]),
     ({"captured_minor": 1500, "net_minor": 1500},

@@ -3,6 +3,7 @@ schemathesis)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -22,11 +23,16 @@ class Skus:
         return ["KIT-0001", "BOK-0001"]
 
 
+class NoSagas:
+    async def may_confirm(self, order_ids: Sequence[str]) -> set[str]:
+        return set()
+
+
 def test_every_answer_is_documented(tmp_path: Path, issuer: TestIssuer) -> None:
     token = issuer.mint(sub="u1", roles=("customer", "admin"))
     with nats_server() as nats_url:
         settings = inventory_settings(f"sqlite:///{tmp_path / 'inventory.db'}", nats_url,
                                       seed_from_catalog=True, seed_quantity=5)
-        with serve_in_thread(create_app(settings, skus=Skus()), issuer) as url:
+        with serve_in_thread(create_app(settings, skus=Skus(), sagas=NoSagas()), issuer) as url:
             failures = check_conformance(url, token=token)
     assert failures == []

@@ -70,14 +70,20 @@ _CHANGE_STATUS = """
     WHERE order_id = :order_id AND status = :old
 """
 # the literal 'ACTIVE' lets both engines use the partial index on expires_at
-_EXPIRE_DUE = """
-    UPDATE reservations SET status = 'EXPIRED', updated_at = :now
-    WHERE order_id IN (SELECT order_id FROM reservations
-                       WHERE status = 'ACTIVE' AND expires_at <= :now
-                       ORDER BY expires_at LIMIT :limit)
-      AND status = 'ACTIVE'
-    RETURNING order_id, lines
+_DUE = """
+    SELECT order_id FROM reservations WHERE status = 'ACTIVE' AND expires_at <= :now
+    ORDER BY expires_at LIMIT :limit
 """
+_EXPIRE_HEAD = "UPDATE reservations SET status = 'EXPIRED', updated_at = :now WHERE order_id IN ("
+_EXPIRE_TAIL = ") AND status = 'ACTIVE' AND expires_at <= :now RETURNING order_id, lines"
+_EXTEND_HEAD = "UPDATE reservations SET expires_at = :until WHERE order_id IN ("
+_EXTEND_TAIL = ") AND status = 'ACTIVE'"
+
+
+def _in(values: Collection[str]) -> tuple[str, dict[str, object]]:
+    """Placeholders for ``IN (...)`` and their parameters: only generated names are pasted in."""
+    names = {f"o{i}": value for i, value in enumerate(sorted(values))}
+    return ", ".join(":" + name for name in names), dict(names)
 
 
 class _Line(msgspec.Struct, frozen=True):
@@ -193,9 +199,24 @@ class SqlInventory(InventoryRepository):
             "order_id": order_id, "old": old.value, "new": new.value, "now": self._ts(now)})
         return changed > 0
 
-    async def expire_due(self, now: datetime, limit: int) -> list[tuple[str, Quantities]]:
-        rows = await self._tx.fetch_all(_EXPIRE_DUE, {"now": self._ts(now), "limit": limit})
-        return [(row["order_id"], load_lines(row["lines"])) for row in rows]
+    async def due(self, now: datetime, limit: int) -> list[str]:
+        rows = await self._tx.fetch_all(_DUE, {"now": self._ts(now), "limit": limit})
+        return [row["order_id"] for row in rows]
+
+    async def expire(self, order_ids: Collection[str],
+                     now: datetime) -> list[tuple[str, Quantities]]:
+        if not order_ids:
+            return []
+        placeholders, params = _in(order_ids)
+        rows = await self._tx.fetch_all(_EXPIRE_HEAD + placeholders + _EXPIRE_TAIL,
+                                        params | {"now": self._ts(now)})
+        return sorted((row["order_id"], load_lines(row["lines"])) for row in rows)
+
+    async def extend(self, order_ids: Collection[str], until: datetime) -> None:
+        if order_ids:
+            placeholders, params = _in(order_ids)
+            await self._tx.execute(_EXTEND_HEAD + placeholders + _EXTEND_TAIL,
+                                   params | {"until": self._ts(until)})
 
     async def list_reservations(self, after: str | None, limit: int) -> list[Reservation]:
         rows = await self._tx.fetch_all(_LIST_RESERVATIONS,

@@ -1,5 +1,6 @@
-"""What the use cases need from storage and from the catalog. ``inventory.adapters`` implements
-them over the chassis database and service client; the unit tests implement them in memory.
+"""What the use cases need from storage, from the catalog and from orders. ``inventory.adapters``
+implements them over the chassis database and service client; the unit tests implement them in
+memory.
 
 Each repository method is one SQL statement in the real store, so a use case's cost can be read
 off its code.
@@ -7,7 +8,7 @@ off its code.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -16,7 +17,8 @@ from contracts import Message
 from inventory.domain.reservations import Reservation, Status
 from inventory.domain.stock import Quantities, StockLevel
 
-__all__ = ["InventoryRepository", "InventoryUnitOfWork", "SkuSource"]
+__all__ = ["InventoryRepository", "InventoryUnitOfWork", "SagaStates", "SagasUnavailable",
+           "SkuSource"]
 
 
 class InventoryRepository(Protocol):
@@ -75,15 +77,23 @@ class InventoryRepository(Protocol):
         """``old`` → ``new`` when the reservation is still ``old``; True if it changed."""
         ...
 
-    async def expire_due(self, now: datetime, limit: int) -> list[tuple[str, Quantities]]:
-        """ACTIVE reservations whose ``expires_at`` has passed → EXPIRED (at most ``limit``, the
-        oldest first); their order ids and lines."""
+    async def due(self, now: datetime, limit: int) -> list[str]:
+        """Order ids of ACTIVE reservations whose ``expires_at`` has passed (at most ``limit``,
+        the oldest first)."""
+        ...
+
+    async def expire(self, order_ids: Collection[str], now: datetime) -> list[tuple[str, Quantities]]:
+        """Those of ``order_ids`` still ACTIVE and past ``expires_at`` → EXPIRED; their order ids
+        and lines."""
+        ...
+
+    async def extend(self, order_ids: Collection[str], until: datetime) -> None:
+        """``expires_at = until`` for those of ``order_ids`` still ACTIVE."""
         ...
 
     async def list_reservations(self, after: str | None, limit: int) -> list[Reservation]:
         """Reservations ordered by order id, strictly after ``after``."""
         ...
-
 
     def publish(self, message: Message, *, msg_id: str, correlation_id: str) -> None:
         """Send ``message`` if and when this transaction commits (the outbox)."""
@@ -98,4 +108,18 @@ class SkuSource(Protocol):
 
     async def all_skus(self) -> list[str]:
         """Every listed SKU; raises when the source cannot be read completely."""
+        ...
+
+
+class SagasUnavailable(Exception):
+    """Orders could not say which sagas are still running."""
+
+
+class SagaStates(Protocol):
+    """What orders knows of the sagas behind reservations."""
+
+    async def may_confirm(self, order_ids: Sequence[str]) -> set[str]:
+        """The orders among ``order_ids`` whose saga is still running or has confirmed: their
+        stock must stay held (an unknown or cancelled order's may go). ``SagasUnavailable`` when
+        orders cannot be asked."""
         ...

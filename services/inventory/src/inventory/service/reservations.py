@@ -2,12 +2,13 @@
 
 Each runs inside the caller's transaction (a message batch) and costs two to four statements.
 They return what happened; the message entrypoint turns that into replies and log lines. The TTL
-sweep (``sweep_expired``) runs in its own transaction, from the background.
+sweep (``sweep_expired``) runs in its own transactions, from the background, and lets a hold
+expire only once orders says its saga can no longer confirm it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from datetime import UTC, datetime, timedelta
 from enum import Enum
 
@@ -15,12 +16,20 @@ from chassis.logging import get_logger
 from contracts.inventory import ReservationExpired
 from inventory.domain.reservations import Reservation, Status
 from inventory.domain.stock import Quantities, Rejection, merge_lines, shortfall
-from inventory.service.ports import InventoryRepository, InventoryUnitOfWork
+from inventory.service.ports import (
+    InventoryRepository,
+    InventoryUnitOfWork,
+    SagaStates,
+    SagasUnavailable,
+)
 
 __all__ = ["CommitOutcome", "ReleaseOutcome", "commit_reservation", "expire_reservations",
            "release_stock", "reserve_stock", "sweep_expired"]
 
 log = get_logger(__name__)
+
+# how soon reservations are looked at again when orders did not answer
+UNANSWERED_RETRY = timedelta(seconds=30)
 
 
 async def reserve_stock(store: InventoryRepository, order_id: str, idempotency_key: str,
@@ -98,10 +107,11 @@ async def commit_reservation(store: InventoryRepository, order_id: str,
     return CommitOutcome.COMMITTED_AFTER_EXPIRY
 
 
-async def expire_reservations(store: InventoryRepository, now: datetime,
-                              limit: int) -> list[str]:
-    """Give back the stock of ACTIVE reservations past their TTL; the expired order ids."""
-    expired = await store.expire_due(now, limit)
+async def expire_reservations(store: InventoryRepository, order_ids: Collection[str],
+                              now: datetime) -> list[str]:
+    """Give back the stock of those of ``order_ids`` still ACTIVE and past their TTL; the
+    expired order ids."""
+    expired = await store.expire(order_ids, now)
     total: Quantities = {}
     for _, lines in expired:
         for sku, quantity in lines.items():
@@ -111,14 +121,33 @@ async def expire_reservations(store: InventoryRepository, now: datetime,
     return [order_id for order_id, _ in expired]
 
 
-async def sweep_expired(uow: InventoryUnitOfWork, limit: int) -> bool:
-    """One sweep in its own transaction: expire what is due and announce each expiry with
-    ``ReservationExpired``; True when the batch was full (more may be due right away)."""
+async def sweep_expired(uow: InventoryUnitOfWork, sagas: SagaStates, limit: int,
+                        ttl: timedelta) -> bool:
+    """One sweep: the reservations past their TTL whose saga can no longer confirm (cancelled,
+    or unknown to orders) expire, each announced with ``ReservationExpired``; those whose saga
+    is still running or has confirmed are held for another TTL instead, since a hold must never
+    run out under an order that may yet be (or has been) paid. When orders cannot be asked,
+    nothing expires: they are looked at again a little later. True when the batch was full
+    (more may be due right away)."""
+    now = datetime.now(UTC)
+    async with uow(readonly=True) as store:
+        due = await store.due(now, limit)
+    if not due:
+        return False
+    try:
+        keep, until = await sagas.may_confirm(due), now + ttl
+    except SagasUnavailable as exc:
+        keep, until = set(due), now + min(ttl, UNANSWERED_RETRY)
+        log.warning("orders did not say which sagas run; no reservation expires now",
+                    due=len(due), error=str(exc))
     async with uow() as store:
-        expired = await expire_reservations(store, datetime.now(UTC), limit)
+        expired = await expire_reservations(store, [o for o in due if o not in keep], now)
         for order_id in expired:
             store.publish(ReservationExpired(order_id=order_id), msg_id=f"{order_id}.expired",
                           correlation_id=order_id)
+        await store.extend(keep, until)
     if expired:
         log.info("reservations expired", count=len(expired))
-    return len(expired) >= limit
+    if keep:
+        log.info("reservations held on for their sagas", count=len(keep))
+    return len(due) >= limit

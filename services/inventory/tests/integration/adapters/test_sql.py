@@ -111,14 +111,29 @@ async def test_expiry_returns_the_units_and_a_late_confirmation_sells_from_avail
     await reserve(uow, "o-1", ("A-1", 4), at=start)
     await reserve(uow, "o-2", ("A-1", 1), at=start + timedelta(seconds=5))
     async with uow() as store:
-        assert await expire_reservations(store, start + TTL - timedelta(seconds=1), 100) == []
-        assert await expire_reservations(store, start + TTL, 100) == ["o-1"]
-        assert await expire_reservations(store, start + TTL, 100) == []
+        early = start + TTL - timedelta(seconds=1)
+        assert await store.due(early, 100) == []
+        assert await expire_reservations(store, ["o-1", "o-2"], early) == []
+        assert await store.due(start + TTL, 100) == ["o-1"]
+        assert await expire_reservations(store, ["o-1", "o-2"], start + TTL) == ["o-1"]
+        assert await expire_reservations(store, ["o-1"], start + TTL) == []
     assert await counts(uow, "A-1") == (10, 9, 1, 0)
     assert await reserve(uow, "o-1", ("A-1", 4)) == Rejection("expired")
     async with uow() as store:
         assert await commit_reservation(store, "o-1", now()) is CommitOutcome.COMMITTED_AFTER_EXPIRY
     assert await counts(uow, "A-1") == (10, 5, 1, 4)
+
+
+async def test_a_held_on_reservation_is_due_again_only_at_its_new_time(
+        uow: InventoryUnitOfWork) -> None:
+    start = now()
+    await reserve(uow, "o-1", ("A-1", 4), at=start)
+    async with uow() as store:
+        await store.extend(["o-1", "o-unknown"], start + 2 * TTL)
+        assert await store.due(start + TTL, 100) == []
+        assert await expire_reservations(store, ["o-1"], start + TTL) == []
+        assert await store.due(start + 2 * TTL, 100) == ["o-1"]
+    assert await counts(uow, "A-1") == (10, 6, 4, 0)
 
 
 async def test_the_database_refuses_negative_or_unbalanced_stock(

@@ -13,13 +13,13 @@ import pytest
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 
-from chassis.testing.service import RunningService
+from chassis.testing.service import RunningService, eventually
 from contracts import Message, encode
 from contracts.base import Line, PricedLine
 from contracts.inventory import CommitReservation, ReleaseStock, ReserveStock
 from contracts.orders import OrderConfirmed
 
-from ..conftest import StartInventory
+from ..conftest import OrdersStandIn, StartInventory
 
 pytestmark = pytest.mark.integration
 
@@ -124,6 +124,35 @@ async def test_order_confirmed_commits_silently_and_an_unconfirmed_hold_expires(
                                     {"order_id": "o-5"})
     assert await inventory.stock_row("A-1") == {"initial": 10, "available": 8, "reserved": 0,
                                                 "sold": 2}
+
+
+async def test_a_hold_outlives_its_ttl_while_orders_says_the_saga_runs(
+        inventory: Running, orders: OrdersStandIn) -> None:
+    """A paid order never ends without its units: the sweeper asks orders before a hold
+    expires, and keeps the hold of a saga that may still confirm (a capture re-sent for longer
+    than the TTL, say) until its OrderConfirmed commits it."""
+    orders.statuses = {"o-7": "PAYMENT_AUTHORIZED", "o-8": "CANCELLED"}
+    await inventory.publish(reserve("o-7", ("A-1", 6)), "o-7.reserve")
+    await inventory.publish(reserve("o-8", ("A-1", 1)), "o-8.reserve")
+    await inventory.publish(reserve("o-9", ("A-1", 1)), "o-9.reserve")  # unknown to orders
+    assert [(await inventory.next_reply())[0] for _ in range(3)] == [
+        "inventory.StockReserved.v1"] * 3
+    expired = {(await inventory.next_reply())[1] for _ in range(2)}  # past the 1.5 s TTL
+    assert expired == {"o-8.expired", "o-9.expired"}
+    await inventory.publish(reserve("o-10", ("A-1", 5)), "o-10.reserve")  # o-7's are held
+    kind, _, body = await inventory.next_reply()
+    assert (kind, body["reason"]) == ("inventory.StockRejected.v1", "insufficient-stock")
+    line = PricedLine(sku="A-1", quantity=6, unit_price_minor=100)
+    await inventory.publish(OrderConfirmed(order_id="o-7", user_id="u-1", lines=(line,),
+                                           total_minor=600, currency="EUR", confirmed_at=0.0),
+                            "o-7.confirmed")
+
+    async def sold() -> bool:
+        return (await inventory.stock_row("A-1"))["sold"] == 6
+
+    await eventually(sold)
+    assert await inventory.stock_row("A-1") == {"initial": 10, "available": 4, "reserved": 0,
+                                                "sold": 6}
 
 
 async def test_commit_reservation_command_is_answered_and_idempotent(inventory: Running) -> None:

@@ -1,10 +1,11 @@
 """An in-memory inventory that keeps the repository contract and refuses what the database's
-CHECK constraints refuse, for use-case tests without I/O."""
+CHECK constraints refuse, and what orders would say of the sagas, for use-case tests without
+I/O."""
 
 from __future__ import annotations
 
 import copy
-from collections.abc import AsyncIterator, Collection, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 from datetime import datetime
@@ -12,6 +13,7 @@ from datetime import datetime
 from contracts import Message
 from inventory.domain.reservations import Reservation, Status
 from inventory.domain.stock import Quantities, StockLevel
+from inventory.service.ports import SagasUnavailable
 
 
 class BrokenInvariant(AssertionError):
@@ -117,13 +119,27 @@ class InMemoryInventory:
         self.reservations[order_id] = replace(found, status=new, updated_at=now)
         return True
 
-    async def expire_due(self, now: datetime, limit: int) -> list[tuple[str, Quantities]]:
-        due = sorted((r for r in self.reservations.values()
-                      if r.status is Status.ACTIVE and r.expires_at is not None
-                      and r.expires_at <= now), key=lambda r: r.expires_at or now)[:limit]
+    def _due(self, r: Reservation, now: datetime) -> bool:
+        return r.status is Status.ACTIVE and r.expires_at is not None and r.expires_at <= now
+
+    async def due(self, now: datetime, limit: int) -> list[str]:
+        due = sorted((r for r in self.reservations.values() if self._due(r, now)),
+                     key=lambda r: r.expires_at or now)[:limit]
+        return [r.order_id for r in due]
+
+    async def expire(self, order_ids: Collection[str],
+                     now: datetime) -> list[tuple[str, Quantities]]:
+        due = [r for o in sorted(order_ids)
+               if (r := self.reservations.get(o)) is not None and self._due(r, now)]
         for r in due:
             self.reservations[r.order_id] = replace(r, status=Status.EXPIRED, updated_at=now)
         return [(r.order_id, dict(r.lines)) for r in due]
+
+    async def extend(self, order_ids: Collection[str], until: datetime) -> None:
+        for o in order_ids:
+            found = self.reservations.get(o)
+            if found is not None and found.status is Status.ACTIVE:
+                self.reservations[o] = replace(found, expires_at=until)
 
     async def list_reservations(self, after: str | None, limit: int) -> list[Reservation]:
         return [self.reservations[o] for o in sorted(self.reservations) if o > (after or "")][:limit]
@@ -132,3 +148,18 @@ class InMemoryInventory:
         """(available, reserved, sold)"""
         level = self.stock[sku]
         return level.available, level.reserved, level.sold
+
+
+class FakeSagas:
+    """What orders would say: ``running`` may still confirm; ``down`` makes it unreachable."""
+
+    def __init__(self, *running: str) -> None:
+        self.running = set(running)
+        self.down = False
+        self.asked: list[list[str]] = []
+
+    async def may_confirm(self, order_ids: Sequence[str]) -> set[str]:
+        self.asked.append(list(order_ids))
+        if self.down:
+            raise SagasUnavailable("orders is away")
+        return self.running & set(order_ids)

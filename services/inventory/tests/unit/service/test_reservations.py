@@ -20,7 +20,7 @@ from inventory.service.reservations import (
     sweep_expired,
 )
 
-from .conftest import InMemoryInventory
+from .conftest import FakeSagas, InMemoryInventory
 
 pytestmark = pytest.mark.unit
 
@@ -45,8 +45,9 @@ async def commit(inv: InMemoryInventory, order_id: str) -> CommitOutcome:
 
 
 async def expire(inv: InMemoryInventory, now: datetime, limit: int = 100) -> list[str]:
+    """Expire what is due, as the sweep does when no saga keeps a hold."""
     async with inv() as store:
-        return await expire_reservations(store, now, limit)
+        return await expire_reservations(store, await store.due(now, limit), now)
 
 
 async def test_reserving_moves_units_from_available_to_reserved() -> None:
@@ -173,18 +174,46 @@ async def test_a_sweep_expires_at_most_its_limit_oldest_first() -> None:
 
 
 async def test_a_sweep_announces_each_expiry_in_its_own_transaction() -> None:
-    inv = InMemoryInventory({"A-1": 10})
+    inv, sagas = InMemoryInventory({"A-1": 10}), FakeSagas()
     past = datetime.now(UTC) - 2 * TTL  # the sweep expires by the wall clock
     for i in range(3):
         await reserve(inv, f"o-{i}", ("A-1", 1), now=past)
     before = inv.transactions
-    assert await sweep_expired(inv, limit=2) is True  # a full batch: sweep again at once
-    assert await sweep_expired(inv, limit=2) is False
-    assert inv.transactions - before == 2
+    assert await sweep_expired(inv, sagas, 2, TTL) is True  # a full batch: sweep again at once
+    assert await sweep_expired(inv, sagas, 2, TTL) is False
+    assert inv.transactions - before == 4  # each sweep: a read, then the expiry
     assert inv.published == [(ReservationExpired(order_id=f"o-{i}"), f"o-{i}.expired")
                              for i in range(3)]
     assert inv.counts("A-1") == (10, 0, 0)
-    assert await sweep_expired(inv, limit=2) is False and len(inv.published) == 3
+    assert await sweep_expired(inv, sagas, 2, TTL) is False and len(inv.published) == 3
+
+
+async def test_a_hold_does_not_expire_under_a_saga_that_may_still_confirm_it() -> None:
+    """The TTL gives stock back only once orders says the saga can no longer confirm: a capture
+    re-sent for longer than the TTL, or an OrderConfirmed still on its way, finds its units."""
+    inv, sagas = InMemoryInventory({"A-1": 5}), FakeSagas("o-paying")
+    past = datetime.now(UTC) - 2 * TTL
+    await reserve(inv, "o-paying", ("A-1", 4), now=past)
+    await reserve(inv, "o-gone", ("A-1", 1), now=past)
+    await sweep_expired(inv, sagas, 100, TTL)
+    assert sagas.asked == [["o-paying", "o-gone"]]
+    assert inv.reservations["o-paying"].status is Status.ACTIVE  # held for another TTL
+    assert (inv.reservations["o-paying"].expires_at or past) > datetime.now(UTC)
+    assert inv.reservations["o-gone"].status is Status.EXPIRED
+    assert inv.published == [(ReservationExpired(order_id="o-gone"), "o-gone.expired")]
+    await reserve(inv, "o-other", ("A-1", 1))  # the freed unit, not the paying order's
+    assert await commit(inv, "o-paying") is CommitOutcome.COMMITTED
+    assert inv.counts("A-1") == (0, 1, 4)
+
+
+async def test_no_hold_expires_while_orders_cannot_be_asked() -> None:
+    inv, sagas = InMemoryInventory({"A-1": 5}), FakeSagas()
+    sagas.down = True
+    await reserve(inv, "o-1", ("A-1", 2), now=datetime.now(UTC) - 2 * TTL)
+    assert await sweep_expired(inv, sagas, 100, TTL) is False
+    held = inv.reservations["o-1"]
+    assert held.status is Status.ACTIVE and inv.published == []
+    assert held.expires_at is not None and held.expires_at > datetime.now(UTC)  # looked at later
 
 
 async def test_a_confirmed_order_whose_hold_expired_is_sold_from_available() -> None:

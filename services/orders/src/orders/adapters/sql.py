@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import orjson
 
@@ -126,6 +126,16 @@ class SqlOrders(OrdersRepository):
         rows = await self._tx.fetch_all(SELECT + where + " ORDER BY id LIMIT :limit",
                                         {"after": after, "limit": limit})
         return [order_from_row(r) for r in rows]
+
+    async def statuses(self, order_ids: Sequence[str]) -> dict[str, Status]:
+        names = {f"o{i}": order_id for i, order_id in enumerate(order_ids)}
+        if not names:
+            return {}
+        # only generated placeholder names are pasted in; the ids travel as parameters
+        placeholders = ", ".join(":" + name for name in names)
+        rows = await self._tx.fetch_all(
+            f"SELECT id, status FROM orders WHERE id IN ({placeholders})", names)  # noqa: S608
+        return {row["id"]: Status(row["status"]) for row in rows}
 
     async def journal_of(self, order_id: str) -> list[JournalEntry]:
         rows = await self._tx.fetch_all(

@@ -1,4 +1,5 @@
-"""The orders HTTP API: place (idempotent), list and read your own orders, follow one live."""
+"""The orders HTTP API: place (idempotent), list and read your own orders, follow one live; the
+admin listings; the internal saga status lookup of inventory."""
 
 from __future__ import annotations
 
@@ -25,11 +26,19 @@ from chassis.web import (
     Request,
     Router,
     StreamResponse,
+    services,
 )
 from chassis.web.responses import Response, json_response
 from orders.domain.errors import CartUnavailable, EmptyCart, IdempotencyKeyReused, OrderNotFound
 from orders.domain.order import Order
-from orders.entrypoints.schemas import OrderDetailOut, OrderOut, PlaceOrderIn
+from orders.entrypoints.schemas import (
+    OrderDetailOut,
+    OrderOut,
+    PlaceOrderIn,
+    SagaStatusesIn,
+    SagaStatusesOut,
+    SagaStatusOut,
+)
 from orders.service.checkout import place_order
 from orders.service.context import OrdersContext
 from orders.service.waits import TooManyWaits
@@ -236,3 +245,14 @@ async def admin_order(order_id: OrderId, orders: OrdersContext) -> OrderDetailOu
             raise OrderNotFound(order_id)
         journal = await repo.journal_of(order_id)
     return OrderDetailOut.of_order(order, journal)
+
+
+@router.post("/v1/internal/sagas", auth=services({"inventory"}), tags=["internal"])
+async def saga_statuses(body: SagaStatusesIn, orders: OrdersContext) -> SagaStatusesOut:
+    """The saga status of each known order asked for (a service token of inventory, which keeps
+    a reservation while its saga may still confirm it; not routed by the gateway). A read,
+    though sent as POST: safe to retry."""
+    async with orders.uow(readonly=True) as repo:
+        found = await repo.statuses(body.order_ids)
+    return SagaStatusesOut([SagaStatusOut(order_id, status.value)
+                            for order_id, status in sorted(found.items())])

@@ -10,7 +10,8 @@ from msgspec import Meta
 from orders.domain.order import Order
 from orders.service.ports import JournalEntry
 
-__all__ = ["JournalEntryOut", "OrderDetailOut", "OrderOut", "PlaceOrderIn"]
+__all__ = ["JournalEntryOut", "OrderDetailOut", "OrderOut", "PlaceOrderIn", "SagaStatusOut",
+           "SagaStatusesIn", "SagaStatusesOut"]
 
 Status = Literal["PENDING", "STOCK_RESERVED", "PAYMENT_AUTHORIZED", "CONFIRMED", "CANCELLING",
                  "CANCELLED"]
@@ -73,3 +74,21 @@ def _fields(order: Order) -> dict[str, Any]:
                       for x in order.lines],
             "user_id": order.user_id, "created_at": order.created_at,
             "updated_at": order.updated_at}
+
+
+MAX_SAGA_LOOKUP = 500
+
+
+class SagaStatusesIn(msgspec.Struct, frozen=True):
+    order_ids: Annotated[list[Annotated[str, Meta(min_length=1, max_length=64)]], Meta(
+        min_length=1, max_length=MAX_SAGA_LOOKUP, description="orders to look up")]
+
+
+class SagaStatusOut(msgspec.Struct, frozen=True):
+    order_id: str
+    status: Status
+
+
+class SagaStatusesOut(msgspec.Struct, frozen=True):
+    items: Annotated[list[SagaStatusOut], Meta(description="the known orders among those asked "
+                                                           "(an unknown id is left out)")]

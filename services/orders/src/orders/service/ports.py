@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from chassis.db import UnitOfWork
 from contracts import Message
 from orders.domain.order import Order, OrderLine
-from orders.domain.saga import Saga
+from orders.domain.saga import Saga, Status
 
 __all__ = ["CartReader", "CartSnapshot", "JournalEntry", "OrdersRepository", "OrdersUnitOfWork",
            "SagaMetrics", "SagaRecord"]
@@ -97,6 +97,10 @@ class OrdersRepository(Protocol):
 
     async def page(self, *, after: str | None, limit: int) -> list[Order]:
         """Every order, oldest first, newer than the order id ``after``."""
+        ...
+
+    async def statuses(self, order_ids: Sequence[str]) -> dict[str, Status]:
+        """The saga status of each known order among ``order_ids`` (unknown ones are absent)."""
         ...
 
     async def journal_of(self, order_id: str) -> list[JournalEntry]: ...

@@ -128,3 +128,18 @@ async def test_one_user_holds_a_bounded_number_of_long_polls_and_status_streams(
                 return response.status == 200
 
         await eventually(slot_again)
+
+
+async def test_inventory_looks_up_saga_statuses_with_its_service_token(
+        orders: Orders, carts: FakeCarts, participants: Participants) -> None:
+    carts.carts["u1"] = (LAMP,)
+    order = (await orders.checkout()).body
+    asked = {"order_ids": [order["id"], "no-such-order"]}
+    found = await orders.call("POST", "/v1/internal/sagas", asked, service="inventory")
+    assert found.status == 200
+    assert found.body == {"items": [{"order_id": order["id"], "status": order["status"]}]}
+    assert (await orders.call("POST", "/v1/internal/sagas", asked, service="cart")).status == 403
+    assert (await orders.call("POST", "/v1/internal/sagas", asked)).status in (401, 403)
+    too_many = {"order_ids": [f"o{i}" for i in range(501)]}
+    assert (await orders.call("POST", "/v1/internal/sagas", too_many,
+                              service="inventory")).status == 422
