@@ -12,8 +12,8 @@ import pytest
 from aiohttp import web
 
 from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
-from chassis.messaging import MessageTx
 from chassis.http import AiohttpTransport, ServiceClient, StaticDirectory
+from chassis.messaging import MessageTx
 from chassis.testing import TestIssuer, free_port
 from chassis.testing.service import RunningService, start_service
 from inventory.adapters.orders import OrdersSagas
