@@ -20,7 +20,7 @@ import sys
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 from prometheus_client import CollectorRegistry
@@ -179,7 +179,8 @@ def _build_messaging(runtime: Runtime) -> None:
         limits=StreamLimits(max_age=settings.stream_max_age, max_bytes=settings.stream_max_bytes,
                             dlq_max_bytes=settings.dlq_max_bytes),
         relay_max_queued=settings.relay_max_queued, inbox_retention=settings.inbox_retention)
-    runtime.health.add("messaging", runtime.messaging.check)
+    # the outbox holds what is sent while NATS is away: a broker outage degrades, never unreadies
+    runtime.health.add("messaging", runtime.messaging.check, required=False)
     runtime.background.every(INBOX_PRUNE_INTERVAL, runtime.messaging.prune_inbox,
                              name="inbox-pruning")
 
@@ -202,7 +203,7 @@ async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Pat
         await broker.start()
         stack.push_async_callback(broker.close)
         runtime.broker = broker
-        runtime.health.add("broker", broker.check)
+        runtime.health.add("broker", broker.check, required=False)
         if runtime.tracing.enabled:
             from chassis.trace_keep import listen_for_keeps
 
@@ -247,7 +248,7 @@ class Liveness(msgspec.Struct):
 
 
 class Readiness(msgspec.Struct):
-    status: str
+    status: Literal["ready", "degraded"]
     checks: dict[str, str]
 
 
@@ -273,13 +274,14 @@ def _operations_router(app: App, runtime: Runtime, with_messaging: bool) -> Rout
         """The process runs."""
         return Liveness("alive", runtime.settings.instance_id)
 
-    @router.get("/health/ready", problems={503: "a readiness check is failing (not-ready)"})
+    @router.get("/health/ready", problems={503: "a required check is failing (not-ready)"})
     async def ready() -> Readiness:
-        """Every readiness check passes (the database answers, the broker is connected …)."""
-        ok, checks = await runtime.health.run()
-        if not ok:
-            raise Problem(503, "not-ready", "a readiness check is failing", checks=checks)
-        return Readiness("ready", checks)
+        """Every required check passes (the database answers): `ready`, or `degraded` when an
+        optional one fails (the broker is away: the outbox holds what is sent meanwhile)."""
+        status, checks = await runtime.health.run()
+        if status == "not-ready":
+            raise Problem(503, "not-ready", "a required readiness check is failing", checks=checks)
+        return Readiness(status, checks)
 
     @router.get("/metrics", responses={200: Media(CONTENT_TYPE_LATEST, "Prometheus text")})
     async def metrics() -> Response:

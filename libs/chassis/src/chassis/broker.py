@@ -1,4 +1,4 @@
-"""NATS connection helper: connect in the background, reconnect forever, report readiness."""
+"""NATS connection helper: connect in the background, reconnect forever, report the state."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ log = get_logger(__name__)
 
 class Broker:
     """One NATS connection per process. ``start()`` returns at once; the connection is made (and
-    remade after any outage) in the background, so a service starts even while NATS is down and
-    reports not-ready until it is connected."""
+    remade after any outage) in the background, so a service starts even while NATS is down; its
+    readiness then says ``degraded`` (the outbox holds what it sends) until it is connected."""
 
     def __init__(self, url: str, name: str, *, connect_timeout: float = 2.0) -> None:
         self.url = url
@@ -88,7 +88,7 @@ class Broker:
         log.info("nats reconnected")
 
     async def check(self) -> None:
-        """Readiness check: raise unless connected."""
+        """Health check (optional: a failure degrades, never unreadies): raise unless connected."""
         if not self.is_connected:
             raise ConnectionError("not connected to NATS")
 
