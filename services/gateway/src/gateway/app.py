@@ -243,13 +243,13 @@ class Gateway:
                                           "instance": self.settings.instance_id})
 
     async def _ready(self, request: Request) -> int:
-        ok, checks = await self.health.run()
+        status, checks = await self.health.run()
         # information only: the gateway keeps routing from its cached view while the registry
         # is down, so an unreachable registry must not take the gateway out of rotation
         registry = ("unknown" if self.discovery is None
                     else "reachable" if self.discovery.registry_reachable
                     else "unreachable (serving from cache)")
-        if not ok:
+        if status == "not-ready":
             raise Problem(503, "not-ready", "a readiness check is failing", checks=checks,
                           registry=registry)
         return request.respond_json(200, {"status": "ready", "checks": checks,

@@ -31,6 +31,18 @@ __all__ = ["Call"]
 _BODYLESS = frozenset({"GET", "HEAD", "DELETE", "OPTIONS"})
 # a retry that would leave less than this before the deadline is not worth starting
 MIN_ATTEMPT_SECONDS = 0.01
+_IDEMPOTENCY_KEY = b"idempotency-key"
+
+
+def _retryable(request: Request) -> bool:
+    """Whether the request may be sent again once it may have reached the upstream: an
+    idempotent method, or a POST carrying an ``Idempotency-Key`` (the service answers a repeat
+    with the first one's result, so a retry cannot place a second order)."""
+    method = request.method
+    if method in IDEMPOTENT_METHODS:
+        return True
+    return method == "POST" and any(name == _IDEMPOTENCY_KEY and value.strip()
+                                    for name, value in request.headers)
 
 
 class Call:
@@ -70,7 +82,7 @@ class Call:
         if body or method not in _BODYLESS:
             tail += b"content-length: %d\r\n" % len(body)
         self.tail = tail + b"\r\n" + body if body else tail + b"\r\n"
-        self.idempotent = method in IDEMPOTENT_METHODS
+        self.idempotent = _retryable(request)
         self.head_only = method == "HEAD"
         plan.upstream.budget.request()
         self.refused: tuple[str, ...] = ()  # instances that refused the connection

@@ -19,8 +19,10 @@ FLAKY = "/api/v1/catalog/flaky"
 LENIENT = {"breaker_window": 1000, "breaker_min_calls": 1000, "eject_after_5xx": 1000}
 
 
-async def call(client: Any, url: str, method: str = "GET") -> int:
-    async with client.request(method, url, data=b"x" if method != "GET" else None) as resp:
+async def call(client: Any, url: str, method: str = "GET",
+               headers: dict[str, str] | None = None) -> int:
+    async with client.request(method, url, data=b"x" if method != "GET" else None,
+                              headers=headers) as resp:
         await resp.read()
         return int(resp.status)
 
@@ -170,6 +172,30 @@ async def test_a_post_answered_503_is_relayed_not_retried(
     assert signals.hits["one"] == 2
     assert await call(client, gateway + FLAKY, "PUT") == 503  # idempotent: 1 + 2 retries
     assert signals.hits["one"] == 5
+
+
+async def test_a_post_with_an_idempotency_key_is_retried_on_another_instance_after_a_reset(
+        start_upstream: Any, start_resetter: Any, start_gateway: Any, client: Any,
+        signals: Any) -> None:
+    # safe to repeat: the service answers the same key with the first request's result
+    await start_resetter("resetter")
+    await start_upstream("good")
+    gateway = await start_gateway(**LENIENT)
+    keyed = {"Idempotency-Key": "checkout-1"}
+    assert [await call(client, gateway + FLAKY, "POST", keyed) for _ in range(4)] == [200] * 4
+    assert signals.hits["good"] == 4 and 1 <= signals.hits["resetter"] <= 4
+
+
+async def test_a_post_with_an_idempotency_key_answered_503_is_retried(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any) -> None:
+    await start_upstream("one")
+    signals.faults["one"] = 503
+    signals.fail_times["one"] = 1  # a dying instance's last answer
+    gateway = await start_gateway(retry_base_delay=0.01, **LENIENT)
+    assert await call(client, gateway + FLAKY, "POST", {"Idempotency-Key": "k-503"}) == 200
+    assert signals.hits["one"] == 2
+    signals.fail_times["one"] = 1
+    assert await call(client, gateway + FLAKY, "POST", {"Idempotency-Key": ""}) == 503  # no key
 
 
 async def test_retries_never_exceed_the_budget(
