@@ -9,7 +9,8 @@ httptools-parsed; a request is one write). Failures map to problems, never to a 
 * connection refused or connect timeout → the request never left, so whatever the method the
   instance is ejected for a while and another one is tried at once;
 * a connection reset, or a 502/503/504 answer → tried again (preferably on another instance)
-  only for an idempotent method, after a full-jitter backoff, within the service's retry budget
+  only for an idempotent method (or a POST with an ``Idempotency-Key``), after a full-jitter
+  backoff, within the service's retry budget
   and the route's deadline (:mod:`gateway.retry`); otherwise a reset is a 502 and a 5xx answer
   is relayed as it is;
 * no answer by the route's deadline → 504 ``gateway/upstream-timeout``.
