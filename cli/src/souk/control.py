@@ -25,8 +25,9 @@ from souk.state import (
 )
 from souk.topology import NATS, REGISTRY
 
-__all__ = ["ControlError", "StopReport", "parse_scale", "port_in_use", "request_scale",
-           "running_pid", "start_supervisor", "stop_platform", "wait_scaled", "wait_up"]
+__all__ = ["ControlError", "StopReport", "parse_scale", "port_in_use", "request_hold",
+           "request_scale", "running_pid", "start_supervisor", "stop_platform", "wait_scaled",
+           "wait_up"]
 
 SUPERVISOR_MARKER = "souk.supervisor"
 POLL = 0.1
@@ -68,7 +69,8 @@ def start_supervisor(home: Home, topology: Path, *, gateway_port: int | None,
                      timeout: float) -> int:
     """Spawn the detached supervisor on a fresh run folder; return its pid."""
     home.create()
-    for stale in (home.state_file, home.desired_file, home.stop_file, home.pid_file):
+    for stale in (home.state_file, home.desired_file, home.hold_file, home.stop_file,
+                  home.pid_file):
         stale.unlink(missing_ok=True)
     argv = [sys.executable, "-m", SUPERVISOR_MARKER, "--home", str(home.root),
             "--topology", str(topology.absolute()), "--timeout", str(timeout)]
@@ -187,6 +189,34 @@ def request_scale(home: Home, state: State, counts: dict[str, int]) -> None:
                            f"{', '.join(state.desired)}")
     write_json_atomic(home.desired_file, {**state.desired, **counts})
     os.kill(state.supervisor_pid, signal.SIGHUP)
+
+
+def request_hold(home: Home, state: State, instances: list[str], *, held: bool,
+                 timeout: float = 10.0) -> list[str]:
+    """Hold back (or allow again) the restarts of ``instances``; tell the supervisor (SIGHUP)
+    and wait until it has applied that. Returns every instance held afterwards."""
+    known = {proc.instance for proc in state.processes}
+    unknown = sorted(set(instances) - known)
+    if unknown:
+        raise ControlError(f"unknown instance {', '.join(unknown)}; running are "
+                           f"{', '.join(sorted(known))}")
+    current = read_json(home.hold_file)
+    holds = {name for name in current if isinstance(name, str)} \
+        if isinstance(current, list) else set()
+    holds = holds | set(instances) if held else holds - set(instances)
+    write_json_atomic(home.hold_file, sorted(holds))
+    os.kill(state.supervisor_pid, signal.SIGHUP)
+    deadline = time.monotonic() + timeout
+    while True:
+        now = read_state(home.state_file)
+        if now is not None and all(proc.held == held for proc in now.processes
+                                   if proc.instance in instances):
+            return sorted(holds)
+        if now is None or not pid_alive(now.supervisor_pid):
+            raise ControlError("the supervisor stopped", "supervisor", str(home.supervisor_log))
+        if time.monotonic() > deadline:
+            raise ControlError(f"the supervisor did not apply the hold within {timeout:g} s")
+        time.sleep(POLL)
 
 
 def wait_scaled(home: Home, counts: dict[str, int], timeout: float,

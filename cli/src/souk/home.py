@@ -45,6 +45,9 @@ class Home:
     pid_file = _Path("supervisor.pid", under=run)
     # instance counts wanted per service; `souk scale` writes it, SIGHUP applies it
     desired_file = _Path("desired.json", under=run)
+    # ["<instance>", ...]: instances not restarted when they exit; `souk hold` writes it, SIGHUP
+    # applies it
+    hold_file = _Path("hold.json", under=run)
     # the grace period `souk down` asked for, read by the supervisor on SIGTERM
     stop_file = _Path("stop.json", under=run)
     # {"<service>": "<secret>"}: each service's credential for a service token

@@ -68,6 +68,8 @@ class Instance:
         self._stable = False
         self._stopping = False
         self._stopped = asyncio.Event()
+        self._released = asyncio.Event()  # cleared while a restart is held back
+        self._released.set()
         self._task: asyncio.Task[None] | None = None
 
     @property
@@ -77,6 +79,22 @@ class Instance:
     @property
     def stopping(self) -> bool:
         return self._stopping
+
+    @property
+    def held(self) -> bool:
+        return not self._released.is_set()
+
+    def hold(self, held: bool) -> None:
+        """Hold back (True) or allow (False) the restart after the process next exits; the
+        running process is left alone (for an outage: hold, then kill it)."""
+        if held == self.held:
+            return
+        if held:
+            self._released.clear()
+        else:
+            self._released.set()
+        self._log("info", "restart held back" if held else "restart allowed", process=self.name)
+        self._on_change()
 
     def launch(self) -> None:
         """Start the process and keep it running in a background task."""
@@ -100,6 +118,9 @@ class Instance:
             if delay:
                 self._set(status="backoff")
                 await asyncio.sleep(delay)
+            if self.held:
+                self._set(status="held")
+                await self._released.wait()
 
     def _spawn(self) -> None:
         self.proc = spawn(self.spec, self._cwd, self._env)
@@ -209,6 +230,6 @@ class Instance:
             service=spec.service, instance=spec.instance, slot=spec.slot,
             pid=self.proc.pid if self.proc else None, port=spec.port, url=spec.url,
             ready_url=spec.ready_url, ready=self.ready, restarts=self.restarts,
-            status=self.status, log=str(spec.log_file), marker=spec.marker,
+            status=self.status, held=self.held, log=str(spec.log_file), marker=spec.marker,
             monitor_port=spec.monitor_port,
             started_at=self.started_at.isoformat() if self.started_at else None)

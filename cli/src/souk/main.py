@@ -240,6 +240,35 @@ def scale(counts: Annotated[list[str], typer.Argument(
     _show_status(state, where)
 
 
+def _hold(instances: list[str], home: Path | None, *, held: bool) -> None:
+    where = Home.resolve(home)
+    state = read_state(where.state_file)
+    if control.running_pid(where) is None or state is None:
+        raise _fail(f"souk is not running (home {where.root}); start it with souk up")
+    try:
+        holds = control.request_hold(where, state, instances, held=held)
+    except ControlError as exc:
+        raise _fail(str(exc), 2) from None
+    out.print(f"restarts held back: {', '.join(holds) or 'none'}")
+
+
+InstancesArgument = Annotated[list[str], typer.Argument(
+    help="instances, as souk status names them (e.g. nats-1, orders-1)", metavar="INSTANCE...",
+    show_default=False)]
+
+
+@app.command()
+def hold(instances: InstancesArgument, home: HomeOption = None) -> None:
+    """Do not restart these instances when they exit (kill one afterwards for an outage)."""
+    _hold(instances, home, held=True)
+
+
+@app.command()
+def release(instances: InstancesArgument, home: HomeOption = None) -> None:
+    """Restart these instances again when they exit, and at once if they are down (held)."""
+    _hold(instances, home, held=False)
+
+
 @keys_app.command("rotate")
 def rotate_keys(home: HomeOption = None) -> None:
     """Sign new tokens with a new key; tokens signed before stay valid until they expire."""

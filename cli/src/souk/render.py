@@ -23,7 +23,8 @@ def status_rows(state: State, ready: list[bool] | None = None) -> list[dict[str,
             "service": proc.service, "instance": proc.instance, "pid": proc.pid,
             "port": proc.port, "url": proc.url,
             "ready": ready[index] if ready is not None else proc.ready,
-            "restarts": proc.restarts, "status": proc.status, "started_at": proc.started_at,
+            "restarts": proc.restarts, "status": proc.status, "held": proc.held,
+            "started_at": proc.started_at,
             "log": proc.log,
         })
     return rows

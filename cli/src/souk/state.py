@@ -18,7 +18,7 @@ __all__ = ["ErrorInfo", "Phase", "ProcState", "ProcStatus", "State", "looks_like
            "read_state", "signal_group", "write_json_atomic"]
 
 Phase = Literal["starting", "running", "stopping", "stopped", "failed"]
-ProcStatus = Literal["starting", "running", "backoff", "stopping", "stopped"]
+ProcStatus = Literal["starting", "running", "backoff", "held", "stopping", "stopped"]
 
 
 class ProcState(BaseModel):
@@ -36,6 +36,7 @@ class ProcState(BaseModel):
     ready: bool
     restarts: int
     status: ProcStatus
+    held: bool = False  # not restarted when it exits (souk hold)
     started_at: str | None
     log: str
     marker: str = ""

@@ -1,7 +1,8 @@
 """The supervisor: a detached asyncio process that owns every process of the platform.
 
 It starts nats-server, the registry, identity, the other services and the gateway in tiers, keeps
-them running (restart on exit, liveness kill), applies ``desired.json`` on SIGHUP, records
+them running (restart on exit, liveness kill), applies ``desired.json`` and ``hold.json`` (whose
+restarts to hold back) on SIGHUP, records
 everything in ``<home>/run/state.json`` and stops it all in reverse order on SIGTERM.
 Run it as ``python -m souk.supervisor --home H --topology FILE`` (``souk up`` does).
 """
@@ -113,6 +114,7 @@ class Supervisor:
     def _add(self, spec: ProcSpec) -> str:
         instance = Instance(spec, cwd=self.root, env=self._env, probe=self._prober,
                             on_change=self._write_state, log=log)
+        instance.hold(spec.instance in self._read_holds())
         self.instances[spec.instance] = instance
         instance.launch()
         self._write_state()
@@ -168,8 +170,20 @@ class Supervisor:
                 wanted[service] = count
         return wanted
 
+    def _read_holds(self) -> set[str]:
+        data = read_json(self.home.hold_file)
+        if data is None:
+            return set()
+        if not isinstance(data, list) or not all(isinstance(name, str) for name in data):
+            log("error", "hold.json unreadable; ignored", path=str(self.home.hold_file))
+            return {i.name for i in self.instances.values() if i.held}
+        return set(data)
+
     async def _reconcile(self) -> None:
         async with self._lock:
+            holds = self._read_holds()
+            for instance in self.instances.values():
+                instance.hold(instance.name in holds)
             wanted = self._read_desired()
             log("info", "reconciling", desired=wanted)
             retiring: list[Instance] = []

@@ -118,6 +118,26 @@ def test_a_hung_instance_fails_liveness_and_is_killed_and_restarted(souk: Souk) 
     assert "liveness probe failed; killing" in (souk.home / "logs" / "supervisor.log").read_text()
 
 
+def test_a_held_instance_stays_down_until_released(souk: Souk) -> None:
+    old = souk.proc("worker-1")
+    held = souk.run("hold", "worker-1")
+    assert held.returncode == 0, held.stderr
+    assert souk.proc("worker-1")["held"] is True
+
+    os.kill(old["pid"], signal.SIGKILL)
+    souk.wait_for(lambda: souk.proc("worker-1")["status"] == "held", 5.0, "worker-1 held")
+    time.sleep(1.0)  # a restart would have happened by now (the first one is immediate)
+    assert souk.proc("worker-1")["pid"] == old["pid"] and not pid_alive(old["pid"])
+    assert next(r for r in souk.status() if r["instance"] == "worker-1")["held"] is True
+
+    released = souk.run("release", "worker-1")
+    assert released.returncode == 0, released.stderr
+    souk.wait_for(lambda: (p := souk.proc("worker-1"))["pid"] != old["pid"] and p["ready"],
+                  5.0, "worker-1 back after release")
+    assert souk.proc("worker-1")["held"] is False
+    assert souk.run("hold", "nosuch-1").returncode == 2
+
+
 def test_scale_adds_instances_then_retires_the_highest_numbered(souk: Souk) -> None:
     untouched = {i: souk.proc(i)["pid"] for i in ("nats-1", "registry-1", "worker-1", "gateway-1")}
 
