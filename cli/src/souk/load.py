@@ -6,8 +6,14 @@ to a few a minute); then one worker per user runs checkouts through the gateway 
 (which replaces whatever it held; none of the previous order's SKUs, whose lines the cart clears
 when that order's confirmation arrives), ``POST /api/v1/orders`` with an ``Idempotency-Key`` and
 ``Prefer: wait=30``, then poll the order every 50 ms until it is CONFIRMED or CANCELLED. A
-checkout's latency runs from sending the POST to seeing the terminal state; a non-2xx answer or
-no terminal state within 60 s fails it.
+checkout's latency runs from sending the POST to seeing the terminal state.
+
+Like a real client, a worker sends a request again when it got no answer (connection refused or
+reset, timeout) or a 502/503/504 — an instance killed and being restarted — with the same
+``Idempotency-Key`` for the POST, so a repeat cannot place a second order: full-jitter backoff,
+at most :class:`Retry` ``attempts`` over ``within`` seconds. A checkout that needed a retry is
+counted ``retried`` (and confirmed or cancelled as it ended); one that still got no answer, a
+4xx, or no terminal state within 60 s is ``failed``.
 
 The checkouts' requests go through the chassis's lean HTTP/1.1 client (keep-alive connections,
 one write per request): the load generator shares the machine with the platform it measures, and
@@ -31,7 +37,7 @@ import orjson
 
 from chassis.http import ConnectFailed, H1Transport, RawResponse, SendFailed
 
-__all__ = ["LoadError", "LoadProgress", "LoadResult", "percentile", "run_load"]
+__all__ = ["LoadError", "LoadProgress", "LoadResult", "Retry", "percentile", "run_load"]
 
 TERMINAL = frozenset({"CONFIRMED", "CANCELLED"})
 CHECKOUT_DEADLINE = 60.0
@@ -40,6 +46,7 @@ KEPT_ERRORS = 5
 SIGN_UP_CONCURRENCY = 8  # argon2id hashing is what limits sign-ups; more in flight gains nothing
 REQUEST_TIMEOUT = aiohttp.ClientTimeout(total=45)
 REQUEST_SECONDS = 45.0
+RETRY_STATUSES = frozenset({502, 503, 504})
 
 
 class LoadError(Exception):
@@ -52,6 +59,20 @@ class _Failed(Exception):
 
 # what fails one checkout (the run goes on)
 _CHECKOUT_ERRORS = (_Failed, ConnectFailed, SendFailed, TimeoutError)
+# no answer: the request is sent again
+_NO_ANSWER = (ConnectFailed, SendFailed, TimeoutError)
+
+
+@dataclass(frozen=True)
+class Retry:
+    """How a worker repeats a request that got no answer or a 502/503/504: at most ``attempts``
+    sends within ``within`` seconds of the first, waiting up to ``base * 2**n`` (at most
+    ``cap``) seconds before each repeat — long enough to ride out a restarted instance."""
+
+    attempts: int = 10
+    within: float = 30.0
+    base: float = 0.1
+    cap: float = 2.0
 
 
 def percentile(sorted_values: list[float], p: float) -> float:
@@ -71,6 +92,8 @@ class LoadProgress:
     confirmed: int = 0
     cancelled: int = 0
     failed: int = 0
+    retried: int = 0  # checkouts that needed a request sent again (also confirmed or cancelled)
+    retries: int = 0  # requests sent again
     began: float = field(default_factory=time.monotonic)
 
     @property
@@ -96,6 +119,8 @@ class LoadResult:
     elapsed_s: float
     latencies_ms: list[float]  # sorted, of the checkouts that reached a terminal state
     errors: list[str]  # the first few failures
+    retried: int = 0  # checkouts that needed a request sent again
+    retries: int = 0  # requests sent again
 
     @property
     def per_second(self) -> float:
@@ -107,6 +132,7 @@ class LoadResult:
     def as_json(self) -> dict[str, Any]:
         return {"checkouts": self.checkouts, "confirmed": self.confirmed,
                 "cancelled": self.cancelled, "failed": self.failed,
+                "retried": self.retried, "retries": self.retries,
                 "per_second": round(self.per_second, 1),
                 "latency_ms": {f"p{p}": round(self.latency(p), 1) for p in (50, 95, 99)}}
 
@@ -169,7 +195,33 @@ class _Worker:
     lines: int
     decline_rate: float
     rng: random.Random
+    retry: Retry
     previous: set[str] = field(default_factory=set)
+    retries: int = 0  # of the current checkout
+
+    async def _send(self, method: str, url: str, headers: dict[str, str], body: bytes | None,
+                    what: str) -> Any:
+        """The request's JSON answer, sent again as :class:`Retry` says while there is none."""
+        first = time.monotonic()
+        for attempt in range(1, self.retry.attempts + 1):
+            try:
+                response = await self.http.send(method, url, headers=headers, body=body,
+                                                timeout=REQUEST_SECONDS)
+            except _NO_ANSWER:
+                if not self._again(attempt, first):
+                    raise
+            else:
+                if response.status not in RETRY_STATUSES or not self._again(attempt, first):
+                    return _expect_raw(response, what)
+            await asyncio.sleep(self.rng.random() * min(self.retry.cap,
+                                                         self.retry.base * 2.0 ** attempt))
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    def _again(self, attempt: int, first: float) -> bool:
+        if attempt >= self.retry.attempts or time.monotonic() - first >= self.retry.within:
+            return False
+        self.retries += 1
+        return True
 
     def _pick(self) -> list[str]:
         """``lines`` distinct SKUs, those of the previous order only when too few others."""
@@ -188,16 +240,16 @@ class _Worker:
         api = f"{self.gateway}/api/v1"
         chosen = self._pick()
         items = [{"sku": sku, "quantity": self.rng.randint(1, 2)} for sku in chosen]
-        _expect_raw(await self.http.send("PUT", f"{api}/cart", headers=json_auth,
-                                         body=orjson.dumps({"items": items}),
-                                         timeout=REQUEST_SECONDS), "PUT /cart")
+        self.retries = 0
+        await self._send("PUT", f"{api}/cart", json_auth, orjson.dumps({"items": items}),
+                         "PUT /cart")
         self.previous = set(chosen)
         card = "tok_decline" if self.rng.random() < self.decline_rate else "tok_visa"
         sent = time.monotonic()
-        order = _expect_raw(await self.http.send(
-            "POST", f"{api}/orders", body=orjson.dumps({"card_token": card}),
-            headers={**json_auth, "idempotency-key": str(uuid.uuid4()), "prefer": "wait=30"},
-            timeout=REQUEST_SECONDS), "POST /orders")
+        order = await self._send(
+            "POST", f"{api}/orders",
+            {**json_auth, "idempotency-key": str(uuid.uuid4()), "prefer": "wait=30"},
+            orjson.dumps({"card_token": card}), "POST /orders")
         if not isinstance(order, dict) or "id" not in order:
             raise _Failed("POST /orders: the answer is not an order")
         while order.get("status") not in TERMINAL:
@@ -205,15 +257,15 @@ class _Worker:
                 raise _Failed(f"order {order['id']} still {order.get('status')} after "
                               f"{CHECKOUT_DEADLINE:.0f} s")
             await asyncio.sleep(POLL_INTERVAL)
-            order = _expect_raw(await self.http.send(
-                "GET", f"{api}/orders/{order['id']}", headers=auth, body=None,
-                timeout=REQUEST_SECONDS), f"GET /orders/{order['id']}")
+            order = await self._send("GET", f"{api}/orders/{order['id']}", auth, None,
+                                     f"GET /orders/{order['id']}")
         return time.monotonic() - sent, str(order["status"])
 
 
 async def run_load(gateway_url: str, identity_url: str, checkouts: int, concurrency: int,
                    decline_rate: float, lines: int = 1,
-                   progress: Callable[[LoadProgress], None] | None = None) -> LoadResult:
+                   progress: Callable[[LoadProgress], None] | None = None,
+                   retry: Retry = Retry()) -> LoadResult:
     """Run ``checkouts`` checkouts with ``concurrency`` users at once; see the module doc."""
     gateway_url, identity_url = gateway_url.rstrip("/"), identity_url.rstrip("/")
     connector = aiohttp.TCPConnector(limit=concurrency + 8)
@@ -235,16 +287,19 @@ async def run_load(gateway_url: str, identity_url: str, checkouts: int, concurre
 
         async def work(token: str) -> None:
             rng = random.Random()  # noqa: S311 - picks a workload, guards no secret
-            worker = _Worker(http, gateway_url, token, skus, lines, decline_rate, rng)
+            worker = _Worker(http, gateway_url, token, skus, lines, decline_rate, rng, retry)
             while state.started < checkouts:
                 state.started += 1
                 try:
                     latency, status = await worker.checkout()
                 except _CHECKOUT_ERRORS as exc:
+                    state.retries += worker.retries
                     state.failed += 1
                     if len(errors) < KEPT_ERRORS:
                         errors.append(str(exc) or type(exc).__name__)
                 else:
+                    state.retries += worker.retries
+                    state.retried += worker.retries > 0
                     latencies.append(latency * 1000)
                     if status == "CONFIRMED":
                         state.confirmed += 1
@@ -261,4 +316,5 @@ async def run_load(gateway_url: str, identity_url: str, checkouts: int, concurre
         elapsed = state.elapsed
     return LoadResult(checkouts=state.started, confirmed=state.confirmed,
                       cancelled=state.cancelled, failed=state.failed, elapsed_s=elapsed,
-                      latencies_ms=sorted(latencies), errors=errors)
+                      latencies_ms=sorted(latencies), errors=errors, retried=state.retried,
+                      retries=state.retries)

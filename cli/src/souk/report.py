@@ -52,6 +52,7 @@ def load_line(progress: LoadProgress) -> str:
     """The live progress of ``souk load``."""
     return (f"{progress.done}/{progress.total} done  [green]{progress.confirmed} confirmed[/]  "
             f"[yellow]{progress.cancelled} cancelled[/]  [red]{progress.failed} failed[/]  "
+            f"{progress.retried} retried  "
             f"{progress.per_second:.0f}/s")
 
 
@@ -61,6 +62,7 @@ def load_summary(result: LoadResult) -> RenderableType:
     table.add_column(justify="right")
     rows = [("checkouts", str(result.checkouts)), ("confirmed", str(result.confirmed)),
             ("cancelled", str(result.cancelled)), ("failed", str(result.failed)),
+            ("retried", f"{result.retried} checkouts ({result.retries} requests sent again)"),
             ("throughput", f"{result.per_second:.1f} checkouts/s over {result.elapsed_s:.1f} s")]
     rows += [(f"latency p{p}", f"{result.latency(p):.1f} ms") for p in (50, 95, 99)]
     for label, value in rows:

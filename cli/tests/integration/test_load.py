@@ -7,7 +7,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from souk.load import LoadError, LoadProgress, run_load
+from souk.load import LoadError, LoadProgress, Retry, run_load
 
 pytestmark = pytest.mark.integration
 
@@ -19,8 +19,9 @@ class Shop:
         self.carts: dict[str, dict[str, int]] = {}
         self.orders: dict[str, dict[str, Any]] = {}
         self.polls: dict[str, int] = {}
-        self.keys: set[str] = set()
-        self.fail_every = 0  # answer every n-th order POST with a 503
+        self.keys: dict[str, str] = {}  # idempotency key -> order id
+        self.fail_every = 0  # answer the first POST of every n-th key with a 503
+        self.down = False  # answer every order POST with a 503
 
     def app(self) -> web.Application:
         routes = web.RouteTableDef()
@@ -62,12 +63,14 @@ class Shop:
             token = user(request)
             assert request.headers["Prefer"] == "wait=30"
             key = request.headers["Idempotency-Key"]
-            assert key not in self.keys
-            self.keys.add(key)
-            if self.fail_every and len(self.keys) % self.fail_every == 0:
+            if key in self.keys and self.keys[key]:  # a repeat: the first request's order
+                return web.json_response({"id": self.keys[key], "status": "PENDING"})
+            first = key not in self.keys
+            self.keys[key] = ""
+            if self.down or (first and self.fail_every and len(self.keys) % self.fail_every == 0):
                 return web.json_response({"title": "Service Unavailable"}, status=503)
             card = (await request.json())["card_token"]
-            order_id = f"o{len(self.orders)}"
+            order_id = self.keys[key] = f"o{len(self.orders)}"
             self.orders[order_id] = {
                 "id": order_id, "lines": dict(self.carts.pop(token)),
                 "final": "CANCELLED" if card == "tok_decline" else "CONFIRMED"}
@@ -126,15 +129,30 @@ async def test_every_card_is_declined_at_rate_one(shop: tuple[Shop, str]) -> Non
     assert (result.confirmed, result.cancelled) == (0, 5)
 
 
-async def test_a_failed_checkout_is_counted_and_its_error_kept(shop: tuple[Shop, str]) -> None:
+async def test_a_503_is_retried_with_the_same_key_and_counted_as_retried(
+        shop: tuple[Shop, str]) -> None:
     fake, url = shop
     fake.fail_every = 3
 
-    result = await run_load(url, url, checkouts=9, concurrency=1, decline_rate=0.0)
+    result = await run_load(url, url, checkouts=9, concurrency=1, decline_rate=0.0,
+                            retry=Retry(base=0.001))
 
-    assert (result.confirmed, result.failed) == (6, 3)
+    assert (result.confirmed, result.failed, result.retried, result.retries) == (9, 0, 3, 3)
+    assert len(fake.orders) == 9  # a repeated key placed no second order
+    assert result.as_json()["retried"] == 3
+
+
+async def test_a_checkout_failing_past_its_retries_is_failed_and_its_error_kept(
+        shop: tuple[Shop, str]) -> None:
+    fake, url = shop
+    fake.down = True
+
+    result = await run_load(url, url, checkouts=2, concurrency=1, decline_rate=0.0,
+                            retry=Retry(attempts=3, base=0.001))
+
+    assert (result.confirmed, result.failed, result.retries) == (0, 2, 4)
     assert result.errors[0].startswith("POST /orders: 503")
-    assert len(result.latencies_ms) == 6
+    assert not result.latencies_ms
 
 
 async def test_an_empty_catalog_stops_the_run_before_it_starts(shop: tuple[Shop, str]) -> None:

@@ -81,10 +81,11 @@ def test_percentile_of_nothing_is_zero() -> None:
 
 def test_the_load_json_has_exactly_the_documented_fields() -> None:
     result = LoadResult(checkouts=10, confirmed=7, cancelled=2, failed=1, elapsed_s=2.0,
-                        latencies_ms=[float(n) for n in range(1, 10)], errors=["boom"])
+                        latencies_ms=[float(n) for n in range(1, 10)], errors=["boom"],
+                        retried=2, retries=3)
 
     assert result.as_json() == {"checkouts": 10, "confirmed": 7, "cancelled": 2, "failed": 1,
-                                "per_second": 4.5,
+                                "retried": 2, "retries": 3, "per_second": 4.5,
                                 "latency_ms": {"p50": 5.0, "p95": 9.0, "p99": 9.0}}
 
 
