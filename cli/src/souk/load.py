@@ -134,7 +134,8 @@ class LoadResult:
                 "cancelled": self.cancelled, "failed": self.failed,
                 "retried": self.retried, "retries": self.retries,
                 "per_second": round(self.per_second, 1),
-                "latency_ms": {f"p{p}": round(self.latency(p), 1) for p in (50, 95, 99)}}
+                "latency_ms": {f"p{p}": round(self.latency(p), 1) for p in (50, 95, 99)},
+                "errors": list(self.errors)}
 
 
 async def _json(response: aiohttp.ClientResponse) -> Any:

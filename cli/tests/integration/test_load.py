@@ -63,7 +63,7 @@ class Shop:
             token = user(request)
             assert request.headers["Prefer"] == "wait=30"
             key = request.headers["Idempotency-Key"]
-            if key in self.keys and self.keys[key]:  # a repeat: the first request's order
+            if self.keys.get(key):  # a repeat: the first request's order
                 return web.json_response({"id": self.keys[key], "status": "PENDING"})
             first = key not in self.keys
             self.keys[key] = ""

@@ -86,7 +86,8 @@ def test_the_load_json_has_exactly_the_documented_fields() -> None:
 
     assert result.as_json() == {"checkouts": 10, "confirmed": 7, "cancelled": 2, "failed": 1,
                                 "retried": 2, "retries": 3, "per_second": 4.5,
-                                "latency_ms": {"p50": 5.0, "p95": 9.0, "p99": 9.0}}
+                                "latency_ms": {"p50": 5.0, "p95": 9.0, "p99": 9.0},
+                                "errors": ["boom"]}
 
 
 DLQ_HEADERS = {
