@@ -54,10 +54,12 @@ def _bootstrap(settings: OrdersSettings, carts: CartReader | None) -> ServiceLif
                      Step.CAPTURE: settings.capture_timeout,
                      Step.VOID: settings.compensation_timeout,
                      Step.RELEASE: settings.compensation_timeout}
+        broker = runtime.broker
         runner = SagaRunner(StatusNotices(), deadlines,
                             PrometheusSagaMetrics(runtime.metrics_registry),
                             capture_on_authorize=settings.capture_on_authorize,
-                            tracing=runtime.tracing)
+                            tracing=runtime.tracing,
+                            broker_up=lambda: broker is None or broker.is_connected)
         uow = SqlUnitOfWork(runtime.transaction, SqlOrders)
         reader = carts or HttpCartReader(runtime.service_client())
         app.provide(runner)

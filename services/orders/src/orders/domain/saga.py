@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from enum import StrEnum
 
 __all__ = ["Command", "Deadlines", "Reply", "ReplyKind", "Saga", "Status", "Step", "Transition",
-           "begin", "idempotency_key", "on_reply", "on_timeout"]
+           "begin", "idempotency_key", "on_reply", "on_timeout", "restart_deadline"]
 
 
 class Status(StrEnum):
@@ -223,3 +223,15 @@ def on_timeout(saga: Saga, now: float, deadlines: Deadlines) -> Transition:
     attempt = saga.attempt + 1
     return _go(saga, saga.status, step, now, deadlines, attempt=attempt,
                note=f"{step} not answered in time; sending it again (attempt {attempt})")
+
+
+def restart_deadline(saga: Saga, now: float, deadlines: Deadlines) -> Transition:
+    """The broker was unreachable from orders: the step's command may have waited in the outbox
+    all along, so its deadline counts again from ``now`` (never earlier; nothing is sent)."""
+    if saga.status.terminal or saga.deadline_at is None:
+        return Transition(saga, (), changed=False, note="no deadline to restart")
+    due = _deadline(now, saga.step, saga.attempt, deadlines)
+    if due <= saga.deadline_at:
+        return Transition(saga, (), changed=False, note="the deadline is later already")
+    return Transition(replace(saga, deadline_at=due), (),
+                      note=f"{saga.step}: the broker was unreachable; its deadline restarts")

@@ -10,6 +10,7 @@ attribute), so the checkout's one trace shows every step without a span per step
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from chassis.logging import get_logger
 from chassis.tracing import NO_TRACING, Tracing, current_span, parse_traceparent
@@ -86,14 +87,19 @@ class SagaRunner:
     """Applies replies and deadlines to stored sagas."""
 
     def __init__(self, notices: StatusNotices, deadlines: Deadlines, metrics: SagaMetrics, *,
-                 capture_on_authorize: bool = True, tracing: Tracing = NO_TRACING) -> None:
+                 capture_on_authorize: bool = True, tracing: Tracing = NO_TRACING,
+                 broker_up: Callable[[], bool] = lambda: True) -> None:
         """``capture_on_authorize``: the authorization asks payments to capture in the same
-        step (the setting of that name)."""
+        step (the setting of that name). ``broker_up``: whether this process reaches the broker
+        now; while it does not, no deadline is acted on (see :meth:`sweep`)."""
         self.notices = notices
         self.deadlines = deadlines
         self.metrics = metrics
         self.capture_on_authorize = capture_on_authorize
         self.tracing = tracing
+        self.broker_up = broker_up
+        self._broker_back_at: float | None = None  # set while deadlines are to be restarted
+        self._broker_was_away = False
 
     async def apply(self, orders: OrdersRepository, record: SagaRecord, transition: Transition,
                     now: float, *, stored: bool = False) -> bool:
@@ -163,7 +169,20 @@ class SagaRunner:
 
     async def sweep(self, uow: OrdersUnitOfWork, *, limit: int = 200) -> bool:
         """Act on every saga whose step missed its deadline (this also resumes the sagas a
-        crash left in flight); True when there may be more."""
+        crash left in flight); True when there may be more.
+
+        A deadline measures how long a participant takes to answer, which it cannot while the
+        broker is unreachable from here (the commands wait in the outbox): then nothing is
+        acted on, and once the broker is back every step due by then gets its time again from
+        then, so an outage delays checkouts instead of cancelling them."""
+        if not self.broker_up():
+            self._broker_was_away = True
+            return False
+        if self._broker_was_away:
+            self._broker_back_at = self._broker_back_at or time.time()
+            if await self._restart_deadlines(uow, self._broker_back_at, limit):
+                return True
+            self._broker_was_away, self._broker_back_at = False, None
         now = time.time()
         moved = 0
         async with uow() as orders:
@@ -183,3 +202,20 @@ class SagaRunner:
         if moved:
             log.info("saga deadlines acted on", sagas=moved)
         return len(overdue) >= limit
+
+    async def _restart_deadlines(self, uow: OrdersUnitOfWork, since: float, limit: int) -> bool:
+        """Every step due before ``since`` plus the shortest step timeout gets its whole time
+        again from ``since`` (so none is left with less than that); True when there may be
+        more. A restarted step falls out of the query, so repeating this terminates."""
+        moved = 0
+        async with uow() as orders:
+            due = await orders.overdue(since + min(self.deadlines.values()), limit)
+            for record in due:
+                transition = machine.restart_deadline(record.saga, since, self.deadlines)
+                if transition.changed and await orders.save(transition.saga, now=since):
+                    await orders.journal(record.saga.order_id, str(record.saga.step),
+                                         transition.note, since)
+                    moved += 1
+        if moved:
+            log.info("saga deadlines restarted after a broker outage", sagas=moved)
+        return len(due) >= limit

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import replace
 
 import pytest
@@ -162,6 +163,31 @@ async def test_the_sweeper_cancels_a_payment_past_its_deadline(
     void = uow.state.published[-1][0]
     assert isinstance(void, VoidPayment) and status_of(uow, oid) is Status.CANCELLING
     assert metrics.events[-1] == f"timeout:{Step.AUTHORIZE}"
+
+
+async def test_no_deadline_is_acted_on_while_the_broker_is_away_and_each_restarts_after(
+        uow: FakeUnitOfWork, carts: FakeCarts, metrics: FakeMetrics) -> None:
+    reachable = False
+    runner = SagaRunner(StatusNotices(), DEADLINES, metrics, broker_up=lambda: reachable)
+    oid = await new_order(uow, carts, runner)
+    stored = uow.state.orders[oid]
+    stored.record = replace(stored.record, saga=replace(stored.record.saga, deadline_at=0.0))
+    assert await runner.sweep(uow) is False  # ReserveStock still waits in the outbox
+    assert status_of(uow, oid) is Status.PENDING and uow.state.published == []
+
+    reachable = True
+    back = time.time()
+    assert await runner.sweep(uow) is False
+    assert status_of(uow, oid) is Status.PENDING and uow.state.published == []
+    restarted = uow.state.orders[oid].record.saga.deadline_at
+    assert restarted is not None and restarted >= back + DEADLINES[Step.RESERVE]
+    assert "the broker was unreachable" in uow.state.journal[-1][2]
+
+    stored = uow.state.orders[oid]  # a deadline missed with the broker there is acted on
+    stored.record = replace(stored.record, saga=replace(stored.record.saga, deadline_at=0.0))
+    await runner.sweep(uow)
+    assert status_of(uow, oid) is Status.CANCELLING
+    assert isinstance(uow.state.published[-1][0], ReleaseStock)
 
 
 async def test_an_authorization_after_the_saga_gave_up_is_voided(
