@@ -204,12 +204,12 @@ class SagaRunner:
         return len(overdue) >= limit
 
     async def _restart_deadlines(self, uow: OrdersUnitOfWork, since: float, limit: int) -> bool:
-        """Every step due before ``since`` plus the shortest step timeout gets its whole time
-        again from ``since`` (so none is left with less than that); True when there may be
-        more. A restarted step falls out of the query, so repeating this terminates."""
+        """Every step due before ``since`` plus the longest step timeout gets its whole time
+        again from ``since``; True when there may be more. Overdue steps come first, and a
+        pass that restarts nothing ends it."""
         moved = 0
         async with uow() as orders:
-            due = await orders.overdue(since + min(self.deadlines.values()), limit)
+            due = await orders.overdue(since + max(self.deadlines.values()), limit)
             for record in due:
                 transition = machine.restart_deadline(record.saga, since, self.deadlines)
                 if transition.changed and await orders.save(transition.saga, now=since):
@@ -218,4 +218,4 @@ class SagaRunner:
                     moved += 1
         if moved:
             log.info("saga deadlines restarted after a broker outage", sagas=moved)
-        return len(due) >= limit
+        return moved > 0 and len(due) >= limit
