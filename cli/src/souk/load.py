@@ -11,7 +11,8 @@ checkout's latency runs from sending the POST to seeing the terminal state.
 Like a real client, a worker sends a request again when it got no answer (connection refused or
 reset, timeout) or a 502/503/504 — an instance killed and being restarted — with the same
 ``Idempotency-Key`` for the POST, so a repeat cannot place a second order: full-jitter backoff,
-at most :class:`Retry` ``attempts`` over ``within`` seconds. A checkout that needed a retry is
+or the answer's ``Retry-After`` when longer (an open breaker says when to come back), at most
+:class:`Retry` ``attempts`` over ``within`` seconds. A checkout that needed a retry is
 counted ``retried`` (and confirmed or cancelled as it ended); one that still got no answer, a
 4xx, or no terminal state within 60 s is ``failed``.
 
@@ -67,7 +68,8 @@ _NO_ANSWER = (ConnectFailed, SendFailed, TimeoutError)
 class Retry:
     """How a worker repeats a request that got no answer or a 502/503/504: at most ``attempts``
     sends within ``within`` seconds of the first, waiting up to ``base * 2**n`` (at most
-    ``cap``) seconds before each repeat — long enough to ride out a restarted instance."""
+    ``cap``) seconds before each repeat, or the answer's ``Retry-After`` when that is longer —
+    long enough to ride out a restarted instance and the gateway's breaker on it."""
 
     attempts: int = 10
     within: float = 30.0
@@ -166,6 +168,14 @@ def _expect_raw(response: RawResponse, what: str) -> Any:
     return body
 
 
+def _retry_after(response: RawResponse) -> float:
+    """The answer's ``Retry-After`` in seconds (0 when absent or an HTTP date)."""
+    try:
+        return max(0.0, float(response.headers.get("retry-after", "0")))
+    except ValueError:
+        return 0.0
+
+
 async def _create_user(session: aiohttp.ClientSession, identity_url: str,
                        limit: asyncio.Semaphore) -> str:
     credentials = {"email": f"load-{secrets.token_hex(8)}@souk.local",
@@ -205,6 +215,7 @@ class _Worker:
         """The request's JSON answer, sent again as :class:`Retry` says while there is none."""
         first = time.monotonic()
         for attempt in range(1, self.retry.attempts + 1):
+            told = 0.0
             try:
                 response = await self.http.send(method, url, headers=headers, body=body,
                                                 timeout=REQUEST_SECONDS)
@@ -214,8 +225,10 @@ class _Worker:
             else:
                 if response.status not in RETRY_STATUSES or not self._again(attempt, first):
                     return _expect_raw(response, what)
-            await asyncio.sleep(self.rng.random() * min(self.retry.cap,
-                                                         self.retry.base * 2.0 ** attempt))
+                told = _retry_after(response)
+            jitter = self.rng.random() * min(self.retry.cap, self.retry.base * 2.0 ** attempt)
+            left = self.retry.within - (time.monotonic() - first)
+            await asyncio.sleep(max(0.0, min(max(jitter, told), left)))
         raise AssertionError("unreachable: the last attempt returns or raises")
 
     def _again(self, attempt: int, first: float) -> bool:

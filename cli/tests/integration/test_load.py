@@ -22,6 +22,7 @@ class Shop:
         self.keys: dict[str, str] = {}  # idempotency key -> order id
         self.fail_every = 0  # answer the first POST of every n-th key with a 503
         self.down = False  # answer every order POST with a 503
+        self.retry_after = ""  # the Retry-After of those 503s
 
     def app(self) -> web.Application:
         routes = web.RouteTableDef()
@@ -68,7 +69,9 @@ class Shop:
             first = key not in self.keys
             self.keys[key] = ""
             if self.down or (first and self.fail_every and len(self.keys) % self.fail_every == 0):
-                return web.json_response({"title": "Service Unavailable"}, status=503)
+                headers = {"Retry-After": self.retry_after} if self.retry_after else None
+                return web.json_response({"title": "Service Unavailable"}, status=503,
+                                         headers=headers)
             card = (await request.json())["card_token"]
             order_id = self.keys[key] = f"o{len(self.orders)}"
             self.orders[order_id] = {
@@ -140,6 +143,17 @@ async def test_a_503_is_retried_with_the_same_key_and_counted_as_retried(
     assert (result.confirmed, result.failed, result.retried, result.retries) == (9, 0, 3, 3)
     assert len(fake.orders) == 9  # a repeated key placed no second order
     assert result.as_json()["retried"] == 3
+
+
+async def test_a_retry_waits_as_long_as_the_answer_says(shop: tuple[Shop, str]) -> None:
+    fake, url = shop
+    fake.fail_every, fake.retry_after = 1, "0.4"
+
+    result = await run_load(url, url, checkouts=1, concurrency=1, decline_rate=0.0,
+                            retry=Retry(base=0.001))
+
+    assert (result.confirmed, result.retried) == (1, 1)
+    assert result.latencies_ms[0] >= 400
 
 
 async def test_a_checkout_failing_past_its_retries_is_failed_and_its_error_kept(
