@@ -127,13 +127,17 @@ async def test_killing_orders_payments_and_inventory_during_a_load_fails_no_chec
     while not await asyncio.to_thread(_post_orders_served, orders_url):
         assert load.poll() is None and time.monotonic() < deadline, "the load placed no order"
         await asyncio.sleep(0.1)
+    killed = []
     for instance in ("orders-1", "payments-1", "inventory-1"):
-        assert load.poll() is None, f"the load ended before {instance} was killed"
+        if load.poll() is not None:
+            break
         os.kill(shop.pid_of(instance), signal.SIGKILL)
-        await asyncio.sleep(2.0)
+        killed.append(instance)
+        await asyncio.sleep(1.0)
     out, err = await asyncio.to_thread(load.communicate, timeout=300)
     assert load.returncode == 0, err[-3000:]
     result = json.loads(out)
     assert result["checkouts"] == 400 and result["failed"] == 0, json.dumps(result)
+    assert len(killed) == 3, f"the load ended after killing only {killed}"
     assert result["retried"] >= 1, result  # the orders kill was seen, and ridden out
     shop.verify(wait=120)
