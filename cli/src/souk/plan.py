@@ -9,8 +9,9 @@ gets ``_OTLP_ENDPOINT`` (telemetry instance 1's base URL; spans go to ``/v1/trac
 ``_TRACE_SAMPLE_RATIO``, ``_TRACE_KEEP_RATIO`` and ``_TRACE_SLOW_MS`` (``[platform]``); telemetry
 gets the same keep rules as ``TELEMETRY_KEEP_RATIO`` and ``TELEMETRY_SLOW_MS``. Every service gets
 the stream's limits, ``_STREAM_MAX_AGE`` and ``_STREAM_MAX_BYTES`` (``[platform]``): whichever
-service starts applies them to the one shared stream. Identity also gets
-the file of every service's credential hash and the demo admin to create.
+service starts applies them to the one shared stream. Identity and the registry also get the file
+of every service's credential hash (identity trades a secret for a service token, the registry
+admits only registrations made with one), identity the demo admin to create.
 """
 
 from __future__ import annotations
@@ -168,6 +169,8 @@ class Planner:
             env[f"{prefix}SLOW_MS"] = str(self.topology.platform.trace_slow_ms)
         if (secret := self.service_secrets.get(service)) is not None:
             env[f"{prefix}SERVICE_SECRET"] = secret
+        if service in (IDENTITY, REGISTRY):
+            env[f"{prefix}SERVICE_CREDENTIALS_FILE"] = str(self.home.service_credentials_file)
         if service == IDENTITY:
             env |= self._identity_env(prefix)
         env.update(config.env)
@@ -178,7 +181,7 @@ class Planner:
             live_url=f"{url}/health/live", log_file=self.home.log_file(instance), marker=module)
 
     def _identity_env(self, prefix: str) -> dict[str, str]:
-        env = {f"{prefix}SERVICE_CREDENTIALS_FILE": str(self.home.service_credentials_file)}
+        env: dict[str, str] = {}
         if self.bootstrap_admin is not None:
             env[f"{prefix}BOOTSTRAP_ADMIN_EMAIL"] = self.bootstrap_admin.email
             env[f"{prefix}BOOTSTRAP_ADMIN_PASSWORD"] = self.bootstrap_admin.password

@@ -122,7 +122,8 @@ def create_service_app(
                 runtime.registration = Registration(
                     settings.registry_url, service=settings.service_name,
                     instance_id=settings.instance_id, url=settings.advertise_url,
-                    interval=settings.heartbeat_interval, metadata={"version": version})
+                    secret=settings.service_secret, interval=settings.heartbeat_interval,
+                    metadata={"version": version})
                 await runtime.registration.start()
                 stack.push_async_callback(runtime.registration.stop)
             # stopped first on the way out: the loops use the database, the broker and the

@@ -169,7 +169,8 @@ class Gateway:
                 registration = Registration(
                     settings.registry_url, service=settings.service_name,
                     instance_id=settings.instance_id, url=settings.advertise_url,
-                    interval=settings.heartbeat_interval, metadata={"version": _version()})
+                    secret=settings.service_secret, interval=settings.heartbeat_interval,
+                    metadata={"version": _version()})
                 await registration.start()
                 stack.push_async_callback(registration.stop)
             if self.tracing.enabled and settings.nats_url:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
-from chassis.auth import StaticJwks, TokenVerifier
+from chassis.auth import ServiceCredentials, StaticJwks, TokenVerifier
 from chassis.db import SqlUnitOfWork
 from chassis.logging import get_logger
 from chassis.problems import ProblemMap
@@ -20,7 +20,6 @@ from chassis.web import App
 from identity.adapters.common_passwords import common_passwords
 from identity.adapters.passwords import Argon2Hasher
 from identity.adapters.rsa_keys import RsaSigner
-from identity.adapters.service_credentials import load_service_credentials
 from identity.adapters.sql import SqlIdentity
 from identity.domain import errors
 from identity.domain.throttle import ThrottlePolicy
@@ -76,7 +75,7 @@ def _context(settings: IdentitySettings, runtime: Runtime,
         account_throttle=ThrottlePolicy(settings.login_max_failures, window, lockout),
         client_throttle=ThrottlePolicy(settings.login_max_failures_per_client, window, lockout),
         common_passwords=common_passwords(),
-        service_credentials=load_service_credentials(settings.service_credentials_file))
+        service_credentials=ServiceCredentials.load(settings.service_credentials_file))
 
 
 def _bootstrap(settings: IdentitySettings) -> ServiceLifespan:

@@ -10,20 +10,25 @@ import aiohttp
 
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
+from chassis.auth import ServiceCredentials
 from chassis.db import SqlUnitOfWork
+from chassis.logging import get_logger
 from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
 from chassis.web import App
 from registry.adapters.prober import HttpProber
 from registry.adapters.sql import SqlInstances
-from registry.domain.directory import Directory, UnknownInstance
+from registry.domain.directory import Directory, NotYourInstance, UnknownInstance
 from registry.entrypoints import http
 from registry.service.registry import RegistryService
 from registry.settings import RegistrySettings
 
 __all__ = ["PROBLEMS", "create_app"]
 
-PROBLEMS: ProblemMap = {UnknownInstance: (404, "registry/unknown-instance")}
+PROBLEMS: ProblemMap = {UnknownInstance: (404, "registry/unknown-instance"),
+                        NotYourInstance: (403, "registry/not-your-instance")}
+
+log = get_logger(__name__)
 
 
 def create_app(settings: RegistrySettings | None = None) -> App:
@@ -48,6 +53,10 @@ def _bootstrap(settings: RegistrySettings) -> ServiceLifespan:
                 HttpProber(session, settings.check_timeout))
             await registry.restore()
             app.provide(registry)
+            credentials = ServiceCredentials.load(settings.service_credentials_file)
+            if not credentials:
+                log.warning("no service credentials configured: every registration is refused")
+            app.provide(credentials)
             runtime.background.every(settings.check_interval, registry.check_all,
                                      name="health-checks")
             runtime.background.every(min(1.0, settings.ttl / 4), registry.evict_expired,

@@ -19,3 +19,6 @@ class RegistrySettings(StatefulServiceSettings, frozen=True, kw_only=True):
     check_timeout: Annotated[float, Meta(gt=0)] = 1.0
     failure_threshold: Annotated[int, Meta(ge=1, description="failed checks before critical")] = 2
     max_watch_seconds: Annotated[float, Meta(gt=0)] = 60.0
+    service_credentials_file: Annotated[str, Meta(description=(
+        'JSON {"<service>": "<sha256 hex of its secret>"}: an instance registers, heartbeats and '
+        "deregisters with its service's secret; when empty every registration is refused"))] = ""

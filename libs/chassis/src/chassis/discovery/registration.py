@@ -24,22 +24,28 @@ class Registration:
     lists a process that is still starting; then it heartbeats every ``interval`` seconds. A 404 on
     heartbeat means the registry forgot it (restart with lost state, eviction after a pause): it
     registers again. ``stop()`` deregisters so traffic drains before the process exits.
+
+    Every call carries the service's credential (``secret``, HTTP Basic with the service's
+    name): the registry admits only the instances of a service that proves who it is.
     """
 
     def __init__(self, registry_url: str, *, service: str, instance_id: str, url: str,
-                 interval: float = 2.0, metadata: Mapping[str, Any] | None = None) -> None:
+                 secret: str, interval: float = 2.0,
+                 metadata: Mapping[str, Any] | None = None) -> None:
         self.registry_url = registry_url.rstrip("/")
         self.service = service
         self.instance_id = instance_id
         self.url = url.rstrip("/")
         self.interval = interval
         self.metadata = dict(metadata or {})
+        self._auth = {"Authorization": aiohttp.encode_basic_auth(service, secret)}
         self.registered = asyncio.Event()
         self._session: aiohttp.ClientSession | None = None
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0))
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=2.0),
+                                              headers=self._auth)
         self._task = asyncio.create_task(self._run(), name="registry-registration")
 
     async def stop(self) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+from collections.abc import Container
 from dataclasses import dataclass
 
+from chassis.auth import ServiceCredentials
 from identity.domain.throttle import ThrottlePolicy
 from identity.domain.tokens import TokenPolicy
 from identity.service.ports import Clock, IdentityUnitOfWork, PasswordHasher, TokenSigner
@@ -22,5 +23,4 @@ class IdentityContext:
     account_throttle: ThrottlePolicy
     client_throttle: ThrottlePolicy
     common_passwords: Container[str]
-    # service name -> SHA-256 hex of its secret
-    service_credentials: Mapping[str, str]
+    service_credentials: ServiceCredentials

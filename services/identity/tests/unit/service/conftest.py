@@ -10,6 +10,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from chassis.auth import ServiceCredentials
 from identity.domain.accounts import User
 from identity.domain.audit import AuditEvent
 from identity.domain.keys import SigningKey
@@ -185,4 +186,4 @@ def make_context(*, uow: InMemoryUnitOfWork | None = None, hasher: FakeHasher | 
         account_throttle=ThrottlePolicy(account_max, window, lockout),
         client_throttle=ThrottlePolicy(client_max, window, lockout),
         common_passwords=frozenset({"password", "iloveyou1"}),
-        service_credentials=dict(credentials or {}))
+        service_credentials=ServiceCredentials(credentials or {}))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-__all__ = ["CRITICAL", "PASSING", "Directory", "Instance", "UnknownInstance"]
+__all__ = ["CRITICAL", "PASSING", "Directory", "Instance", "NotYourInstance", "UnknownInstance"]
 
 PASSING = "passing"
 CRITICAL = "critical"
@@ -16,6 +16,10 @@ CRITICAL = "critical"
 
 class UnknownInstance(Exception):
     """The registry holds no instance with this id (never registered, deregistered or evicted)."""
+
+
+class NotYourInstance(Exception):
+    """The instance id belongs to another service: only that service may change it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +49,7 @@ class Directory:
 
         Returns the instance and whether the visible directory changed.
         """
-        old = self._instances.get(instance_id)
+        old = self._owned(instance_id, service)
         inst = Instance(instance_id, service, url, PASSING, now if old is None else old.registered_at,
                         now, dict(metadata))
         self._instances[instance_id] = inst
@@ -55,19 +59,28 @@ class Directory:
             self.version += 1
         return inst, changed
 
-    def heartbeat(self, instance_id: str, now: float) -> Instance:
-        inst = self._instances.get(instance_id)
+    def heartbeat(self, instance_id: str, service: str, now: float) -> Instance:
+        inst = self._owned(instance_id, service)
         if inst is None:
             raise UnknownInstance(f"no instance {instance_id!r} is registered")
         inst = replace(inst, last_heartbeat=now)
         self._instances[instance_id] = inst
         return inst
 
-    def deregister(self, instance_id: str) -> bool:
-        if self._instances.pop(instance_id, None) is None:
+    def deregister(self, instance_id: str, service: str) -> bool:
+        if self._owned(instance_id, service) is None:
             return False
+        del self._instances[instance_id]
         self.version += 1
         return True
+
+    def _owned(self, instance_id: str, service: str) -> Instance | None:
+        """The instance, if any; NotYourInstance when another service registered it (a service
+        may not take over, keep alive or remove another's instance)."""
+        inst = self._instances.get(instance_id)
+        if inst is not None and inst.service != service:
+            raise NotYourInstance(f"instance {instance_id!r} belongs to another service")
+        return inst
 
     def record_check(self, instance_id: str, ok: bool, *, definitive: bool = False) -> bool:
         """Apply one active health-check result; True when the status flipped.

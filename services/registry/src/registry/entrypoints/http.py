@@ -1,17 +1,28 @@
 """The registry's HTTP API (``/v1``). Every service's chassis calls it (chassis.discovery:
 register, heartbeat, deregister, watch) and Prometheus reads its service discovery, so its paths
-and shapes stay exactly as they are. No route needs a token: instances register before they could
-have one."""
+and shapes stay exactly as they are.
+
+The registry is the root of trust of discovery: verifiers fetch signing keys from the identity
+it lists, services send their secrets there. So registering, heartbeating and deregistering need
+the credential of the service the instance belongs to (HTTP Basic: the service's name and the
+secret the launcher generated for it; the registry holds only their SHA-256), and an instance id
+stays with the service that registered it. No token: instances register before they could get
+one. Reads stay open (Prometheus reads the service discovery)."""
 
 from __future__ import annotations
 
 import asyncio
+import binascii
+import contextlib
+from base64 import b64decode
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
+from chassis.auth import ServiceCredentials
+from chassis.problems import Problem
 from chassis.tasks import cancel_and_wait
 from chassis.web import Path, Query, Request, Response, Router, json_response
-from registry.domain.directory import UnknownInstance
+from registry.domain.directory import NotYourInstance, UnknownInstance
 from registry.entrypoints.schemas import (
     SERVICE_NAME,
     InstanceList,
@@ -32,27 +43,50 @@ router = Router(tags=["registry"])
 InstanceId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
 ServiceName = Annotated[str, Path(pattern=SERVICE_NAME)]
 
+_CREDENTIAL = {401: "no valid service credential (HTTP Basic: service name, secret) "
+                    "(registry/unauthenticated)"}
 
-@router.put("/v1/instances/{instance_id}")
-async def register(instance_id: InstanceId, body: RegisterInstance,
-                   registry: RegistryService) -> InstanceOut:
-    """Register (or re-register) an instance; idempotent.
+
+def _caller(request: Request, credentials: ServiceCredentials) -> str:
+    """The service whose credential the request carries; 401 problem otherwise."""
+    scheme, _, encoded = (request.header("authorization") or "").partition(" ")
+    service = secret = ""
+    if scheme.lower() == "basic":
+        with contextlib.suppress(binascii.Error, UnicodeDecodeError):
+            service, _, secret = b64decode(encoded.strip(), validate=True).decode().partition(":")
+    if not service or not credentials.check(service, secret):
+        raise Problem(401, "registry/unauthenticated",
+                      "register with your service's credential (HTTP Basic)",
+                      headers={"WWW-Authenticate": 'Basic realm="souk-registry"'})
+    return service
+
+
+@router.put("/v1/instances/{instance_id}", raises=(NotYourInstance,), problems=_CREDENTIAL)
+async def register(instance_id: InstanceId, body: RegisterInstance, request: Request,
+                   registry: RegistryService, credentials: ServiceCredentials) -> InstanceOut:
+    """Register (or re-register) an instance of the calling service; idempotent.
 
     It starts as passing: instances register once they serve."""
+    if _caller(request, credentials) != body.service:
+        raise NotYourInstance("a service registers only its own instances")
     return InstanceOut.of(await registry.register(instance_id, body.service,
                                                   body.url.rstrip("/"), body.metadata))
 
 
-@router.put("/v1/instances/{instance_id}/heartbeat", status=204, raises=(UnknownInstance,))
-async def heartbeat(instance_id: InstanceId, registry: RegistryService) -> None:
+@router.put("/v1/instances/{instance_id}/heartbeat", status=204,
+            raises=(UnknownInstance, NotYourInstance), problems=_CREDENTIAL)
+async def heartbeat(instance_id: InstanceId, request: Request, registry: RegistryService,
+                    credentials: ServiceCredentials) -> None:
     """Keep an instance alive; 404 means the registry forgot it and it must register again."""
-    await registry.heartbeat(instance_id)
+    await registry.heartbeat(instance_id, _caller(request, credentials))
 
 
-@router.delete("/v1/instances/{instance_id}", status=204)
-async def deregister(instance_id: InstanceId, registry: RegistryService) -> None:
+@router.delete("/v1/instances/{instance_id}", status=204, raises=(NotYourInstance,),
+               problems=_CREDENTIAL)
+async def deregister(instance_id: InstanceId, request: Request, registry: RegistryService,
+                     credentials: ServiceCredentials) -> None:
     """Remove an instance (it is shutting down); an unknown one is already gone."""
-    await registry.deregister(instance_id)
+    await registry.deregister(instance_id, _caller(request, credentials))
 
 
 @router.get("/v1/instances/{instance_id}", raises=(UnknownInstance,))

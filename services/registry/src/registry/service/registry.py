@@ -52,6 +52,7 @@ class RegistryService:
 
     async def register(self, instance_id: str, service: str, url: str,
                        metadata: dict[str, str]) -> Instance:
+        """Raises NotYourInstance when another service registered ``instance_id``."""
         inst, changed = self.directory.register(instance_id, service, url, metadata, self.clock())
         async with self.uow() as instances:
             await instances.save(inst)
@@ -60,13 +61,13 @@ class RegistryService:
             await self._notify()
         return inst
 
-    async def heartbeat(self, instance_id: str) -> Instance:
+    async def heartbeat(self, instance_id: str, service: str) -> Instance:
         """Raises UnknownInstance when the registry forgot it (it must register again)."""
-        return self.directory.heartbeat(instance_id, self.clock())
+        return self.directory.heartbeat(instance_id, service, self.clock())
 
-    async def deregister(self, instance_id: str) -> None:
+    async def deregister(self, instance_id: str, service: str) -> None:
         """Idempotent: an unknown instance is already gone."""
-        if self.directory.deregister(instance_id):
+        if self.directory.deregister(instance_id, service):
             async with self.uow() as instances:
                 await instances.delete([instance_id])
             log.info("instance deregistered", instance_id=instance_id)

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from registry.domain.directory import CRITICAL, PASSING, Directory, UnknownInstance
+from registry.domain.directory import (
+    CRITICAL,
+    PASSING,
+    Directory,
+    NotYourInstance,
+    UnknownInstance,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -30,7 +36,20 @@ def test_reregistering_the_same_instance_unchanged_keeps_the_version() -> None:
 
 def test_heartbeat_of_an_unknown_instance_raises() -> None:
     with pytest.raises(UnknownInstance):
-        make().heartbeat("ghost-1", now=1.0)
+        make().heartbeat("ghost-1", "ghost", now=1.0)
+
+
+def test_only_the_service_that_registered_an_instance_may_replace_renew_or_remove_it() -> None:
+    d = make()
+    d.register("identity-1", "identity", "http://127.0.0.1:1", {}, now=0.0)
+    with pytest.raises(NotYourInstance):  # a catalog taking over identity's entry
+        d.register("identity-1", "catalog", "http://127.0.0.1:666", {}, now=1.0)
+    with pytest.raises(NotYourInstance):
+        d.heartbeat("identity-1", "catalog", now=1.0)
+    with pytest.raises(NotYourInstance):
+        d.deregister("identity-1", "catalog")
+    assert d.get("identity-1").url == "http://127.0.0.1:1" and d.version == 1
+    assert d.deregister("identity-1", "identity")
 
 
 def test_instance_turns_critical_after_threshold_failures_and_recovers_after_one_success() -> None:
@@ -55,7 +74,7 @@ def test_instances_without_heartbeat_past_ttl_are_evicted() -> None:
     d = make()
     d.register("a-1", "a", "http://127.0.0.1:1", {}, now=0.0)
     d.register("b-1", "b", "http://127.0.0.1:2", {}, now=0.0)
-    d.heartbeat("b-1", now=8.0)
+    d.heartbeat("b-1", "b", now=8.0)
     evicted = d.evict_expired(now=12.0)
     assert [i.instance_id for i in evicted] == ["a-1"]
     assert [i.instance_id for i in d.all()] == ["b-1"]

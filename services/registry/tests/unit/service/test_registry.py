@@ -20,8 +20,8 @@ async def test_a_registration_is_stored_and_a_deregistration_removes_it(
         registry: RegistryService, uow: FakeUnitOfWork) -> None:
     await registry.register("catalog-1", "catalog", A, {"version": "1"})
     assert uow.rows["catalog-1"].metadata == {"version": "1"}
-    await registry.deregister("catalog-1")
-    await registry.deregister("catalog-1")  # twice is fine
+    await registry.deregister("catalog-1", "catalog")
+    await registry.deregister("catalog-1", "catalog")  # twice is fine
     assert uow.rows == {}
 
 
@@ -86,7 +86,7 @@ async def test_instances_without_a_heartbeat_are_evicted_and_forgotten(
     await registry.register("catalog-1", "catalog", A, {})
     await registry.register("catalog-2", "catalog", B, {})
     clock.now += 8
-    await registry.heartbeat("catalog-2")
+    await registry.heartbeat("catalog-2", "catalog")
     clock.now += 5
     await registry.evict_expired()
     assert [i.instance_id for i in registry.directory.all()] == ["catalog-2"]
