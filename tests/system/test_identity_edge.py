@@ -11,6 +11,8 @@ import jwt
 import pytest
 from yarl import URL
 
+from chassis.testing import TestIssuer
+
 from .conftest import Platform
 
 pytestmark = pytest.mark.system
@@ -92,14 +94,29 @@ async def test_catalog_writes_need_the_admin_role_at_the_edge_and_at_the_service
 
 async def test_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_new_key(
         platform: Platform) -> None:
+    """Every verifier accepts a token of the new key at the first try, even one that fetched the
+    keys an instant before (issue 10, item 20: its refetch guard used to refuse it)."""
     users = demo_users(platform)
+    catalog = next(p["url"] for p in platform.status() if p["service"] == "catalog")
     async with aiohttp.ClientSession() as s:
         before = await login(s, platform, users["customer"]["email"], users["customer"]["password"])
         old_kid = jwt.get_unverified_header(before["access_token"])["kid"]
         platform.souk("keys", "rotate", timeout=60)
         after = await login(s, platform, users["customer"]["email"], users["customer"]["password"])
+        admin = await login(s, platform, users["admin"]["email"], users["admin"]["password"])
         new_kid = jwt.get_unverified_header(after["access_token"])["kid"]
         assert new_kid != old_kid
+        assert jwt.get_unverified_header(admin["access_token"])["kid"] == new_kid
+        # a token of a key nobody published makes the catalog fetch the keys right now ...
+        made_up = TestIssuer(kid="made-up-kid").mint(roles=("admin",))
+        status, _, _ = await call(s, "POST", f"{catalog}/v1/products", made_up,
+                                  {**NEW_PRODUCT, "sku": "HOM-000001"})
+        assert status == 401
+        # ... and the new key's first token, just after, is not refused for that
+        sku = f"HOM-{uuid.uuid4().int % 10**6:06d}"
+        status, _, created = await call(s, "POST", f"{catalog}/v1/products",
+                                        admin["access_token"], {**NEW_PRODUCT, "sku": sku})
+        assert status == 201, created
         for tokens in (after, before):
             status, _, me = await call(s, "GET", f"{platform.gateway}/api/v1/identity/me",
                                        tokens["access_token"])

@@ -77,6 +77,9 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     jwt_internal_audience: Annotated[str, Meta(description="of service tokens")] = "souk-internal"
     jwt_leeway: Annotated[float, Meta(ge=0, le=60, description="clock skew, seconds")] = 60.0
     jwks_url: Annotated[str, Meta(description="fixed JWKS URL; found through discovery if empty")] = ""
+    jwks_refresh_seconds: Annotated[float, Meta(gt=0, le=3600, description=(
+        "signing keys are fetched again when older than this: a key identity withdraws stops "
+        "validating within it"))] = 60.0
     service_secret: Annotated[str, Meta(description="this service's credential for a service token")] = ""
     otlp_endpoint: Annotated[
         str,

@@ -3,6 +3,7 @@ refuse. In memory: the JWKS comes from a callable, the app is called without soc
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import msgspec
@@ -75,12 +76,67 @@ async def test_a_new_kid_is_accepted_after_one_jwks_refetch() -> None:
 
 async def test_unknown_kids_cannot_flood_the_jwks_endpoint() -> None:
     jwks = CountingJwks(ISSUER)
-    v = verifier(jwks, refetch_interval=60.0)
+    v = verifier(jwks, refetch_interval=0.3)
     await v.verify(ISSUER.mint())
-    for _ in range(20):
-        with pytest.raises(InvalidToken, match="unknown key"):
-            await v.verify(TestIssuer(kid="made-up").mint())
-    assert jwks.fetches == 1
+    made_up = TestIssuer(kid="made-up")
+    results = await asyncio.gather(*(v.verify(made_up.mint(sub=f"u{n}")) for n in range(30)),
+                                   return_exceptions=True)
+    assert all(isinstance(r, InvalidToken) and "unknown key" in str(r) for r in results)
+    assert jwks.fetches == 2  # the 30 waited for one slot and shared its fetch
+
+
+async def test_a_key_published_just_after_a_fetch_signs_tokens_that_are_accepted_at_once(
+        ) -> None:
+    """Issue 10, item 20: the refetch guard delays a new key's first token, never refuses it."""
+    old, new = ISSUER, TestIssuer()
+    jwks = CountingJwks(old)
+    v = verifier(jwks, refetch_interval=0.5)
+    await v.verify(old.mint())  # keys fetched just now
+    jwks.issuers.append(new)  # identity rotated right after
+    assert (await v.verify(new.mint(sub="fresh"))).subject == "fresh"
+    assert jwks.fetches == 2
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_withdrawn_key_stops_validating_within_the_refresh_interval() -> None:
+    """Issue 10, item 6: no need for an unknown kid to come along first."""
+    old, new = ISSUER, TestIssuer()
+    jwks, clock = CountingJwks(old), FakeClock()
+    v = verifier(jwks, refresh_interval=60.0, clock=clock)
+    token = old.mint()
+    await v.verify(token)
+    jwks.issuers = [new]  # identity no longer publishes the old key
+    clock.now += 59
+    await v.verify(token)  # within the interval: still the set fetched before
+    assert (v.withdrawals, jwks.fetches) == (0, 1)
+    clock.now += 1
+    with pytest.raises(InvalidToken, match="unknown key"):
+        await v.verify(token)  # the cached verdict went with the key
+    assert (v.withdrawals, jwks.fetches) == (1, 2)
+    await v.verify(new.mint())
+
+
+async def test_keys_that_cannot_be_refreshed_are_kept_for_max_stale_then_dropped() -> None:
+    jwks, clock = CountingJwks(ISSUER), FakeClock()
+    v = verifier(jwks, refresh_interval=60.0, max_stale=900.0, clock=clock)
+    await v.verify(ISSUER.mint())
+
+    async def unreachable() -> dict[str, object]:
+        raise ConnectionError("identity is down")
+
+    jwks.fetch = unreachable  # type: ignore[method-assign]
+    clock.now += 899
+    await v.verify(ISSUER.mint(sub="during-the-outage"))  # the last set still serves
+    clock.now += 1
+    with pytest.raises(InvalidToken):
+        await v.verify(ISSUER.mint(sub="too-long-after"))
 
 
 async def test_verified_tokens_are_cached_until_expiry() -> None:

@@ -17,7 +17,6 @@ again on an unknown ``kid``, verified tokens cached until expiry). Only user tok
 
 from __future__ import annotations
 
-import asyncio
 import ipaddress
 import re
 import time
@@ -39,9 +38,6 @@ __all__ = ["Authenticator", "client_allowed", "query_has_token"]
 
 _QUERY_TOKEN_NAMES = frozenset({"access_token", "token", "jwt", "id_token"})
 _MEMO_SIZE = 10_000  # verified tokens remembered for the synchronous check
-# chassis.auth.TokenVerifier's refusal of an unknown kid, and how long it guards its refetches
-_UNKNOWN_KEY = "token signed by an unknown key"
-_KEYS_REFETCH_WAIT = 1.05
 _MAYBE_TOKEN = re.compile(rb"token|jwt|%", re.IGNORECASE)
 
 
@@ -86,6 +82,7 @@ class Authenticator:
         # the same by the Authorization header as received: a known header is decided without
         # parsing it again
         self._by_header: dict[bytes, Claims] = {}
+        self._withdrawals = 0  # the verifier's count when the memos were last valid
 
     async def start(self, session: aiohttp.ClientSession, discovery: DiscoveryLike) -> None:
         if self.verifier is not None:
@@ -113,7 +110,7 @@ class Authenticator:
                 raise Problem(503, "gateway/auth-unavailable", "token verification is not ready",
                               headers={"Retry-After": "1"})
             try:
-                claims = await _verify(verifier, token, wait_for_keys=not public)
+                claims = await verifier.verify(token)
             except InvalidToken as exc:
                 if public:
                     return None
@@ -129,9 +126,20 @@ class Authenticator:
             return problem
 
     def check(self, route: Route, request: Request) -> Problem | _Deferred | None:
-        """Decide at once when the token is absent or was verified before; else :data:`DEFER`."""
+        """Decide at once when the token is absent or was verified before; else :data:`DEFER`.
+
+        The memos follow the verifier's keys: when the key set is due for a refresh the token is
+        verified again (which refreshes it), and a withdrawn key clears them."""
         try:
             self._check(route, request)
+            verifier = self.verifier
+            if verifier is not None:
+                if verifier.keys_due:
+                    return DEFER
+                if verifier.withdrawals != self._withdrawals:
+                    self._verified.clear()
+                    self._by_header.clear()
+                    self._withdrawals = verifier.withdrawals
             header = request.notable.get(b"authorization")
             claims = self._by_header.get(header) if header is not None else None
             if claims is None:
@@ -175,21 +183,6 @@ class Authenticator:
             if not client or not client_allowed(client, self._allow):
                 raise Problem(403, "gateway/forbidden",
                               "admin routes are not reachable from this address")
-
-
-async def _verify(verifier: TokenVerifier, token: str, *, wait_for_keys: bool) -> Claims:
-    """Verify; a token signed by a key the verifier does not know is tried once more after the
-    verifier's refetch interval. The verifier fetches the keys again at most once a second (a
-    flood guard), so a token signed by a key rotated in just after a fetch would otherwise be
-    refused for up to a second after the rotation; only private routes wait (a public one just
-    treats the caller as anonymous)."""
-    try:
-        return await verifier.verify(token)
-    except InvalidToken as exc:
-        if not wait_for_keys or str(exc) != _UNKNOWN_KEY:
-            raise
-    await asyncio.sleep(_KEYS_REFETCH_WAIT)
-    return await verifier.verify(token)
 
 
 def _bearer(request: Request) -> str | None:

@@ -136,3 +136,29 @@ async def test_a_remembered_header_is_deferred_once_its_claims_expire(
     later = time.time() + 3600
     monkeypatch.setattr(time, "time", lambda: later)
     assert auth.check(PRIVATE, scope(token)) is DEFER  # re-verified, and refused, by the filter
+
+
+async def test_a_remembered_token_of_a_withdrawn_key_is_refused_within_the_refresh_interval(
+        ) -> None:
+    """Issue 10, item 6, at the edge: the memos follow the verifier's keys."""
+    from gateway.filters import DEFER
+
+    old, new = TestIssuer(), TestIssuer()
+    published = [old]
+    now = [1000.0]
+
+    async def keys() -> dict[str, Any]:
+        return {"keys": [issuer.jwk() for issuer in published]}
+
+    verifier = TokenVerifier(StaticJwks(keys), issuer=ISSUER.issuer, audience="souk",
+                             refresh_interval=60.0, clock=lambda: now[0])
+    auth = Authenticator(GatewaySettings(), GatewayMetrics("gateway"), verifier=verifier)
+    token = old.mint(sub="u-13", ttl=3600)
+    assert await auth(PRIVATE, scope(token)) is None
+    assert auth.check(PRIVATE, scope(token)) is None
+    published[:] = [new]  # identity withdrew the old key
+    now[0] += 60
+    assert auth.check(PRIVATE, scope(token)) is DEFER  # the keys are due: verify again
+    problem = await auth(PRIVATE, scope(token))
+    assert problem is not None and problem.status == 401
+    assert auth.check(PRIVATE, scope(token)) is DEFER  # and the memo forgot it

@@ -102,7 +102,7 @@ def _bootstrap(settings: IdentitySettings) -> ServiceLifespan:
             app.verifier = TokenVerifier(
                 StaticJwks(own_jwks), issuer=settings.jwt_issuer, leeway=settings.jwt_leeway,
                 audience=[settings.jwt_audience, settings.jwt_internal_audience],
-                refetch_interval=0)
+                refetch_interval=0, refresh_interval=settings.jwks_refresh_seconds)
             log.info("identity ready", signing_kid=kid,
                      services_with_credentials=len(identity.service_credentials))
             yield

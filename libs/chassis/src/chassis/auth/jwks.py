@@ -65,4 +65,5 @@ def verifier_from_settings(settings: Any, session: aiohttp.ClientSession,
     else:
         return None
     return TokenVerifier(source, issuer=settings.jwt_issuer, audience=list(audiences),
-                         leeway=settings.jwt_leeway)
+                         leeway=settings.jwt_leeway,
+                         refresh_interval=settings.jwks_refresh_seconds)

@@ -1,5 +1,18 @@
 """JWT verification as RFC 8725 asks: a fixed algorithm allow-list, required claims, bounded
-clock skew, keys from a JWKS fetched again (rate-limited) when an unknown ``kid`` appears.
+clock skew, keys from a JWKS.
+
+The key set follows identity's within bounded times (docs/decisions.md):
+
+* a key identity publishes is known at the latest when a token signed by it arrives: an unknown
+  ``kid`` fetches the JWKS again. At most one fetch per ``refetch_interval`` (a flood of made-up
+  kids must not become a flood of fetches), but a request that finds the slot taken waits for the
+  next fetch instead of being refused, and requests waiting together share it;
+* a key identity stops publishing stops validating within ``refresh_interval`` (plus one fetch):
+  the first request that finds the set older than that fetches it again, and verified tokens
+  cached under a key that is gone are forgotten;
+* while the JWKS cannot be fetched the last set stays in use (an identity outage must not log
+  everyone out), for at most ``max_stale`` after the last successful fetch; then every token is
+  refused until a fetch succeeds.
 
 Verified tokens are cached until they expire (measured here: an RS256 verify costs ~60 µs, about a
 proxy hop), so a client reusing its token pays the signature check once per process.
@@ -8,6 +21,8 @@ proxy hop), so a client reusing its token pays the signature check once per proc
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
 import re
 import time
 from collections import OrderedDict
@@ -62,33 +77,67 @@ class TokenVerifier:
 
     def __init__(self, jwks: JwksSource, *, issuer: str, audience: str | Sequence[str],
                  algorithms: Sequence[str] = ("RS256",), leeway: float = 60.0,
-                 refetch_interval: float = 1.0, cache_size: int = 10_000) -> None:
+                 refetch_interval: float = 1.0, refresh_interval: float = 60.0,
+                 max_stale: float = 900.0, cache_size: int = 10_000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._jwks = jwks
         self.issuer = issuer
         self.audiences = [audience] if isinstance(audience, str) else list(audience)
         self.algorithms = list(algorithms)
         self.leeway = leeway
         self._refetch_interval = refetch_interval
+        self._refresh_interval = refresh_interval
+        self._max_stale = max_stale
+        self._clock = clock
         self._keys: dict[str, Any] = {}
-        self._last_fetch = -1e9
+        self._fetched_at = -math.inf  # the last successful fetch
+        self._attempted_at = -math.inf  # the last fetch begun
         self._fetch_lock = asyncio.Lock()
-        self._cache: OrderedDict[str, Claims] = OrderedDict()
+        self._cache: OrderedDict[str, tuple[Claims, str]] = OrderedDict()  # token: (claims, kid)
         self._cache_size = cache_size
+        self.withdrawals = 0
+        """Grows whenever identity withdraws a key: a cache of verified tokens kept outside the
+        verifier (the gateway's) is cleared when it changes."""
+
+    @property
+    def keys_due(self) -> bool:
+        """Whether the key set is older than ``refresh_interval``: the next :meth:`verify`
+        fetches it again, so a cache kept outside the verifier should verify once more."""
+        return self._clock() - self._fetched_at >= self._refresh_interval
 
     async def verify(self, token: str) -> Claims:
         """Return the token's claims, or raise :class:`InvalidToken`."""
+        if self.keys_due:
+            await self._refresh_when_due()
         cached = self._cache.get(token)
         if cached is not None:
-            if cached.expires_at + self.leeway > time.time():
-                return cached
+            if cached[0].expires_at + self.leeway > time.time():
+                return cached[0]
             del self._cache[token]
-        claims = await self._verify(token)
-        self._cache[token] = claims
+        claims, kid = await self._verify(token)
+        self._cache[token] = (claims, kid)
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)
         return claims
 
-    async def _verify(self, token: str) -> Claims:
+    async def _refresh_when_due(self) -> None:
+        """The periodic refresh, by the first request that finds the set too old; the others
+        go on with the set they have rather than wait for the fetch."""
+        if self._fetch_lock.locked():
+            return
+        async with self._fetch_lock:
+            now = self._clock()
+            if (now - self._fetched_at < self._refresh_interval
+                    or now - self._attempted_at < self._refetch_interval):
+                return  # fetched meanwhile, or a failed attempt is too recent to retry
+            with contextlib.suppress(InvalidToken):  # keep the set we have, for a while
+                await self._refresh()
+            if self._clock() - self._fetched_at >= self._max_stale and self._keys:
+                self._keys = {}
+                self._cache.clear()
+                self.withdrawals += 1
+
+    async def _verify(self, token: str) -> tuple[Claims, str]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
@@ -115,24 +164,28 @@ class TokenVerifier:
             raise InvalidToken(f"token lacks the {exc.claim!r} claim") from None
         except jwt.PyJWTError:
             raise InvalidToken("bad signature or malformed token") from None
-        return _claims(payload)
+        return _claims(payload), kid
 
     async def _key(self, kid: str) -> Any:
         key = self._keys.get(kid)
         if key is not None:
             return key
+        asked = self._clock()
         async with self._fetch_lock:
-            key = self._keys.get(kid)
-            # a flood of made-up kids must not turn into a flood of JWKS requests
-            if key is None and time.monotonic() - self._last_fetch >= self._refetch_interval:
+            # a fetch begun after this request asked has answered it already
+            if kid not in self._keys and self._attempted_at < asked:
+                # one fetch per refetch_interval at most: wait for the slot, never refuse for it
+                wait = self._attempted_at + self._refetch_interval - self._clock()
+                if wait > 0:
+                    await asyncio.sleep(wait)
                 await self._refresh()
-                key = self._keys.get(kid)
+        key = self._keys.get(kid)
         if key is None:
             raise InvalidToken("token signed by an unknown key")
         return key
 
     async def _refresh(self) -> None:
-        self._last_fetch = time.monotonic()
+        self._attempted_at = self._clock()
         try:
             document = await self._jwks.fetch()
         except Exception as exc:
@@ -143,7 +196,12 @@ class TokenVerifier:
             if (jwk.get("kty") == "RSA" and isinstance(kid, str) and _KID.fullmatch(kid)
                     and jwk.get("alg", "RS256") in self.algorithms):
                 keys[kid] = PyJWK(dict(jwk), algorithm=jwk.get("alg", "RS256")).key
+        if not self._keys.keys() <= keys.keys():  # a key was withdrawn: so are its tokens
+            self._cache = OrderedDict((token, entry) for token, entry in self._cache.items()
+                                      if entry[1] in keys)
+            self.withdrawals += 1
         self._keys = keys
+        self._fetched_at = self._clock()
 
 
 def _claims(payload: Mapping[str, Any]) -> Claims:
