@@ -29,12 +29,13 @@ class ProblemHttpProtocol(HttpToolsProtocol):
         self.transport.close()
 
 
-def serve(factory: Callable[[S], Any], settings: S, *, trust_forwarded: bool = True) -> None:
+def serve(factory: Callable[[S], Any], settings: S) -> None:
     """Build the app from ``settings`` and serve it until SIGTERM/SIGINT (graceful shutdown).
 
     Migrations run first, in a child process (see :func:`chassis.db.migrate.migrate_isolated`),
-    so the start-up inside finds the schema at head. ``trust_forwarded`` lets uvicorn take the
-    client address from ``X-Forwarded-For`` sent by a local peer (the gateway).
+    so the start-up inside finds the schema at head. uvicorn's own ``X-Forwarded-For`` support
+    stays off: it believes any local peer; a handler that needs the client's address takes a
+    :class:`chassis.web.ClientAddress`, which believes only the authenticated gateway.
     """
     app = factory(settings)
     migrations = getattr(app, "migrations", None)
@@ -45,6 +46,6 @@ def serve(factory: Callable[[S], Any], settings: S, *, trust_forwarded: bool = T
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, loop="uvloop", http=ProblemHttpProtocol,
         lifespan="on", log_config=None, access_log=False, server_header=False,
-        proxy_headers=trust_forwarded, timeout_graceful_shutdown=5,
+        proxy_headers=False, timeout_graceful_shutdown=5,
         timeout_keep_alive=30)
     uvicorn.Server(config).run()

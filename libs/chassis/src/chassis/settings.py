@@ -81,6 +81,9 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
         "signing keys are fetched again when older than this: a key identity withdraws stops "
         "validating within it"))] = 60.0
     service_secret: Annotated[str, Meta(description="this service's credential for a service token")] = ""
+    edge_services: Annotated[frozenset[str], Meta(description=(
+        "services whose X-Forwarded-For is believed, when their service token rides with it in "
+        "X-Souk-Edge-Token"))] = frozenset({"gateway"})
     otlp_endpoint: Annotated[
         str,
         Meta(

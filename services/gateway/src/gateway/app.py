@@ -21,6 +21,7 @@ from importlib import metadata
 import aiohttp
 
 from chassis.auth import TokenVerifier
+from chassis.background import Background
 from chassis.discovery import Discovery, LeastOutstanding, Registration, RoundRobin
 from chassis.health import HealthChecks
 from chassis.http.h1 import H1Pool
@@ -31,6 +32,7 @@ from chassis.tracing import Tracing
 from chassis.web.app import freeze_startup_objects
 from gateway.auth import Authenticator
 from gateway.breaker import CircuitBreaker
+from gateway.edge_token import RENEW_EVERY, EdgeToken
 from gateway.exchange import Exchange
 from gateway.filters import Filter, StartableFilter, SyncFilter
 from gateway.ids import RequestIds
@@ -185,6 +187,12 @@ class Gateway:
             self.proxy = Proxy(pool, discovery, self.metrics,
                                default_timeout=settings.upstream_timeout,
                                resilience=self.resilience, router=self.router)
+            if settings.service_secret:
+                edge = EdgeToken.of(self.proxy, discovery, session,
+                                    service=settings.service_name, secret=settings.service_secret)
+                background = Background()
+                stack.push_async_callback(background.close)
+                background.every(RENEW_EVERY, edge.renew, name="edge-token")
             self._stack = stack.pop_all()  # success: keep everything open until shutdown
         freeze_startup_objects()
         log.info("gateway started", url=settings.advertise_url,

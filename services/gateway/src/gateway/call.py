@@ -75,7 +75,7 @@ class Call:
                                       math.ceil((time.time() + seconds) * 1000),
                                       drop=drop_headers, user=request.user)
         self.traced = bool(trace_line)  # the trace context goes upstream
-        tail += trace_line
+        tail += trace_line + proxy.edge_line
         method = request.method
         body = request.body
         self.line = f"{method} {target} HTTP/1.1\r\n".encode("latin-1")

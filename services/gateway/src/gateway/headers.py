@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterable
 
 from gateway.request import Headers, Request
 
-__all__ = ["DEADLINE_HEADER", "HOP_BY_HOP", "REQUEST_ID_HEADER", "USER_HEADER", "Relocate",
+__all__ = ["DEADLINE_HEADER", "EDGE_TOKEN_HEADER", "HOP_BY_HOP", "REQUEST_ID_HEADER",
+           "USER_HEADER", "Relocate",
            "client_response_block", "client_response_headers", "header_block", "is_hop_by_hop",
            "strip_hop_by_hop", "upstream_request_block", "upstream_request_headers"]
 
@@ -22,6 +23,8 @@ REQUEST_ID_HEADER = b"x-request-id"
 DEADLINE_HEADER = b"x-souk-deadline"
 # the verified subject, for upstream logs only: services authenticate the token themselves
 USER_HEADER = b"x-souk-user"
+# the gateway's service token, its proof for X-Forwarded-For (gateway.edge_token)
+EDGE_TOKEN_HEADER = b"x-souk-edge-token"
 
 HOP_BY_HOP = frozenset({
     b"connection", b"keep-alive", b"proxy", b"proxy-authenticate", b"proxy-authorization",
@@ -33,7 +36,7 @@ HOP_BY_HOP = frozenset({
 # The edge starts each trace itself, so a caller's W3C trace headers are dropped too.
 _REQUEST_OWNED = frozenset({
     b"host", b"content-length", b"expect", REQUEST_ID_HEADER, DEADLINE_HEADER, USER_HEADER,
-    b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"traceparent",
+    EDGE_TOKEN_HEADER, b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"traceparent",
     b"tracestate",
 })
 # The gateway's server adds its own Date; duplicates confuse clients.

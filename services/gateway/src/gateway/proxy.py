@@ -106,6 +106,8 @@ class Proxy:
         self.default_timeout = default_timeout
         self.resilience = resilience
         self.max_retries = resilience.max_retries
+        # the X-Souk-Edge-Token line sent upstream, kept current by gateway.edge_token
+        self.edge_line = b""
         self._upstreams: dict[str, _Upstream] = {}
         self.plans: dict[str, Plan] = {}  # by route prefix (Call reads it first)
         # instance id -> failures in a row (read by Call.settle: empty, a success has no work)

@@ -20,7 +20,8 @@ from identity.settings import IdentitySettings
 
 ADMIN_EMAIL = "admin@souk.local"
 ADMIN_PASSWORD = "admin passphrase for tests"
-SERVICE_SECRETS = {"orders": "orders-secret-value", "cart": "cart-secret-value"}
+SERVICE_SECRETS = {"orders": "orders-secret-value", "cart": "cart-secret-value",
+                   "gateway": "gateway-secret-value"}
 PROBLEM = "application/problem+json"
 
 

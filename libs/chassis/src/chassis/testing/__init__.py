@@ -156,7 +156,7 @@ async def serve_app(app: Any, port: int | None = None, host: str = "127.0.0.1") 
     port = port or free_port(host)
     config = uvicorn.Config(app, host=host, port=port, lifespan="on", log_config=None,
                             access_log=False, loop="none", http=ProblemHttpProtocol,
-                            timeout_graceful_shutdown=5)
+                            proxy_headers=False, timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     try:

@@ -4,7 +4,15 @@ exactly. See :mod:`chassis.web.routing` for how a route is declared and
 
 from chassis.auth.principal import Principal
 from chassis.web.app import App, request_id_var, valid_request_id
-from chassis.web.auth import ADMIN, USER, Auth, role, services, services_from_setting
+from chassis.web.auth import (
+    ADMIN,
+    USER,
+    Auth,
+    ClientAddress,
+    role,
+    services,
+    services_from_setting,
+)
 from chassis.web.params import Body, Header, Path, Query
 from chassis.web.request import Request
 from chassis.web.responses import (
@@ -23,6 +31,7 @@ __all__ = [
     "App",
     "Auth",
     "Body",
+    "ClientAddress",
     "Header",
     "Media",
     "Path",

@@ -26,7 +26,7 @@ from chassis.logging import get_logger, request_id_var
 from chassis.metrics import HttpMetrics
 from chassis.problems import Problem, ProblemMap
 from chassis.tracing import NO_TRACING, SpanKind, StatusCode, Tracing, parse_traceparent
-from chassis.web.auth import authenticate
+from chassis.web.auth import authenticate, client_address
 from chassis.web.params import ParamSpec, validation_problem
 from chassis.web.request import Receive, Request, Scope, Send
 from chassis.web.responses import Response, json_response, problem
@@ -257,6 +257,8 @@ class App:
                 kwargs[name] = await _body(request, route)
             elif kind == "principal":
                 kwargs[name] = request.principal
+            elif kind == "client":
+                kwargs[name] = await client_address(request, self.verifier, self.settings)
             else:
                 kwargs[name] = request
         result = await route.handler(**kwargs)

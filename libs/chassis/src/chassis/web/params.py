@@ -13,7 +13,8 @@ A handler declares what it needs, and the chassis fills it per request::
 * a ``msgspec.Struct`` (or ``list[Struct]``) — the JSON body, decoded and validated in one pass
   (400 when it is not JSON, 415 when it is not declared as JSON, 422 when it does not fit).
 * :class:`~chassis.web.request.Request` — the request itself; :class:`Principal` — the caller the
-  route's ``auth`` admitted.
+  route's ``auth`` admitted; :class:`~chassis.web.auth.ClientAddress` — the caller's address
+  (the gateway's word for it only when the gateway proves who it is).
 * anything else — a service object the app was given with ``app.provide(obj)``, looked up by
   its type.
 """
@@ -144,6 +145,7 @@ def compile_params(handler: Callable[..., Any], path_names: set[str]) -> Compile
     """Read ``handler``'s signature once; raise TypeError for anything the chassis cannot fill."""
     hints = type_hints(handler)
     compiled = Compiled()
+    from chassis.web.auth import ClientAddress
     from chassis.web.request import Request  # the request module needs nothing from here
 
     for name, parameter in inspect.signature(handler).parameters.items():
@@ -158,6 +160,8 @@ def compile_params(handler: Callable[..., Any], path_names: set[str]) -> Compile
             marker = next((e for e in extras if isinstance(e, _Source | Body)), None)
         if base is Request:
             compiled.fill.append((name, "request", None))
+        elif base is ClientAddress:
+            compiled.fill.append((name, "client", None))
         elif base is Principal:
             compiled.fill.append((name, "principal", None))
             compiled.wants_principal = True

@@ -7,7 +7,16 @@ from typing import Annotated
 
 from chassis.pagination import CursorCodec, CursorParam, InvalidCursor, Page
 from chassis.problems import Problem
-from chassis.web import ADMIN, USER, Principal, Query, Request, Response, Router, json_response
+from chassis.web import (
+    ADMIN,
+    USER,
+    ClientAddress,
+    Principal,
+    Query,
+    Response,
+    Router,
+    json_response,
+)
 from identity.domain.errors import (
     EmailTaken,
     InvalidCredentials,
@@ -40,11 +49,6 @@ JWKS_MAX_AGE = 60
 _AUDIT_PAGES = CursorCodec("identity.audit.v1")
 
 
-def _client(request: Request) -> str:
-    # behind the gateway, uvicorn's proxy-header support has already put the real client here
-    return request.client_host or "unknown"
-
-
 @router.post("/v1/signup", status=201, raises=(InvalidEmail, WeakPassword, EmailTaken))
 async def sign_up(body: Credentials, identity: IdentityContext) -> UserOut:
     """Create a customer account.
@@ -56,13 +60,14 @@ async def sign_up(body: Credentials, identity: IdentityContext) -> UserOut:
 @router.post("/v1/login", raises=(InvalidCredentials,), problems={
     429: "too many failed logins for this account or client address, `Retry-After` says how "
          "long to wait (identity/too-many-attempts)"})
-async def log_in(body: Credentials, request: Request, identity: IdentityContext) -> TokenPairOut:
+async def log_in(body: Credentials, client: ClientAddress,
+                 identity: IdentityContext) -> TokenPairOut:
     """Trade an email and password for an access token and a refresh token.
 
     An unknown email and a wrong password get the same answer."""
     try:
         pair = await sessions.log_in(identity, email=body.email, password=body.password,
-                                     client=_client(request))
+                                     client=client)
     except TooManyAttempts as exc:  # a domain rule, but its answer carries a header
         raise Problem(429, "identity/too-many-attempts", str(exc),
                       headers={"Retry-After": str(exc.retry_after)}) from None
@@ -71,22 +76,23 @@ async def log_in(body: Credentials, request: Request, identity: IdentityContext)
 
 
 @router.post("/v1/refresh", raises=(InvalidRefreshToken,))
-async def refresh(body: RefreshIn, request: Request, identity: IdentityContext) -> TokenPairOut:
+async def refresh(body: RefreshIn, client: ClientAddress,
+                  identity: IdentityContext) -> TokenPairOut:
     """A new token pair; the presented refresh token is spent.
 
     Presenting a spent one revokes every token of its login (both holders log in again)."""
     pair = await sessions.refresh(identity, refresh_token=body.refresh_token,
-                                  client=_client(request))
+                                  client=client)
     return TokenPairOut(access_token=pair.access_token, expires_in=pair.expires_in,
                         refresh_token=pair.refresh_token)
 
 
 @router.post("/v1/logout", status=204)
-async def log_out(body: RefreshIn, request: Request, identity: IdentityContext) -> None:
+async def log_out(body: RefreshIn, client: ClientAddress, identity: IdentityContext) -> None:
     """Revoke the refresh token and every token rotated from the same login.
 
     An unknown or already revoked token is fine: logging out twice is harmless."""
-    await sessions.log_out(identity, refresh_token=body.refresh_token, client=_client(request))
+    await sessions.log_out(identity, refresh_token=body.refresh_token, client=client)
 
 
 @router.get("/v1/me", auth=USER, raises=(InvalidCredentials,))
@@ -126,9 +132,9 @@ async def audit_log(identity: IdentityContext, cursor: CursorParam = None,
 
 
 @router.post("/v1/service-tokens", raises=(InvalidServiceCredentials,))
-async def service_token(body: ServiceCredentials, request: Request,
+async def service_token(body: ServiceCredentials, client: ClientAddress,
                         identity: IdentityContext) -> AccessTokenOut:
     """Trade a service's credentials for a short-lived service token."""
     token = await service_tokens.issue_service_token(
-        identity, service=body.service, secret=body.secret, client=_client(request))
+        identity, service=body.service, secret=body.secret, client=client)
     return AccessTokenOut(access_token=token.access_token, expires_in=token.expires_in)

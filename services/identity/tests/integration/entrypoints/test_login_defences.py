@@ -5,9 +5,20 @@ assertions have no place in a suite run on shared machines.)"""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 import pytest
 
-from ..conftest import ADMIN_EMAIL, ADMIN_PASSWORD, PROBLEM, RunningIdentity, Start
+from chassis.testing.service import Reply
+
+from ..conftest import (
+    ADMIN_EMAIL,
+    ADMIN_PASSWORD,
+    PROBLEM,
+    SERVICE_SECRETS,
+    RunningIdentity,
+    Start,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -65,17 +76,37 @@ async def test_unknown_user_and_wrong_password_get_identical_answers(
     assert b"email or password is incorrect" in next(iter(bodies["wrong"]))
 
 
-async def test_the_client_address_is_the_one_the_gateway_forwarded(start_identity: Start) -> None:
+async def test_a_forwarded_address_counts_only_with_the_gateways_proof(
+        start_identity: Start) -> None:
+    """Issue 10, item 5: a local client varying X-Forwarded-For neither dodges the per-address
+    throttle nor writes the audit log's client field; the gateway, proving itself with its
+    service token in X-Souk-Edge-Token, names the client."""
     identity = await start_identity(login_max_failures=100, login_max_failures_per_client=2)
     await identity.sign_up(EMAIL, PASSWORD)
-    far = {"X-Forwarded-For": "203.0.113.7"}  # sent by a local peer, as the gateway does
-    for _ in range(2):
+    for n in range(2):  # two failures, each from a made-up address
         wrong = await identity.send("POST", "/v1/login", {"email": EMAIL, "password": "guess"},
-                                    headers=far)
+                                    headers={"X-Forwarded-For": f"203.0.113.{n}"})
         assert wrong.status == 401
     right = {"email": EMAIL, "password": PASSWORD}
-    assert (await identity.send("POST", "/v1/login", right, headers=far)).status == 429
-    assert (await identity.log_in(EMAIL, PASSWORD)).status == 200  # another address: not locked
-    admin = await identity.token(ADMIN_EMAIL, ADMIN_PASSWORD)
-    events = (await identity.send("GET", "/v1/audit", token=admin)).body["items"]
-    assert {e["client"] for e in events if e["event"] == "login_failed"} == {"203.0.113.7"}
+    dodge = {"X-Forwarded-For": "203.0.113.99"}
+    assert (await identity.send("POST", "/v1/login", right, headers=dodge)).status == 429
+
+    def service_token(name: str) -> Awaitable[Reply]:
+        return identity.send("POST", "/v1/service-tokens",
+                             {"service": name, "secret": SERVICE_SECRETS[name]})
+
+    gateway = (await service_token("gateway")).body["access_token"]
+    orders = (await service_token("orders")).body["access_token"]
+    # another service's token is no proof: still the locked-out peer
+    not_gateway = {"X-Souk-Edge-Token": orders, "X-Forwarded-For": "203.0.113.99"}
+    assert (await identity.send("POST", "/v1/login", right, headers=not_gateway)).status == 429
+    # the gateway's: the right-most entry (the peer it saw) is the client, not locked out
+    via_gateway = {"X-Souk-Edge-Token": gateway, "X-Forwarded-For": "198.51.100.1, 203.0.113.7"}
+    assert (await identity.send("POST", "/v1/login", right, headers=via_gateway)).status == 200
+    admin = await identity.send("POST", "/v1/login",
+                                {"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+                                headers=via_gateway)
+    events = (await identity.send("GET", "/v1/audit",
+                                  token=admin.body["access_token"])).body["items"]
+    assert {e["client"] for e in events if e["event"] == "login_failed"} == {"127.0.0.1"}
+    assert {e["client"] for e in events if e["event"] == "login_succeeded"} == {"203.0.113.7"}
