@@ -107,15 +107,24 @@ async def test_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_n
         new_kid = jwt.get_unverified_header(after["access_token"])["kid"]
         assert new_kid != old_kid
         assert jwt.get_unverified_header(admin["access_token"])["kid"] == new_kid
-        # a token of a key nobody published makes the catalog fetch the keys right now ...
+        # A rotation right after a verifier fetched the keys: a token of a key nobody published
+        # makes the catalog fetch them now, identity rotates again at once, and the new key's
+        # first token reaches the catalog well within its one-fetch-a-second guard.
+        identity = next(p["url"] for p in platform.status() if p["service"] == "identity")
         made_up = TestIssuer(kid="made-up-kid").mint(roles=("admin",))
         status, _, _ = await call(s, "POST", f"{catalog}/v1/products", made_up,
                                   {**NEW_PRODUCT, "sku": "HOM-000001"})
         assert status == 401
-        # ... and the new key's first token, just after, is not refused for that
+        status, _, rotated = await call(s, "POST", f"{identity}/v1/keys/rotate",
+                                        admin["access_token"])
+        assert status == 200, rotated
+        status, _, newest = await call(s, "POST", f"{identity}/v1/login", body={
+            "email": users["admin"]["email"], "password": users["admin"]["password"]})
+        assert status == 200 and jwt.get_unverified_header(newest["access_token"])["kid"] == (
+            rotated["kid"])
         sku = f"HOM-{uuid.uuid4().int % 10**6:06d}"
         status, _, created = await call(s, "POST", f"{catalog}/v1/products",
-                                        admin["access_token"], {**NEW_PRODUCT, "sku": sku})
+                                        newest["access_token"], {**NEW_PRODUCT, "sku": sku})
         assert status == 201, created
         for tokens in (after, before):
             status, _, me = await call(s, "GET", f"{platform.gateway}/api/v1/identity/me",

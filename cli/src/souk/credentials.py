@@ -6,6 +6,8 @@
   (``IDENTITY_SERVICE_CREDENTIALS_FILE``): identity never holds the secrets themselves.
 * ``<home>/secrets/demo-users.json`` — a demo admin (identity creates it at start from
   ``IDENTITY_BOOTSTRAP_ADMIN_*``) and a demo customer (``souk up`` signs it up once ready).
+* ``<home>/secrets/deployment.json`` — secrets of the deployment as a whole: the key identity
+  encrypts its private signing keys with (``IDENTITY_SIGNING_KEY_SECRET``).
 
 Every file is written owner-only (0600) in an owner-only folder. Existing secrets are kept, so a
 restart changes nothing; a service added to the topology later gets a secret on the next ``up``.
@@ -26,8 +28,8 @@ from souk.home import Home
 from souk.state import read_json
 
 __all__ = ["DEMO_ADMIN_EMAIL", "DEMO_CUSTOMER_EMAIL", "DemoUser", "DemoUsers", "ensure_demo_users",
-           "ensure_service_secrets", "mark_customer_signed_up", "read_demo_users",
-           "write_private_json"]
+           "ensure_service_secrets", "ensure_signing_key_secret", "mark_customer_signed_up",
+           "read_demo_users", "write_private_json"]
 
 DEMO_ADMIN_EMAIL = "admin@souk.local"
 DEMO_CUSTOMER_EMAIL = "customer@souk.local"
@@ -62,6 +64,16 @@ def ensure_service_secrets(home: Home, services: Iterable[str]) -> dict[str, str
     if read_json(home.service_credentials_file) != hashes:
         write_private_json(home.service_credentials_file, hashes)
     return wanted
+
+
+def ensure_signing_key_secret(home: Home) -> str:
+    """The deployment's signing-key secret, generated once (losing it loses identity's keys:
+    the next start refuses to sign with keys it cannot decrypt)."""
+    known = _string_map(read_json(home.deployment_secrets_file))
+    if "signing_key_secret" not in known:
+        known["signing_key_secret"] = secrets.token_urlsafe(32)
+        write_private_json(home.deployment_secrets_file, known)
+    return known["signing_key_secret"]
 
 
 @dataclass(frozen=True)

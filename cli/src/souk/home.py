@@ -56,6 +56,8 @@ class Home:
     service_credentials_file = _Path("service-credentials.json", under=secrets)
     # the demo admin and demo customer, with their passwords
     demo_users_file = _Path("demo-users.json", under=secrets)
+    # {"signing_key_secret": "..."}: what identity encrypts its private signing keys with
+    deployment_secrets_file = _Path("deployment.json", under=secrets)
     supervisor_log = _Path("supervisor.log", under=logs)
 
     @classmethod
@@ -72,7 +74,9 @@ class Home:
         return self.logs / f"{instance}.log"
 
     def create(self) -> None:
-        """Make every folder (idempotent)."""
-        for folder in (self.data, self.logs, self.nats, self.run, self.faults):
-            folder.mkdir(parents=True, exist_ok=True)
-        self.secrets.mkdir(mode=0o700, parents=True, exist_ok=True)
+        """Make every folder (idempotent), readable by the owner only: databases, the broker's
+        store, logs and secrets are nobody else's business (an existing folder is tightened)."""
+        for folder in (self.root, self.data, self.logs, self.nats, self.run, self.faults,
+                       self.secrets):
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.chmod(0o700)  # mkdir's mode is masked by the umask, and skips what exists

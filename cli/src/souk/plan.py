@@ -11,7 +11,8 @@ gets the same keep rules as ``TELEMETRY_KEEP_RATIO`` and ``TELEMETRY_SLOW_MS``. 
 the stream's limits, ``_STREAM_MAX_AGE`` and ``_STREAM_MAX_BYTES`` (``[platform]``): whichever
 service starts applies them to the one shared stream. Identity and the registry also get the file
 of every service's credential hash (identity trades a secret for a service token, the registry
-admits only registrations made with one), identity the demo admin to create.
+admits only registrations made with one), identity the demo admin to create and the secret it
+encrypts its signing keys with.
 """
 
 from __future__ import annotations
@@ -87,6 +88,7 @@ class Planner:
     python: str = sys.executable
     service_secrets: Mapping[str, str] = field(default_factory=dict)
     bootstrap_admin: DemoUser | None = None
+    signing_key_secret: str = ""
     _slot_ports: dict[str, int] = field(default_factory=dict)
     _nats: ProcSpec | None = None
 
@@ -182,6 +184,8 @@ class Planner:
 
     def _identity_env(self, prefix: str) -> dict[str, str]:
         env: dict[str, str] = {}
+        if self.signing_key_secret:
+            env[f"{prefix}SIGNING_KEY_SECRET"] = self.signing_key_secret
         if self.bootstrap_admin is not None:
             env[f"{prefix}BOOTSTRAP_ADMIN_EMAIL"] = self.bootstrap_admin.email
             env[f"{prefix}BOOTSTRAP_ADMIN_PASSWORD"] = self.bootstrap_admin.password

@@ -62,6 +62,6 @@ def spawn_detached(argv: list[str], log_file: Path) -> int:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
     actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
-               (os.POSIX_SPAWN_OPEN, 1, str(log_file), flags, 0o644),
+               (os.POSIX_SPAWN_OPEN, 1, str(log_file), flags, 0o600),
                (os.POSIX_SPAWN_DUP2, 1, 2)]
     return os.posix_spawn(argv[0], argv, dict(os.environ), file_actions=actions, setsid=True)

@@ -24,7 +24,11 @@ from typing import Any
 import orjson
 
 from chassis.testing import find_nats_server, free_port
-from souk.credentials import ensure_demo_users, ensure_service_secrets
+from souk.credentials import (
+    ensure_demo_users,
+    ensure_service_secrets,
+    ensure_signing_key_secret,
+)
 from souk.home import Home
 from souk.instance import Instance
 from souk.plan import Planner, PortAllocator, ProcSpec
@@ -261,6 +265,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the detached supervisor process."""
     args = _parse(argv)
+    # every file the platform writes (databases, the broker's store, logs) is its owner's only;
+    # the services and nats-server inherit this
+    os.umask(0o077)
     home = Home(args.home.absolute())
     try:
         topology = load_topology(args.topology)
@@ -279,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     service_secrets = ensure_service_secrets(home, topology.services)
     admin = ensure_demo_users(home)[0].admin if IDENTITY in topology.services else None
     planner = Planner(topology, home, PortAllocator(free_port), nats_binary=find_nats_server(),
-                      service_secrets=service_secrets, bootstrap_admin=admin)
+                      service_secrets=service_secrets, bootstrap_admin=admin,
+                      signing_key_secret=(ensure_signing_key_secret(home)
+                                          if IDENTITY in topology.services else ""))
     supervisor = Supervisor(topology, args.topology.absolute(), home, planner,
                             root=(args.root or args.topology.absolute().parent).absolute(),
                             startup_timeout=args.timeout)

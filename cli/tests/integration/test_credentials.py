@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import stat
 
 import pytest
@@ -45,6 +46,25 @@ def test_up_gives_each_service_a_secret_and_identity_their_hashes(souk_factory: 
     assert identity["bootstrap_admin"] == "admin@souk.local"
     assert worker["bootstrap_admin"] is None
     assert secrets["worker"] not in (souk.home / "logs" / "supervisor.log").read_text()
+
+
+def test_data_and_secrets_are_readable_by_their_owner_only(souk_factory: Factory) -> None:
+    """Issue 10, item 7: under the usual umask 022 too."""
+    souk = souk_factory(workers=1, identity=True, gateway=False)
+    old = os.umask(0o022)
+    try:
+        assert souk.up().returncode == 0
+    finally:
+        os.umask(old)
+    for folder in (souk.home, *(souk.home / name for name in (
+            "data", "nats", "logs", "run", "faults", "secrets"))):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+    written = [path for path in souk.home.rglob("*") if path.is_file()]
+    assert any(path.parent.name == "logs" for path in written)
+    readable_by_others = {path: stat.S_IMODE(path.stat().st_mode) & 0o077 for path in written}
+    assert readable_by_others == dict.fromkeys(written, 0)
+    deployment = json.loads((souk.home / "secrets" / "deployment.json").read_text())
+    assert len(deployment["signing_key_secret"]) >= 32
 
 
 def test_identity_starts_after_the_registry_and_before_the_other_services(

@@ -169,7 +169,8 @@ def test_each_instance_gets_its_service_secret_and_identity_its_credentials_and_
     plan = Planner(parse_topology(text), HOME, PortAllocator(lambda: next(picks)),
                    nats_binary="/bin/nats-server", python="/venv/bin/python",
                    service_secrets={"catalog": "cat-secret", "identity": "id-secret"},
-                   bootstrap_admin=DemoUser("admin@souk.local", "admin-password"))
+                   bootstrap_admin=DemoUser("admin@souk.local", "admin-password"),
+                   signing_key_secret="key-secret")
 
     catalog, identity = plan.instance("catalog", 2), plan.instance("identity", 1)
 
@@ -182,7 +183,12 @@ def test_each_instance_gets_its_service_secret_and_identity_its_credentials_and_
         "IDENTITY_SERVICE_CREDENTIALS_FILE": "/srv/souk/secrets/service-credentials.json",
         "IDENTITY_BOOTSTRAP_ADMIN_EMAIL": "admin@souk.local",
         "IDENTITY_BOOTSTRAP_ADMIN_PASSWORD": "admin-password",
+        "IDENTITY_SIGNING_KEY_SECRET": "key-secret",
     }
+    # the registry checks registrations against the same hashes (issue 10, item 4)
+    assert plan.instance("registry", 1).env["REGISTRY_SERVICE_CREDENTIALS_FILE"] == (
+        "/srv/souk/secrets/service-credentials.json")
+    assert "REGISTRY_SIGNING_KEY_SECRET" not in plan.instance("registry", 1).env
     assert "GATEWAY_SERVICE_SECRET" not in plan.instance("gateway", 1).env  # none was given
 
 

@@ -65,7 +65,8 @@ def _context(settings: IdentitySettings, runtime: Runtime,
     window = timedelta(seconds=settings.login_window_seconds)
     lockout = timedelta(seconds=settings.login_lockout_seconds)
     return IdentityContext(
-        uow=SqlUnitOfWork(runtime.transaction, SqlIdentity), hasher=hasher, signer=RsaSigner(),
+        uow=SqlUnitOfWork(runtime.transaction, SqlIdentity), hasher=hasher,
+        signer=RsaSigner(settings.signing_key_secret),
         clock=_utc_now,
         tokens=TokenPolicy(issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                            internal_audience=settings.jwt_internal_audience,
@@ -88,6 +89,8 @@ def _bootstrap(settings: IdentitySettings) -> ServiceLifespan:
         try:
             await hasher.start()
             identity = _context(settings, runtime, hasher)
+            if sealed := await signing.seal_signing_keys(identity):
+                log.info("signing keys stored in the clear are now encrypted", keys=sealed)
             kid = await signing.ensure_signing_key(identity)
             if settings.bootstrap_admin_email and await accounts.ensure_admin(
                     identity, email=settings.bootstrap_admin_email,

@@ -15,7 +15,8 @@ class IdentitySettings(StatefulServiceSettings, frozen=True, kw_only=True):
     """Issuer and audiences are the chassis's ``jwt_issuer``/``jwt_audience``/
     ``jwt_internal_audience``, so what identity signs is what every verifier expects."""
 
-    SECRETS: ClassVar[frozenset[str]] = frozenset({"service_secret", "bootstrap_admin_password"})
+    SECRETS: ClassVar[frozenset[str]] = frozenset({"service_secret", "bootstrap_admin_password",
+                                                   "signing_key_secret"})
 
     service_name: str = "identity"
 
@@ -49,6 +50,9 @@ class IdentitySettings(StatefulServiceSettings, frozen=True, kw_only=True):
         ),
     ] = 2
 
+    signing_key_secret: Annotated[str, Meta(description=(
+        "encrypts the private signing keys in the database (the launcher generates one per "
+        "deployment); required"))] = ""
     bootstrap_admin_email: str = ""
     bootstrap_admin_password: str = ""
     service_credentials_file: Annotated[

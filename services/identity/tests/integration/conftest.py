@@ -55,7 +55,8 @@ def identity_settings(database_url: str, credentials: Path, **overrides: Any) ->
     values: dict[str, Any] = {
         "database_url": database_url, "log_level": "warning", "nats_url": "", "registry_url": "",
         "bootstrap_admin_email": ADMIN_EMAIL, "bootstrap_admin_password": ADMIN_PASSWORD,
-        "service_credentials_file": str(credentials), "login_max_failures_per_client": 50}
+        "service_credentials_file": str(credentials), "login_max_failures_per_client": 50,
+        "signing_key_secret": "identity tests' signing key secret"}
     return IdentitySettings(**{**values, **overrides})
 
 

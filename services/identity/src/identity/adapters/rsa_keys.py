@@ -1,4 +1,8 @@
-"""RS256 signing keys: RSA-2048 generated here, kid derived from the public key, JWT by PyJWT."""
+"""RS256 signing keys: RSA-2048 generated here, kid derived from the public key, JWT by PyJWT.
+
+The private key is stored encrypted (PKCS#8 with the best encryption ``cryptography`` offers: a
+key derived from ``secret``, the per-deployment secret the launcher provides, by PBKDF2, then
+AES-256-CBC): a copy of the database alone signs nothing."""
 
 from __future__ import annotations
 
@@ -43,26 +47,48 @@ def public_jwk(public_key: rsa.RSAPublicKey) -> dict[str, Any]:
             "n": _uint(numbers.n), "e": _uint(numbers.e)}
 
 
-def _generate(now: datetime) -> SigningKey:
+_ENCRYPTED = "-----BEGIN ENCRYPTED PRIVATE KEY-----"
+
+
+def _sealed_pem(private: rsa.RSAPrivateKey, secret: bytes) -> str:
+    return private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                 serialization.BestAvailableEncryption(secret)).decode()
+
+
+def _generate(now: datetime, secret: bytes) -> SigningKey:
     private = rsa.generate_private_key(public_exponent=65537, key_size=KEY_BITS)
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
     public = private.public_key()
-    return SigningKey(kid=key_id(public), private_pem=pem, public_jwk=public_jwk(public),
-                      created_at=now)
+    return SigningKey(kid=key_id(public), private_pem=_sealed_pem(private, secret),
+                      public_jwk=public_jwk(public), created_at=now)
 
 
 @lru_cache(maxsize=8)
-def _load_private(pem: str) -> Any:
-    # parsing a PEM costs about a millisecond; a process signs with one key for hours
-    return serialization.load_pem_private_key(pem.encode(), password=None)
+def _load_private(pem: str, secret: bytes) -> Any:
+    # parsing (and decrypting) a PEM costs milliseconds; a process signs with one key for hours.
+    # A key stored before keys were encrypted is read as it is, until seal() rewrites it.
+    password = secret if pem.startswith(_ENCRYPTED) else None
+    return serialization.load_pem_private_key(pem.encode(), password=password)
 
 
 class RsaSigner:
+    def __init__(self, secret: str) -> None:
+        if not secret:
+            raise ValueError("signing keys are stored encrypted: a secret is required "
+                             "(IDENTITY_SIGNING_KEY_SECRET)")
+        self._secret = secret.encode()
+
     async def new_key(self, now: datetime) -> SigningKey:
         # RSA key generation takes up to a second: off the event loop
-        return await asyncio.to_thread(_generate, now)
+        return await asyncio.to_thread(_generate, now, self._secret)
 
     def sign(self, claims: Mapping[str, Any], key: SigningKey) -> str:
-        return jwt.encode(dict(claims), _load_private(key.private_pem), algorithm=ALGORITHM,
-                          headers={"kid": key.kid, "typ": "JWT"})
+        return jwt.encode(dict(claims), _load_private(key.private_pem, self._secret),
+                          algorithm=ALGORITHM, headers={"kid": key.kid, "typ": "JWT"})
+
+    def seal(self, key: SigningKey) -> str | None:
+        """The key's private PEM encrypted, when it is stored in the clear; else None."""
+        if key.private_pem.startswith(_ENCRYPTED):
+            return None
+        private = serialization.load_pem_private_key(key.private_pem.encode(), password=None)
+        assert isinstance(private, rsa.RSAPrivateKey)
+        return _sealed_pem(private, self._secret)

@@ -159,6 +159,13 @@ class SqlIdentity(IdentityRepository):
             f"{_KEY} WHERE state = 'active' OR retired_at >= :since", {"since": self._ts(since)})
         return [_key(row) for row in rows]
 
+    async def signing_keys(self) -> list[SigningKey]:
+        return [_key(row) for row in await self._tx.fetch_all(_KEY)]
+
+    async def set_private_pem(self, kid: str, private_pem: str) -> None:
+        await self._tx.execute("UPDATE signing_keys SET private_pem = :pem WHERE kid = :kid",
+                               {"pem": private_pem, "kid": kid})
+
     async def add_audit_event(self, event: AuditEvent) -> None:
         await self._tx.execute(
             """INSERT INTO audit_events (id, at, event, user_id, email, client, detail)

@@ -62,6 +62,12 @@ class IdentityRepository(Protocol):
         """The active key and every key retired at or after ``since``."""
         ...
 
+    async def signing_keys(self) -> list[SigningKey]:
+        """Every signing key, retired or not."""
+        ...
+
+    async def set_private_pem(self, kid: str, private_pem: str) -> None: ...
+
     async def add_audit_event(self, event: AuditEvent) -> None: ...
 
     async def audit_events(self, *, before: tuple[datetime, str] | None,
@@ -92,6 +98,12 @@ class PasswordHasher(Protocol):
 
 
 class TokenSigner(Protocol):
+    """Makes keys whose private half is stored encrypted, and signs with them."""
+
     async def new_key(self, now: datetime) -> SigningKey: ...
 
     def sign(self, claims: Mapping[str, Any], key: SigningKey) -> str: ...
+
+    def seal(self, key: SigningKey) -> str | None:
+        """``key``'s private PEM encrypted, if it is stored in the clear (else None)."""
+        ...

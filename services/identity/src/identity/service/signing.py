@@ -12,7 +12,8 @@ from identity.domain.errors import RotationConflict
 from identity.domain.keys import SigningKey, published_keys
 from identity.service.context import IdentityContext
 
-__all__ = ["KEY_OVERLAP_SLACK", "ensure_signing_key", "jwks", "rotate_signing_key", "sign"]
+__all__ = ["KEY_OVERLAP_SLACK", "ensure_signing_key", "jwks", "rotate_signing_key",
+           "seal_signing_keys", "sign"]
 
 # Retired keys stay published for the access-token lifetime plus this, which covers the clock
 # skew verifiers allow and their JWKS caching.
@@ -36,6 +37,19 @@ async def ensure_signing_key(ctx: IdentityContext) -> str:
         active = await repo.active_signing_key()
     assert active is not None
     return active.kid
+
+
+async def seal_signing_keys(ctx: IdentityContext) -> int:
+    """Encrypt every private key still stored in the clear (from before keys were encrypted);
+    how many were."""
+    async with ctx.uow() as repo:
+        sealed = 0
+        for key in await repo.signing_keys():
+            pem = ctx.signer.seal(key)
+            if pem is not None:
+                await repo.set_private_pem(key.kid, pem)
+                sealed += 1
+    return sealed
 
 
 async def rotate_signing_key(ctx: IdentityContext, *, actor: str) -> str:

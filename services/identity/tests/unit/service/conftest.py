@@ -99,6 +99,12 @@ class InMemoryRepository:
     async def signing_keys_retired_since(self, since: datetime) -> list[SigningKey]:
         return [k for k in self.s.keys.values() if k.retired_at is None or k.retired_at >= since]
 
+    async def signing_keys(self) -> list[SigningKey]:
+        return list(self.s.keys.values())
+
+    async def set_private_pem(self, kid: str, private_pem: str) -> None:
+        self.s.keys[kid] = replace(self.s.keys[kid], private_pem=private_pem)
+
     async def add_audit_event(self, event: AuditEvent) -> None:
         self.s.audit.append(event)
 
@@ -155,10 +161,13 @@ class FakeSigner:
     async def new_key(self, now: datetime) -> SigningKey:
         self.made += 1
         kid = f"kid{self.made}"
-        return SigningKey(kid=kid, private_pem="secret", public_jwk={"kid": kid}, created_at=now)
+        return SigningKey(kid=kid, private_pem="sealed:secret", public_jwk={"kid": kid}, created_at=now)
 
     def sign(self, claims: Mapping[str, Any], key: SigningKey) -> str:
         return json.dumps({"kid": key.kid, **claims})
+
+    def seal(self, key: SigningKey) -> str | None:
+        return None if key.private_pem.startswith("sealed:") else f"sealed:{key.private_pem}"
 
 
 class Clock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -33,3 +34,14 @@ async def test_rotation_activates_a_new_key_and_keeps_the_old_one_published_for_
     assert isinstance(uow, InMemoryUnitOfWork)
     rotated = [e for e in uow.store.audit if e.event is AuditKind.KEY_ROTATED]
     assert rotated[0].detail == {"kid": "kid2", "previous_kid": "kid1"}
+
+
+async def test_keys_stored_in_the_clear_are_sealed_once() -> None:
+    ctx = make_context()
+    await signing.ensure_signing_key(ctx)
+    uow = ctx.uow
+    assert isinstance(uow, InMemoryUnitOfWork)
+    uow.store.keys["kid1"] = replace(uow.store.keys["kid1"], private_pem="clear")
+    assert await signing.seal_signing_keys(ctx) == 1
+    assert uow.store.keys["kid1"].private_pem == "sealed:clear"
+    assert await signing.seal_signing_keys(ctx) == 0
