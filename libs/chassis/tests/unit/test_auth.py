@@ -82,7 +82,9 @@ async def test_unknown_kids_cannot_flood_the_jwks_endpoint() -> None:
     results = await asyncio.gather(*(v.verify(made_up.mint(sub=f"u{n}")) for n in range(30)),
                                    return_exceptions=True)
     assert all(isinstance(r, InvalidToken) and "unknown key" in str(r) for r in results)
-    assert jwks.fetches == 2  # the 30 waited for one slot and shared its fetch
+    # the 30 queued behind one fetch (two when the first ran before the others asked) and then
+    # shared the next one
+    assert 2 <= jwks.fetches <= 3
 
 
 async def test_a_key_published_just_after_a_fetch_signs_tokens_that_are_accepted_at_once(
