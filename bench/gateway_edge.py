@@ -25,6 +25,7 @@ ratios Souk ÷ Envoy for CPU per request and throughput. Needs wrk and nginx (De
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -44,6 +45,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _load import ROOT, cpu_seconds, free_port, load_options, load_tool, measure, souk_down, souk_up
 
 from chassis.testing import TestIssuer, stop_process
+from souk.credentials import ensure_service_secrets
+from souk.home import Home
 
 PROXY_CPU, LOAD_CPU = 0, 1
 BODY = json.dumps({"items": [{"id": f"cat-{n:04d}", "name": f"Category {n}", "slug": f"c-{n}"}
@@ -189,14 +192,17 @@ def start_envoy(home: Path, upstream: str) -> tuple[subprocess.Popen[bytes], str
     return proc, f"http://127.0.0.1:{port}"
 
 
-def keep_registered(registry: str, instance_id: str, url: str, stop: threading.Event) -> None:
-    """Register the upstream as a catalog instance and heartbeat it, as a service would."""
+def keep_registered(registry: str, instance_id: str, url: str, secret: str,
+                    stop: threading.Event) -> None:
+    """Register the upstream as a catalog instance and heartbeat it, as a service would (with
+    the catalog's credential: the registry admits nobody else)."""
     body = json.dumps({"service": "catalog", "url": url, "metadata": {}}).encode()
+    auth = {"Authorization": "Basic " + base64.b64encode(f"catalog:{secret}".encode()).decode()}
 
     def register() -> None:
         urllib.request.urlopen(urllib.request.Request(
             f"{registry}/v1/instances/{instance_id}", data=body, method="PUT",
-            headers={"Content-Type": "application/json"}), timeout=5).close()
+            headers={"Content-Type": "application/json", **auth}), timeout=5).close()
 
     register()
 
@@ -204,7 +210,8 @@ def keep_registered(registry: str, instance_id: str, url: str, stop: threading.E
         while not stop.wait(2.0):
             try:
                 urllib.request.urlopen(urllib.request.Request(
-                    f"{registry}/v1/instances/{instance_id}/heartbeat", method="PUT"),
+                    f"{registry}/v1/instances/{instance_id}/heartbeat", method="PUT",
+                    headers=auth),
                     timeout=5).close()
             except urllib.error.HTTPError as exc:
                 if exc.code == 404:  # forgotten: register again, as a service would
@@ -227,8 +234,8 @@ def shipped_tracing() -> dict[str, float]:
 
 
 def start_gateway(home: Path, name: str, registry: str, jwks_url: str, otlp: str,
-                  sample_ratio: float, keep_ratio: float,
-                  slow_ms: float) -> tuple[subprocess.Popen[bytes], str]:
+                  sample_ratio: float, keep_ratio: float, slow_ms: float,
+                  secret: str) -> tuple[subprocess.Popen[bytes], str]:
     """``python -m gateway`` with GATEWAY_* variables, as the launcher starts it."""
     port = free_port()
     env = {**os.environ, "PYTHONUNBUFFERED": "1",
@@ -237,7 +244,8 @@ def start_gateway(home: Path, name: str, registry: str, jwks_url: str, otlp: str
            "GATEWAY_LOG_FORMAT": "json", "GATEWAY_LOG_LEVEL": "warning",
            "GATEWAY_JWKS_URL": jwks_url, "GATEWAY_RATE_LIMIT": "10000000/minute",
            "GATEWAY_OTLP_ENDPOINT": otlp, "GATEWAY_TRACE_SAMPLE_RATIO": str(sample_ratio),
-           "GATEWAY_TRACE_KEEP_RATIO": str(keep_ratio), "GATEWAY_TRACE_SLOW_MS": str(slow_ms)}
+           "GATEWAY_TRACE_KEEP_RATIO": str(keep_ratio), "GATEWAY_TRACE_SLOW_MS": str(slow_ms),
+           "GATEWAY_SERVICE_SECRET": secret}
     log = (home / f"{name}.log").open("wb")
     proc = subprocess.Popen([*pinned(PROXY_CPU), sys.executable, "-m", "gateway"], env=env,
                             cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
@@ -301,6 +309,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="souk-edge-") as tmp:
         home = Path(tmp)
         try:
+            # credentials for the stand-ins too: souk up keeps them and gives the registry
+            # their hashes
+            secrets = ensure_service_secrets(Home(home), ("registry", "catalog", "gateway"))
             # a registry that tolerates a busy machine: with both CPUs saturated its health
             # checks of the upstream must not time out and take the upstream out of rotation
             status = souk_up(home, "[services.registry]\ninstances = 1\ndatabase = true\n"
@@ -315,7 +326,7 @@ def main() -> None:
             upstream_proc, upstream = start_upstream(home)
             procs.append(upstream_proc)
             wait_ok(f"{upstream}/v1/categories", {})
-            keep_registered(registry, "catalog-nginx", upstream, stop)
+            keep_registered(registry, "catalog-nginx", upstream, secrets["catalog"], stop)
             targets = {"direct": f"{upstream}/v1/categories"}
             pids: dict[str, int] = {}
             for name, starter in (("nginx", start_nginx_proxy), ("envoy", start_envoy)):
@@ -338,7 +349,7 @@ def main() -> None:
                 variants.append(("souk-untraced", "", 1.0, 1.0))
             for name, endpoint, ratio, keep in variants:
                 proc, base = start_gateway(home, name, registry, jwks_url, endpoint, ratio, keep,
-                                           shipped["slow_ms"])
+                                           shipped["slow_ms"], secrets["gateway"])
                 procs.append(proc)
                 pids[name] = proc.pid
                 targets[name] = f"{base}/api/v1/catalog/categories"
