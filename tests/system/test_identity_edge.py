@@ -112,7 +112,7 @@ async def test_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_n
         # first token reaches the catalog well within its one-fetch-a-second guard.
         identity = next(p["url"] for p in platform.status() if p["service"] == "identity")
         made_up = TestIssuer(kid="made-up-kid").mint(roles=("admin",))
-        status, _, _ = await call(s, "POST", f"{catalog}/v1/products", made_up,
+        status, _, _ = await call(s, "POST", f"{catalog}/v1/admin/products", made_up,
                                   {**NEW_PRODUCT, "sku": "HOM-000001"})
         assert status == 401
         status, _, rotated = await call(s, "POST", f"{identity}/v1/keys/rotate",
@@ -123,7 +123,7 @@ async def test_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_n
         assert status == 200 and jwt.get_unverified_header(newest["access_token"])["kid"] == (
             rotated["kid"])
         sku = f"HOM-{uuid.uuid4().int % 10**6:06d}"
-        status, _, created = await call(s, "POST", f"{catalog}/v1/products",
+        status, _, created = await call(s, "POST", f"{catalog}/v1/admin/products",
                                         newest["access_token"], {**NEW_PRODUCT, "sku": sku})
         assert status == 201, created
         for tokens in (after, before):
