@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from typing import Any, ClassVar
 
 import pytest
@@ -53,3 +54,21 @@ def test_mistakes_are_caught_when_handlers_are_declared_or_bound() -> None:
         async def on_knocked(event: Rang) -> None: ...
     with pytest.raises(RuntimeError, match="needs a Door"):
         handlers.bind({})
+
+
+def test_work_after_the_commit_runs_in_the_context_it_was_registered_in() -> None:
+    # a task a handler starts after the commit (payments asking its processor) continues the
+    # trace of the message it handled, not the batch's: its reply's trace must be whole
+    current: contextvars.ContextVar[str] = contextvars.ContextVar("current", default="batch")
+    tx = MessageTx(None)  # type: ignore[arg-type]  # no statement is run
+    seen: list[str] = []
+
+    def handle(name: str) -> None:
+        current.set(name)
+        tx.after_commit(lambda: seen.append(current.get()))
+
+    for name in ("first message", "second message"):
+        contextvars.copy_context().run(handle, name)
+    tx.run_after_commit()
+    assert seen == ["first message", "second message"]
+    assert current.get() == "batch"

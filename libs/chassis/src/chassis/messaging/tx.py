@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -38,17 +39,19 @@ class MessageTx:
         self.outgoing: list[Outgoing] = []
         self.correlation_id = correlation_id
         self.trace_headers: dict[str, str] = {}
-        self._after_commit: list[Callable[[], None]] = []
+        self._after_commit: list[tuple[contextvars.Context, Callable[[], None]]] = []
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once this transaction has committed (not on rollback); for in-memory
-        notifications that must never announce what was not stored."""
-        self._after_commit.append(callback)
+        notifications that must never announce what was not stored, and work that must start
+        only then. It runs in the context it was registered in: a task it starts continues the
+        trace of the message (or request) being handled, not the batch's."""
+        self._after_commit.append((contextvars.copy_context(), callback))
 
     def run_after_commit(self) -> None:
         callbacks, self._after_commit = self._after_commit, []
-        for callback in callbacks:
-            callback()
+        for context, callback in callbacks:
+            context.run(callback)
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
         return await self._tx.execute(sql, params)
