@@ -16,5 +16,10 @@ async def cancel_and_wait(*tasks: asyncio.Task[Any] | None) -> None:
     for task in started:
         task.cancel()
     for task in started:
+        # asyncio.wait_for (Python 3.11) swallows a cancellation that arrives as its awaited
+        # future completes, and the task runs on: cancel it again until it has ended
+        while not task.done():
+            await asyncio.wait({task}, timeout=0.1)
+            task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 
@@ -30,3 +31,16 @@ async def test_cancels_every_task_and_returns_once_each_has_ended() -> None:
 async def test_nothing_to_stop_when_no_task_was_started() -> None:
     await cancel_and_wait(None)
     await cancel_and_wait()
+
+
+async def test_a_task_that_swallowed_its_cancellation_is_cancelled_again() -> None:
+    async def stubborn() -> None:
+        # swallowed once, as asyncio.wait_for (3.11) does when its future completes meanwhile
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(3600)
+        await asyncio.sleep(3600)
+
+    task = asyncio.create_task(stubborn())
+    await asyncio.sleep(0)
+    await asyncio.wait_for(cancel_and_wait(task), 5)
+    assert task.cancelled()
