@@ -1,11 +1,12 @@
 """The dead-letter stream ``SOUK_DLQ``: count, list and replay its messages (nats-py).
 
 A consumer that gives up on a message publishes it to ``souk-dlq.<consumer>`` with its original
-data and headers plus ``Souk-Dlq-Subject``, ``Souk-Dlq-Consumer``, ``Souk-Dlq-Error`` and
-``Souk-Dlq-Deliveries``. A replay republishes the original to its subject with the original
-headers; only ``Nats-Msg-Id`` changes (``<Souk-Msg-Id>.replay.<dlq seq>``), so JetStream does not
-drop it as a duplicate, while the consumers' inboxes still key on ``Souk-Msg-Id`` (never recorded
-for a dead letter, so the consumer that failed it applies it; the others skip it).
+data and headers plus ``Souk-Dlq-Subject``, ``Souk-Dlq-Consumer``, ``Souk-Dlq-Error``,
+``Souk-Dlq-Deliveries`` and ``Souk-Dlq-Failures`` (its handler's failures). A replay republishes
+the original to its subject with the original headers; only ``Nats-Msg-Id`` changes
+(``<Souk-Msg-Id>.replay.<dlq seq>``), so JetStream does not drop it as a duplicate, while the
+consumers' inboxes still key on ``Souk-Msg-Id`` (never recorded for a dead letter, so the
+consumer that failed it applies it; the others skip it).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ __all__ = ["DLQ_PREFIX", "DLQ_STREAM", "DeadLetter", "DlqError", "Replayed", "co
 
 DLQ_STREAM = "SOUK_DLQ"
 DLQ_PREFIX = "souk-dlq."
-DLQ_HEADERS = ("Souk-Dlq-Subject", "Souk-Dlq-Consumer", "Souk-Dlq-Error", "Souk-Dlq-Deliveries")
+DLQ_HEADERS = ("Souk-Dlq-Subject", "Souk-Dlq-Consumer", "Souk-Dlq-Error", "Souk-Dlq-Deliveries",
+               "Souk-Dlq-Failures")
 TIMEOUT = 5.0
 
 

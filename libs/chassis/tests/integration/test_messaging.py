@@ -27,6 +27,7 @@ from chassis.messaging import (
     history,
     subject_for,
 )
+from chassis.messaging.streams import ensure_consumer, ensure_streams, filter_of
 from chassis.testing import temporary_database
 from contracts import Event, encode
 
@@ -82,13 +83,40 @@ async def effects(db: Database) -> dict[str, int]:
         return {r["msg_id"]: r["value"] for r in await tx.fetch_all("SELECT * FROM effects")}
 
 
-async def raw_publish(nats_url: str, msg: Event, *, nats_id: str, souk_id: str) -> None:
+async def raw_publish(nats_url: str, msg: Event, *, nats_id: str, souk_id: str,
+                      data: bytes | None = None) -> None:
     nc = await nats.connect(nats_url)
     try:
-        await nc.jetstream().publish(subject_for(msg), encode(msg), headers={
-            "Nats-Msg-Id": nats_id, "Souk-Msg-Id": souk_id, "Souk-Type": msg.TYPE})
+        await nc.jetstream().publish(subject_for(msg), encode(msg) if data is None else data,
+                                     headers={"Nats-Msg-Id": nats_id, "Souk-Msg-Id": souk_id,
+                                              "Souk-Type": msg.TYPE})
     finally:
         await nc.close()
+
+
+async def settled(broker: Broker, consumer: str) -> bool:
+    """Every message of the consumer's filter delivered and acked."""
+    info = await broker.jetstream().consumer_info(STREAM, consumer)
+    return info.num_ack_pending == 0 and info.num_pending == 0
+
+
+async def dead_letters_of(broker: Broker, consumer: str, count: int) -> list[nats.aio.msg.Msg]:
+    sub = await broker.jetstream().pull_subscribe(f"souk-dlq.{consumer}", stream=DLQ_STREAM)
+    try:
+        return list(await sub.fetch(count, timeout=5))
+    finally:
+        await sub.unsubscribe()
+
+
+def recording(handlers: MessageHandlers, contract: type[Event], value: int) -> None:
+    """A handler of ``contract`` that records each application as ``value``."""
+
+    async def record(event: Event, tx: MessageTx, meta: Incoming) -> None:
+        await tx.execute("INSERT INTO effects (msg_id, value) VALUES (:id, :v)",
+                         {"id": meta.id, "v": value})
+
+    record.__annotations__["event"] = contract
+    handlers.on(contract)(record)
 
 
 async def test_a_published_message_is_applied_once_and_its_reply_published(
@@ -167,7 +195,7 @@ async def test_rows_left_unpublished_by_a_crash_are_published_by_the_catch_up_po
 async def test_a_poison_message_is_dead_lettered_and_the_consumer_keeps_going(
         db: Database, broker: Broker, nats_url: str) -> None:
     consumer = f"poison-{time.time_ns()}"
-    m = make_messaging(db, broker, consumer, max_deliver=3, nak_delay=0.05)
+    m = make_messaging(db, broker, consumer, max_failures=3, nak_delay=0.05)
 
     handlers = MessageHandlers()
 
@@ -205,7 +233,7 @@ async def test_a_poison_message_is_dead_lettered_and_the_consumer_keeps_going(
     dead = await broker.jetstream().get_last_msg(DLQ_STREAM, f"souk-dlq.{consumer}")
     assert dead.headers is not None
     assert "negative pings" in dead.headers["Souk-Dlq-Error"]
-    assert dead.headers["Souk-Dlq-Deliveries"] == "3"
+    assert dead.headers["Souk-Dlq-Failures"] == "3"
     await m.close()
 
 
@@ -294,3 +322,221 @@ async def test_a_publish_no_stream_takes_stays_in_the_outbox_and_is_retried(
     await eventually(retried, timeout=20)
     assert (await m.outbox_stats())["pending"] == 1
     await m.close()
+
+
+async def test_a_message_that_is_not_text_is_dead_lettered_and_its_batch_mates_applied(
+        db: Database, broker: Broker, nats_url: str) -> None:
+    """Item 10: bytes that are not UTF-8, or a NUL (which PostgreSQL's text refuses), go to the
+    dead-letter stream unchanged; the messages delivered in the same batch are applied."""
+    consumer = f"bytes-{time.time_ns()}"
+    stamp = time.time_ns()
+    bad = {f"not-utf8-{stamp}": b"\xff\xfe{not text", f"nul-{stamp}": b'{"n": 1}\x00'}
+    good = [f"fine-{stamp}-{i}" for i in range(6)]
+    await ensure_streams(broker.jetstream())
+    # published before the consumer starts, so that they reach it together, in one batch
+    for i, msg_id in enumerate(good[:3]):
+        await raw_publish(nats_url, Pinged(n=i), nats_id=msg_id, souk_id=msg_id)
+    for msg_id, data in bad.items():
+        await raw_publish(nats_url, Pinged(n=0), nats_id=msg_id, souk_id=msg_id, data=data)
+    for i, msg_id in enumerate(good[3:]):
+        await raw_publish(nats_url, Pinged(n=i), nats_id=msg_id, souk_id=msg_id)
+    m = make_messaging(db, broker, consumer)
+    handlers = MessageHandlers()
+    recording(handlers, Pinged, 1)
+    m.subscribe(handlers, {})
+    await m.start()
+
+    async def done() -> bool:
+        return (await m.outbox_stats())["dead_letters"] == 2 and set(good) <= set(
+            await effects(db)) and await settled(broker, consumer)
+
+    await eventually(done, timeout=20)
+    letters = {d.headers["Souk-Msg-Id"]: d.data for d in await dead_letters_of(broker, consumer, 2)
+               if d.headers}
+    assert letters == bad  # the very bytes that arrived
+
+    async def outbox_drained() -> bool:
+        return (await m.outbox_stats())["pending"] == 0
+
+    await eventually(outbox_drained)
+    await m.close()
+
+
+async def test_redeliveries_after_the_ack_wait_do_not_count_as_failures(
+        db: Database, broker: Broker, nats_url: str) -> None:
+    """Item 11: a consumer that fell behind (its message delivered and redelivered after the ack
+    wait) retries the message after its handler's first failure instead of dead-lettering it."""
+    consumer = f"behind-{time.time_ns()}"
+    js = broker.jetstream()
+    await ensure_streams(js)
+    await ensure_consumer(js, consumer, [subject_for(Pinged)], ack_wait=0.5)
+    msg_id = f"late-{time.time_ns()}"
+    await raw_publish(nats_url, Pinged(n=5), nats_id=msg_id, souk_id=msg_id)
+    # delivered to a process that never acked it (it died, or was too slow), twice
+    sub = await js.pull_subscribe_bind(consumer, STREAM)
+    deliveries = 0
+    for _ in range(20):
+        deliveries += sum(1 for msg in await sub.fetch(100, timeout=5)
+                          if (msg.headers or {}).get("Souk-Msg-Id") == msg_id)
+        if deliveries >= 2:
+            break
+    await sub.unsubscribe()
+    assert deliveries >= 2
+
+    calls: list[int] = []
+    m = make_messaging(db, broker, consumer, max_failures=2, nak_delay=0.05, ack_wait=0.5)
+    handlers = MessageHandlers()
+
+    @handlers.on(Pinged)
+    async def on_pinged(event: Pinged, tx: MessageTx, meta: Incoming) -> None:
+        if meta.id == msg_id:
+            calls.append(meta.delivered)
+            if meta.delivered == calls[0]:  # fails on its first delivery here (batch and alone)
+                raise RuntimeError("a passing failure")
+        await tx.execute("INSERT INTO effects (msg_id, value) VALUES (:id, :v)",
+                         {"id": meta.id, "v": event.n})
+
+    m.subscribe(handlers, {})
+    await m.start()
+
+    async def applied() -> bool:
+        return msg_id in await effects(db)
+
+    await eventually(applied, timeout=15)
+    assert (await m.outbox_stats())["dead_letters"] == 0
+    assert calls[0] >= 3  # its first failure came on its third delivery or later
+    async with db.transaction(readonly=True) as tx:  # applied: its count went with it
+        assert await tx.fetch_value("SELECT COUNT(*) FROM message_failures") == 0
+    await m.close()
+
+
+async def test_handler_failures_are_counted_across_a_restart(
+        db: Database, broker: Broker, nats_url: str) -> None:
+    """Item 11: the failures are counted in the service's database: a restarted consumer
+    dead-letters the message after the failures still missing, not after a fresh count."""
+    consumer = f"restart-{time.time_ns()}"
+    msg_id = f"doomed-{time.time_ns()}"
+    calls: list[int] = []
+    handlers = MessageHandlers()
+
+    @handlers.on(Pinged)
+    async def on_pinged(event: Pinged, meta: Incoming) -> None:
+        if meta.id == msg_id:
+            calls.append(meta.delivered)
+            raise RuntimeError("never works")
+
+    async def failures() -> int:
+        async with db.transaction(readonly=True) as tx:
+            return int(await tx.fetch_value(
+                "SELECT COALESCE(MAX(failures), 0) FROM message_failures WHERE msg_id = :id",
+                {"id": msg_id}) or 0)
+
+    first = make_messaging(db, broker, consumer, max_failures=3, nak_delay=1.0)
+    first.subscribe(handlers, {})
+    await first.start()
+    await first.wait_started(10)
+    await raw_publish(nats_url, Pinged(n=1), nats_id=msg_id, souk_id=msg_id)
+
+    async def failed_twice() -> bool:
+        return await failures() == 2
+
+    await eventually(failed_twice, timeout=15)
+    await first.close()
+    second = make_messaging(db, broker, consumer, max_failures=3, nak_delay=1.0)
+    second.subscribe(handlers, {})
+    await second.start()
+
+    async def dead() -> bool:
+        return (await second.outbox_stats())["dead_letters"] == 1
+
+    await eventually(dead, timeout=15)
+    assert sorted(set(calls)) == [1, 2, 3]  # three deliveries (each tried in its batch, then alone)
+    assert await failures() == 0  # dead-lettered: its count went with it
+    [letter] = await dead_letters_of(broker, consumer, 1)
+    assert letter.headers is not None and letter.headers["Souk-Dlq-Failures"] == "3"
+    await second.close()
+
+
+async def test_a_rolling_deploy_that_adds_a_handler_loses_no_message(
+        db: Database, broker: Broker) -> None:
+    """Item 12: instances of one service, an old version (Pinged only) and a new one (Pinged and
+    Ponged), share the durable consumer. The old one starting last does not narrow its filter,
+    and a Ponged it receives is left (nak'ed) for an instance that can apply it."""
+    service = f"rolling-{time.time_ns()}"
+    old_handlers, new_handlers = MessageHandlers(), MessageHandlers()
+    recording(old_handlers, Pinged, 1)
+    recording(new_handlers, Pinged, 2)
+    recording(new_handlers, Ponged, 2)
+
+    async def instance(handlers: MessageHandlers) -> tuple[Broker, Messaging]:
+        own = Broker(broker.url, name=service)  # an instance's own connection
+        await own.start()
+        await own.wait_connected(5)
+        m = make_messaging(db, own, service, defer_delay=0.2)
+        m.subscribe(handlers, {})
+        await m.start()
+        await m.wait_started(10)
+        return own, m
+
+    new_broker, new = await instance(new_handlers)
+    old_broker, old = await instance(old_handlers)  # an old instance restarted mid-deploy
+    info = await broker.jetstream().consumer_info(STREAM, service)
+    assert subject_for(Ponged) in filter_of(info.config)
+
+    await new.close()  # the new instance goes away for a while: only the old one runs
+    await new_broker.close()
+    stamp = time.time_ns()
+    pongs = [f"pong-{stamp}-{i}" for i in range(10)]
+    pings = [f"ping-{stamp}-{i}" for i in range(10)]
+    async with old.transaction() as tx:
+        for i, (pong, ping) in enumerate(zip(pongs, pings, strict=True)):
+            tx.publish(Ponged(n=i), msg_id=pong)
+            tx.publish(Pinged(n=i), msg_id=ping)
+
+    def deferred() -> float:
+        return sum(sample.value for metric in old.metrics._consumed.collect()
+                   for sample in metric.samples
+                   if sample.labels.get("outcome") == "deferred"
+                   and sample.name.endswith("_total"))
+
+    async def old_applied_pings_and_left_pongs() -> bool:
+        done = await effects(db)
+        return set(pings) <= set(done) and deferred() >= len(pongs)
+
+    await eventually(old_applied_pings_and_left_pongs, timeout=20)
+    assert not set(pongs) & set(await effects(db))
+
+    new_broker, new = await instance(new_handlers)  # the new version is back
+
+    async def every_pong_applied_by_the_new_version() -> bool:
+        done = await effects(db)
+        return all(done.get(p) == 2 for p in pongs) and await settled(broker, service)
+
+    await eventually(every_pong_applied_by_the_new_version, timeout=20)
+    for m, b in ((old, old_broker), (new, new_broker)):
+        await m.close()
+        await b.close()
+
+
+async def test_a_retired_type_is_acked_unapplied_and_leaves_the_filter(
+        db: Database, broker: Broker) -> None:
+    service = f"retiring-{time.time_ns()}"
+    before = MessageHandlers()
+    recording(before, Pinged, 1)
+    recording(before, Ponged, 1)
+    m = make_messaging(db, broker, service)
+    m.subscribe(before, {})
+    await m.start()
+    await m.wait_started(10)
+    await m.close()
+
+    after = MessageHandlers()
+    recording(after, Pinged, 2)
+    after.retire(Ponged.TYPE)
+    m = make_messaging(db, broker, service)
+    m.subscribe(after, {})
+    await m.start()
+    await m.wait_started(10)
+    info = await broker.jetstream().consumer_info(STREAM, service)
+    await m.close()
+    assert filter_of(info.config) == [subject_for(Pinged)], info.config

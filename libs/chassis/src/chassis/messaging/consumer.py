@@ -3,9 +3,16 @@
 For each batch: one transaction records every message's ``(consumer, message id)`` in ``inbox``
 (a message already there is a redelivery and is skipped), runs the handlers, and writes what they
 publish to the outbox; the acks go out after the commit. When a batch fails it is rolled back and
-its messages are applied one per transaction, so one bad message cannot hold up the others: it is
-nak'ed with a growing delay and, after ``max_deliver`` deliveries (at once when it cannot even be
-parsed), dead-lettered.
+its messages are applied one per transaction, so one bad message cannot hold up the others: each
+failure of its handler is counted in ``message_failures`` (in the database, so a restart keeps the
+count; JetStream's delivery count would include redeliveries after the ack wait) and the message
+is nak'ed with a growing delay; after ``max_failures`` failures (at once when it cannot even be
+parsed) it is dead-lettered.
+
+A message of a type this process has no handler for is never acked: it is nak'ed with a delay,
+so that an instance that can apply it does (during a rolling deploy that adds a handler, the
+instances still running the old code share the durable consumer with the new ones). Only a type
+the service declared retired (``MessageHandlers.retire``) is acked unapplied.
 """
 
 from __future__ import annotations
@@ -50,13 +57,22 @@ INSERT_INBOX = ("INSERT INTO inbox (consumer, msg_id, processed_at) VALUES (:con
 INSERT_DEAD = ("INSERT INTO dead_letters (consumer, msg_id, subject, error, deliveries, dead_at) "
                "VALUES (:consumer, :msg_id, :subject, :error, :deliveries, :at) "
                "ON CONFLICT (consumer, msg_id) DO NOTHING")
+COUNT_FAILURE = ("INSERT INTO message_failures (consumer, msg_id, failures, error, failed_at) "
+                 "VALUES (:consumer, :msg_id, 1, :error, :at) ON CONFLICT (consumer, msg_id) DO "
+                 "UPDATE SET failures = message_failures.failures + 1, error = excluded.error, "
+                 "failed_at = excluded.failed_at RETURNING failures")
+FORGET_FAILURES = "DELETE FROM message_failures WHERE consumer = :consumer AND msg_id = :msg_id"
+MAX_ID = 200  # the inbox's msg_id column
+MAX_DELAY = 60.0  # seconds, the longest a failed message waits for its next try
 
 
 @dataclass(frozen=True)
 class Subscription:
-    """What a consumer handles: contract class → handler."""
+    """What a consumer handles: contract class → handler, and the type names it no longer
+    handles on purpose (acked unapplied)."""
 
     handlers: Mapping[type[Message], Handler]
+    retired: frozenset[str] = frozenset()
 
     def by_type(self) -> dict[str, tuple[type[Message], Handler]]:
         return {model.TYPE: (model, handler) for model, handler in self.handlers.items()}
@@ -66,15 +82,32 @@ class _Permanent(Exception):
     """A message that can never succeed (it does not parse): dead-letter it at once."""
 
 
+def _storable(msg_id: str) -> bool:
+    return 0 < len(msg_id) <= MAX_ID and "\x00" not in msg_id
+
+
+def _key(item: Incoming) -> str:
+    """The message's key in this service's tables (its id, unless that cannot be stored)."""
+    return item.id if _storable(item.id) else f"{item.subject}:{item.stream_seq}"
+
+
+def _printable(text: str) -> str:
+    """``text`` fit for a header and a text column (no NUL, no line breaks)."""
+    return "".join(c if c.isprintable() else " " for c in text)
+
+
 class Consumer:
     def __init__(self, messaging: Messaging, name: str, subscription: Subscription, *,
-                 batch: int = 100, max_deliver: int = 5, nak_delay: float = 0.5) -> None:
+                 batch: int = 100, max_failures: int = 5, nak_delay: float = 0.5,
+                 defer_delay: float = 1.0) -> None:
         self.name = name
         self._messaging = messaging
         self._routes = subscription.by_type()
+        self.retired = sorted(subscription.retired)
         self._batch = batch
-        self._max_deliver = max_deliver
+        self._max_failures = max_failures
         self._nak_delay = nak_delay
+        self._defer_delay = defer_delay
         self._queue: deque[Any] = deque()
         self._ready = asyncio.Event()
         self._pull: CreditPull | None = None
@@ -137,20 +170,23 @@ class Consumer:
             log.warning("batch failed; applying its messages one by one", consumer=self.name,
                         size=len(items), error=repr(exc))
             for msg, item in zip(batch, items, strict=True):
-                await self._apply_alone(msg, item)
+                try:
+                    await self._apply_alone(msg, item)
+                except Exception:  # not acked: redelivered after the ack wait; the others go on
+                    log.exception("message left unsettled", consumer=self.name, msg_id=item.id)
             return
         self._messaging.faults.crash_point("consumer.after-commit")
-        nc = self._messaging.broker.nc
         for msg, item, outcome in zip(batch, items, outcomes, strict=True):
-            await nc.publish(msg.reply, b"+ACK")
-            self._metrics.consumed(self.name, item.type, outcome)
+            await self._settle(msg, item, outcome)
         self._metrics.batch_seconds.labels(self._messaging.service, self.name).observe(
             time.perf_counter() - started)
 
     async def _apply(self, tx: MessageTx, item: Incoming) -> str:
         route = self._routes.get(item.type)
-        if route is None:
-            return "ignored"  # not ours (an older filter, or a type we stopped handling)
+        if route is None:  # retired here, or handled by a newer version of this service
+            return "retired" if item.type in self.retired else "deferred"
+        if not _storable(item.id):
+            raise _Permanent(f"its message id cannot be stored ({len(item.id)} characters)")
         inserted = await tx.execute(INSERT_INBOX, {"consumer": self.name, "msg_id": item.id,
                                                    "at": time.time()})
         if not inserted:
@@ -166,7 +202,7 @@ class Consumer:
         if parent is None:  # not traced here, or an untraced message: pass the context on as is
             tx.trace_headers = {k: v for k, v in item.headers.items() if k == "traceparent"}
             await handler(tx, message, item)
-            return "applied"
+            return await self._applied(tx, item)
         # the span's name has the type, the resource the service: only what a search needs
         attributes: dict[str, Any] = {"souk.order_id": item.correlation_id}
         if item.delivered > 1:
@@ -174,44 +210,88 @@ class Consumer:
         with tracing.span(f"consume {item.type}", kind=SpanKind.CONSUMER, parent=parent,
                           attributes=attributes):
             await handler(tx, message, item)
+        return await self._applied(tx, item)
+
+    async def _applied(self, tx: MessageTx, item: Incoming) -> str:
+        if item.delivered > 1:  # it may have failed before: its count goes with its success
+            await tx.execute(FORGET_FAILURES, {"consumer": self.name, "msg_id": item.id})
         return "applied"
 
+    async def _settle(self, msg: Any, item: Incoming, outcome: str) -> None:
+        """Ack what is done; nak (with a delay) what this process has no handler for."""
+        if outcome == "deferred":
+            delay = min(self._defer_delay * item.delivered, 5.0)
+            await self._messaging.broker.nc.publish(msg.reply, _nak(delay))
+        else:
+            await self._messaging.broker.nc.publish(msg.reply, b"+ACK")
+        self._metrics.consumed(self.name, item.type, outcome)
+
     async def _apply_alone(self, msg: Any, item: Incoming) -> None:
-        nc = self._messaging.broker.nc
         try:
             async with self._messaging.transaction() as tx:
                 outcome = await self._apply(tx, item)
         except Exception as exc:
-            permanent = isinstance(exc, _Permanent)
-            if permanent or item.delivered >= self._max_deliver:
-                await self._dead_letter(item, exc)
-                await nc.publish(msg.reply, b"+ACK")
-                return
-            delay = self._nak_delay * 2 ** (item.delivered - 1)
-            log.warning("message failed; will be redelivered", consumer=self.name, type=item.type,
-                        msg_id=item.id, delivered=item.delivered, error=repr(exc))
-            self._metrics.consumed(self.name, item.type, "failed")
-            await nc.publish(msg.reply, b"-NAK " + orjson.dumps({"delay": int(delay * 1e9)}))
+            await self._failed(msg, item, exc)
             return
         self._messaging.faults.crash_point("consumer.after-commit")
-        await nc.publish(msg.reply, b"+ACK")
-        self._metrics.consumed(self.name, item.type, outcome)
+        await self._settle(msg, item, outcome)
 
-    async def _dead_letter(self, item: Incoming, exc: Exception) -> None:
-        error = str(exc) or type(exc).__name__
+    async def _failed(self, msg: Any, item: Incoming, exc: Exception) -> None:
+        """Count the handler's failure; nak the message with a growing delay, or dead-letter it
+        once it failed ``max_failures`` times (at once when it can never succeed)."""
+        nc = self._messaging.broker.nc
+        error = _printable(str(exc) or type(exc).__name__)
+        failures = 0
+        if not isinstance(exc, _Permanent):
+            try:
+                failures = await self._count_failure(item, error)
+            except Exception as count_exc:  # the database is away: try again later, uncounted
+                log.warning("message failed; its failure could not be recorded", consumer=self.name,
+                            type=item.type, msg_id=item.id, error=error, why=repr(count_exc))
+                await nc.publish(msg.reply, _nak(self._nak_delay * 2))
+                return
+            if failures < self._max_failures:
+                log.warning("message failed; will be redelivered", consumer=self.name,
+                            type=item.type, msg_id=item.id, failures=failures, error=error)
+                self._metrics.consumed(self.name, item.type, "failed")
+                await nc.publish(msg.reply, _nak(self._nak_delay * 2 ** (failures - 1)))
+                return
+        try:
+            await self._dead_letter(item, error, failures)
+        except Exception as dead_exc:  # the database is away: try again later
+            log.warning("message could not be dead-lettered; will be redelivered",
+                        consumer=self.name, msg_id=item.id, why=repr(dead_exc))
+            await nc.publish(msg.reply, _nak(self._nak_delay * 2))
+            return
+        await nc.publish(msg.reply, b"+ACK")
+
+    async def _count_failure(self, item: Incoming, error: str) -> int:
+        async with self._messaging.transaction() as tx:
+            return int(await tx.fetch_value(COUNT_FAILURE, {
+                "consumer": self.name, "msg_id": _key(item), "error": error[:2000],
+                "at": time.time()}))
+
+    async def _dead_letter(self, item: Incoming, error: str, failures: int) -> None:
         log.error("message dead-lettered", consumer=self.name, type=item.type, msg_id=item.id,
-                  delivered=item.delivered, error=error)
+                  delivered=item.delivered, failures=failures, error=error)
+        key = _key(item)
         headers = {k: v for k, v in item.headers.items() if k not in ("Status", "Description")}
-        headers.update({NATS_MSG_ID: f"dlq.{self.name}.{item.id}", "Souk-Dlq-Consumer": self.name,
+        headers.update({NATS_MSG_ID: f"dlq.{self.name}.{key}", "Souk-Dlq-Consumer": self.name,
                         "Souk-Dlq-Subject": item.subject, "Souk-Dlq-Error": error[:500],
-                        "Souk-Dlq-Deliveries": str(item.delivered)})
+                        "Souk-Dlq-Deliveries": str(item.delivered),
+                        "Souk-Dlq-Failures": str(failures)})
         headers.setdefault(MSG_ID, item.id)  # its Nats-Msg-Id is the dead letter's own
         headers.setdefault(TYPE, item.type)  # its subject is the dead-letter stream's
         headers.setdefault(CORRELATION, item.correlation_id)
         async with self._messaging.transaction() as tx:
-            await tx.execute(INSERT_DEAD, {"consumer": self.name, "msg_id": item.id,
+            await tx.execute(INSERT_DEAD, {"consumer": self.name, "msg_id": key,
                                            "subject": item.subject, "error": error[:2000],
                                            "deliveries": item.delivered, "at": time.time()})
+            await tx.execute(FORGET_FAILURES, {"consumer": self.name, "msg_id": key})
             tx.publish_raw(DLQ_PREFIX + self.name, item.data, headers)
         self._metrics.dead_letters.labels(self._messaging.service, self.name).inc()
         self._metrics.consumed(self.name, item.type, "dead-lettered")
+
+
+def _nak(delay: float) -> bytes:
+    return b"-NAK " + orjson.dumps({"delay": int(min(delay, MAX_DELAY) * 1e9)})

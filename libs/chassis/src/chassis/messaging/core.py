@@ -16,7 +16,7 @@ from chassis.messaging.consumer import Consumer, Handler, Subscription
 from chassis.messaging.handlers import MessageHandlers
 from chassis.messaging.metrics import MessagingMetrics
 from chassis.messaging.relay import Relay
-from chassis.messaging.streams import StreamLimits, ensure_consumer, ensure_streams
+from chassis.messaging.streams import StreamLimits, ensure_consumer, ensure_streams, filter_of
 from chassis.messaging.tx import MessageTx
 from chassis.tasks import cancel_and_wait
 from chassis.tracing import NO_TRACING, Tracing
@@ -54,10 +54,9 @@ class Messaging:
 
     def __init__(self, db: Database, broker: Broker, service: str, registry: CollectorRegistry,
                  faults: FaultPoints, *, tracing: Tracing = NO_TRACING, batch: int = 100,
-                 max_deliver: int = 5,
-                 ack_wait: float = 5.0, nak_delay: float = 0.5,
-                 limits: StreamLimits = StreamLimits(), relay_max_queued: int = 10_000,
-                 inbox_retention: float = 8 * 86_400.0) -> None:
+                 max_failures: int = 5, ack_wait: float = 5.0, nak_delay: float = 0.5,
+                 defer_delay: float = 1.0, limits: StreamLimits = StreamLimits(),
+                 relay_max_queued: int = 10_000, inbox_retention: float = 8 * 86_400.0) -> None:
         self.db = db
         self.broker = broker
         self.service = service
@@ -68,10 +67,12 @@ class Messaging:
         self.limits = limits
         self.inbox_retention = inbox_retention
         self._handlers: dict[type[Message], Handler] = {}
+        self._retired: set[str] = set()
         self._batch = batch
-        self._max_deliver = max_deliver
+        self._max_failures = max_failures
         self._ack_wait = ack_wait
         self._nak_delay = nak_delay
+        self._defer_delay = defer_delay
         self.consumer: Consumer | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._started = asyncio.Event()
@@ -84,6 +85,7 @@ class Messaging:
             if contract in self._handlers:
                 raise ValueError(f"{contract.TYPE} is subscribed twice")
             self._handlers[contract] = bound
+        self._retired |= handlers.retired
 
     @asynccontextmanager
     async def transaction(self, *, readonly: bool = False,
@@ -101,9 +103,10 @@ class Messaging:
     async def start(self) -> None:
         self.relay.start()
         if self._handlers:
-            self.consumer = Consumer(self, self.service, Subscription(dict(self._handlers)),
-                                     batch=self._batch, max_deliver=self._max_deliver,
-                                     nak_delay=self._nak_delay)
+            subscription = Subscription(dict(self._handlers), frozenset(self._retired))
+            self.consumer = Consumer(self, self.service, subscription, batch=self._batch,
+                                     max_failures=self._max_failures, nak_delay=self._nak_delay,
+                                     defer_delay=self._defer_delay)
         self._tasks.append(asyncio.create_task(self._start_when_connected(), name="messaging-start"))
         self._tasks.append(asyncio.create_task(self._watch_lag(), name="messaging-lag"))
 
@@ -128,8 +131,7 @@ class Messaging:
                 await ensure_streams(js, self.limits)
                 self.relay.streams_ready.set()  # publishing before would only be refused
                 if self.consumer is not None:
-                    await ensure_consumer(js, self.consumer.name, self.consumer.subjects,
-                                          ack_wait=self._ack_wait)
+                    await self._ensure_consumer()
                     await self.consumer.start(self.broker.nc)
                 self._started.set()
                 log.info("messaging started", consumer=self.consumer and self.consumer.name,
@@ -142,6 +144,11 @@ class Messaging:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
+    async def _ensure_consumer(self) -> None:
+        assert self.consumer is not None
+        await ensure_consumer(self.broker.jetstream(), self.consumer.name, self.consumer.subjects,
+                              ack_wait=self._ack_wait, retired=self.consumer.retired)
+
     async def _watch_lag(self) -> None:
         while True:
             with contextlib.suppress(Exception):
@@ -149,6 +156,11 @@ class Messaging:
                 self.metrics.outbox_pending.set(stats["pending"])
                 if self.consumer is not None and self._started.is_set():
                     info = await self.broker.jetstream().consumer_info("SOUK", self.consumer.name)
+                    if set(self.consumer.subjects) - set(filter_of(info.config)):
+                        # another instance's update raced ours and lost our types: add them again
+                        log.warning("consumer filter lacks this instance's types; adding them",
+                                    consumer=self.consumer.name)
+                        await self._ensure_consumer()
                     labels = (self.service, self.consumer.name)
                     self.metrics.consumer_pending.labels(*labels).set(info.num_pending or 0)
                     self.metrics.consumer_ack_pending.labels(*labels).set(info.num_ack_pending or 0)

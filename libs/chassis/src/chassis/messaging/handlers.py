@@ -37,12 +37,24 @@ class MessageHandlers:
 
     def __init__(self) -> None:
         self._handlers: dict[type[Message], _HandlerFn] = {}
+        self.retired: set[str] = set()
+
+    def retire(self, type_name: str) -> None:
+        """Stop handling messages of wire type ``type_name`` on purpose: they are acked unapplied
+        and the type leaves the durable consumer's filter. Without this, a type an instance has
+        no handler for is left for an instance that has one (never acked here), and the filter
+        never loses a type (an instance of an older version may still handle it)."""
+        if any(type_name == contract.TYPE for contract in self._handlers):
+            raise ValueError(f"{type_name} has a handler; it cannot be retired")
+        self.retired.add(type_name)
 
     def on(self, contract: type[Message]) -> Callable[[_HandlerFn], _HandlerFn]:
         if not contract.TYPE:
             raise TypeError(f"{contract.__name__} has no wire name")
 
         def register(handler: _HandlerFn) -> _HandlerFn:
+            if contract.TYPE in self.retired:
+                raise ValueError(f"{contract.TYPE} is retired; it cannot have a handler")
             if contract in self._handlers:
                 raise ValueError(f"{contract.TYPE} already has a handler: "
                                  f"{self._handlers[contract].__qualname__}")
@@ -61,6 +73,8 @@ class MessageHandlers:
     def merge(self, other: MessageHandlers) -> None:
         for contract, handler in other._handlers.items():
             self.on(contract)(handler)
+        for type_name in other.retired:
+            self.retire(type_name)
 
     def bind(self, providers: Mapping[type, Any]) -> dict[type[Message], Bound]:
         """Each handler as ``(tx, message, incoming)`` with its service objects filled in."""

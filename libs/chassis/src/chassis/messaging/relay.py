@@ -20,6 +20,7 @@ are, committed in the outbox table, and the catch-up poll takes them once there 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import time
 from collections import deque
@@ -33,6 +34,7 @@ from chassis.faults import FaultPoints
 from chassis.logging import get_logger
 from chassis.messaging.envelope import Outgoing
 from chassis.messaging.metrics import MessagingMetrics
+from chassis.messaging.tx import STORED_AS_BASE64
 from chassis.tasks import cancel_and_wait
 
 if TYPE_CHECKING:
@@ -258,10 +260,18 @@ class Relay:
         before = max(time.time() - self._grace, self._started_at)
         async with self._db.transaction(readonly=True) as tx:
             rows = await tx.fetch_all(PENDING, {"before": before, "limit": self._batch})
-        found = [Outgoing(msg_id=r["msg_id"], subject=r["subject"],
-                          headers=orjson.loads(r["headers"]), payload=r["payload"].encode(),
-                          created_at=r["created_at"])
-                 for r in rows if r["msg_id"] not in self._queued]
+        found = [_outgoing(r) for r in rows if r["msg_id"] not in self._queued]
         if found:
             log.info("relay catching up on unpublished outbox rows", rows=len(found))
             self.hand_over(found)
+
+
+def _outgoing(row: dict[str, Any]) -> Outgoing:
+    """An outbox row as it is published (see ``chassis.messaging.tx.stored_row``)."""
+    headers: dict[str, str] = orjson.loads(row["headers"])
+    if headers.pop(STORED_AS_BASE64, None) is None:
+        payload = row["payload"].encode()
+    else:
+        payload = base64.b64decode(row["payload"])
+    return Outgoing(msg_id=row["msg_id"], subject=row["subject"], headers=headers, payload=payload,
+                    created_at=row["created_at"])

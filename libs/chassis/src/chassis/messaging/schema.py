@@ -12,14 +12,19 @@
   index when the inbox was kept for good).
 * ``dead_letters``: messages given up on, recorded with the outbox row that moves them to the
   dead-letter stream (so every dead letter can be accounted for).
+* ``message_failures``: how many times a consumer's handler failed on a message
+  (:func:`create_message_failures_table`, a service's fourth messaging migration). The dead-letter
+  decision counts these, not JetStream's deliveries (which include redeliveries after the ack
+  wait), and they outlive a restart; a row goes when its message is applied or dead-lettered.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["create_messaging_tables", "drop_messaging_tables", "index_inbox_by_age",
-           "slim_messaging_tables", "unindex_inbox_by_age", "unslim_messaging_tables"]
+__all__ = ["create_message_failures_table", "create_messaging_tables", "drop_messaging_tables",
+           "index_inbox_by_age", "slim_messaging_tables", "unindex_inbox_by_age",
+           "unslim_messaging_tables"]
 
 
 def create_messaging_tables(op: Any) -> None:
@@ -89,6 +94,20 @@ def index_inbox_by_age(op: Any) -> None:
 def unindex_inbox_by_age(op: Any) -> None:
     """Undo :func:`index_inbox_by_age`."""
     op.drop_index("inbox_processed_at", table_name="inbox")
+
+
+def create_message_failures_table(op: Any) -> None:
+    """``message_failures``: ``(consumer, msg_id)`` → failures so far, the last error, when."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        "message_failures",
+        sa.Column("consumer", sa.String(100), primary_key=True),
+        sa.Column("msg_id", sa.String(200), primary_key=True),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("error", sa.Text(), nullable=False),
+        sa.Column("failed_at", sa.Float(), nullable=False),
+    )
 
 
 def drop_messaging_tables(op: Any) -> None:

@@ -6,12 +6,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from nats.js import api
-from nats.js.errors import BadRequestError
+from nats.js.errors import BadRequestError, NotFoundError
 
 from chassis.logging import get_logger
-from chassis.messaging.envelope import DLQ_PREFIX, DLQ_STREAM, STREAM, SUBJECT_PREFIX
+from chassis.messaging.envelope import (
+    DLQ_PREFIX,
+    DLQ_STREAM,
+    STREAM,
+    SUBJECT_PREFIX,
+    subject_of_type,
+)
 
-__all__ = ["StreamLimits", "ensure_consumer", "ensure_streams"]
+__all__ = ["StreamLimits", "ensure_consumer", "ensure_streams", "filter_of"]
 
 log = get_logger(__name__)
 
@@ -58,10 +64,30 @@ async def ensure_streams(js: Any, limits: StreamLimits = StreamLimits()) -> None
                                                       discard=api.DiscardPolicy.NEW))
 
 
-async def ensure_consumer(js: Any, durable: str, subjects: list[str], *, ack_wait: float) -> None:
-    """Create or update the durable pull consumer ``durable`` over ``subjects``."""
+def filter_of(config: api.ConsumerConfig) -> list[str]:
+    """The subjects a consumer's configuration filters on."""
+    return list(config.filter_subjects or ([config.filter_subject] if config.filter_subject else []))
+
+
+async def ensure_consumer(js: Any, durable: str, subjects: list[str], *, ack_wait: float,
+                          retired: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """Create or update the durable pull consumer ``durable`` so that it covers ``subjects``;
+    return the subjects it filters on.
+
+    Every instance of a service shares the consumer, and during a rolling deploy they run
+    different versions: the filter is widened to what this instance handles and never narrowed,
+    except by types the service retired (``MessageHandlers.retire``). A filter set to whatever
+    the last instance to start handles would let an old instance drop a newer one's types (the
+    consumer skips what its filter leaves out, for good)."""
+    try:
+        current = filter_of((await js.consumer_info(STREAM, durable)).config)
+    except NotFoundError:
+        current = []
+    gone = {subject_of_type(name) for name in retired}
+    wanted = sorted((set(current) | set(subjects)) - gone)
     config = api.ConsumerConfig(
         durable_name=durable, name=durable, ack_policy=api.AckPolicy.EXPLICIT,
         deliver_policy=api.DeliverPolicy.ALL, ack_wait=ack_wait, max_deliver=-1,
-        filter_subjects=subjects, max_ack_pending=20000, max_waiting=512)
+        filter_subjects=wanted, max_ack_pending=20000, max_waiting=512)
     await js.add_consumer(STREAM, config)
+    return wanted

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import time
 from collections.abc import Callable, Iterable
@@ -14,11 +15,31 @@ from chassis.messaging.envelope import CORRELATION, NATS_MSG_ID, Outgoing, subje
 from chassis.tracing import NO_TRACING, Tracing
 from contracts import Message, encode
 
-__all__ = ["INSERT_OUTBOX", "MessageTx"]
+__all__ = ["INSERT_OUTBOX", "STORED_AS_BASE64", "MessageTx", "stored_row"]
 
 INSERT_OUTBOX = ("INSERT INTO outbox (msg_id, subject, headers, payload, created_at) "
                  "VALUES (:msg_id, :subject, :headers, :payload, :created_at) "
                  "ON CONFLICT (msg_id) DO NOTHING")
+
+# Outbox-only header of a row whose payload is stored as base64: the ``payload`` column is text,
+# and neither bytes that are not UTF-8 nor (on PostgreSQL) a NUL fit in it. Only raw publishes
+# (a dead letter carries whatever arrived) can hold such bytes; the relay decodes them back.
+STORED_AS_BASE64 = "Souk-Outbox-Base64"
+
+
+def stored_row(o: Outgoing) -> dict[str, Any]:
+    """The outbox row of ``o``: its payload as text, or as base64 (and marked so) when the text
+    column could not hold it."""
+    headers, payload = o.headers, o.payload
+    try:
+        text: str | None = payload.decode()
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text:
+        headers = {**headers, STORED_AS_BASE64: "1"}
+        text = base64.b64encode(payload).decode()
+    return {"msg_id": o.msg_id, "subject": o.subject, "headers": orjson.dumps(headers).decode(),
+            "payload": text, "created_at": o.created_at}
 
 
 class MessageTx:
@@ -98,7 +119,4 @@ class MessageTx:
     async def flush_outbox(self) -> None:
         """Write the recorded messages to the outbox (called by the owner before commit)."""
         if self.outgoing:
-            await self._tx.execute_many(INSERT_OUTBOX, [
-                {"msg_id": o.msg_id, "subject": o.subject,
-                 "headers": orjson.dumps(o.headers).decode(), "payload": o.payload.decode(),
-                 "created_at": o.created_at} for o in self.outgoing])
+            await self._tx.execute_many(INSERT_OUTBOX, [stored_row(o) for o in self.outgoing])
