@@ -540,3 +540,40 @@ async def test_a_retired_type_is_acked_unapplied_and_leaves_the_filter(
     info = await broker.jetstream().consumer_info(STREAM, service)
     await m.close()
     assert filter_of(info.config) == [subject_for(Pinged)], info.config
+
+
+async def test_published_rows_whose_delete_failed_leave_the_outbox_once_it_succeeds(
+        db: Database, broker: Broker) -> None:
+    """Item 9: a relay that cannot delete its published rows (the database refuses) keeps them
+    and deletes them once it can, without a restart."""
+    refuse = {"sqlite": ["CREATE TRIGGER refuse BEFORE DELETE ON outbox "
+                         "BEGIN SELECT RAISE(ABORT, 'deletes refused'); END"],
+              "postgresql": ["CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+                             "$$ BEGIN RAISE EXCEPTION 'deletes refused'; END $$",
+                             "CREATE TRIGGER refuse BEFORE DELETE ON outbox "
+                             "FOR EACH ROW EXECUTE FUNCTION refuse()"]}
+    allow = {"sqlite": "DROP TRIGGER refuse", "postgresql": "DROP TRIGGER refuse ON outbox"}
+    async with db.transaction() as tx:
+        for sql in refuse[db.dialect]:
+            await tx.execute(sql)
+    m = make_messaging(db, broker, f"refused-{time.time_ns()}")
+    await m.start()
+    await m.wait_started(10)
+    stamp = time.time_ns()
+    async with m.transaction() as tx:
+        for i in range(20):
+            tx.publish(Pinged(n=i), msg_id=f"kept-{stamp}-{i}")
+
+    async def refused_twice() -> bool:
+        return m.metrics.publish_failures._value.get() >= 2
+
+    await eventually(refused_twice)
+    assert (await m.outbox_stats())["pending"] == 20
+    async with db.transaction() as tx:
+        await tx.execute(allow[db.dialect])
+
+    async def drained() -> bool:
+        return (await m.outbox_stats())["pending"] == 0
+
+    await eventually(drained, timeout=15)
+    await m.close()
