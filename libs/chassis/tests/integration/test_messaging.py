@@ -577,3 +577,22 @@ async def test_published_rows_whose_delete_failed_leave_the_outbox_once_it_succe
 
     await eventually(drained, timeout=15)
     await m.close()
+
+
+async def test_two_versions_widening_the_filter_at_once_both_keep_their_types(
+        broker: Broker) -> None:
+    # two instances of different versions starting together: each reads the filter, adds its
+    # own types and writes it; unserialised, the last write dropped the other's types, and the
+    # shared consumer skipped their messages for good
+    js = broker.jetstream()
+    await ensure_streams(js)
+    pinged = subject_for(Pinged)
+    for attempt in range(5):
+        durable = f"widening-{time.time_ns()}-{attempt}"
+        await ensure_consumer(js, durable, [pinged], ack_wait=5.0)
+        await asyncio.gather(
+            ensure_consumer(js, durable, [pinged, f"{pinged}.a"], ack_wait=5.0),
+            ensure_consumer(js, durable, [pinged, f"{pinged}.b"], ack_wait=5.0))
+        info = await js.consumer_info(STREAM, durable)
+        assert filter_of(info.config) == sorted([pinged, f"{pinged}.a", f"{pinged}.b"]), attempt
+        await js.delete_consumer(STREAM, durable)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 from nats.js import api
-from nats.js.errors import BadRequestError, NotFoundError
+from nats.js.errors import BadRequestError, KeyWrongLastSequenceError, NotFoundError
 
 from chassis.logging import get_logger
 from chassis.messaging.envelope import (
@@ -17,12 +21,17 @@ from chassis.messaging.envelope import (
     subject_of_type,
 )
 
-__all__ = ["StreamLimits", "ensure_consumer", "ensure_streams", "filter_of"]
+__all__ = ["StreamLimits", "consumer_lock", "ensure_consumer", "ensure_streams", "filter_of"]
 
 log = get_logger(__name__)
 
 DUPLICATE_WINDOW = 120.0  # seconds JetStream remembers a Nats-Msg-Id
 _DAY = 86_400.0
+# A key-value bucket of locks: a consumer's filter is read, widened and written under its key.
+# A lock its holder never released (it died) is forgotten after LOCK_SECONDS; waiting for one
+# gives up after a little longer (the caller tries again later).
+LOCKS_BUCKET = "SOUK_LOCKS"
+LOCK_SECONDS = 15.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,16 +87,46 @@ async def ensure_consumer(js: Any, durable: str, subjects: list[str], *, ack_wai
     different versions: the filter is widened to what this instance handles and never narrowed,
     except by types the service retired (``MessageHandlers.retire``). A filter set to whatever
     the last instance to start handles would let an old instance drop a newer one's types (the
-    consumer skips what its filter leaves out, for good)."""
-    try:
-        current = filter_of((await js.consumer_info(STREAM, durable)).config)
-    except NotFoundError:
-        current = []
-    gone = {subject_of_type(name) for name in retired}
-    wanted = sorted((set(current) | set(subjects)) - gone)
-    config = api.ConsumerConfig(
-        durable_name=durable, name=durable, ack_policy=api.AckPolicy.EXPLICIT,
-        deliver_policy=api.DeliverPolicy.ALL, ack_wait=ack_wait, max_deliver=-1,
-        filter_subjects=wanted, max_ack_pending=20000, max_waiting=512)
-    await js.add_consumer(STREAM, config)
+    consumer skips what its filter leaves out, for good). Read, widen and write happen under a
+    lock (:func:`consumer_lock`): two instances of different versions widening at once would
+    otherwise each write the filter it read plus its own types, and the last write would drop
+    the other's."""
+    async with consumer_lock(js, durable):
+        try:
+            current = filter_of((await js.consumer_info(STREAM, durable)).config)
+        except NotFoundError:
+            current = []
+        gone = {subject_of_type(name) for name in retired}
+        wanted = sorted((set(current) | set(subjects)) - gone)
+        config = api.ConsumerConfig(
+            durable_name=durable, name=durable, ack_policy=api.AckPolicy.EXPLICIT,
+            deliver_policy=api.DeliverPolicy.ALL, ack_wait=ack_wait, max_deliver=-1,
+            filter_subjects=wanted, max_ack_pending=20000, max_waiting=512)
+        await js.add_consumer(STREAM, config)
     return wanted
+
+
+@contextlib.asynccontextmanager
+async def consumer_lock(js: Any, durable: str, *,
+                        seconds: float = LOCK_SECONDS) -> AsyncIterator[None]:
+    """Hold the lock of consumer ``durable`` (a key created in the ``SOUK_LOCKS`` bucket, whose
+    entries expire after ``seconds``); raise TimeoutError when it stays taken longer than that."""
+    kv = await js.create_key_value(config=api.KeyValueConfig(
+        bucket=LOCKS_BUCKET, ttl=seconds, history=1, max_bytes=1 << 20))
+    owner = os.urandom(8).hex().encode()
+    loop = asyncio.get_running_loop()
+    give_up, pause = loop.time() + seconds + 5.0, 0.01
+    while True:
+        try:
+            await kv.create(durable, owner)
+            break
+        except KeyWrongLastSequenceError:  # taken: wait for its release or its expiry
+            if loop.time() >= give_up:
+                raise TimeoutError(f"the lock of consumer {durable} stayed taken") from None
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 0.5)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            await kv.delete(durable)
