@@ -59,7 +59,8 @@ def _bootstrap(settings: OrdersSettings, carts: CartReader | None) -> ServiceLif
                             PrometheusSagaMetrics(runtime.metrics_registry),
                             capture_on_authorize=settings.capture_on_authorize,
                             tracing=runtime.tracing,
-                            broker_up=lambda: broker is None or broker.is_connected)
+                            broker_up=lambda: broker is None or broker.is_connected,
+                            restart_deadlines_first=True)
         uow = SqlUnitOfWork(runtime.transaction, SqlOrders)
         reader = carts or HttpCartReader(runtime.service_client())
         app.provide(runner)

@@ -226,12 +226,14 @@ def on_timeout(saga: Saga, now: float, deadlines: Deadlines) -> Transition:
 
 
 def restart_deadline(saga: Saga, now: float, deadlines: Deadlines) -> Transition:
-    """The broker was unreachable from orders: the step's command may have waited in the outbox
-    all along, so its deadline counts again from ``now`` (never earlier; nothing is sent)."""
+    """The broker was unreachable from orders (or orders has just started and cannot know): the
+    step's command may have waited in the outbox all along, so its deadline counts again from
+    ``now`` (never earlier; nothing is sent)."""
     if saga.status.terminal or saga.deadline_at is None:
         return Transition(saga, (), changed=False, note="no deadline to restart")
     due = _deadline(now, saga.step, saga.attempt, deadlines)
     if due <= saga.deadline_at:
         return Transition(saga, (), changed=False, note="the deadline is later already")
     return Transition(replace(saga, deadline_at=due), (),
-                      note=f"{saga.step}: the broker was unreachable; its deadline restarts")
+                      note=f"{saga.step}: the broker was unreachable (or orders has just "
+                           "started); its deadline restarts")

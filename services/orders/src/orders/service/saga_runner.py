@@ -88,10 +88,15 @@ class SagaRunner:
 
     def __init__(self, notices: StatusNotices, deadlines: Deadlines, metrics: SagaMetrics, *,
                  capture_on_authorize: bool = True, tracing: Tracing = NO_TRACING,
-                 broker_up: Callable[[], bool] = lambda: True) -> None:
+                 broker_up: Callable[[], bool] = lambda: True,
+                 restart_deadlines_first: bool = False) -> None:
         """``capture_on_authorize``: the authorization asks payments to capture in the same
         step (the setting of that name). ``broker_up``: whether this process reaches the broker
-        now; while it does not, no deadline is acted on (see :meth:`sweep`)."""
+        now; while it does not, no deadline is acted on (see :meth:`sweep`).
+        ``restart_deadlines_first``: the first sweep restarts deadlines as after an outage,
+        since a process that just started cannot know whether the broker was away before (the
+        app sets it: an orders restarted after an outage would otherwise cancel the steps whose
+        commands or answers waited in an outbox)."""
         self.notices = notices
         self.deadlines = deadlines
         self.metrics = metrics
@@ -99,7 +104,7 @@ class SagaRunner:
         self.tracing = tracing
         self.broker_up = broker_up
         self._broker_back_at: float | None = None  # set while deadlines are to be restarted
-        self._broker_was_away = False
+        self._broker_was_away = restart_deadlines_first
 
     async def apply(self, orders: OrdersRepository, record: SagaRecord, transition: Transition,
                     now: float, *, stored: bool = False) -> bool:
@@ -217,5 +222,5 @@ class SagaRunner:
                                          transition.note, since)
                     moved += 1
         if moved:
-            log.info("saga deadlines restarted after a broker outage", sagas=moved)
+            log.info("saga deadlines restarted after a broker outage or a start", sagas=moved)
         return moved > 0 and len(due) >= limit

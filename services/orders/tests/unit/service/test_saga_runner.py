@@ -243,3 +243,23 @@ def test_each_transition_is_named_for_its_span_event() -> None:
                                    late, stale)] == [
         "saga.reserve", "saga.authorize-capture", "saga.authorize", "saga.confirmed",
         "saga.capture", "saga.compensate.void", "saga.compensate.void.late", "saga.ignored"]
+
+
+async def test_a_runner_just_started_restarts_overdue_deadlines_before_acting_on_any(
+        uow: FakeUnitOfWork, carts: FakeCarts, metrics: FakeMetrics) -> None:
+    # an orders restarted after a broker outage cannot know of it: the step's command (or its
+    # answer) may have waited in an outbox all along, so it gets its time again, not a cancel
+    runner = SagaRunner(StatusNotices(), DEADLINES, metrics, restart_deadlines_first=True)
+    oid = await new_order(uow, carts, runner)
+    stored = uow.state.orders[oid]
+    stored.record = replace(stored.record, saga=replace(stored.record.saga, deadline_at=0.0))
+    started = time.time()
+    await runner.sweep(uow)
+    assert status_of(uow, oid) is Status.PENDING
+    restarted = uow.state.orders[oid].record.saga.deadline_at
+    assert restarted is not None and restarted >= started + DEADLINES[Step.RESERVE]
+
+    stored = uow.state.orders[oid]  # after that first pass, a missed deadline is acted on
+    stored.record = replace(stored.record, saga=replace(stored.record.saga, deadline_at=0.0))
+    await runner.sweep(uow)
+    assert status_of(uow, oid) is Status.CANCELLING
