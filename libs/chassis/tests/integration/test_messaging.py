@@ -14,7 +14,7 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from chassis.broker import Broker
-from chassis.db import Database, migrate, open_database
+from chassis.db import Database
 from chassis.faults import FaultPoints
 from chassis.messaging import (
     DLQ_STREAM,
@@ -28,7 +28,6 @@ from chassis.messaging import (
     subject_for,
 )
 from chassis.messaging.streams import ensure_consumer, ensure_streams, filter_of
-from chassis.testing import temporary_database
 from contracts import Event, encode
 
 pytestmark = pytest.mark.integration
@@ -44,16 +43,6 @@ class Pinged(Event, frozen=True, kw_only=True):
 class Ponged(Event, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "test.Ponged.v1"
     n: int
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with temporary_database(request.param, tmp_path, "messaging") as url:
-        await migrate(url, MIGRATIONS)
-        database = open_database(url)
-        await database.connect()
-        yield database
-        await database.close()
 
 
 @pytest.fixture

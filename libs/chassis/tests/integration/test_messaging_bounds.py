@@ -4,10 +4,8 @@ outbox table as the overflow, and the inbox forgets rows past its retention."""
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 from typing import ClassVar
 
 import nats
@@ -16,16 +14,16 @@ from nats.js import api
 from prometheus_client import CollectorRegistry
 
 from chassis.broker import Broker
-from chassis.db import Database, migrate, open_database
+from chassis.db import Database
 from chassis.faults import FaultPoints
 from chassis.messaging import DLQ_STREAM, STREAM, Messaging, subject_for
 from chassis.messaging.streams import StreamLimits, ensure_streams
-from chassis.testing import nats_server, temporary_database
+from chassis.testing import nats_server
+from chassis.testing.service import eventually
 from contracts import Event
 
 pytestmark = pytest.mark.integration
 
-MIGRATIONS = Path(__file__).parent / "messaging_migrations"
 DAY = 86_400.0
 
 
@@ -33,16 +31,6 @@ class Filled(Event, frozen=True, kw_only=True):
     TYPE: ClassVar[str] = "test.Filled.v1"
     n: int
     padding: str
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    async with temporary_database(request.param, tmp_path, "bounds") as url:
-        await migrate(url, MIGRATIONS)
-        database = open_database(url)
-        await database.connect()
-        yield database
-        await database.close()
 
 
 @pytest.fixture
@@ -64,15 +52,6 @@ async def broker(own_nats: str) -> AsyncIterator[Broker]:
 def make_messaging(db: Database, broker: Broker, **kw: object) -> Messaging:
     return Messaging(db, broker, f"bounds-{time.time_ns()}", CollectorRegistry(),  # type: ignore[arg-type]
                      FaultPoints(None), **kw)
-
-
-async def eventually(predicate, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if await predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError("condition not reached in time")
 
 
 async def pending(m: Messaging) -> int:
@@ -100,7 +79,7 @@ async def test_the_streams_are_bounded_and_refuse_new_messages_rather_than_drop_
     async def refused() -> bool:
         return m.metrics.publish_failures._value.get() >= 1 and await pending(m) > 0
 
-    await eventually(refused)
+    await eventually(refused, timeout=15)
     state = (await js.stream_info(STREAM)).state
     assert state.first_seq == 1  # full, and nothing accepted was dropped to make room
     assert state.messages < 40
