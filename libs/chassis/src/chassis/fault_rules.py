@@ -1,0 +1,45 @@
+"""Faults a user switches on in a running service through its live configuration (issue 11).
+
+These are the shapes of the live settings ``fault_routes``, ``fault_consumers`` and ``clock_skew``
+that every service has; ``chassis.live`` carries them, the web layer and the message consumer
+apply them. A rule matches one route template (``"POST /v1/reservations"``, ``"*"`` for all) or one
+message type (``"PaymentAuthorized"``, ``"*"``) and adds, each with its own probability: a delay,
+an error answer, or a dropped connection (HTTP) / a message left unacknowledged (messages).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+__all__ = ["ConsumerFault", "RouteFault"]
+
+Probability = Annotated[float, Meta(ge=0, le=1)]
+DelayMs = Annotated[float, Meta(ge=0, le=120_000)]
+
+
+class RouteFault(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A fault on the HTTP requests a service answers."""
+
+    route: Annotated[str, Meta(min_length=1, description=(
+        '"METHOD /template" as in the OpenAPI document, or "*" for every route'))]
+    latency_ms: DelayMs = 0.0
+    latency_rate: Annotated[Probability, Meta(description="share of requests delayed")] = 1.0
+    error_rate: Annotated[Probability, Meta(description="share answered with error_status")] = 0.0
+    error_status: Annotated[int, Meta(ge=400, le=599)] = 503
+    drop_rate: Annotated[Probability, Meta(description=(
+        "share whose connection is closed without an answer"))] = 0.0
+
+
+class ConsumerFault(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A fault on the messages a service's consumer handles."""
+
+    type: Annotated[str, Meta(min_length=1, description='a message type, or "*" for every type')]
+    latency_ms: DelayMs = 0.0
+    latency_rate: Probability = 1.0
+    error_rate: Annotated[Probability, Meta(description=(
+        "share whose handling fails (counted as a handler failure, redelivered)"))] = 0.0
+    drop_rate: Annotated[Probability, Meta(description=(
+        "share left unacknowledged without handling (redelivered after the ack wait)"))] = 0.0
