@@ -14,7 +14,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-__all__ = ["ConsumerFault", "RouteFault"]
+__all__ = ["ActiveFaults", "ConsumerFault", "RouteFault"]
 
 Probability = Annotated[float, Meta(ge=0, le=1)]
 DelayMs = Annotated[float, Meta(ge=0, le=120_000)]
@@ -43,3 +43,35 @@ class ConsumerFault(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
         "share whose handling fails (counted as a handler failure, redelivered)"))] = 0.0
     drop_rate: Annotated[Probability, Meta(description=(
         "share left unacknowledged without handling (redelivered after the ack wait)"))] = 0.0
+
+
+class ActiveFaults:
+    """The faults switched on in this process now: the live configuration sets them
+    (``set_routes``, ``set_consumers``, ``set_clock_skew``), the web layer and the consumer look
+    them up per request and per message. With none switched on a lookup is one truth test."""
+
+    def __init__(self) -> None:
+        self.routes: dict[str, RouteFault] = {}
+        self.consumers: dict[str, ConsumerFault] = {}
+        self.clock_skew = 0.0
+
+    def set_routes(self, rules: tuple[RouteFault, ...] | list[RouteFault]) -> None:
+        self.routes = {rule.route: rule for rule in rules}
+
+    def set_consumers(self, rules: tuple[ConsumerFault, ...] | list[ConsumerFault]) -> None:
+        self.consumers = {rule.type: rule for rule in rules}
+
+    def set_clock_skew(self, seconds: float) -> None:
+        self.clock_skew = seconds
+
+    def route(self, route: str) -> RouteFault | None:
+        """The rule for ``"METHOD /template"``, else the ``"*"`` rule, else None."""
+        if not self.routes:
+            return None
+        return self.routes.get(route) or self.routes.get("*")
+
+    def consumer(self, message_type: str) -> ConsumerFault | None:
+        """The rule for a message type, else the ``"*"`` rule, else None."""
+        if not self.consumers:
+            return None
+        return self.consumers.get(message_type) or self.consumers.get("*")
