@@ -12,6 +12,7 @@ from prometheus_client import CollectorRegistry
 from chassis.background import Background
 from chassis.db import Database
 from chassis.discovery import Discovery, Registration
+from chassis.fault_rules import ActiveFaults
 from chassis.faults import FaultPoints
 from chassis.health import HealthChecks
 from chassis.metrics import HttpMetrics
@@ -48,6 +49,7 @@ class Runtime:
     service_tokens: ServiceTokenClient | None = None
     messaging: Messaging | None = None
     faults: FaultPoints = field(default_factory=lambda: FaultPoints(None))
+    active_faults: ActiveFaults = field(default_factory=ActiveFaults)  # switched on live
     tracing: Tracing = NO_TRACING
     background: Background = field(default_factory=Background)
     _client: ServiceClient | None = None
