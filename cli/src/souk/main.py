@@ -1,5 +1,6 @@
 """The ``souk`` command: up, down, status, logs, scale, keys rotate; the operator commands
-(verify, load, dlq, replay) are in ``souk.operate``, trace and traces in ``souk.traces``."""
+(verify, load, dlq, replay) are in ``souk.operate``, trace and traces in ``souk.traces``, config in
+``souk.config_cmd``."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import typer
 from rich.markup import escape
 
 from souk import control, identity_client, operate, render, traces
+from souk.config_cmd import config_app
 from souk.console import HomeOption, err, out
 from souk.console import fail as _fail
 from souk.control import ControlError
@@ -291,6 +293,7 @@ def rotate_keys(home: HomeOption = None) -> None:
 
 
 operate.register(app)
+app.add_typer(config_app, name="config")
 traces.register(app)
 
 if __name__ == "__main__":

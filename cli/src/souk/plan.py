@@ -3,7 +3,8 @@
 This is the process contract every Souk service is written to: a service instance runs as
 ``python -m <module>`` with ``<SERVICE>_HOST``, ``_PORT``, ``_INSTANCE_ID``, ``_NATS_URL``,
 ``_REGISTRY_URL``, ``_LOG_FORMAT``, ``_SERVICE_SECRET`` (its credential for a service token),
-``_FAULT_DIR`` (``<home>/faults/<service>``, where tests arm crash points) and, when it has a
+``_FAULT_DIR`` (``<home>/faults/<service>``, where tests arm crash points), ``_LIVE_CACHE``
+(``<home>/data/<service>.live.json``, its last good live settings) and, when it has a
 database, ``_DATABASE_URL``. When the topology has a telemetry service, every other service also
 gets ``_OTLP_ENDPOINT`` (telemetry instance 1's base URL; spans go to ``/v1/traces`` there) and
 ``_TRACE_SAMPLE_RATIO``, ``_TRACE_KEEP_RATIO`` and ``_TRACE_SLOW_MS`` (``[platform]``); telemetry
@@ -148,6 +149,8 @@ class Planner:
             f"{prefix}NATS_URL": self.nats_url,
             f"{prefix}LOG_FORMAT": "json",
             f"{prefix}FAULT_DIR": str(self.home.fault_dir(service)),
+            # the last good live settings (chassis.live), for a restart while NATS is away
+            f"{prefix}LIVE_CACHE": str(self.home.data / f"{service}.live.json"),
             # one shared stream: every service applies the same limits
             f"{prefix}STREAM_MAX_AGE": str(self.topology.platform.stream_max_age),
             f"{prefix}STREAM_MAX_BYTES": str(self.topology.platform.stream_max_bytes),

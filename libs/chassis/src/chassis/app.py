@@ -29,6 +29,7 @@ from chassis.db import Database, migrate, open_database, service_migrations
 from chassis.discovery import Discovery, Registration
 from chassis.faults import FaultPoints
 from chassis.health import HealthChecks
+from chassis.live.model import LiveSettings, ServiceLiveSettings
 from chassis.logging import configure_logging, get_logger
 from chassis.messaging.handlers import MessageHandlers
 from chassis.metrics import CONTENT_TYPE_LATEST, HttpMetrics, render
@@ -65,6 +66,7 @@ def create_service_app(
     register: bool = True,
     verify_tokens: bool = True,
     tracing: Tracing | None = None,
+    live: type[LiveSettings] = ServiceLiveSettings,
 ) -> App:
     """Build a service's app with the chassis wired in.
 
@@ -80,7 +82,9 @@ def create_service_app(
     the service publishes and consumes nothing. ``verify_tokens`` builds the token verifier from
     ``jwks_url`` or, with a registry, from a healthy identity instance; identity itself passes
     False and sets ``app.verifier``. ``tracing`` replaces the one built from ``otlp_endpoint``
-    (tests).
+    (tests). ``live`` is the service's live settings type (:mod:`chassis.live`): a subclass of
+    :class:`~chassis.live.ServiceLiveSettings` with its own; ``runtime.live`` holds them from
+    start-up, watched in the ``SOUK_CONFIG`` bucket when there is a broker.
     """
     configure_logging(settings.service_name, settings.instance_id,
                       level=settings.log_level, fmt=settings.log_format)
@@ -102,6 +106,7 @@ def create_service_app(
             stack.push_async_callback(runtime.tracing.aclose)  # posts the spans still queued
             stack.push_async_callback(runtime.background.close)  # a start that fails half-way
             await _start_shared(runtime, stack, migrations, use_broker)
+            await _start_live(runtime, stack, live)
             stack.push_async_callback(runtime.close_client)
             _start_auth(runtime, verify_tokens)
             if app.verifier is None:
@@ -221,6 +226,20 @@ async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Pat
         runtime.discovery = Discovery(settings.registry_url, session=runtime.http)
         await runtime.discovery.start()
         stack.push_async_callback(runtime.discovery.close)
+
+
+async def _start_live(runtime: Runtime, stack: AsyncExitStack,
+                      kind: type[LiveSettings]) -> None:
+    from chassis.live import Live
+    from chassis.live.wiring import bind_common
+
+    settings = runtime.settings
+    runtime.live = Live(settings.service_name, settings.instance_id, kind, settings,
+                        cache=Path(settings.live_cache) if settings.live_cache else None)
+    bind_common(runtime.live, runtime.tracing, runtime.active_faults)
+    if runtime.broker is not None:
+        await runtime.live.start(runtime.broker)
+        stack.push_async_callback(runtime.live.close)
 
 
 def _start_auth(runtime: Runtime, verify_tokens: bool) -> None:

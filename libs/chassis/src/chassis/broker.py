@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 import nats
@@ -32,6 +33,7 @@ class Broker:
         self._connected = asyncio.Event()
         self._js: JetStreamContext | None = None
         self._js_conn: NATS | None = None
+        self._reconnect_listeners: list[Callable[[], None]] = []
 
     @property
     def nc(self) -> NATS:
@@ -86,6 +88,13 @@ class Broker:
 
     async def _on_reconnected(self) -> None:
         log.info("nats reconnected")
+        for listener in self._reconnect_listeners:
+            listener()
+
+    def on_reconnect(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after each reconnection (a watch starts again: the server may
+        have lost its consumers)."""
+        self._reconnect_listeners.append(listener)
 
     async def check(self) -> None:
         """Health check (optional: a failure degrades, never unreadies): raise unless connected."""

@@ -17,7 +17,7 @@ import structlog
 
 from chassis.tracing import current_ids
 
-__all__ = ["configure_logging", "get_logger", "request_id_var"]
+__all__ = ["configure_logging", "get_logger", "request_id_var", "set_level"]
 
 # the request being served; set by the HTTP layer per request (cheaper than binding structlog's
 # context variables, which copies a dict per request)
@@ -31,6 +31,7 @@ def _dumps(obj: Any, default: Any = None) -> str:
 _LEVELS = {"exception": "error", "warn": "warning"}
 # service and instance of the process, read by every line (set by configure_logging)
 _STATIC: dict[str, str] = {}
+_FORMAT = ["json"]  # the format configure_logging last set
 
 
 def _enrich(logger: Any, method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -58,6 +59,7 @@ def configure_logging(service: str, instance: str, *, level: str = "info",
     Idempotent, so tests may call it for several apps in one process.
     """
     numeric = logging.getLevelName(level.upper())
+    _FORMAT[0] = fmt
     _STATIC.clear()
     _STATIC.update(service=service, instance=instance)
     shared: list[Any] = [_enrich]
@@ -93,6 +95,13 @@ def configure_logging(service: str, instance: str, *, level: str = "info",
     access.propagate = False
     access.setLevel(logging.WARNING)
     logging.getLogger("alembic").setLevel(logging.WARNING)
+
+
+def set_level(level: str) -> None:
+    """Change the level of this process's logs (a live setting); the rest stays as
+    :func:`configure_logging` set it."""
+    configure_logging(_STATIC.get("service", ""), _STATIC.get("instance", ""), level=level,
+                      fmt=_FORMAT[0])
 
 
 def get_logger(name: str | None = None) -> Any:

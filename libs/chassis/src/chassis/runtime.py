@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from prometheus_client import CollectorRegistry
 
@@ -26,9 +26,12 @@ if TYPE_CHECKING:
     from chassis.broker import Broker
     from chassis.http import ClientPolicy, Directory, ServiceClient
     from chassis.http.h1 import H1Transport
+    from chassis.live import Live, LiveSettings
     from chassis.messaging import Messaging
 
 __all__ = ["Runtime"]
+
+L = TypeVar("L", bound="LiveSettings")
 
 
 @dataclass
@@ -50,6 +53,7 @@ class Runtime:
     messaging: Messaging | None = None
     faults: FaultPoints = field(default_factory=lambda: FaultPoints(None))
     active_faults: ActiveFaults = field(default_factory=ActiveFaults)  # switched on live
+    live: Live[Any] | None = None  # the live settings (chassis.live), from start-up
     tracing: Tracing = NO_TRACING
     background: Background = field(default_factory=Background)
     _client: ServiceClient | None = None
@@ -59,6 +63,13 @@ class Runtime:
         if self.messaging is None:
             raise RuntimeError(f"{self.settings.service_name} has no messaging configured")
         return self.messaging
+
+    def live_settings(self, kind: type[L]) -> Live[L]:
+        """The live settings, as the ``kind`` the service gave ``create_service_app``."""
+        if self.live is None or not isinstance(self.live.current, kind):
+            raise RuntimeError(f"{self.settings.service_name} has no live settings of type "
+                               f"{kind.__name__} (create_service_app(live=...))")
+        return self.live
 
     def require_db(self) -> Database:
         if self.db is None:
@@ -102,6 +113,10 @@ class Runtime:
             self._transport, directory, service=self.settings.service_name,
             tokens=self.service_tokens, registry=self.metrics_registry, policy=policy,
             tracing=self.tracing)
+        if self.live is not None:
+            from chassis.live.wiring import bind_client
+
+            bind_client(self.live, self._client)
         return self._client
 
     async def close_client(self) -> None:

@@ -136,6 +136,9 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
         ge=1, le=1_000_000, description="outbox rows the relay holds in memory; more wait in the "
                                         "outbox table for its catch-up poll")] = 10_000
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    live_cache: Annotated[str, Meta(description=(
+        "file keeping the last good live settings (chassis.live), used when a restart finds the "
+        "store unreachable; none when empty"))] = ""
     log_format: Literal["json", "console"] = "json"
 
     def __post_init__(self) -> None:

@@ -70,6 +70,11 @@ class TailKeep:
         self._order: deque[tuple[int, str]] = deque()  # (first held at, trace id)
         self._count = 0
 
+    def set_keep_ratio(self, ratio: float) -> None:
+        """Keep this share of ordinary traces from now on (the live setting)."""
+        self.keep_ratio = ratio
+        self._bound = sampling_bound(ratio)
+
     def add(self, span: Span) -> None:
         self.add_record(span.record())
 

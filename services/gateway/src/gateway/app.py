@@ -17,14 +17,19 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from chassis.auth import TokenVerifier
 from chassis.background import Background
 from chassis.discovery import Discovery, LeastOutstanding, Registration, RoundRobin
+from chassis.fault_rules import ActiveFaults
 from chassis.health import HealthChecks
 from chassis.http.h1 import H1Pool
+from chassis.live import Live
+from chassis.live.wiring import bind_common
 from chassis.logging import configure_logging, get_logger
 from chassis.problems import Problem
 from chassis.tasks import cancel_and_wait
@@ -42,7 +47,10 @@ from gateway.ratelimit import RateLimits
 from gateway.request import Request
 from gateway.retry import RetryBudget, backoff
 from gateway.routes import Router, RouteTable, load_routes
-from gateway.settings import GatewaySettings
+from gateway.settings import GatewayLive, GatewaySettings
+
+if TYPE_CHECKING:
+    from chassis.broker import Broker
 
 __all__ = ["Gateway", "create_app", "resilience"]
 
@@ -85,25 +93,34 @@ def create_app(settings: GatewaySettings | None = None, discovery: DiscoveryLike
                    metrics=metrics, resilience=resilience(settings))
 
 
-def resilience(settings: GatewaySettings) -> Resilience:
-    """The proxy's breaker, retry and ejection policy from settings."""
+def resilience(settings: GatewaySettings | GatewayLive) -> Resilience:
+    """The proxy's breaker, retry and ejection policy from settings (static or live)."""
+
+    # the windows are static (a live change keeps the counts): from the static settings
+    window = getattr(settings, "breaker_window", 50)
+    budget_window = getattr(settings, "retry_budget_window", 10.0)
+    delay_base = getattr(settings, "retry_base_delay", 0.05)
+    delay_cap = getattr(settings, "retry_max_delay", 1.0)
 
     def breaker() -> CircuitBreaker:
         return CircuitBreaker(
-            window=settings.breaker_window, min_calls=settings.breaker_min_calls,
+            window=window, min_calls=settings.breaker_min_calls,
             failure_ratio=settings.breaker_failure_ratio, slow_ratio=settings.breaker_slow_ratio,
             slow_seconds=settings.breaker_slow_seconds, open_seconds=settings.breaker_open_seconds,
             probes=settings.breaker_half_open_probes)
 
     def budget() -> RetryBudget:
         return RetryBudget(ratio=settings.retry_budget_ratio, min_retries=settings.retry_budget_min,
-                           window=settings.retry_budget_window)
+                           window=budget_window)
 
     return Resilience(
         max_retries=settings.max_retries, eject_seconds=settings.eject_seconds,
         eject_after_5xx=settings.eject_after_5xx, breaker=breaker, budget=budget,
-        backoff=functools.partial(backoff, base=settings.retry_base_delay,
-                                  cap=settings.retry_max_delay))
+        backoff=functools.partial(backoff, base=delay_base, cap=delay_cap))
+
+
+def _set_rate_limits(limiter: RateLimits, values: GatewayLive) -> None:
+    limiter.set_limits({"default": values.rate_limit, "login": values.login_rate_limit})
 
 
 class Gateway:
@@ -139,6 +156,10 @@ class Gateway:
             settings.service_name, settings.instance_id, settings.otlp_endpoint,
             settings.trace_sample_ratio, keep_ratio=settings.trace_keep_ratio,
             slow_ms=settings.trace_slow_ms)
+        # live settings (chassis.live): the cached ones now, the store's once watched
+        self.active_faults = ActiveFaults()
+        self.live = Live(settings.service_name, settings.instance_id, GatewayLive, settings,
+                         cache=Path(settings.live_cache) if settings.live_cache else None)
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -175,8 +196,7 @@ class Gateway:
                     metadata={"version": _version()})
                 await registration.start()
                 stack.push_async_callback(registration.stop)
-            if self.tracing.enabled and settings.nats_url:
-                await self._listen_for_keeps(stack, settings.nats_url)
+            broker = await self._start_broker(stack) if settings.nats_url else None
             for request_filter in self.filters:
                 if isinstance(request_filter, StartableFilter):
                     await request_filter.start(session, discovery)
@@ -187,6 +207,10 @@ class Gateway:
             self.proxy = Proxy(pool, discovery, self.metrics,
                                default_timeout=settings.upstream_timeout,
                                resilience=self.resilience, router=self.router)
+            self._bind_live()
+            if broker is not None:
+                await self.live.start(broker)
+                stack.push_async_callback(self.live.close)
             if settings.service_secret:
                 edge = EdgeToken.of(self.proxy, discovery, session,
                                     service=settings.service_name, secret=settings.service_secret)
@@ -198,17 +222,42 @@ class Gateway:
         log.info("gateway started", url=settings.advertise_url,
                  routes=len(self.router.table.routes))
 
-    async def _listen_for_keeps(self, stack: AsyncExitStack, nats_url: str) -> None:
-        """The tail keep rules' NATS side (chassis.trace_keep): the edge's span of a checkout
-        another service decided to keep is kept too."""
+    async def _start_broker(self, stack: AsyncExitStack) -> Broker:
+        """The broker connection: the live settings' store, and the tail keep rules' NATS side
+        (chassis.trace_keep: the edge's span of a checkout another service decided to keep is
+        kept too)."""
         from chassis.broker import Broker
         from chassis.trace_keep import listen_for_keeps
 
-        broker = Broker(nats_url, name=self.settings.instance_id)
+        broker = Broker(self.settings.nats_url, name=self.settings.instance_id)
         await broker.start()
         stack.push_async_callback(broker.close)
-        task = asyncio.create_task(listen_for_keeps(self.tracing, broker), name="trace-keeps")
-        stack.push_async_callback(cancel_and_wait, task)
+        if self.tracing.enabled:
+            task = asyncio.create_task(listen_for_keeps(self.tracing, broker), name="trace-keeps")
+            stack.push_async_callback(cancel_and_wait, task)
+        return broker
+
+    def _bind_live(self) -> None:
+        """Apply the live settings to the filters and the proxy, now and on every change."""
+        live, proxy = self.live, self.proxy
+        assert proxy is not None
+        bind_common(live, self.tracing, self.active_faults)
+        for limiter in (f for f in self.filters if isinstance(f, RateLimits)):
+            live.bind(functools.partial(_set_rate_limits, limiter), "rate_limit",
+                      "login_rate_limit")
+
+        def timeouts(values: GatewayLive) -> None:
+            proxy.default_timeout = values.upstream_timeout
+            proxy.plans.clear()  # each route's plan holds its deadline: made again on use
+
+        def policy(values: GatewayLive) -> None:
+            proxy.reconfigure(resilience(values))
+
+        live.bind(timeouts, "upstream_timeout")
+        live.bind(policy, "max_retries", "eject_seconds", "eject_after_5xx", "breaker_min_calls",
+                  "breaker_failure_ratio", "breaker_slow_ratio", "breaker_slow_seconds",
+                  "breaker_open_seconds", "breaker_half_open_probes", "retry_budget_ratio",
+                  "retry_budget_min")
 
     async def shutdown(self) -> None:
         """Deregister, stop watching, close the upstream pool (reverse of start-up)."""

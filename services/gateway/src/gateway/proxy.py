@@ -113,6 +113,20 @@ class Proxy:
         # instance id -> failures in a row (read by Call.settle: empty, a success has no work)
         self.failing: dict[str, int] = {}
 
+    def reconfigure(self, resilience: Resilience) -> None:
+        """A new policy (live settings): the breaker and retry budget of every upstream take
+        its thresholds and keep their counts."""
+        self.resilience = resilience
+        self.max_retries = resilience.max_retries
+        for upstream in self._upstreams.values():
+            fresh, breaker = resilience.breaker(), upstream.breaker
+            breaker.min_calls = min(fresh.min_calls, breaker.window)
+            breaker.failure_ratio, breaker.slow_ratio = fresh.failure_ratio, fresh.slow_ratio
+            breaker.slow_seconds, breaker.open_seconds = fresh.slow_seconds, fresh.open_seconds
+            breaker.probes = fresh.probes
+            budget = resilience.budget()
+            upstream.budget.ratio, upstream.budget.min_retries = budget.ratio, budget.min_retries
+
     def upstream(self, service: str) -> _Upstream:
         """The service's breaker and retry budget (made on first use)."""
         upstream = self._upstreams.get(service)

@@ -114,8 +114,7 @@ class RateLimits:
                  redis_url: str = "", key_prefix: str = "souk-gateway",
                  fallback_seconds: float = 5.0,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self._limits = {cls: tuple(enumerate(parse_limits(limits_by_class[cls])))
-                        for cls in RATE_LIMIT_CLASSES}
+        self.set_limits(limits_by_class)
         self._metrics = metrics
         self._redis_url = redis_url
         self._key_prefix = key_prefix
@@ -124,6 +123,12 @@ class RateLimits:
         self._local = LocalBuckets(clock)
         self._shared: RedisBuckets | None = None
         self._shared_down_until = 0.0
+
+    def set_limits(self, limits_by_class: Mapping[str, str]) -> None:
+        """Limit by these from the next call on (a live change: a bucket fuller than a new,
+        lower amount is cut down to it at its next take)."""
+        self._limits = {cls: tuple(enumerate(parse_limits(limits_by_class[cls])))
+                        for cls in RATE_LIMIT_CLASSES}
 
     async def start(self, session: aiohttp.ClientSession, discovery: DiscoveryLike) -> None:
         if not self._redis_url or self._shared is not None:

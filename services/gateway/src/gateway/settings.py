@@ -11,9 +11,34 @@ import limits
 import msgspec
 from msgspec import Meta
 
+from chassis.live import LiveSettings
 from chassis.settings import ServiceSettings, Share
 
-__all__ = ["GatewaySettings", "Network", "packaged_routes_file"]
+__all__ = ["GatewayLive", "GatewaySettings", "Network", "packaged_routes_file"]
+
+# the `limits` notation, checked by its parser too (RATE_LIMITS_VALID): "600/minute",
+# "10/second;100/minute", "5 per 2 seconds"
+_RATE = (r"\d+\s*(?:/|per)\s*(?:\d+\s*)?(?:second|minute|hour|day|month|year)s?")
+RateLimit = Annotated[str, Meta(pattern=rf"^\s*{_RATE}(?:\s*[;,|]\s*{_RATE})*\s*$")]
+UpstreamTimeout = Annotated[float, Meta(gt=0, le=300, description=(
+    "deadline of a call when a route sets none"))]
+MaxRetries = Annotated[int, Meta(ge=0, le=5, description="extra attempts after a failed one, at most")]
+EjectSeconds = Annotated[float, Meta(ge=0, le=300, description="how long a refusing instance is skipped")]
+EjectAfter = Annotated[int, Meta(ge=1, le=1000, description="consecutive 5xx that eject an instance")]
+MinCalls = Annotated[int, Meta(ge=1, description="before any ratio counts")]
+Ratio = Annotated[float, Meta(gt=0, le=1)]
+Seconds = Annotated[float, Meta(gt=0, le=300)]
+Probes = Annotated[int, Meta(ge=1, le=100)]
+BudgetRatio = Annotated[Share, Meta(description="retries per request over the window")]
+BudgetMin = Annotated[int, Meta(ge=0, description="retries always allowed per window")]
+
+
+def _check_rate_limits(settings: object) -> None:
+    for name in ("rate_limit", "login_rate_limit"):
+        try:
+            limits.parse_many(getattr(settings, name))
+        except ValueError as exc:
+            raise ValueError(f"{name}: not a rate limit ({exc})") from None
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -33,9 +58,7 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
     routes_file: Annotated[
         str, Meta(description="TOML route table; the one packaged with the gateway when empty")
     ] = ""
-    upstream_timeout: Annotated[
-        float, Meta(gt=0, le=300, description="deadline of a call when a route sets none")
-    ] = 10.0
+    upstream_timeout: UpstreamTimeout = 10.0
     connect_timeout: Annotated[float, Meta(gt=0, le=60)] = 1.0
     max_body_bytes: Annotated[int, Meta(ge=0, description="larger requests get 413")] = 1024 * 1024
     max_header_bytes: Annotated[
@@ -51,12 +74,8 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
     shutdown_timeout: Annotated[
         float, Meta(ge=0, le=300, description="on SIGTERM, how long requests in flight may take to finish")
     ] = 5.0
-    eject_seconds: Annotated[
-        float, Meta(ge=0, le=300, description="how long a refusing instance is skipped")
-    ] = 5.0
-    max_retries: Annotated[
-        int, Meta(ge=0, le=5, description="extra attempts after a failed one, at most")
-    ] = 2
+    eject_seconds: EjectSeconds = 5.0
+    max_retries: MaxRetries = 2
     balancer: Literal["least_outstanding", "round_robin"] = "least_outstanding"
     pool_limit: Annotated[int, Meta(ge=1, description="pooled upstream connections, total")] = 1024
     # Below the upstreams' own keep-alive (uvicorn's default is 5 s), so the gateway is the side
@@ -70,12 +89,11 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
     ] = ("127.0.0.1/32", "::1/128")
 
     # -- rate limits (the `limits` notation: "600/minute", "10/second;100/minute")
-    rate_limit: Annotated[str, Meta(description="per user when authenticated, else per client address")] = (
-        "6000/minute"
-    )
-    login_rate_limit: Annotated[str, Meta(description="per client address on log-in and sign-up")] = (
-        "10/minute"
-    )
+    rate_limit: Annotated[RateLimit, Meta(description=(
+        "per user when authenticated, else per client address (the limits notation: "
+        "600/minute, 10/second;100/minute)"))] = "6000/minute"
+    login_rate_limit: Annotated[RateLimit, Meta(description=(
+        "per client address on log-in and sign-up (the limits notation)"))] = "10/minute"
     redis_url: Annotated[
         str, Meta(description="redis://host:port/db shared by every gateway instance; in memory when empty")
     ] = ""
@@ -85,24 +103,22 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
 
     # -- per-service circuit breaker
     breaker_window: Annotated[int, Meta(ge=1, le=10_000, description="calls remembered")] = 50
-    breaker_min_calls: Annotated[int, Meta(ge=1, description="before any ratio counts")] = 20
-    breaker_failure_ratio: Annotated[float, Meta(gt=0, le=1)] = 0.5
-    breaker_slow_ratio: Annotated[float, Meta(gt=0, le=1)] = 0.8
-    breaker_slow_seconds: Annotated[float, Meta(gt=0, le=300)] = 5.0
-    breaker_open_seconds: Annotated[float, Meta(gt=0, le=300)] = 5.0
-    breaker_half_open_probes: Annotated[int, Meta(ge=1, le=100)] = 2
+    breaker_min_calls: MinCalls = 20
+    breaker_failure_ratio: Ratio = 0.5
+    breaker_slow_ratio: Ratio = 0.8
+    breaker_slow_seconds: Seconds = 5.0
+    breaker_open_seconds: Seconds = 5.0
+    breaker_half_open_probes: Probes = 2
 
     # -- retries (idempotent methods only, once the request may have been sent)
     retry_base_delay: Annotated[float, Meta(ge=0, le=10)] = 0.05
     retry_max_delay: Annotated[float, Meta(ge=0, le=60)] = 1.0
-    retry_budget_ratio: Annotated[Share, Meta(description="retries per request over the window")] = 0.2
-    retry_budget_min: Annotated[int, Meta(ge=0, description="retries always allowed per window")] = 10
+    retry_budget_ratio: BudgetRatio = 0.2
+    retry_budget_min: BudgetMin = 10
     retry_budget_window: Annotated[float, Meta(gt=0, le=300)] = 10.0
 
     # -- passive outlier ejection
-    eject_after_5xx: Annotated[
-        int, Meta(ge=1, le=1000, description="consecutive 5xx that eject an instance")
-    ] = 5
+    eject_after_5xx: EjectAfter = 5
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -117,11 +133,7 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
                 ipaddress.ip_network(cidr)
             except ValueError as exc:
                 raise ValueError(f"admin_allow: {exc}") from None
-        for name in ("rate_limit", "login_rate_limit"):
-            try:
-                limits.parse_many(getattr(self, name))
-            except ValueError as exc:
-                raise ValueError(f"{name}: not a rate limit ({exc})") from None
+        _check_rate_limits(self)
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("redis_url: must be a redis://, rediss:// or unix:// URL")
 
@@ -131,3 +143,31 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
 
     def routes_path(self) -> Path:
         return Path(self.routes_file) if self.routes_file else packaged_routes_file()
+
+
+class GatewayLive(LiveSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Live settings of the gateway (``souk config set gateway.rate_limit 100/minute``); they
+    start from the static ones of the same names. A new rate limit applies at once (a bucket
+    holds no more than the new amount); a breaker or budget change applies to every upstream's,
+    a timeout to the next request."""
+
+    rate_limit: Annotated[RateLimit, Meta(description=(
+        "per user when authenticated, else per client address (the limits notation: "
+        "600/minute, 10/second;100/minute)"))] = "6000/minute"
+    login_rate_limit: Annotated[RateLimit, Meta(description=(
+        "per client address on log-in and sign-up (the limits notation)"))] = "10/minute"
+    upstream_timeout: UpstreamTimeout = 10.0
+    max_retries: MaxRetries = 2
+    eject_seconds: EjectSeconds = 5.0
+    eject_after_5xx: EjectAfter = 5
+    breaker_min_calls: MinCalls = 20
+    breaker_failure_ratio: Ratio = 0.5
+    breaker_slow_ratio: Ratio = 0.8
+    breaker_slow_seconds: Seconds = 5.0
+    breaker_open_seconds: Seconds = 5.0
+    breaker_half_open_probes: Probes = 2
+    retry_budget_ratio: BudgetRatio = 0.2
+    retry_budget_min: BudgetMin = 10
+
+    def __post_init__(self) -> None:
+        _check_rate_limits(self)

@@ -22,7 +22,7 @@ from orders.service.notices import StatusNotices
 from orders.service.ports import CartReader
 from orders.service.saga_runner import SagaRunner
 from orders.service.waits import WaitSlots
-from orders.settings import OrdersSettings
+from orders.settings import OrdersLive, OrdersSettings
 
 __all__ = ["MIGRATIONS", "PROBLEMS", "create_app"]
 
@@ -43,24 +43,29 @@ def create_app(settings: OrdersSettings | None = None, *, carts: CartReader | No
         settings, description="Checkout: places orders from the caller's cart and runs the checkout saga "
                               "(stock, payment, confirmation or compensation).",
         routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
-        lifespan=_bootstrap(settings, carts))
+        lifespan=_bootstrap(settings, carts), live=OrdersLive)
+
+
+def _deadlines(live: OrdersLive) -> dict[Step, float]:
+    return {Step.RESERVE: live.reserve_timeout, Step.AUTHORIZE: live.authorize_timeout,
+            Step.CAPTURE: live.capture_timeout, Step.VOID: live.compensation_timeout,
+            Step.RELEASE: live.compensation_timeout}
 
 
 def _bootstrap(settings: OrdersSettings, carts: CartReader | None) -> ServiceLifespan:
     @asynccontextmanager
     async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
-        deadlines = {Step.RESERVE: settings.reserve_timeout,
-                     Step.AUTHORIZE: settings.authorize_timeout,
-                     Step.CAPTURE: settings.capture_timeout,
-                     Step.VOID: settings.compensation_timeout,
-                     Step.RELEASE: settings.compensation_timeout}
+        live = runtime.live_settings(OrdersLive)
         broker = runtime.broker
-        runner = SagaRunner(StatusNotices(), deadlines,
+        runner = SagaRunner(StatusNotices(), _deadlines(live.current),
                             PrometheusSagaMetrics(runtime.metrics_registry),
                             capture_on_authorize=settings.capture_on_authorize,
                             tracing=runtime.tracing,
                             broker_up=lambda: broker is None or broker.is_connected,
                             restart_deadlines_first=True)
+        live.bind(lambda values: setattr(runner, "deadlines", _deadlines(values)),
+                  "reserve_timeout", "authorize_timeout", "capture_timeout",
+                  "compensation_timeout")
         uow = SqlUnitOfWork(runtime.transaction, SqlOrders)
         reader = carts or HttpCartReader(runtime.service_client())
         app.provide(runner)

@@ -20,7 +20,7 @@ from payments.entrypoints import http, messages
 from payments.service.context import PaymentsContext
 from payments.service.late_authorizations import LateAuthorizer
 from payments.service.ports import CardProcessor, Lease
-from payments.settings import PaymentsSettings
+from payments.settings import PaymentsLive, PaymentsSettings
 
 __all__ = ["PROBLEMS", "create_app"]
 
@@ -37,7 +37,7 @@ def create_app(settings: PaymentsSettings | None = None, *,
         settings, description="Event-sourced payment ledger of the checkout: authorize, capture, void, "
                               "refund; a fake card processor.",
         routers=[http.router], handlers=messages.handlers, problems=PROBLEMS,
-        lifespan=_bootstrap(settings, processor))
+        lifespan=_bootstrap(settings, processor), live=PaymentsLive)
 
 
 def _bootstrap(settings: PaymentsSettings, processor: CardProcessor | None) -> ServiceLifespan:
@@ -47,6 +47,12 @@ def _bootstrap(settings: PaymentsSettings, processor: CardProcessor | None) -> S
         card = processor or FakeCardProcessor(timeout_delay=settings.timeout_delay,
                                               decline_rate=settings.decline_rate,
                                               latency_ms=settings.latency_ms)
+        if isinstance(card, FakeCardProcessor):  # the decline rate and latency are live
+            fake = card
+            runtime.live_settings(PaymentsLive).bind(
+                lambda live: fake.configure(decline_rate=live.decline_rate,
+                                            latency_ms=live.latency_ms),
+                "decline_rate", "latency_ms")
         metrics = PrometheusPaymentMetrics(runtime.metrics_registry)
         late = LateAuthorizer(uow, card, metrics,
                               max_in_flight=settings.max_pending_authorizations,

@@ -82,9 +82,10 @@ def _wait_port(port: int, timeout: float, proc: subprocess.Popen[bytes] | None =
 
 
 @contextlib.contextmanager
-def nats_server(store_dir: Path | None = None) -> Iterator[str]:
-    """Run a real JetStream-enabled nats-server; yield its ``nats://`` URL."""
-    port = free_port()
+def nats_server(store_dir: Path | None = None, port: int | None = None) -> Iterator[str]:
+    """Run a real JetStream-enabled nats-server (on ``port``, a free one by default; give the
+    same port and store to restart one); yield its ``nats://`` URL."""
+    port = port or free_port()
     with contextlib.ExitStack() as stack:
         if store_dir is None:
             store_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="souk-nats-")))

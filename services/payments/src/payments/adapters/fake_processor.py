@@ -23,16 +23,20 @@ class FakeCardProcessor:
                  latency_ms: int = 0, rng: random.Random | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  remember: int = 100_000) -> None:
-        if not 0.0 <= decline_rate <= 1.0:
-            raise ValueError("decline_rate must be between 0 and 1")
         self._timeout_delay = timeout_delay
-        self._decline_rate = decline_rate
-        self._latency = latency_ms / 1000
+        self.configure(decline_rate=decline_rate, latency_ms=latency_ms)
         self._rng = rng or random.Random()  # noqa: S311 - a fake's dice, not security
         self._sleep = sleep
         self._remember = remember
         self._answers: OrderedDict[str, Decision] = OrderedDict()
         self.asked: Counter[str] = Counter()
+
+    def configure(self, *, decline_rate: float, latency_ms: int) -> None:
+        """Change the decline rate and the latency from the next call on (live settings)."""
+        if not 0.0 <= decline_rate <= 1.0:
+            raise ValueError("decline_rate must be between 0 and 1")
+        self._decline_rate = decline_rate
+        self._latency = latency_ms / 1000
 
     async def authorize(self, request: AuthorizationRequest) -> Decision:
         delay = self._latency

@@ -1,0 +1,213 @@
+"""``souk config``: the live settings of the running platform (chassis.live).
+
+``get|set|unset|history|rollback [SERVICE.]KEY`` and ``list [SERVICE]``; a key without a service
+is platform-wide (every service that has the setting; a service's own key overrides it). A value
+is JSON (``0.5``, ``true``, ``[{"route": "*", "error_rate": 0.1}]``) or plain text
+(``100/minute``). Exit 2 when a key or value is refused (nothing is written) or the platform is
+not running, 1 when the store cannot be reached.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import orjson
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from chassis.live import default_author
+from chassis.live.store import Revision
+from souk import control
+from souk.console import HomeOption, fail, out
+from souk.home import Home
+from souk.live_config import ConfigError, Refused, Store, open_store, parse_value
+from souk.state import read_state
+
+__all__ = ["config_app"]
+
+T = TypeVar("T")
+REFUSED = 2
+
+config_app = typer.Typer(help="Live configuration: change a running platform's settings "
+                              "without a restart.", no_args_is_help=True)
+KeyArgument = Annotated[str, typer.Argument(metavar="[SERVICE.]KEY", help=(
+    "payments.decline_rate, gateway.rate_limit, or a platform-wide key such as log_level"))]
+JsonOption = Annotated[bool, typer.Option("--json", help="print JSON only")]
+ByOption = Annotated[str | None, typer.Option(
+    "--by", help="who makes the change, for the audit [default: user@host]", show_default=False)]
+
+
+def _run(home: Path | None, work: Callable[[Store], Awaitable[T]]) -> T:
+    where = Home.resolve(home)
+    state = read_state(where.state_file)
+    if control.running_pid(where) is None or state is None:
+        raise fail(f"souk is not running (home {where.root}); start it with souk up", REFUSED)
+
+    async def main() -> T:
+        async with open_store(state.nats_url) as store:
+            return await work(store)
+
+    try:
+        return asyncio.run(main())
+    except Refused as exc:
+        raise fail(str(exc), REFUSED) from None
+    except ConfigError as exc:
+        raise fail(str(exc)) from None
+
+
+def _json(data: object) -> None:
+    sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _show(value: Any) -> str:
+    return orjson.dumps(value).decode() if not isinstance(value, str) else value
+
+
+def _revision_json(revision: Revision) -> dict[str, Any]:
+    record = revision.record
+    return {"key": revision.key, "revision": revision.revision, "action": record.action,
+            "value": record.value, "unset": record.unset, "by": record.by, "at": record.at,
+            "old": record.old, "old_unset": record.old_unset,
+            "rollback_to": record.rollback_to or None, "deleted": revision.deleted}
+
+
+def _change_line(revision: Revision) -> str:
+    record = revision.record
+    old = "(static)" if record.old_unset else _show(record.old)
+    new = "(static)" if record.unset else _show(record.value)
+    return (f"{revision.key}: {escape(old)} -> {escape(new)}  "
+            f"(revision {revision.revision}, by {escape(record.by)} at {record.at})")
+
+
+@config_app.command("set")
+def config_set(key: KeyArgument,
+               value: Annotated[str, typer.Argument(help="JSON, or plain text")],
+               by: ByOption = None, home: HomeOption = None, json: JsonOption = False) -> None:
+    """Set a live setting; the services apply it within a second or two. A value the setting's
+    type refuses is not written (exit 2)."""
+    revision = _run(home, lambda store: store.set(key, parse_value(value), raw=value,
+                                                  by=by or default_author()))
+    if json:
+        _json(_revision_json(revision))
+    else:
+        out.print(_change_line(revision))
+
+
+@config_app.command("unset")
+def config_unset(key: KeyArgument, by: ByOption = None, home: HomeOption = None,
+                 json: JsonOption = False) -> None:
+    """Remove a key's value (an audited revision): the static value (or the platform-wide key)
+    applies again."""
+    revision = _run(home, lambda store: store.set(key, None, unset=True, action="unset",
+                                                  by=by or default_author()))
+    if json:
+        _json(_revision_json(revision))
+    else:
+        out.print(_change_line(revision))
+
+
+@config_app.command("rollback")
+def config_rollback(key: KeyArgument,
+                    to: Annotated[int | None, typer.Option(
+                        "--to", metavar="REVISION", help="restore this revision's value "
+                        "[default: the one before the latest]", show_default=False)] = None,
+                    by: ByOption = None, home: HomeOption = None,
+                    json: JsonOption = False) -> None:
+    """Restore an earlier value as a new, audited revision."""
+    revision = _run(home, lambda store: store.rollback(key, to=to, by=by or default_author()))
+    if json:
+        _json(_revision_json(revision))
+    else:
+        out.print(_change_line(revision))
+
+
+@config_app.command("history")
+def config_history(key: KeyArgument, home: HomeOption = None, json: JsonOption = False) -> None:
+    """Every kept revision of a key (64 at most), oldest first: who, when, old -> new."""
+    from chassis.live import parse_key, store_key
+
+    try:
+        stored = store_key(*parse_key(key))
+    except ValueError as exc:
+        raise fail(str(exc), REFUSED) from None
+    revisions = _run(home, lambda store: store.history(stored))
+    if json:
+        _json([_revision_json(r) for r in revisions])
+        return
+    if not revisions:
+        out.print(f"{stored} was never set: the static value applies.")
+        return
+    table = Table("revision", "at", "by", "action", "old", "new")
+    for r in revisions:
+        record = r.record
+        table.add_row(str(r.revision), record.at, escape(record.by),
+                      record.action + (f" to {record.rollback_to}" if record.rollback_to else ""),
+                      "(static)" if record.old_unset else escape(_show(record.old)),
+                      "(static)" if record.unset else escape(_show(record.value)))
+    out.print(table)
+
+
+@config_app.command("get")
+def config_get(key: KeyArgument, home: HomeOption = None, json: JsonOption = False) -> None:
+    """A key's stored value and what the service's instances run with."""
+    from chassis.live import PLATFORM, parse_key, store_key
+
+    try:
+        scope, name = parse_key(key)
+    except ValueError as exc:
+        raise fail(str(exc), REFUSED) from None
+    stored = store_key(scope, name)
+
+    async def work(store: Store) -> dict[str, Any]:
+        latest = await store.latest(stored)
+        docs = await store.docs()
+        running = {instance: state.get("running", {}).get(name)
+                   for service, doc in docs.items() if scope in (PLATFORM, service)
+                   for instance, state in doc.instances.items()
+                   if name in state.get("running", {})}
+        static = {service: doc.static.get(name) for service, doc in docs.items()
+                  if scope in (PLATFORM, service) and name in doc.static}
+        return {"key": stored, "set": latest is not None and not latest.record.unset,
+                "value": None if latest is None else latest.record.value,
+                "revision": None if latest is None else latest.revision,
+                "by": None if latest is None else latest.record.by,
+                "at": None if latest is None else latest.record.at,
+                "static": static, "running": running}
+
+    found = _run(home, work)
+    if json:
+        _json(found)
+        return
+    if found["set"]:
+        out.print(f"{stored} = {escape(_show(found['value']))}  (revision {found['revision']}, "
+                  f"by {escape(found['by'])} at {found['at']})")
+    else:
+        out.print(f"{stored} is not set: the static value applies")
+    for instance, value in sorted(found["running"].items()):
+        out.print(f"  {instance} runs with {escape(_show(value))}")
+
+
+@config_app.command("list")
+def config_list(service: Annotated[str | None, typer.Argument(
+                    help="one service's settings [default: every service's]",
+                    show_default=False)] = None,
+                home: HomeOption = None, json: JsonOption = False) -> None:
+    """Every live setting with its running and static value and where it comes from
+    (service: its own key, platform: the platform-wide key, static: file/env or default)."""
+    rows = _run(home, lambda store: store.settings(service))
+    if json:
+        _json([{"service": r.service, "setting": r.name, "running": r.running,
+                "static": r.static, "source": r.source, "instances": r.instances,
+                "description": r.description} for r in rows])
+        return
+    table = Table("service", "setting", "running", "static", "source")
+    for r in rows:
+        table.add_row(r.service, r.name, escape(_show(r.running)), escape(_show(r.static)),
+                      r.source)
+    out.print(table)
+
