@@ -55,6 +55,7 @@ def test_a_service_instance_gets_the_whole_process_contract_in_its_environment()
         "CATALOG_REGISTRY_URL": f"http://127.0.0.1:{registry_port}",
         "CATALOG_LOG_FORMAT": "json",
         "CATALOG_FAULT_DIR": "/srv/souk/faults/catalog",
+        "CATALOG_LIVE_CACHE": "/srv/souk/data/catalog.live.json",
         "CATALOG_STREAM_MAX_AGE": "604800.0",
         "CATALOG_STREAM_MAX_BYTES": str(1 << 30),
         "CATALOG_DATABASE_URL": "sqlite:////srv/souk/data/catalog.db",
