@@ -84,6 +84,8 @@ class ServiceLiveSettings(LiveSettings, frozen=True, kw_only=True, forbid_unknow
         float, "seconds an open breaker refuses calls", gt=0, le=300) = None
     client_max_in_flight: _optional(  # type: ignore[valid-type]
         int, "calls in flight to one upstream (bulkhead)", ge=1, le=100_000) = None
+    # A per-service concurrency limit (overload protection) goes here as a field named like its
+    # static setting (it then starts from it), bound in chassis.app._start_live to the limiter.
 
 
 def from_static(kind: type[L], static: ServiceSettings) -> L:
