@@ -99,3 +99,36 @@ async def test_a_redis_outage_fails_open_to_local_limits(start_edge: Any, client
     async with client.get(f"{edge}/metrics") as resp:
         text = await resp.text()
     assert "souk_gateway_rate_limit_storage_errors_total 1.0" in text
+
+
+async def test_a_live_rate_limit_from_the_store_applies_without_a_restart(
+        start_edge: Any, client: Any, nats_url: str) -> None:
+    """`gateway.rate_limit` in SOUK_CONFIG (chassis.live) replaces the static limit in the
+    running gateway; a bad value is refused and the limit in force stays."""
+    from chassis.broker import Broker
+    from chassis.live import Record
+    from chassis.live.store import open_bucket, write
+    from chassis.testing.service import eventually
+
+    edge = await start_edge(rate_limit="1000/minute", nats_url=nats_url)
+    url = f"{edge}/api/v1/catalog/echo"
+    assert await statuses(client, url, 10) == [200] * 10
+    broker = Broker(nats_url, name="test")
+    await broker.start()
+    try:
+        await broker.wait_connected(5)
+        kv = await open_bucket(broker.jetstream())
+        await write(kv, "gateway.rate_limit", Record(value="10/fortnight"))  # refused
+        await write(kv, "gateway.rate_limit", Record(value="3/minute"))
+
+        async def limited_at(amount: str) -> bool:
+            async with client.get(url) as resp:
+                return resp.status == 429 and resp.headers["RateLimit-Limit"] == amount
+
+        await eventually(lambda: limited_at("3"))
+        await write(kv, "gateway.rate_limit", Record(value="not a limit"))
+        await write(kv, "gateway.rate_limit", Record(unset=True))  # the static limit again
+        # the bucket is empty after the 3/minute; it fills at the static rate now
+        await eventually(lambda: limited_at("1000"))
+    finally:
+        await broker.close()
