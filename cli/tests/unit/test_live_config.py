@@ -1,0 +1,77 @@
+"""`souk config`'s validation, against a service's published schema (no broker): a value typed as
+JSON or text, refused with the reason and exit code 2 before anything is written."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import msgspec
+import pytest
+from msgspec import Meta
+
+from chassis.live import LiveSettings, ServiceLiveSettings
+from souk.live_config import Refused, ServiceDoc, Store, parse_value
+
+pytestmark = pytest.mark.unit
+
+
+class DemoLive(ServiceLiveSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    decline_rate: Annotated[float, Meta(ge=0, le=1, description="share of cards declined")] = 0.0
+    rate_limit: Annotated[str, Meta(pattern=r"^\d+/minute$")] = "10/minute"
+    name: str = "x"
+
+
+def doc(service: str, kind: type[LiveSettings]) -> ServiceDoc:
+    platform = sorted(f.name for f in msgspec.structs.fields(LiveSettings))
+    return ServiceDoc(service, msgspec.json.schema(kind), {}, platform)
+
+
+class Published(Store):
+    """The store's reading side, as the services published it."""
+
+    def __init__(self, *docs: ServiceDoc) -> None:
+        super().__init__(None, None)
+        self._docs = {d.service: d for d in docs}
+
+    async def docs(self) -> dict[str, ServiceDoc]:
+        return self._docs
+
+
+STORE = Published(doc("demo", DemoLive), doc("plain", ServiceLiveSettings))
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("0.5", 0.5), ("true", True), ("debug", "debug"), ("100/minute", "100/minute"),
+    ('[{"route": "*"}]', [{"route": "*"}]), ('"quoted"', "quoted")])
+def test_a_value_is_json_when_it_parses_else_text(raw: str, expected: Any) -> None:
+    assert parse_value(raw) == expected
+
+
+@pytest.mark.parametrize(("key", "raw", "stored", "value"), [
+    ("demo.decline_rate", "0.25", "demo.decline_rate", 0.25),
+    ("demo.rate_limit", "5/minute", "demo.rate_limit", "5/minute"),
+    ("demo.name", "123", "demo.name", "123"),  # a number typed for a text setting is text
+    ("log_level", "debug", "platform.log_level", "debug"),
+    ("demo.fault_routes", '[{"route": "*", "error_rate": 0.1}]', "demo.fault_routes",
+     [{"route": "*", "error_rate": 0.1}]),
+])
+async def test_a_good_value_is_accepted(key: str, raw: str, stored: str, value: Any) -> None:
+    assert await STORE.check(key, parse_value(raw), raw) == (stored, value)
+
+
+@pytest.mark.parametrize(("key", "raw", "reason"), [
+    ("demo.decline_rate", "1.5", "1.5 is greater than the maximum of 1"),
+    ("demo.decline_rate", "lots", "share of cards declined"),
+    ("demo.rate_limit", "5/fortnight", "does not match"),
+    ("demo.nope", "1", "demo has no live setting 'nope'"),
+    ("ghost.log_level", "debug", "no live settings known for service 'ghost'"),
+    ("rate_limit", "5/minute", "not a platform-wide live setting; it is a setting of demo"),
+    ("log_level", "loud", "plain: "),  # every service that has it is named
+    ("demo.fault_routes", '[{"route": "*", "error_rate": 2}]', "fault_routes.0.error_rate"),
+    ("Demo.x", "1", "the service must be"),
+])
+async def test_a_bad_key_or_value_is_refused_with_the_reason(key: str, raw: str,
+                                                             reason: str) -> None:
+    with pytest.raises(Refused, match=None) as refused:
+        await STORE.check(key, parse_value(raw), raw)
+    assert reason in str(refused.value)
