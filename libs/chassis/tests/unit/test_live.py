@@ -190,3 +190,42 @@ def test_every_live_settings_type_has_a_json_schema_for_the_cli() -> None:
     properties = schema["$defs"]["DemoLive"]["properties"]
     assert properties["decline_rate"]["maximum"] == 1
     assert {f.name for f in msgspec.structs.fields(LiveSettings)} <= set(properties)
+
+
+def test_client_settings_reach_the_upstreams_already_made_and_those_to_come() -> None:
+    from chassis.http import ServiceClient, StaticDirectory
+    from chassis.live.wiring import bind_client
+
+    built = ClientPolicy(deadline=3.0, breaker=lambda: CircuitBreaker(window=10, min_calls=5))
+    client = ServiceClient(object(), StaticDirectory({"catalog": "http://a"}),  # type: ignore[arg-type]
+                           service="cart", policy=built)
+    made = client.upstream("catalog")
+    live = demo()
+    bind_client(live, client)
+    assert client.policy == built  # nothing set: the service's own policy
+    live.apply([("demo.client_breaker_open_seconds", Record(value=1.5)),
+                ("demo.client_retry_budget_min", Record(value=0)),
+                ("demo.client_max_in_flight", Record(value=7)),
+                ("demo.client_deadline", Record(value=4.0))])
+    assert client.policy.deadline == 4.0
+    assert (made.breaker.open_seconds, made.breaker.min_calls) == (1.5, 5)
+    assert (made.budget.min_retries, made.bulkhead.limit) == (0, 7)
+    later = client.upstream("orders")
+    assert (later.breaker.open_seconds, later.budget.min_retries) == (1.5, 0)
+    live.apply([("demo.client_breaker_open_seconds", Record(unset=True))])
+    assert made.breaker.open_seconds == CircuitBreaker().open_seconds
+
+
+def test_the_log_level_changes_in_the_running_process(capsys: pytest.CaptureFixture[str]) -> None:
+    from chassis.logging import configure_logging, get_logger
+
+    configure_logging("demo", "demo-1", level="info")
+    live = demo()
+    bind_common(live, Tracing(), ActiveFaults())
+    log = get_logger("demo")
+    log.debug("before")
+    live.apply([("platform.log_level", Record(value="debug"))])
+    log.debug("after")
+    configure_logging("demo", "demo-1", level="info")
+    lines = capsys.readouterr().out
+    assert "after" in lines and "before" not in lines

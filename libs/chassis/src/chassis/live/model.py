@@ -53,37 +53,34 @@ class LiveSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
         "seconds added to this service's clock"))] = 0.0
 
 
-_NULL = " (null: the policy the service built)"
-
-
-def _optional(kind: Any, description: str, **constraints: Any) -> Any:
-    return Annotated[Annotated[kind, Meta(**constraints)] | None,
-                     Meta(description=description + _NULL)]
+_Seconds = Annotated[float, Meta(gt=0, le=600)]
+_Share = Annotated[float, Meta(ge=0, le=1)]
+_Ratio = Annotated[float, Meta(gt=0, le=1)]
 
 
 class ServiceLiveSettings(LiveSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The live settings of a service built by ``create_service_app``: the base ones and its
-    :class:`~chassis.http.ServiceClient`'s policy (null: the policy the service built)."""
+    :class:`~chassis.http.ServiceClient`'s policy. Null (the default) leaves the policy the
+    service built."""
 
-    client_attempt_timeout: _optional(  # type: ignore[valid-type]
-        float, "seconds one attempt of a call to another service may take", gt=0, le=600) = None
-    client_deadline: _optional(  # type: ignore[valid-type]
-        float, "seconds a call to another service may take, retries included", gt=0,
-        le=600) = None
-    client_max_retries: _optional(  # type: ignore[valid-type]
-        int, "extra attempts of an idempotent call", ge=0, le=10) = None
-    client_retry_budget_ratio: _optional(  # type: ignore[valid-type]
-        float, "retries allowed per request over the budget's window", ge=0, le=1) = None
-    client_retry_budget_min: _optional(  # type: ignore[valid-type]
-        int, "retries always allowed per window", ge=0, le=10_000) = None
-    client_breaker_failure_ratio: _optional(  # type: ignore[valid-type]
-        float, "failure share of the window that opens a breaker", gt=0, le=1) = None
-    client_breaker_min_calls: _optional(  # type: ignore[valid-type]
-        int, "calls in the window before a ratio counts", ge=1, le=10_000) = None
-    client_breaker_open_seconds: _optional(  # type: ignore[valid-type]
-        float, "seconds an open breaker refuses calls", gt=0, le=300) = None
-    client_max_in_flight: _optional(  # type: ignore[valid-type]
-        int, "calls in flight to one upstream (bulkhead)", ge=1, le=100_000) = None
+    client_attempt_timeout: Annotated[_Seconds | None, Meta(description=(
+        "seconds one attempt of a call to another service may take"))] = None
+    client_deadline: Annotated[_Seconds | None, Meta(description=(
+        "seconds a call to another service may take, retries included"))] = None
+    client_max_retries: Annotated[Annotated[int, Meta(ge=0, le=10)] | None, Meta(description=(
+        "extra attempts of an idempotent call"))] = None
+    client_retry_budget_ratio: Annotated[_Share | None, Meta(description=(
+        "retries allowed per request over the budget's window"))] = None
+    client_retry_budget_min: Annotated[Annotated[int, Meta(ge=0, le=10_000)] | None, Meta(
+        description="retries always allowed per window")] = None
+    client_breaker_failure_ratio: Annotated[_Ratio | None, Meta(description=(
+        "failure share of the window that opens a breaker"))] = None
+    client_breaker_min_calls: Annotated[Annotated[int, Meta(ge=1, le=10_000)] | None, Meta(
+        description="calls in the window before a ratio counts")] = None
+    client_breaker_open_seconds: Annotated[Annotated[float, Meta(gt=0, le=300)] | None, Meta(
+        description="seconds an open breaker refuses calls")] = None
+    client_max_in_flight: Annotated[Annotated[int, Meta(ge=1, le=100_000)] | None, Meta(
+        description="calls in flight to one upstream (bulkhead)")] = None
     # A per-service concurrency limit (overload protection) goes here as a field named like its
     # static setting (it then starts from it), bound in chassis.app._start_live to the limiter.
 
