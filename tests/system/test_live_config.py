@@ -134,6 +134,10 @@ async def test_rate_limit_and_decline_rate_change_live_audited_and_rolled_back(
         assert rows["decline_rate"]["running"] == 0.0
         assert rows["decline_rate"]["source"] == "static"
         assert rows["log_level"]["running"] == "info"
+        # and for people: tables and lines
+        assert "alice" in shop.souk("config", "history", "gateway.rate_limit").stdout
+        assert "decline_rate" in shop.souk("config", "list", "payments").stdout
+        assert "not set" in shop.souk("config", "get", "payments.decline_rate").stdout
     assert {name: shop.pid_of(name) for name in pids} == pids  # no restart
     shop.verify()
 
@@ -166,7 +170,12 @@ async def test_a_value_the_service_refuses_is_logged_and_the_running_value_stays
 
 
 async def test_with_the_broker_killed_services_keep_their_configuration(shop: Checkout) -> None:
-    config(shop, "set", "gateway.rate_limit", "5/minute", "--by", "dave")
+    first = config(shop, "set", "gateway.rate_limit", "5/minute", "--by", "dave")
+    config(shop, "set", "gateway.rate_limit", "100000/minute", "--by", "dave")
+    restored = config(shop, "rollback", "gateway.rate_limit", "--to", str(first["revision"]),
+                      "--by", "dave")  # 5/minute again, as a new revision
+    assert (restored["value"], restored["old"], restored["rollback_to"]) == (
+        "5/minute", "100000/minute", first["revision"])
     async with aiohttp.ClientSession() as s:
         await until("429s after the new rate limit", lambda: rate_limited(s, shop), 10)
         broker = shop.pid_of("nats-1")
