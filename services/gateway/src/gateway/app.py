@@ -93,30 +93,27 @@ def create_app(settings: GatewaySettings | None = None, discovery: DiscoveryLike
                    metrics=metrics, resilience=resilience(settings))
 
 
-def resilience(settings: GatewaySettings | GatewayLive) -> Resilience:
-    """The proxy's breaker, retry and ejection policy from settings (static or live)."""
-
-    # the windows are static (a live change keeps the counts): from the static settings
-    window = getattr(settings, "breaker_window", 50)
-    budget_window = getattr(settings, "retry_budget_window", 10.0)
-    delay_base = getattr(settings, "retry_base_delay", 0.05)
-    delay_cap = getattr(settings, "retry_max_delay", 1.0)
+def resilience(settings: GatewaySettings, live: GatewayLive | None = None) -> Resilience:
+    """The proxy's breaker, retry and ejection policy from settings; the thresholds from the
+    live settings when given (the windows and backoff delays are static only)."""
+    now: GatewaySettings | GatewayLive = live or settings
 
     def breaker() -> CircuitBreaker:
         return CircuitBreaker(
-            window=window, min_calls=settings.breaker_min_calls,
-            failure_ratio=settings.breaker_failure_ratio, slow_ratio=settings.breaker_slow_ratio,
-            slow_seconds=settings.breaker_slow_seconds, open_seconds=settings.breaker_open_seconds,
-            probes=settings.breaker_half_open_probes)
+            window=settings.breaker_window, min_calls=now.breaker_min_calls,
+            failure_ratio=now.breaker_failure_ratio, slow_ratio=now.breaker_slow_ratio,
+            slow_seconds=now.breaker_slow_seconds, open_seconds=now.breaker_open_seconds,
+            probes=now.breaker_half_open_probes)
 
     def budget() -> RetryBudget:
-        return RetryBudget(ratio=settings.retry_budget_ratio, min_retries=settings.retry_budget_min,
-                           window=budget_window)
+        return RetryBudget(ratio=now.retry_budget_ratio, min_retries=now.retry_budget_min,
+                           window=settings.retry_budget_window)
 
     return Resilience(
-        max_retries=settings.max_retries, eject_seconds=settings.eject_seconds,
-        eject_after_5xx=settings.eject_after_5xx, breaker=breaker, budget=budget,
-        backoff=functools.partial(backoff, base=delay_base, cap=delay_cap))
+        max_retries=now.max_retries, eject_seconds=now.eject_seconds,
+        eject_after_5xx=now.eject_after_5xx, breaker=breaker, budget=budget,
+        backoff=functools.partial(backoff, base=settings.retry_base_delay,
+                                  cap=settings.retry_max_delay))
 
 
 def _set_rate_limits(limiter: RateLimits, values: GatewayLive) -> None:
@@ -242,22 +239,26 @@ class Gateway:
         live, proxy = self.live, self.proxy
         assert proxy is not None
         bind_common(live, self.tracing, self.active_faults)
+        # the filters and the proxy were built from the static settings (or given by a test):
+        # changed now only where the store (its cache) says otherwise, then on every change
+        limits = ("rate_limit", "login_rate_limit")
         for limiter in (f for f in self.filters if isinstance(f, RateLimits)):
-            live.bind(functools.partial(_set_rate_limits, limiter), "rate_limit",
-                      "login_rate_limit")
+            live.bind(functools.partial(_set_rate_limits, limiter), *limits,
+                      now=live.overridden(*limits))
 
         def timeouts(values: GatewayLive) -> None:
             proxy.default_timeout = values.upstream_timeout
             proxy.plans.clear()  # each route's plan holds its deadline: made again on use
 
         def policy(values: GatewayLive) -> None:
-            proxy.reconfigure(resilience(values))
+            proxy.reconfigure(resilience(self.settings, values))
 
-        live.bind(timeouts, "upstream_timeout")
-        live.bind(policy, "max_retries", "eject_seconds", "eject_after_5xx", "breaker_min_calls",
-                  "breaker_failure_ratio", "breaker_slow_ratio", "breaker_slow_seconds",
-                  "breaker_open_seconds", "breaker_half_open_probes", "retry_budget_ratio",
-                  "retry_budget_min")
+        live.bind(timeouts, "upstream_timeout", now=live.overridden("upstream_timeout"))
+        thresholds = ("max_retries", "eject_seconds", "eject_after_5xx", "breaker_min_calls",
+                      "breaker_failure_ratio", "breaker_slow_ratio", "breaker_slow_seconds",
+                      "breaker_open_seconds", "breaker_half_open_probes", "retry_budget_ratio",
+                      "retry_budget_min")
+        live.bind(policy, *thresholds, now=live.overridden(*thresholds))
 
     async def shutdown(self) -> None:
         """Deregister, stop watching, close the upstream pool (reverse of start-up)."""

@@ -29,16 +29,19 @@ def test_a_rate_limit_the_limits_notation_refuses_is_refused(value: str) -> None
 
 
 def test_the_proxy_takes_a_new_policy_and_keeps_its_breakers_counts() -> None:
+    static = GatewaySettings(breaker_window=30, retry_base_delay=0.2)
     proxy = Proxy(None, None, GatewayMetrics("gateway"),  # type: ignore[arg-type]
-                  default_timeout=10.0, resilience=resilience(GatewaySettings()))
+                  default_timeout=10.0, resilience=resilience(static))
     upstream = proxy.upstream("catalog")
     ticket = upstream.breaker.allow()
     assert ticket is not None
     upstream.breaker.record(ticket, failed=True, seconds=0.1)
-    proxy.reconfigure(resilience(GatewayLive(max_retries=0, breaker_open_seconds=1.0,
-                                             breaker_failure_ratio=0.9, retry_budget_min=0)))
+    proxy.reconfigure(resilience(static, GatewayLive(
+        max_retries=0, breaker_open_seconds=1.0, breaker_failure_ratio=0.9, retry_budget_min=0)))
     assert proxy.max_retries == 0 and proxy.upstream("catalog") is upstream
     assert (upstream.breaker.open_seconds, upstream.breaker.failure_ratio) == (1.0, 0.9)
-    assert upstream.breaker.window == GatewaySettings().breaker_window
+    assert upstream.breaker.window == 30  # static only
+    assert proxy.upstream("orders").breaker.window == 30  # a new one too
+    assert proxy.upstream("orders").breaker.open_seconds == 1.0
     assert upstream.budget.min_retries == 0
     assert upstream.breaker._failures == 1  # the window's counts stay

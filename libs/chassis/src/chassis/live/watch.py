@@ -72,6 +72,12 @@ class Live(Generic[L]):
         return {name: "service" if name in own else "platform" if name in platform else "static"
                 for name in sorted(self.fields)}
 
+    def overridden(self, *fields: str) -> bool:
+        """Whether one of ``fields`` runs with another value than the static one (an object
+        built from the static settings needs it now)."""
+        return any(getattr(self.current, name) != getattr(self.defaults, name)
+                   for name in fields)
+
     def bind(self, callback: Callable[[L], None], *fields: str, now: bool = True) -> None:
         """Call ``callback(current)`` now (unless ``now`` is False) and whenever one of
         ``fields`` (any field when none is named) changes."""

@@ -43,10 +43,12 @@ def bind_common(live: Live[Any], tracing: Tracing, faults: ActiveFaults) -> None
         faults.set_consumers(values.fault_consumers)
         faults.set_clock_skew(values.clock_skew)
 
-    # logging is configured with the static level already: called again only for another one
-    live.bind(log_level, "log_level", now=live.current.log_level != live.defaults.log_level)
-    live.bind(trace_ratios, "trace_sample_ratio", "trace_keep_ratio")
-    live.bind(fault_flags, "fault_routes", "fault_consumers", "clock_skew")
+    # logging and tracing were built from the static settings (or given by a test): applied
+    # now only where the store (its cache) says otherwise, then on every change
+    for callback, fields in ((log_level, ("log_level",)),
+                             (trace_ratios, ("trace_sample_ratio", "trace_keep_ratio")),
+                             (fault_flags, ("fault_routes", "fault_consumers", "clock_skew"))):
+        live.bind(callback, *fields, now=live.overridden(*fields))
 
 
 def bind_client(live: Live[Any], client: ServiceClient) -> None:
