@@ -108,16 +108,11 @@ class Store:
 
     async def docs(self) -> dict[str, ServiceDoc]:
         """Every service's published live settings, with its instances' running values."""
-        raw: dict[str, Any] = {}
-        watcher = await self.services.watchall()
-        try:
-            async for entry in watcher:
-                if entry is None:
-                    break
-                if entry.value and entry.operation not in ("DEL", "PURGE"):
-                    raw[entry.key] = msgspec.json.decode(entry.value)
-        finally:
-            await watcher.stop()
+        from chassis.live.store import read_entries
+
+        raw = {entry.key: msgspec.json.decode(entry.value)
+               for entry in await read_entries(self.services)
+               if entry.value and entry.operation not in ("DEL", "PURGE")}
         docs = {key: ServiceDoc(key, value["schema"], value.get("static", {}),
                                 value.get("platform_fields", []))
                 for key, value in raw.items() if "." not in key}

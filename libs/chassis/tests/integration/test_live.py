@@ -160,3 +160,24 @@ def test_the_cache_holds_the_layers_not_the_merged_values(tmp_path: Path) -> Non
     live.apply([("demo.latency_ms", Record(value=9)), ("platform.log_level", Record(value="error"))])
     saved = msgspec.json.decode(cache.read_bytes())
     assert saved["layers"] == {"platform": {"log_level": "error"}, "demo": {"latency_ms": 9}}
+
+
+async def test_history_and_read_all_return_every_revision_and_key(tmp_path: Path) -> None:
+    """One-shot reads (souk config history, list) are whole, whatever the timing."""
+    from chassis.live.store import read_all
+
+    with nats_server(tmp_path / "js") as url:
+        async with _broker(url) as broker:
+            await broker.wait_connected(5)
+            kv = await open_bucket(broker.jetstream())
+            assert await history(kv, "demo.x") == [] and await read_all(kv) == {}
+            for value in range(70):  # more than the 64 kept
+                await write(kv, "demo.x", Record(value=value))
+            for n in range(30):
+                await write(kv, f"svc{n}.y", Record(value=n))
+            await write(kv, "svc0.y", Record(unset=True, action="unset"))
+            kept = await history(kv, "demo.x")
+            assert [r.record.value for r in kept] == list(range(6, 70))
+            latest = await read_all(kv)
+            assert len(latest) == 31 and latest["demo.x"].record.value == 69
+            assert latest["svc0.y"].record.unset and latest["svc7.y"].record.value == 7

@@ -11,7 +11,7 @@ import msgspec
 from chassis.live.model import BUCKET, HISTORY, SERVICES_BUCKET, Record
 
 __all__ = ["Revision", "decode_record", "encode_record", "history", "open_bucket", "open_services",
-           "read_all", "revision_of", "write"]
+           "read_all", "read_entries", "revision_of", "write"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,28 +63,46 @@ def revision_of(entry: Any) -> Revision:
 
 
 async def read_all(kv: Any) -> dict[str, Revision]:
-    """Every key's latest revision."""
-    watcher = await kv.watchall()
-    found: dict[str, Revision] = {}
-    try:
-        async for entry in watcher:
-            if entry is None:
-                break
-            found[entry.key] = revision_of(entry)
-    finally:
-        await watcher.stop()
-    return found
+    """Every key's latest revision (a delete is a revision too)."""
+    return {entry.key: revision_of(entry) for entry in await read_entries(kv, ">", everything=False)}
 
 
 async def history(kv: Any, key: str) -> list[Revision]:
     """The key's revisions, oldest first (empty when it never had one)."""
-    from nats.js.errors import NoKeysError
+    return [revision_of(entry) for entry in await read_entries(kv, key, everything=True)]
 
+
+async def read_entries(kv: Any, keys: str = ">", *, everything: bool = False) -> list[Any]:
+    """The entries of ``keys`` (a key or a wildcard): all kept revisions, or the latest of each.
+
+    Read with an ephemeral *pull* consumer, which holds back every message until asked: its
+    pending count is then exact. A watch (a push consumer) may have been sent everything before
+    its pending count is read, and then reports the end of the initial values before them
+    (nats-py's ``KeyValue.history`` and ``keys`` have that race)."""
+    from nats.js import api
+    from nats.js.kv import KV_OP, KeyValue
+
+    # nats-py's KeyValue offers no such read: its stream and subject prefix, as it uses them
+    js, stream, prefix = kv._js, kv._stream, kv._pre
+    config = api.ConsumerConfig(
+        deliver_policy=api.DeliverPolicy.ALL if everything else api.DeliverPolicy.LAST_PER_SUBJECT,
+        ack_policy=api.AckPolicy.NONE, inactive_threshold=30.0)
+    sub = await js.pull_subscribe(prefix + keys, stream=stream, config=config)
+    entries: list[Any] = []
     try:
-        entries = await kv.history(key)
-    except NoKeysError:
-        return []
-    return [revision_of(entry) for entry in entries]
+        pending = (await sub.consumer_info()).num_pending
+        while pending > 0:
+            for msg in await sub.fetch(min(pending, 256), timeout=5.0):
+                meta = msg.metadata
+                op = msg.header.get(KV_OP) if msg.header else None
+                entries.append(KeyValue.Entry(
+                    bucket=kv._name, key=msg.subject[len(prefix):], value=msg.data,
+                    revision=meta.sequence.stream, delta=meta.num_pending,
+                    created=meta.timestamp, operation=op))
+                pending = meta.num_pending
+    finally:
+        await sub.unsubscribe()
+    return entries
 
 
 async def write(kv: Any, key: str, record: Record, *, last: int | None = None) -> int:

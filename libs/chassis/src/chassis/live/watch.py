@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import msgspec
 
 from chassis.live.model import PLATFORM, LiveSettings, Record, from_static, utc_now
-from chassis.live.store import Revision, open_bucket, open_services, revision_of
+from chassis.live.store import open_bucket, open_services, read_all, revision_of
 from chassis.logging import get_logger
 from chassis.settings import ServiceSettings
 from chassis.tasks import cancel_and_wait
@@ -232,23 +232,23 @@ class Live(Generic[L]):
             "service": self.service, "schema": msgspec.json.schema(self.kind),
             "static": self.defaults, "platform_fields": sorted(
                 self.fields & {f.name for f in msgspec.structs.fields(LiveSettings)})}))
+        # the store as it is now, then every change: the watch delivers each key's latest
+        # value again first (no change, nothing done), so nothing between the two is missed
+        initial = (await read_all(kv)).values()
+        self.apply(((r.key, r.record) for r in initial),
+                   revision=max((r.revision for r in initial), default=0), full=True)
+        self._loaded.set()
+        await self._publish(services)
         watcher = await kv.watchall()
         try:
-            initial: list[Revision] = []
-            async for entry in watcher:
-                if entry is None:
-                    break
-                initial.append(revision_of(entry))
-            self.apply(((r.key, r.record) for r in initial),
-                       revision=max((r.revision for r in initial), default=0), full=True)
-            self._loaded.set()
-            await self._publish(services)
             async for entry in watcher:
                 if entry is None:
                     continue
                 found = revision_of(entry)
-                self.apply([(found.key, found.record)], revision=found.revision)
-                await self._publish(services)
+                refused = dict(self.refused)
+                if self.apply([(found.key, found.record)], revision=found.revision) or (
+                        self.refused != refused):
+                    await self._publish(services)
         finally:
             with contextlib.suppress(Exception):
                 await watcher.stop()
