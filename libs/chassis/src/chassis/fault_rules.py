@@ -28,7 +28,9 @@ class RouteFault(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     latency_ms: DelayMs = 0.0
     latency_rate: Annotated[Probability, Meta(description="share of requests delayed")] = 1.0
     error_rate: Annotated[Probability, Meta(description="share answered with error_status")] = 0.0
-    error_status: Annotated[int, Meta(ge=400, le=599)] = 503
+    # a server error: every route documents 5XX; a 4xx would tell the caller its request was
+    # wrong, which no route documents as a possible answer to a right one
+    error_status: Annotated[int, Meta(ge=500, le=599)] = 503
     drop_rate: Annotated[Probability, Meta(description=(
         "share whose connection is closed without an answer"))] = 0.0
 
