@@ -13,7 +13,7 @@ import orjson
 import typer
 from rich.markup import escape
 
-from souk import control, identity_client, operate, render, traces
+from souk import control, faults, identity_client, operate, render, traces
 from souk.console import HomeOption, err, out
 from souk.console import fail as _fail
 from souk.control import ControlError
@@ -291,6 +291,7 @@ def rotate_keys(home: HomeOption = None) -> None:
 
 
 operate.register(app)
+faults.register(app)
 traces.register(app)
 
 if __name__ == "__main__":
