@@ -26,6 +26,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +159,13 @@ class Link:
             _drop(writer)
 
 
+def log(level: str, event: str, **fields: Any) -> None:
+    """One JSON line, shaped like every service's (souk logs merges them)."""
+    print(orjson.dumps({"ts": datetime.now(UTC).isoformat(), "level": level, "event": event,
+                        "service": "faultproxy", "instance": "faultproxy-1", **fields},
+                       default=str).decode(), flush=True)
+
+
 def _drop(writer: asyncio.StreamWriter) -> None:
     """Close a connection at once (unsent bytes are lost, as on a cut cable)."""
     writer.transport.abort()
@@ -204,8 +212,7 @@ class Proxy:
             try:
                 await link.listen()
             except OSError as exc:  # taken meanwhile: tried again on the next look
-                print(orjson.dumps({"level": "error", "event": "cannot listen again",
-                                    "link": link.name, "error": repr(exc)}).decode(), flush=True)
+                log("error", "cannot listen again", link=link.name, error=repr(exc))
 
     def look(self) -> None:
         try:
@@ -217,16 +224,14 @@ class Proxy:
         try:
             rev, faults = read_faults(self.faults_file)
         except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-            print(orjson.dumps({"level": "error", "event": "faults file unreadable",
-                                "error": repr(exc)}).decode(), flush=True)
+            log("error", "faults file unreadable", error=repr(exc))
             return
         self._mtime = mtime
         for link in self.links:
             link.apply(faults.get(link.service, {}).get(link.target))
         self.rev = rev
-        print(orjson.dumps({"level": "info", "event": "network faults applied", "rev": rev,
-                            "faults": {link.name: link.fault.__dict__ for link in self.links
-                                       if link.fault is not None}}).decode(), flush=True)
+        log("info", "network faults applied", rev=rev, faults={
+            link.name: link.fault.__dict__ for link in self.links if link.fault is not None})
 
     async def watch(self) -> None:
         while True:
@@ -259,8 +264,8 @@ async def _run(args: argparse.Namespace) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     watcher = asyncio.create_task(proxy.watch())
-    print(orjson.dumps({"level": "info", "event": "fault proxy started", "pid": os.getpid(),
-                        "links": [link.name for link in proxy.links]}).decode(), flush=True)
+    log("info", "fault proxy started", pid=os.getpid(),
+        links=[link.name for link in proxy.links])
     await stop.wait()
     watcher.cancel()
     for link in proxy.links:

@@ -14,6 +14,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from chassis import clock
+
 __all__ = ["ActiveFaults", "ConsumerFault", "RouteFault"]
 
 Probability = Annotated[float, Meta(ge=0, le=1)]
@@ -64,7 +66,9 @@ class ActiveFaults:
         self.consumers = {rule.type: rule for rule in rules}
 
     def set_clock_skew(self, seconds: float) -> None:
+        """Skew this process's wall clock (``chassis.clock``) by ``seconds``."""
         self.clock_skew = seconds
+        clock.set_skew(seconds)
 
     def route(self, route: str) -> RouteFault | None:
         """The rule for ``"METHOD /template"``, else the ``"*"`` rule, else None."""
