@@ -76,8 +76,11 @@ class ActiveFaults:
             return None
         return self.routes.get(route) or self.routes.get("*")
 
-    def consumer(self, message_type: str) -> ConsumerFault | None:
-        """The rule for a message type, else the ``"*"`` rule, else None."""
+    def consumer(self, message_type: str, name: str = "") -> ConsumerFault | None:
+        """The rule for a message type by its wire name (``payments.PaymentAuthorized.v1``) or
+        its contract's class name ``name`` (``PaymentAuthorized``), else the ``"*"`` rule, else
+        None."""
         if not self.consumers:
             return None
-        return self.consumers.get(message_type) or self.consumers.get("*")
+        return (self.consumers.get(message_type) or (self.consumers.get(name) if name else None)
+                or self.consumers.get("*"))

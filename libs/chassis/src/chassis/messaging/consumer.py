@@ -186,12 +186,11 @@ class Consumer:
                       ) -> tuple[list[Any], list[Incoming], frozenset[str]]:
         """Decide each message's fault: wait the delays, leave the dropped ones unacked, and
         return what is left with the ids whose handling must fail."""
-        rules = self._messaging.active_faults.consumers
+        faults = self._messaging.active_faults
         kept_msgs, kept, doomed, delay = [], [], set(), 0.0
         for msg, item in zip(batch, items, strict=True):
             route = self._routes.get(item.type)
-            rule = None if route is None else (
-                rules.get(item.type) or rules.get(route[0].__name__) or rules.get("*"))
+            rule = None if route is None else faults.consumer(item.type, route[0].__name__)
             if rule is not None:
                 if rule.latency_ms and random.random() < rule.latency_rate:  # noqa: S311 (not a secret)
                     delay += rule.latency_ms / 1000
