@@ -70,7 +70,7 @@ def start_supervisor(home: Home, topology: Path, *, gateway_port: int | None,
     """Spawn the detached supervisor on a fresh run folder; return its pid."""
     home.create()
     for stale in (home.state_file, home.desired_file, home.hold_file, home.stop_file,
-                  home.pid_file):
+                  home.pid_file, home.pause_file, home.net_faults_file):
         stale.unlink(missing_ok=True)
     argv = [sys.executable, "-m", SUPERVISOR_MARKER, "--home", str(home.root),
             "--topology", str(topology.absolute()), "--timeout", str(timeout)]

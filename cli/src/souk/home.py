@@ -48,6 +48,12 @@ class Home:
     # ["<instance>", ...]: instances not restarted when they exit; `souk hold` writes it, SIGHUP
     # applies it
     hold_file = _Path("hold.json", under=run)
+    # {"<instance>": {"pid": N, "until": unix time or null}}: processes kept stopped (SIGSTOP);
+    # `souk fault pause/resume` writes it, SIGHUP applies it (souk.faults)
+    pause_file = _Path("pause.json", under=run)
+    # {"<service>": {"broker"|"database": {"mode": "partition"|"slow", "ms": N}}}: the network
+    # faults the fault proxy applies (souk.fault_proxy watches it)
+    net_faults_file = _Path("net-faults.json", under=run)
     # the grace period `souk down` asked for, read by the supervisor on SIGTERM
     stop_file = _Path("stop.json", under=run)
     # {"<service>": "<secret>"}: each service's credential for a service token

@@ -71,6 +71,13 @@ class Instance:
         self._released = asyncio.Event()  # cleared while a restart is held back
         self._released.set()
         self._task: asyncio.Task[None] | None = None
+        self.paused_pid: int | None = None  # the pid stopped by SIGSTOP (souk fault pause)
+        self.paused_until: float | None = None  # unix time of the SIGCONT to come, if any
+        self._resume_task: asyncio.Task[None] | None = None
+
+    @property
+    def paused(self) -> bool:
+        return self.paused_pid is not None
 
     @property
     def name(self) -> str:
@@ -94,6 +101,43 @@ class Instance:
         else:
             self._released.set()
         self._log("info", "restart held back" if held else "restart allowed", process=self.name)
+        self._on_change()
+
+    def pause(self, pid: int, until: float | None) -> None:
+        """Stop the process (SIGSTOP to its group) if it is still ``pid``; continue it at the
+        unix time ``until`` (if given). The liveness probe leaves a paused process alone."""
+        if self.proc is None or self.proc.pid != pid or self.proc.poll() is not None:
+            return
+        if self.paused_pid != pid:
+            signal_group(pid, signal.SIGSTOP)
+            self.paused_pid = pid
+            self._log("warning", "process paused (SIGSTOP)", process=self.name, pid=pid,
+                      until=until)
+        if until != self.paused_until:
+            self.paused_until = until
+            if self._resume_task is not None:
+                self._resume_task.cancel()
+            self._resume_task = None if until is None else asyncio.create_task(
+                self._resume_at(until), name=f"resume {self.name}")
+        self._set(status="paused", ready=False)
+        self._on_change()
+
+    async def _resume_at(self, until: float) -> None:
+        await asyncio.sleep(max(0.0, until - time.time()))
+        self._resume_task = None
+        self.resume()
+
+    def resume(self) -> None:
+        """Continue a paused process (SIGCONT)."""
+        if self._resume_task is not None:
+            self._resume_task.cancel()
+            self._resume_task = None
+        pid, self.paused_pid, self.paused_until = self.paused_pid, None, None
+        if pid is None:
+            return
+        signal_group(pid, signal.SIGCONT)
+        self._log("info", "process resumed (SIGCONT)", process=self.name, pid=pid)
+        self._set(status="starting" if not self.ready else "running")
         self._on_change()
 
     def launch(self) -> None:
@@ -143,6 +187,8 @@ class Instance:
         try:
             await _exited(self.proc)
             code = self.proc.returncode
+            if self.paused:  # killed while paused: its successor runs
+                self.resume()
             # whatever it left in its group (it leads one) would hold its port
             signal_group(self.proc.pid, signal.SIGKILL)
             self._set(ready=False)
@@ -162,7 +208,7 @@ class Instance:
                 self._ready_since = None
             if self._ready_since is not None and now - self._ready_since >= STABLE_AFTER:
                 self._stable = True
-            self._set(ready=ok, status="running" if ok else None)
+            self._set(ready=ok, status="running" if ok and not self.paused else None)
             self.ever_ready = self.ever_ready or ok
             await asyncio.sleep(READY_EVERY if ok else STARTING_EVERY)
 
@@ -170,7 +216,9 @@ class Instance:
         failures, seen_live = 0, False
         while True:
             began = time.monotonic()
-            if await self._probe(self.spec.live_url, LIVE_TIMEOUT):
+            if self.paused:  # paused on purpose (souk fault pause): not a hang to cure
+                failures = 0
+            elif await self._probe(self.spec.live_url, LIVE_TIMEOUT):
                 failures, seen_live = 0, True
             elif seen_live or began - self._started_mono > LIVE_GRACE:
                 failures += 1
@@ -191,6 +239,8 @@ class Instance:
         proc = self.proc
         if proc is not None and proc.poll() is None:
             signal_group(proc.pid, signal.SIGTERM)
+            if self.paused:  # a stopped process acts on SIGTERM only once continued
+                self.resume()
             if not await _exited(proc, timeout):
                 self._log("warning", "process ignored SIGTERM; killing", process=self.name,
                           pid=proc.pid, timeout=timeout)
@@ -230,6 +280,9 @@ class Instance:
             service=spec.service, instance=spec.instance, slot=spec.slot,
             pid=self.proc.pid if self.proc else None, port=spec.port, url=spec.url,
             ready_url=spec.ready_url, ready=self.ready, restarts=self.restarts,
-            status=self.status, held=self.held, log=str(spec.log_file), marker=spec.marker,
+            status=self.status, held=self.held, paused=self.paused,
+            paused_until=(datetime.fromtimestamp(self.paused_until, UTC).isoformat()
+                          if self.paused_until is not None else None),
+            log=str(spec.log_file), marker=spec.marker,
             monitor_port=spec.monitor_port,
             started_at=self.started_at.isoformat() if self.started_at else None)

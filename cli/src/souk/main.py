@@ -14,7 +14,7 @@ import orjson
 import typer
 from rich.markup import escape
 
-from souk import control, identity_client, operate, render, traces
+from souk import control, faults, identity_client, operate, render, traces
 from souk.config_cmd import config_app
 from souk.console import HomeOption, err, out
 from souk.console import fail as _fail
@@ -294,6 +294,7 @@ def rotate_keys(home: HomeOption = None) -> None:
 
 operate.register(app)
 app.add_typer(config_app, name="config")
+faults.register(app)
 traces.register(app)
 
 if __name__ == "__main__":

@@ -13,7 +13,9 @@ the stream's limits, ``_STREAM_MAX_AGE`` and ``_STREAM_MAX_BYTES`` (``[platform]
 service starts applies them to the one shared stream. Identity and the registry also get the file
 of every service's credential hash (identity trades a secret for a service token, the registry
 admits only registrations made with one), identity the demo admin to create and the secret it
-encrypts its signing keys with.
+encrypts its signing keys with. A service the topology puts behind the fault proxy
+(``[platform] fault_proxies``) gets the proxy's port for it as its NATS URL (and as the address of
+a PostgreSQL database URL), so ``souk fault partition|slow`` can cut or slow that path alone.
 """
 
 from __future__ import annotations
@@ -22,14 +24,27 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from souk.credentials import DemoUser
 from souk.home import Home
-from souk.topology import GATEWAY, IDENTITY, NATS, REGISTRY, RESERVED_PORT, TELEMETRY, Topology
+from souk.topology import (
+    FAULT_PROXY,
+    GATEWAY,
+    IDENTITY,
+    NATS,
+    REGISTRY,
+    RESERVED_PORT,
+    TELEMETRY,
+    Topology,
+)
 
-__all__ = ["NATS_INSTANCE", "Planner", "PortAllocator", "ProcSpec", "connect_host"]
+__all__ = ["BROKER", "DATABASE", "FAULT_PROXY_INSTANCE", "NATS_INSTANCE", "Planner",
+           "PortAllocator", "ProcSpec", "connect_host"]
 
 NATS_INSTANCE = f"{NATS}-1"
+FAULT_PROXY_INSTANCE = f"{FAULT_PROXY}-1"
+BROKER, DATABASE = "broker", "database"  # what a fault proxy link leads to
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,7 @@ class Planner:
     signing_key_secret: str = ""
     _slot_ports: dict[str, int] = field(default_factory=dict)
     _nats: ProcSpec | None = None
+    _link_ports: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def nats(self) -> ProcSpec:
         """The nats-server process (JetStream on disk under ``<home>/nats``)."""
@@ -110,6 +126,42 @@ class Planner:
     @property
     def nats_url(self) -> str:
         return self.nats().url
+
+    def _link_port(self, service: str, target: str) -> int:
+        if (service, target) not in self._link_ports:
+            self._link_ports[(service, target)] = self.ports.pick()
+        return self._link_ports[(service, target)]
+
+    def _postgres_of(self, service: str) -> tuple[str, int] | None:
+        url = self.topology.services[service].env.get(f"{service.upper()}_DATABASE_URL", "")
+        if not url.startswith(("postgresql://", "postgres://")):
+            return None
+        parts = urlsplit(url)
+        return parts.hostname or "127.0.0.1", parts.port or 5432
+
+    def fault_proxy(self) -> ProcSpec | None:
+        """The fault proxy (``souk.fault_proxy``), when the topology puts any service behind
+        it: one link per proxied service to the broker, and to its PostgreSQL if it has one."""
+        proxied = [name for name in self.topology.services if self.topology.proxied(name)]
+        if not proxied:
+            return None
+        nats = self.nats()
+        links = [f"{name}:{BROKER}:{self._link_port(name, BROKER)}:127.0.0.1:{nats.port}"
+                 for name in proxied]
+        for name in proxied:
+            if (pg := self._postgres_of(name)) is not None:
+                links.append(f"{name}:{DATABASE}:{self._link_port(name, DATABASE)}:"
+                             f"{pg[0]}:{pg[1]}")
+        control = self._link_port(FAULT_PROXY, "control")
+        argv = (self.python, "-m", "souk.fault_proxy", "--control-port", str(control),
+                "--faults", str(self.home.net_faults_file),
+                *(arg for link in links for arg in ("--link", link)))
+        url = f"http://127.0.0.1:{control}"
+        return ProcSpec(service=FAULT_PROXY, instance=FAULT_PROXY_INSTANCE, slot=1, argv=argv,
+                        env={"PYTHONUNBUFFERED": "1"}, port=control, url=url,
+                        ready_url=f"{url}/health/ready", live_url=f"{url}/health/live",
+                        log_file=self.home.log_file(FAULT_PROXY_INSTANCE),
+                        marker="souk.fault_proxy")
 
     @property
     def registry_url(self) -> str | None:
@@ -179,6 +231,14 @@ class Planner:
         if service == IDENTITY:
             env |= self._identity_env(prefix)
         env.update(config.env)
+        if self.topology.proxied(service):
+            env[f"{prefix}NATS_URL"] = f"nats://127.0.0.1:{self._link_port(service, BROKER)}"
+            if self._postgres_of(service) is not None:
+                parts = urlsplit(env[f"{prefix}DATABASE_URL"])
+                proxied_at = f"127.0.0.1:{self._link_port(service, DATABASE)}"
+                netloc = parts.netloc.rpartition("@")[0] + "@" + proxied_at \
+                    if "@" in parts.netloc else proxied_at
+                env[f"{prefix}DATABASE_URL"] = parts._replace(netloc=netloc).geturl()
         module = self.topology.module_of(service)
         return ProcSpec(
             service=service, instance=instance, slot=slot, argv=(self.python, "-m", module),

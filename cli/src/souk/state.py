@@ -18,7 +18,7 @@ __all__ = ["ErrorInfo", "Phase", "ProcState", "ProcStatus", "State", "looks_like
            "read_state", "signal_group", "write_json_atomic"]
 
 Phase = Literal["starting", "running", "stopping", "stopped", "failed"]
-ProcStatus = Literal["starting", "running", "backoff", "held", "stopping", "stopped"]
+ProcStatus = Literal["starting", "running", "backoff", "held", "paused", "stopping", "stopped"]
 
 
 class ProcState(BaseModel):
@@ -37,6 +37,8 @@ class ProcState(BaseModel):
     restarts: int
     status: ProcStatus
     held: bool = False  # not restarted when it exits (souk hold)
+    paused: bool = False  # stopped by SIGSTOP (souk fault pause)
+    paused_until: str | None = None  # when the supervisor sends SIGCONT, if it is to
     started_at: str | None
     log: str
     marker: str = ""

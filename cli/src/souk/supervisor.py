@@ -1,8 +1,10 @@
 """The supervisor: a detached asyncio process that owns every process of the platform.
 
 It starts nats-server, the registry, identity, the other services and the gateway in tiers, keeps
-them running (restart on exit, liveness kill), applies ``desired.json`` and ``hold.json`` (whose
-restarts to hold back) on SIGHUP, records
+them running (restart on exit, liveness kill), applies ``desired.json``, ``hold.json`` (whose
+restarts to hold back) and ``pause.json`` (which processes to keep stopped, and until when: the
+supervisor sends the SIGCONT, so a pause ends on time whatever became of the CLI that asked for
+it) on SIGHUP, records
 everything in ``<home>/run/state.json`` and stops it all in reverse order on SIGTERM.
 Run it as ``python -m souk.supervisor --home H --topology FILE`` (``souk up`` does).
 """
@@ -34,7 +36,15 @@ from souk.instance import Instance
 from souk.plan import Planner, PortAllocator, ProcSpec
 from souk.probes import Prober
 from souk.state import ErrorInfo, Phase, State, looks_like, pid_alive, read_json, write_json_atomic
-from souk.topology import IDENTITY, NATS, REGISTRY, Topology, TopologyError, load_topology
+from souk.topology import (
+    FAULT_PROXY,
+    IDENTITY,
+    NATS,
+    REGISTRY,
+    Topology,
+    TopologyError,
+    load_topology,
+)
 
 __all__ = ["Supervisor", "log", "main"]
 
@@ -62,9 +72,9 @@ class Supervisor:
         self.phase: Phase = "starting"
         self.error: ErrorInfo | None = None
         self._env = dict(os.environ)
-        self._levels = {NATS: 0} | {service: level for level, tier in
+        self._levels = {NATS: 0, FAULT_PROXY: 0} | {service: level for level, tier in
                                     enumerate(topology.tiers(), start=1) for service in tier}
-        self._order = [NATS, *topology.services]
+        self._order = [NATS, FAULT_PROXY, *topology.services]
         self._tasks: set[asyncio.Task[None]] = set()
         self._reload_pending = False
 
@@ -107,6 +117,9 @@ class Supervisor:
     async def _start(self) -> bool:
         deadline = time.monotonic() + self.startup_timeout
         if not await self._await_ready([self._add(self.planner.nats())], deadline):
+            return False
+        proxy = self.planner.fault_proxy()
+        if proxy is not None and not await self._await_ready([self._add(proxy)], deadline):
             return False
         for tier in self.topology.tiers():
             names = [self._add(self.planner.instance(service, slot))
@@ -183,11 +196,29 @@ class Supervisor:
             return {i.name for i in self.instances.values() if i.held}
         return set(data)
 
+    def _apply_pauses(self) -> None:
+        data = read_json(self.home.pause_file)
+        if data is not None and not isinstance(data, dict):
+            log("error", "pause.json unreadable; ignored", path=str(self.home.pause_file))
+            return
+        now = time.time()
+        for instance in self.instances.values():
+            entry = (data or {}).get(instance.name)
+            pid = entry.get("pid") if isinstance(entry, dict) else None
+            until = entry.get("until") if isinstance(entry, dict) else None
+            wanted = isinstance(pid, int) and (until is None or (
+                isinstance(until, int | float) and until > now))
+            if wanted and not instance.stopping:
+                instance.pause(pid, float(until) if until is not None else None)  # type: ignore[arg-type]
+            elif instance.paused and not (wanted and instance.paused_pid == pid):
+                instance.resume()
+
     async def _reconcile(self) -> None:
         async with self._lock:
             holds = self._read_holds()
             for instance in self.instances.values():
                 instance.hold(instance.name in holds)
+            self._apply_pauses()
             wanted = self._read_desired()
             log("info", "reconciling", desired=wanted)
             retiring: list[Instance] = []

@@ -22,7 +22,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["GATEWAY", "IDENTITY", "NATS", "REGISTRY", "RESERVED_PORT", "TELEMETRY", "Platform",
+__all__ = ["FAULT_PROXY", "GATEWAY", "IDENTITY", "NATS", "REGISTRY", "RESERVED_PORT", "TELEMETRY", "Platform",
            "ServiceConfig", "Topology", "TopologyError", "find_topology", "load_topology",
            "parse_topology"]
 
@@ -33,6 +33,7 @@ IDENTITY = "identity"
 GATEWAY = "gateway"
 TELEMETRY = "telemetry"
 NATS = "nats"
+FAULT_PROXY = "faultproxy"  # souk.fault_proxy, started when [platform] fault_proxies asks
 _NAME = r"^[a-z][a-z0-9_]*$"
 _MODULE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 _ENV_KEY = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -99,6 +100,11 @@ class Platform(BaseModel):
         description="bytes SOUK holds at most (past them publishes wait in the outboxes); every "
                     "service is told the same")
 
+    fault_proxies: bool | list[str] = Field(
+        default=False,
+        description="put the fault proxy (souk fault partition/slow/heal) between these "
+                    "services (true: every service) and the broker, and their PostgreSQL")
+
     @field_validator("gateway_port")
     @classmethod
     def _port(cls, port: int) -> int:
@@ -119,8 +125,8 @@ class Topology(BaseModel):
     @classmethod
     def _names(cls, services: dict[str, ServiceConfig]) -> dict[str, ServiceConfig]:
         for name in services:
-            if name == NATS:
-                raise ValueError("'nats' is started by souk itself; remove [services.nats]")
+            if name in (NATS, FAULT_PROXY):
+                raise ValueError(f"{name!r} is started by souk itself; remove [services.{name}]")
             if not re.match(_NAME, name):
                 raise ValueError(f"service name {name!r} must be lower-case letters, digits and "
                                  "'_', starting with a letter")
@@ -138,6 +144,19 @@ class Topology(BaseModel):
                 raise ValueError(f"services {seen[port]!r} and {name!r} both want port {port}")
             seen[port] = name
         return self
+
+    @model_validator(mode="after")
+    def _proxied_exist(self) -> Topology:
+        proxied = self.platform.fault_proxies
+        unknown = [] if isinstance(proxied, bool) else sorted(set(proxied) - set(self.services))
+        if unknown:
+            raise ValueError(f"platform.fault_proxies names unknown services: {', '.join(unknown)}")
+        return self
+
+    def proxied(self, service: str) -> bool:
+        """Whether ``service`` reaches the broker (and PostgreSQL) through the fault proxy."""
+        proxied = self.platform.fault_proxies
+        return proxied if isinstance(proxied, bool) else service in proxied
 
     def tiers(self) -> list[list[str]]:
         """Service names in start order; each tier waits for the previous one to be ready.

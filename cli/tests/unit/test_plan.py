@@ -234,3 +234,50 @@ def test_every_service_is_told_the_same_limits_of_the_shared_stream() -> None:
         prefix = service.upper()
         assert env[f"{prefix}_STREAM_MAX_AGE"] == "3600.0"
         assert env[f"{prefix}_STREAM_MAX_BYTES"] == str(1 << 30)
+
+
+PROXIED = TOPOLOGY.replace('gateway_port = 8080\n', 'gateway_port = 8080\nfault_proxies = ["catalog"]\n')
+
+
+def test_without_fault_proxies_no_proxy_runs_and_services_reach_nats_directly() -> None:
+    plan = planner()
+    assert plan.fault_proxy() is None
+    assert plan.instance("catalog", 1).env["CATALOG_NATS_URL"] == plan.nats_url
+
+
+def test_a_proxied_service_reaches_the_broker_through_its_own_proxy_port() -> None:
+    plan = planner(PROXIED)
+    proxy = plan.fault_proxy()
+    assert proxy is not None and proxy.instance == "faultproxy-1"
+    links = [proxy.argv[i + 1] for i, arg in enumerate(proxy.argv) if arg == "--link"]
+    [link] = links
+    service, target, port, host, upstream = link.split(":")
+    assert (service, target, host, int(upstream)) == ("catalog", "broker", "127.0.0.1",
+                                                     plan.nats().port)
+    for slot in (1, 2):  # every instance, the same port; restarts keep it
+        assert plan.instance("catalog", slot).env["CATALOG_NATS_URL"] == \
+            f"nats://127.0.0.1:{port}"
+    assert plan.instance("registry", 1).env["REGISTRY_NATS_URL"] == plan.nats_url
+    assert str(HOME.net_faults_file) in proxy.argv
+
+
+def test_a_proxied_postgresql_database_url_points_at_the_proxy() -> None:
+    text = PROXIED.replace('env = {CATALOG_PAGE_SIZE = "50"}', 'env = {CATALOG_DATABASE_URL = '
+                           '"postgresql://souk:pw@db.internal:6543/catalog?sslmode=disable"}')
+    plan = planner(text)
+    proxy = plan.fault_proxy()
+    assert proxy is not None
+    links = [proxy.argv[i + 1] for i, arg in enumerate(proxy.argv) if arg == "--link"]
+    database = next(link for link in links if ":database:" in link)
+    port = database.split(":")[2]
+    assert database.endswith(":db.internal:6543")
+    assert plan.instance("catalog", 1).env["CATALOG_DATABASE_URL"] == \
+        f"postgresql://souk:pw@127.0.0.1:{port}/catalog?sslmode=disable"
+
+
+def test_fault_proxies_must_name_services_of_the_topology() -> None:
+    from souk.topology import TopologyError
+
+    with pytest.raises(TopologyError, match="unknown services: nosuch"):
+        parse_topology(TOPOLOGY.replace('gateway_port = 8080\n',
+                                        'gateway_port = 8080\nfault_proxies = ["nosuch"]\n'))

@@ -142,7 +142,7 @@ def create_service_app(
               problems={InvalidCursor: (400, "invalid-cursor"), **_storage_problems(),
                         **(problems or {})},
               lifespan=_lifespan, metrics=runtime.http_metrics, tracing=runtime.tracing,
-              settings=settings)
+              settings=settings, faults=runtime.active_faults)
     app.provide(settings)
     app.provide(settings, ServiceSettings)
     app.runtime = runtime  # type: ignore[attr-defined]
@@ -184,7 +184,8 @@ def _build_messaging(runtime: Runtime) -> None:
         runtime.faults, tracing=runtime.tracing,
         limits=StreamLimits(max_age=settings.stream_max_age, max_bytes=settings.stream_max_bytes,
                             dlq_max_bytes=settings.dlq_max_bytes),
-        relay_max_queued=settings.relay_max_queued, inbox_retention=settings.inbox_retention)
+        relay_max_queued=settings.relay_max_queued, inbox_retention=settings.inbox_retention,
+        active_faults=runtime.active_faults)
     # the outbox holds what is sent while NATS is away: a broker outage degrades, never unreadies
     runtime.health.add("messaging", runtime.messaging.check, required=False)
     runtime.background.every(INBOX_PRUNE_INTERVAL, runtime.messaging.prune_inbox,

@@ -14,6 +14,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from chassis import clock
+
 __all__ = ["ActiveFaults", "ConsumerFault", "RouteFault"]
 
 Probability = Annotated[float, Meta(ge=0, le=1)]
@@ -28,7 +30,9 @@ class RouteFault(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     latency_ms: DelayMs = 0.0
     latency_rate: Annotated[Probability, Meta(description="share of requests delayed")] = 1.0
     error_rate: Annotated[Probability, Meta(description="share answered with error_status")] = 0.0
-    error_status: Annotated[int, Meta(ge=400, le=599)] = 503
+    # a server error: every route documents 5XX; a 4xx would tell the caller its request was
+    # wrong, which no route documents as a possible answer to a right one
+    error_status: Annotated[int, Meta(ge=500, le=599)] = 503
     drop_rate: Annotated[Probability, Meta(description=(
         "share whose connection is closed without an answer"))] = 0.0
 
@@ -62,7 +66,9 @@ class ActiveFaults:
         self.consumers = {rule.type: rule for rule in rules}
 
     def set_clock_skew(self, seconds: float) -> None:
+        """Skew this process's wall clock (``chassis.clock``) by ``seconds``."""
         self.clock_skew = seconds
+        clock.set_skew(seconds)
 
     def route(self, route: str) -> RouteFault | None:
         """The rule for ``"METHOD /template"``, else the ``"*"`` rule, else None."""
@@ -70,8 +76,11 @@ class ActiveFaults:
             return None
         return self.routes.get(route) or self.routes.get("*")
 
-    def consumer(self, message_type: str) -> ConsumerFault | None:
-        """The rule for a message type, else the ``"*"`` rule, else None."""
+    def consumer(self, message_type: str, name: str = "") -> ConsumerFault | None:
+        """The rule for a message type by its wire name (``payments.PaymentAuthorized.v1``) or
+        its contract's class name ``name`` (``PaymentAuthorized``), else the ``"*"`` rule, else
+        None."""
         if not self.consumers:
             return None
-        return self.consumers.get(message_type) or self.consumers.get("*")
+        return (self.consumers.get(message_type) or (self.consumers.get(name) if name else None)
+                or self.consumers.get("*"))

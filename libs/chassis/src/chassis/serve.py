@@ -11,6 +11,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from chassis.problems import PROBLEM_JSON, problem_body
 from chassis.settings import ServiceSettings
+from chassis.web.faults import DROP_EXTENSION
 
 __all__ = ["ProblemHttpProtocol", "serve"]
 
@@ -19,7 +20,18 @@ S = TypeVar("S", bound=ServiceSettings)
 
 class ProblemHttpProtocol(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol, except that a request that is not valid HTTP (which never
-    reaches the app) is refused with problem+json like every other error, not in plain text."""
+    reaches the app) is refused with problem+json like every other error, not in plain text,
+    and that the app can close a request's connection without an answer (an injected fault,
+    ``chassis.web.faults``): ``scope["extensions"]["souk.drop"]["abort"]()``."""
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._extensions: dict[str, dict[object, object]] = {
+            DROP_EXTENSION: {"abort": transport.abort}}
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self.scope["extensions"] = self._extensions
 
     def send_400_response(self, msg: str) -> None:
         body = problem_body(400, "bad-request", msg)

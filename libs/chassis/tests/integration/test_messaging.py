@@ -585,3 +585,72 @@ async def test_two_versions_widening_the_filter_at_once_both_keep_their_types(
         info = await js.consumer_info(STREAM, durable)
         assert filter_of(info.config) == sorted([pinged, f"{pinged}.a", f"{pinged}.b"]), attempt
         await js.delete_consumer(STREAM, durable)
+
+
+async def test_an_injected_consumer_error_is_a_handler_failure_dead_lettered_in_the_end(
+        db: Database, broker: Broker, nats_url: str) -> None:
+    from chassis.fault_rules import ActiveFaults, ConsumerFault
+
+    consumer = f"faulted-{time.time_ns()}"
+    faults = ActiveFaults()
+    faults.set_consumers([ConsumerFault(type="Pinged", error_rate=1.0)])
+    m = make_messaging(db, broker, consumer, max_failures=3, nak_delay=0.05,
+                       active_faults=faults)
+    handlers = MessageHandlers()
+    recording(handlers, Pinged, 1)
+    recording(handlers, Ponged, 2)
+    m.subscribe(handlers, {})
+    await m.start()
+    await m.wait_started(10)
+    stamp = time.time_ns()
+    await raw_publish(nats_url, Pinged(n=1), nats_id=f"f-{stamp}", souk_id=f"f-{stamp}")
+    await raw_publish(nats_url, Ponged(n=1), nats_id=f"g-{stamp}", souk_id=f"g-{stamp}")
+
+    async def dead() -> bool:
+        return (await m.outbox_stats())["dead_letters"] == 1 and f"g-{stamp}" in await effects(db)
+
+    await eventually(dead, timeout=15)
+    assert f"f-{stamp}" not in await effects(db)
+    [letter] = await dead_letters_of(broker, consumer, 1)
+    assert letter.headers is not None
+    assert "injected fault" in letter.headers["Souk-Dlq-Error"]
+    assert letter.headers["Souk-Dlq-Failures"] == "3"
+    faults.set_consumers([])  # healed: the next one is applied
+    await raw_publish(nats_url, Pinged(n=2), nats_id=f"h-{stamp}", souk_id=f"h-{stamp}")
+
+    async def applied() -> bool:
+        return f"h-{stamp}" in await effects(db)
+
+    await eventually(applied)
+    await m.close()
+
+
+async def test_a_dropped_message_stays_unacked_and_is_applied_once_healed(
+        db: Database, broker: Broker, nats_url: str) -> None:
+    from chassis.fault_rules import ActiveFaults, ConsumerFault
+
+    consumer = f"dropping-{time.time_ns()}"
+    faults = ActiveFaults()
+    faults.set_consumers([ConsumerFault(type="*", drop_rate=1.0)])
+    m = make_messaging(db, broker, consumer, ack_wait=1.0, active_faults=faults)
+    handlers = MessageHandlers()
+    recording(handlers, Pinged, 1)
+    m.subscribe(handlers, {})
+    await m.start()
+    await m.wait_started(10)
+    stamp = time.time_ns()
+    await raw_publish(nats_url, Pinged(n=1), nats_id=f"d-{stamp}", souk_id=f"d-{stamp}")
+
+    async def redelivered_unacked() -> bool:
+        info = await broker.jetstream().consumer_info(STREAM, consumer)
+        return info.num_redelivered >= 1 and info.num_ack_pending == 1
+
+    await eventually(redelivered_unacked, timeout=15)
+    assert f"d-{stamp}" not in await effects(db)
+    faults.set_consumers([])
+
+    async def applied() -> bool:
+        return f"d-{stamp}" in await effects(db) and await settled(broker, consumer)
+
+    await eventually(applied, timeout=15)
+    await m.close()

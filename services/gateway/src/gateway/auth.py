@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import time
 from collections.abc import Sequence
 from urllib.parse import parse_qsl
 
 import aiohttp
 
+from chassis import clock
 from chassis.auth import Claims, InvalidToken, TokenVerifier, verifier_from_settings
 from chassis.problems import Problem
 from gateway.filters import DEFER, _Deferred
@@ -158,7 +158,7 @@ class Authenticator:
                     if len(by_header) >= _MEMO_SIZE:
                         by_header.clear()
                     by_header[header] = claims
-            if claims.expires_at + self.settings.jwt_leeway <= time.time():
+            if claims.expires_at + self.settings.jwt_leeway <= clock.time():
                 return DEFER
             self._admit(route, request, claims)
             return None

@@ -12,6 +12,7 @@ import math
 import time
 from typing import TYPE_CHECKING
 
+from chassis import clock
 from chassis.discovery import Instance
 from chassis.http import ConnectFailed
 from chassis.http.h1 import H1Response, Origin
@@ -72,7 +73,7 @@ class Call:
         self.rewrite = rewrite
         # rounded up: a deadline must never look earlier downstream than it is
         tail = upstream_request_block(request, request_id,
-                                      math.ceil((time.time() + seconds) * 1000),
+                                      math.ceil((clock.time() + seconds) * 1000),
                                       drop=drop_headers, user=request.user)
         self.traced = bool(trace_line)  # the trace context goes upstream
         tail += trace_line + proxy.edge_line

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from chassis import create_service_app
+from chassis import clock, create_service_app
 from chassis.app import ServiceLifespan
 from chassis.auth import ServiceCredentials, StaticJwks, TokenVerifier
 from chassis.db import SqlUnitOfWork
@@ -57,7 +57,7 @@ def create_app(settings: IdentitySettings | None = None) -> App:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(UTC)
+    return clock.now()  # skewed with this service's clock (clock_skew)
 
 
 def _context(settings: IdentitySettings, runtime: Runtime,

@@ -33,6 +33,8 @@ from typing import Any, Protocol
 import jwt
 from jwt import PyJWK
 
+from chassis import clock
+
 __all__ = ["Claims", "InvalidToken", "JwksSource", "StaticJwks", "TokenVerifier"]
 
 _KID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -111,7 +113,7 @@ class TokenVerifier:
             await self._refresh_when_due()
         cached = self._cache.get(token)
         if cached is not None:
-            if cached[0].expires_at + self.leeway > time.time():
+            if cached[0].expires_at + self.leeway > clock.time():
                 return cached[0]
             del self._cache[token]
         claims, kid = await self._verify(token)
@@ -149,13 +151,11 @@ class TokenVerifier:
             raise InvalidToken("missing or malformed key id")
         key = await self._key(kid)
         try:
+            # the times are checked below, on this service's clock (chassis.clock)
             payload = jwt.decode(token, key, algorithms=[alg], audience=self.audiences,
-                                 issuer=self.issuer, leeway=self.leeway,
-                                 options={"require": _REQUIRED})
-        except jwt.ExpiredSignatureError:
-            raise InvalidToken("token expired") from None
-        except jwt.ImmatureSignatureError:
-            raise InvalidToken("token not yet valid") from None
+                                 issuer=self.issuer, options={
+                                     "require": _REQUIRED, "verify_exp": False,
+                                     "verify_nbf": False, "verify_iat": False})
         except jwt.InvalidAudienceError:
             raise InvalidToken("token not meant for this audience") from None
         except jwt.InvalidIssuerError:
@@ -164,6 +164,7 @@ class TokenVerifier:
             raise InvalidToken(f"token lacks the {exc.claim!r} claim") from None
         except jwt.PyJWTError:
             raise InvalidToken("bad signature or malformed token") from None
+        _check_times(payload, clock.time(), self.leeway)
         return _claims(payload), kid
 
     async def _key(self, kid: str) -> Any:
@@ -202,6 +203,20 @@ class TokenVerifier:
             self.withdrawals += 1
         self._keys = keys
         self._fetched_at = self._clock()
+
+
+def _check_times(payload: Mapping[str, Any], now: float, leeway: float) -> None:
+    """``exp`` passed, ``nbf`` or ``iat`` ahead of ``now`` by more than ``leeway``: refused."""
+    times = {name: payload.get(name) for name in ("exp", "nbf", "iat")}
+    for name, value in times.items():
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            raise InvalidToken(f"malformed {name} claim")
+    if times["exp"] is not None and times["exp"] + leeway <= now:
+        raise InvalidToken("token expired")
+    for name in ("nbf", "iat"):
+        value = times[name]
+        if value is not None and value - leeway > now:
+            raise InvalidToken("token not yet valid")
 
 
 def _claims(payload: Mapping[str, Any]) -> Claims:

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 import orjson
 from prometheus_client import CollectorRegistry
 
+from chassis import clock
 from chassis.discovery import Instance
 from chassis.http.breaker import CircuitBreaker
 from chassis.http.bulkhead import Bulkhead
@@ -126,7 +127,7 @@ class ServiceClient:
     def __init__(self, transport: Transport, directory: Directory, *, service: str,
                  tokens: TokenSource | None = None, registry: CollectorRegistry | None = None,
                  policy: ClientPolicy | None = None, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time,
+                 wall: Callable[[], float] = clock.time,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                  rand: Callable[[], float] = random.random,
                  tracing: Tracing = NO_TRACING) -> None:

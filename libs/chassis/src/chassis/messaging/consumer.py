@@ -13,11 +13,19 @@ A message of a type this process has no handler for is never acked: it is nak'ed
 so that an instance that can apply it does (during a rolling deploy that adds a handler, the
 instances still running the old code share the durable consumer with the new ones). Only a type
 the service declared retired (``MessageHandlers.retire``) is acked unapplied.
+
+Faults switched on live (``ConsumerFault``, by wire name ``payments.PaymentAuthorized.v1``, class
+name ``PaymentAuthorized`` or ``"*"``) are decided per message before its batch: a delay (the
+batch waits for the delays of its messages, as slow handlers would make it), a drop (the message
+is left unacknowledged: JetStream redelivers it after the ack wait), or an error (its handler
+fails: counted, nak'ed, dead-lettered after ``max_failures`` like any failure). While none is on
+they cost one truth test per batch and one per message.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Mapping
@@ -46,7 +54,7 @@ from contracts import Message, decode
 if TYPE_CHECKING:
     from chassis.messaging.core import Messaging
 
-__all__ = ["Consumer", "Handler", "Subscription"]
+__all__ = ["Consumer", "Handler", "InjectedFault", "Subscription"]
 
 log = get_logger(__name__)
 
@@ -76,6 +84,10 @@ class Subscription:
 
     def by_type(self) -> dict[str, tuple[type[Message], Handler]]:
         return {model.TYPE: (model, handler) for model, handler in self.handlers.items()}
+
+
+class InjectedFault(Exception):
+    """A handler failure a consumer fault switched on (``fault_consumers``)."""
 
 
 class _Permanent(Exception):
@@ -113,6 +125,7 @@ class Consumer:
         self._pull: CreditPull | None = None
         self._task: asyncio.Task[None] | None = None
         self._metrics = messaging.metrics
+        self._doomed: frozenset[str] = frozenset()  # ids whose handling a fault fails now
 
     @property
     def subjects(self) -> list[str]:
@@ -160,6 +173,42 @@ class Consumer:
     async def _apply_batch(self, batch: list[Any]) -> None:
         started = time.perf_counter()
         items = [self._incoming(m) for m in batch]
+        if self._messaging.active_faults.consumers:  # one truth test while no fault is on
+            batch, items, self._doomed = await self._inject(batch, items)
+            try:
+                await self._apply_items(batch, items, started)
+            finally:
+                self._doomed = frozenset()
+            return
+        await self._apply_items(batch, items, started)
+
+    async def _inject(self, batch: list[Any], items: list[Incoming],
+                      ) -> tuple[list[Any], list[Incoming], frozenset[str]]:
+        """Decide each message's fault: wait the delays, leave the dropped ones unacked, and
+        return what is left with the ids whose handling must fail."""
+        faults = self._messaging.active_faults
+        kept_msgs, kept, doomed, delay = [], [], set(), 0.0
+        for msg, item in zip(batch, items, strict=True):
+            route = self._routes.get(item.type)
+            rule = None if route is None else faults.consumer(item.type, route[0].__name__)
+            if rule is not None:
+                if rule.latency_ms and random.random() < rule.latency_rate:  # noqa: S311 (not a secret)
+                    delay += rule.latency_ms / 1000
+                draw = random.random()  # noqa: S311
+                if draw < rule.drop_rate:
+                    self._metrics.consumed(self.name, item.type, "dropped")
+                    continue  # never acked: redelivered after the ack wait
+                if draw < rule.drop_rate + rule.error_rate:
+                    doomed.add(item.id)
+            kept_msgs.append(msg)
+            kept.append(item)
+        if delay:
+            await asyncio.sleep(delay)
+        return kept_msgs, kept, frozenset(doomed)
+
+    async def _apply_items(self, batch: list[Any], items: list[Incoming], started: float) -> None:
+        if not items:
+            return
         for item in items:
             if item.delivered > 1:
                 self._metrics.redeliveries.labels(self._messaging.service, self.name).inc()
@@ -191,6 +240,8 @@ class Consumer:
                                                    "at": time.time()})
         if not inserted:
             return "duplicate"
+        if self._doomed and item.id in self._doomed:
+            raise InjectedFault(f"injected fault on {item.type} (fault_consumers)")
         model, handler = route
         try:
             message = decode(item.data, model)

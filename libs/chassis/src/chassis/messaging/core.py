@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from chassis.db import Database
+from chassis.fault_rules import ActiveFaults
 from chassis.faults import FaultPoints
 from chassis.logging import get_logger
 from chassis.messaging.consumer import Consumer, Handler, Subscription
@@ -56,11 +57,13 @@ class Messaging:
                  faults: FaultPoints, *, tracing: Tracing = NO_TRACING, batch: int = 100,
                  max_failures: int = 5, ack_wait: float = 5.0, nak_delay: float = 0.5,
                  defer_delay: float = 1.0, limits: StreamLimits = StreamLimits(),
-                 relay_max_queued: int = 10_000, inbox_retention: float = 8 * 86_400.0) -> None:
+                 relay_max_queued: int = 10_000, inbox_retention: float = 8 * 86_400.0,
+                 active_faults: ActiveFaults | None = None) -> None:
         self.db = db
         self.broker = broker
         self.service = service
         self.faults = faults
+        self.active_faults = active_faults or ActiveFaults()  # consumer faults, switched on live
         self.tracing = tracing
         self.metrics = MessagingMetrics(registry, service)
         self.relay = Relay(db, broker, self.metrics, faults, max_queued=relay_max_queued)

@@ -16,8 +16,18 @@ from pathlib import Path
 
 import pytest
 
+from chassis import clock
 from chassis.testing import TestIssuer, nats_server, serve_app, temporary_database
 from chassis.web import App, Media, Response, Router, json_response
+
+
+@pytest.fixture(autouse=True)
+def _host_clock() -> Iterator[None]:
+    """Every test starts and ends on the host's clock: a skew a test switched on (``clock_skew``
+    is process-wide in ``chassis.clock``) must not move the next test's time."""
+    clock.set_skew(0.0)
+    yield
+    clock.set_skew(0.0)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

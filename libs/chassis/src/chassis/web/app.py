@@ -22,11 +22,13 @@ from typing import Any
 import msgspec
 
 from chassis.auth.tokens import TokenVerifier
+from chassis.fault_rules import ActiveFaults
 from chassis.logging import get_logger, request_id_var
 from chassis.metrics import HttpMetrics
 from chassis.problems import Problem, ProblemMap
 from chassis.tracing import NO_TRACING, SpanKind, StatusCode, Tracing, parse_traceparent
 from chassis.web.auth import authenticate, client_address
+from chassis.web.faults import Dropped, apply_route_fault, rule_for
 from chassis.web.params import ParamSpec, validation_problem
 from chassis.web.request import Receive, Request, Scope, Send
 from chassis.web.responses import Response, json_response, problem
@@ -42,6 +44,7 @@ _TRACEPARENT = b"traceparent"
 # reads it and drops it
 TRACE_KEPT = (b"souk-trace-keep", b"1")
 _UNMATCHED = "<unmatched>"
+DROPPED = 0  # the status a request whose connection a fault closed counts with
 
 Lifespan = Callable[["App"], AbstractAsyncContextManager[None]]
 
@@ -90,7 +93,8 @@ class App:
     def __init__(self, *, title: str, version: str = "1.0.0", description: str = "",
                  problems: ProblemMap | None = None, lifespan: Lifespan | None = None,
                  metrics: HttpMetrics | None = None, tracing: Tracing = NO_TRACING,
-                 settings: Any = None, max_body: int = 1024 * 1024) -> None:
+                 settings: Any = None, max_body: int = 1024 * 1024,
+                 faults: ActiveFaults | None = None) -> None:
         self.title = title
         self.version = version
         self.description = description
@@ -101,6 +105,7 @@ class App:
         self.settings = settings
         self.verifier: TokenVerifier | None = None
         self.max_body = max_body
+        self.faults = faults or ActiveFaults()  # switched on live (chassis.web.faults)
         self.table = RouteTable()
         self.providers: dict[type, Any] = {}
         self.started = False
@@ -198,7 +203,7 @@ class App:
                 status = await self._answer(route, params, allowed, scope, receive, send,
                                             request_id, context.trace_id)
                 span.set_attribute("http.response.status_code", status)
-                if status >= 500:
+                if status >= 500 or status == DROPPED:
                     span.set_status(StatusCode.ERROR)
         if self.metrics is not None:
             self.metrics.observe(method, template, status, time.perf_counter() - started)
@@ -216,7 +221,13 @@ class App:
                                   headers={"Allow": ", ".join(allowed)})
                 raise Problem(404, "not-found", f"no resource at {path}")
             request.path_params = params
+            if self.faults.routes:  # the one check on this path while no fault is switched on
+                rule = rule_for(self.faults, route)
+                if rule is not None:
+                    await apply_route_fault(rule, route, scope, receive)
             response = await self._call(route, request)
+        except Dropped:
+            return DROPPED
         except Problem as error:
             response = problem(error, path)
         except Exception as exc:

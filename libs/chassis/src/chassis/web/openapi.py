@@ -4,6 +4,9 @@ Everything a route can answer is in it: its success statuses with their media ty
 schemas, and every problem status the chassis itself can produce for it — 400 for a parameter
 that fails its constraints or a body that is not JSON, 413/415/422 for bodies, 401/403 from its
 ``auth``, and the statuses of the domain errors it ``raises`` (from the service's problem map).
+Every operation also declares ``5XX``: any route can fail unexpectedly (``internal-error``), and a
+fault rule switched on for it answers a 5xx of the user's choice (``fault/injected``,
+``chassis.web.faults``); a route that declares a 5xx itself keeps its own description.
 Schemas come from the msgspec types themselves (``msgspec.json.schema_components``).
 """
 
@@ -34,6 +37,9 @@ PROBLEM_SCHEMA: dict[str, Any] = {
         "errors": {"type": "array", "items": {"type": "object"}},
         "request_id": {"type": "string"}},
     "additionalProperties": True}
+
+SERVER_ERROR = ("a server error: an unexpected failure (internal-error), or a fault switched on "
+                "for this route (fault/injected)")
 
 _CHASSIS_PROBLEMS = {
     "params": {400: "a parameter is missing or fails its constraints (validation-error)"},
@@ -116,6 +122,7 @@ def build_openapi(app: App) -> dict[str, Any]:
         for status, texts in sorted(_problems(app, route).items()):
             responses[str(status)] = {"description": "; ".join(texts),
                                       "content": problem_content}
+        responses["5XX"] = {"description": SERVER_ERROR, "content": problem_content}
         op["responses"] = responses
         paths.setdefault(route.path, {})[route.method.lower()] = op
     return {

@@ -8,7 +8,6 @@ their own beside the live ones and replaces them in one transaction, only once i
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 
 import msgspec
@@ -16,6 +15,7 @@ import msgspec
 from analytics.domain.facts import PRECEDENCE, OrderFact, ProductSale, Status
 from analytics.domain.summary import TOP_PRODUCTS, ProductTotal, Summary
 from analytics.service.ports import Projection, ReadModels
+from chassis import clock
 from chassis.db import Transaction
 
 __all__ = ["SqlReadModels"]
@@ -135,7 +135,7 @@ class SqlReadModels(ReadModels):
         for statement in _EMPTY_REBUILD:
             await self._tx.execute(statement)
         await self._tx.execute("INSERT INTO rebuilds (token, started_at) VALUES (:t, :at)",
-                               {"t": token, "at": time.time()})
+                               {"t": token, "at": clock.time()})
         self._rebuilding = True
 
     async def finish_rebuild(self, token: str) -> bool:

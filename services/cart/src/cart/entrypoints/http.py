@@ -3,7 +3,6 @@ caller's own cart, and the internal read of any user's cart for orders at checko
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from cart.domain.errors import (
@@ -19,6 +18,7 @@ from cart.domain.errors import (
 from cart.entrypoints.schemas import CartIn, CartOut, InternalCartOut, QuantityIn
 from cart.service import carts as use
 from cart.service.context import CartContext
+from chassis import clock
 from chassis.web import USER, Header, Path, Principal, Router, services
 
 __all__ = ["router"]
@@ -53,14 +53,14 @@ async def replace_cart(body: CartIn, user: Principal, cart: CartContext) -> Cart
     priced cart."""
     return CartOut.of(await use.replace_cart(
         cart.uow, cart.pricer, user.id, [(x.sku, x.quantity) for x in body.items],
-        datetime.now(UTC), default_currency=cart.default_currency))
+        clock.now(), default_currency=cart.default_currency))
 
 
 @router.put("/v1/cart/items/{sku}", auth=USER,
             raises=(InvalidSku, InvalidQuantity, CartFull, UnknownSku, *_PRICING))
 async def put_item(sku: str, body: QuantityIn, user: Principal, cart: CartContext) -> CartOut:
     """Set how many of `sku` the cart holds (adds the line if absent); the priced cart."""
-    await use.set_item(cart.uow, cart.pricer, user.id, sku, body.quantity, datetime.now(UTC))
+    await use.set_item(cart.uow, cart.pricer, user.id, sku, body.quantity, clock.now())
     return CartOut.of(await use.view_cart(cart.uow, cart.pricer, user.id,
                                           default_currency=cart.default_currency))
 
@@ -68,13 +68,13 @@ async def put_item(sku: str, body: QuantityIn, user: Principal, cart: CartContex
 @router.delete("/v1/cart/items/{sku}", status=204, auth=USER, raises=(InvalidSku, ItemNotFound))
 async def delete_item(sku: str, user: Principal, cart: CartContext) -> None:
     """Take `sku` out of the cart."""
-    await use.remove_item(cart.uow, user.id, sku, datetime.now(UTC))
+    await use.remove_item(cart.uow, user.id, sku, clock.now())
 
 
 @router.delete("/v1/cart", status=204, auth=USER)
 async def delete_cart(user: Principal, cart: CartContext) -> None:
     """Empty the cart (an empty one too)."""
-    await use.clear_cart(cart.uow, user.id, datetime.now(UTC))
+    await use.clear_cart(cart.uow, user.id, clock.now())
 
 
 @router.get("/v1/internal/carts/{user_id}", auth=services({"orders"}), raises=_PRICING,

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from cart.adapters.sql import SqlCarts
 from cart.service.carts import remove_ordered_lines
+from chassis import clock
 from chassis.messaging import MessageHandlers, MessageTx
 from contracts.orders import OrderConfirmed
 
@@ -19,4 +18,4 @@ async def on_order_confirmed(event: OrderConfirmed, tx: MessageTx) -> None:
     """The ordered lines leave the buyer's cart, in the batch's transaction with its inbox row,
     so a redelivered event changes nothing."""
     await remove_ordered_lines(SqlCarts(tx), event.user_id, (line.sku for line in event.lines),
-                               datetime.now(UTC))
+                               clock.now())

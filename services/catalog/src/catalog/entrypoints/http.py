@@ -3,7 +3,6 @@ listing, search and lookups; admin-only writes; the internal price lookup for ot
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from catalog.domain.errors import (
@@ -26,6 +25,7 @@ from catalog.entrypoints.schemas import (
 from catalog.service import commands, queries
 from catalog.service.context import CatalogContext
 from catalog.service.ports import ProductSortKey
+from chassis import clock
 from chassis.pagination import CursorCodec, CursorParam, InvalidCursor, Page
 from chassis.web import ADMIN, Query, Router, json_response, services_from_setting
 from chassis.web.responses import Response
@@ -95,7 +95,7 @@ async def create_product(body: ProductIn, catalog: CatalogContext) -> Response:
     """Add a product (admin only)."""
     product = await commands.create_product(catalog.uow, commands.NewProduct(
         sku=body.sku, name=body.name, description=body.description, price=body.price.to_money(),
-        category=body.category), datetime.now(UTC))
+        category=body.category), clock.now())
     return json_response(ProductOut.of(product), 201,
                          headers={"Location": f"/v1/products/{product.id}"})
 
@@ -109,14 +109,14 @@ async def revise_product(product_id: str, body: ProductChangesIn,
         name=body.name, description=body.description, category=body.category,
         price=None if body.price is None else body.price.to_money())
     return ProductOut.of(await commands.revise_product(catalog.uow, product_id, changes,
-                                                       datetime.now(UTC)))
+                                                       clock.now()))
 
 
 @router.delete("/v1/admin/products/{product_id}", status=204, auth=ADMIN, raises=(ProductNotFound,),
                tags=["admin"])
 async def retire_product(product_id: str, catalog: CatalogContext) -> None:
     """Stop selling a product (admin only); its SKU stays taken."""
-    await commands.retire_product(catalog.uow, product_id, datetime.now(UTC))
+    await commands.retire_product(catalog.uow, product_id, clock.now())
 
 
 @router.post("/v1/internal/prices", auth=services_from_setting("price_callers"),

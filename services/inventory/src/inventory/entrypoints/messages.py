@@ -7,8 +7,7 @@ carry the command's ``order_id`` and ``idempotency_key`` back and have the id ``
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from chassis import clock
 from chassis.logging import get_logger
 from chassis.messaging import Incoming, MessageHandlers, MessageTx
 from contracts.inventory import (
@@ -43,7 +42,7 @@ async def on_reserve_stock(command: ReserveStock, tx: MessageTx, meta: Incoming,
                            inventory: InventoryContext) -> None:
     rejection = await reserve_stock(SqlInventory(tx), command.order_id, command.idempotency_key,
                                     ((line.sku, line.quantity) for line in command.lines),
-                                    datetime.now(UTC), inventory.ttl)
+                                    clock.now(), inventory.ttl)
     if rejection is None:
         tx.publish(StockReserved(order_id=command.order_id,
                                  idempotency_key=command.idempotency_key), msg_id=meta.reply_id)
@@ -57,7 +56,7 @@ async def on_reserve_stock(command: ReserveStock, tx: MessageTx, meta: Incoming,
 @handlers.on(ReleaseStock)
 async def on_release_stock(command: ReleaseStock, tx: MessageTx, meta: Incoming) -> None:
     outcome = await release_stock(SqlInventory(tx), command.order_id, command.idempotency_key,
-                                  datetime.now(UTC))
+                                  clock.now())
     if outcome is ReleaseOutcome.COMMITTED:
         log.warning("release asked for a committed reservation; nothing released",
                     order_id=command.order_id, msg_id=meta.id)
@@ -84,7 +83,7 @@ async def on_order_confirmed(event: OrderConfirmed, tx: MessageTx, meta: Incomin
 
 
 async def _commit(tx: MessageTx, order_id: str, meta: Incoming) -> CommitOutcome:
-    outcome = await commit_reservation(SqlInventory(tx), order_id, datetime.now(UTC))
+    outcome = await commit_reservation(SqlInventory(tx), order_id, clock.now())
     if outcome is CommitOutcome.COMMITTED_AFTER_EXPIRY:
         log.warning("committed an expired reservation from available stock",
                     order_id=order_id, msg_id=meta.id)

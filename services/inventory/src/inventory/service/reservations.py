@@ -9,9 +9,10 @@ expire only once orders says its saga can no longer confirm it.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import Enum
 
+from chassis import clock
 from chassis.logging import get_logger
 from contracts.inventory import ReservationExpired
 from inventory.domain.reservations import Reservation, Status
@@ -129,7 +130,7 @@ async def sweep_expired(uow: InventoryUnitOfWork, sagas: SagaStates, limit: int,
     run out under an order that may yet be (or has been) paid. When orders cannot be asked,
     nothing expires: they are looked at again a little later. True when the batch was full
     (more may be due right away)."""
-    now = datetime.now(UTC)
+    now = clock.now()
     async with uow(readonly=True) as store:
         due = await store.due(now, limit)
     if not due:

@@ -119,3 +119,32 @@ async def test_stock_is_seeded_from_the_catalog_once_it_answers(
         page = (await admin(inventory, "GET", "/v1/admin/stock")).body
         assert [(i["sku"], i["available"]) for i in page["items"]] == [
             ("BOK-0001", 25), ("KIT-0001", 25), ("KIT-0002", 25), ("TOY-1", 25)]
+
+
+async def test_a_route_fault_switched_on_live_fails_delays_or_drops_that_route_only(
+        inventory: RunningService) -> None:
+    import aiohttp
+
+    from chassis.fault_rules import RouteFault
+
+    faults = inventory.app.runtime.active_faults  # what the live configuration sets
+    await admin(inventory, "POST", "/v1/admin/stock/KIT-0009/restock", {"quantity": 5})
+    faults.set_routes([RouteFault(route="GET /v1/stock/{sku}", error_rate=1.0,
+                                  error_status=503)])
+    failed = await inventory.call("GET", "/v1/stock/KIT-0009", user=None)
+    assert (failed.status, failed.headers["content-type"]) == (503, PROBLEM)
+    assert failed.body["type"].endswith("/problems/fault/injected")
+    assert (await inventory.call("GET", "/health/ready", user=None)).status == 200
+
+    faults.set_routes([RouteFault(route="*", drop_rate=1.0)])
+    with pytest.raises(aiohttp.ServerDisconnectedError):
+        await inventory.call("GET", "/v1/stock/KIT-0009", user=None)
+
+    faults.set_routes([RouteFault(route="GET /v1/stock/{sku}", latency_ms=50)])
+    delayed = await inventory.call("GET", "/v1/stock/KIT-0009", user=None)
+    assert (delayed.status, delayed.body) == (200, {"sku": "KIT-0009", "available": 5})
+    metrics = await inventory.call("GET", "/metrics", user=None)
+    assert 'status="0"' in metrics.raw.decode()  # the dropped request, counted
+
+    faults.set_routes([])
+    assert (await inventory.call("GET", "/v1/stock/KIT-0009", user=None)).status == 200

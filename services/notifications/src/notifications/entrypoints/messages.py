@@ -5,8 +5,7 @@ A delivery is logged (one line), so a checkout's trail reads end to end by its t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
+from chassis import clock
 from chassis.logging import get_logger
 from chassis.messaging import MessageHandlers, MessageTx
 from contracts import PricedLine
@@ -40,12 +39,12 @@ def cancellation(event: OrderCancelled) -> OrderOutcome:
 
 @handlers.on(OrderConfirmed)
 async def on_order_confirmed(event: OrderConfirmed, tx: MessageTx) -> None:
-    if await notify(SqlMailbox(tx), confirmation(event), datetime.now(UTC)):
+    if await notify(SqlMailbox(tx), confirmation(event), clock.now()):
         # the delivery's trail, found with the checkout's other lines by its trace id
         log.info("confirmation written to the mailbox", order_id=event.order_id)
 
 
 @handlers.on(OrderCancelled)
 async def on_order_cancelled(event: OrderCancelled, tx: MessageTx) -> None:
-    if await notify(SqlMailbox(tx), cancellation(event), datetime.now(UTC)):
+    if await notify(SqlMailbox(tx), cancellation(event), clock.now()):
         log.info("cancellation written to the mailbox", order_id=event.order_id)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-import time
 from dataclasses import dataclass
 
+from chassis import clock
 from chassis.ids import new_id
 from chassis.logging import get_logger
 from chassis.tracing import inject
@@ -65,7 +65,7 @@ async def place_order(uow: OrdersUnitOfWork, carts: CartReader, runner: SagaRunn
         if (again := await _existing(uow, user_id, idempotency_key, digest)) is not None:
             return again
         raise EmptyCart(user_id)
-    now = time.time()
+    now = clock.time()
     order_id = new_id()
     order = Order(id=order_id, user_id=user_id, status=Status.PENDING,
                   total_minor=cart.total_minor, currency=cart.currency, lines=cart.lines,

@@ -9,9 +9,9 @@ attribute), so the checkout's one trace shows every step without a span per step
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
+from chassis import clock
 from chassis.logging import get_logger
 from chassis.tracing import NO_TRACING, Tracing, current_span, parse_traceparent
 from contracts import Line, Message, PricedLine
@@ -164,7 +164,7 @@ class SagaRunner:
         record = await orders.load(order_id)
         if record is None:
             return  # not one of ours (or from a wiped database): nothing to drive
-        now = time.time()
+        now = clock.time()
         transition = machine.on_reply(record.saga, reply, now, self.deadlines,
                                       capture_on_authorize=self.capture_on_authorize)
         if not await self.apply(orders, record, transition, now):
@@ -184,11 +184,11 @@ class SagaRunner:
             self._broker_was_away = True
             return False
         if self._broker_was_away:
-            self._broker_back_at = self._broker_back_at or time.time()
+            self._broker_back_at = self._broker_back_at or clock.time()
             if await self._restart_deadlines(uow, self._broker_back_at, limit):
                 return True
             self._broker_was_away, self._broker_back_at = False, None
-        now = time.time()
+        now = clock.time()
         moved = 0
         async with uow() as orders:
             overdue = await orders.overdue(now, limit)

@@ -103,3 +103,21 @@ async def test_an_unreadable_cart_places_nothing(uow: FakeUnitOfWork, runner: Sa
         await place_order(uow, DownCarts(), runner, user_id="u1",  # type: ignore[arg-type]
                           idempotency_key="k1", card_token="tok_visa")
     assert uow.state.orders == {} and uow.state.published == []
+
+
+async def test_a_skewed_clock_dates_the_order_and_its_step_deadline_by_it(
+        uow: FakeUnitOfWork, carts: FakeCarts, runner: SagaRunner) -> None:
+    import time
+
+    from chassis import clock
+
+    carts.lines["u1"] = (LAMP,)
+    clock.set_skew(3600.0)  # this orders instance runs an hour ahead (clock_skew)
+    try:
+        placed = await place(uow, carts, runner)
+    finally:
+        clock.set_skew(0.0)
+    host = time.time()
+    assert host + 3500 < placed.order.created_at < host + 3700
+    deadline = uow.state.orders[placed.order.id].record.saga.deadline_at
+    assert deadline > placed.order.created_at  # stored as wall time on the skewed clock

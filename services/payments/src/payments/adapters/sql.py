@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
+from chassis import clock
 from chassis.db import Row
 from chassis.db.timestamps import from_db_timestamp, to_db_timestamp
 from chassis.messaging import MessageTx
@@ -117,7 +118,7 @@ class SqlPayments(PaymentsRepository):
     async def append(self, stream: Stream, events: Sequence[PaymentEvent]) -> Stream:
         if not events:
             return stream
-        now = datetime.now(UTC)
+        now = clock.now()
         stored = tuple(StoredEvent(stream.version + i, e, now) for i, e in enumerate(events, 1))
         recorded_at = self._ts(now)
         rows = []

@@ -8,8 +8,7 @@ handed to the late authorizer, which asks the processor, once the batch has comm
 
 from __future__ import annotations
 
-import time
-
+from chassis import clock
 from chassis.logging import get_logger
 from chassis.messaging import Incoming, MessageHandlers, MessageTx
 from contracts.payments import AuthorizePayment, CapturePayment, VoidPayment
@@ -30,7 +29,7 @@ async def on_authorize_payment(command: AuthorizePayment, tx: MessageTx, meta: I
                                payments: PaymentsContext) -> None:
     later = await commands.authorize_payment(SqlPayments(tx), payments.metrics, command,
                                              reply_id=meta.reply_id, lease=payments.late.lease,
-                                             now=time.time())
+                                             now=clock.time())
     if later is not None:
         request = later
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
-import time
 import uuid
 
+from chassis import clock
 from chassis.logging import get_logger
 from contracts.payments import PaymentVoided
 from payments.domain import payment as rules
@@ -106,7 +106,7 @@ class LateAuthorizer:
         requests: list[AuthorizationRequest] = []
         async with self._uow() as payments:
             # claims this instance's waiting tasks again too: that renews their leases
-            claimed = await payments.claim_pending(self.lease, time.time(),
+            claimed = await payments.claim_pending(self.lease, clock.time(),
                                                    room + len(self._tasks))
             for order_id in claimed:
                 if order_id in self._tasks:
