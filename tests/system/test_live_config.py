@@ -169,6 +169,41 @@ async def test_a_value_the_service_refuses_is_logged_and_the_running_value_stays
     config(shop, "unset", "payments.latency_ms", "--by", "carol")
 
 
+async def test_a_route_fault_switched_on_and_off_with_souk_config(shop: Checkout) -> None:
+    """Fault flags are live settings: an error fault on catalog's product list reaches the
+    shopper as a 5xx problem, a latency fault slows it, and unsetting it heals it, with no
+    restart."""
+    pid = shop.pid_of("catalog-1")
+    route = "GET /v1/products"
+    async with aiohttp.ClientSession() as s:
+        async def failing() -> bool:
+            async with s.get(shop.gateway + PRODUCTS) as r:
+                return r.status >= 500 and r.content_type == "application/problem+json"
+
+        async def healthy() -> bool:
+            async with s.get(shop.gateway + PRODUCTS) as r:
+                return r.status == 200
+
+        assert await healthy()
+        config(shop, "set", "catalog.fault_routes",
+               json.dumps([{"route": route, "error_rate": 1.0, "error_status": 503}]))
+        await until("5xx answers after the error fault", failing, 10)
+        config(shop, "set", "catalog.fault_routes",
+               json.dumps([{"route": route, "latency_ms": 400}]))
+        await until("answers again once the fault is only a delay", healthy, 10)
+        began = time.monotonic()
+        assert await healthy()
+        assert time.monotonic() - began >= 0.4  # the delay is served, not skipped
+        refused = config(shop, "set", "catalog.fault_routes",
+                         json.dumps([{"route": route, "error_status": 200}]), check=False)
+        assert refused.returncode == 2  # an injected error is a 5xx
+        config(shop, "unset", "catalog.fault_routes")
+        await until("answers after the fault is unset", healthy, 10)
+        history = config(shop, "history", "catalog.fault_routes")
+        assert [h["action"] for h in history] == ["set", "set", "unset"]
+    assert shop.pid_of("catalog-1") == pid
+
+
 async def test_with_the_broker_killed_services_keep_their_configuration(shop: Checkout) -> None:
     first = config(shop, "set", "gateway.rate_limit", "5/minute", "--by", "dave")
     config(shop, "set", "gateway.rate_limit", "100000/minute", "--by", "dave")

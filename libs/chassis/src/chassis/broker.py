@@ -78,6 +78,7 @@ class Broker:
                 continue
             log.info("nats connected", url=self.url)
             self._connected.set()
+            self._notify_connected()
             return
 
     async def _on_error(self, exc: Exception) -> None:
@@ -88,12 +89,16 @@ class Broker:
 
     async def _on_reconnected(self) -> None:
         log.info("nats reconnected")
+        self._notify_connected()
+
+    def _notify_connected(self) -> None:
         for listener in self._reconnect_listeners:
             listener()
 
     def on_reconnect(self, listener: Callable[[], None]) -> None:
-        """Call ``listener()`` after each reconnection (a watch starts again: the server may
-        have lost its consumers)."""
+        """Call ``listener()`` after the first connection and each reconnection (a watch
+        starts at once, and again after a reconnection: the server may have lost its
+        consumers)."""
         self._reconnect_listeners.append(listener)
 
     async def check(self) -> None:

@@ -39,8 +39,7 @@ def create_app(settings: CatalogSettings | None = None) -> App:
         settings, description="Products, categories and prices: list, search, look up by id or SKU; admins "
                               "add, revise and retire products.",
         routers=[http.router], problems=PROBLEMS,
-        lifespan=_bootstrap(settings),
-        use_broker=False)  # the catalog publishes and consumes no messages yet
+        lifespan=_bootstrap(settings))  # no messages; the broker carries its live settings
 
 
 def _bootstrap(settings: CatalogSettings) -> ServiceLifespan:

@@ -52,7 +52,6 @@ def create_app(settings: IdentitySettings | None = None) -> App:
                               "tokens, audit log.",
         routers=[http.router], problems=PROBLEMS,
         lifespan=_bootstrap(settings),
-        use_broker=False,  # identity publishes and consumes no messages yet
         verify_tokens=False)  # it verifies with its own key store, set in the lifespan
 
 

@@ -37,8 +37,7 @@ def create_app(settings: RegistrySettings | None = None) -> App:
         settings, description="Live service instances: register, heartbeat, active health checks, a "
                               "long-poll watch, Prometheus HTTP service discovery.",
         routers=[http.router], problems=PROBLEMS,
-        lifespan=_bootstrap(settings),
-        use_broker=False)  # the registry runs before anything else, NATS included
+        lifespan=_bootstrap(settings))  # the broker (started first) carries its live settings
 
 
 def _bootstrap(settings: RegistrySettings) -> ServiceLifespan:

@@ -42,7 +42,7 @@ def create_app(settings: TelemetrySettings | None = None) -> App:
         settings, description="OTLP/HTTP trace receiver and trace search (embedded default only; in "
                               "production a collector such as Jaeger or Tempo takes its place).",
         routers=[http.router], problems=PROBLEMS,
-        lifespan=_bootstrap(settings), use_broker=False)
+        lifespan=_bootstrap(settings))
     # an export carries a second of a service's spans: bodies are larger than elsewhere
     app.max_body = settings.max_body_bytes
     return app
