@@ -33,9 +33,9 @@ from souk.home import Home
 from souk.state import ProcState, pid_alive, read_json, read_state
 from souk.topology import GATEWAY, NATS, REGISTRY
 
-__all__ = ["clear_faults", "heal", "kill_instance", "partition_from_broker", "pause_instance",
-           "poison_messages", "rolling_restart", "slow_broker", "slow_consumer", "slow_route",
-           "start_load", "stop_load"]
+__all__ = ["clear_faults", "continuous_faults", "finish_load", "heal", "kill_instance",
+           "partition_from_broker", "pause_instance", "poison_messages", "rolling_restart",
+           "slow_broker", "slow_consumer", "slow_route", "start_load", "stop_load"]
 
 Configuration = Mapping[str, Any] | None
 READY_TIMEOUT = 120.0
@@ -50,6 +50,14 @@ def start_load(checkouts: int = 300, concurrency: int = 16, decline_rate: float 
     it; the steady state's ``background_loads`` judges it."""
     return background.start_load(platform_home(configuration), name, checkouts, concurrency,
                                  decline_rate)
+
+
+def finish_load(name: str = "load", at_least: int = 0, timeout: float = 900.0,
+                configuration: Configuration = None) -> dict[str, Any]:
+    """Let the background load start no more checkouts once it has started ``at_least``; its
+    figures once those under way have finished (``failed``: the checkouts that got no terminal
+    state). A load sized larger than the method needs thus spans every fault before it."""
+    return background.finish_load(platform_home(configuration), name, at_least, timeout)
 
 
 def stop_load(name: str = "load", configuration: Configuration = None) -> bool:
@@ -227,3 +235,50 @@ def rolling_restart(services: list[str] | None = None, include_broker: bool = Fa
         done.append({"service": service, "surged": surge, "restarted": steps,
                      "seconds": round(time.monotonic() - began, 2)})
     return done
+
+
+# continuous_faults: what each fault kind needs and how long a timed one lasts
+_TIMED = {"partition_from_broker": "heal", "slow_broker": "heal", "slow_route": "clear_faults",
+          "slow_consumer": "clear_faults"}
+_NEEDS = {"partition_from_broker": "fault", "slow_broker": "fault", "slow_route": "config",
+          "slow_consumer": "config"}
+
+
+def _inject(spec: Mapping[str, Any], configuration: Configuration) -> None:
+    kind = str(spec["action"])
+    args = {k: v for k, v in spec.items() if k not in ("action", "seconds")}
+    if kind == "kill_instance":
+        kill_instance(configuration=configuration, **args)
+    elif kind == "pause_instance":
+        pause_instance(configuration=configuration, seconds=float(spec.get("seconds", 2)), **args)
+    elif kind in _TIMED:
+        globals()[kind](configuration=configuration, **args)
+        time.sleep(float(spec.get("seconds", 10)))
+        globals()[_TIMED[kind]](configuration=configuration, service=args["service"])
+    else:
+        raise ActivityFailed(f"continuous_faults: no fault {kind!r}")
+
+
+def continuous_faults(faults: list[dict[str, Any]], every: float = 3.0, during_load: str = "load",
+                      configuration: Configuration = None) -> dict[str, Any]:
+    """Inject ``faults`` one after another, round and round, ``every`` seconds apart, for as long
+    as the background load ``during_load`` runs. A fault is ``{"action": KIND, ...arguments}``:
+    ``kill_instance`` and ``pause_instance`` (``seconds``) as above, or a timed network or
+    configuration fault (``partition_from_broker``, ``slow_broker``, ``slow_route``,
+    ``slow_consumer``) held ``seconds`` and then healed. Returns how many of each were injected."""
+    home = platform_home(configuration)
+    missing = sorted({_NEEDS[f["action"]] for f in faults if f["action"] in _NEEDS
+                      if not has_command(_NEEDS[f["action"]])})
+    if missing:
+        raise ActivityFailed(f"this souk has no {' or '.join(missing)} command for these faults")
+    injected: dict[str, int] = {}
+    began, n = time.monotonic(), 0
+    while background.is_running(home, during_load):
+        spec = faults[n % len(faults)]
+        _inject(spec, configuration)
+        label = f"{spec['action']} {spec.get('instance') or spec.get('service')}"
+        injected[label] = injected.get(label, 0) + 1
+        n += 1
+        time.sleep(every)
+    log.info(f"continuous faults: {n} injected in {time.monotonic() - began:.0f} s")
+    return {"injected": n, "by_fault": injected, "seconds": round(time.monotonic() - began, 1)}

@@ -23,8 +23,8 @@ from souk.chaos.context import log, wait_for, work_dir
 from souk.home import Home
 from souk.state import pid_alive, read_json
 
-__all__ = ["every_load", "is_running", "load_file", "read_load", "start_load", "stop_every_load", "stop_load",
-           "wait_load"]
+__all__ = ["every_load", "finish_load", "is_running", "load_file", "read_load", "start_load",
+           "stop_every_load", "stop_load", "wait_load"]
 
 LOG_EVERY = 2.0
 STARTUP_TIMEOUT = 120.0  # signing the users up (argon2id) takes a while on a busy machine
@@ -52,7 +52,8 @@ def is_running(home: Home, name: str) -> bool:
 
 def _line(name: str, data: dict[str, Any]) -> str:
     p = data.get("progress") or {}
-    return (f"load {name}: {p.get('done', 0)}/{p.get('total', data.get('checkouts'))} done, "
+    return (f"load {name}: {p.get('done', 0)} done of {p.get('started', 0)} started "
+            f"(at most {p.get('total', data.get('checkouts'))}), "
             f"{p.get('confirmed', 0)} confirmed, {p.get('cancelled', 0)} cancelled, "
             f"{p.get('failed', 0)} failed, {p.get('retried', 0)} retried, "
             f"{p.get('per_second', 0)}/s")
@@ -119,6 +120,24 @@ def wait_load(home: Home, name: str, timeout: float) -> dict[str, Any]:
         return None
 
     return dict(wait_for(f"load {name!r} finished", finished, timeout, every=0.5))
+
+
+def finish_load(home: Home, name: str, at_least: int, timeout: float) -> dict[str, Any]:
+    """Once the load has started ``at_least`` checkouts, have it start no more; its result when
+    the checkouts under way have finished."""
+    def far_enough() -> bool:
+        data = read_load(home, name)
+        if not _running(data) or data is None:
+            return True
+        return int((data.get("progress") or {}).get("started", 0)) >= at_least
+
+    wait_for(f"load {name!r} at {at_least} checkouts", far_enough, timeout, every=0.5)
+    data = read_load(home, name)
+    if _running(data) and data is not None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(int(data["pid"]), signal.SIGUSR1)
+        log.info(f"load {name}: no more checkouts started; waiting for those under way")
+    return wait_load(home, name, timeout)
 
 
 def stop_load(home: Home, name: str) -> bool:

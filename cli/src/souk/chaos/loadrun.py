@@ -2,7 +2,8 @@
 
 Runs ``souk load``'s workload (:func:`souk.load.run_load`) against the platform of ``HOME`` and
 keeps ``FILE`` up to date (rewritten atomically, at most twice a second): its counts while it runs,
-then its result. The experiment's activities read the file; ending this process ends the load.
+then its result. The experiment's activities read the file. SIGUSR1 finishes the load early: no
+checkout is started any more, those under way finish and the result is written; SIGTERM ends it.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import time
 from pathlib import Path
 from typing import Any
@@ -47,6 +49,13 @@ def main(argv: list[str] | None = None) -> int:
                                       "error": "no running gateway and identity"})
         return 2
     last = 0.0
+    finish = False
+
+    def on_finish(signum: int, frame: object) -> None:
+        nonlocal finish
+        finish = True
+
+    signal.signal(signal.SIGUSR1, on_finish)
 
     def show(progress: LoadProgress) -> None:
         nonlocal last
@@ -57,7 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     write_json_atomic(args.file, {**base, "state": "starting"})
     try:
         result = asyncio.run(run_load(state.gateway_url, identity, args.checkouts,
-                                      args.concurrency, args.decline_rate, progress=show))
+                                      args.concurrency, args.decline_rate, progress=show,
+                                      enough=lambda: finish))
     except LoadError as exc:
         write_json_atomic(args.file, {**base, "state": "error", "error": str(exc)})
         return 2
