@@ -28,9 +28,11 @@ from souk.chaos.faults import has_command
 from souk.chaos.journal import verdict
 
 
-def topology(gateway_port: int) -> str:
+def topology(gateway_port: int, *, fault_proxies: bool) -> str:
     text = (ROOT / "souk.toml").read_text().replace("gateway_port = 8080",
                                                     f"gateway_port = {gateway_port}")
+    if fault_proxies:  # partitions and slow links go through souk fault's proxy
+        text = text.replace("[platform]\n", "[platform]\nfault_proxies = true\n", 1)
     # the soak's 16 users each send thousands of requests; the edge's limits are not its subject
     return text.replace('[services.gateway]\ninstances = 1\ndatabase = false',
                         '[services.gateway]\ninstances = 1\ndatabase = false\n'
@@ -82,7 +84,7 @@ def main() -> int:
         path = home / f"{name}.json"
         path.write_text(json.dumps(sized(json.loads(
             (ROOT / "chaos" / "experiments" / f"{name}.json").read_text()), args.checkouts)))
-        souk_up(home, topology(free_port()))
+        souk_up(home, topology(free_port(), fault_proxies=name == "soak-all-faults"))
         try:
             began = time.monotonic()
             journal = home / "journal.json"
