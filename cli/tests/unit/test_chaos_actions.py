@@ -1,0 +1,23 @@
+from pathlib import Path
+
+import pytest
+from chaoslib.exceptions import ActivityFailed
+
+from souk.chaos import actions
+
+pytestmark = pytest.mark.unit
+
+
+def test_faults_this_souk_cannot_inject_fail_before_any_is_injected(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(actions, "has_command", lambda name: name == "config")
+    faults = [{"action": "kill_instance", "instance": "orders-1"},
+              {"action": "partition_from_broker", "service": "payments", "seconds": 5}]
+    with pytest.raises(ActivityFailed, match="no fault command"):
+        actions.continuous_faults(faults, configuration={"souk_home": str(tmp_path)})
+
+
+def test_a_kill_meant_under_load_fails_once_the_load_has_ended(tmp_path: Path) -> None:
+    with pytest.raises(ActivityFailed, match="the load 'load' is not running"):
+        actions.kill_instance("orders-1", during_load="load",
+                              configuration={"souk_home": str(tmp_path)})
