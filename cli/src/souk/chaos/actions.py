@@ -12,7 +12,7 @@ import contextlib
 import os
 import signal
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import orjson
@@ -237,11 +237,14 @@ def rolling_restart(services: list[str] | None = None, include_broker: bool = Fa
     return done
 
 
-# continuous_faults: what each fault kind needs and how long a timed one lasts
-_TIMED = {"partition_from_broker": "heal", "slow_broker": "heal", "slow_route": "clear_faults",
-          "slow_consumer": "clear_faults"}
-_NEEDS = {"partition_from_broker": "fault", "slow_broker": "fault", "slow_route": "config",
-          "slow_consumer": "config"}
+# continuous_faults: the network and configuration faults held for a while, each with its healing
+# and the command it needs
+_TIMED: dict[str, tuple[Callable[..., Any], Callable[..., Any], str]] = {
+    "partition_from_broker": (partition_from_broker, heal, "fault"),
+    "slow_broker": (slow_broker, heal, "fault"),
+    "slow_route": (slow_route, clear_faults, "config"),
+    "slow_consumer": (slow_consumer, clear_faults, "config"),
+}
 
 
 def _inject(spec: Mapping[str, Any], configuration: Configuration) -> None:
@@ -252,9 +255,10 @@ def _inject(spec: Mapping[str, Any], configuration: Configuration) -> None:
     elif kind == "pause_instance":
         pause_instance(configuration=configuration, seconds=float(spec.get("seconds", 2)), **args)
     elif kind in _TIMED:
-        globals()[kind](configuration=configuration, **args)
+        inject, undo, _ = _TIMED[kind]
+        inject(configuration=configuration, **args)
         time.sleep(float(spec.get("seconds", 10)))
-        globals()[_TIMED[kind]](configuration=configuration, service=args["service"])
+        undo(configuration=configuration, service=args["service"])
     else:
         raise ActivityFailed(f"continuous_faults: no fault {kind!r}")
 
@@ -267,8 +271,8 @@ def continuous_faults(faults: list[dict[str, Any]], every: float = 3.0, during_l
     configuration fault (``partition_from_broker``, ``slow_broker``, ``slow_route``,
     ``slow_consumer``) held ``seconds`` and then healed. Returns how many of each were injected."""
     home = platform_home(configuration)
-    missing = sorted({_NEEDS[f["action"]] for f in faults if f["action"] in _NEEDS
-                      if not has_command(_NEEDS[f["action"]])})
+    missing = sorted({_TIMED[f["action"]][2] for f in faults if f["action"] in _TIMED
+                      if not has_command(_TIMED[f["action"]][2])})
     if missing:
         raise ActivityFailed(f"this souk has no {' or '.join(missing)} command for these faults")
     injected: dict[str, int] = {}
