@@ -1,10 +1,10 @@
 """Soak: 10,000 checkouts under continuous faults, run by Chaos Toolkit, with its figures.
 
 Starts a platform of its own (`souk up` of the repository's souk.toml on a free gateway port, in a
-temporary home), runs `souk chaos run` of `chaos/experiments/soak-all-faults.json` (kills, pauses,
-partitions from the broker, slow routes and consumers) when this souk has `souk fault` and
-`souk config`, else `chaos/experiments/soak.json` (kills and pauses), and prints what the journal
-says: faults injected, checkouts, failures, latency, violations. Exit 1 unless the hypothesis held.
+temporary home, with the fault proxy), runs `souk chaos run` of
+`chaos/experiments/soak-all-faults.json` (kills, pauses, partitions from the broker, slow links and
+routes; `--experiment soak` for kills and pauses only), and prints what the journal says: faults
+injected, checkouts, failures, latency, violations. Exit 1 unless the hypothesis held.
 
     .venv/bin/python bench/chaos_soak.py [--experiment soak] [--checkouts 10000] [--json]
 """
@@ -24,7 +24,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).parent))
 from _load import ROOT, SOUK, free_port, souk_down, souk_up
 
-from souk.chaos.faults import has_command
 from souk.chaos.journal import verdict
 
 
@@ -73,18 +72,17 @@ def figures(journal: dict[str, Any], seconds: float) -> dict[str, Any]:
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    ap.add_argument("--experiment", choices=["soak", "soak-all-faults"], default=None)
+    ap.add_argument("--experiment", choices=["soak", "soak-all-faults"], default="soak-all-faults")
     ap.add_argument("--checkouts", type=int, default=10_000)
     ap.add_argument("--json", action="store_true", help="print the figures as JSON only")
     args = ap.parse_args()
-    name = args.experiment or ("soak-all-faults" if has_command("fault") and has_command("config")
-                               else "soak")
+    name = args.experiment
     with tempfile.TemporaryDirectory(prefix="souk-soak-") as tmp:
         home = Path(tmp)
         path = home / f"{name}.json"
         path.write_text(json.dumps(sized(json.loads(
             (ROOT / "chaos" / "experiments" / f"{name}.json").read_text()), args.checkouts)))
-        souk_up(home, topology(free_port(), fault_proxies=name == "soak-all-faults"))
+        souk_up(home, topology(free_port(), fault_proxies=True))
         try:
             began = time.monotonic()
             journal = home / "journal.json"

@@ -1,14 +1,15 @@
 """Chaos Toolkit actions on a running Souk platform (``"module": "souk.chaos.actions"``).
 
-Each action returns what it did (recorded in the journal). Kills and pauses signal the process
-the supervisor's state file names, as ``kill -9`` and ``kill -STOP`` would; network faults and
-route faults go through ``souk fault`` and ``souk config set`` (:mod:`souk.chaos.faults`).
+Each action returns what it did (recorded in the journal). Faults go through the commands that
+own them, as an operator would type them (:mod:`souk.chaos.faults`): ``souk fault kill|pause``
+for processes, ``souk fault partition|slow|heal`` for links to the broker, ``souk config set``
+for route and consumer faults; the actions add what an experiment needs around them (the
+load must still run, the instance must come back ready).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import time
@@ -23,10 +24,10 @@ from souk.chaos.context import instance_of, log, platform_home, running_state, w
 from souk.chaos.faults import (
     config_set,
     fault_heal,
+    fault_kill,
     fault_partition,
     fault_pause,
     fault_slow,
-    has_command,
     souk,
 )
 from souk.home import Home
@@ -99,7 +100,7 @@ def kill_instance(instance: str, wait_ready: bool = True, timeout: float = READY
     proc = instance_of(home, instance)
     if proc.pid is None or not pid_alive(proc.pid):
         raise ActivityFailed(f"{instance} has no live process to kill ({proc.status})")
-    os.kill(proc.pid, signal.SIGKILL)
+    fault_kill(home, instance)
     began = time.monotonic()
     log.info(f"killed {instance} (pid {proc.pid}, SIGKILL)")
     done: dict[str, Any] = {"instance": instance, "signal": "SIGKILL", "pid": proc.pid}
@@ -112,30 +113,21 @@ def kill_instance(instance: str, wait_ready: bool = True, timeout: float = READY
 def pause_instance(instance: str, seconds: float = 10.0, timeout: float = READY_TIMEOUT,
                    during_load: str | None = None,
                    configuration: Configuration = None) -> dict[str, Any]:
-    """Freeze ``instance`` for ``seconds`` (SIGSTOP, then SIGCONT), then wait until it is
-    ready. Through ``souk fault pause`` when this souk has it; otherwise by the signals
-    directly, and then the supervisor's liveness probe may kill and restart the frozen process
-    after three missed probes, as Kubernetes would (reported as ``restarted``)."""
+    """Freeze ``instance`` for ``seconds`` (``souk fault pause INSTANCE --for S``: SIGSTOP, and
+    the supervisor's SIGCONT when the time is up), then wait until it is ready again. Reports
+    ``restarted`` when the frozen process did not survive (a liveness kill)."""
     home = platform_home(configuration)
     _while_loading(home, during_load, f"pause {instance}")
     proc = instance_of(home, instance)
     if proc.pid is None or not pid_alive(proc.pid):
         raise ActivityFailed(f"{instance} has no live process to pause ({proc.status})")
     began = time.monotonic()
-    if has_command("fault"):
-        fault_pause(home, instance, seconds)
-        how = "souk fault pause"
-        time.sleep(max(0.0, seconds - (time.monotonic() - began)))
-    else:
-        how = "SIGSTOP/SIGCONT"
-        os.kill(proc.pid, signal.SIGSTOP)
-        log.info(f"paused {instance} (pid {proc.pid}) for {seconds:g} s")
-        time.sleep(seconds)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(proc.pid, signal.SIGCONT)
+    fault_pause(home, instance, seconds)
+    log.info(f"paused {instance} (pid {proc.pid}) for {seconds:g} s")
+    time.sleep(max(0.0, seconds - (time.monotonic() - began)))
     restarted = not pid_alive(proc.pid)
     done: dict[str, Any] = {"instance": instance, "pid": proc.pid, "seconds": seconds,
-                            "how": how, "restarted": restarted}
+                            "restarted": restarted}
     if restarted:
         log.info(f"{instance} was killed while paused (liveness); waiting for its restart")
         done |= _ready_again(home, instance, proc.pid, began, timeout)
@@ -238,12 +230,11 @@ def rolling_restart(services: list[str] | None = None, include_broker: bool = Fa
 
 
 # continuous_faults: the network and configuration faults held for a while, each with its healing
-# and the command it needs
-_TIMED: dict[str, tuple[Callable[..., Any], Callable[..., Any], str]] = {
-    "partition_from_broker": (partition_from_broker, heal, "fault"),
-    "slow_broker": (slow_broker, heal, "fault"),
-    "slow_route": (slow_route, clear_faults, "config"),
-    "slow_consumer": (slow_consumer, clear_faults, "config"),
+_TIMED: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "partition_from_broker": (partition_from_broker, heal),
+    "slow_broker": (slow_broker, heal),
+    "slow_route": (slow_route, clear_faults),
+    "slow_consumer": (slow_consumer, clear_faults),
 }
 
 
@@ -255,7 +246,7 @@ def _inject(spec: Mapping[str, Any], configuration: Configuration) -> None:
     elif kind == "pause_instance":
         pause_instance(configuration=configuration, seconds=float(spec.get("seconds", 2)), **args)
     elif kind in _TIMED:
-        inject, undo, _ = _TIMED[kind]
+        inject, undo = _TIMED[kind]
         inject(configuration=configuration, **args)
         time.sleep(float(spec.get("seconds", 10)))
         undo(configuration=configuration, service=args["service"])
@@ -271,10 +262,9 @@ def continuous_faults(faults: list[dict[str, Any]], every: float = 3.0, during_l
     configuration fault (``partition_from_broker``, ``slow_broker``, ``slow_route``,
     ``slow_consumer``) held ``seconds`` and then healed. Returns how many of each were injected."""
     home = platform_home(configuration)
-    missing = sorted({_TIMED[f["action"]][2] for f in faults if f["action"] in _TIMED
-                      if not has_command(_TIMED[f["action"]][2])})
-    if missing:
-        raise ActivityFailed(f"this souk has no {' or '.join(missing)} command for these faults")
+    known = {"kill_instance", "pause_instance", *_TIMED}
+    if unknown := sorted({str(f.get("action")) for f in faults} - known):
+        raise ActivityFailed(f"continuous_faults: no fault {', '.join(unknown)}")
     injected: dict[str, int] = {}
     began, n = time.monotonic(), 0
     while background.is_running(home, during_load):

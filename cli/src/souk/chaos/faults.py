@@ -1,10 +1,9 @@
 """The faults other commands switch on, each through one small function calling that command
-exactly as a user would: ``souk fault …`` (network faults and pauses) and ``souk config set``
-(route faults through the live configuration)."""
+exactly as a user would: ``souk fault …`` (kills, pauses, network faults) and ``souk config set``
+(route and consumer faults through the live configuration)."""
 
 from __future__ import annotations
 
-import functools
 import os
 import subprocess
 import sys
@@ -15,8 +14,8 @@ from chaoslib.exceptions import ActivityFailed
 from souk.chaos.context import log
 from souk.home import Home
 
-__all__ = ["config_set", "fault_heal", "fault_partition", "fault_pause", "fault_resume",
-           "fault_slow", "has_command", "souk"]
+__all__ = ["config_set", "fault_heal", "fault_kill", "fault_partition", "fault_pause",
+           "fault_resume", "fault_slow", "souk"]
 
 TIMEOUT = 120.0
 
@@ -36,13 +35,8 @@ def souk(home: Home, *args: str, timeout: float = TIMEOUT) -> str:
     return done.stdout
 
 
-@functools.cache
-def has_command(name: str) -> bool:
-    """Whether this souk has the command ``name`` (``fault``, ``config``)."""
-    from souk.main import app
-
-    return any(group.name == name for group in app.registered_groups) or any(
-        command.name == name for command in app.registered_commands)
+def fault_kill(home: Home, instance: str) -> str:
+    return souk(home, "fault", "kill", instance)
 
 
 def fault_pause(home: Home, instance: str, seconds: float) -> str:
