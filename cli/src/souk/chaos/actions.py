@@ -100,8 +100,8 @@ def kill_instance(instance: str, wait_ready: bool = True, timeout: float = READY
     proc = instance_of(home, instance)
     if proc.pid is None or not pid_alive(proc.pid):
         raise ActivityFailed(f"{instance} has no live process to kill ({proc.status})")
-    fault_kill(home, instance)
     began = time.monotonic()
+    fault_kill(home, instance)
     log.info(f"killed {instance} (pid {proc.pid}, SIGKILL)")
     done: dict[str, Any] = {"instance": instance, "signal": "SIGKILL", "pid": proc.pid}
     if wait_ready:
