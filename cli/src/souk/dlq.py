@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-__all__ = ["DLQ_PREFIX", "DLQ_STREAM", "DeadLetter", "DlqError", "Replayed", "count_by_consumer",
+__all__ = ["DLQ_PREFIX", "DLQ_STREAM", "DeadLetter", "DlqError", "Replayed", "count_by_consumer", "jetstream",
            "list_dead_letters", "replay", "replay_headers"]
 
 DLQ_STREAM = "SOUK_DLQ"
@@ -80,7 +80,7 @@ def replay_headers(letter: DeadLetter) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def _jetstream(nats_url: str) -> AsyncIterator[Any]:
+async def jetstream(nats_url: str) -> AsyncIterator[Any]:
     import nats  # ~0.2 s to import: only for the commands that use it
     from nats.errors import NoServersError
 
@@ -104,7 +104,7 @@ async def count_by_consumer(nats_url: str) -> dict[str, int]:
     """Messages in ``SOUK_DLQ`` per consumer (empty when the stream does not exist yet)."""
     from nats.js.errors import NotFoundError
 
-    async with _jetstream(nats_url) as js:
+    async with jetstream(nats_url) as js:
         try:
             info = await js.stream_info(DLQ_STREAM, subjects_filter=DLQ_PREFIX + ">")
         except NotFoundError:
@@ -128,13 +128,13 @@ async def _letters(js: Any) -> AsyncIterator[DeadLetter]:
 
 async def list_dead_letters(nats_url: str) -> list[DeadLetter]:
     """Every message in ``SOUK_DLQ``, oldest first."""
-    async with _jetstream(nats_url) as js:
+    async with jetstream(nats_url) as js:
         return [letter async for letter in _letters(js)]
 
 
 async def replay(nats_url: str, seqs: Iterable[int] | None) -> list[Replayed]:
     """Republish the dead letters ``seqs`` (every one when None); they stay in the DLQ."""
-    async with _jetstream(nats_url) as js:
+    async with jetstream(nats_url) as js:
         letters = [letter async for letter in _letters(js)]
         by_seq = {letter.seq: letter for letter in letters}
         if seqs is not None:

@@ -279,8 +279,10 @@ class _Worker:
 async def run_load(gateway_url: str, identity_url: str, checkouts: int, concurrency: int,
                    decline_rate: float, lines: int = 1,
                    progress: Callable[[LoadProgress], None] | None = None,
-                   retry: Retry = Retry()) -> LoadResult:
-    """Run ``checkouts`` checkouts with ``concurrency`` users at once; see the module doc."""
+                   retry: Retry = Retry(),
+                   enough: Callable[[], bool] | None = None) -> LoadResult:
+    """Run ``checkouts`` checkouts with ``concurrency`` users at once; see the module doc.
+    Once ``enough()`` answers True no checkout is started any more (those under way finish)."""
     gateway_url, identity_url = gateway_url.rstrip("/"), identity_url.rstrip("/")
     connector = aiohttp.TCPConnector(limit=concurrency + 8)
     async with aiohttp.ClientSession(connector=connector, timeout=REQUEST_TIMEOUT) as session:
@@ -302,7 +304,7 @@ async def run_load(gateway_url: str, identity_url: str, checkouts: int, concurre
         async def work(token: str) -> None:
             rng = random.Random()  # noqa: S311 - picks a workload, guards no secret
             worker = _Worker(http, gateway_url, token, skus, lines, decline_rate, rng, retry)
-            while state.started < checkouts:
+            while state.started < checkouts and not (enough is not None and enough()):
                 state.started += 1
                 try:
                     latency, status = await worker.checkout()

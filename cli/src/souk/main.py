@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 
 from souk import control, faults, identity_client, operate, render, traces
+from souk.chaos import command as chaos_command
 from souk.config_cmd import config_app
 from souk.console import HomeOption, err, out
 from souk.console import fail as _fail
@@ -296,6 +297,7 @@ operate.register(app)
 app.add_typer(config_app, name="config")
 faults.register(app)
 traces.register(app)
+chaos_command.register(app)
 
 if __name__ == "__main__":
     app()

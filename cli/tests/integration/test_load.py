@@ -124,6 +124,21 @@ async def test_runs_exactly_the_asked_checkouts_and_counts_outcomes(
     assert result.per_second > 0
 
 
+async def test_once_enough_no_checkout_is_started_and_those_under_way_finish(
+        shop: tuple[Shop, str]) -> None:
+    fake, url = shop
+    started: list[int] = []
+
+    def progress(state: LoadProgress) -> None:
+        started.append(state.started)
+
+    result = await run_load(url, url, checkouts=1000, concurrency=4, decline_rate=0.0,
+                            progress=progress, enough=lambda: bool(started) and started[-1] >= 10)
+
+    assert 10 <= result.checkouts < 10 + 4  # at most one more in flight per user
+    assert len(fake.orders) == result.checkouts == result.confirmed and result.failed == 0
+
+
 async def test_every_card_is_declined_at_rate_one(shop: tuple[Shop, str]) -> None:
     _, url = shop
 
