@@ -654,3 +654,39 @@ async def test_a_dropped_message_stays_unacked_and_is_applied_once_healed(
 
     await eventually(applied, timeout=15)
     await m.close()
+
+
+async def test_a_consumer_delay_holds_each_message_back_once_not_the_batch_for_their_sum(
+        db: Database, broker: Broker, nats_url: str) -> None:
+    """10 messages under a 0.5 s delay fault are all handled after about a second (one or two
+    batches, each waiting its longest delay); a batch that waited the sum of its messages'
+    delays took 5 s and grew with the batch size, past the ack wait."""
+    from chassis.fault_rules import ActiveFaults, ConsumerFault
+
+    consumer = f"delayed-{time.time_ns()}"
+    faults = ActiveFaults()
+    faults.set_consumers([ConsumerFault(type="*", latency_ms=500)])
+    m = make_messaging(db, broker, consumer, active_faults=faults)
+    handlers = MessageHandlers()
+    recording(handlers, Pinged, 1)
+    m.subscribe(handlers, {})
+    await m.start()
+    await m.wait_started(10)
+    stamp = time.time_ns()
+    ids = [f"l-{stamp}-{n}" for n in range(10)]
+    nc = await nats.connect(nats_url)
+    began = time.monotonic()
+    try:
+        for n, msg_id in enumerate(ids):
+            await nc.jetstream().publish(subject_for(Pinged(n=n)), encode(Pinged(n=n)), headers={
+                "Nats-Msg-Id": msg_id, "Souk-Msg-Id": msg_id, "Souk-Type": Pinged.TYPE})
+    finally:
+        await nc.close()
+
+    async def all_applied() -> bool:
+        return set(ids) <= set(await effects(db))
+
+    await eventually(all_applied, timeout=15)
+    took = time.monotonic() - began
+    assert 0.5 <= took < 3.5, f"10 messages delayed 0.5 s each took {took:.2f} s"
+    await m.close()

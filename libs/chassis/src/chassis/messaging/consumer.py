@@ -185,7 +185,9 @@ class Consumer:
     async def _inject(self, batch: list[Any], items: list[Incoming],
                       ) -> tuple[list[Any], list[Incoming], frozenset[str]]:
         """Decide each message's fault: wait the delays, leave the dropped ones unacked, and
-        return what is left with the ids whose handling must fail."""
+        return what is left with the ids whose handling must fail. A batch waits its longest
+        delay, not their sum: each message is handled ``latency_ms`` late, as one message alone
+        would be (a sum grew with the batch, past the ack wait, and outlived the fault)."""
         faults = self._messaging.active_faults
         kept_msgs, kept, doomed, delay = [], [], set(), 0.0
         for msg, item in zip(batch, items, strict=True):
@@ -193,7 +195,7 @@ class Consumer:
             rule = None if route is None else faults.consumer(item.type, route[0].__name__)
             if rule is not None:
                 if rule.latency_ms and random.random() < rule.latency_rate:  # noqa: S311 (not a secret)
-                    delay += rule.latency_ms / 1000
+                    delay = max(delay, rule.latency_ms / 1000)
                 draw = random.random()  # noqa: S311
                 if draw < rule.drop_rate:
                     self._metrics.consumed(self.name, item.type, "dropped")
