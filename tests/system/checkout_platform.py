@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 
-from .conftest import ROOT, SOUK, Platform
+from chassis.testing import free_port
+
+from .conftest import ROOT, SOUK, Platform, launch
 
 CHECKOUT_TOPOLOGY = """
 [platform]
@@ -159,6 +164,16 @@ class Checkout:
         marker = folder / point
         marker.touch()
         return marker
+
+
+@contextlib.contextmanager
+def checkout_shop(tmp_path_factory: pytest.TempPathFactory, name: str,
+                  topology: str = CHECKOUT_TOPOLOGY) -> Iterator[Checkout]:
+    """A platform of ``topology`` (its gateway port filled in) in a fresh home named ``name``,
+    for a test module's shop fixture; stopped afterwards."""
+    port = free_port()
+    with launch(tmp_path_factory.mktemp(name), topology.format(gateway_port=port), port) as plat:
+        yield Checkout(plat)
 
 
 def python() -> str:

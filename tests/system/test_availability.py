@@ -12,10 +12,8 @@ from collections.abc import Iterator
 import aiohttp
 import pytest
 
-from chassis.testing import free_port
-
-from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout, Shopper
-from .conftest import launch, pid_alive
+from .checkout_platform import Checkout, Shopper, checkout_shop
+from .conftest import pid_alive
 
 pytestmark = pytest.mark.system
 
@@ -24,10 +22,8 @@ OUTAGE = 60.0  # what issue 10 asks for
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    home = tmp_path_factory.mktemp("souk-availability")
-    port = free_port()
-    with launch(home, CHECKOUT_TOPOLOGY.format(gateway_port=port), port) as plat:
-        yield Checkout(plat)
+    with checkout_shop(tmp_path_factory, "souk-availability") as shop:
+        yield shop
 
 
 async def wait_until(what: str, check, timeout: float) -> None:  # type: ignore[no-untyped-def]

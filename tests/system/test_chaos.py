@@ -13,10 +13,8 @@ from typing import Any
 
 import pytest
 
-from chassis.testing import free_port
-
-from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout
-from .conftest import ROOT, launch
+from .checkout_platform import Checkout, checkout_shop
+from .conftest import ROOT
 
 pytestmark = pytest.mark.system
 
@@ -26,10 +24,8 @@ KILLED = ["orders-1", "inventory-1", "payments-1", "nats-1", "registry-1", "gate
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    home = tmp_path_factory.mktemp("souk-chaos")
-    port = free_port()
-    with launch(home, CHECKOUT_TOPOLOGY.format(gateway_port=port), port) as plat:
-        yield Checkout(plat)
+    with checkout_shop(tmp_path_factory, "souk-chaos") as shop:
+        yield shop
 
 
 def outputs(runs: list[dict[str, Any]]) -> dict[str, Any]:

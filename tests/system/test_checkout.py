@@ -16,20 +16,15 @@ import aiohttp
 import nats
 import pytest
 
-from chassis.testing import free_port
-
-from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout
-from .conftest import launch
+from .checkout_platform import Checkout, checkout_shop
 
 pytestmark = pytest.mark.system
 
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    home = tmp_path_factory.mktemp("souk-checkout")
-    port = free_port()
-    with launch(home, CHECKOUT_TOPOLOGY.format(gateway_port=port), port) as plat:
-        yield Checkout(plat)
+    with checkout_shop(tmp_path_factory, "souk-checkout") as shop:
+        yield shop
 
 
 async def a_sku(s: aiohttp.ClientSession, shop: Checkout, index: int = 0) -> str:

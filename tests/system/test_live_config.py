@@ -17,10 +17,8 @@ from typing import Any
 import aiohttp
 import pytest
 
-from chassis.testing import free_port
-
-from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout
-from .conftest import launch, pid_alive
+from .checkout_platform import Checkout, checkout_shop
+from .conftest import pid_alive
 
 pytestmark = pytest.mark.system
 
@@ -30,10 +28,8 @@ PRODUCTS = "/api/v1/catalog/products?limit=1"
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    home = tmp_path_factory.mktemp("souk-live")
-    port = free_port()
-    with launch(home, CHECKOUT_TOPOLOGY.format(gateway_port=port), port) as plat:
-        yield Checkout(plat)
+    with checkout_shop(tmp_path_factory, "souk-live") as shop:
+        yield shop
 
 
 def config(shop: Checkout, *args: str, check: bool = True) -> Any:

@@ -15,10 +15,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from chassis.testing import free_port
-
-from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout, Shopper
-from .conftest import launch
+from .checkout_platform import Checkout, Shopper, checkout_shop
 
 pytestmark = pytest.mark.system
 
@@ -62,10 +59,8 @@ class Delta:
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    home = tmp_path_factory.mktemp("souk-metrics")
-    port = free_port()
-    with launch(home, CHECKOUT_TOPOLOGY.format(gateway_port=port), port) as plat:
-        yield Checkout(plat)
+    with checkout_shop(tmp_path_factory, "souk-metrics") as shop:
+        yield shop
 
 
 async def scrape_all(s: aiohttp.ClientSession, shop: Checkout) -> dict[str, Scrape]:

@@ -21,8 +21,8 @@ import yaml
 
 from chassis.testing import free_port
 
-from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout
-from .conftest import ROOT, launch
+from .checkout_platform import Checkout, checkout_shop
+from .conftest import ROOT
 
 pytestmark = pytest.mark.system
 
@@ -77,10 +77,8 @@ def prometheus_binary() -> str:
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    home = tmp_path_factory.mktemp("souk-prometheus")
-    port = free_port()
-    with launch(home, CHECKOUT_TOPOLOGY.format(gateway_port=port), port) as plat:
-        yield Checkout(plat)
+    with checkout_shop(tmp_path_factory, "souk-prometheus") as shop:
+        yield shop
 
 
 def scrape_config(registry_url: str) -> str:

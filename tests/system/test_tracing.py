@@ -17,11 +17,9 @@ from typing import Any
 import aiohttp
 import pytest
 
-from chassis.testing import free_port
 from chassis.tracing import sampled
 
-from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout
-from .conftest import launch
+from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout, checkout_shop
 
 pytestmark = pytest.mark.system
 
@@ -40,10 +38,8 @@ database = true
 
 @pytest.fixture(scope="module")
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    home = tmp_path_factory.mktemp("souk-tracing")
-    port = free_port()
-    with launch(home, TOPOLOGY.format(gateway_port=port), port) as plat:
-        yield Checkout(plat)
+    with checkout_shop(tmp_path_factory, "souk-tracing", TOPOLOGY) as shop:
+        yield shop
 
 
 _ADMIN: dict[str, str] = {}
