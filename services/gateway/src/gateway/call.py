@@ -144,7 +144,9 @@ class Call:
             proxy.metrics.attempts.inc(service, "response")
             if failed or proxy.failing:  # passive outlier detection, only when it has work
                 proxy.outcome(service, instance_id, failed=failed)
-            if status in RETRYABLE_STATUSES and self.idempotent:
+            if (status in RETRYABLE_STATUSES and self.idempotent
+                    and not (status == 503 and response.header(b"retry-after") is not None)):
+                # (a 503 with Retry-After is a service shedding load: never retried at once)
                 delay = proxy.retry_delay(self.upstream, service, self.attempt, self.deadline,
                                           "status")
                 if delay is not None:

@@ -13,7 +13,10 @@ httptools-parsed; a request is one write). Failures map to problems, never to a 
   backoff, within the service's retry budget
   and the route's deadline (:mod:`gateway.retry`); otherwise a reset is a 502 and a 5xx answer
   is relayed as it is;
-* no answer by the route's deadline → 504 ``gateway/upstream-timeout``.
+* no answer by the route's deadline → 504 ``gateway/upstream-timeout``;
+* the service already has ``max_outstanding`` requests outstanding per healthy instance → 503
+  ``gateway/upstream-saturated`` with ``Retry-After: 1`` at once, nothing forwarded
+  (:meth:`Proxy.admit`): a queue at the edge would only turn overload into latency.
 
 At most ``max_retries`` extra attempts, of any kind. Passive outlier ejection: an instance that
 fails ``eject_after_5xx`` times in a row (5xx, reset, timeout) is ejected for ``eject_seconds``.
@@ -33,6 +36,7 @@ from chassis.discovery import Balancer, Instance
 from chassis.http import ConnectFailed, SendFailed
 from chassis.http.h1 import H1Pool, H1Response
 from chassis.logging import get_logger
+from chassis.problems import Problem
 from gateway.breaker import CircuitBreaker
 from gateway.call import MIN_ATTEMPT_SECONDS, Call
 from gateway.headers import Relocate
@@ -71,12 +75,14 @@ class Resilience:
     breaker: Callable[[], CircuitBreaker] = CircuitBreaker
     budget: Callable[[], RetryBudget] = RetryBudget
     backoff: Callable[[int], float] = lambda retry: 0.0
+    max_outstanding: int = 0  # per healthy instance of a service; 0: no cap
 
 
 @dataclass(slots=True)
 class _Upstream:
     breaker: CircuitBreaker
     budget: RetryBudget
+    outstanding: int = 0  # requests admitted and not answered yet (Proxy.admit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +112,7 @@ class Proxy:
         self.default_timeout = default_timeout
         self.resilience = resilience
         self.max_retries = resilience.max_retries
+        self.max_outstanding = resilience.max_outstanding  # changed at run time: it is read per call
         # the X-Souk-Edge-Token line sent upstream, kept current by gateway.edge_token
         self.edge_line = b""
         self._upstreams: dict[str, _Upstream] = {}
@@ -147,6 +154,22 @@ class Proxy:
                 functools.partial(self.router.public_location, route)
                 if self.router is not None else None)
         return plan
+
+    def admit(self, plan: Plan) -> _Upstream:
+        """Count one more request outstanding to the plan's service (the caller takes one off
+        once it is answered), or raise the 503 when the service has its cap already. Counted
+        with no cap too, so that a cap set at run time counts what is in flight."""
+        cap = self.max_outstanding
+        upstream = plan.upstream
+        if cap and upstream.outstanding >= cap * max(
+                1, len(self.discovery.instances(plan.service))):
+            self.metrics.saturated.inc(plan.service)
+            raise Problem(503, "gateway/upstream-saturated",
+                          f"'{plan.service}' has as many requests outstanding as it can take; "
+                          "nothing was forwarded, try again after Retry-After",
+                          headers={"Retry-After": "1"}, service=plan.service)
+        upstream.outstanding += 1
+        return upstream
 
     async def forward(self, route: Route, target: str, request: Request, request_id: bytes, *,
                       rewrite: Rewrite | None = None, drop_headers: frozenset[bytes] = frozenset(),

@@ -10,7 +10,8 @@
   downstream as ``X-Souk-Deadline``;
 * **retries** — a reset, a timeout or a 502/503/504 is tried again only for an idempotent call
   (GET/HEAD/PUT/DELETE, or ``idempotent=True``), after a full-jitter backoff, within the
-  upstream's retry budget and the deadline;
+  upstream's retry budget and the deadline; never a 503 with ``Retry-After`` (an overloaded
+  upstream shedding load), so retries cannot amplify a storm;
 * **circuit breaker** per upstream: while open, calls fail fast with :class:`CircuitOpen`;
 * **bulkhead** per upstream: past ``max_in_flight`` calls in flight, :class:`BulkheadFull` at once;
 * **identity** — the service token's ``Authorization`` header on every call.
@@ -47,7 +48,7 @@ from chassis.http.errors import (
     UpstreamUnavailable,
 )
 from chassis.http.metrics import ClientMetrics
-from chassis.http.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryBudget, backoff
+from chassis.http.retry import IDEMPOTENT_METHODS, RetryBudget, backoff, retryable
 from chassis.http.transport import ConnectFailed, RawResponse, SendFailed, Transport
 from chassis.logging import get_logger, request_id_var
 from chassis.tracing import NO_TRACING, Tracing, current_span, inject
@@ -298,7 +299,7 @@ class ServiceClient:
         if 200 <= raw.status < 300:
             return ServiceResponse(raw.status, raw.headers, raw.body)
         error = _status_error(call.upstream, raw)
-        return error, raw.status in RETRYABLE_STATUSES, "status"
+        return error, retryable(raw.status, _has_retry_after(raw.headers)), "status"
 
     def _pick(self, call: _Call) -> Instance | None:
         if not call.refused and not call.failed:
@@ -333,6 +334,10 @@ def _status_error(upstream: str, raw: RawResponse) -> UpstreamError:
     except orjson.JSONDecodeError:
         pass
     return UpstreamError(upstream, raw.status, problem)
+
+
+def _has_retry_after(headers: Mapping[str, str]) -> bool:
+    return "Retry-After" in headers or "retry-after" in headers
 
 
 def _outcome(exc: ServiceCallError) -> str:

@@ -1,0 +1,292 @@
+"""Overload protection: offered twice what it can do, the platform keeps its goodput and sheds the
+rest fast — measured against the same platform's capacity in the same run.
+
+Starts the whole platform (`souk up` of the repository's souk.toml, on a free gateway port, in a
+temporary home), signs up a pool of users, and measures a checkout (`PUT /api/v1/cart`, then
+`POST /api/v1/orders` with `Prefer: wait`, until the order is terminal; latency from the PUT to
+the terminal state) three ways:
+
+1. unloaded: one checkout at a time — the latency baseline;
+2. capacity: a closed loop of `--concurrency` users — peak checkouts/s (and Little's law's
+   L = throughput x latency, the concurrency that peak needs: what `max_concurrency` is sized by);
+3. overload: an open loop at `--factor` x the measured peak (fixed arrival rate, whatever the
+   answers; `--seconds` of arrivals, so a bounded count), no client retries. Reported: goodput
+   (confirmed checkouts/s) against the peak (goal ≥ 80 %), rejections (429/503) and the p99 of
+   their answers (goal ≤ 50 ms), latency p50/p99 of the admitted checkouts against the unloaded
+   ones (goal ≤ 2x).
+
+Then the same on a second platform with the protection off (`max_concurrency = 0` in every
+service, no outstanding cap at the gateway), to show what it buys. An arrival that finds every
+user of the pool busy with a checkout is not sent and is counted as such.
+
+    .venv/bin/python bench/overload.py [--seconds 10] [--factor 2] [--users 300]
+                                       [--concurrency 32] [--modes on off]
+
+The load generator shares the 2 cores with the platform, as it would on a laptop; the figures are
+as noisy as the machine is shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import sys
+import tempfile
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+import orjson
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _load import ROOT, free_port, souk_down, souk_up
+
+from chassis.http import ConnectFailed, H1Transport, RawResponse, SendFailed
+from souk.load import _create_user, _skus, percentile
+
+SERVICES = ("registry", "identity", "catalog", "cart", "inventory", "orders", "payments",
+            "notifications", "analytics", "telemetry")
+REJECTED = frozenset({429, 503})
+REQUEST_SECONDS = 30.0
+TERMINAL = frozenset({"CONFIRMED", "CANCELLED"})
+
+
+def topology(gateway_port: int) -> str:
+    text = (ROOT / "souk.toml").read_text()
+    text = text.replace("gateway_port = 8080", f"gateway_port = {gateway_port}")
+    # the benchmark's users each send many requests a second: the per-user rate limit is not
+    # what is measured here
+    return text.replace('[services.gateway]\ninstances = 1\ndatabase = false',
+                        '[services.gateway]\ninstances = 1\ndatabase = false\n'
+                        'env = { GATEWAY_RATE_LIMIT = "1000000/minute" }')
+
+
+def protection_env(on: bool) -> dict[str, str]:
+    """The environment that turns the protection off (empty: the shipped defaults)."""
+    if on:
+        return {}
+    env = {f"{name.upper()}_MAX_CONCURRENCY": "0" for name in SERVICES}
+    env["GATEWAY_MAX_OUTSTANDING_PER_INSTANCE"] = "0"
+    return env
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, seconds: float) -> None:
+        super().__init__(f"rejected with {status}")
+        self.status = status
+        self.seconds = seconds
+
+
+class Failed(Exception):
+    pass
+
+
+@dataclass
+class Outcomes:
+    ok: list[float] = field(default_factory=list)  # latencies (s) of confirmed checkouts
+    cancelled: int = 0
+    rejected: list[float] = field(default_factory=list)  # latencies (s) of the 429/503 answers
+    statuses: dict[int, int] = field(default_factory=dict)
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+    not_sent: int = 0  # arrivals that found every user busy
+
+
+class Shop:
+    """Checkouts over the chassis's lean HTTP/1.1 client, one user per checkout in flight."""
+
+    def __init__(self, gateway: str, tokens: list[str], skus: list[str]) -> None:
+        self.api = gateway.rstrip("/") + "/api/v1"
+        self.free: asyncio.Queue[str] = asyncio.Queue()
+        for token in tokens:
+            self.free.put_nowait(token)
+        self.skus = skus
+        self.rng = random.Random(7)
+        self.http = H1Transport(limit=len(tokens) + 8, keepalive=60.0)
+
+    async def _send(self, method: str, url: str, headers: dict[str, str],
+                    body: bytes | None) -> RawResponse:
+        started = time.perf_counter()
+        try:
+            response = await self.http.send(method, url, headers=headers, body=body,
+                                            timeout=REQUEST_SECONDS)
+        except (ConnectFailed, SendFailed, TimeoutError) as exc:
+            raise Failed(f"{method} {url}: {type(exc).__name__}") from None
+        if response.status in REJECTED:
+            raise Rejected(response.status, time.perf_counter() - started)
+        if not 200 <= response.status < 300:
+            raise Failed(f"{method} {url}: {response.status} {response.body[:200]!r}")
+        return response
+
+    async def checkout(self, token: str) -> tuple[float, str]:
+        """(seconds from the PUT to the terminal state, that state)."""
+        auth = {"authorization": f"Bearer {token}"}
+        json_auth = {**auth, "content-type": "application/json"}
+        items = [{"sku": self.rng.choice(self.skus), "quantity": 1}]
+        started = time.perf_counter()
+        await self._send("PUT", f"{self.api}/cart", json_auth, orjson.dumps({"items": items}))
+        answer = await self._send(
+            "POST", f"{self.api}/orders",
+            {**json_auth, "idempotency-key": str(uuid.uuid4()), "prefer": "wait=20"},
+            orjson.dumps({"card_token": "tok_visa"}))
+        order = orjson.loads(answer.body)
+        while order.get("status") not in TERMINAL:
+            if time.perf_counter() - started > REQUEST_SECONDS:
+                raise Failed(f"order still {order.get('status')}")
+            await asyncio.sleep(0.05)
+            order = orjson.loads((await self._send(
+                "GET", f"{self.api}/orders/{order['id']}", auth, None)).body)
+        return time.perf_counter() - started, str(order["status"])
+
+    async def one(self, out: Outcomes, token: str) -> None:
+        try:
+            seconds, status = await self.checkout(token)
+        except Rejected as exc:
+            out.rejected.append(exc.seconds)
+            out.statuses[exc.status] = out.statuses.get(exc.status, 0) + 1
+        except Failed as exc:
+            out.failed += 1
+            if len(out.errors) < 3:
+                out.errors.append(str(exc))
+        else:
+            if status == "CONFIRMED":
+                out.ok.append(seconds)
+            else:
+                out.cancelled += 1
+        finally:
+            self.free.put_nowait(token)
+
+    async def closed_loop(self, concurrency: int, seconds: float) -> tuple[Outcomes, float]:
+        out = Outcomes()
+        stop = time.perf_counter() + seconds
+
+        async def user() -> None:
+            while time.perf_counter() < stop:
+                await self.one(out, self.free.get_nowait())
+
+        began = time.perf_counter()
+        await asyncio.gather(*(user() for _ in range(concurrency)))
+        return out, time.perf_counter() - began
+
+    async def open_loop(self, rate: float, seconds: float) -> tuple[Outcomes, float]:
+        out = Outcomes()
+        count = int(rate * seconds)
+        tasks: list[asyncio.Task[None]] = []
+        began = time.perf_counter()
+        for n in range(count):  # arrivals at fixed times, whatever the answers
+            delay = began + n / rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            try:
+                token = self.free.get_nowait()
+            except asyncio.QueueEmpty:
+                out.not_sent += 1
+                continue
+            tasks.append(asyncio.create_task(self.one(out, token)))
+        await asyncio.gather(*tasks)
+        return out, time.perf_counter() - began
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+def ms(values: list[float], p: float) -> float:
+    return percentile(sorted(values), p) * 1000 if values else float("nan")
+
+
+async def measure(gateway: str, identity: str, args: argparse.Namespace) -> dict[str, object]:
+    async with aiohttp.ClientSession() as session:
+        limit = asyncio.Semaphore(8)
+        tokens = list(await asyncio.gather(*(_create_user(session, identity, limit)
+                                             for _ in range(args.users))))
+        skus = await _skus(session, gateway)
+    shop = Shop(gateway, tokens, skus)
+    try:
+        await shop.closed_loop(16, 5.0)  # warm-up
+        unloaded, _ = await shop.closed_loop(1, args.unloaded_seconds)
+        peak_run, peak_seconds = await shop.closed_loop(args.concurrency, args.seconds)
+        peak = len(peak_run.ok) / peak_seconds
+        rate = args.factor * peak
+        over, over_seconds = await shop.open_loop(rate, args.seconds)
+    finally:
+        await shop.close()
+    return {"unloaded": unloaded, "peak_run": peak_run, "peak": peak,
+            "peak_mean_latency": sum(peak_run.ok) / max(1, len(peak_run.ok)), "rate": rate,
+            "over": over, "over_seconds": over_seconds}
+
+
+def run_platform(on: bool, args: argparse.Namespace) -> dict[str, object]:
+    env = protection_env(on)
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the supervisor and every service inherit it
+    try:
+        with tempfile.TemporaryDirectory(prefix="souk-bench-") as tmp:
+            home = Path(tmp)
+            port = free_port()
+            status = souk_up(home, topology(port))
+            identity = next(str(p["url"]) for p in status if p["service"] == "identity")
+            try:
+                return asyncio.run(measure(f"http://127.0.0.1:{port}", identity, args))
+            finally:
+                souk_down(home)
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def report(mode: str, r: dict[str, object]) -> None:
+    unloaded, over = r["unloaded"], r["over"]
+    assert isinstance(unloaded, Outcomes) and isinstance(over, Outcomes)
+    peak, rate = float(r["peak"]), float(r["rate"])  # type: ignore[arg-type]
+    over_seconds = float(r["over_seconds"])  # type: ignore[arg-type]
+    goodput = len(over.ok) / over_seconds
+    u50, u99 = ms(unloaded.ok, 50), ms(unloaded.ok, 99)
+    a50, a99 = ms(over.ok, 50), ms(over.ok, 99)
+    little = peak * float(r["peak_mean_latency"])  # type: ignore[arg-type]
+    print(f"\n== protection {mode}")
+    print(f"  unloaded checkout latency p50/p99   {u50:7.1f} / {u99:7.1f} ms "
+          f"({len(unloaded.ok)} checkouts, one at a time)")
+    print(f"  capacity (closed loop)              {peak:7.1f} checkouts/s "
+          f"(Little's L = {peak:.0f}/s x {float(r['peak_mean_latency']) * 1000:.0f} ms "  # type: ignore[arg-type]
+          f"= {little:.1f} checkouts in flight)")
+    arrivals = (len(over.ok) + over.cancelled + len(over.rejected) + over.failed
+                + over.not_sent)
+    print(f"  offered (open loop)                 {rate:7.1f} checkouts/s: {arrivals} arrivals, "
+          f"{over.not_sent} not sent (every user busy); answered in {over_seconds:.1f} s")
+    print(f"  goodput                             {goodput:7.1f} checkouts/s = "
+          f"{goodput / peak:6.1%} of peak   (goal ≥ 80 %)")
+    print(f"  rejected (429/503)                  {len(over.rejected):7d}  "
+          f"{dict(sorted(over.statuses.items()))}  p99 {ms(over.rejected, 99):.1f} ms "
+          f"(goal ≤ 50 ms)")
+    print(f"  admitted checkout latency p50/p99   {a50:7.1f} / {a99:7.1f} ms = "
+          f"{a50 / u50:.2f}x / {a99 / u99:.2f}x unloaded   (goal ≤ 2x)")
+    print(f"  cancelled {over.cancelled}, failed {over.failed}"
+          + (f": {over.errors}" if over.errors else ""))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=10.0,
+                    help="of the capacity run, and of the open loop's arrivals")
+    ap.add_argument("--unloaded-seconds", type=float, default=5.0)
+    ap.add_argument("--factor", type=float, default=2.0, help="offered load ÷ measured capacity")
+    ap.add_argument("--users", type=int, default=300, help="checkouts in flight at most")
+    ap.add_argument("--concurrency", type=int, default=32, help="of the capacity run")
+    ap.add_argument("--modes", nargs="+", choices=["on", "off"], default=["on", "off"])
+    args = ap.parse_args()
+    results = {mode: run_platform(mode == "on", args) for mode in args.modes}
+    print(f"platform: souk.toml as it is; {args.users} users; the load generator shares the "
+          "machine's cores (and here, other engineers' test runs: noisy figures)")
+    for mode, r in results.items():
+        report(mode, r)
+
+
+if __name__ == "__main__":
+    main()
