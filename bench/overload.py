@@ -2,9 +2,8 @@
 rest fast — measured against the same platform's capacity in the same run.
 
 Starts the whole platform (`souk up` of the repository's souk.toml, on a free gateway port, in a
-temporary home), signs up a pool of users, and measures a checkout (`PUT /api/v1/cart`, then
-`POST /api/v1/orders` with `Prefer: wait`, until the order is terminal; latency from the PUT to
-the terminal state) three ways:
+temporary home), signs up a pool of users whose carts are filled, and measures a checkout
+(`POST /api/v1/orders` with `Prefer: wait`, until the order is terminal) three ways:
 
 1. unloaded: one checkout at a time — the latency baseline;
 2. capacity: a closed loop of `--concurrency` users — peak checkouts/s (and Little's law's
@@ -17,10 +16,14 @@ the terminal state) three ways:
 
 Then the same on a second platform with the protection off (`max_concurrency = 0` in every
 service, no outstanding cap at the gateway), to show what it buys. An arrival that finds every
-user of the pool busy with a checkout is not sent and is counted as such.
+user of the pool busy with a checkout is not sent and is counted as such. A user's cart is
+filled again after each confirmed checkout, off the measured path (a refused shopper keeps the
+cart and comes back later, so cart work follows the goodput, not the offered load).
 
     .venv/bin/python bench/overload.py [--seconds 10] [--factor 2] [--users 300]
-                                       [--concurrency 32] [--modes on off]
+                                       [--concurrency 16] [--modes on off] [--env K=V ...]
+
+`--env` sets a service setting on both platforms (e.g. `ORDERS_MAX_CONCURRENCY=8`).
 
 The load generator shares the 2 cores with the platform, as it would on a laptop; the figures are
 as noisy as the machine is shared.
@@ -96,14 +99,19 @@ class Outcomes:
     not_sent: int = 0  # arrivals that found every user busy
 
 
+@dataclass
+class User:
+    token: str
+    sku: str = ""  # in the cart
+
+
 class Shop:
     """Checkouts over the chassis's lean HTTP/1.1 client, one user per checkout in flight."""
 
     def __init__(self, gateway: str, tokens: list[str], skus: list[str]) -> None:
         self.api = gateway.rstrip("/") + "/api/v1"
-        self.free: asyncio.Queue[str] = asyncio.Queue()
-        for token in tokens:
-            self.free.put_nowait(token)
+        self.free: asyncio.Queue[User] = asyncio.Queue()
+        self.users = [User(token) for token in tokens]
         self.skus = skus
         self.rng = random.Random(7)
         self.http = H1Transport(limit=len(tokens) + 8, keepalive=60.0)
@@ -122,13 +130,25 @@ class Shop:
             raise Failed(f"{method} {url}: {response.status} {response.body[:200]!r}")
         return response
 
-    async def checkout(self, token: str) -> tuple[float, str]:
-        """(seconds from the PUT to the terminal state, that state)."""
-        auth = {"authorization": f"Bearer {token}"}
+    async def fill_cart(self, user: User) -> None:
+        """One SKU other than the last order's (whose lines the cart clears when that order's
+        confirmation reaches it)."""
+        sku = self.rng.choice([s for s in self.skus if s != user.sku])
+        await self._send("PUT", f"{self.api}/cart", {"authorization": f"Bearer {user.token}",
+                                                     "content-type": "application/json"},
+                         orjson.dumps({"items": [{"sku": sku, "quantity": 1}]}))
+        user.sku = sku
+
+    async def start(self) -> None:
+        for user in self.users:
+            await self.fill_cart(user)
+            self.free.put_nowait(user)
+
+    async def checkout(self, user: User) -> tuple[float, str]:
+        """(seconds from the POST to the terminal state, that state)."""
+        auth = {"authorization": f"Bearer {user.token}"}
         json_auth = {**auth, "content-type": "application/json"}
-        items = [{"sku": self.rng.choice(self.skus), "quantity": 1}]
         started = time.perf_counter()
-        await self._send("PUT", f"{self.api}/cart", json_auth, orjson.dumps({"items": items}))
         answer = await self._send(
             "POST", f"{self.api}/orders",
             {**json_auth, "idempotency-key": str(uuid.uuid4()), "prefer": "wait=20"},
@@ -142,9 +162,10 @@ class Shop:
                 "GET", f"{self.api}/orders/{order['id']}", auth, None)).body)
         return time.perf_counter() - started, str(order["status"])
 
-    async def one(self, out: Outcomes, token: str) -> None:
+    async def one(self, out: Outcomes, user: User) -> None:
+        refill = False
         try:
-            seconds, status = await self.checkout(token)
+            seconds, status = await self.checkout(user)
         except Rejected as exc:
             out.rejected.append(exc.seconds)
             out.statuses[exc.status] = out.statuses.get(exc.status, 0) + 1
@@ -153,12 +174,17 @@ class Shop:
             if len(out.errors) < 3:
                 out.errors.append(str(exc))
         else:
+            refill = True
             if status == "CONFIRMED":
                 out.ok.append(seconds)
             else:
                 out.cancelled += 1
-        finally:
-            self.free.put_nowait(token)
+        try:
+            if refill:
+                await self.fill_cart(user)
+        except (Rejected, Failed):
+            return  # this user leaves the pool
+        self.free.put_nowait(user)
 
     async def closed_loop(self, concurrency: int, seconds: float) -> tuple[Outcomes, float]:
         out = Outcomes()
@@ -166,7 +192,10 @@ class Shop:
 
         async def user() -> None:
             while time.perf_counter() < stop:
-                await self.one(out, self.free.get_nowait())
+                refused = len(out.rejected)
+                await self.one(out, await self.free.get())
+                if len(out.rejected) > refused:  # as Retry-After says, if a little sooner
+                    await asyncio.sleep(0.05)
 
         began = time.perf_counter()
         await asyncio.gather(*(user() for _ in range(concurrency)))
@@ -182,11 +211,11 @@ class Shop:
             if delay > 0:
                 await asyncio.sleep(delay)
             try:
-                token = self.free.get_nowait()
+                user = self.free.get_nowait()
             except asyncio.QueueEmpty:
                 out.not_sent += 1
                 continue
-            tasks.append(asyncio.create_task(self.one(out, token)))
+            tasks.append(asyncio.create_task(self.one(out, user)))
         await asyncio.gather(*tasks)
         return out, time.perf_counter() - began
 
@@ -206,6 +235,7 @@ async def measure(gateway: str, identity: str, args: argparse.Namespace) -> dict
         skus = await _skus(session, gateway)
     shop = Shop(gateway, tokens, skus)
     try:
+        await shop.start()
         await shop.closed_loop(16, 5.0)  # warm-up
         unloaded, _ = await shop.closed_loop(1, args.unloaded_seconds)
         peak_run, peak_seconds = await shop.closed_loop(args.concurrency, args.seconds)
@@ -220,7 +250,7 @@ async def measure(gateway: str, identity: str, args: argparse.Namespace) -> dict
 
 
 def run_platform(on: bool, args: argparse.Namespace) -> dict[str, object]:
-    env = protection_env(on)
+    env = dict(kv.split("=", 1) for kv in args.env) | protection_env(on)
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the supervisor and every service inherit it
     try:
@@ -278,8 +308,10 @@ def main() -> None:
     ap.add_argument("--unloaded-seconds", type=float, default=5.0)
     ap.add_argument("--factor", type=float, default=2.0, help="offered load ÷ measured capacity")
     ap.add_argument("--users", type=int, default=300, help="checkouts in flight at most")
-    ap.add_argument("--concurrency", type=int, default=32, help="of the capacity run")
+    ap.add_argument("--concurrency", type=int, default=16, help="of the capacity run")
     ap.add_argument("--modes", nargs="+", choices=["on", "off"], default=["on", "off"])
+    ap.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE",
+                    help="settings of the platform's services (both modes)")
     args = ap.parse_args()
     results = {mode: run_platform(mode == "on", args) for mode in args.modes}
     print(f"platform: souk.toml as it is; {args.users} users; the load generator shares the "
