@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from chassis import ServiceSettings, create_service_app
+from chassis.http import current_deadline
 from chassis.testing.asgi import AsgiClient
 from chassis.web import App, Priority, Router
 from chassis.web.admission import Admission
@@ -40,6 +41,11 @@ async def place() -> dict[str, str]:
 @router.post("/v1/internal/steps", priority=Priority.INTERNAL)
 async def step() -> dict[str, str]:
     return await _work("step")
+
+
+@router.get("/v1/deadline")
+async def deadline() -> dict[str, float | None]:
+    return {"deadline": current_deadline.get()}
 
 
 def make_app(limit: int) -> App:
@@ -156,3 +162,10 @@ async def test_the_document_declares_503_and_504_except_on_probes(client: AsgiCl
         assert "deadline-exceeded" in responses["504"]["description"]
     assert "503" not in doc["paths"]["/health/live"]["get"]["responses"]
     assert "504" not in doc["paths"]["/metrics"]["get"]["responses"]
+
+
+async def test_the_handler_and_its_calls_see_the_requests_deadline(client: AsgiClient) -> None:
+    soon = int((time.time() + 30) * 1000)
+    reply = await client.request("GET", "/v1/deadline", headers={"X-Souk-Deadline": str(soon)})
+    assert reply.body == {"deadline": soon / 1000}
+    assert (await client.request("GET", "/v1/deadline")).body == {"deadline": None}

@@ -5,9 +5,10 @@
 * **discovery** — an instance is picked from the directory (the registry's cached view, or fixed
   URLs); a refused connection ejects that instance for a while and the call goes to another at
   once, whatever the method (nothing was sent);
-* **deadline** — each attempt has its own timeout, and the whole call an overall deadline (the
-  policy's, or less when the caller passes the deadline it was itself given); it travels
-  downstream as ``X-Souk-Deadline``;
+* **deadline** — each attempt has its own timeout, capped to what is left of the whole call's
+  deadline (the policy's, or less when the caller passes the deadline it was itself given — by
+  default that of the request being handled, :data:`~chassis.http.deadline.current_deadline`);
+  a call whose deadline has passed is not sent; it travels downstream as ``X-Souk-Deadline``;
 * **retries** — a reset, a timeout or a 502/503/504 is tried again only for an idempotent call
   (GET/HEAD/PUT/DELETE, or ``idempotent=True``), after a full-jitter backoff, within the
   upstream's retry budget and the deadline; never a 503 with ``Retry-After`` (an overloaded
@@ -36,7 +37,7 @@ from chassis import clock
 from chassis.discovery import Instance
 from chassis.http.breaker import CircuitBreaker
 from chassis.http.bulkhead import Bulkhead
-from chassis.http.deadline import DEADLINE_HEADER, deadline_header_value
+from chassis.http.deadline import DEADLINE_HEADER, current_deadline, deadline_header_value
 from chassis.http.directory import Directory
 from chassis.http.errors import (
     BulkheadFull,
@@ -168,8 +169,9 @@ class ServiceClient:
         """Call ``path`` (with its query) on an instance of ``upstream``.
 
         ``idempotent`` defaults to the method's nature; pass True for a read sent as POST.
-        ``deadline`` (Unix seconds) is the caller's own deadline, e.g. from
-        :func:`~chassis.http.deadline_from_headers`; ``timeout`` overrides the attempt timeout.
+        ``deadline`` (Unix seconds) is the caller's own deadline; by default that of the request
+        being handled (:data:`~chassis.http.deadline.current_deadline`, set by the web layer
+        from ``X-Souk-Deadline``); ``timeout`` overrides the attempt timeout.
         """
         # no client span: one span per hop, the callee's server span (a child of the caller's
         # span, through traceparent) shows the call; a call that got no answer is an event here
@@ -199,6 +201,8 @@ class ServiceClient:
                        headers: Mapping[str, str] | None, idempotent: bool | None,
                        deadline: float | None) -> _Call:
         seconds = self.policy.deadline
+        if deadline is None:
+            deadline = current_deadline.get()
         if deadline is not None:
             seconds = min(seconds, deadline - self._wall())
         if seconds <= _MIN_ATTEMPT_SECONDS:

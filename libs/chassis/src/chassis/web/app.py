@@ -27,6 +27,7 @@ import msgspec
 from chassis import clock
 from chassis.auth.tokens import TokenVerifier
 from chassis.fault_rules import ActiveFaults
+from chassis.http.deadline import current_deadline
 from chassis.logging import get_logger, request_id_var
 from chassis.metrics import HttpMetrics
 from chassis.problems import Problem, ProblemMap
@@ -208,7 +209,12 @@ class App:
         route, params, allowed = self.table.match(method, path)
         template = route.path if route is not None else _UNMATCHED
         if route is not None and route.priority is not _EXEMPT:
-            refused = _expired(deadline, path) if deadline is not None else None
+            refused = None
+            if deadline is not None:
+                refused = _expired(deadline, path)
+                current_deadline.set(_seconds(deadline))  # the handler's calls inherit it
+            elif current_deadline.get() is not None:  # a context reused by the server (tests)
+                current_deadline.set(None)
             admission = self.admission
             if refused is None and not admission.enter(route.priority):
                 refused = _overloaded(path)
@@ -319,10 +325,19 @@ class App:
         return json_response(result, route.status)
 
 
+def _seconds(raw: bytes) -> float | None:
+    """``X-Souk-Deadline`` as Unix seconds; None when malformed (then it is ignored, as
+    :func:`chassis.http.deadline_from_headers` does)."""
+    if not raw.isdigit() or len(raw) > 16:
+        return None
+    return int(raw) / 1000.0
+
+
 def _expired(raw: bytes, path: str) -> Response | None:
     """The 504 for a request whose caller's deadline has passed (its caller has given up), or
-    None; a malformed deadline is ignored, as :func:`chassis.http.deadline_from_headers` does."""
-    if not raw.isdigit() or len(raw) > 16 or int(raw) > clock.time() * 1000:
+    None."""
+    seconds = _seconds(raw)
+    if seconds is None or seconds > clock.time():
         return None
     return problem(Problem(504, "deadline-exceeded", "the caller's deadline (X-Souk-Deadline) "
                            "passed before the work began; nothing was done"), path)
