@@ -78,9 +78,9 @@ def protection_env(on: bool) -> dict[str, str]:
 
 
 class Rejected(Exception):
-    def __init__(self, status: int, seconds: float) -> None:
-        super().__init__(f"rejected with {status}")
-        self.status = status
+    def __init__(self, status: int, kind: str, seconds: float) -> None:
+        super().__init__(f"rejected with {status} {kind}")
+        self.kind = f"{status} {kind}"
         self.seconds = seconds
 
 
@@ -93,7 +93,7 @@ class Outcomes:
     ok: list[float] = field(default_factory=list)  # latencies (s) of confirmed checkouts
     cancelled: int = 0
     rejected: list[float] = field(default_factory=list)  # latencies (s) of the 429/503 answers
-    statuses: dict[int, int] = field(default_factory=dict)
+    statuses: dict[str, int] = field(default_factory=dict)  # "503 overloaded": how many
     failed: int = 0
     errors: list[str] = field(default_factory=list)
     not_sent: int = 0  # arrivals that found every user busy
@@ -125,7 +125,11 @@ class Shop:
         except (ConnectFailed, SendFailed, TimeoutError) as exc:
             raise Failed(f"{method} {url}: {type(exc).__name__}") from None
         if response.status in REJECTED:
-            raise Rejected(response.status, time.perf_counter() - started)
+            try:
+                kind = str(orjson.loads(response.body).get("type", "")).rpartition("problems/")[2]
+            except (orjson.JSONDecodeError, AttributeError):
+                kind = "?"
+            raise Rejected(response.status, kind, time.perf_counter() - started)
         if not 200 <= response.status < 300:
             raise Failed(f"{method} {url}: {response.status} {response.body[:200]!r}")
         return response
@@ -168,7 +172,7 @@ class Shop:
             seconds, status = await self.checkout(user)
         except Rejected as exc:
             out.rejected.append(exc.seconds)
-            out.statuses[exc.status] = out.statuses.get(exc.status, 0) + 1
+            out.statuses[exc.kind] = out.statuses.get(exc.kind, 0) + 1
         except Failed as exc:
             out.failed += 1
             if len(out.errors) < 3:
@@ -280,12 +284,15 @@ def report(mode: str, r: dict[str, object]) -> None:
     u50, u99 = ms(unloaded.ok, 50), ms(unloaded.ok, 99)
     a50, a99 = ms(over.ok, 50), ms(over.ok, 99)
     little = peak * float(r["peak_mean_latency"])  # type: ignore[arg-type]
+    peak_run = r["peak_run"]
+    assert isinstance(peak_run, Outcomes)
     print(f"\n== protection {mode}")
     print(f"  unloaded checkout latency p50/p99   {u50:7.1f} / {u99:7.1f} ms "
           f"({len(unloaded.ok)} checkouts, one at a time)")
     print(f"  capacity (closed loop)              {peak:7.1f} checkouts/s "
           f"(Little's L = {peak:.0f}/s x {float(r['peak_mean_latency']) * 1000:.0f} ms "  # type: ignore[arg-type]
-          f"= {little:.1f} checkouts in flight)")
+          f"= {little:.1f} checkouts in flight; {len(peak_run.rejected)} rejected, "
+          f"{dict(sorted(peak_run.statuses.items()))}, {peak_run.failed} failed{(': ' + '; '.join(peak_run.errors)) if peak_run.errors else ''})")
     arrivals = (len(over.ok) + over.cancelled + len(over.rejected) + over.failed
                 + over.not_sent)
     print(f"  offered (open loop)                 {rate:7.1f} checkouts/s: {arrivals} arrivals, "

@@ -280,14 +280,18 @@ async def test_the_outstanding_cap_changes_at_run_time_and_zero_turns_it_off(
     assert await asyncio.gather(*held) == [200] * 5
 
 
-async def test_a_503_with_retry_after_is_not_retried(
-        start_upstream: Any, start_gateway: Any, client: Any, signals: Any) -> None:
+async def test_a_503_with_retry_after_is_relayed_not_retried_nor_a_failure(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any,
+        discovery: Any) -> None:
     await start_upstream("one")
     signals.faults["one"] = 503
-    signals.retry_after.add("one")  # shedding load: says when to come back
-    gateway = await start_gateway(retry_base_delay=0.0, **LENIENT)
-    assert [await call(client, gateway + FLAKY) for _ in range(5)] == [503] * 5
-    assert signals.hits["one"] == 5
+    signals.retry_after.add("one")  # shedding load: busy, says when to come back
+    gateway = await start_gateway(retry_base_delay=0.0, breaker_window=10, breaker_min_calls=4,
+                                  eject_after_5xx=3)
+    assert [await call(client, gateway + FLAKY) for _ in range(12)] == [503] * 12
+    assert signals.hits["one"] == 12  # each relayed once: no retry, no open breaker
+    assert discovery.ejections == []
+    assert 'souk_gateway_breaker_state{service="catalog"} 0.0' in await metrics(client, gateway)
 
 
 @pytest.mark.parametrize("settings", [LENIENT, {}], ids=["budget-alone", "shipped-defaults"])

@@ -294,7 +294,10 @@ class ServiceClient:
                 breaker.record(ticket, failed=True, seconds=self._clock() - started)
                 settled = True
                 return UpstreamUnavailable(call.upstream, f"connection failed: {exc}"), True, "reset"
-            breaker.record(ticket, failed=raw.status >= 500, seconds=self._clock() - started)
+            # a 503 with Retry-After is an upstream shedding load: busy, not failing
+            shed = raw.status == 503 and _has_retry_after(raw.headers)
+            breaker.record(ticket, failed=raw.status >= 500 and not shed,
+                           seconds=self._clock() - started)
             settled = True
         finally:
             balancer.finished(instance_id)
@@ -303,7 +306,7 @@ class ServiceClient:
         if 200 <= raw.status < 300:
             return ServiceResponse(raw.status, raw.headers, raw.body)
         error = _status_error(call.upstream, raw)
-        return error, retryable(raw.status, _has_retry_after(raw.headers)), "status"
+        return error, retryable(raw.status, shed), "status"
 
     def _pick(self, call: _Call) -> Instance | None:
         if not call.refused and not call.failed:
