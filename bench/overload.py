@@ -1,29 +1,32 @@
 """Overload protection: offered twice what it can do, the platform keeps its goodput and sheds the
 rest fast — measured against the same platform's capacity in the same run.
 
-Starts the whole platform (`souk up` of the repository's souk.toml, on a free gateway port, in a
-temporary home), signs up a pool of users whose carts are filled, and measures a checkout
-(`POST /api/v1/orders` with `Prefer: wait`, until the order is terminal) three ways:
+Starts the whole platform twice (`souk up` of the repository's souk.toml, on a free gateway port,
+in a temporary home), signs up a pool of users whose carts are filled, and measures a checkout
+(`POST /api/v1/orders` with `Prefer: wait`, until the order is terminal) three ways on each:
 
-1. unloaded: one checkout at a time — the latency baseline;
-2. capacity: a closed loop of `--concurrency` users — peak checkouts/s (and Little's law's
-   L = throughput x latency, the concurrency that peak needs: what `max_concurrency` is sized by);
-3. overload: an open loop at `--factor` x the measured peak (fixed arrival rate, whatever the
+1. unloaded: one checkout at a time — the latency baseline W0;
+2. capacity: a closed loop of `--concurrency` users — peak checkouts/s X;
+3. overload: an open loop at `--factor` x the capacity (fixed arrival rate, whatever the
    answers; `--seconds` of arrivals, so a bounded count), no client retries. Reported: goodput
-   (confirmed checkouts/s) against the peak (goal ≥ 80 %), rejections (429/503) and the p99 of
-   their answers (goal ≤ 50 ms), latency p50/p99 of the admitted checkouts against the unloaded
-   ones (goal ≤ 2x).
+   (confirmed checkouts/s) against the capacity (goal >= 80 %), rejections (429/503) and the
+   p99 of their answers (goal <= 50 ms), latency p50/p99 of the admitted checkouts against the
+   unloaded ones (goal <= 2x).
 
-Then the same on a second platform with the protection off (`max_concurrency = 0` in every
-service, no outstanding cap at the gateway), to show what it buys. An arrival that finds every
-user of the pool busy with a checkout is not sent and is counted as such. A user's cart is
-filled again after each confirmed checkout, off the measured path (a refused shopper keeps the
-cart and comes back later, so cart work follows the goodput, not the offered load).
+The first platform runs without the protection (`max_concurrency = 0` in every service, no
+outstanding cap at the gateway): its capacity is the platform's, and what overload does to it
+unprotected is the comparison. The second runs protected, offered the same rate, with orders'
+`max_concurrency` sized by Little's law from the first platform's figures — the checkouts in
+flight at peak throughput with twice the unloaded latency, L = X x 2 W0, over the share of the
+limit an order gets — unless `--limit` says otherwise (`--limit -1`: as shipped).
+
+An arrival that finds every user of the pool busy with a checkout is not sent and is counted as
+such. A user's cart is filled again after each confirmed checkout, off the measured path (a
+refused shopper keeps the cart and comes back later, so cart work follows the goodput, not the
+offered load).
 
     .venv/bin/python bench/overload.py [--seconds 10] [--factor 2] [--users 300]
-                                       [--concurrency 16] [--modes on off] [--env K=V ...]
-
-`--env` sets a service setting on both platforms (e.g. `ORDERS_MAX_CONCURRENCY=8`).
+                                       [--concurrency 16] [--limit N] [--env K=V ...]
 
 The load generator shares the 2 cores with the platform, as it would on a laptop; the figures are
 as noisy as the machine is shared.
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import random
 import sys
@@ -49,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from _load import ROOT, free_port, souk_down, souk_up
 
 from chassis.http import ConnectFailed, H1Transport, RawResponse, SendFailed
+from chassis.web.admission import SHARES, Priority
 from souk.load import _create_user, _skus, percentile
 
 SERVICES = ("registry", "identity", "catalog", "cart", "inventory", "orders", "payments",
@@ -72,7 +77,7 @@ def protection_env(on: bool) -> dict[str, str]:
     """The environment that turns the protection off (empty: the shipped defaults)."""
     if on:
         return {}
-    env = {f"{name.upper()}_MAX_CONCURRENCY": "0" for name in SERVICES}
+    env: dict[str, str] = {f"{name.upper()}_MAX_CONCURRENCY": "0" for name in SERVICES}
     env["GATEWAY_MAX_OUTSTANDING_PER_INSTANCE"] = "0"
     return env
 
@@ -198,8 +203,8 @@ class Shop:
             while time.perf_counter() < stop:
                 refused = len(out.rejected)
                 await self.one(out, await self.free.get())
-                if len(out.rejected) > refused:  # as Retry-After says, if a little sooner
-                    await asyncio.sleep(0.05)
+                if len(out.rejected) > refused:  # a short pause: no busy loop of refusals
+                    await asyncio.sleep(0.01)
 
         began = time.perf_counter()
         await asyncio.gather(*(user() for _ in range(concurrency)))
@@ -231,7 +236,8 @@ def ms(values: list[float], p: float) -> float:
     return percentile(sorted(values), p) * 1000 if values else float("nan")
 
 
-async def measure(gateway: str, identity: str, args: argparse.Namespace) -> dict[str, object]:
+async def measure(gateway: str, identity: str, args: argparse.Namespace,
+                  rate: float | None) -> dict[str, object]:
     async with aiohttp.ClientSession() as session:
         limit = asyncio.Semaphore(8)
         tokens = list(await asyncio.gather(*(_create_user(session, identity, limit)
@@ -240,11 +246,11 @@ async def measure(gateway: str, identity: str, args: argparse.Namespace) -> dict
     shop = Shop(gateway, tokens, skus)
     try:
         await shop.start()
-        await shop.closed_loop(16, 5.0)  # warm-up
+        await shop.closed_loop(8, 5.0)  # warm-up
         unloaded, _ = await shop.closed_loop(1, args.unloaded_seconds)
         peak_run, peak_seconds = await shop.closed_loop(args.concurrency, args.seconds)
         peak = len(peak_run.ok) / peak_seconds
-        rate = args.factor * peak
+        rate = rate or args.factor * peak
         over, over_seconds = await shop.open_loop(rate, args.seconds)
     finally:
         await shop.close()
@@ -253,8 +259,8 @@ async def measure(gateway: str, identity: str, args: argparse.Namespace) -> dict
             "over": over, "over_seconds": over_seconds}
 
 
-def run_platform(on: bool, args: argparse.Namespace) -> dict[str, object]:
-    env = dict(kv.split("=", 1) for kv in args.env) | protection_env(on)
+def run_platform(env: dict[str, str], args: argparse.Namespace,
+                 rate: float | None = None) -> dict[str, object]:
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the supervisor and every service inherit it
     try:
@@ -264,7 +270,7 @@ def run_platform(on: bool, args: argparse.Namespace) -> dict[str, object]:
             status = souk_up(home, topology(port))
             identity = next(str(p["url"]) for p in status if p["service"] == "identity")
             try:
-                return asyncio.run(measure(f"http://127.0.0.1:{port}", identity, args))
+                return asyncio.run(measure(f"http://127.0.0.1:{port}", identity, args, rate))
             finally:
                 souk_down(home)
     finally:
@@ -275,37 +281,46 @@ def run_platform(on: bool, args: argparse.Namespace) -> dict[str, object]:
                 os.environ[key] = value
 
 
-def report(mode: str, r: dict[str, object]) -> None:
-    unloaded, over = r["unloaded"], r["over"]
+def sized_limit(off: dict[str, object]) -> int:
+    """Little's law: the checkouts in flight at the platform's peak throughput with twice the
+    unloaded latency, L = X x 2 W0, over the share of the limit orders get (ORDER priority)."""
+    unloaded = off["unloaded"]
+    assert isinstance(unloaded, Outcomes)
+    w0 = percentile(sorted(unloaded.ok), 50)
+    return max(2, math.ceil(float(off["peak"]) * 2 * w0 / SHARES[Priority.ORDER]))  # type: ignore[arg-type]
+
+
+def report(title: str, r: dict[str, object], capacity: float) -> None:
+    unloaded, over, peak_run = r["unloaded"], r["over"], r["peak_run"]
     assert isinstance(unloaded, Outcomes) and isinstance(over, Outcomes)
+    assert isinstance(peak_run, Outcomes)
     peak, rate = float(r["peak"]), float(r["rate"])  # type: ignore[arg-type]
     over_seconds = float(r["over_seconds"])  # type: ignore[arg-type]
+    mean = float(r["peak_mean_latency"])  # type: ignore[arg-type]
     goodput = len(over.ok) / over_seconds
     u50, u99 = ms(unloaded.ok, 50), ms(unloaded.ok, 99)
     a50, a99 = ms(over.ok, 50), ms(over.ok, 99)
-    little = peak * float(r["peak_mean_latency"])  # type: ignore[arg-type]
-    peak_run = r["peak_run"]
-    assert isinstance(peak_run, Outcomes)
-    print(f"\n== protection {mode}")
-    print(f"  unloaded checkout latency p50/p99   {u50:7.1f} / {u99:7.1f} ms "
-          f"({len(unloaded.ok)} checkouts, one at a time)")
-    print(f"  capacity (closed loop)              {peak:7.1f} checkouts/s "
-          f"(Little's L = {peak:.0f}/s x {float(r['peak_mean_latency']) * 1000:.0f} ms "  # type: ignore[arg-type]
-          f"= {little:.1f} checkouts in flight; {len(peak_run.rejected)} rejected, "
-          f"{dict(sorted(peak_run.statuses.items()))}, {peak_run.failed} failed{(': ' + '; '.join(peak_run.errors)) if peak_run.errors else ''})")
     arrivals = (len(over.ok) + over.cancelled + len(over.rejected) + over.failed
                 + over.not_sent)
+    refused = dict(sorted(peak_run.statuses.items()))
+    print(f"\n== {title}")
+    print(f"  unloaded checkout latency p50/p99   {u50:7.1f} / {u99:7.1f} ms "
+          f"({len(unloaded.ok)} checkouts, one at a time)")
+    print(f"  capacity (closed loop)              {peak:7.1f} checkouts/s, mean latency {mean * 1000:.0f} ms "
+          f"(Little's L = {peak * mean:.1f} in flight); rejected {refused or 0}")
     print(f"  offered (open loop)                 {rate:7.1f} checkouts/s: {arrivals} arrivals, "
-          f"{over.not_sent} not sent (every user busy); answered in {over_seconds:.1f} s")
+          f"{over.not_sent} not sent (every user busy); all answered in {over_seconds:.1f} s")
     print(f"  goodput                             {goodput:7.1f} checkouts/s = "
-          f"{goodput / peak:6.1%} of peak   (goal ≥ 80 %)")
+          f"{goodput / capacity:6.1%} of the platform's capacity {capacity:.1f}/s "
+          f"(goal >= 80 %)")
     print(f"  rejected (429/503)                  {len(over.rejected):7d}  "
-          f"{dict(sorted(over.statuses.items()))}  p99 {ms(over.rejected, 99):.1f} ms "
-          f"(goal ≤ 50 ms)")
+          f"{dict(sorted(over.statuses.items())) or ''}  p99 {ms(over.rejected, 99):.1f} ms "
+          f"(goal <= 50 ms)")
     print(f"  admitted checkout latency p50/p99   {a50:7.1f} / {a99:7.1f} ms = "
-          f"{a50 / u50:.2f}x / {a99 / u99:.2f}x unloaded   (goal ≤ 2x)")
-    print(f"  cancelled {over.cancelled}, failed {over.failed}"
-          + (f": {over.errors}" if over.errors else ""))
+          f"{a50 / u50:.2f}x / {a99 / u99:.2f}x unloaded   (goal <= 2x)")
+    if over.cancelled or over.failed:
+        print(f"  cancelled {over.cancelled}, failed {over.failed}"
+              + (f": {over.errors}" if over.errors else ""))
 
 
 def main() -> None:
@@ -313,18 +328,30 @@ def main() -> None:
     ap.add_argument("--seconds", type=float, default=10.0,
                     help="of the capacity run, and of the open loop's arrivals")
     ap.add_argument("--unloaded-seconds", type=float, default=5.0)
-    ap.add_argument("--factor", type=float, default=2.0, help="offered load ÷ measured capacity")
+    ap.add_argument("--factor", type=float, default=2.0, help="offered load / measured capacity")
     ap.add_argument("--users", type=int, default=300, help="checkouts in flight at most")
     ap.add_argument("--concurrency", type=int, default=16, help="of the capacity run")
-    ap.add_argument("--modes", nargs="+", choices=["on", "off"], default=["on", "off"])
+    ap.add_argument("--limit", type=int, default=None,
+                    help="orders' max_concurrency when protected (default: sized by Little's "
+                         "law from the unprotected platform's figures; 'shipped' defaults with "
+                         "--limit -1)")
     ap.add_argument("--env", nargs="*", default=[], metavar="KEY=VALUE",
-                    help="settings of the platform's services (both modes)")
+                    help="settings of the platform's services (both platforms)")
     args = ap.parse_args()
-    results = {mode: run_platform(mode == "on", args) for mode in args.modes}
+    env = dict(kv.split("=", 1) for kv in args.env)
+    off = run_platform(env | protection_env(False), args)
+    capacity = float(off["peak"])  # type: ignore[arg-type]
+    limit = sized_limit(off) if args.limit is None else args.limit
+    protected = env | ({} if limit < 0 else {"ORDERS_MAX_CONCURRENCY": str(limit)})
+    on = run_platform(protected, args, rate=args.factor * capacity)
     print(f"platform: souk.toml as it is; {args.users} users; the load generator shares the "
           "machine's cores (and here, other engineers' test runs: noisy figures)")
-    for mode, r in results.items():
-        report(mode, r)
+    report("protection off (max_concurrency 0 everywhere, no cap at the gateway)", off,
+           capacity)
+    shown = "as shipped" if limit < 0 else f"{limit}" + (
+        " (sized: L = X x 2 W0 / 0.8 from the run above)" if args.limit is None else "")
+    report(f"protection on, orders' max_concurrency {shown}, offered the same "
+           f"{args.factor:g}x capacity", on, capacity)
 
 
 if __name__ == "__main__":

@@ -140,7 +140,7 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     max_concurrency: Annotated[int, Meta(
         ge=0, le=100_000, description="requests one instance works on at once; past that share "
                                       "of it by priority, 503 + Retry-After at once (0: no "
-                                      "limit)")] = 64
+                                      "limit)")] = 100
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     live_cache: Annotated[str, Meta(description=(
         "file keeping the last good live settings (chassis.live), used when a restart finds the "

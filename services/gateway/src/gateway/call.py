@@ -147,6 +147,8 @@ class Call:
             proxy.metrics.attempts.inc(service, "response")
             if failed or proxy.failing:  # passive outlier detection, only when it has work
                 proxy.outcome(service, instance_id, failed=failed)
+            if shed:  # refuse the like of it at the edge for a while
+                proxy.shed(self.upstream, self.request.method)
             if status in RETRYABLE_STATUSES and self.idempotent and not shed:
                 delay = proxy.retry_delay(self.upstream, service, self.attempt, self.deadline,
                                           "status")

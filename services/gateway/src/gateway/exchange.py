@@ -124,7 +124,8 @@ class Exchange:
             self._spawn(self._drive(self._forward_async(match)))
             return
         route = match.route
-        self.held = proxy.admit(proxy.plans.get(route.prefix) or proxy.plan(route))
+        self.held = proxy.admit(proxy.plans.get(route.prefix) or proxy.plan(route),
+                                request.method)
         call = Call(proxy, match.route, upstream_target(match, request.query), request,
                     self.request_id, trace_line=self.trace_line)
         instance = call.pick()
@@ -183,7 +184,8 @@ class Exchange:
             raise _not_ready()
         route, request = match.route, self.request
         if self.held is None:
-            self.held = proxy.admit(proxy.plans.get(route.prefix) or proxy.plan(route))
+            self.held = proxy.admit(proxy.plans.get(route.prefix) or proxy.plan(route),
+                                    request.method)
         if match.rest == OPENAPI_PATH and request.method == "GET":
             rewrite = functools.partial(rewrite_openapi_bytes, public_prefix=route.prefix,
                                         upstream_prefix=route.upstream_prefix)

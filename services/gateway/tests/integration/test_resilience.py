@@ -305,3 +305,27 @@ async def test_retries_cannot_amplify_a_storm_on_an_upstream_failing_every_call(
     statuses = await asyncio.gather(*(call(client, gateway + FLAKY) for _ in range(calls)))
     assert set(statuses) == {503}
     assert signals.hits["one"] <= 1.2 * calls
+
+
+async def test_a_service_shedding_load_is_spared_the_like_of_it_at_the_edge(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any) -> None:
+    await start_upstream("one")
+    gateway = await start_gateway(**LENIENT)
+    held = [asyncio.create_task(call(client, gateway + "/api/v1/catalog/held"))
+            for _ in range(3)]
+    while len(signals.held) < 3:
+        await asyncio.sleep(0.01)
+    signals.faults["one"] = 503
+    signals.retry_after.add("one")  # the service is full: it sheds with 3 others in flight
+    assert await call(client, gateway + FLAKY) == 503
+    assert signals.hits["one"] == 1
+    async with client.get(gateway + FLAKY) as resp:  # refused at the edge, not forwarded
+        doc = await resp.json(content_type=PROBLEM)
+    assert (resp.status, doc["type"]) == (503, TYPES + "gateway/upstream-saturated")
+    assert signals.hits["one"] == 1
+    assert await call(client, gateway + FLAKY, "POST") == 503  # another kind: still asked
+    assert signals.hits["one"] == 2
+    signals.release_held.set()
+    await asyncio.gather(*held)
+    signals.faults.clear()
+    assert await call(client, gateway + FLAKY) == 200  # fewer outstanding: asked again
