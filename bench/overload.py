@@ -38,6 +38,7 @@ import argparse
 import asyncio
 import math
 import os
+import resource
 import random
 import sys
 import tempfile
@@ -50,7 +51,7 @@ import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _load import ROOT, free_port, souk_down, souk_up
+from _load import ROOT, cpu_seconds, free_port, souk_down, souk_up
 
 from chassis.http import ConnectFailed, H1Transport, RawResponse, SendFailed
 from chassis.web.admission import SHARES, Priority
@@ -59,6 +60,7 @@ from souk.load import _create_user, _skus, percentile
 SERVICES = ("registry", "identity", "catalog", "cart", "inventory", "orders", "payments",
             "notifications", "analytics", "telemetry")
 REJECTED = frozenset({429, 503})
+LOADGEN = "load generator"
 REQUEST_SECONDS = 30.0
 TERMINAL = frozenset({"CONFIRMED", "CANCELLED"})
 
@@ -236,8 +238,21 @@ def ms(values: list[float], p: float) -> float:
     return percentile(sorted(values), p) * 1000 if values else float("nan")
 
 
+def cpu(pids: dict[str, int]) -> dict[str, float]:
+    """CPU seconds used so far by each process of the platform, and by this load generator."""
+    out = {}
+    for name, pid in pids.items():
+        try:
+            out[name] = cpu_seconds(pid)
+        except OSError:
+            out[name] = 0.0
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out[LOADGEN] = usage.ru_utime + usage.ru_stime
+    return out
+
+
 async def measure(gateway: str, identity: str, args: argparse.Namespace,
-                  rate: float | None) -> dict[str, object]:
+                  rate: float | None, pids: dict[str, int]) -> dict[str, object]:
     async with aiohttp.ClientSession() as session:
         limit = asyncio.Semaphore(8)
         tokens = list(await asyncio.gather(*(_create_user(session, identity, limit)
@@ -251,12 +266,15 @@ async def measure(gateway: str, identity: str, args: argparse.Namespace,
         peak_run, peak_seconds = await shop.closed_loop(args.concurrency, args.seconds)
         peak = len(peak_run.ok) / peak_seconds
         rate = rate or args.factor * peak
+        before = cpu(pids)
         over, over_seconds = await shop.open_loop(rate, args.seconds)
+        after = cpu(pids)
     finally:
         await shop.close()
     return {"unloaded": unloaded, "peak_run": peak_run, "peak": peak,
             "peak_mean_latency": sum(peak_run.ok) / max(1, len(peak_run.ok)), "rate": rate,
-            "over": over, "over_seconds": over_seconds}
+            "over": over, "over_seconds": over_seconds,
+            "over_cpu": {k: after[k] - before[k] for k in after}}
 
 
 def run_platform(env: dict[str, str], args: argparse.Namespace,
@@ -269,8 +287,10 @@ def run_platform(env: dict[str, str], args: argparse.Namespace,
             port = free_port()
             status = souk_up(home, topology(port))
             identity = next(str(p["url"]) for p in status if p["service"] == "identity")
+            pids = {str(p["instance"]): int(p["pid"]) for p in status if p.get("pid")}  # type: ignore[call-overload]
             try:
-                return asyncio.run(measure(f"http://127.0.0.1:{port}", identity, args, rate))
+                return asyncio.run(measure(f"http://127.0.0.1:{port}", identity, args, rate,
+                                           pids))
             finally:
                 souk_down(home)
     finally:
@@ -318,6 +338,11 @@ def report(title: str, r: dict[str, object], capacity: float) -> None:
           f"(goal <= 50 ms)")
     print(f"  admitted checkout latency p50/p99   {a50:7.1f} / {a99:7.1f} ms = "
           f"{a50 / u50:.2f}x / {a99 / u99:.2f}x unloaded   (goal <= 2x)")
+    spent = r["over_cpu"]
+    assert isinstance(spent, dict)
+    top = sorted(spent.items(), key=lambda kv: -kv[1])[:6]
+    print(f"  CPU during the open loop            {sum(spent.values()):7.1f} s of "
+          f"{2 * over_seconds:.0f} (2 cores): " + ", ".join(f"{k} {v:.1f}" for k, v in top))
     if over.cancelled or over.failed:
         print(f"  cancelled {over.cancelled}, failed {over.failed}"
               + (f": {over.errors}" if over.errors else ""))
