@@ -38,8 +38,8 @@ import argparse
 import asyncio
 import math
 import os
-import resource
 import random
+import resource
 import sys
 import tempfile
 import time
