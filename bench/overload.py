@@ -331,8 +331,8 @@ def report(title: str, r: dict[str, object], capacity: float) -> None:
     print(f"  offered (open loop)                 {rate:7.1f} checkouts/s: {arrivals} arrivals, "
           f"{over.not_sent} not sent (every user busy); all answered in {over_seconds:.1f} s")
     print(f"  goodput                             {goodput:7.1f} checkouts/s = "
-          f"{goodput / capacity:6.1%} of the platform's capacity {capacity:.1f}/s "
-          f"(goal >= 80 %)")
+          f"{goodput / capacity:6.1%} of the platform's capacity {capacity:.1f}/s, "
+          f"{goodput / peak:6.1%} of this one's closed loop (goal >= 80 %)")
     print(f"  rejected (429/503)                  {len(over.rejected):7d}  "
           f"{dict(sorted(over.statuses.items())) or ''}  p99 {ms(over.rejected, 99):.1f} ms "
           f"(goal <= 50 ms)")
