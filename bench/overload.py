@@ -341,8 +341,12 @@ def report(title: str, r: dict[str, object], capacity: float) -> None:
     spent = r["over_cpu"]
     assert isinstance(spent, dict)
     top = sorted(spent.items(), key=lambda kv: -kv[1])[:6]
-    print(f"  CPU during the open loop            {sum(spent.values()):7.1f} s of "
-          f"{2 * over_seconds:.0f} (2 cores): " + ", ".join(f"{k} {v:.1f}" for k, v in top))
+    restarted = sorted(k for k, v in spent.items() if v < 0)  # a new process: its count restarted
+    print(f"  CPU during the open loop            {sum(max(0.0, v) for v in spent.values()):7.1f}"
+          f" s of {2 * over_seconds:.0f} (2 cores): "
+          + ", ".join(f"{k} {v:.1f}" for k, v in top)
+          + (f"; restarted meanwhile (its CPU not counted): {', '.join(restarted)}"
+             if restarted else ""))
     if over.cancelled or over.failed:
         print(f"  cancelled {over.cancelled}, failed {over.failed}"
               + (f": {over.errors}" if over.errors else ""))
