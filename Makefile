@@ -65,6 +65,7 @@ bench: install-dev ## benchmarks (they start their own platform; wrk and nginx f
 	$(BIN)/python bench/checkout.py
 	$(BIN)/python bench/checkout.py --tracing-compare
 	$(BIN)/python bench/telemetry_ingest.py
+	$(BIN)/python bench/overload.py
 
 clean: down
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -39,7 +39,7 @@ from chassis.runtime import Runtime
 from chassis.settings import ServiceSettings
 from chassis.tasks import cancel_and_wait
 from chassis.tracing import Tracing
-from chassis.web import ADMIN, App, Media, Response, Router
+from chassis.web import ADMIN, App, Media, Priority, Response, Router
 
 __all__ = ["ServiceLifespan", "create_service_app"]
 
@@ -142,7 +142,8 @@ def create_service_app(
               problems={InvalidCursor: (400, "invalid-cursor"), **_storage_problems(),
                         **(problems or {})},
               lifespan=_lifespan, metrics=runtime.http_metrics, tracing=runtime.tracing,
-              settings=settings, faults=runtime.active_faults)
+              settings=settings, faults=runtime.active_faults,
+              max_concurrency=settings.max_concurrency)
     app.provide(settings)
     app.provide(settings, ServiceSettings)
     app.runtime = runtime  # type: ignore[attr-defined]
@@ -290,12 +291,15 @@ class MessagingState(msgspec.Struct):
 def _operations_router(app: App, runtime: Runtime, with_messaging: bool) -> Router:
     router = Router(tags=["operations"])
 
-    @router.get("/health/live")
+    never_shed = Priority.EXEMPT
+
+    @router.get("/health/live", priority=never_shed)
     async def live() -> Liveness:
         """The process runs."""
         return Liveness("alive", runtime.settings.instance_id)
 
-    @router.get("/health/ready", problems={503: "a required check is failing (not-ready)"})
+    @router.get("/health/ready", problems={503: "a required check is failing (not-ready)"},
+                priority=never_shed)
     async def ready() -> Readiness:
         """Every required check passes (the database answers): `ready`, or `degraded` when an
         optional one fails (the broker is away: the outbox holds what is sent meanwhile)."""
@@ -304,12 +308,14 @@ def _operations_router(app: App, runtime: Runtime, with_messaging: bool) -> Rout
             raise Problem(503, "not-ready", "a required readiness check is failing", checks=checks)
         return Readiness(status, checks)
 
-    @router.get("/metrics", responses={200: Media(CONTENT_TYPE_LATEST, "Prometheus text")})
+    @router.get("/metrics", responses={200: Media(CONTENT_TYPE_LATEST, "Prometheus text")},
+                priority=never_shed)
     async def metrics() -> Response:
         """Prometheus metrics of this instance."""
         return Response(render(runtime.metrics_registry), media_type=CONTENT_TYPE_LATEST)
 
-    @router.get("/openapi.json", responses={200: Media("application/json", "this document")})
+    @router.get("/openapi.json", responses={200: Media("application/json", "this document")},
+                priority=never_shed)
     async def openapi() -> Response:
         """This service's OpenAPI document."""
         return Response(app.openapi(), media_type="application/json")

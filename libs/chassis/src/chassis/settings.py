@@ -135,6 +135,12 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     relay_max_queued: Annotated[int, Meta(
         ge=1, le=1_000_000, description="outbox rows the relay holds in memory; more wait in the "
                                         "outbox table for its catch-up poll")] = 10_000
+    # admission control (chassis.web.admission): the default is from bench/overload.py (see
+    # docs/decisions.md "Overload protection"); changed at run time by App.set_max_concurrency
+    max_concurrency: Annotated[int, Meta(
+        ge=0, le=100_000, description="requests one instance works on at once; past that share "
+                                      "of it by priority, 503 + Retry-After at once (0: no "
+                                      "limit)")] = 100
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     live_cache: Annotated[str, Meta(description=(
         "file keeping the last good live settings (chassis.live), used when a restart finds the "

@@ -104,3 +104,57 @@ async def test_the_breaker_opens_on_a_failing_upstream(session: aiohttp.ClientSe
         with pytest.raises(CircuitOpen):
             await client.post("up", "/echo", json={})
         assert len(hits) == 3
+
+
+def failing(hits: list[str], *, retry_after: bool) -> Starlette:
+    """An upstream that fails every call with 503 (shedding load when it says Retry-After)."""
+
+    async def fail(request: Request) -> Response:
+        hits.append(request.url.path)
+        return JSONResponse({"type": "x/unavailable", "status": 503}, status_code=503,
+                            headers={"Retry-After": "1"} if retry_after else None)
+
+    return Starlette(routes=[Route("/fail", fail)])
+
+
+# the budget alone (a breaker that never has enough calls to open), and the shipped defaults
+_LENIENT = {"breaker": lambda: CircuitBreaker(window=1000, min_calls=1000)}
+
+
+@pytest.mark.parametrize("policy", [_LENIENT, {}], ids=["budget-alone", "shipped-defaults"])
+async def test_retries_cannot_amplify_a_storm_on_an_upstream_failing_every_call(
+        session: aiohttp.ClientSession, policy: dict[str, object]) -> None:
+    hits: list[str] = []
+    async with serve_app(failing(hits, retry_after=False)) as url:
+        client = ServiceClient(AiohttpTransport(session), StaticDirectory({"up": url}),
+                               service="me", policy=ClientPolicy(backoff_base=0.0, **policy))  # type: ignore[arg-type]
+        calls, in_flight = 300, asyncio.Semaphore(20)  # within the bulkhead: every call is made
+
+        async def one() -> BaseException | None:
+            async with in_flight:
+                try:
+                    await client.get("up", "/fail")
+                except (UpstreamError, CircuitOpen) as exc:
+                    return exc
+            return None
+
+        outcomes = await asyncio.gather(*(one() for _ in range(calls)))
+    assert all(o is not None for o in outcomes)
+    assert len(hits) <= 1.2 * calls
+    if policy:  # the budget alone: retries were made, within it
+        assert len(hits) > calls
+
+
+async def test_a_503_with_retry_after_is_not_retried_nor_a_failure(
+        session: aiohttp.ClientSession) -> None:
+    hits: list[str] = []
+    async with serve_app(failing(hits, retry_after=True)) as url:
+        client = ServiceClient(
+            AiohttpTransport(session), StaticDirectory({"up": url}), service="me",
+            policy=ClientPolicy(backoff_base=0.0,
+                                breaker=lambda: CircuitBreaker(window=3, min_calls=3)))
+        for _ in range(5):  # an upstream shedding load is busy, not broken: no open breaker
+            with pytest.raises(UpstreamError) as caught:
+                await client.get("up", "/fail")
+            assert caught.value.status == 503
+    assert len(hits) == 5

@@ -27,6 +27,7 @@ from chassis.http import (
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnavailable,
+    current_deadline,
     deadline_from_headers,
 )
 
@@ -133,6 +134,22 @@ async def test_the_callers_shorter_deadline_wins_and_bounds_the_attempt_timeout(
     await c.get("catalog", "/x", deadline=1000.5)
     assert transport.sent[0].headers[DEADLINE_HEADER] == "1000500"
     assert transport.sent[0].timeout == pytest.approx(0.5)
+
+
+async def test_a_call_inherits_the_deadline_of_the_request_being_handled() -> None:
+    transport = FakeTransport({"http://a": [ok()]})
+    c = client(transport, deadline=5.0, attempt_timeout=2.0)
+    token = current_deadline.set(1000.25)  # as the web layer sets it from X-Souk-Deadline
+    try:
+        await c.get("catalog", "/x")
+        with pytest.raises(UpstreamTimeout):  # and once it has passed, nothing is sent
+            current_deadline.set(999.0)
+            await c.get("catalog", "/x")
+    finally:
+        current_deadline.reset(token)
+    assert len(transport.sent) == 1
+    assert transport.sent[0].headers[DEADLINE_HEADER] == "1000250"
+    assert transport.sent[0].timeout == pytest.approx(0.25)
 
 
 async def test_a_passed_deadline_sends_nothing() -> None:

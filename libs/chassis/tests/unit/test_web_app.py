@@ -221,7 +221,8 @@ async def test_probes_and_red_metrics(client: AsgiClient) -> None:
 async def test_the_openapi_document_declares_every_answer(client: AsgiClient) -> None:
     doc = (await client.request("GET", "/openapi.json")).body
     get_item_op = doc["paths"]["/v1/items/{n}"]["get"]
-    assert set(get_item_op["responses"]) == {"200", "400", "402", "409", "5XX"}
+    assert set(get_item_op["responses"]) == {"200", "400", "402", "409", "503", "504",
+                                            "5XX"}
     assert get_item_op["responses"]["409"]["content"] == {
         "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
     assert "The beans ran out" in get_item_op["responses"]["409"]["description"]
@@ -230,11 +231,13 @@ async def test_the_openapi_document_declares_every_answer(client: AsgiClient) ->
                                          "default": 10}
     assert params["n"]["in"] == "path" and params["n"]["required"] is True
     post = doc["paths"]["/v1/orders"]["post"]
-    assert set(post["responses"]) == {"201", "400", "413", "415", "422", "5XX"}
+    assert set(post["responses"]) == {"201", "400", "413", "415", "422", "503", "504",
+                                      "5XX"}
     assert post["requestBody"]["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/OrderIn"}
     assert doc["components"]["schemas"]["OrderIn"]["additionalProperties"] is False
-    assert set(doc["paths"]["/v1/things/{name}"]["put"]["responses"]) == {"204", "400", "5XX"}
+    assert set(doc["paths"]["/v1/things/{name}"]["put"]["responses"]) == {
+        "204", "400", "503", "504", "5XX"}
     assert "content" not in doc["paths"]["/v1/things/{name}"]["put"]["responses"]["204"]
 
 
@@ -259,7 +262,7 @@ async def test_a_body_read_by_the_handler_is_documented_by_media_type(
     assert op["responses"]["200"] == {"description": "its length; application/json", "content": {
         "text/plain": {"schema": {"type": "string"}},
         "application/json": {"schema": {"type": "object"}}}}
-    assert set(op["responses"]) == {"200", "413", "5XX"}
+    assert set(op["responses"]) == {"200", "413", "503", "504", "5XX"}
 
 
 def test_routes_that_cannot_be_filled_fail_at_declaration() -> None:

@@ -12,6 +12,7 @@ session: it is off the per-request path.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -112,6 +113,7 @@ def resilience(settings: GatewaySettings, live: GatewayLive | None = None) -> Re
     return Resilience(
         max_retries=now.max_retries, eject_seconds=now.eject_seconds,
         eject_after_5xx=now.eject_after_5xx, breaker=breaker, budget=budget,
+        max_outstanding=settings.max_outstanding_per_instance,
         backoff=functools.partial(backoff, base=settings.retry_base_delay,
                                   cap=settings.retry_max_delay))
 
@@ -270,6 +272,15 @@ class Gateway:
         await self.tracing.aclose()
         self.session = None
         self.pool = None
+
+    def set_max_outstanding(self, per_instance: int) -> None:
+        """Change, at run time, how many requests may be outstanding to a service per healthy
+        instance before the gateway answers 503 without forwarding (0: no cap)."""
+        if per_instance < 0:
+            raise ValueError("the outstanding cap cannot be negative")
+        if self.proxy is not None:
+            self.proxy.max_outstanding = per_instance
+        self.resilience = dataclasses.replace(self.resilience, max_outstanding=per_instance)
 
     # -- requests -------------------------------------------------------------------------------
 

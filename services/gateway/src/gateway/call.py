@@ -139,12 +139,17 @@ class Call:
         elapsed = time.monotonic() - self.started
         if response is not None:
             status = response.status
-            failed = status >= 500
+            # a 503 with Retry-After is an instance shedding load (RFC 9110 §15.6.4): healthy,
+            # only busy — no failure for its breaker or ejection, and never retried at once
+            shed = status == 503 and response.header(b"retry-after") is not None
+            failed = status >= 500 and not shed
             self.breaker.record(self.ticket, failed=failed, seconds=elapsed)
             proxy.metrics.attempts.inc(service, "response")
             if failed or proxy.failing:  # passive outlier detection, only when it has work
                 proxy.outcome(service, instance_id, failed=failed)
-            if status in RETRYABLE_STATUSES and self.idempotent:
+            if shed:  # refuse the like of it at the edge for a while
+                proxy.shed(self.upstream, self.request.method)
+            if status in RETRYABLE_STATUSES and self.idempotent and not shed:
                 delay = proxy.retry_delay(self.upstream, service, self.attempt, self.deadline,
                                           "status")
                 if delay is not None:

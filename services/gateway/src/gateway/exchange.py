@@ -39,6 +39,7 @@ from gateway.routes import BadPath, RouteMatch, canonical_path, upstream_target
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
+    from gateway.proxy import _Upstream
 
 __all__ = ["Exchange"]
 
@@ -51,7 +52,7 @@ _OPENAPI_REQUEST_DROPS = frozenset({b"accept-encoding"})
 class Exchange:
     """One proxied request from its arrival to its answer."""
 
-    __slots__ = ("ctx", "gateway", "label", "request", "request_id", "start", "trace",
+    __slots__ = ("ctx", "gateway", "held", "label", "request", "request_id", "start", "trace",
                  "trace_line")
 
     def __init__(self, gateway: Gateway, request: Request,
@@ -68,6 +69,7 @@ class Exchange:
         self.label = UNMATCHED
         self.trace: tuple[bytes, bytes] | None = None  # trace id, span id of a recorded trace
         self.trace_line = b""  # the traceparent header line sent upstream
+        self.held: _Upstream | None = None  # the service this request counts as outstanding to
 
     # -- the synchronous path --
 
@@ -121,6 +123,9 @@ class Exchange:
         if match.rest == OPENAPI_PATH and request.method == "GET":
             self._spawn(self._drive(self._forward_async(match)))
             return
+        route = match.route
+        self.held = proxy.admit(proxy.plans.get(route.prefix) or proxy.plan(route),
+                                request.method)
         call = Call(proxy, match.route, upstream_target(match, request.query), request,
                     self.request_id, trace_line=self.trace_line)
         instance = call.pick()
@@ -178,6 +183,9 @@ class Exchange:
         if proxy is None:
             raise _not_ready()
         route, request = match.route, self.request
+        if self.held is None:
+            self.held = proxy.admit(proxy.plans.get(route.prefix) or proxy.plan(route),
+                                    request.method)
         if match.rest == OPENAPI_PATH and request.method == "GET":
             rewrite = functools.partial(rewrite_openapi_bytes, public_prefix=route.prefix,
                                         upstream_prefix=route.upstream_prefix)
@@ -226,6 +234,9 @@ class Exchange:
 
     def _done(self, status: int) -> None:
         request = self.request
+        if self.held is not None:
+            self.held.outstanding -= 1
+            self.held = None
         elapsed = time.perf_counter() - self.start
         self.gateway.metrics.observe(request.method, self.label, status, elapsed)
         trace = self.trace

@@ -81,6 +81,9 @@ class GatewayMetrics:
         self.breaker_rejections = _Family("souk_gateway_breaker_rejections", "counter",
                                           "Calls failed fast while a breaker was open",
                                           ("service",))
+        self.saturated = _Family("souk_gateway_saturated_rejections", "counter",
+                                 "Requests refused with 503 because the service already had "
+                                 "its cap of requests outstanding", ("service",))
         self.rate_limited = _Family("souk_gateway_rate_limited", "counter",
                                     "Requests refused with 429, by limit class", ("limit_class",))
         self.rate_limit_storage_errors = _Family(
@@ -164,8 +167,8 @@ class GatewayMetrics:
             out.append(f"souk_http_request_duration_seconds_sum{_labels(base)} "
                        f"{_number(cells[-1])}")
         for family in (self.attempts, self.retries, self.ejections, self.breaker_rejections,
-                       self.rate_limited, self.rate_limit_storage_errors, self.auth_rejections,
-                       self.breaker_state, self.ejected_instances):
+                       self.saturated, self.rate_limited, self.rate_limit_storage_errors,
+                       self.auth_rejections, self.breaker_state, self.ejected_instances):
             family.render(out)
         out.append("")
         return "\n".join(out).encode()

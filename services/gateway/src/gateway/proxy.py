@@ -13,7 +13,12 @@ httptools-parsed; a request is one write). Failures map to problems, never to a 
   backoff, within the service's retry budget
   and the route's deadline (:mod:`gateway.retry`); otherwise a reset is a 502 and a 5xx answer
   is relayed as it is;
-* no answer by the route's deadline → 504 ``gateway/upstream-timeout``.
+* no answer by the route's deadline → 504 ``gateway/upstream-timeout``;
+* the service already has ``max_outstanding`` requests outstanding per healthy instance, or as
+  many as it had when it last shed a request of the same kind (a read, or not) less than a
+  second ago → 503 ``gateway/upstream-saturated`` with ``Retry-After: 1`` at once, nothing
+  forwarded (:meth:`Proxy.admit`): a queue at the edge would only turn overload into latency,
+  and a refusal here costs a fraction of one forwarded to be refused by the service.
 
 At most ``max_retries`` extra attempts, of any kind. Passive outlier ejection: an instance that
 fails ``eject_after_5xx`` times in a row (5xx, reset, timeout) is ejected for ``eject_seconds``.
@@ -26,13 +31,14 @@ import asyncio
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from chassis.discovery import Balancer, Instance
 from chassis.http import ConnectFailed, SendFailed
 from chassis.http.h1 import H1Pool, H1Response
 from chassis.logging import get_logger
+from chassis.problems import Problem
 from gateway.breaker import CircuitBreaker
 from gateway.call import MIN_ATTEMPT_SECONDS, Call
 from gateway.headers import Relocate
@@ -45,6 +51,9 @@ from gateway.routes import Route, Router
 __all__ = ["DiscoveryLike", "Proxy", "Resilience"]
 
 log = get_logger(__name__)
+
+_READS = frozenset({"GET", "HEAD"})  # the chassis's READ priority by default
+SHED_SECONDS = 1.0  # how long a service's refusal stands at the edge
 
 
 class DiscoveryLike(Protocol):
@@ -71,12 +80,18 @@ class Resilience:
     breaker: Callable[[], CircuitBreaker] = CircuitBreaker
     budget: Callable[[], RetryBudget] = RetryBudget
     backoff: Callable[[int], float] = lambda retry: 0.0
+    max_outstanding: int = 0  # per healthy instance of a service; 0: no cap
 
 
 @dataclass(slots=True)
 class _Upstream:
     breaker: CircuitBreaker
     budget: RetryBudget
+    outstanding: int = 0  # requests admitted and not answered yet (Proxy.admit)
+    # per kind (0: GET/HEAD, the services' reads; 1: the rest), learnt from the service's own
+    # refusals (Proxy.shed): refuse at this many outstanding until that time (monotonic)
+    shed_at: list[int] = field(default_factory=lambda: [0, 0])
+    shed_until: list[float] = field(default_factory=lambda: [0.0, 0.0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +121,7 @@ class Proxy:
         self.default_timeout = default_timeout
         self.resilience = resilience
         self.max_retries = resilience.max_retries
+        self.max_outstanding = resilience.max_outstanding  # changed at run time: it is read per call
         # the X-Souk-Edge-Token line sent upstream, kept current by gateway.edge_token
         self.edge_line = b""
         self._upstreams: dict[str, _Upstream] = {}
@@ -147,6 +163,39 @@ class Proxy:
                 functools.partial(self.router.public_location, route)
                 if self.router is not None else None)
         return plan
+
+    def admit(self, plan: Plan, method: str) -> _Upstream:
+        """Count one more request outstanding to the plan's service (the caller takes one off
+        once it is answered), or raise the 503 when the service has its cap already, or is
+        known to shed this kind of request at this many outstanding. Counted with no cap too,
+        so that a cap set at run time counts what is in flight."""
+        cap = self.max_outstanding
+        upstream = plan.upstream
+        outstanding = upstream.outstanding
+        kind = 0 if method in _READS else 1
+        if upstream.shed_until[kind] and outstanding >= upstream.shed_at[kind]:
+            if time.monotonic() < upstream.shed_until[kind]:
+                raise self._saturated(plan.service)
+            upstream.shed_until[kind] = 0.0  # a second has passed: ask the service again
+        if cap and outstanding >= cap * max(1, len(self.discovery.instances(plan.service))):
+            raise self._saturated(plan.service)
+        upstream.outstanding = outstanding + 1
+        return upstream
+
+    def shed(self, upstream: _Upstream, method: str) -> None:
+        """The service refused a request of this kind as overloaded (503 + Retry-After) with
+        this one and ``outstanding - 1`` others in flight: refuse that many at the edge for a
+        second (the chassis's ``Retry-After``), after which the service is asked again."""
+        kind = 0 if method in _READS else 1
+        upstream.shed_at[kind] = max(1, upstream.outstanding - 1)
+        upstream.shed_until[kind] = time.monotonic() + SHED_SECONDS
+
+    def _saturated(self, service: str) -> Problem:
+        self.metrics.saturated.inc(service)
+        return Problem(503, "gateway/upstream-saturated",
+                       f"'{service}' has as many requests outstanding as it can take; nothing "
+                       "was forwarded, try again after Retry-After",
+                       headers={"Retry-After": "1"}, service=service)
 
     async def forward(self, route: Route, target: str, request: Request, request_id: bytes, *,
                       rewrite: Rewrite | None = None, drop_headers: frozenset[bytes] = frozenset(),

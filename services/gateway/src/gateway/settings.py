@@ -117,6 +117,12 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
     retry_budget_min: BudgetMin = 10
     retry_budget_window: Annotated[float, Meta(gt=0, le=300)] = 10.0
 
+    # -- early rejection when an upstream is saturated (docs/decisions.md "Overload protection")
+    max_outstanding_per_instance: Annotated[int, Meta(ge=0, le=100_000, description=(
+        "requests outstanding to a service, per healthy instance of it, past which the gateway "
+        "answers 503 + Retry-After without forwarding (0: no cap); above the services' own "
+        "max_concurrency, so they shed by priority first"))] = 128
+
     # -- passive outlier ejection
     eject_after_5xx: EjectAfter = 5
 

@@ -151,6 +151,10 @@ class Signals:
     faults: dict[str, int] = field(default_factory=dict)
     fail_times: dict[str, int] = field(default_factory=dict)
     delays: dict[str, float] = field(default_factory=dict)
+    retry_after: set[str] = field(default_factory=set)  # instances whose failures say Retry-After
+    # /v1/held: calls arrived, and the event that lets them answer
+    held: list[str] = field(default_factory=list)
+    release_held: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def upstream_app(name: str, signals: Signals) -> Starlette:
@@ -222,7 +226,14 @@ def upstream_app(name: str, signals: Signals) -> Starlette:
             if signals.fail_times[name] <= 0:
                 code = 200
             signals.fail_times[name] -= 1
-        return JSONResponse({"instance": name, "method": request.method}, status_code=code)
+        return JSONResponse({"instance": name, "method": request.method}, status_code=code,
+                            headers={"Retry-After": "1"}
+                            if code >= 500 and name in signals.retry_after else None)
+
+    async def held(request: Request) -> Response:
+        signals.held.append(name)
+        await signals.release_held.wait()
+        return JSONResponse({"instance": name})
 
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     return Starlette(routes=[
@@ -236,6 +247,7 @@ def upstream_app(name: str, signals: Signals) -> Starlette:
         Route("/v1/compressed", compressed),
         Route("/openapi.json", openapi),
         Route("/v1/flaky", flaky, methods=methods),
+        Route("/v1/held", held),
     ])
 
 
@@ -360,8 +372,10 @@ def start_gateway(stack: AsyncExitStack, discovery: FakeDiscovery,
                                    **overrides)
         app = create_app(settings, discovery=discovery, filters=filters)
         await stack.enter_async_context(serving(app, "127.0.0.1", settings.port))
+        start.apps.append(app)  # type: ignore[attr-defined]
         return f"http://127.0.0.1:{settings.port}"
 
+    start.apps = []  # type: ignore[attr-defined]
     return start
 
 

@@ -238,3 +238,94 @@ async def test_a_slow_upstream_is_504_at_the_deadline_with_the_deadline_sent_dow
         doc = await resp.json(content_type=PROBLEM)
     assert doc["type"] == TYPES + "gateway/upstream-timeout"
     assert 0.25 <= time.monotonic() - started < 0.9  # the route's 0.3 s, retries included
+
+
+async def test_a_saturated_service_gets_503_at_once_and_nothing_is_forwarded(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any) -> None:
+    await start_upstream("one")
+    await start_upstream("two")
+    gateway = await start_gateway(max_outstanding_per_instance=2)  # 2 instances: 4 in all
+    held = [asyncio.create_task(call(client, gateway + "/api/v1/catalog/held"))
+            for _ in range(4)]
+    while len(signals.held) < 4:
+        await asyncio.sleep(0.01)
+    async with client.get(gateway + "/api/v1/catalog/held") as resp:
+        assert resp.status == 503 and resp.headers["Retry-After"] == "1"
+        doc = await resp.json(content_type=PROBLEM)
+    assert doc["type"] == TYPES + "gateway/upstream-saturated" and doc["service"] == "catalog"
+    assert len(signals.held) == 4  # never forwarded
+    assert await call(client, gateway + "/health/ready") == 200  # the gateway's own: not capped
+    signals.release_held.set()
+    assert await asyncio.gather(*held) == [200] * 4
+    assert await call(client, gateway + "/api/v1/catalog/held") == 200  # released on answer
+    assert ('souk_gateway_saturated_rejections_total{service="catalog"} 1.0'
+            in await metrics(client, gateway))
+
+
+async def test_the_outstanding_cap_changes_at_run_time_and_zero_turns_it_off(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any,
+        discovery: Any) -> None:
+    from gateway.app import Gateway
+
+    await start_upstream("one")
+    gateway = await start_gateway(max_outstanding_per_instance=0)
+    app: Gateway = start_gateway.apps[-1]
+    held = [asyncio.create_task(call(client, gateway + "/api/v1/catalog/held"))
+            for _ in range(5)]
+    while len(signals.held) < 5:
+        await asyncio.sleep(0.01)
+    app.set_max_outstanding(5)
+    assert await call(client, gateway + "/api/v1/catalog/held") == 503
+    signals.release_held.set()
+    assert await asyncio.gather(*held) == [200] * 5
+
+
+async def test_a_503_with_retry_after_is_relayed_not_retried_nor_a_failure(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any,
+        discovery: Any) -> None:
+    await start_upstream("one")
+    signals.faults["one"] = 503
+    signals.retry_after.add("one")  # shedding load: busy, says when to come back
+    gateway = await start_gateway(retry_base_delay=0.0, breaker_window=10, breaker_min_calls=4,
+                                  eject_after_5xx=3)
+    assert [await call(client, gateway + FLAKY) for _ in range(12)] == [503] * 12
+    assert signals.hits["one"] == 12  # each relayed once: no retry, no open breaker
+    assert discovery.ejections == []
+    assert 'souk_gateway_breaker_state{service="catalog"} 0.0' in await metrics(client, gateway)
+
+
+@pytest.mark.parametrize("settings", [LENIENT, {}], ids=["budget-alone", "shipped-defaults"])
+async def test_retries_cannot_amplify_a_storm_on_an_upstream_failing_every_call(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any,
+        settings: dict[str, int]) -> None:
+    await start_upstream("one")
+    signals.faults["one"] = 503  # no Retry-After: retryable
+    gateway = await start_gateway(retry_base_delay=0.0, **settings)
+    calls = 300
+    statuses = await asyncio.gather(*(call(client, gateway + FLAKY) for _ in range(calls)))
+    assert set(statuses) == {503}
+    assert signals.hits["one"] <= 1.2 * calls
+
+
+async def test_a_service_shedding_load_is_spared_the_like_of_it_at_the_edge(
+        start_upstream: Any, start_gateway: Any, client: Any, signals: Any) -> None:
+    await start_upstream("one")
+    gateway = await start_gateway(**LENIENT)
+    held = [asyncio.create_task(call(client, gateway + "/api/v1/catalog/held"))
+            for _ in range(3)]
+    while len(signals.held) < 3:
+        await asyncio.sleep(0.01)
+    signals.faults["one"] = 503
+    signals.retry_after.add("one")  # the service is full: it sheds with 3 others in flight
+    assert await call(client, gateway + FLAKY) == 503
+    assert signals.hits["one"] == 1
+    async with client.get(gateway + FLAKY) as resp:  # refused at the edge, not forwarded
+        doc = await resp.json(content_type=PROBLEM)
+    assert (resp.status, doc["type"]) == (503, TYPES + "gateway/upstream-saturated")
+    assert signals.hits["one"] == 1
+    assert await call(client, gateway + FLAKY, "POST") == 503  # another kind: still asked
+    assert signals.hits["one"] == 2
+    signals.release_held.set()
+    await asyncio.gather(*held)
+    signals.faults.clear()
+    assert await call(client, gateway + FLAKY) == 200  # fewer outstanding: asked again

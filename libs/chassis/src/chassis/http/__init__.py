@@ -18,7 +18,12 @@ from chassis.http.client import (
     ServiceResponse,
     TokenSource,
 )
-from chassis.http.deadline import DEADLINE_HEADER, deadline_from_headers, deadline_header_value
+from chassis.http.deadline import (
+    DEADLINE_HEADER,
+    current_deadline,
+    deadline_from_headers,
+    deadline_header_value,
+)
 from chassis.http.directory import Directory, StaticDirectory
 from chassis.http.errors import (
     BulkheadFull,
@@ -46,4 +51,4 @@ __all__ = ["DEADLINE_HEADER", "IDEMPOTENT_METHODS", "RETRYABLE_STATUSES", "Aioht
            "NoHealthyInstance", "RawResponse", "RetryBudget", "SendFailed", "ServiceCallError",
            "ServiceClient", "ServiceResponse", "StaticDirectory", "TokenSource", "Transport",
            "UpstreamError", "UpstreamTimeout", "UpstreamUnavailable", "backoff",
-           "deadline_from_headers", "deadline_header_value"]
+           "current_deadline", "deadline_from_headers", "deadline_header_value"]

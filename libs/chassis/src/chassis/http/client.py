@@ -5,12 +5,14 @@
 * **discovery** — an instance is picked from the directory (the registry's cached view, or fixed
   URLs); a refused connection ejects that instance for a while and the call goes to another at
   once, whatever the method (nothing was sent);
-* **deadline** — each attempt has its own timeout, and the whole call an overall deadline (the
-  policy's, or less when the caller passes the deadline it was itself given); it travels
-  downstream as ``X-Souk-Deadline``;
+* **deadline** — each attempt has its own timeout, capped to what is left of the whole call's
+  deadline (the policy's, or less when the caller passes the deadline it was itself given — by
+  default that of the request being handled, :data:`~chassis.http.deadline.current_deadline`);
+  a call whose deadline has passed is not sent; it travels downstream as ``X-Souk-Deadline``;
 * **retries** — a reset, a timeout or a 502/503/504 is tried again only for an idempotent call
   (GET/HEAD/PUT/DELETE, or ``idempotent=True``), after a full-jitter backoff, within the
-  upstream's retry budget and the deadline;
+  upstream's retry budget and the deadline; never a 503 with ``Retry-After`` (an overloaded
+  upstream shedding load), so retries cannot amplify a storm;
 * **circuit breaker** per upstream: while open, calls fail fast with :class:`CircuitOpen`;
 * **bulkhead** per upstream: past ``max_in_flight`` calls in flight, :class:`BulkheadFull` at once;
 * **identity** — the service token's ``Authorization`` header on every call.
@@ -35,7 +37,7 @@ from chassis import clock
 from chassis.discovery import Instance
 from chassis.http.breaker import CircuitBreaker
 from chassis.http.bulkhead import Bulkhead
-from chassis.http.deadline import DEADLINE_HEADER, deadline_header_value
+from chassis.http.deadline import DEADLINE_HEADER, current_deadline, deadline_header_value
 from chassis.http.directory import Directory
 from chassis.http.errors import (
     BulkheadFull,
@@ -47,7 +49,7 @@ from chassis.http.errors import (
     UpstreamUnavailable,
 )
 from chassis.http.metrics import ClientMetrics
-from chassis.http.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryBudget, backoff
+from chassis.http.retry import IDEMPOTENT_METHODS, RetryBudget, backoff, retryable
 from chassis.http.transport import ConnectFailed, RawResponse, SendFailed, Transport
 from chassis.logging import get_logger, request_id_var
 from chassis.tracing import NO_TRACING, Tracing, current_span, inject
@@ -167,8 +169,9 @@ class ServiceClient:
         """Call ``path`` (with its query) on an instance of ``upstream``.
 
         ``idempotent`` defaults to the method's nature; pass True for a read sent as POST.
-        ``deadline`` (Unix seconds) is the caller's own deadline, e.g. from
-        :func:`~chassis.http.deadline_from_headers`; ``timeout`` overrides the attempt timeout.
+        ``deadline`` (Unix seconds) is the caller's own deadline; by default that of the request
+        being handled (:data:`~chassis.http.deadline.current_deadline`, set by the web layer
+        from ``X-Souk-Deadline``); ``timeout`` overrides the attempt timeout.
         """
         # no client span: one span per hop, the callee's server span (a child of the caller's
         # span, through traceparent) shows the call; a call that got no answer is an event here
@@ -198,6 +201,8 @@ class ServiceClient:
                        headers: Mapping[str, str] | None, idempotent: bool | None,
                        deadline: float | None) -> _Call:
         seconds = self.policy.deadline
+        if deadline is None:
+            deadline = current_deadline.get()
         if deadline is not None:
             seconds = min(seconds, deadline - self._wall())
         if seconds <= _MIN_ATTEMPT_SECONDS:
@@ -289,7 +294,10 @@ class ServiceClient:
                 breaker.record(ticket, failed=True, seconds=self._clock() - started)
                 settled = True
                 return UpstreamUnavailable(call.upstream, f"connection failed: {exc}"), True, "reset"
-            breaker.record(ticket, failed=raw.status >= 500, seconds=self._clock() - started)
+            # a 503 with Retry-After is an upstream shedding load: busy, not failing
+            shed = raw.status == 503 and _has_retry_after(raw.headers)
+            breaker.record(ticket, failed=raw.status >= 500 and not shed,
+                           seconds=self._clock() - started)
             settled = True
         finally:
             balancer.finished(instance_id)
@@ -298,7 +306,7 @@ class ServiceClient:
         if 200 <= raw.status < 300:
             return ServiceResponse(raw.status, raw.headers, raw.body)
         error = _status_error(call.upstream, raw)
-        return error, raw.status in RETRYABLE_STATUSES, "status"
+        return error, retryable(raw.status, shed), "status"
 
     def _pick(self, call: _Call) -> Instance | None:
         if not call.refused and not call.failed:
@@ -333,6 +341,10 @@ def _status_error(upstream: str, raw: RawResponse) -> UpstreamError:
     except orjson.JSONDecodeError:
         pass
     return UpstreamError(upstream, raw.status, problem)
+
+
+def _has_retry_after(headers: Mapping[str, str]) -> bool:
+    return "Retry-After" in headers or "retry-after" in headers
 
 
 def _outcome(exc: ServiceCallError) -> str:

@@ -2,14 +2,22 @@
 
 ``X-Souk-Deadline`` is absolute, in Unix milliseconds (the gateway sets it at the edge). A service
 that calls another passes what is left of it on, so nobody downstream works on an answer that
-nobody upstream still waits for.
+nobody upstream still waits for: the chassis's web layer answers a request whose deadline has
+passed with 504 before any work, and keeps the deadline of the request being handled in
+:data:`current_deadline`, which :class:`~chassis.http.ServiceClient` calls made while handling it
+inherit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextvars import ContextVar
 
-__all__ = ["DEADLINE_HEADER", "deadline_from_headers", "deadline_header_value"]
+__all__ = ["DEADLINE_HEADER", "current_deadline", "deadline_from_headers",
+           "deadline_header_value"]
+
+# the deadline (Unix seconds) of the request being handled, None when it carried none
+current_deadline: ContextVar[float | None] = ContextVar("souk_deadline", default=None)
 
 DEADLINE_HEADER = "X-Souk-Deadline"
 

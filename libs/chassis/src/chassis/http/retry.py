@@ -7,8 +7,11 @@ Retries multiply load exactly when a service is least able to take it, so three 
 * full-jitter exponential backoff (AWS Architecture Blog, "Exponential Backoff And Jitter"), so
   clients that failed together do not come back together;
 * a retry budget per service (Finagle, Envoy ``retry_budget``, Google SRE book ch. 22): over a
-  rolling window, retries may add at most ``ratio`` of the requests, plus a small floor so a
-  quiet service can still retry at all.
+  rolling window, retries may add at most ``ratio`` of the requests — or a small floor, so a
+  quiet service can still retry at all. The floor is not added on top: under a storm the
+  upstream sees at most ``1 + ratio`` times the calls it is asked for;
+* a 503 that says when to come back (``Retry-After``) is an overloaded upstream shedding load:
+  it is not retried at once (:func:`retryable`), nor by the caller's caller.
 """
 
 from __future__ import annotations
@@ -17,10 +20,16 @@ import random
 import time
 from collections.abc import Callable
 
-__all__ = ["IDEMPOTENT_METHODS", "RETRYABLE_STATUSES", "RetryBudget", "backoff"]
+__all__ = ["IDEMPOTENT_METHODS", "RETRYABLE_STATUSES", "RetryBudget", "backoff", "retryable"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
+
+
+def retryable(status: int, retry_after: bool) -> bool:
+    """Whether an answer with ``status`` may be tried again: a 502/503/504, but not a 503 with
+    ``Retry-After`` (the upstream is shedding load and said when to come back)."""
+    return status in RETRYABLE_STATUSES and not (status == 503 and retry_after)
 
 
 def backoff(retry: int, *, base: float = 0.05, cap: float = 1.0,
@@ -32,7 +41,7 @@ def backoff(retry: int, *, base: float = 0.05, cap: float = 1.0,
 
 class RetryBudget:
     """Requests and retries counted in one-second buckets over ``window`` seconds; a retry is
-    allowed while ``retries < min_retries + ratio * requests``.
+    allowed while ``retries < max(min_retries, ratio * requests)``.
 
     Counting a request is O(1) and allocates nothing; only a retry sums the buckets.
     """
@@ -69,7 +78,7 @@ class RetryBudget:
             if self._epochs[i] > oldest:
                 requests += self._requests[i]
                 retries += self._retries[i]
-        if retries >= self.min_retries + self.ratio * requests:
+        if retries >= max(self.min_retries, self.ratio * requests):
             return False
         self._retries[index] += 1
         return True

@@ -3,6 +3,7 @@ exactly. See :mod:`chassis.web.routing` for how a route is declared and
 :mod:`chassis.web.params` for how its parameters are filled."""
 
 from chassis.auth.principal import Principal
+from chassis.web.admission import Priority
 from chassis.web.app import App, request_id_var, valid_request_id
 from chassis.web.auth import (
     ADMIN,
@@ -36,6 +37,7 @@ __all__ = [
     "Media",
     "Path",
     "Principal",
+    "Priority",
     "Query",
     "Request",
     "Response",

@@ -1,10 +1,13 @@
 """The ASGI application every service runs: one callable does what a stack of middleware would.
 
-Per request, in one pass: request id (taken from ``X-Request-Id`` when it is sane, else made),
-the server span when the caller sent a ``traceparent`` (services continue traces; only the edge
-starts them), route match (404/405 problems), authentication, parameters and body, the handler,
-the problem+json answer for any error (domain errors through the service's problem map; anything
-unexpected is a logged 500 with no stack trace in the body), RED metrics per route template.
+Per request, in one pass: request id (taken from ``X-Request-Id`` when it is sane, else made), the
+server span when the caller sent a ``traceparent`` (services continue traces; only the edge starts
+them), route match (404/405 problems), authentication, parameters and body, the handler, admission
+(a request whose ``X-Souk-Deadline`` has passed is answered 504 without being worked on; past the
+concurrency limit, 503 + ``Retry-After`` at once, cheapest work first:
+:mod:`chassis.web.admission`), the problem+json answer for any error (domain errors through the
+service's problem map; anything unexpected is a logged 500 with no stack trace in the body), RED
+metrics per route template.
 
 Measured on a real endpoint (bench/http_stack.py; figures in docs/decisions.md) this costs about
 a quarter of the typical FastAPI style for the same handler, with the same OpenAPI detail.
@@ -21,12 +24,15 @@ from typing import Any
 
 import msgspec
 
+from chassis import clock
 from chassis.auth.tokens import TokenVerifier
 from chassis.fault_rules import ActiveFaults
+from chassis.http.deadline import current_deadline
 from chassis.logging import get_logger, request_id_var
 from chassis.metrics import HttpMetrics
 from chassis.problems import Problem, ProblemMap
 from chassis.tracing import NO_TRACING, SpanKind, StatusCode, Tracing, parse_traceparent
+from chassis.web.admission import Admission, Priority
 from chassis.web.auth import authenticate, client_address
 from chassis.web.faults import Dropped, apply_route_fault, rule_for
 from chassis.web.params import ParamSpec, validation_problem
@@ -40,6 +46,8 @@ log = get_logger(__name__)
 
 REQUEST_ID = b"x-request-id"
 _TRACEPARENT = b"traceparent"
+_DEADLINE = b"x-souk-deadline"  # chassis.http.deadline: absolute, Unix milliseconds
+_EXEMPT = Priority.EXEMPT
 # said on an answer whose trace is kept whatever the keep ratio (chassis.trace_keep); the edge
 # reads it and drops it
 TRACE_KEPT = (b"souk-trace-keep", b"1")
@@ -94,7 +102,7 @@ class App:
                  problems: ProblemMap | None = None, lifespan: Lifespan | None = None,
                  metrics: HttpMetrics | None = None, tracing: Tracing = NO_TRACING,
                  settings: Any = None, max_body: int = 1024 * 1024,
-                 faults: ActiveFaults | None = None) -> None:
+                 faults: ActiveFaults | None = None, max_concurrency: int = 0) -> None:
         self.title = title
         self.version = version
         self.description = description
@@ -106,6 +114,7 @@ class App:
         self.verifier: TokenVerifier | None = None
         self.max_body = max_body
         self.faults = faults or ActiveFaults()  # switched on live (chassis.web.faults)
+        self.admission = Admission(max_concurrency)
         self.table = RouteTable()
         self.providers: dict[type, Any] = {}
         self.started = False
@@ -122,6 +131,11 @@ class App:
                                     "app's problem map does not map")
             self.table.add(route)
         self._openapi = None
+
+    def set_max_concurrency(self, limit: int) -> None:
+        """Change how many requests this instance works on at once, at run time (0: no limit).
+        The live configuration calls it when ``max_concurrency`` changes."""
+        self.admission.set_limit(limit)
 
     def provide(self, obj: Any, as_type: type | None = None) -> None:
         self.providers[as_type or type(obj)] = obj
@@ -181,17 +195,48 @@ class App:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        rid = parent = None
+        rid = parent = deadline = None
         for key, value in scope["headers"]:
             if key == REQUEST_ID:
                 rid = value
             elif key == _TRACEPARENT:
                 parent = value
+            elif key == _DEADLINE:
+                deadline = value
         request_id = valid_request_id(rid) or self._ids.next()
         request_id_var.set(request_id)
         method, path = scope["method"], scope["path"]
         route, params, allowed = self.table.match(method, path)
         template = route.path if route is not None else _UNMATCHED
+        if route is not None and route.priority is not _EXEMPT:
+            refused = None
+            if deadline is not None:
+                refused = _expired(deadline, path)
+                current_deadline.set(_seconds(deadline))  # the handler's calls inherit it
+            elif current_deadline.get() is not None:  # a context reused by the server (tests)
+                current_deadline.set(None)
+            admission = self.admission
+            if refused is None and not admission.enter(route.priority):
+                refused = _overloaded(path)
+            if refused is not None:
+                await refused.send(send, ((REQUEST_ID, request_id.encode()),))
+                if self.metrics is not None:
+                    self.metrics.observe(method, template, refused.status,
+                                         time.perf_counter() - started)
+                return
+            try:
+                await self._traced(route, params, allowed, scope, receive, send, request_id,
+                                   parent, method, template, started)
+            finally:
+                admission.leave()
+            return
+        await self._traced(route, params, allowed, scope, receive, send, request_id, parent,
+                           method, template, started)
+
+    async def _traced(self, route: Route | None, params: dict[str, str], allowed: list[str],
+                      scope: Scope, receive: Receive, send: Send, request_id: str,
+                      parent: bytes | None, method: str, template: str,
+                      started: float) -> None:
         context = (parse_traceparent(parent.decode("latin-1"))
                    if parent is not None and self.tracing.enabled else None)
         if context is None:  # services continue traces; only the edge starts them
@@ -278,6 +323,30 @@ class App:
         if result is None:
             return Response(status=route.status)
         return json_response(result, route.status)
+
+
+def _seconds(raw: bytes) -> float | None:
+    """``X-Souk-Deadline`` as Unix seconds; None when malformed (then it is ignored, as
+    :func:`chassis.http.deadline_from_headers` does)."""
+    if not raw.isdigit() or len(raw) > 16:
+        return None
+    return int(raw) / 1000.0
+
+
+def _expired(raw: bytes, path: str) -> Response | None:
+    """The 504 for a request whose caller's deadline has passed (its caller has given up), or
+    None."""
+    seconds = _seconds(raw)
+    if seconds is None or seconds > clock.time():
+        return None
+    return problem(Problem(504, "deadline-exceeded", "the caller's deadline (X-Souk-Deadline) "
+                           "passed before the work began; nothing was done"), path)
+
+
+def _overloaded(path: str) -> Response:
+    return problem(Problem(503, "overloaded", "this instance is at its concurrency limit; "
+                           "nothing was done, try again after Retry-After",
+                           headers={"Retry-After": "1"}), path)
 
 
 def _param(request: Request, spec: ParamSpec) -> Any:

@@ -3,11 +3,12 @@
 Everything a route can answer is in it: its success statuses with their media types and body
 schemas, and every problem status the chassis itself can produce for it — 400 for a parameter
 that fails its constraints or a body that is not JSON, 413/415/422 for bodies, 401/403 from its
-``auth``, and the statuses of the domain errors it ``raises`` (from the service's problem map).
-Every operation also declares ``5XX``: any route can fail unexpectedly (``internal-error``), and a
-fault rule switched on for it answers a 5xx of the user's choice (``fault/injected``,
-``chassis.web.faults``); a route that declares a 5xx itself keeps its own description.
-Schemas come from the msgspec types themselves (``msgspec.json.schema_components``).
+``auth``, 503/504 from admission control (unless the route is never shed), and the statuses of the
+domain errors it ``raises`` (from the service's problem map). Every operation also declares
+``5XX``: any route can fail unexpectedly (``internal-error``), and a fault rule switched on for it
+answers a 5xx of the user's choice (``fault/injected``, ``chassis.web.faults``); a route that
+declares a 5xx itself keeps its own description. Schemas come from the msgspec types themselves
+(``msgspec.json.schema_components``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from chassis.problems import PROBLEM_JSON
+from chassis.web.admission import Priority
 from chassis.web.responses import JSON, Media
 
 if TYPE_CHECKING:
@@ -47,6 +49,10 @@ _CHASSIS_PROBLEMS = {
              413: "the body is too large (too-large)",
              415: "the body is not declared as JSON (unsupported-media-type)",
              422: "the body does not fit the schema (validation-error)"},
+    "admission": {503: "this instance is at its concurrency limit: nothing was done, try again "
+                       "after Retry-After (overloaded)",
+                  504: "the caller's deadline (X-Souk-Deadline) passed before the work began: "
+                       "nothing was done (deadline-exceeded)"},
 }
 
 
@@ -81,6 +87,9 @@ def _problems(app: App, route: Route) -> dict[int, list[str]]:
         add(status, f"{_sentence(error)} ({slug})")
     for status, text in route.problems.items():
         add(status, text)
+    if route.priority is not Priority.EXEMPT:
+        for status, text in _CHASSIS_PROBLEMS["admission"].items():
+            add(status, text)
     return found
 
 

@@ -14,6 +14,8 @@ A handler that reads a body other than a JSON Struct itself (``await request.bod
 compressed uploads) documents it with ``body=Media(...)`` (a tuple of them for several media
 types), and the problems it answers for that body with ``problems=`` (413 too: the app's
 ``max_body`` applies to ``request.body()``).
+``priority`` says what is shed first when the service is saturated
+(:mod:`chassis.web.admission`): by default a GET/HEAD is a read, anything else an order.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from chassis.web.admission import Priority
 from chassis.web.auth import Auth
 from chassis.web.params import Compiled, compile_params, type_hints
 from chassis.web.responses import Media, Response
@@ -56,6 +59,7 @@ class Route:
     regex: re.Pattern[str] | None = None
     names: tuple[str, ...] = field(default_factory=tuple)
     body_media: tuple[Media, ...] = ()  # a body the handler reads itself, by media type
+    priority: Priority = Priority.READ
 
     @property
     def operation_id(self) -> str:
@@ -91,7 +95,8 @@ class Router:
               body: Media | tuple[Media, ...] | None = None, auth: Auth | None = None,
               raises: Iterable[type[Exception]] = (), problems: Mapping[int, str] | None = None,
               tags: Iterable[str] | None = None, summary: str = "",
-              include_in_schema: bool = True) -> Callable[[Handler], Handler]:
+              include_in_schema: bool = True,
+              priority: Priority | None = None) -> Callable[[Handler], Handler]:
         full = self.prefix + path
         names = tuple(_PARAM.findall(full))
 
@@ -114,7 +119,8 @@ class Router:
                 summary=summary or first.strip(), description=rest.strip(),
                 include_in_schema=include_in_schema, compiled=compiled, regex=regex,
                 names=names, body_media=body if isinstance(body, tuple) else
-                (() if body is None else (body,))))
+                (() if body is None else (body,)),
+                priority=priority if priority is not None else _default_priority(method)))
             return handler
 
         return declare
@@ -133,6 +139,10 @@ class Router:
 
     def delete(self, path: str, **options: Any) -> Callable[[Handler], Handler]:
         return self.route("DELETE", path, **options)
+
+
+def _default_priority(method: str) -> Priority:
+    return Priority.READ if method.upper() in ("GET", "HEAD") else Priority.ORDER
 
 
 class RouteTable:

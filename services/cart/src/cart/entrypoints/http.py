@@ -19,7 +19,7 @@ from cart.entrypoints.schemas import CartIn, CartOut, InternalCartOut, QuantityI
 from cart.service import carts as use
 from cart.service.context import CartContext
 from chassis import clock
-from chassis.web import USER, Header, Path, Principal, Router, services
+from chassis.web import USER, Header, Path, Principal, Priority, Router, services
 
 __all__ = ["router"]
 
@@ -78,7 +78,7 @@ async def delete_cart(user: Principal, cart: CartContext) -> None:
 
 
 @router.get("/v1/internal/carts/{user_id}", auth=services({"orders"}), raises=_PRICING,
-            tags=["internal"])
+            tags=["internal"], priority=Priority.INTERNAL)
 async def get_user_cart(user_id: UserId, cart: CartContext,
                         deadline: Deadline = None) -> InternalCartOut:
     """A user's priced cart, for orders at checkout (a service token of orders only; not routed

@@ -27,7 +27,7 @@ from catalog.service.context import CatalogContext
 from catalog.service.ports import ProductSortKey
 from chassis import clock
 from chassis.pagination import CursorCodec, CursorParam, InvalidCursor, Page
-from chassis.web import ADMIN, Query, Router, json_response, services_from_setting
+from chassis.web import ADMIN, Priority, Query, Router, json_response, services_from_setting
 from chassis.web.responses import Response
 
 __all__ = ["decode_after", "encode_after", "router"]
@@ -120,7 +120,7 @@ async def retire_product(product_id: str, catalog: CatalogContext) -> None:
 
 
 @router.post("/v1/internal/prices", auth=services_from_setting("price_callers"),
-             tags=["internal"])
+             tags=["internal"], priority=Priority.INTERNAL)
 async def look_up_prices(body: PriceLookupIn, catalog: CatalogContext) -> PriceLookupOut:
     """Current prices and names by SKU, for other services (a service token of one of the
     `price_callers`; not routed by the gateway). A read, though sent as POST: safe to retry."""

@@ -12,6 +12,7 @@ from chassis.web import (
     USER,
     ClientAddress,
     Principal,
+    Priority,
     Query,
     Response,
     Router,
@@ -131,7 +132,8 @@ async def audit_log(identity: IdentityContext, cursor: CursorParam = None,
     return Page([AuditEventOut.of(event) for event in events], nxt)
 
 
-@router.post("/v1/service-tokens", raises=(InvalidServiceCredentials,))
+@router.post("/v1/service-tokens", raises=(InvalidServiceCredentials,),
+             priority=Priority.INTERNAL)
 async def service_token(body: ServiceCredentials, client: ClientAddress,
                         identity: IdentityContext) -> AccessTokenOut:
     """Trade a service's credentials for a short-lived service token."""

@@ -22,6 +22,7 @@ from chassis.web import (
     Media,
     Path,
     Principal,
+    Priority,
     Query,
     Request,
     Router,
@@ -186,7 +187,7 @@ async def get_order(order_id: OrderId, user: Principal, orders: OrdersContext) -
 
 @router.get("/v1/orders/{order_id}/events", auth=USER, raises=(OrderNotFound,),
             responses={200: Media("text/event-stream", "`status` events until it is final")},
-            problems=_TOO_MANY_WAITS)
+            problems=_TOO_MANY_WAITS, priority=Priority.EXEMPT)  # a wait, not work: bounded apart
 async def order_events(order_id: OrderId, user: Principal, orders: OrdersContext,
                        request: Request) -> Response:
     """Server-sent events: the order's status now and at every change, until it is final.
@@ -247,7 +248,8 @@ async def admin_order(order_id: OrderId, orders: OrdersContext) -> OrderDetailOu
     return OrderDetailOut.of_order(order, journal)
 
 
-@router.post("/v1/internal/sagas", auth=services({"inventory"}), tags=["internal"])
+@router.post("/v1/internal/sagas", auth=services({"inventory"}), tags=["internal"],
+             priority=Priority.INTERNAL)
 async def saga_statuses(body: SagaStatusesIn, orders: OrdersContext) -> SagaStatusesOut:
     """The saga status of each known order asked for (a service token of inventory, which keeps
     a reservation while its saga may still confirm it; not routed by the gateway). A read,

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from chassis.auth import ServiceCredentials
 from chassis.problems import Problem
 from chassis.tasks import cancel_and_wait
-from chassis.web import Path, Query, Request, Response, Router, json_response
+from chassis.web import Path, Priority, Query, Request, Response, Router, json_response
 from registry.domain.directory import NotYourInstance, UnknownInstance
 from registry.entrypoints.schemas import (
     SERVICE_NAME,
@@ -113,7 +113,8 @@ async def list_instances(
 
 @router.get("/v1/watch", responses={
     200: (SnapshotOut, "the directory, once it differs from (epoch, version) or at the timeout"),
-    204: (None, "the watcher hung up before an answer (nobody reads this)")})
+    204: (None, "the watcher hung up before an answer (nobody reads this)")},
+    priority=Priority.EXEMPT)  # a long poll waits rather than works
 async def watch(request: Request, registry: RegistryService, settings: RegistrySettings,
                 epoch: Annotated[str, Query(max_length=64)] = "",
                 version: Annotated[int, Query(ge=-1)] = -1,

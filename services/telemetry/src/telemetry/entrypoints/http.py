@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 from chassis.pagination import MAX_CURSOR_LENGTH, CursorCodec, InvalidCursor, Page
 from chassis.problems import Problem
-from chassis.web import ADMIN, Media, Path, Query, Request, Response, Router
+from chassis.web import ADMIN, Media, Path, Priority, Query, Request, Response, Router
 from telemetry.adapters.otlp import JSON, PROTOBUF, decode_export, encode_response
 from telemetry.domain.errors import InvalidExport, InvalidTraceId, TraceNotFound
 from telemetry.entrypoints.schemas import ServiceListOut, SpanNodeOut, SpanOut, SummaryOut, TraceOut
@@ -62,7 +62,8 @@ def _inflated(body: bytes, encoding: str, limit: int) -> bytes:
                                  '{"rejectedSpans": "<n>", "errorMessage": "..."}}`'))},
     problems={413: "the body, or its decompressed form, is over the size limit (too-large)",
               415: "a content type other than application/x-protobuf or application/json, or "
-                   "a Content-Encoding other than gzip or deflate (unsupported-media-type)"})
+                   "a Content-Encoding other than gzip or deflate (unsupported-media-type)"},
+    priority=Priority.READ)  # spans are the first thing to drop when saturated
 async def export_traces(request: Request, telemetry: TelemetryContext) -> Response:
     """OTLP/HTTP trace export, optionally gzip- or deflate-encoded.
 
