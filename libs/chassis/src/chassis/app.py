@@ -107,6 +107,10 @@ def create_service_app(
             stack.push_async_callback(runtime.background.close)  # a start that fails half-way
             await _start_shared(runtime, stack, migrations, use_broker)
             await _start_live(runtime, stack, live)
+            if runtime.live is not None and "max_concurrency" in runtime.live.fields:
+                runtime.live.bind(lambda values: app.set_max_concurrency(values.max_concurrency),
+                                  "max_concurrency",
+                                  now=runtime.live.overridden("max_concurrency"))
             stack.push_async_callback(runtime.close_client)
             _start_auth(runtime, verify_tokens)
             if app.verifier is None:

@@ -181,3 +181,29 @@ async def test_history_and_read_all_return_every_revision_and_key(tmp_path: Path
             latest = await read_all(kv)
             assert len(latest) == 31 and latest["demo.x"].record.value == 69
             assert latest["svc0.y"].record.unset and latest["svc7.y"].record.value == 7
+
+
+async def test_a_service_apps_concurrency_limit_follows_the_store(tmp_path: Path) -> None:
+    """``max_concurrency`` is live: the admission limit of a running service changes with it,
+    and unsetting it brings the static limit back."""
+    from chassis import create_service_app
+    from chassis.testing import serve_app
+
+    with nats_server(tmp_path / "js") as url:
+        settings = DemoSettings(nats_url=url, max_concurrency=100,
+                                live_cache=str(tmp_path / "demo.live.json"))
+        app = create_service_app(settings, title="demo", verify_tokens=False, register=False)
+        async with serve_app(app):
+            assert app.admission.limit == 100
+            await _put(url, "demo.max_concurrency", 3)
+
+            async def limited() -> bool:
+                return bool(app.admission.limit == 3)
+
+            await eventually(limited)
+            await _put(url, "demo.max_concurrency", 0)  # no limit
+
+            async def unlimited() -> bool:
+                return bool(app.admission.limit == 0)
+
+            await eventually(unlimited)

@@ -261,6 +261,9 @@ class Gateway:
                       "breaker_open_seconds", "breaker_half_open_probes", "retry_budget_ratio",
                       "retry_budget_min")
         live.bind(policy, *thresholds, now=live.overridden(*thresholds))
+        live.bind(lambda values: self.set_max_outstanding(values.max_outstanding_per_instance),
+                  "max_outstanding_per_instance",
+                  now=live.overridden("max_outstanding_per_instance"))
 
     async def shutdown(self) -> None:
         """Deregister, stop watching, close the upstream pool (reverse of start-up)."""

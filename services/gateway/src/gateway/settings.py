@@ -174,6 +174,9 @@ class GatewayLive(LiveSettings, frozen=True, kw_only=True, forbid_unknown_fields
     breaker_half_open_probes: Probes = 2
     retry_budget_ratio: BudgetRatio = 0.2
     retry_budget_min: BudgetMin = 10
+    max_outstanding_per_instance: Annotated[int, Meta(ge=0, le=100_000, description=(
+        "requests outstanding to a service per healthy instance of it, past which the gateway "
+        "answers 503 + Retry-After without forwarding (0: no cap)"))] = 128
 
     def __post_init__(self) -> None:
         _check_rate_limits(self)

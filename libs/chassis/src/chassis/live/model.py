@@ -81,8 +81,9 @@ class ServiceLiveSettings(LiveSettings, frozen=True, kw_only=True, forbid_unknow
         description="seconds an open breaker refuses calls")] = None
     client_max_in_flight: Annotated[Annotated[int, Meta(ge=1, le=100_000)] | None, Meta(
         description="calls in flight to one upstream (bulkhead)")] = None
-    # A per-service concurrency limit (overload protection) goes here as a field named like its
-    # static setting (it then starts from it), bound in chassis.app._start_live to the limiter.
+    max_concurrency: Annotated[int, Meta(ge=0, le=100_000, description=(
+        "requests one instance works on at once; past a share of it by priority, 503 + "
+        "Retry-After at once (0: no limit)"))] = 100
 
 
 def from_static(kind: type[L], static: ServiceSettings) -> L:
