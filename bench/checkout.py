@@ -24,7 +24,6 @@ import argparse
 import asyncio
 import json
 import re
-import resource
 import statistics
 import sys
 import tempfile
@@ -34,7 +33,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _load import ROOT, cpu_seconds, free_port, souk_down, souk_up
+from _load import ROOT, cpu_of, free_port, own_cpu, souk_down, souk_up
 
 from souk.load import LoadResult, percentile, run_load
 
@@ -80,22 +79,6 @@ async def baseline(gateway: str, identity: str, concurrency: int, seconds: float
 
 
 LOADGEN = "load generator"
-
-
-def own_cpu() -> float:
-    """This process's CPU seconds: the load generator shares the two cores with the platform."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def cpu_of(pids: dict[str, int]) -> dict[str, float]:
-    out = {}
-    for name, pid in pids.items():
-        try:
-            out[name] = cpu_seconds(pid)
-        except OSError:
-            out[name] = 0.0
-    return out
 
 
 def one_platform_run(topology_text: str, checkouts: int, concurrency: int,

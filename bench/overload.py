@@ -39,7 +39,6 @@ import asyncio
 import math
 import os
 import random
-import resource
 import sys
 import tempfile
 import time
@@ -51,7 +50,7 @@ import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _load import ROOT, cpu_seconds, free_port, souk_down, souk_up
+from _load import ROOT, cpu_of, free_port, own_cpu, souk_down, souk_up
 
 from chassis.http import ConnectFailed, H1Transport, RawResponse, SendFailed
 from chassis.web.admission import SHARES, Priority
@@ -240,15 +239,7 @@ def ms(values: list[float], p: float) -> float:
 
 def cpu(pids: dict[str, int]) -> dict[str, float]:
     """CPU seconds used so far by each process of the platform, and by this load generator."""
-    out = {}
-    for name, pid in pids.items():
-        try:
-            out[name] = cpu_seconds(pid)
-        except OSError:
-            out[name] = 0.0
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    out[LOADGEN] = usage.ru_utime + usage.ru_stime
-    return out
+    return {**cpu_of(pids), LOADGEN: own_cpu()}
 
 
 async def measure(gateway: str, identity: str, args: argparse.Namespace,

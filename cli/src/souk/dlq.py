@@ -80,7 +80,10 @@ def replay_headers(letter: DeadLetter) -> dict[str, str]:
 
 
 @contextlib.asynccontextmanager
-async def jetstream(nats_url: str) -> AsyncIterator[Any]:
+async def jetstream(nats_url: str, *, error: type[Exception] | None = None,
+                    name: str = "souk-cli") -> AsyncIterator[Any]:
+    """A JetStream context on one connection to ``nats_url`` (one connect attempt); an
+    unreachable server raises ``error`` (DlqError by default) with the reason."""
     import nats  # ~0.2 s to import: only for the commands that use it
     from nats.errors import NoServersError
 
@@ -91,9 +94,9 @@ async def jetstream(nats_url: str) -> AsyncIterator[Any]:
         # one attempt: with allow_reconnect=False alone nats-py keeps retrying the first connect
         nc = await asyncio.wait_for(nats.connect(
             nats_url, connect_timeout=TIMEOUT, allow_reconnect=False, max_reconnect_attempts=1,
-            reconnect_time_wait=0.1, error_cb=quiet, name="souk-cli"), TIMEOUT * 2)
+            reconnect_time_wait=0.1, error_cb=quiet, name=name), TIMEOUT * 2)
     except (NoServersError, OSError, TimeoutError) as exc:
-        raise DlqError(f"cannot reach NATS at {nats_url}: {exc}") from None
+        raise (error or DlqError)(f"cannot reach NATS at {nats_url}: {exc}") from None
     try:
         yield nc.jetstream(timeout=TIMEOUT)
     finally:

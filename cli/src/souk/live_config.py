@@ -7,7 +7,6 @@ same msgspec constraints the service checks again when it applies the value.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -17,10 +16,9 @@ import msgspec
 
 from chassis.live import PLATFORM, Record, parse_key, store_key, utc_now
 from chassis.live.store import Revision, history, open_bucket, open_services, write
+from souk.dlq import jetstream
 
 __all__ = ["ConfigError", "Refused", "Setting", "Store", "open_store", "parse_value"]
-
-TIMEOUT = 2.0
 
 
 class ConfigError(Exception):
@@ -63,23 +61,8 @@ class Setting:
 
 @contextlib.asynccontextmanager
 async def open_store(nats_url: str) -> AsyncIterator[Store]:
-    import nats
-    from nats.errors import NoServersError
-
-    async def quiet(_: Exception) -> None:
-        return
-
-    try:
-        nc = await asyncio.wait_for(nats.connect(
-            nats_url, connect_timeout=TIMEOUT, allow_reconnect=False, max_reconnect_attempts=1,
-            reconnect_time_wait=0.1, error_cb=quiet, name="souk-config"), TIMEOUT * 2)
-    except (NoServersError, OSError, TimeoutError) as exc:
-        raise ConfigError(f"cannot reach NATS at {nats_url}: {exc}") from None
-    try:
-        js = nc.jetstream(timeout=TIMEOUT)
+    async with jetstream(nats_url, error=ConfigError, name="souk-config") as js:
         yield Store(await open_bucket(js), await open_services(js))
-    finally:
-        await nc.close()
 
 
 def parse_value(raw: str) -> Any:

@@ -89,6 +89,15 @@ def _while_loading(home: Home, load: str | None, what: str) -> None:
         raise ActivityFailed(f"{what}: the load {load!r} is not running any more")
 
 
+def _live_pid(home: Home, instance: str, verb: str, during_load: str | None) -> int:
+    """The pid of ``instance`` to ``verb`` now: alive, and under the named load."""
+    _while_loading(home, during_load, f"{verb} {instance}")
+    proc = instance_of(home, instance)
+    if proc.pid is None or not pid_alive(proc.pid):
+        raise ActivityFailed(f"{instance} has no live process to {verb} ({proc.status})")
+    return proc.pid
+
+
 def kill_instance(instance: str, wait_ready: bool = True, timeout: float = READY_TIMEOUT,
                   during_load: str | None = None,
                   configuration: Configuration = None) -> dict[str, Any]:
@@ -96,16 +105,13 @@ def kill_instance(instance: str, wait_ready: bool = True, timeout: float = READY
     supervisor restarts it. With ``wait_ready``, return once the new process is ready; with
     ``during_load``, fail unless that background load is running when the signal is sent."""
     home = platform_home(configuration)
-    _while_loading(home, during_load, f"kill {instance}")
-    proc = instance_of(home, instance)
-    if proc.pid is None or not pid_alive(proc.pid):
-        raise ActivityFailed(f"{instance} has no live process to kill ({proc.status})")
+    pid = _live_pid(home, instance, "kill", during_load)
     began = time.monotonic()
     fault_kill(home, instance)
-    log.info(f"killed {instance} (pid {proc.pid}, SIGKILL)")
-    done: dict[str, Any] = {"instance": instance, "signal": "SIGKILL", "pid": proc.pid}
+    log.info(f"killed {instance} (pid {pid}, SIGKILL)")
+    done: dict[str, Any] = {"instance": instance, "signal": "SIGKILL", "pid": pid}
     if wait_ready:
-        done |= _ready_again(home, instance, proc.pid, began, timeout)
+        done |= _ready_again(home, instance, pid, began, timeout)
         log.info(f"{instance} is back as pid {done['new_pid']} after {done['back_after_s']} s")
     return done
 
@@ -117,20 +123,17 @@ def pause_instance(instance: str, seconds: float = 10.0, timeout: float = READY_
     the supervisor's SIGCONT when the time is up), then wait until it is ready again. Reports
     ``restarted`` when the frozen process did not survive (a liveness kill)."""
     home = platform_home(configuration)
-    _while_loading(home, during_load, f"pause {instance}")
-    proc = instance_of(home, instance)
-    if proc.pid is None or not pid_alive(proc.pid):
-        raise ActivityFailed(f"{instance} has no live process to pause ({proc.status})")
+    pid = _live_pid(home, instance, "pause", during_load)
     began = time.monotonic()
     fault_pause(home, instance, seconds)
-    log.info(f"paused {instance} (pid {proc.pid}) for {seconds:g} s")
+    log.info(f"paused {instance} (pid {pid}) for {seconds:g} s")
     time.sleep(max(0.0, seconds - (time.monotonic() - began)))
-    restarted = not pid_alive(proc.pid)
-    done: dict[str, Any] = {"instance": instance, "pid": proc.pid, "seconds": seconds,
+    restarted = not pid_alive(pid)
+    done: dict[str, Any] = {"instance": instance, "pid": pid, "seconds": seconds,
                             "restarted": restarted}
     if restarted:
         log.info(f"{instance} was killed while paused (liveness); waiting for its restart")
-        done |= _ready_again(home, instance, proc.pid, began, timeout)
+        done |= _ready_again(home, instance, pid, began, timeout)
     else:
         wait_for(f"{instance} ready after the pause",
                  lambda: _back(home, instance, None), timeout)

@@ -4,6 +4,7 @@ trace ratios, the fault flags and the service client's policy."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chassis.fault_rules import ActiveFaults
@@ -76,31 +77,34 @@ def bind_client(live: Live[Any], client: ServiceClient) -> None:
 
 
 def _policy(built: ClientPolicy, values: ServiceLiveSettings) -> ClientPolicy:
-    changes: dict[str, Any] = {target: getattr(values, name) for name, target in _POLICY.items()
-                               if getattr(values, name) is not None}
-    breaker = {target: getattr(values, name) for name, target in _BREAKER.items()
-               if getattr(values, name) is not None}
-    budget = {target: getattr(values, name) for name, target in _BUDGET.items()
-              if getattr(values, name) is not None}
+    changes = _set(values, _POLICY)
+    breaker = _set(values, _BREAKER)
     if breaker:
-        base_breaker = built.breaker
-
-        def make_breaker() -> Any:
-            made = base_breaker()
-            for name, value in breaker.items():
-                setattr(made, name, value)
-            made.min_calls = min(made.min_calls, made.window)
-            return made
-
-        changes["breaker"] = make_breaker
+        changes["breaker"] = _with(built.breaker, breaker, clamp_min_calls=True)
+    budget = _set(values, _BUDGET)
     if budget:
-        base_budget = built.budget
-
-        def make_budget() -> Any:
-            made = base_budget()
-            for name, value in budget.items():
-                setattr(made, name, value)
-            return made
-
-        changes["budget"] = make_budget
+        changes["budget"] = _with(built.budget, budget)
     return dataclasses.replace(built, **changes)
+
+
+def _set(values: ServiceLiveSettings, targets: dict[str, str]) -> dict[str, Any]:
+    """The attributes to set (target name -> value) for the live fields of ``targets`` that are
+    set (not null)."""
+    return {target: getattr(values, name) for name, target in targets.items()
+            if getattr(values, name) is not None}
+
+
+def _with(factory: Callable[[], Any], attributes: dict[str, Any], *,
+          clamp_min_calls: bool = False) -> Callable[[], Any]:
+    """A factory making what ``factory`` makes, with ``attributes`` set on it (a breaker's
+    ``min_calls`` kept within its window when ``clamp_min_calls``)."""
+
+    def make() -> Any:
+        made = factory()
+        for name, value in attributes.items():
+            setattr(made, name, value)
+        if clamp_min_calls:
+            made.min_calls = min(made.min_calls, made.window)
+        return made
+
+    return make
