@@ -106,11 +106,7 @@ def create_service_app(
             stack.push_async_callback(runtime.tracing.aclose)  # posts the spans still queued
             stack.push_async_callback(runtime.background.close)  # a start that fails half-way
             await _start_shared(runtime, stack, migrations, use_broker)
-            await _start_live(runtime, stack, live)
-            if runtime.live is not None and "max_concurrency" in runtime.live.fields:
-                runtime.live.bind(lambda values: app.set_max_concurrency(values.max_concurrency),
-                                  "max_concurrency",
-                                  now=runtime.live.overridden("max_concurrency"))
+            await _start_live(app, runtime, stack, live)
             stack.push_async_callback(runtime.close_client)
             _start_auth(runtime, verify_tokens)
             if app.verifier is None:
@@ -234,7 +230,7 @@ async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Pat
         stack.push_async_callback(runtime.discovery.close)
 
 
-async def _start_live(runtime: Runtime, stack: AsyncExitStack,
+async def _start_live(app: App, runtime: Runtime, stack: AsyncExitStack,
                       kind: type[LiveSettings]) -> None:
     from chassis.live import Live
     from chassis.live.wiring import bind_common
@@ -243,6 +239,9 @@ async def _start_live(runtime: Runtime, stack: AsyncExitStack,
     runtime.live = Live(settings.service_name, settings.instance_id, kind, settings,
                         cache=Path(settings.live_cache) if settings.live_cache else None)
     bind_common(runtime.live, runtime.tracing, runtime.active_faults)
+    if "max_concurrency" in runtime.live.fields:
+        runtime.live.bind(lambda values: app.set_max_concurrency(values.max_concurrency),
+                          "max_concurrency", now=runtime.live.overridden("max_concurrency"))
     if runtime.broker is not None:
         await runtime.live.start(runtime.broker)
         stack.push_async_callback(runtime.live.close)

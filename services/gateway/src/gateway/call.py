@@ -20,7 +20,7 @@ from chassis.problems import Problem
 from gateway.headers import TRACE_KEPT, upstream_request_block
 from gateway.relay import Rewrite, bad_gateway_problem, timeout_problem
 from gateway.request import Request
-from gateway.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES
+from gateway.retry import IDEMPOTENT_METHODS, retryable, sheds
 from gateway.routes import Route
 
 if TYPE_CHECKING:
@@ -141,7 +141,8 @@ class Call:
             status = response.status
             # a 503 with Retry-After is an instance shedding load (RFC 9110 §15.6.4): healthy,
             # only busy — no failure for its breaker or ejection, and never retried at once
-            shed = status == 503 and response.header(b"retry-after") is not None
+            retry_after = response.header(b"retry-after") is not None
+            shed = sheds(status, retry_after)
             failed = status >= 500 and not shed
             self.breaker.record(self.ticket, failed=failed, seconds=elapsed)
             proxy.metrics.attempts.inc(service, "response")
@@ -149,7 +150,7 @@ class Call:
                 proxy.outcome(service, instance_id, failed=failed)
             if shed:  # refuse the like of it at the edge for a while
                 proxy.shed(self.upstream, self.request.method)
-            if status in RETRYABLE_STATUSES and self.idempotent and not shed:
+            if self.idempotent and retryable(status, retry_after):
                 delay = proxy.retry_delay(self.upstream, service, self.attempt, self.deadline,
                                           "status")
                 if delay is not None:

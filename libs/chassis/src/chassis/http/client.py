@@ -49,7 +49,7 @@ from chassis.http.errors import (
     UpstreamUnavailable,
 )
 from chassis.http.metrics import ClientMetrics
-from chassis.http.retry import IDEMPOTENT_METHODS, RetryBudget, backoff, retryable
+from chassis.http.retry import IDEMPOTENT_METHODS, RetryBudget, backoff, retryable, sheds
 from chassis.http.transport import ConnectFailed, RawResponse, SendFailed, Transport
 from chassis.logging import get_logger, request_id_var
 from chassis.tracing import NO_TRACING, Tracing, current_span, inject
@@ -294,8 +294,8 @@ class ServiceClient:
                 breaker.record(ticket, failed=True, seconds=self._clock() - started)
                 settled = True
                 return UpstreamUnavailable(call.upstream, f"connection failed: {exc}"), True, "reset"
-            # a 503 with Retry-After is an upstream shedding load: busy, not failing
-            shed = raw.status == 503 and _has_retry_after(raw.headers)
+            # an upstream shedding load is busy, not failing
+            shed = sheds(raw.status, _has_retry_after(raw.headers))
             breaker.record(ticket, failed=raw.status >= 500 and not shed,
                            seconds=self._clock() - started)
             settled = True

@@ -20,16 +20,22 @@ import random
 import time
 from collections.abc import Callable
 
-__all__ = ["IDEMPOTENT_METHODS", "RETRYABLE_STATUSES", "RetryBudget", "backoff", "retryable"]
+__all__ = ["IDEMPOTENT_METHODS", "RETRYABLE_STATUSES", "RetryBudget", "backoff", "retryable", "sheds"]
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
 
 
+def sheds(status: int, retry_after: bool) -> bool:
+    """Whether an answer is an upstream shedding load: a 503 with ``Retry-After`` (RFC 9110
+    §15.6.4). Busy, not failing: no breaker failure, no ejection, no retry at once."""
+    return status == 503 and retry_after
+
+
 def retryable(status: int, retry_after: bool) -> bool:
     """Whether an answer with ``status`` may be tried again: a 502/503/504, but not a 503 with
     ``Retry-After`` (the upstream is shedding load and said when to come back)."""
-    return status in RETRYABLE_STATUSES and not (status == 503 and retry_after)
+    return status in RETRYABLE_STATUSES and not sheds(status, retry_after)
 
 
 def backoff(retry: int, *, base: float = 0.05, cap: float = 1.0,
