@@ -36,14 +36,21 @@ async def a_sku(s: aiohttp.ClientSession, shop: Checkout) -> str:
         return str((await r.json())["items"][0]["sku"])
 
 
-async def all_terminal(s: aiohttp.ClientSession, shop: Checkout,
-                       placed: list[tuple[Shopper, str]], timeout: float) -> dict[str, str]:
+async def settled_as(s: aiohttp.ClientSession, shop: Checkout,
+                     placed: list[tuple[Shopper, str]], states: set[str],
+                     timeout: float) -> dict[str, str]:
+    """The orders' states once each is one of ``states`` (or as they are at ``timeout``)."""
     deadline = time.monotonic() + timeout
     while True:
-        states = {oid: (await shop.order(s, shopper, oid))["status"] for shopper, oid in placed}
-        if all(state in TERMINAL for state in states.values()) or time.monotonic() > deadline:
-            return states
+        now = {oid: (await shop.order(s, shopper, oid))["status"] for shopper, oid in placed}
+        if set(now.values()) <= states or time.monotonic() > deadline:
+            return now
         await asyncio.sleep(0.5)
+
+
+async def all_terminal(s: aiohttp.ClientSession, shop: Checkout,
+                       placed: list[tuple[Shopper, str]], timeout: float) -> dict[str, str]:
+    return await settled_as(s, shop, placed, set(TERMINAL), timeout)
 
 
 async def test_a_paused_service_holds_checkouts_back_until_resumed(shop: Checkout) -> None:

@@ -218,7 +218,12 @@ async def test_with_the_broker_killed_services_keep_their_configuration(shop: Ch
 
         await until("nats-1 dead", nats_gone, 10)
         try:
-            await asyncio.sleep(1.0)  # the gateway has seen the broker go
+            gateway_log = shop.platform.home / "logs" / "gateway-1.log"
+
+            async def gateway_saw_it() -> bool:
+                return '"nats disconnected"' in gateway_log.read_text()
+
+            await until("the gateway has seen the broker go", gateway_saw_it, 10)
             assert await rate_limited(s, shop)  # the running value stays
             assert shop.souk("config", "get", "gateway.rate_limit", check=False).returncode == 1
             # a gateway restarted while the store is unreachable starts from its cache
