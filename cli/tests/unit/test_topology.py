@@ -21,7 +21,7 @@ def test_reads_the_default_topology_of_the_repo() -> None:
     assert topology.tiers() == [
         ["registry", "telemetry", "identity"],
         ["catalog", "cart", "inventory", "orders", "payments", "notifications", "analytics",
-         "gateway"]]
+         "web", "gateway"]]
     assert topology.services["catalog"].instances == 2
     assert topology.services["catalog"].database is True
     assert topology.platform.gateway_port == 8080

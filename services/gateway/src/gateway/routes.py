@@ -230,6 +230,10 @@ class Router:
     def __init__(self, table: RouteTable, cache_size: int = 4096) -> None:
         self.table = table
         self._by_prefix = {route.prefix: route for route in table.routes}
+        # a root route ("/", the web front end) is the fallback for paths outside every other
+        # route's first segment: an unknown /api/... path stays the edge's 404, never a page
+        self._namespaces = frozenset("/" + route.prefix.split("/")[1]
+                                     for route in table.routes if route.prefix != "/")
         # recent paths' matches (a match is immutable); emptied when full, so paths with ids in
         # them cost one miss each and repeated ones (a catalog page, a cart) one dict lookup
         self._cache: dict[str, RouteMatch | None] = {}
@@ -259,7 +263,12 @@ class Router:
                 return _matched(route, path[len(candidate):])
             candidate = candidate[:candidate.rfind("/")]
         root = by_prefix.get("/")
-        return _matched(root, path) if root is not None else None
+        if root is None:
+            return None
+        slash = path.find("/", 1)
+        if (path if slash < 0 else path[:slash]) in self._namespaces:
+            return None
+        return _matched(root, path)
 
 
     def public_location(self, route: Route, location: bytes) -> bytes | None:
@@ -277,7 +286,7 @@ class Router:
             upstream = candidate.upstream_prefix
             if upstream and path != upstream and not path.startswith(upstream + "/"):
                 continue
-            public = candidate.prefix + path[len(upstream):]
+            public = candidate.prefix.rstrip("/") + path[len(upstream):]  # root: "" + path
             found = self.match(public)
             if found is not None and found.route is candidate:
                 query = f"?{url.query}" if url.query else ""

@@ -269,3 +269,28 @@ def test_an_unexposed_route_hides_its_prefix_only() -> None:
         '[[routes]]\nprefix = "/api/v1/x/internal"\nservice = "x"\nexposed = false\n'))
     assert router.match("/api/v1/x/internal/thing") is None
     assert router.match("/api/v1/x/internals") is not None
+
+
+def test_a_root_route_serves_every_path_outside_the_other_routes_namespaces() -> None:
+    table = parse_routes('[[routes]]\nprefix = "/"\nservice = "web"\npublic = true\n'
+                         '[[routes]]\nprefix = "/api/v1/cart"\nservice = "cart"\n')
+    router = Router(table)
+    for path in ("/", "/products/x", "/console", "/apiary"):
+        match = router.match(path)
+        assert match is not None and match.route.service == "web"
+        assert match.upstream_path == path
+    api = router.match("/api/v1/cart/items")
+    assert api is not None and api.route.service == "cart"
+    # an unknown API path stays the edge's 404 rather than a page of the front end
+    assert router.match("/api/v1/unknown") is None
+    assert router.match("/api") is None
+
+
+def test_a_root_route_relocates_its_upstream_location_to_the_same_path() -> None:
+    table = parse_routes('[[routes]]\nprefix = "/"\nservice = "web"\npublic = true\n'
+                         '[[routes]]\nprefix = "/api/v1/cart"\nservice = "cart"\n')
+    router = Router(table)
+    root = router.match("/signin")
+    assert root is not None
+    assert router.public_location(root.route, b"/orders/o-1?x=1") == b"/orders/o-1?x=1"
+    assert router.public_location(root.route, b"http://127.0.0.1:9/cart") == b"/cart"

@@ -164,11 +164,13 @@ class ServiceClient:
 
     async def request(self, method: str, upstream: str, path: str, *, json: Any = None,
                       headers: Mapping[str, str] | None = None, idempotent: bool | None = None,
-                      deadline: float | None = None,
-                      timeout: float | None = None) -> ServiceResponse:
+                      deadline: float | None = None, timeout: float | None = None,
+                      on_behalf_of: str | None = None) -> ServiceResponse:
         """Call ``path`` (with its query) on an instance of ``upstream``.
 
         ``idempotent`` defaults to the method's nature; pass True for a read sent as POST.
+        ``on_behalf_of`` is a user's access token, sent in place of this service's own token
+        (a front end acting for a signed-in user: the callee checks that user's rights).
         ``deadline`` (Unix seconds) is the caller's own deadline; by default that of the request
         being handled (:data:`~chassis.http.deadline.current_deadline`, set by the web layer
         from ``X-Souk-Deadline``); ``timeout`` overrides the attempt timeout.
@@ -182,7 +184,7 @@ class ServiceClient:
             raise BulkheadFull(upstream, state.bulkhead.limit)
         try:
             call = await self._prepare(method, upstream, path, json, headers, idempotent,
-                                       deadline)
+                                       deadline, on_behalf_of)
             state.budget.request()
             response = await self._attempts(call, state, timeout or self.policy.attempt_timeout)
         except UpstreamError:
@@ -199,7 +201,7 @@ class ServiceClient:
 
     async def _prepare(self, method: str, upstream: str, path: str, json: Any,
                        headers: Mapping[str, str] | None, idempotent: bool | None,
-                       deadline: float | None) -> _Call:
+                       deadline: float | None, on_behalf_of: str | None = None) -> _Call:
         seconds = self.policy.deadline
         if deadline is None:
             deadline = current_deadline.get()
@@ -218,7 +220,9 @@ class ServiceClient:
         if json is not None:
             body = orjson.dumps(json)
             sent["Content-Type"] = "application/json"
-        if self.tokens is not None:
+        if on_behalf_of is not None:
+            sent["Authorization"] = f"Bearer {on_behalf_of}"
+        elif self.tokens is not None:
             try:
                 sent.update(await self.tokens.authorization())
             except Exception as exc:

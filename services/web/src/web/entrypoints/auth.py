@@ -1,0 +1,104 @@
+"""Sign up, sign in, sign out: forms posted to the front end, which talks to identity and keeps
+the tokens in the server-side session (they never reach the browser)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from chassis import clock
+from chassis.http import ServiceCallError
+from chassis.web import Query, Request, Response, Router
+from web.entrypoints.pages import FORM, HTML, Visit, page, posted, redirect, safe_next, visit
+from web.service.context import WebContext
+from web.service.ports import IdentityRefused
+
+__all__ = ["router"]
+
+router = Router(tags=["account"])
+
+Next = Annotated[str, Query("next", max_length=300)]
+_SEE_OTHER = (None, "done: on to `next` (a page of this site)")
+_PAGES = {200: HTML, 303: _SEE_OTHER, 400: HTML, 403: HTML, 503: HTML}
+
+
+def _unavailable(v: Visit, template: str, **context: str) -> Response:
+    return page(v, template, 503, error="Accounts are unavailable for a moment; please try "
+                                        "again shortly.", **context)
+
+
+@router.get("/signin", responses={200: HTML, 303: (None, "already signed in")})
+async def sign_in_form(request: Request, web: WebContext, next: Next = "/") -> Response:
+    """The sign-in form."""
+    v = await visit(request, web)
+    if v.signed_in:
+        return redirect(v, safe_next(next))
+    await v.ensure_session()
+    return page(v, "signin.html", next=safe_next(next), email="", error=None)
+
+
+@router.post("/signin", body=FORM, responses=_PAGES)
+async def sign_in(request: Request, web: WebContext) -> Response:
+    """Sign in: a new session (the visitor's old one is dropped), then on to `next`."""
+    v = await visit(request, web)
+    form = await posted(v)
+    if isinstance(form, Response):
+        return form
+    email, target = form.get("email").strip(), safe_next(form.get("next"))
+    try:
+        opened = await web.sessions.sign_in(email, form.get("password"), v.session, clock.time())
+    except IdentityRefused as exc:
+        error = ("That e-mail and password do not match an account." if exc.status in (400, 401, 422)
+                 else exc.detail)
+        status = 400 if exc.status < 500 and exc.status != 429 else 503
+        return page(v, "signin.html", status if exc.status != 429 else 503, next=target,
+                    email=email, error=error)
+    except ServiceCallError:
+        return _unavailable(v, "signin.html", next=target, email=email)
+    v.session, v.new_token = opened.session, opened.token
+    return redirect(v, target)
+
+
+@router.get("/signup", responses={200: HTML, 303: (None, "already signed in")})
+async def sign_up_form(request: Request, web: WebContext, next: Next = "/") -> Response:
+    """The form to create an account."""
+    v = await visit(request, web)
+    if v.signed_in:
+        return redirect(v, safe_next(next))
+    await v.ensure_session()
+    return page(v, "signup.html", next=safe_next(next), email="", error=None)
+
+
+@router.post("/signup", body=FORM, responses=_PAGES)
+async def sign_up(request: Request, web: WebContext) -> Response:
+    """Create an account and sign in with it."""
+    v = await visit(request, web)
+    form = await posted(v)
+    if isinstance(form, Response):
+        return form
+    email, password, target = form.get("email").strip(), form.get("password"), safe_next(
+        form.get("next"))
+    try:
+        await web.sessions.identity.sign_up(email, password)
+        opened = await web.sessions.sign_in(email, password, v.session, clock.time())
+    except IdentityRefused as exc:
+        return page(v, "signup.html", 400 if exc.status < 500 else 503, next=target,
+                    email=email, error=exc.detail)
+    except ServiceCallError:
+        return _unavailable(v, "signup.html", next=target, email=email)
+    v.session, v.new_token = opened.session, opened.token
+    return redirect(v, target)
+
+
+@router.post("/signout", body=FORM, responses={303: (None, "signed out: to the shop"),
+                                               403: HTML})
+async def sign_out(request: Request, web: WebContext) -> Response:
+    """Sign out: the session is deleted (its cookie opens nothing any more) and identity
+    revokes its refresh token."""
+    v = await visit(request, web)
+    form = await posted(v)
+    if isinstance(form, Response):
+        return form
+    assert v.session is not None
+    await web.sessions.sign_out(v.session)
+    v.session, v.clear_cookie = None, True
+    return redirect(v, "/")

@@ -1,0 +1,3 @@
+from chassis.db.alembic_env import run
+
+run()
