@@ -1,0 +1,113 @@
+"""The front end's sessions and forms in a real browser, and against cross-site requests: a
+cross-site form post is refused, the session cookie is httpOnly and SameSite, a signed-out
+session cannot be reused."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+import requests
+from playwright.sync_api import Browser, expect
+
+from .checkout_platform import Checkout
+from .web_platform import chromium, keep_screenshot, new_shopper, sign_in, visitor, web_shop
+
+pytestmark = [pytest.mark.system, pytest.mark.browser]
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
+    with web_shop(tmp_path_factory, "souk-web-session") as shop:
+        yield shop
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as browser:
+        yield browser
+
+
+def test_a_new_shopper_signs_up_signs_out_and_signs_in_again(shop: Checkout,
+                                                              browser: Browser) -> None:
+    with visitor(browser, shop) as context:
+        page = context.new_page()
+        email, password = new_shopper(page)
+        expect(page.get_by_role("button", name=re.compile("Sign out"))).to_be_visible()
+        cookie = next(c for c in context.cookies() if c["name"] == "souk_session")
+        assert cookie["httpOnly"] is True
+        assert cookie["sameSite"] == "Lax"
+        # the tokens stay on the server: the page's script sees no cookie at all
+        assert page.evaluate("document.cookie") == ""
+
+        page.get_by_role("button", name=re.compile("Sign out")).click()
+        expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+        sign_in(page, email, "not the password at all")
+        expect(page.get_by_role("alert")).to_contain_text("do not match")
+        sign_in(page, email, password)
+        expect(page.get_by_role("button", name=re.compile("Sign out"))).to_be_visible()
+        keep_screenshot(page, "session-signed-in-again")
+
+
+def _csrf(page: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert found is not None, page[:500]
+    return found[1]
+
+
+def test_a_signed_out_session_cannot_be_reused(shop: Checkout) -> None:
+    users = shop.users()
+    with requests.Session() as s:
+        csrf = _csrf(s.get(f"{shop.gateway}/signin", timeout=10).text)
+        r = s.post(f"{shop.gateway}/signin", allow_redirects=False, timeout=10, data={
+            "csrf": csrf, "email": users["customer"]["email"],
+            "password": users["customer"]["password"], "next": "/"})
+        assert r.status_code == 303
+        signed_in = s.cookies["souk_session"]
+        page = s.get(f"{shop.gateway}/", timeout=10).text
+        assert users["customer"]["email"] in page
+        r = s.post(f"{shop.gateway}/signout", data={"csrf": _csrf(page)},
+                   allow_redirects=False, timeout=10)
+        assert r.status_code == 303
+    # the old cookie, replayed after sign-out, opens nothing: the page is an anonymous one and
+    # the answer tells the browser to drop the cookie
+    r = requests.get(f"{shop.gateway}/", headers={"Cookie": f"souk_session={signed_in}"},
+                     timeout=10)
+    assert r.status_code == 200
+    assert users["customer"]["email"] not in r.text
+    assert "Max-Age=0" in r.headers.get("Set-Cookie", "")
+
+
+def test_a_cross_site_form_post_is_refused_and_changes_nothing(shop: Checkout) -> None:
+    users = shop.users()
+    with requests.Session() as s:
+        form = {"csrf": _csrf(s.get(f"{shop.gateway}/signin", timeout=10).text),
+                "email": users["customer"]["email"],
+                "password": users["customer"]["password"], "next": "/"}
+        # the right token, but the browser says the form comes from another site
+        for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+            r = s.post(f"{shop.gateway}/signin", data=form, headers=headers,
+                       allow_redirects=False, timeout=10)
+            assert r.status_code == 403, headers
+            assert "could not be accepted" in r.text
+        # a same-site post without the session's token (a forged form) is refused too
+        r = s.post(f"{shop.gateway}/signin", data={**form, "csrf": "forged"},
+                   allow_redirects=False, timeout=10)
+        assert r.status_code == 403
+        assert users["customer"]["email"] not in s.get(f"{shop.gateway}/", timeout=10).text
+        # the real form, from this site, works
+        r = s.post(f"{shop.gateway}/signin", data=form, allow_redirects=False, timeout=10,
+                   headers={"Origin": shop.gateway})
+        assert r.status_code == 303
+
+
+def test_every_page_carries_a_strict_content_security_policy(shop: Checkout,
+                                                            browser: Browser) -> None:
+    with visitor(browser, shop) as context:
+        page = context.new_page()
+        response = page.goto("/signin")
+        assert response is not None
+        csp = response.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+        assert "frame-ancestors 'none'" in csp
