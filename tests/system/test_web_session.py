@@ -111,3 +111,10 @@ def test_every_page_carries_a_strict_content_security_policy(shop: Checkout,
         csp = response.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
         assert "frame-ancestors 'none'" in csp
+
+
+def test_every_answer_of_the_front_end_matches_its_openapi_document(shop: Checkout) -> None:
+    from chassis.testing.conformance import check_conformance
+
+    failures = check_conformance(shop.url_of("web"), max_examples=10)
+    assert failures == []

@@ -128,6 +128,12 @@ async def test_a_2xx_answer_is_returned_with_identity_deadline_and_json_body() -
     assert sent.headers[DEADLINE_HEADER] == "1003000"
 
 
+async def test_a_call_on_a_users_behalf_carries_their_token_instead_of_the_services() -> None:
+    transport = FakeTransport({"http://a": [ok({"items": []})]})
+    await client(transport).get("catalog", "/v1/cart", on_behalf_of="user-token")
+    assert transport.sent[0].headers["Authorization"] == "Bearer user-token"
+
+
 async def test_the_callers_shorter_deadline_wins_and_bounds_the_attempt_timeout() -> None:
     transport = FakeTransport({"http://a": [ok()]})
     c = client(transport, deadline=5.0, attempt_timeout=2.0)

@@ -1,0 +1,47 @@
+"""The page helpers that guard the front end: where `next` may lead, and which posts count as
+coming from this site."""
+
+from __future__ import annotations
+
+import pytest
+from web.entrypoints.pages import _same_origin, money, safe_next
+
+from chassis.web import Request
+
+pytestmark = pytest.mark.unit
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("/cart", "/cart"), ("/orders/o-1?x=1", "/orders/o-1?x=1"), (None, "/"), ("", "/"),
+    ("//evil.example/x", "/"), ("https://evil.example", "/"), ("/\\evil.example", "/"),
+    ("cart", "/")])
+def test_next_only_leads_to_a_path_of_this_site(given: str | None, expected: str) -> None:
+    assert safe_next(given) == expected
+
+
+def request(**headers: str) -> Request:
+    scope = {"type": "http", "method": "POST", "path": "/signin", "query_string": b"",
+             "headers": [(k.replace("_", "-").lower().encode(), v.encode())
+                         for k, v in headers.items()], "client": ("127.0.0.1", 1)}
+
+    async def receive() -> dict[str, object]:
+        return {"type": "http.request", "body": b""}
+
+    return Request(scope, receive)
+
+
+def test_a_post_from_this_site_passes_and_one_from_another_does_not() -> None:
+    host = "127.0.0.1:8080"
+    assert _same_origin(request(host=host))  # an older browser sends neither header
+    assert _same_origin(request(host=host, origin=f"http://{host}", sec_fetch_site="same-origin"))
+    assert _same_origin(request(host="web:1", x_forwarded_host=host, origin=f"http://{host}"))
+    assert not _same_origin(request(host=host, origin="http://evil.example"))
+    assert not _same_origin(request(host=host, sec_fetch_site="cross-site"))
+    assert not _same_origin(request(host=host, sec_fetch_site="same-site"))
+    assert not _same_origin(request(host=host, origin="null"))
+
+
+def test_money_is_shown_in_major_units_with_the_currency_sign() -> None:
+    assert money(123456) == "€1,234.56"
+    assert money(5, "USD") == "$0.05"
+    assert money(100, "CHF") == "CHF 1.00"
