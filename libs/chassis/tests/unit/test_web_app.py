@@ -376,3 +376,22 @@ def test_the_migrations_beside_the_settings_package_are_found_by_convention(
                               migrations=explicit).migrations == explicit  # type: ignore[attr-defined]
     # the chassis's own settings class: its package has no migrations folder
     assert make_app().migrations is None  # type: ignore[attr-defined]
+
+
+async def test_a_front_ends_error_page_answers_browsers_and_problem_json_the_rest() -> None:
+    app = make_app()
+
+    def page(error: Problem, request: Request) -> Response:
+        return Response(f"<h1>{error.status}</h1>".encode(), error.status,
+                        media_type="text/html")
+
+    app.error_page = page
+    async with AsgiClient(app) as c:
+        browser = await c.request("GET", "/v1/nowhere", headers={"Accept": "text/html,*/*"})
+        assert (browser.status, browser.raw) == (404, b"<h1>404</h1>")
+        bad = await c.request("GET", "/v1/items/x", headers={"Accept": "text/html"})
+        assert (bad.status, bad.headers["content-type"]) == (400, "text/html")
+        problem(await c.request("GET", "/v1/nowhere"), 404, "not-found")
+        document = (await c.request("GET", "/openapi.json")).body
+    answers = document["paths"]["/v1/items/{n}"]["get"]["responses"]["400"]["content"]
+    assert set(answers) == {"application/problem+json", "text/html"}

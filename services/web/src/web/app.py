@@ -15,6 +15,7 @@ from chassis.web import App
 from web.adapters.identity import IdentityClient
 from web.adapters.sql import SqlSessions
 from web.entrypoints import auth, shop, static
+from web.entrypoints.pages import error_page
 from web.service.context import WebContext
 from web.service.sessions import Sessions
 from web.settings import WebSettings
@@ -27,11 +28,13 @@ PRUNE_EVERY = 60.0  # seconds
 def create_app(settings: WebSettings | None = None) -> App:
     """The web app (``settings`` default to the ``WEB_*`` environment)."""
     settings = settings or WebSettings.load()
-    return create_service_app(
+    app = create_service_app(
         settings, title="Souk web",
         description="The storefront and the operations console: server-rendered pages behind "
                     "the gateway's root route, sessions kept server-side.",
         routers=[shop.router, auth.router, static.router], lifespan=_bootstrap(settings))
+    app.error_page = error_page  # a browser lost on the site gets a page, not problem+json
+    return app
 
 
 def _bootstrap(settings: WebSettings) -> ServiceLifespan:

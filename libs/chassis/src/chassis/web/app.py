@@ -120,6 +120,9 @@ class App:
         self.started = False
         self._ids = _RequestIds()
         self._openapi: bytes | None = None
+        # a front end's own page for the chassis's problems (no such page, a bad parameter …),
+        # answered to browsers (Accept: text/html); other callers still get problem+json
+        self.error_page: Callable[[Problem, Request], Response] | None = None
 
     # -- building ----------------------------------------------------------------------------
 
@@ -274,7 +277,7 @@ class App:
         except Dropped:
             return DROPPED
         except Problem as error:
-            response = problem(error, path)
+            response = self._problem(error, request, path)
         except Exception as exc:
             response = self._unexpected(exc, path, request_id)
         extra: tuple[tuple[bytes, bytes], ...] = ((REQUEST_ID, request_id.encode()),)
@@ -282,6 +285,11 @@ class App:
             extra += (TRACE_KEPT,)  # kept whatever the ratio: the edge keeps its span too
         await response.send(send, extra)
         return response.status
+
+    def _problem(self, error: Problem, request: Request, path: str) -> Response:
+        if self.error_page is not None and "text/html" in (request.header("accept") or ""):
+            return self.error_page(error, request)
+        return problem(error, path)
 
     def _unexpected(self, exc: Exception, path: str, request_id: str) -> Response:
         for cls in type(exc).__mro__:

@@ -104,7 +104,10 @@ def build_openapi(app: App) -> dict[str, Any]:
     schemas_of, components = msgspec.json.schema_components(types, ref_template=_REF)
     schema = dict(zip(map(id, types), schemas_of, strict=True))
     components["Problem"] = PROBLEM_SCHEMA
-    problem_content = {PROBLEM_JSON: {"schema": {"$ref": _REF.format(name="Problem")}}}
+    problem_content: dict[str, Any] = {
+        PROBLEM_JSON: {"schema": {"$ref": _REF.format(name="Problem")}}}
+    if app.error_page is not None:  # browsers get the same problem as a page
+        problem_content["text/html"] = {"schema": {"type": "string"}}
     paths: dict[str, dict[str, Any]] = {}
     for route in app.table.routes:
         if not route.include_in_schema:

@@ -17,12 +17,13 @@ from urllib.parse import parse_qs, urlsplit
 import jinja2
 
 from chassis import clock
+from chassis.problems import Problem
 from chassis.web import Media, Request, Response
 from web.domain.sessions import Session, same_secret
 from web.service.context import WebContext
 
-__all__ = ["COOKIE", "FORM", "HTML", "Posted", "Visit", "page", "pages", "posted", "redirect",
-           "safe_next", "static_url", "visit"]
+__all__ = ["COOKIE", "FORM", "HTML", "Posted", "Visit", "error_page", "page", "pages", "posted",
+           "redirect", "safe_next", "static_url", "visit"]
 
 COOKIE = "souk_session"
 HTML = Media("text/html", "a page of the shop (or of the console)")
@@ -194,3 +195,21 @@ async def posted(visit: Visit) -> Posted | Response:
             or not same_secret(fields.get("csrf", ""), session.csrf)):
         return page(visit, "refused.html", 403)
     return Posted(fields)
+
+
+_HEADINGS = {400: ("That address is not quite right",
+                   "Part of the address is not what this page expects. Check it, or start again "
+                   "from the shop."),
+             404: ("Page not found", "There is no page at this address."),
+             405: ("Not here", "This page cannot be used that way."),
+             413: ("Too much at once", "That was more than this form accepts."),
+             503: ("Busy right now", "The shop is very busy; please try again in a moment.")}
+
+
+def error_page(error: Problem, request: Request) -> Response:
+    """The chassis's own problems (no route, a bad parameter, a body too large, overload) as a
+    page of the shop, for browsers (the app answers problem+json to other callers)."""
+    heading, message = _HEADINGS.get(error.status, ("Something went wrong", error.detail))
+    html = pages.get_template("error.html").render(
+        user=None, csrf="", path=request.path, heading=heading, message=message)
+    return _response(html.encode(), error.status, None, dict(error.headers or {}))
