@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 import uuid
+from typing import Annotated
 from urllib.parse import quote
 
-from chassis.web import Request, Response, Router
+from chassis.web import Query, Request, Response, Router
 from web.adapters.shop import Shop
 from web.domain.errors import NotFound, Refused, ShopError
 from web.entrypoints.failures import bad_request, failed, sign_in_first
@@ -50,13 +51,13 @@ async def _show_cart(v: Visit, status: int = 200, **notes: str | None) -> Respon
 
 
 @router.get("/cart", responses={200: HTML, 303: (None, "sign in first"), 503: HTML})
-async def show_cart(request: Request, web: WebContext) -> Response:
+async def show_cart(request: Request, web: WebContext, added: Annotated[str | None, Query(
+        description="the SKU just added (the page says so)")] = None) -> Response:
     """Your cart: its lines, their prices and the total."""
     v = await visit(request, web)
     if not v.signed_in:
         return sign_in_first(v, "/cart")
-    added = request.query.get("added", [""])[-1]
-    return await _show_cart(v, added=added if _SKU.match(added) else None)
+    return await _show_cart(v, added=added if added and _SKU.match(added) else None)
 
 
 @router.post("/cart/items", body=FORM, responses=_FORMS)
