@@ -3,6 +3,7 @@ category, a product with its price and stock, and each category's picture."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Annotated
 
@@ -37,9 +38,9 @@ async def home(request: Request, web: WebContext, cursor: Cursor = None) -> Resp
     """The shop's front page: the categories, then every product a page at a time."""
     v = await visit(request, web)
     shop = Shop(web.client)
-    try:
-        listing = await shop.products(cursor=_cursor(cursor))
-        categories = await shop.categories()
+    try:  # both at once: the page waits for the slower, not for the sum
+        listing, categories = await asyncio.gather(shop.products(cursor=_cursor(cursor)),
+                                                   shop.categories())
     except (ValueError, Refused):
         return bad_request(v, "That page link is broken.")
     except ShopError as exc:
@@ -77,10 +78,11 @@ async def category(request: Request, web: WebContext, slug: Annotated[str, Path(
         return not_found(v, "category")
     shop = Shop(web.client)
     try:
-        found = [c for c in await shop.categories() if c["slug"] == slug]
+        categories, listing = await asyncio.gather(
+            shop.categories(), shop.products(cursor=_cursor(cursor), category=slug))
+        found = [c for c in categories if c["slug"] == slug]
         if not found:
             raise NotFound(slug)
-        listing = await shop.products(cursor=_cursor(cursor), category=slug)
     except (ValueError, Refused):
         return bad_request(v, "That page link is broken.", back=f"/categories/{slug}")
     except ShopError as exc:
