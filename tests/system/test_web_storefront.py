@@ -6,7 +6,9 @@ gives the stock back; the pages stay light."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import time
 from collections.abc import Iterator
 
@@ -206,10 +208,21 @@ def test_an_empty_cart_and_an_unknown_product_read_like_a_shop(shop: Checkout,
         page.wait_for_url(product_url)  # back where they were, signed in, the form now real
         expect(page.get_by_label("Quantity")).to_be_visible()
 
+        # change the quantity, then remove the line: forms, each back to the cart
+        page.get_by_role("button", name="Add to cart").click()
+        row = page.get_by_role("row", name=re.compile("Dot Grid Notebook A5"))
+        price = row.get_by_role("cell").first.inner_text()  # €x.yz
+        row.get_by_label("Quantity of Dot Grid Notebook A5").fill("3")
+        row.get_by_role("button", name=re.compile("Update")).click()
+        cents = int(price.strip("€").replace(".", "").replace(",", ""))
+        expect(page.get_by_role("row", name=re.compile("Total"))).to_contain_text(
+            f"€{3 * cents // 100}.{3 * cents % 100:02d}")
+        expect(page.get_by_label("Quantity of Dot Grid Notebook A5")).to_have_value("3")
+        page.get_by_role("button", name=re.compile("Remove")).click()
+        expect(page.get_by_text("Your cart is empty")).to_be_visible()
+
         page.goto("/checkout")
         expect(page.get_by_role("status")).to_contain_text("Your cart is empty")
-        page.goto("/cart")
-        expect(page.get_by_text("Your cart is empty")).to_be_visible()
         keep_screenshot(page, "storefront-empty-cart")
 
 
@@ -246,3 +259,32 @@ def test_pages_stay_well_under_150_kb(shop: Checkout) -> None:
     art = requests.get(shop.gateway + "/art/kitchen.svg", timeout=10)
     assert art.headers["content-type"] == "image/svg+xml"
     assert "immutable" in art.headers["cache-control"]
+
+
+def test_with_the_catalog_down_the_shop_says_try_again_shortly(shop: Checkout) -> None:
+    """Last in this module: it takes the catalog away (and brings it back)."""
+    pid = shop.pid_of("catalog-1")
+    shop.souk("hold", "catalog-1")
+    os.kill(pid, signal.SIGKILL)
+    try:
+        deadline = time.monotonic() + 30
+        r = requests.get(shop.gateway + "/", timeout=10)
+        for _ in range(60):  # the front end learns it is gone on its first refused call
+            if r.status_code == 503 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+            r = requests.get(shop.gateway + "/", timeout=10)
+        assert r.status_code == 503, r.text[:300]
+        assert r.headers["content-type"].startswith("text/html")
+        assert "please try again shortly" in r.text
+        assert "Traceback" not in r.text and "problem" not in r.text
+        product = requests.get(shop.gateway + "/search?q=tea", timeout=10)
+        assert product.status_code == 503 and "try again shortly" in product.text
+    finally:
+        shop.souk("release", "catalog-1")
+    deadline = time.monotonic() + 60
+    for _ in range(120):
+        if requests.get(shop.gateway + "/", timeout=10).status_code == 200:
+            break
+        assert time.monotonic() < deadline, "the shop did not come back with the catalog"
+        time.sleep(0.5)
