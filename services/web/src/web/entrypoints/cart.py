@@ -50,7 +50,7 @@ async def _show_cart(v: Visit, status: int = 200, **notes: str | None) -> Respon
                 error=notes.get("error"))
 
 
-@router.get("/cart", responses={200: HTML, 303: (None, "sign in first"), 503: HTML})
+@router.get("/cart", responses={200: HTML, 303: (None, "sign in first"), 400: HTML, 503: HTML})
 async def show_cart(request: Request, web: WebContext, added: Annotated[str | None, Query(
         description="the SKU just added (the page says so)")] = None) -> Response:
     """Your cart: its lines, their prices and the total."""
@@ -60,7 +60,7 @@ async def show_cart(request: Request, web: WebContext, added: Annotated[str | No
     return await _show_cart(v, added=added if added and _SKU.match(added) else None)
 
 
-@router.post("/cart/items", body=FORM, responses=_FORMS)
+@router.post("/cart/items", body=FORM, responses={**_FORMS, 404: HTML})
 async def add_to_cart(request: Request, web: WebContext) -> Response:
     """Add one of a product (or `quantity`) to the cart: fields `sku`, `quantity`, `next` (the
     product page, where a visitor who is not signed in comes back to)."""
@@ -110,7 +110,7 @@ async def change_quantity(request: Request, web: WebContext, sku: str) -> Respon
     return redirect(v, "/cart")
 
 
-@router.post("/cart/items/{sku}/remove", body=FORM, responses={**_FORMS, 404: HTML})
+@router.post("/cart/items/{sku}/remove", body=FORM, responses=_FORMS)
 async def remove_line(request: Request, web: WebContext, sku: str) -> Response:
     """Take `sku` out of the cart (a line already gone is fine)."""
     v = await visit(request, web)
@@ -129,7 +129,8 @@ async def remove_line(request: Request, web: WebContext, sku: str) -> Response:
     return redirect(v, "/cart")
 
 
-@router.get("/checkout", responses={200: HTML, 303: (None, "sign in first"), 503: HTML})
+@router.get("/checkout", responses={200: HTML, 303: (None, "sign in first"), 400: HTML,
+                                     503: HTML})
 async def checkout_form(request: Request, web: WebContext) -> Response:
     """The checkout: what is being bought, and the card to pay with."""
     v = await visit(request, web)

@@ -55,7 +55,8 @@ async def order_history(request: Request, web: WebContext, cursor: Cursor = None
     return page(v, "orders.html", listing=listing, progress=progress, when=when)
 
 
-@router.get("/orders/{order_id}", responses={200: HTML, 303: _SIGN_IN, 404: HTML, 503: HTML})
+@router.get("/orders/{order_id}", responses={200: HTML, 303: _SIGN_IN, 400: HTML, 404: HTML,
+                                             503: HTML})
 async def order_page(request: Request, web: WebContext, order_id: OrderId) -> Response:
     """One of your orders: its status, the checkout's steps, its lines and total."""
     v = await visit(request, web)
@@ -90,7 +91,8 @@ def _event(view: Progress) -> bytes:
     return b"event: progress\ndata: " + orjson.dumps(view.as_json()) + b"\n\n"
 
 
-@router.get("/orders/{order_id}/live", responses={200: _STREAM, 404: HTML, 503: HTML, 303: _SIGN_IN})
+@router.get("/orders/{order_id}/live", responses={200: _STREAM, 303: _SIGN_IN, 400: HTML,
+                                                  404: HTML, 503: HTML})
 async def order_live(request: Request, web: WebContext, order_id: OrderId) -> Response:
     """Server-sent events: the order's steps now and at every change, until it is final."""
     v = await visit(request, web)

@@ -90,7 +90,7 @@ async def category(request: Request, web: WebContext, slug: Annotated[str, Path(
     return page(v, "category.html", category=found[0], listing=listing)
 
 
-@router.get("/products/{product_id}", responses={200: HTML, 404: HTML, 503: HTML})
+@router.get("/products/{product_id}", responses={**_PAGES, 404: HTML})
 async def product(request: Request, web: WebContext,
                   product_id: Annotated[str, Path()]) -> Response:
     """A product: its picture, price, description and how many are in stock."""
