@@ -261,8 +261,30 @@ def test_pages_stay_well_under_150_kb(shop: Checkout) -> None:
     assert "immutable" in art.headers["cache-control"]
 
 
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None, html[:300]
+    return found[1]
+
+
+def _shopper_with_a_cart(shop: Checkout, sku: str) -> requests.Session:
+    """A signed-in session (plain HTTP, the same forms) whose cart holds one ``sku``."""
+    s = requests.Session()
+    s.headers["Origin"] = shop.gateway
+    r = s.post(f"{shop.gateway}/signup", allow_redirects=False, timeout=10, data={
+        "csrf": _csrf(s.get(f"{shop.gateway}/signup", timeout=10).text), "next": "/",
+        "email": f"http-{time.time_ns()}@souk.local", "password": "correct horse battery"})
+    assert r.status_code == 303, r.text[:300]
+    r = s.post(f"{shop.gateway}/cart/items", allow_redirects=False, timeout=10, data={
+        "csrf": _csrf(s.get(f"{shop.gateway}/cart", timeout=10).text), "sku": sku,
+        "quantity": "1", "next": "/"})
+    assert r.status_code == 303 and r.headers["Location"].startswith("/cart"), r.text[:300]
+    return s
+
+
 def test_with_the_catalog_down_the_shop_says_try_again_shortly(shop: Checkout) -> None:
     """Last in this module: it takes the catalog away (and brings it back)."""
+    shopper = _shopper_with_a_cart(shop, "PAN-0001")
     pid = shop.pid_of("catalog-1")
     shop.souk("hold", "catalog-1")
     os.kill(pid, signal.SIGKILL)
@@ -278,8 +300,19 @@ def test_with_the_catalog_down_the_shop_says_try_again_shortly(shop: Checkout) -
         assert r.headers["content-type"].startswith("text/html")
         assert "please try again shortly" in r.text
         assert "Traceback" not in r.text and "problem" not in r.text
-        product = requests.get(shop.gateway + "/search?q=tea", timeout=10)
-        assert product.status_code == 503 and "try again shortly" in product.text
+        found = requests.get(shop.gateway + "/search?q=tea", timeout=10)
+        assert found.status_code == 503 and "try again shortly" in found.text
+        # the cart still answers, from the prices it keeps, and says they may be old (once
+        # they are past their freshness, 5 s)
+        deadline = time.monotonic() + 30
+        for _ in range(60):
+            cart = shopper.get(shop.gateway + "/cart", timeout=10)
+            assert cart.status_code == 200, cart.text[:300]
+            if "Some prices may be out of date" in cart.text or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert "Some prices may be out of date" in cart.text
+        assert "last known price" in cart.text
     finally:
         shop.souk("release", "catalog-1")
     deadline = time.monotonic() + 60

@@ -12,6 +12,34 @@
 
   var STATES = { done: "done", failed: "failed", current: "in progress", todo: "to come" };
 
+  function fillStep(item, step) {
+    item.className = step.state;
+    item.setAttribute("data-step", step.key);
+    item.textContent = step.label;
+    var state = document.createElement("span");
+    state.className = "sr-only";
+    state.textContent = " (" + (STATES[step.state] || step.state) + ")";
+    item.appendChild(state);
+  }
+
+  // Only the steps that changed are touched, so a screen reader hears what is new, not the
+  // whole list again; a different path (a cancellation) replaces the list.
+  function showSteps(list, steps) {
+    var items = list.children;
+    var same = items.length === steps.length && steps.every(function (step, i) {
+      return items[i].getAttribute("data-step") === step.key;
+    });
+    if (!same) {
+      while (list.firstChild) { list.removeChild(list.firstChild); }
+    }
+    steps.forEach(function (step, i) {
+      var item = same ? items[i] : list.appendChild(document.createElement("li"));
+      if (!same || item.className !== step.state || item.firstChild.nodeValue !== step.label) {
+        fillStep(item, step);
+      }
+    });
+  }
+
   function showProgress(view) {
     var headline = document.getElementById("headline");
     if (headline) {
@@ -19,20 +47,7 @@
       headline.className = "status status-" + view.status;
     }
     var list = document.getElementById("steps");
-    if (list) {
-      while (list.firstChild) { list.removeChild(list.firstChild); }
-      view.steps.forEach(function (step) {
-        var item = document.createElement("li");
-        item.className = step.state;
-        item.setAttribute("data-step", step.key);
-        item.textContent = step.label;
-        var state = document.createElement("span");
-        state.className = "sr-only";
-        state.textContent = " (" + (STATES[step.state] || step.state) + ")";
-        item.appendChild(state);
-        list.appendChild(item);
-      });
-    }
+    if (list) { showSteps(list, view.steps); }
     var reason = document.getElementById("reason");
     if (reason) {
       reason.textContent = view.message || "";
