@@ -99,14 +99,16 @@ async def product(request: Request, web: WebContext,
     if len(product_id) > 64:
         return not_found(v, "product")
     try:
-        item = await shop.product(product_id)
+        item, categories = await asyncio.gather(shop.product(product_id), shop.categories())
     except ShopError as exc:
         return failed(v, exc, "product")
+    names = {c["slug"]: c["name"] for c in categories}
     try:  # the product is worth showing even when its stock cannot be known right now
         available: int | None = await shop.available(item["sku"])
     except ShopError:
         available = None
-    return page(v, "product.html", product=item, available=available)
+    return page(v, "product.html", product=item, available=available,
+                category=names.get(item["category"], item["category"]))
 
 
 @router.get("/art/{slug}.svg", responses={200: _SVG, 404: Media("text/plain", "no such picture")})

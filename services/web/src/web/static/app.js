@@ -64,6 +64,12 @@
     if (!live || !window.EventSource) { return; }
     var source = new EventSource(live.getAttribute("data-live"));
     var closed = false;
+    var connections = 0;
+    // each stream lasts 25 s at most; after a few minutes the Refresh link is left to the reader
+    source.addEventListener("open", function () {
+      connections += 1;
+      if (connections > 12) { closed = true; source.close(); }
+    });
     source.addEventListener("progress", function (event) {
       var view;
       try { view = JSON.parse(event.data); } catch (e) { return; }
