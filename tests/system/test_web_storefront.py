@@ -17,6 +17,7 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from .checkout_platform import Checkout
+from .test_web_accessibility import serious_violations
 from .web_platform import chromium, keep_screenshot, new_shopper, visitor, web_shop
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
@@ -246,6 +247,40 @@ def test_a_payment_timeout_is_followed_live_to_its_cancellation(shop: Checkout,
         assert page.evaluate("window.soukNotReloaded === true")
         expect(page.get_by_role("link", name="Refresh")).to_have_count(0)
         keep_screenshot(page, "storefront-payment-timed-out")
+
+
+def test_the_storefront_pages_have_no_serious_accessibility_violation(
+        shop: Checkout, browser: Browser) -> None:
+    with visitor(browser, shop) as context:
+        page = context.new_page()
+        found: dict[str, list[str]] = {}
+
+        def check(name: str) -> None:
+            found[name] = serious_violations(page)
+
+        for path in ("/search?q=tea", "/categories/kitchen", "/products/no-such-product"):
+            page.goto(path)
+            check(path)
+        page.goto("/search?q=knife")
+        page.get_by_role("link", name="Chef's Knife 20 cm").click()
+        check("product, anonymous")
+        new_shopper(page)
+        page.goto("/search?q=knife")
+        page.get_by_role("link", name="Chef's Knife 20 cm").click()
+        check("product, signed in")
+        page.get_by_role("button", name="Add to cart").click()
+        check("cart")
+        page.get_by_role("link", name="Check out").click()
+        check("checkout")
+        page.get_by_role("button", name="Place order").click()
+        page.wait_for_url(ORDER_URL)
+        expect(page.locator("#headline")).to_have_text("Confirmed", timeout=30_000)
+        check("order")
+        page.goto("/orders")
+        check("orders")
+        page.goto("/mailbox")
+        check("mailbox")
+        assert found == {name: [] for name in found}
 
 
 def test_pages_stay_well_under_150_kb(shop: Checkout) -> None:

@@ -16,7 +16,7 @@ def money(minor: int, currency: str = "EUR") -> str:
     minor = abs(minor)
     symbol = _SYMBOLS.get(currency)
     amount = f"{minor // 100:,}.{minor % 100:02d}"
-    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"
+    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{currency} {amount}"
 
 
 def when(unix_seconds: float) -> str:

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.unit
 
 @pytest.mark.parametrize(("minor", "currency", "shown"), [
     (1290, "EUR", "€12.90"), (5, "EUR", "€0.05"), (0, "USD", "$0.00"),
-    (123456789, "GBP", "£1,234,567.89"), (-250, "EUR", "-€2.50"), (1999, "CHF", "19.99 CHF")])
+    (123456789, "GBP", "£1,234,567.89"), (-250, "EUR", "-€2.50"), (1999, "CHF", "CHF 19.99")])
 def test_writes_an_amount_in_minor_units_with_its_currency(minor: int, currency: str,
                                                            shown: str) -> None:
     assert money(minor, currency) == shown
