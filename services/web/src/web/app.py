@@ -14,7 +14,7 @@ from chassis.runtime import Runtime
 from chassis.web import App
 from web.adapters.identity import IdentityClient
 from web.adapters.sql import SqlSessions
-from web.entrypoints import auth, shop, static
+from web.entrypoints import auth, cart, orders, shop, static
 from web.entrypoints.pages import error_page
 from web.service.context import WebContext
 from web.service.sessions import Sessions
@@ -32,7 +32,8 @@ def create_app(settings: WebSettings | None = None) -> App:
         settings, title="Souk web",
         description="The storefront and the operations console: server-rendered pages behind "
                     "the gateway's root route, sessions kept server-side.",
-        routers=[shop.router, auth.router, static.router], lifespan=_bootstrap(settings))
+        routers=[shop.router, cart.router, orders.router, auth.router, static.router],
+        lifespan=_bootstrap(settings))
     app.error_page = error_page  # a browser lost on the site gets a page, not problem+json
     return app
 

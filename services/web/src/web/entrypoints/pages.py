@@ -19,6 +19,7 @@ import jinja2
 from chassis import clock
 from chassis.problems import Problem
 from chassis.web import Media, Request, Response
+from web.domain.money import money
 from web.domain.sessions import Session, same_secret
 from web.service.context import WebContext
 
@@ -50,11 +51,6 @@ STATIC_VERSIONS = _versions()
 def static_url(name: str) -> str:
     """``/static/<name>?v=<content hash>``: cached for a year, changed with its content."""
     return f"/static/{name}?v={STATIC_VERSIONS[name]}"
-
-
-def money(minor: int, currency: str = "EUR") -> str:
-    symbol = {"EUR": "€", "USD": "$", "GBP": "£"}.get(currency, currency + " ")
-    return f"{symbol}{minor // 100:,}.{minor % 100:02d}"
 
 
 pages = jinja2.Environment(

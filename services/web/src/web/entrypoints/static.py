@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from chassis.web import Media, Path, Response, Router
+from chassis.web import Media, Path, Query, Response, Router
 from web.entrypoints.pages import _STATIC, STATIC_VERSIONS
 
 __all__ = ["router"]
@@ -21,7 +21,10 @@ _NOT_FOUND = b"not found"
 @router.get("/static/{name}", responses={
     200: (Media("text/css"), Media("text/javascript"), Media("image/svg+xml")),
     404: Media("text/plain", "no such file")})
-async def static_file(name: Annotated[str, Path(max_length=64)]) -> Response:
+async def static_file(name: Annotated[str, Path(max_length=64)],
+                      v: Annotated[str | None, Query(
+                          max_length=64, description="the content's hash (cache busting)")] = None,
+                      ) -> Response:
     """One static file."""
     body = _FILES.get(name)
     if body is None:

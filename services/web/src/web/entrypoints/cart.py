@@ -1,0 +1,176 @@
+"""The cart and the checkout: add from a product page, change quantities, remove lines (forms,
+each answered 303 to the cart), then check out with a test card.
+
+The checkout form carries an Idempotency-Key made when it was shown, so a double submit places
+one order; and ``js`` (0, set to 1 by app.js): without JavaScript the order is asked to wait
+for its outcome, so the order page the browser lands on is usually final already."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated
+from urllib.parse import quote
+
+from chassis.web import Query, Request, Response, Router
+from web.adapters.shop import Shop
+from web.domain.errors import NotFound, Refused, ShopError
+from web.entrypoints.failures import bad_request, failed, sign_in_first
+from web.entrypoints.pages import FORM, HTML, Visit, page, posted, redirect, safe_next, visit
+from web.service.context import WebContext
+
+__all__ = ["CARDS", "router"]
+
+router = Router(tags=["cart"])
+
+CARDS = (("tok_visa", "Visa test card (paid)"),
+         ("tok_decline", "Test card that is declined"),
+         ("tok_timeout", "Test card whose bank answers too late"))
+MAX_QUANTITY = 99
+_SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
+_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+_TO_CART = (None, "done: on to the cart (or to sign in first)")
+_FORMS = {303: _TO_CART, 400: HTML, 403: HTML, 503: HTML}
+
+
+def _quantity(raw: str) -> int | None:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        return None
+    return value if 1 <= value <= MAX_QUANTITY else None
+
+
+async def _show_cart(v: Visit, status: int = 200, **notes: str | None) -> Response:
+    try:
+        cart = await Shop(v.web.client).cart(v.bearer)
+    except ShopError as exc:
+        return failed(v, exc)
+    return page(v, "cart.html", status, cart=cart, added=notes.get("added"),
+                error=notes.get("error"))
+
+
+@router.get("/cart", responses={200: HTML, 303: (None, "sign in first"), 400: HTML, 503: HTML})
+async def show_cart(request: Request, web: WebContext, added: Annotated[str | None, Query(
+        description="the SKU just added (the page says so)")] = None) -> Response:
+    """Your cart: its lines, their prices and the total."""
+    v = await visit(request, web)
+    if not v.signed_in:
+        return sign_in_first(v, "/cart")
+    return await _show_cart(v, added=added if added and _SKU.match(added) else None)
+
+
+@router.post("/cart/items", body=FORM, responses={**_FORMS, 404: HTML})
+async def add_to_cart(request: Request, web: WebContext) -> Response:
+    """Add one of a product (or `quantity`) to the cart: fields `sku`, `quantity`, `next` (the
+    product page, where a visitor who is not signed in comes back to)."""
+    v = await visit(request, web)
+    form = await posted(v)
+    if isinstance(form, Response):
+        return form
+    back = safe_next(form.get("next"), "/")
+    if not v.signed_in:
+        return sign_in_first(v, back)
+    sku, quantity = form.get("sku"), _quantity(form.get("quantity", "1") or "1")
+    if not _SKU.match(sku) or quantity is None:
+        return bad_request(v, f"Choose between 1 and {MAX_QUANTITY} of a product.", back)
+    shop = Shop(web.client)
+    try:
+        cart = await shop.cart(v.bearer)
+        held = next((line["quantity"] for line in cart["items"] if line["sku"] == sku), 0)
+        if held + quantity > MAX_QUANTITY:
+            return bad_request(v, f"A cart holds at most {MAX_QUANTITY} of one product.", back)
+        await shop.set_quantity(v.bearer, sku, held + quantity)
+    except Refused as exc:
+        return bad_request(v, exc.detail or "That product cannot be added.", back)
+    except ShopError as exc:
+        return failed(v, exc)
+    return redirect(v, "/cart?added=" + quote(sku))
+
+
+@router.post("/cart/items/{sku}", body=FORM, responses={**_FORMS, 404: HTML})
+async def change_quantity(request: Request, web: WebContext, sku: str) -> Response:
+    """Set how many of `sku` the cart holds (field `quantity`, 1 to 99)."""
+    v = await visit(request, web)
+    form = await posted(v)
+    if isinstance(form, Response):
+        return form
+    if not v.signed_in:
+        return sign_in_first(v, "/cart")
+    quantity = _quantity(form.get("quantity"))
+    if not _SKU.match(sku) or quantity is None:
+        return await _show_cart(v, 400, error=f"A quantity is a number from 1 to {MAX_QUANTITY}; "
+                                              "to drop a line, remove it.")
+    try:
+        await Shop(web.client).set_quantity(v.bearer, sku, quantity)
+    except Refused as exc:
+        return await _show_cart(v, 400, error=exc.detail or "That quantity cannot be set.")
+    except ShopError as exc:
+        return failed(v, exc, "item")
+    return redirect(v, "/cart")
+
+
+@router.post("/cart/items/{sku}/remove", body=FORM, responses=_FORMS)
+async def remove_line(request: Request, web: WebContext, sku: str) -> Response:
+    """Take `sku` out of the cart (a line already gone is fine)."""
+    v = await visit(request, web)
+    form = await posted(v)
+    if isinstance(form, Response):
+        return form
+    if not v.signed_in:
+        return sign_in_first(v, "/cart")
+    if not _SKU.match(sku):
+        return bad_request(v, "There is no such line in your cart.", "/cart")
+    try:
+        await Shop(web.client).remove(v.bearer, sku)
+    except ShopError as exc:
+        if not isinstance(exc, (Refused, NotFound)):
+            return failed(v, exc)
+    return redirect(v, "/cart")
+
+
+@router.get("/checkout", responses={200: HTML, 303: (None, "sign in first"), 400: HTML,
+                                     503: HTML})
+async def checkout_form(request: Request, web: WebContext) -> Response:
+    """The checkout: what is being bought, and the card to pay with."""
+    v = await visit(request, web)
+    if not v.signed_in:
+        return sign_in_first(v, "/checkout")
+    try:
+        cart = await Shop(web.client).cart(v.bearer)
+    except ShopError as exc:
+        return failed(v, exc)
+    return page(v, "checkout.html", cart=cart, cards=CARDS, card="tok_visa",
+                key=f"web-{uuid.uuid4().hex}", error=None)
+
+
+@router.post("/checkout", body=FORM, responses={
+    303: (None, "placed: on to the order's page"), 400: HTML, 403: HTML, 503: HTML})
+async def check_out(request: Request, web: WebContext) -> Response:
+    """Place the order: fields `card`, `key` (the Idempotency-Key), `js`."""
+    v = await visit(request, web)
+    form = await posted(v)
+    if isinstance(form, Response):
+        return form
+    if not v.signed_in:
+        return sign_in_first(v, "/checkout")
+    card, key = form.get("card"), form.get("key")
+    shop = Shop(web.client)
+    if card not in dict(CARDS) or not _KEY.match(key):
+        try:
+            cart = await shop.cart(v.bearer)
+        except ShopError as exc:
+            return failed(v, exc)
+        return page(v, "checkout.html", 400, cart=cart, cards=CARDS, card="tok_visa",
+                    key=f"web-{uuid.uuid4().hex}", error="Choose one of the test cards.")
+    try:
+        order = await shop.place_order(v.bearer, key, card, wait=form.get("js") != "1")
+    except Refused as exc:
+        if exc.slug == "orders/empty-cart":
+            return page(v, "error.html", 400, heading="Your cart is empty",
+                        message="There is nothing to check out yet: add a product first.",
+                        back="/", back_label="Find something you like")
+        return bad_request(v, exc.detail or "The order could not be placed.", "/cart")
+    except ShopError as exc:
+        return failed(v, exc)
+    return redirect(v, f"/orders/{quote(str(order['id']), safe='')}")
