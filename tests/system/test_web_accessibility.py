@@ -8,17 +8,20 @@ import re
 from collections.abc import Iterator
 
 import pytest
-from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, expect
 
 from .checkout_platform import Checkout
-from .web_platform import chromium, keep_screenshot, new_shopper, visitor, web_shop
+from .web_platform import (
+    chromium,
+    keep_screenshot,
+    new_shopper,
+    serious_violations,
+    visitor,
+    web_shop,
+)
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
 
-AXE_OPTIONS = {"resultTypes": ["violations"],
-               "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
-                                                     "best-practice"]}}
 ANONYMOUS_PAGES = ["/", "/signin", "/signup"]
 
 
@@ -32,13 +35,6 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
 def browser() -> Iterator[Browser]:
     with chromium() as browser:
         yield browser
-
-
-def serious_violations(page: Page) -> list[str]:
-    results = Axe().run(page, options=AXE_OPTIONS)
-    return [f"{v['id']} ({v['impact']}): {v['help']} at "
-            f"{', '.join(str(n['target']) for n in v['nodes'][:3])}"
-            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
 
 
 def test_the_anonymous_pages_have_no_serious_accessibility_violation(

@@ -17,8 +17,14 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from .checkout_platform import Checkout
-from .test_web_accessibility import serious_violations
-from .web_platform import chromium, keep_screenshot, new_shopper, visitor, web_shop
+from .web_platform import (
+    chromium,
+    keep_screenshot,
+    new_shopper,
+    serious_violations,
+    visitor,
+    web_shop,
+)
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
 

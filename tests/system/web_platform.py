@@ -40,7 +40,13 @@ if not CHROMIUM.exists():
     pytest.skip(f"the browser tests need Debian's chromium at {CHROMIUM} "
                 "(apt-get install -y chromium; .ci/run installs it)", allow_module_level=True)
 
+from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
+
+# axe-core's WCAG 2.1 A and AA rules and its best practices
+AXE_OPTIONS = {"resultTypes": ["violations"],
+               "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa",
+                                                     "best-practice"]}}
 
 
 @contextlib.contextmanager
@@ -98,3 +104,11 @@ def sign_in(page: Page, email: str, password: str) -> None:
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state()
+
+
+def serious_violations(page: Page) -> list[str]:
+    """What axe-core finds serious or critical on the page as it is now, one line each."""
+    results = Axe().run(page, options=AXE_OPTIONS)
+    return [f"{v['id']} ({v['impact']}): {v['help']} at "
+            f"{', '.join(str(n['target']) for n in v['nodes'][:3])}"
+            for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
