@@ -283,8 +283,10 @@ def hpa(service: str) -> dict[str, Any]:
 
 
 def postgresql_values() -> dict[str, Any]:
-    """Values of the CloudNativePG ``cluster`` chart: one PostgreSQL cluster, a database and a
-    login role per stateful service (the role owns only its database)."""
+    """Values of the CloudNativePG ``cluster`` chart (release in the namespace ``souk-data``, the
+    operator installed from its own chart first): one PostgreSQL cluster of three instances, a
+    database and a login role per stateful service (the role owns only its database). The
+    passwords are the ``souk-pg-<service>`` Secrets that ``generate.py secrets`` prints."""
     stateful = [name for name, s in callgraph.graph().items() if s.database]
     return {
         "fullnameOverride": PG_CLUSTER,
@@ -310,6 +312,185 @@ def postgresql_values() -> dict[str, Any]:
         },
         "backups": {"enabled": False},
     }
+
+
+# -- docker compose (deploy/compose.yaml): the same services on one machine, dev values only
+COMPOSE_DB_PASSWORD = "${SOUK_DB_PASSWORD:-dev-only-not-a-secret}"  # noqa: S105 (a dev default)
+COMPOSE_NATS = ("nats-1", "nats-2", "nats-3")
+
+
+def _dev_secret(service: str) -> str:
+    return f"dev-only-{service}-service-not-a-secret"
+
+
+def compose_service(service: str) -> dict[str, Any]:
+    node, p, plat = callgraph.graph()[service], prefix(service), platform()
+    env = {
+        "HOST": "0.0.0.0", "PORT": str(PORT), "LOG_FORMAT": "json",
+        # every node answers to "nats" on the compose network; the client learns the others
+        "NATS_URL": "nats://nats:4222",
+        "REGISTRY_URL": f"http://registry:{PORT}",
+        "STREAM_MAX_AGE": str(plat["stream_max_age"]),
+        "STREAM_MAX_BYTES": str(plat["stream_max_bytes"]),
+        "SERVICE_SECRET": f"${{SOUK_{p}SERVICE_SECRET:-{_dev_secret(service)}}}",
+    }
+    if service != callgraph.IDENTITY:
+        env["JWKS_URL"] = f"http://identity:{PORT}/v1/jwks"
+    if service == callgraph.TELEMETRY:
+        env |= {"KEEP_RATIO": str(plat["trace_keep_ratio"]), "SLOW_MS": str(plat["trace_slow_ms"])}
+    else:  # spans to Jaeger (OTLP/HTTP); point them at http://telemetry:8000 for Souk's own store
+        env |= {"OTLP_ENDPOINT": "http://jaeger:4318",
+                "TRACE_SAMPLE_RATIO": str(plat["trace_sample_ratio"]),
+                "TRACE_KEEP_RATIO": str(plat["trace_keep_ratio"]),
+                "TRACE_SLOW_MS": str(plat["trace_slow_ms"])}
+    if node.database:
+        env["DATABASE_URL"] = f"postgresql://{service}:{COMPOSE_DB_PASSWORD}@postgres:5432/{service}"
+    if service in (callgraph.IDENTITY, callgraph.REGISTRY):
+        env["SERVICE_CREDENTIALS_FILE"] = f"/run/souk/{CREDENTIALS_FILE}"
+    if service == callgraph.IDENTITY:
+        env["SIGNING_KEY_SECRET"] = "${SOUK_SIGNING_KEY_SECRET:-dev-only-signing-key-not-a-secret}"  # noqa: S105
+    if service == "cart":
+        env["CATALOG_URL"] = f"http://catalog:{PORT}"
+    if service == callgraph.GATEWAY:
+        env["REDIS_URL"] = "redis://redis:6379/0"  # rate limits shared by every gateway replica
+    doc: dict[str, Any] = {
+        "image": f"souk/{service}:dev",
+        "build": {"context": "..", "dockerfile": "deploy/Dockerfile", "args": {"SERVICE": service}},
+        "environment": {p + k: v for k, v in sorted(env.items())},
+        "read_only": True,
+        "tmpfs": ["/tmp:size=64m",  # noqa: S108 (the container's own tmpfs)
+                  "/srv/souk:size=256m,uid=10001,gid=10001,mode=0700"],
+        "user": "10001:10001",
+        "cap_drop": ["ALL"],
+        "security_opt": ["no-new-privileges:true"],
+        "restart": "unless-stopped",
+        "depends_on": {"nats-1": {"condition": "service_started"},
+                       **({"postgres": {"condition": "service_healthy"}} if node.database else {})},
+        "networks": ["souk"],
+    }
+    if service != callgraph.REGISTRY:
+        doc["depends_on"]["registry"] = {"condition": "service_healthy"}
+    if service not in (callgraph.REGISTRY, callgraph.IDENTITY):
+        doc["depends_on"]["identity"] = {"condition": "service_healthy"}
+    if service in (callgraph.IDENTITY, callgraph.REGISTRY):
+        doc["configs"] = [{"source": "service-credentials",
+                           "target": f"/run/souk/{CREDENTIALS_FILE}", "mode": 0o444}]
+    if service == callgraph.GATEWAY:
+        # a range, so `--scale gateway=N` (N <= 4) gives each replica a host port of its own
+        doc["ports"] = ["8080-8083:8000"]
+        doc["depends_on"]["redis"] = {"condition": "service_started"}
+    return doc
+
+
+def _nats(name: str) -> dict[str, Any]:
+    routes = ",".join(f"nats-route://{n}:6222" for n in COMPOSE_NATS)
+    return {"image": "nats:2.10-alpine",
+            "command": ["--name", name, "--jetstream", "--store_dir", "/data", "--http_port", "8222",
+                        "--cluster_name", "souk", "--cluster", "nats://0.0.0.0:6222",
+                        "--routes", routes],
+            "volumes": [f"{name}:/data"],
+            "networks": {"souk": {"aliases": ["nats"]}},
+            "restart": "unless-stopped"}
+
+
+def compose() -> dict[str, Any]:
+    stateful = [name for name, s in callgraph.graph().items() if s.database]
+    hashes = {s: hashlib.sha256(_dev_secret(s).encode()).hexdigest() for s in callgraph.service_names()}
+    services: dict[str, Any] = {
+        # one server, a database and a login role per service (compose/postgres-init.sh)
+        "postgres": {
+            "image": "postgres:16-alpine",
+            "environment": {"POSTGRES_PASSWORD": "${SOUK_PG_SUPERUSER_PASSWORD:-dev-only-not-a-secret}",
+                            "SOUK_DATABASES": " ".join(stateful),
+                            "SOUK_DB_PASSWORD": COMPOSE_DB_PASSWORD},
+            "volumes": ["postgres:/var/lib/postgresql/data",
+                        "./compose/postgres-init.sh:/docker-entrypoint-initdb.d/souk.sh:ro"],
+            "healthcheck": {"test": ["CMD", "pg_isready", "-U", "postgres"],
+                            "interval": "5s", "timeout": "3s", "retries": 20},
+            "networks": ["souk"], "restart": "unless-stopped"},
+        **{name: _nats(name) for name in COMPOSE_NATS},
+        "redis": {"image": "redis:7.4-alpine",
+                  "command": ["redis-server", "--save", "", "--appendonly", "no"],
+                  "networks": ["souk"], "restart": "unless-stopped"},
+        "jaeger": {"image": "jaegertracing/all-in-one:1.62.0",
+                   "environment": {"COLLECTOR_OTLP_ENABLED": "true"},
+                   "ports": ["127.0.0.1:16686:16686"], "networks": ["souk"],
+                   "restart": "unless-stopped"},
+        "prometheus": {"image": "prom/prometheus:v2.55.1",
+                       "command": ["--config.file=/etc/prometheus/prometheus.yml",
+                                   "--storage.tsdb.path=/prometheus"],
+                       "volumes": ["./compose/prometheus.yml:/etc/prometheus/prometheus.yml:ro",
+                                   "prometheus:/prometheus"],
+                       "ports": ["127.0.0.1:9090:9090"], "networks": ["souk"],
+                       "restart": "unless-stopped"},
+        "grafana": {"image": "grafana/grafana:11.3.0",
+                    "volumes": ["./compose/grafana:/etc/grafana/provisioning:ro",
+                                "./grafana:/var/lib/souk-dashboards:ro"],
+                    "ports": ["127.0.0.1:3000:3000"], "networks": ["souk"],
+                    "restart": "unless-stopped"},
+        **{name: compose_service(name) for name in callgraph.service_names()},
+    }
+    return {
+        "name": "souk",
+        "services": services,
+        "networks": {"souk": {}},
+        "volumes": {name: {} for name in ("postgres", *COMPOSE_NATS, "prometheus")},
+        "configs": {"service-credentials": {
+            "content": json.dumps(hashes, indent=2, sort_keys=True)}},
+    }
+
+
+# -- CI (.github/workflows): one workflow per service, filtered to what it is built from, and one
+# for the platform (everything outside services/: the whole suite, the deploy files' checks)
+CHECKOUT = "actions/checkout@v4"
+SETUP_PYTHON = "actions/setup-python@v5"
+_PG_SERVICE = {"image": "postgres:16-alpine",
+               "env": {"POSTGRES_HOST_AUTH_METHOD": "trust"},
+               "ports": ["5432:5432"],
+               "options": "--health-cmd pg_isready --health-interval 5s --health-retries 20"}
+_SETUP = [{"uses": CHECKOUT}, {"uses": SETUP_PYTHON, "with": {"python-version": "3.11"}}]
+
+
+def _test_job(command: str, minutes: int) -> dict[str, Any]:
+    return {"runs-on": "ubuntu-24.04", "timeout-minutes": minutes,
+            "services": {"postgres": _PG_SERVICE},
+            "env": {"SOUK_TEST_POSTGRES_URL": "postgresql://postgres@127.0.0.1:5432/postgres"},
+            "steps": [*_SETUP, {"name": "test", "run": command}]}
+
+
+def service_workflow(service: str) -> dict[str, Any]:
+    paths = [f"services/{service}/**", "libs/chassis/**", "libs/contracts/**",
+             "requirements/runtime.txt", "requirements/dev.txt", "deploy/Dockerfile",
+             "deploy/entrypoint.py", f".github/workflows/{service}.yml"]
+    version = ("python -c \"import tomllib; print(tomllib.load(open('services/"
+               f"{service}/pyproject.toml', 'rb'))['project']['version'])\"")
+    image = {
+        "needs": "test", "runs-on": "ubuntu-24.04", "timeout-minutes": 30,
+        "permissions": {"contents": "read", "packages": "write"},
+        "steps": [{"uses": CHECKOUT},
+                  {"name": "build", "run": (
+                      f"version=$({version})\n"
+                      f"docker build -f deploy/Dockerfile --build-arg SERVICE={service} \\\n"
+                      f"  -t ghcr.io/${{{{ github.repository }}}}/{service}:$version-"
+                      "${{ github.sha }} .\n")},
+                  {"name": "push", "if": "github.ref == 'refs/heads/main'", "run": (
+                      'echo "${{ secrets.GITHUB_TOKEN }}" | docker login ghcr.io -u "${{ github.actor }}" '
+                      "--password-stdin\n"
+                      f"docker push --all-tags ghcr.io/${{{{ github.repository }}}}/{service}\n")}]}
+    return {"name": service,
+            "on": {"push": {"branches": ["main"], "paths": paths}, "pull_request": {"paths": paths}},
+            "permissions": {"contents": "read"},
+            "concurrency": {"group": f"{service}-${{{{ github.ref }}}}", "cancel-in-progress": True},
+            "jobs": {"test": _test_job(f"make test SERVICE={service}", 30), "image": image}}
+
+
+def platform_workflow() -> dict[str, Any]:
+    paths = ["**", "!services/**"]  # a service's own change runs its workflow
+    return {"name": "platform",
+            "on": {"push": {"branches": ["main"], "paths": paths}, "pull_request": {"paths": paths}},
+            "permissions": {"contents": "read"},
+            "concurrency": {"group": "platform-${{ github.ref }}", "cancel-in-progress": True},
+            "jobs": {"test": _test_job("make test", 90)}}
 
 
 def files() -> dict[Path, str]:
@@ -350,13 +531,31 @@ def files() -> dict[Path, str]:
             {"op": "add", "path": "/spec/externalTrafficPolicy", "value": "Local"},
             {"op": "replace", "path": "/spec/ports/0/port", "value": 80}], sort_keys=False)}])
     out[Path("k8s/charts/postgresql-values.yaml")] = postgresql_values()
+    out[Path("compose.yaml")] = compose()
+    for service in services:
+        out[Path(f"../.github/workflows/{service}.yml")] = service_workflow(service)
+    out[Path("../.github/workflows/platform.yml")] = platform_workflow()
     return {path: HEADER + _dump(doc) for path, doc in out.items()}
+
+
+class _Dumper(yaml.SafeDumper):
+    """No anchors (every list written out), multi-line strings as literal blocks, long lines."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def _text(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+_Dumper.add_representer(str, _text)
 
 
 def _dump(doc: Any) -> str:
     if isinstance(doc, list):
-        return "---\n".join(yaml.safe_dump(d, sort_keys=False) for d in doc)
-    return yaml.safe_dump(doc, sort_keys=False)
+        return "---\n".join(_dump(d) for d in doc)
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=100)
 
 
 def write(root: Path = HERE) -> list[Path]:
