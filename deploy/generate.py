@@ -92,8 +92,8 @@ def config(service: str) -> dict[str, str]:
         "PORT": str(PORT),
         "LOG_FORMAT": "json",
         "NATS_URL": NATS_URL,
-        # the registry stays: the gateway balances over its healthy instances, and service tokens
-        # are fetched from the identity instance it lists (docs/deploy.md, "Discovery")
+        # the registry stays: every instance registers, the gateway balances over the healthy
+        # ones, Prometheus can find them there (docs/deploy.md, "Discovery")
         "REGISTRY_URL": f"http://registry:{PORT}",
         "STREAM_MAX_AGE": str(plat["stream_max_age"]),
         "STREAM_MAX_BYTES": str(plat["stream_max_bytes"]),
@@ -109,9 +109,20 @@ def config(service: str) -> dict[str, str]:
                 "TRACE_SLOW_MS": str(plat["trace_slow_ms"])}
     if service in (callgraph.IDENTITY, callgraph.REGISTRY):
         env["SERVICE_CREDENTIALS_FILE"] = f"{CREDENTIALS_DIR}/{CREDENTIALS_FILE}"
-    if service == "cart":
-        env["CATALOG_URL"] = f"http://catalog:{PORT}"  # the one fixed-upstream setting there is
+    if upstreams := fixed_upstreams(service):
+        env["UPSTREAM_URLS"] = ",".join(f"{name}=http://{name}:{PORT}" for name in upstreams)
     return {p + key: value for key, value in sorted(env.items())}
+
+
+def fixed_upstreams(service: str) -> list[str]:
+    """What the service's client reaches by cluster DNS (``<PREFIX>UPSTREAM_URLS``): the services
+    its code calls and identity (service tokens). Not the gateway's: it balances over the
+    registry's healthy instances itself; not the registry's health checks: they go to each
+    registered instance."""
+    if service in (callgraph.GATEWAY, callgraph.REGISTRY):
+        return []
+    calls = set(callgraph.code_calls(service)) | {callgraph.IDENTITY}
+    return sorted(calls - {service})
 
 
 def secret_keys(service: str) -> list[str]:

@@ -218,6 +218,9 @@ def test_known_edges_of_the_call_graph() -> None:
         assert name == "identity" or "identity" in node.calls, name
         assert name == "telemetry" or "telemetry" in node.calls, name
     assert "payments" not in graph["orders"].calls    # the saga talks to payments over NATS only
+    for name in graph:  # what a service reaches by cluster DNS, its NetworkPolicy lets through
+        assert set(generate().fixed_upstreams(name)) <= graph[name].calls, name
+    assert generate().fixed_upstreams("orders") == ["cart", "identity"]
     assert not graph["gateway"].database and graph["orders"].database
 
 
