@@ -131,7 +131,7 @@ def secret_keys(service: str) -> list[str]:
     if callgraph.graph()[service].database:
         keys.append("DATABASE_URL")
     if service == callgraph.IDENTITY:
-        keys.append("SIGNING_KEY_SECRET")
+        keys += ["SIGNING_KEY_SECRET", "BOOTSTRAP_ADMIN_EMAIL", "BOOTSTRAP_ADMIN_PASSWORD"]
     return [prefix(service) + key for key in keys]
 
 
@@ -343,7 +343,8 @@ def compose_service(service: str) -> dict[str, Any]:
         "REGISTRY_URL": f"http://registry:{PORT}",
         "STREAM_MAX_AGE": str(plat["stream_max_age"]),
         "STREAM_MAX_BYTES": str(plat["stream_max_bytes"]),
-        "SERVICE_SECRET": f"${{SOUK_{p}SERVICE_SECRET:-{_dev_secret(service)}}}",
+        # fixed dev values: the credentials file (configs below) holds their hashes
+        "SERVICE_SECRET": _dev_secret(service),
     }
     if service != callgraph.IDENTITY:
         env["JWKS_URL"] = f"http://identity:{PORT}/v1/jwks"
@@ -617,6 +618,9 @@ def secret_manifests(dev: bool) -> Iterator[dict[str, Any]]:
                           {"username": service, "password": password}, "kubernetes.io/basic-auth")
         if service == callgraph.IDENTITY:
             data[prefix(service) + "SIGNING_KEY_SECRET"] = value("signing-key")
+            # the first admin, created at start; sign in and change the password
+            data[prefix(service) + "BOOTSTRAP_ADMIN_EMAIL"] = "admin@souk.local"
+            data[prefix(service) + "BOOTSTRAP_ADMIN_PASSWORD"] = value("admin-password")
         yield _secret(f"souk-{service}", NAMESPACE, data)
     yield _secret("souk-service-credentials", NAMESPACE,
                   {CREDENTIALS_FILE: json.dumps(hashes, indent=2, sort_keys=True)})

@@ -12,6 +12,8 @@ machine's (it is no PyPI package)."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib.util
 import json
 import os
@@ -333,3 +335,33 @@ def test_checkov_passes_the_manifests_the_dockerfile_and_the_workflows(tmp_path:
               for r in reports for f in r["results"]["failed_checks"]]
     assert failed == [] and result.returncode == 0, failed or result.stderr
     assert all(r["summary"]["passed"] > 0 for r in reports)
+
+
+def test_the_secrets_script_gives_every_secret_the_manifests_and_charts_refer_to() -> None:
+    gen = generate()
+    made = list(gen.secret_manifests(dev=False))
+    again = {(s["metadata"]["namespace"], s["metadata"]["name"]): s for s in gen.secret_manifests(False)}
+    by_name = {(s["metadata"]["namespace"], s["metadata"]["name"]): s for s in made}
+
+    def text(secret: dict[str, Any], key: str) -> str:
+        return base64.b64decode(secret["data"][key]).decode()
+
+    for name, deployment in of_kind("prod", "Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        for ref in [e["secretRef"]["name"] for e in pod["containers"][0]["envFrom"] if "secretRef" in e]:
+            secret = by_name[("souk", ref)]
+            assert set(secret["data"]) == set(gen.secret_keys(name)), name
+            assert secret["data"] != again[("souk", ref)]["data"]  # fresh random values each run
+        for volume in pod["volumes"]:
+            if "secret" in volume:
+                assert ("souk", volume["secret"]["secretName"]) in by_name, name
+    hashes = json.loads(text(by_name[("souk", "souk-service-credentials")], "service-credentials.json"))
+    for service, digest in hashes.items():
+        own = text(by_name[("souk", f"souk-{service}")], f"{service.upper()}_SERVICE_SECRET")
+        assert hashlib.sha256(own.encode()).hexdigest() == digest, service
+    values = yaml.safe_load((DEPLOY / "k8s" / "charts" / "postgresql-values.yaml").read_text())
+    for role in values["cluster"]["roles"]:
+        secret = by_name[("souk-data", role["passwordSecret"]["name"])]
+        assert text(secret, "username") == role["name"]
+        url = text(by_name[("souk", f"souk-{role['name']}")], f"{role['name'].upper()}_DATABASE_URL")
+        assert url.startswith(f"postgresql://{role['name']}:{text(secret, 'password')}@souk-pg-rw.")
