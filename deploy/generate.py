@@ -311,16 +311,15 @@ def postgresql_values() -> dict[str, Any]:
                           "limits": {"cpu": "2", "memory": "1Gi"}},
             "enableSuperuserAccess": False,
             "postgresql": {"parameters": {"max_connections": "400"}},
-            # the roles exist (without login) from the start, so the databases can be theirs;
-            # the operator then gives each its password and login (roles below)
-            "initdb": {"database": "app", "owner": "app", "postInitSQL": [
-                sql for name in stateful for sql in (
-                    f"CREATE ROLE {name} NOLOGIN", f"CREATE DATABASE {name} OWNER {name}",
-                    f"REVOKE ALL ON DATABASE {name} FROM PUBLIC")]},
+            # declarative (the operator reconciles them, so a service added later gets its role
+            # and database too): a login role per service, its password from a Secret
             "roles": [{"name": name, "ensure": "present", "login": True, "superuser": False,
                        "passwordSecret": {"name": f"{PG_CLUSTER}-{name}"}} for name in stateful],
             "monitoring": {"enabled": False},
         },
+        # a database per service, owned by its role: only that role has rights on its tables
+        "databases": [{"name": name, "owner": name, "ensure": "present",
+                       "databaseReclaimPolicy": "retain"} for name in stateful],
         "backups": {"enabled": False},
     }
 

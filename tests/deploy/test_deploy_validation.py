@@ -360,6 +360,10 @@ def test_the_secrets_script_gives_every_secret_the_manifests_and_charts_refer_to
         own = text(by_name[("souk", f"souk-{service}")], f"{service.upper()}_SERVICE_SECRET")
         assert hashlib.sha256(own.encode()).hexdigest() == digest, service
     values = yaml.safe_load((DEPLOY / "k8s" / "charts" / "postgresql-values.yaml").read_text())
+    stateful = sorted(n for n, node in gen.callgraph.graph().items() if node.database)
+    assert sorted(d["name"] for d in values["databases"]) == stateful
+    assert all(d["owner"] == d["name"] for d in values["databases"])
+    assert sorted(r["name"] for r in values["cluster"]["roles"]) == stateful
     for role in values["cluster"]["roles"]:
         secret = by_name[("souk-data", role["passwordSecret"]["name"])]
         assert text(secret, "username") == role["name"]
