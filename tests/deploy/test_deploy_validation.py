@@ -369,3 +369,16 @@ def test_the_secrets_script_gives_every_secret_the_manifests_and_charts_refer_to
         assert text(secret, "username") == role["name"]
         url = text(by_name[("souk", f"souk-{role['name']}")], f"{role['name'].upper()}_DATABASE_URL")
         assert url.startswith(f"postgresql://{role['name']}:{text(secret, 'password')}@souk-pg-rw.")
+
+
+def test_the_image_entrypoint_listens_on_8000_and_advertises_the_container_address() -> None:
+    entrypoint = load("entrypoint")
+    environ: dict[str, str] = {}
+    entrypoint.container_defaults("orders", environ)
+    assert environ["ORDERS_HOST"] == "0.0.0.0" and environ["ORDERS_PORT"] == "8000"
+    assert environ["ORDERS_ADVERTISE_URL"].startswith("http://")
+    assert environ["ORDERS_ADVERTISE_URL"].endswith(":8000")
+    given = {"GATEWAY_PORT": "9000", "GATEWAY_ADVERTISE_URL": "http://10.0.0.7:9000"}
+    entrypoint.container_defaults("gateway", given)
+    assert given == {"GATEWAY_PORT": "9000", "GATEWAY_ADVERTISE_URL": "http://10.0.0.7:9000",
+                     "GATEWAY_HOST": "0.0.0.0"}
