@@ -7,10 +7,12 @@ SERVICES := registry gateway catalog identity cart inventory orders payments not
 PACKAGES := libs/chassis libs/contracts $(addprefix services/,$(SERVICES)) cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# checkov (tests/deploy) pins packaging 23, the runtime set 26: it gets a virtualenv of its own
+CHECKOV_VENV := .venv-checkov
 # pip warns about every missing local mirror folder on some machines; keep real errors only
 QUIET := { grep -v '^WARNING: Location' || true; }
 
-.PHONY: up down status logs test test-fast lint fmt install install-dev clean bench
+.PHONY: up down status logs test test-fast lint fmt install install-dev install-tools clean bench k8s
 
 $(BIN)/python:
 	@echo "==> creating virtualenv $(VENV) with $(PY)"
@@ -29,8 +31,16 @@ $(VENV)/.dev: $(VENV)/.runtime requirements/dev.txt
 	@set -o pipefail; $(PIP) install -r requirements/dev.txt 2>&1 | $(QUIET)
 	@touch $@
 
+$(CHECKOV_VENV)/.installed: requirements/checkov.txt
+	@echo "==> installing checkov in its own virtualenv $(CHECKOV_VENV) (requirements/checkov.txt)"
+	@$(PY) -m venv $(CHECKOV_VENV)
+	@set -o pipefail; $(CHECKOV_VENV)/bin/python -m pip --disable-pip-version-check -q install \
+		-r requirements/checkov.txt 2>&1 | $(QUIET)
+	@touch $@
+
 install: $(VENV)/.runtime
 install-dev: $(VENV)/.dev
+install-tools: $(VENV)/.dev $(CHECKOV_VENV)/.installed
 
 up: install ## start the whole platform (nats, registry, services, gateway) in the background
 	@$(BIN)/souk up
@@ -49,8 +59,22 @@ lint: install-dev ## ruff, mypy (strict on libs/), import-linter contracts
 	$(BIN)/mypy libs/chassis/src libs/contracts/src $(addsuffix /src,$(addprefix services/,$(SERVICES))) cli/src
 	$(BIN)/lint-imports --no-cache
 
-test: lint ## lint, then the whole suite: unit, integration, system
+ifdef SERVICE
+# `make test SERVICE=orders`: that service's lint, types, unit and integration tests and the
+# contract tests it takes part in (deploy/callgraph.py picks them)
+test: install-dev
+	@test -d services/$(SERVICE)/src/$(SERVICE) || { echo "no service '$(SERVICE)'"; exit 2; }
+	$(BIN)/ruff check services/$(SERVICE) libs
+	$(BIN)/mypy libs/chassis/src libs/contracts/src services/$(SERVICE)/src
+	$(BIN)/lint-imports --no-cache
+	$(BIN)/pytest -p no:cacheprovider $$($(BIN)/python deploy/callgraph.py tests $(SERVICE))
+else
+test: lint install-tools ## lint, then the whole suite: unit, integration, system, deploy files
 	$(BIN)/pytest -p no:cacheprovider
+endif
+
+k8s: install ## regenerate deploy/k8s from the code (call graph, settings, souk.toml)
+	$(BIN)/python deploy/generate.py
 
 test-fast: install-dev ## unit tests only
 	$(BIN)/pytest -p no:cacheprovider -m unit -q
@@ -68,4 +92,4 @@ bench: install-dev ## benchmarks (they start their own platform; wrk and nginx f
 	$(BIN)/python bench/overload.py
 
 clean: down
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CHECKOV_VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -257,9 +257,12 @@ def _start_auth(runtime: Runtime, verify_tokens: bool) -> None:
         runtime.verifier = verifier_from_settings(
             settings, runtime.http, discovery,
             audiences=[settings.jwt_audience, settings.jwt_internal_audience])
-    if settings.service_secret and discovery is not None:
+    fixed_identity = settings.fixed_upstreams().get("identity")
+    if settings.service_secret and (discovery is not None or fixed_identity):
         def identity_url() -> str | None:
-            instance = discovery.pick("identity")
+            if fixed_identity:  # a Kubernetes Service (upstream_urls)
+                return fixed_identity
+            instance = None if discovery is None else discovery.pick("identity")
             return None if instance is None else str(instance.url)
 
         runtime.service_tokens = ServiceTokenClient(

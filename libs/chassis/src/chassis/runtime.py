@@ -90,11 +90,13 @@ class Runtime:
 
         The first call builds it: ``policy`` sets its timeouts, retries and limits (the
         :class:`~chassis.http.ClientPolicy` defaults otherwise); ``urls`` gives fixed base URLs
-        by service name (a Kubernetes Service, a test's server; empty values are ignored), the
-        other upstreams are found through discovery. Later calls return the same client."""
-        fixed = {name: url for name, url in (urls or {}).items() if url}
+        by service name (a Kubernetes Service, a test's server; empty values are ignored) over
+        the settings' ``upstream_urls``, the other upstreams are found through discovery. Later
+        calls return the same client."""
+        given = {name: url for name, url in (urls or {}).items() if url}
+        fixed = self.settings.fixed_upstreams() | given
         if self._client is not None:
-            if policy is not None or fixed:
+            if policy is not None or given:
                 raise RuntimeError("the service client is already built: give its policy and "
                                    "URLs to the first service_client() call")
             return self._client

@@ -71,6 +71,11 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     database_url: Annotated[str, Meta(description="sqlite:///path or postgresql://…; none when empty")] = ""
     nats_url: Annotated[str, Meta(description="nats://host:port; no broker when empty")] = ""
     registry_url: Annotated[str, Meta(description="http://host:port of the registry; none when empty")] = ""
+    upstream_urls: Annotated[tuple[str, ...], Meta(description=(
+        "fixed base URLs of the services this one calls, as name=url pairs (comma-separated or a "
+        "JSON array), such as Kubernetes Services (catalog=http://catalog:8000); the service "
+        "client and the service-token fetch use them, other services are found through the "
+        "registry"))] = ()
     heartbeat_interval: Annotated[float, Meta(gt=0, le=60)] = 2.0
     jwt_issuer: str = "souk-identity"
     jwt_audience: Annotated[str, Meta(description="audience of user access tokens")] = "souk"
@@ -153,6 +158,10 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
         if self.inbox_retention <= self.stream_max_age:
             raise ValueError("inbox_retention must be longer than stream_max_age: a message the "
                              "stream still holds can be delivered again")
+        for pair in self.upstream_urls:
+            name, _, url = pair.partition("=")
+            if not name.strip() or not url.strip().startswith(("http://", "https://")):
+                raise ValueError(f"upstream_urls: {pair!r} is not name=http(s)://host:port")
         if not self.instance_id:
             msgspec.structs.force_setattr(
                 self, "instance_id", f"{self.service_name}-{socket.gethostname()}-{self.port}"
@@ -160,6 +169,11 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
         if not self.advertise_url:
             host = "127.0.0.1" if self.host in ("0.0.0.0", "") else self.host
             msgspec.structs.force_setattr(self, "advertise_url", f"http://{host}:{self.port}")
+
+    def fixed_upstreams(self) -> dict[str, str]:
+        """``upstream_urls`` as ``{service: base URL}``."""
+        pairs = (pair.partition("=") for pair in self.upstream_urls)
+        return {name.strip(): url.strip().rstrip("/") for name, _, url in pairs}
 
     def __repr__(self) -> str:
         shown = ", ".join(

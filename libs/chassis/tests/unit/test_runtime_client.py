@@ -76,3 +76,34 @@ async def test_a_client_needs_a_registry_or_fixed_urls() -> None:
             rt.service_client()
         with pytest.raises(RuntimeError):
             rt.service_client(urls={"catalog": ""})
+
+
+async def test_the_settings_upstream_urls_are_fixed_and_a_given_url_wins_over_them() -> None:
+    registry = CollectorRegistry()
+    settings = ServiceSettings(service_name="orders", upstream_urls=(
+        "cart=http://cart:8000", "catalog=http://catalog:8000"))
+    rt = Runtime(settings=settings, metrics_registry=registry,
+                 http_metrics=HttpMetrics(registry, "orders"), health=HealthChecks())
+    async with aiohttp.ClientSession() as http:
+        rt.http = http
+        client = rt.service_client(urls={"catalog": "http://catalog.test"})
+        cart, catalog = client.directory.pick("cart"), client.directory.pick("catalog")
+        assert cart is not None and cart.url == "http://cart:8000"
+        assert catalog is not None and catalog.url == "http://catalog.test"
+        assert client.directory.pick("payments") is None  # no registry: not found
+        assert rt.service_client() is client  # the settings' URLs are no second configuration
+
+
+async def test_service_tokens_come_from_a_fixed_identity_url_without_a_registry() -> None:
+    from chassis.app import _start_auth
+
+    registry = CollectorRegistry()
+    settings = ServiceSettings(service_name="orders", service_secret="s3cret",
+                               upstream_urls=("identity=http://identity:8000/",))
+    rt = Runtime(settings=settings, metrics_registry=registry,
+                 http_metrics=HttpMetrics(registry, "orders"), health=HealthChecks())
+    async with aiohttp.ClientSession() as http:
+        rt.http = http
+        _start_auth(rt, verify_tokens=False)
+        assert rt.service_tokens is not None
+        assert rt.service_tokens._identity_url() == "http://identity:8000"

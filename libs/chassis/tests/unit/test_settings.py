@@ -115,3 +115,14 @@ def test_the_inbox_outlives_what_the_stream_can_deliver_again() -> None:
     assert ServiceSettings.load({"SERVICE_STREAM_MAX_AGE": "864000"}).inbox_retention == 950_400
     assert (settings.stream_max_bytes, settings.dlq_max_bytes, settings.relay_max_queued) == (
         1 << 30, 128 << 20, 10_000)
+
+
+def test_fixed_upstream_urls_come_as_name_url_pairs() -> None:
+    settings = ShopSettings.load(env={
+        "SHOP_UPSTREAM_URLS": "catalog=http://catalog:8000/, identity = http://identity:8000"})
+    assert settings.fixed_upstreams() == {"catalog": "http://catalog:8000",
+                                          "identity": "http://identity:8000"}
+    assert ShopSettings().fixed_upstreams() == {}
+    for wrong in ("catalog", "=http://x:1", "catalog=catalog:8000"):
+        with pytest.raises(SettingsError, match="upstream_urls"):
+            ShopSettings.load(env={"SHOP_UPSTREAM_URLS": wrong})

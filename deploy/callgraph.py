@@ -1,0 +1,201 @@
+"""Souk's call graph, read from the source: who calls whom over HTTP, who uses the broker and a
+database, which contracts each service speaks. The Kubernetes NetworkPolicies (deploy/generate.py)
+and the per-service test selection (``make test SERVICE=...``) are built from it.
+
+Where the edges come from:
+
+* a service's own calls: every ``<...client...>.get/post/put/patch/delete(UPSTREAM, ...)`` or
+  ``.request(METHOD, UPSTREAM, ...)`` in ``services/<name>/src`` (the chassis's ServiceClient),
+  with UPSTREAM a string literal or a module-level string constant (``CATALOG = "catalog"``), and
+  every ``discovery.pick("<service>")`` (the gateway finds identity that way);
+* the gateway's route table (``services/gateway/src/gateway/routes.toml``): gateway -> each
+  routed service;
+* what the chassis does for every service (:data:`PLATFORM`): register and discover through the
+  registry, fetch signing keys and service tokens from identity, export spans to telemetry, and
+  the registry's active health checks of every instance;
+* souk.toml: which services own a database (PostgreSQL in a cluster).
+
+    python deploy/callgraph.py graph          # the whole graph as JSON
+    python deploy/callgraph.py tests orders   # the test paths `make test SERVICE=orders` runs
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import sys
+import tomllib
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICES_DIR = ROOT / "services"
+ROUTES = SERVICES_DIR / "gateway" / "src" / "gateway" / "routes.toml"
+TOPOLOGY = ROOT / "souk.toml"
+CONTRACT_TESTS = ROOT / "libs" / "contracts" / "tests"
+
+GATEWAY, REGISTRY, IDENTITY, TELEMETRY = "gateway", "registry", "identity", "telemetry"
+_CALLS = frozenset({"get", "post", "put", "patch", "delete"})
+
+# what the chassis does in every service, so no service's own source shows it (chassis.app,
+# chassis.discovery, chassis.auth, chassis.trace_export): (caller, callee, why); "*" is every service
+PLATFORM: tuple[tuple[str, str, str], ...] = (
+    ("*", REGISTRY, "registration, heartbeats and discovery (chassis.discovery)"),
+    ("*", IDENTITY, "signing keys (JWKS) and service tokens (chassis.auth)"),
+    ("*", TELEMETRY, "spans over OTLP/HTTP (chassis.trace_export)"),
+    (REGISTRY, "*", "active health checks of every instance's /health/ready"),
+)
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    calls: frozenset[str]           # HTTP upstreams, from the code and the platform
+    database: bool                  # owns a database (souk.toml)
+    contracts: frozenset[str]       # contracts.<module> it imports
+    reasons: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def service_names() -> list[str]:
+    """Every service folder with a package of the same name (services/<name>/src/<name>)."""
+    return sorted(p.name for p in SERVICES_DIR.iterdir() if (p / "src" / p.name).is_dir())
+
+
+def _sources(service: str) -> list[Path]:
+    return sorted((SERVICES_DIR / service / "src").rglob("*.py"))
+
+
+def _constants(tree: ast.Module) -> dict[str, str]:
+    found = {}
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)):
+            found[node.targets[0].id] = node.value.value
+    return found
+
+
+def _value(node: ast.expr, constants: dict[str, str]) -> str | None:
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    return None
+
+
+def _receiver(node: ast.expr) -> str:
+    """The last name of a call's receiver: ``self._client`` -> ``_client``."""
+    if isinstance(node, ast.Attribute):
+        return node.attr
+    if isinstance(node, ast.Name):
+        return node.id
+    return ""
+
+
+def code_calls(service: str) -> dict[str, str]:
+    """The upstreams a service's own code calls: {upstream: "file:line"}."""
+    names = set(service_names())
+    found: dict[str, str] = {}
+    trees = [(path, ast.parse(path.read_text(), str(path))) for path in _sources(service)]
+    # module constants of the whole service: one module may import another's CATALOG
+    constants = {k: v for _, tree in trees for k, v in _constants(tree).items()}
+    for path, tree in trees:
+        for node in ast.walk(tree):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            method, receiver = node.func.attr, _receiver(node.func.value).lower()
+            args = node.args
+            target: str | None = None
+            if "client" in receiver and method in _CALLS and args:
+                target = _value(args[0], constants)
+            elif "client" in receiver and method == "request" and len(args) >= 2:
+                target = _value(args[1], constants)
+            elif "discovery" in receiver and method == "pick" and args:
+                target = _value(args[0], constants)
+            if target in names and target != service:
+                found.setdefault(target, f"{path.relative_to(ROOT)}:{node.lineno}")
+    return found
+
+
+def routed_services() -> list[str]:
+    """The services the gateway's route table sends requests to."""
+    table = tomllib.loads(ROUTES.read_text())
+    return sorted({route["service"] for route in table["routes"]})
+
+
+def _databases() -> dict[str, bool]:
+    services = tomllib.loads(TOPOLOGY.read_text())["services"]
+    return {name: bool(config.get("database")) for name, config in services.items()}
+
+
+def contracts_used(service: str) -> frozenset[str]:
+    modules = set()
+    for path in _sources(service):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "contracts":
+                parts = node.module.split(".")
+                if len(parts) > 1:
+                    modules.add(parts[1])
+                else:  # from contracts import Message: the package's shared types
+                    modules.add("base")
+            elif isinstance(node, ast.Import):
+                modules.update(a.name.split(".")[1] for a in node.names
+                               if a.name.startswith("contracts."))
+    return frozenset(modules)
+
+
+@cache
+def graph() -> dict[str, Service]:
+    """Every service with its HTTP upstreams, database and contracts."""
+    names = service_names()
+    databases = _databases()
+    built = {}
+    for name in names:
+        reasons = {upstream: f"calls it ({where})" for upstream, where in code_calls(name).items()}
+        if name == GATEWAY:
+            for routed in routed_services():
+                reasons.setdefault(routed, "routes.toml sends requests to it")
+        for caller, callee, why in PLATFORM:
+            if caller in ("*", name):
+                for target in (names if callee == "*" else [callee]):
+                    if target != name and target in names:
+                        reasons.setdefault(target, why)
+        built[name] = Service(name, frozenset(reasons), databases.get(name, False),
+                              contracts_used(name), reasons)
+    return built
+
+
+def callers(service: str) -> list[str]:
+    return sorted(name for name, s in graph().items() if service in s.calls)
+
+
+def test_paths(service: str) -> list[str]:
+    """What ``make test SERVICE=<service>`` runs: the service's own tests (unit and integration)
+    and the contract tests of every contract module it speaks (the pinned wire format always)."""
+    if service not in service_names():
+        raise SystemExit(f"no service {service!r}; one of: {', '.join(service_names())}")
+    paths = [f"services/{service}/tests"]
+    used = contracts_used(service)
+    if used:
+        paths.append("libs/contracts/tests/test_wire_format.py")
+        paths += [f"libs/contracts/tests/test_{module}.py" for module in sorted(used)
+                  if (CONTRACT_TESTS / f"test_{module}.py").is_file()]
+    return paths
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] == ["graph"]:
+        print(json.dumps({name: {"calls": sorted(s.calls), "database": s.database,
+                                 "contracts": sorted(s.contracts), "why": s.reasons}
+                          for name, s in graph().items()}, indent=2, sort_keys=True))
+        return 0
+    if len(argv) == 2 and argv[0] == "tests":
+        print(" ".join(test_paths(argv[1])))
+        return 0
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
