@@ -6,6 +6,8 @@ Where the edges come from:
 
 * a service's own calls: every ``<...client...>.get/post/put/patch/delete(UPSTREAM, ...)`` or
   ``.request(METHOD, UPSTREAM, ...)`` in ``services/<name>/src`` (the chassis's ServiceClient),
+  and any call passing an HTTP method literal then a service's name (a helper wrapping the
+  client, ``call(client, "GET", "catalog", ...)``),
   with UPSTREAM a string literal or a module-level string constant (``CATALOG = "catalog"``), and
   every ``discovery.pick("<service>")`` (the gateway finds identity that way);
 * the gateway's route table (``services/gateway/src/gateway/routes.toml``): gateway -> each
@@ -76,6 +78,9 @@ def _constants(tree: ast.Module) -> dict[str, str]:
     return found
 
 
+_HTTP_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 def _value(node: ast.expr, constants: dict[str, str]) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
@@ -102,7 +107,16 @@ def code_calls(service: str) -> dict[str, str]:
     constants = {k: v for _, tree in trees for k, v in _constants(tree).items()}
     for path, tree in trees:
         for node in ast.walk(tree):
-            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+            if not isinstance(node, ast.Call):
+                continue
+            # a helper that wraps the client: call(client, "GET", "catalog", ...) — an HTTP
+            # method literal followed by a service's name, in any call
+            for first, second in zip(node.args, node.args[1:], strict=False):
+                if (_value(first, constants) or "").upper() in _HTTP_METHODS:
+                    wrapped = _value(second, constants)
+                    if wrapped in names and wrapped != service:
+                        found.setdefault(wrapped, f"{path.relative_to(ROOT)}:{node.lineno}")
+            if not isinstance(node.func, ast.Attribute):
                 continue
             method, receiver = node.func.attr, _receiver(node.func.value).lower()
             args = node.args

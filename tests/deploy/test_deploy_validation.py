@@ -213,6 +213,8 @@ def test_known_edges_of_the_call_graph() -> None:
     assert "cart" in graph["orders"].calls            # orders reads the cart at checkout
     assert {"catalog", "orders"} <= graph["inventory"].calls  # seeds stock; asks about sagas
     assert "identity" in graph["web"].calls           # sign up, in and out
+    # the front end's pages, through its helper that wraps the client
+    assert {"catalog", "inventory", "cart", "orders", "notifications"} <= graph["web"].calls
     routed = generate().callgraph.routed_services()
     assert set(routed) <= graph["gateway"].calls and "web" in routed and "orders" in routed
     for name, node in graph.items():                  # the chassis's own calls
@@ -234,12 +236,13 @@ def test_the_call_graph_finds_a_new_client_call(tmp_path: Path, monkeypatch: pyt
     (source / "adapters.py").write_text(
         'ORDERS = "orders"\n\nasync def f(self):\n    await self._client.get(ORDERS, "/v1/x")\n'
         '    await self.client.request("PUT", "payments", "/v1/y")\n'
-        '    await self.session.get("inventory", "/not/a/service/client")\n')
-    for name in ("orders", "payments", "inventory"):
+        '    await self.session.get("inventory", "/not/a/service/client")\n'
+        '    await call(self._client, "GET", "catalog", "/v1/products")\n')
+    for name in ("orders", "payments", "inventory", "catalog"):
         (tmp_path / "services" / name / "src" / name).mkdir(parents=True)
     monkeypatch.setattr(callgraph, "SERVICES_DIR", tmp_path / "services")
     monkeypatch.setattr(callgraph, "ROOT", tmp_path)
-    assert set(callgraph.code_calls("cart")) == {"orders", "payments"}
+    assert set(callgraph.code_calls("cart")) == {"orders", "payments", "catalog"}
 
 
 # -- containers, compose, CI -------------------------------------------------------------------------
