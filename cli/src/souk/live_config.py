@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
 from chassis.live import PLATFORM, Record, parse_key, store_key, utc_now
+from chassis.live.overview import ServiceDoc, Setting, service_docs, settings_rows
 from chassis.live.store import Revision, history, open_bucket, open_services, write
 from souk.dlq import jetstream
 
@@ -27,36 +27,6 @@ class ConfigError(Exception):
 
 class Refused(ConfigError):
     """A key or value the settings type refuses (exit 2): nothing is written."""
-
-
-@dataclass
-class ServiceDoc:
-    """What a service published about its live settings."""
-
-    service: str
-    schema: dict[str, Any]
-    static: dict[str, Any]
-    platform_fields: list[str]
-    instances: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    @property
-    def properties(self) -> dict[str, Any]:
-        ref = self.schema.get("$ref", "").rpartition("/")[2]
-        found: dict[str, Any] = self.schema.get("$defs", {}).get(ref, {}).get("properties", {})
-        return found
-
-
-@dataclass
-class Setting:
-    """One row of ``souk config list``."""
-
-    service: str
-    name: str
-    running: Any
-    static: Any
-    source: str  # service | platform | static | refused… | varies
-    description: str = ""
-    instances: int = 0
 
 
 @contextlib.asynccontextmanager
@@ -91,19 +61,7 @@ class Store:
 
     async def docs(self) -> dict[str, ServiceDoc]:
         """Every service's published live settings, with its instances' running values."""
-        from chassis.live.store import read_entries
-
-        raw = {entry.key: msgspec.json.decode(entry.value)
-               for entry in await read_entries(self.services)
-               if entry.value and entry.operation not in ("DEL", "PURGE")}
-        docs = {key: ServiceDoc(key, value["schema"], value.get("static", {}),
-                                value.get("platform_fields", []))
-                for key, value in raw.items() if "." not in key}
-        for key, value in raw.items():
-            service, dot, instance = key.partition(".")
-            if dot and service in docs:
-                docs[service].instances[value.get("instance", instance)] = value
-        return docs
+        return await service_docs(self.services)
 
     async def latest(self, key: str) -> Revision | None:
         revisions = await history(self.kv, key)
@@ -202,26 +160,7 @@ class Store:
         if service is not None and service not in docs:
             raise Refused(f"no live settings known for service {service!r} (known: "
                           f"{', '.join(sorted(docs)) or 'none yet'}); is it running?")
-        rows = []
-        for doc in sorted(docs.values(), key=lambda d: d.service):
-            if service is not None and doc.service != service:
-                continue
-            for name, spec in sorted(doc.properties.items()):
-                running = [inst.get("running", {}).get(name) for inst in doc.instances.values()]
-                sources = {inst.get("sources", {}).get(name, "static")
-                           for inst in doc.instances.values()}
-                refused = [key for inst in doc.instances.values()
-                           for key in inst.get("refused", {}) if key.endswith("." + name)]
-                value = running[0] if running else doc.static.get(name)
-                source = (sources.pop() if len(sources) == 1 else "varies" if sources
-                          else "static")
-                if running and any(r != running[0] for r in running):
-                    source = "varies"
-                if refused:
-                    source += f" (refused: {', '.join(sorted(set(refused)))})"
-                rows.append(Setting(doc.service, name, value, doc.static.get(name), source,
-                                    spec.get("description", ""), len(running)))
-        return rows
+        return settings_rows(docs, service)
 
 
 def _candidates(value: Any, raw: str | None) -> list[Any]:
