@@ -199,6 +199,9 @@ def test_an_admin_replays_a_dead_letter(shop: Checkout, browser: Browser) -> Non
         expect(row).to_contain_text(POISON_SUBJECT)
         row.get_by_role("button", name=f"Replay dead letter {seq}").click()
         expect(page.get_by_role("status")).to_contain_text(f"Dead letter {seq} was replayed")
+        # it stays listed, marked replayed by this admin, and cannot be replayed twice by a click
+        expect(row).to_contain_text("Replayed")
+        expect(row).to_contain_text(shop.users()["admin"]["email"])
         expect(page.get_by_role("button", name=f"Replay dead letter {seq}", exact=True)
                ).to_have_count(0)
         keep_screenshot(page, "console-dead-letter-replayed")

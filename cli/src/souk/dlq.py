@@ -56,6 +56,9 @@ async def list_dead_letters(nats_url: str) -> list[DeadLetter]:
 
 
 async def replay(nats_url: str, seqs: Iterable[int] | None) -> list[Replayed]:
-    """Republish the dead letters ``seqs`` (every one when None); they stay in the DLQ."""
+    """Republish the dead letters ``seqs`` (every one when None); they stay in the DLQ, each
+    replay recorded (as the console shows it)."""
+    from chassis.live import default_author
+
     async with jetstream(nats_url) as js:
-        return await _dlq.replay(js, seqs)
+        return await _dlq.replay(js, seqs, by=default_author())

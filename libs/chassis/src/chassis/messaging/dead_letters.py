@@ -8,22 +8,33 @@ the original to its subject with the original headers; only ``Nats-Msg-Id`` chan
 (``<Souk-Msg-Id>.replay.<dlq seq>``), so JetStream does not drop it as a duplicate, while the
 consumers' inboxes still key on ``Souk-Msg-Id`` (never recorded for a dead letter, so the
 consumer that failed it applies it; the others skip it).
+
+A replayed letter stays in ``SOUK_DLQ`` (its service's dead-letter record and the stream must
+keep agreeing: an invariant); each replay is recorded in the key-value bucket
+``SOUK_DLQ_REPLAYS`` under the letter's seq (when, by whom, where it went), so anyone listing the
+letters sees which were replayed.
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from nats.js import JetStreamContext
-from nats.js.errors import NotFoundError
+import msgspec
+from nats.js import JetStreamContext, api
+from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.kv import KeyValue
 
 from chassis.messaging.envelope import DLQ_PREFIX, DLQ_STREAM
 
-__all__ = ["DeadLetter", "DlqError", "Replayed", "count_by_consumer", "dead_letters",
-           "replay", "replay_headers"]
+__all__ = ["REPLAYS_BUCKET", "DeadLetter", "DlqError", "ReplayRecord", "Replayed",
+           "count_by_consumer", "dead_letters", "replay", "replay_headers", "replays"]
+
+REPLAYS_BUCKET = "SOUK_DLQ_REPLAYS"
+REPLAYS_MAX_AGE = 30 * 86400.0  # seconds a replay stays on record
+REPLAYS_MAX_BYTES = 8 << 20
 
 DLQ_HEADERS = ("Souk-Dlq-Subject", "Souk-Dlq-Consumer", "Souk-Dlq-Error", "Souk-Dlq-Deliveries",
                "Souk-Dlq-Failures")
@@ -75,7 +86,16 @@ class Replayed:
     nats_msg_id: str
     stream_seq: int
     duplicate: bool
-    removed: bool = False  # taken out of SOUK_DLQ after the replay
+
+
+class ReplayRecord(msgspec.Struct, frozen=True):
+    """The last replay of one dead letter: when (UTC, ISO 8601), by whom, under which
+    ``Nats-Msg-Id``, at which seq of the stream it went to."""
+
+    at: str
+    by: str
+    nats_msg_id: str
+    stream_seq: int
 
 
 def replay_headers(letter: DeadLetter) -> dict[str, str]:
@@ -109,11 +129,33 @@ async def dead_letters(js: JetStreamContext, *, after: int = 0,
         seq, count = (raw.seq or seq) + 1, count + 1
 
 
+async def _replays(js: JetStreamContext) -> KeyValue:
+    try:
+        return await js.key_value(REPLAYS_BUCKET)
+    except (BucketNotFoundError, NotFoundError):
+        return await js.create_key_value(config=api.KeyValueConfig(
+            bucket=REPLAYS_BUCKET, history=1, ttl=REPLAYS_MAX_AGE,
+            max_bytes=REPLAYS_MAX_BYTES, storage=api.StorageType.FILE))
+
+
+async def replays(js: JetStreamContext, seqs: Iterable[int]) -> dict[int, ReplayRecord]:
+    """The recorded replays of the dead letters ``seqs`` (those never replayed are absent)."""
+    kv = await _replays(js)
+    found: dict[int, ReplayRecord] = {}
+    for seq in seqs:
+        try:
+            entry = await kv.get(str(seq))
+        except (NotFoundError, KeyError):  # nats-py raises KeyNotFoundError (a NotFoundError)
+            continue
+        if entry.value:
+            found[seq] = msgspec.json.decode(entry.value, type=ReplayRecord)
+    return found
+
+
 async def replay(js: JetStreamContext, seqs: Iterable[int] | None, *,
-                 remove: bool = False) -> list[Replayed]:
-    """Republish the dead letters ``seqs`` (every one when None). They stay in the DLQ unless
-    ``remove`` (then each is deleted once its replay is stored: a second replay of it cannot
-    happen by mistake; if it fails again its consumer dead-letters it anew)."""
+                 by: str = "") -> list[Replayed]:
+    """Republish the dead letters ``seqs`` (every one when None); they stay in the DLQ, each
+    replay recorded (``by``: who asked, for the record)."""
     letters = [letter async for letter in dead_letters(js)]
     by_seq = {letter.seq: letter for letter in letters}
     if seqs is not None:
@@ -121,14 +163,16 @@ async def replay(js: JetStreamContext, seqs: Iterable[int] | None, *,
         if missing := [seq for seq in wanted if seq not in by_seq]:
             raise DlqError(f"not in {DLQ_STREAM}: {', '.join(map(str, missing))}")
         letters = [by_seq[seq] for seq in wanted]
+    kv = await _replays(js)
     done = []
     for letter in letters:
         if not letter.subject:
             raise DlqError(f"dead letter {letter.seq} has no Souk-Dlq-Subject header")
         headers = replay_headers(letter)
         ack = await js.publish(letter.subject, letter.data, headers=headers)
-        if remove:
-            await js.delete_msg(DLQ_STREAM, letter.seq)
+        await kv.put(str(letter.seq), msgspec.json.encode(ReplayRecord(
+            at=datetime.now(UTC).isoformat(timespec="seconds"), by=by,
+            nats_msg_id=headers["Nats-Msg-Id"], stream_seq=ack.seq)))
         done.append(Replayed(letter.seq, letter.subject, letter.msg_id, headers["Nats-Msg-Id"],
-                             ack.seq, bool(ack.duplicate), removed=remove))
+                             ack.seq, bool(ack.duplicate)))
     return done

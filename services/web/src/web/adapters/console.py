@@ -14,13 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from nats.errors import Error as NatsError
+
 from chassis.broker import Broker
 from chassis.http import ServiceCallError, ServiceClient, UpstreamError
 from chassis.invariants import Json, Report, Snapshot, check
 from chassis.messaging import dead_letters as dlq
 from web.domain.red import Breaker, Red, Scrape, parse_scrape, red_between
 
-__all__ = ["MAX_ORDER_PAGES", "Console", "Instance", "NotFound", "ServiceRed", "Unavailable"]
+__all__ = ["BROKER_ERRORS", "MAX_ORDER_PAGES", "Console", "Instance", "NotFound", "ServiceRed", "Unavailable"]
 
 REGISTRY = "registry"
 ORDERS = "orders"
@@ -31,6 +33,11 @@ MAX_ORDER_PAGES = 20  # the console reads at most this many pages of orders (old
 MAX_LISTING_PAGES = 50  # per admin listing of the invariant report
 SCRAPE_TIMEOUT = 2.0
 MAX_SCRAPE_AGE = 300.0  # seconds: an older previous scrape is no base for a rate
+
+
+# what a JetStream call may raise when NATS cannot answer (an API error, a timeout, a lost
+# connection): the page says the broker is unavailable
+BROKER_ERRORS = (TimeoutError, ConnectionError, NatsError)
 
 
 class Unavailable(Exception):
@@ -195,21 +202,24 @@ class Console:
         except ConnectionError:
             raise Unavailable("the broker (NATS) is not reachable right now") from None
 
-    async def dead_letters(self, limit: int = 100) -> tuple[list[dlq.DeadLetter], dict[str, int]]:
+    async def dead_letters(self, limit: int = 100) -> tuple[
+            list[dlq.DeadLetter], dict[int, dlq.ReplayRecord], dict[str, int]]:
+        """The latest ``limit`` dead letters, the replays of those that were, the count per
+        consumer."""
         js = self.jetstream()
         try:
-            letters = [letter async for letter in dlq.dead_letters(js)]
+            letters = [letter async for letter in dlq.dead_letters(js)][-limit:]
+            replayed = await dlq.replays(js, [letter.seq for letter in letters])
             counts = await dlq.count_by_consumer(js)
-        except (TimeoutError, ConnectionError) as exc:
+        except BROKER_ERRORS as exc:
             raise Unavailable(f"the broker did not answer: {exc}") from None
-        return letters[-limit:], counts
+        return letters, replayed, counts
 
-    async def replay(self, seq: int) -> dlq.Replayed:
-        """Replay one dead letter and take it out of the DLQ (raises DlqError when it is not
-        there)."""
+    async def replay(self, seq: int, by: str) -> dlq.Replayed:
+        """Replay one dead letter (raises DlqError when it is not there)."""
         try:
-            return (await dlq.replay(self.jetstream(), [seq], remove=True))[0]
-        except (TimeoutError, ConnectionError) as exc:
+            return (await dlq.replay(self.jetstream(), [seq], by=by))[0]
+        except BROKER_ERRORS as exc:
             raise Unavailable(f"the broker did not answer: {exc}") from None
 
     # the invariants ----------------------------------------------------------------------
@@ -266,7 +276,7 @@ class Console:
         messaging = await self._messaging(instances, bearer)
         try:
             counts: dict[str, int] | None = await dlq.count_by_consumer(self.jetstream())
-        except (Unavailable, TimeoutError, ConnectionError):
+        except (Unavailable, *BROKER_ERRORS):
             counts = None
         orders, stock, reservations, payments, notifications = listings
         return check(Snapshot(orders=orders, stock=stock, reservations=reservations,

@@ -7,7 +7,7 @@ from typing import Any
 
 from chassis.live.overview import Setting, service_docs, settings_rows
 from chassis.live.store import open_services
-from web.adapters.console import Unavailable
+from web.adapters.console import BROKER_ERRORS, Unavailable
 
 __all__ = ["live_settings"]
 
@@ -15,5 +15,5 @@ __all__ = ["live_settings"]
 async def live_settings(js: Any) -> list[Setting]:
     try:
         return settings_rows(await service_docs(await open_services(js)))
-    except (TimeoutError, ConnectionError) as exc:
+    except BROKER_ERRORS as exc:
         raise Unavailable(f"the configuration store did not answer: {exc}") from None

@@ -192,11 +192,11 @@ async def dead_letters(request: Request, web: WebContext, console: Console,
     if isinstance(v, Response):
         return v
     try:
-        letters, counts = await console.dead_letters()
+        letters, replays, counts = await console.dead_letters()
     except Unavailable as exc:
         return _error(v, 503, str(exc))
     return page(v, "console/dead_letters.html", letters=list(reversed(letters)), counts=counts,
-                replayed=replayed)
+                replays=replays, replayed=replayed)
 
 
 @router.post("/console/dead-letters/{seq}/replay", body=FORM,
@@ -204,8 +204,8 @@ async def dead_letters(request: Request, web: WebContext, console: Console,
                         404: HTML, 503: HTML})
 async def replay(seq: Annotated[int, Path(ge=1)], request: Request, web: WebContext,
                  console: Console, address: ClientAddress) -> Response:
-    """Replay one dead letter to its subject and take it out of the DLQ (if it fails again,
-    its consumer dead-letters it anew)."""
+    """Replay one dead letter to its subject (it stays in the DLQ, marked replayed; if it fails
+    again, its consumer dead-letters it anew)."""
     v = await _admin(request, web, address)
     if isinstance(v, Response):
         return v
@@ -213,7 +213,7 @@ async def replay(seq: Annotated[int, Path(ge=1)], request: Request, web: WebCont
     if isinstance(form, Response):
         return form
     try:
-        await console.replay(seq)
+        await console.replay(seq, by=(v.session.email if v.session else None) or "console")
     except DlqError as exc:
         return _error(v, 404, str(exc))
     except Unavailable as exc:
