@@ -17,6 +17,7 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from .checkout_platform import Checkout, checkout_shop
+from .test_web_accessibility import serious_violations
 from .web_platform import WEB_TOPOLOGY, chromium, keep_screenshot, sign_in, visitor
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
@@ -205,3 +206,23 @@ def test_an_admin_replays_a_dead_letter(shop: Checkout, browser: Browser) -> Non
         expect(page.get_by_role("button", name=f"Replay dead letter {seq}", exact=True)
                ).to_have_count(0)
         keep_screenshot(page, "console-dead-letter-replayed")
+
+
+def test_the_console_pages_have_no_serious_accessibility_violation(
+        shop: Checkout, browser: Browser) -> None:
+    order = checkout(shop)
+    with visitor(browser, shop) as context:
+        page = context.new_page()
+        as_admin(page, shop)
+        reload_until(page, f"/console/orders/{order['id']}",
+                     lambda p: p.get_by_role("table", name=re.compile("^Trace waterfall")))
+        trace = page.get_by_role("link", name=re.compile("^[0-9a-f]{32}$")).inner_text()
+        found = {}
+        for path in ("/console", "/console/sagas", f"/console/orders/{order['id']}",
+                     f"/console/traces/{trace}", "/console/dead-letters", "/console/invariants",
+                     "/console/config"):
+            page.goto(path)
+            expect(page.get_by_role("heading", level=1)).to_have_count(1)
+            found[path] = serious_violations(page)
+        assert found == {path: [] for path in found}
+        keep_screenshot(page, "console-config")
