@@ -81,6 +81,19 @@ def test_breakers_of_service_clients_and_of_the_gateway() -> None:
     assert parse_scrape(gateway, 0).breakers == (Breaker("gateway", "catalog", "half-open"),)
 
 
-def test_text_that_is_not_prometheus_is_refused() -> None:
+def test_other_families_are_skipped_and_quoted_labels_read() -> None:
+    scrape = parse_scrape(
+        '# HELP x anything { at all\n'
+        'process_cpu_seconds_total 12.5\n'
+        'souk_http_requests_total{route="/v1/a\\"b",status="500",} 3.0 1700000000000\n', 0)
+    assert (scrape.requests, scrape.errors) == (3.0, 3.0)
+
+
+@pytest.mark.parametrize("line", [
+    'souk_http_requests_total{route="/x" 5',
+    'souk_http_requests_total{route=/x} 5',
+    'souk_http_requests_total{route="/x"} five',
+])
+def test_a_malformed_sample_of_a_family_read_is_refused(line: str) -> None:
     with pytest.raises(ValueError):
-        parse_scrape("this is { not metrics", 0)
+        parse_scrape(line + "\n", 0)

@@ -114,13 +114,11 @@ class Console:
     # the service map ---------------------------------------------------------------------
 
     async def instances(self, bearer: str) -> list[Instance]:
-        """Every registered instance (passing or not), by service then id."""
-        services = await self._get(REGISTRY, "/v1/services", bearer)
-        names = [str(s["name"]) for s in services.get("items", [])]
-        listed = await asyncio.gather(*(
-            self._get(REGISTRY, f"/v1/services/{quote(name)}/instances?status=any", bearer)
-            for name in names))
-        return [Instance.of(doc) for page in listed for doc in page.get("items", [])]
+        """Every registered instance (passing or not), by service then id: the registry's
+        whole directory in one call (its watch, answering at once to a caller with no view)."""
+        snapshot = await self._get(REGISTRY, "/v1/watch?timeout=0", bearer)
+        found = [Instance.of(doc) for doc in snapshot.get("instances", [])]
+        return sorted(found, key=lambda i: (i.service, i.instance_id))
 
     # RED -------------------------------------------------------------------------------
 

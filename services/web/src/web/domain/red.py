@@ -11,10 +11,9 @@ from ``souk_breaker_state`` (service clients) and ``souk_gateway_breaker_state``
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-
-from prometheus_client.parser import text_string_to_metric_families
 
 __all__ = ["BREAKER_STATES", "Breaker", "Red", "Scrape", "parse_scrape", "red_between"]
 
@@ -22,6 +21,10 @@ REQUESTS = "souk_http_requests"
 DURATION = "souk_http_request_duration_seconds"
 _IGNORED_ROUTES = ("/metrics", "/health/")
 BREAKER_STATES = {0: "closed", 1: "half-open", 2: "open"}
+_READ = (REQUESTS + "_total{", DURATION + "_bucket{", "souk_breaker_state{",
+         "souk_gateway_breaker_state{")
+_SAMPLE = re.compile(r"^([a-z_:]+)\{(.*)\}\s+(\S+)(?:\s+\S+)?$")
+_LABEL = re.compile(r'\s*([A-Za-z_][A-Za-z0-9_]*)="((?:[^"\\]|\\.)*)"\s*(?:,|$)')
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,27 +65,46 @@ def _counted(route: str) -> bool:
     return not route.startswith(_IGNORED_ROUTES)
 
 
+def _samples(text: str) -> Iterator[tuple[str, dict[str, str], float]]:
+    """The samples of the families read here, from Prometheus text (only those: parsing every
+    family of a dozen instances would cost the page tens of milliseconds)."""
+    for line in text.splitlines():
+        if not line.startswith(_READ):
+            continue
+        found = _SAMPLE.match(line)
+        if found is None:
+            raise ValueError(f"not a Prometheus sample: {line[:100]!r}")
+        labels, raw = {}, found[2]
+        pos = 0
+        while pos < len(raw):
+            label = _LABEL.match(raw, pos)
+            if label is None:
+                raise ValueError(f"bad labels: {line[:100]!r}")
+            labels[label[1]] = label[2].replace('\\"', '"').replace("\\\\", "\\")
+            pos = label.end()
+        yield found[1], labels, float(found[3])
+
+
 def parse_scrape(text: str, at: float) -> Scrape:
-    """One instance's Prometheus text (raises ValueError when it is not that)."""
+    """One instance's Prometheus text (raises ValueError on a malformed sample of a family
+    read here)."""
     requests = errors = 0.0
     buckets: dict[float, float] = {}
     breakers: list[Breaker] = []
-    for family in text_string_to_metric_families(text):
-        for sample in family.samples:
-            labels = sample.labels
-            if sample.name == REQUESTS + "_total" and _counted(labels.get("route", "")):
-                requests += sample.value
-                if labels.get("status", "").startswith("5"):
-                    errors += sample.value
-            elif sample.name == DURATION + "_bucket" and _counted(labels.get("route", "")):
-                bound = float(labels["le"])
-                buckets[bound] = buckets.get(bound, 0.0) + sample.value
-            elif sample.name == "souk_breaker_state":
-                breakers.append(Breaker(labels.get("service", ""), labels.get("upstream", ""),
-                                        BREAKER_STATES.get(int(sample.value), "unknown")))
-            elif sample.name == "souk_gateway_breaker_state":
-                breakers.append(Breaker("gateway", labels.get("service", ""),
-                                        BREAKER_STATES.get(int(sample.value), "unknown")))
+    for name, labels, value in _samples(text):
+        if name == REQUESTS + "_total" and _counted(labels.get("route", "")):
+            requests += value
+            if labels.get("status", "").startswith("5"):
+                errors += value
+        elif name == DURATION + "_bucket" and _counted(labels.get("route", "")):
+            bound = float(labels["le"])
+            buckets[bound] = buckets.get(bound, 0.0) + value
+        elif name == "souk_breaker_state":
+            breakers.append(Breaker(labels.get("service", ""), labels.get("upstream", ""),
+                                    BREAKER_STATES.get(int(value), "unknown")))
+        elif name == "souk_gateway_breaker_state":
+            breakers.append(Breaker("gateway", labels.get("service", ""),
+                                    BREAKER_STATES.get(int(value), "unknown")))
     return Scrape(at, requests, errors, buckets, tuple(breakers))
 
 
