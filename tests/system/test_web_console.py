@@ -17,8 +17,14 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from .checkout_platform import Checkout, checkout_shop
-from .test_web_accessibility import serious_violations
-from .web_platform import WEB_TOPOLOGY, chromium, keep_screenshot, sign_in, visitor
+from .web_platform import (
+    WEB_TOPOLOGY,
+    chromium,
+    keep_screenshot,
+    serious_violations,
+    sign_in,
+    visitor,
+)
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
 
