@@ -124,7 +124,9 @@ async def sagas(request: Request, web: WebContext, console: Console,
     return page(v, "console/sagas.html", in_flight=in_flight, recent=recent, more=more)
 
 
-@router.get("/console/order", responses={**_PAGES, 400: HTML})
+@router.get("/console/order", responses={
+    303: (None, "to that order's page (or, not signed in, to the sign-in form)"),
+    400: HTML, 403: HTML})
 async def find_order(request: Request, web: WebContext, address: ClientAddress,
                      id: Annotated[str, Query(max_length=200)] = "") -> Response:
     """The lookup form's target: on to that order's page."""
