@@ -232,3 +232,26 @@ def test_the_console_pages_have_no_serious_accessibility_violation(
             found[path] = serious_violations(page)
         assert found == {path: [] for path in found}
         keep_screenshot(page, "console-config")
+
+
+def test_an_admin_changes_a_live_setting_and_a_bad_value_is_refused(
+        shop: Checkout, browser: Browser) -> None:
+    with visitor(browser, shop) as context:
+        page = context.new_page()
+        as_admin(page, shop)
+        page.goto("/console/config")
+        page.get_by_label("Setting").fill("analytics.log_level")
+        page.get_by_label("Value").fill("loud")
+        page.get_by_role("button", name="Set").click()
+        expect(page.get_by_role("alert")).to_contain_text("refused")
+        expect(page.get_by_label("Value")).to_have_value("loud")  # the form keeps what was typed
+
+        page.get_by_label("Value").fill("debug")
+        page.get_by_role("button", name="Set").click()
+        expect(page.get_by_role("status")).to_contain_text("analytics.log_level was set")
+        # the analytics instance applies it and reports it running
+        reload_until(page, "/console/config", lambda p: p.get_by_role(
+            "row", name=re.compile(r'^analytics log_level "debug" "info" service')))
+        keep_screenshot(page, "console-config-set")
+    history = shop.souk("config", "history", "analytics.log_level").stdout
+    assert shop.users()["admin"]["email"] in history

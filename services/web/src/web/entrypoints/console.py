@@ -13,10 +13,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import quote
 
+from chassis.live.admin import ConfigError, Refused
 from chassis.messaging.dead_letters import DlqError
 from chassis.web import ClientAddress, Media, Path, Query, Request, Response, Router
 from web.adapters.console import Console, NotFound, Unavailable
-from web.adapters.console_config import live_settings
+from web.adapters.console_config import live_settings, set_setting
 from web.domain.console_access import Access, console_access
 from web.domain.waterfall import layout
 from web.entrypoints.pages import FORM, HTML, Visit, page, pages, posted, redirect, visit
@@ -239,14 +240,48 @@ async def invariants(request: Request, web: WebContext, console: Console,
 
 
 @router.get("/console/config", responses=_PAGES)
-async def config(request: Request, web: WebContext, console: Console,
-                 address: ClientAddress) -> Response:
-    """The live configuration in force, per service (read-only)."""
+async def config(request: Request, web: WebContext, console: Console, address: ClientAddress,
+                 changed: Annotated[str | None, Query(max_length=140)] = None) -> Response:
+    """The live configuration in force, per service, and a form to change a setting."""
     v = await _admin(request, web, address)
     if isinstance(v, Response):
         return v
+    return await _config_page(v, console, 200, changed=changed)
+
+
+async def _config_page(v: Visit, console: Console, status: int, **context: Any) -> Response:
     try:
         settings = await live_settings(console.jetstream())
     except Unavailable as exc:
         return _error(v, 503, str(exc))
-    return page(v, "console/config.html", settings=settings)
+    context.setdefault("error", None)
+    context.setdefault("changed", None)
+    context.setdefault("key", "")
+    context.setdefault("value", "")
+    return page(v, "console/config.html", status, settings=settings, **context)
+
+
+@router.post("/console/config", body=FORM, responses={
+    303: (None, "written: back to the configuration"), 400: HTML, 403: HTML, 409: HTML,
+    503: HTML})
+async def set_config(request: Request, web: WebContext, console: Console,
+                     address: ClientAddress) -> Response:
+    """Set a live setting (`service.setting`, or a platform-wide one): checked against the
+    setting's type first (a refused value is not written), audited as this admin."""
+    v = await _admin(request, web, address)
+    if isinstance(v, Response):
+        return v
+    form = await posted(v)
+    if isinstance(form, Response):
+        return form
+    key, raw = form.get("key").strip(), form.get("value").strip()
+    by = (v.session.email if v.session else None) or "console"
+    try:
+        revision = await set_setting(console.jetstream(), key, raw, by)
+    except Refused as exc:
+        return await _config_page(v, console, 400, error=str(exc), key=key, value=raw)
+    except ConfigError as exc:
+        return await _config_page(v, console, 409, error=str(exc), key=key, value=raw)
+    except Unavailable as exc:
+        return _error(v, 503, str(exc))
+    return redirect(v, "/console/config?changed=" + quote(revision.key, safe=""))
