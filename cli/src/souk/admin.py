@@ -14,8 +14,8 @@ from urllib.parse import quote
 import aiohttp
 import orjson
 
+from chassis.invariants import TERMINAL, Json, Snapshot, consumer_backlog, is_settled, outbox_pending
 from souk.dlq import count_by_consumer
-from souk.invariants import TERMINAL, Json, Snapshot, consumer_backlog, is_settled, outbox_pending
 from souk.state import State
 from souk.topology import NATS
 

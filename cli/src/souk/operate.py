@@ -73,8 +73,8 @@ def verify(home: HomeOption = None, json: JsonOption = False,
 
     Exit 2 when the platform could not be read. Checks of services not in the topology: skipped.
     """
+    from chassis.invariants import check
     from souk.admin import AdminClient, FetchError, take_snapshot, wait_until_settled
-    from souk.invariants import check
 
     where = Home.resolve(home)
     state = _running(where)

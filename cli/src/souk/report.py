@@ -11,8 +11,8 @@ from rich.table import Table
 from rich.text import Text
 
 if TYPE_CHECKING:  # the modules behind them import aiohttp: only for the commands that run
+    from chassis.invariants import Report
     from souk.dlq import DeadLetter, Replayed
-    from souk.invariants import Report
     from souk.load import LoadProgress, LoadResult
 
 __all__ = ["dead_letters_table", "load_line", "load_summary", "replayed_table", "summaries",

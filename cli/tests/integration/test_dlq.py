@@ -6,6 +6,8 @@ import nats
 import pytest
 from nats.js import api
 
+from chassis.live import default_author
+from chassis.messaging import dead_letters
 from chassis.testing import nats_server
 from souk.dlq import DlqError, count_by_consumer, list_dead_letters, replay
 
@@ -84,6 +86,11 @@ async def test_replay_republishes_the_original_under_a_fresh_nats_msg_id(
     assert message.headers == {**ORIGINAL, "Nats-Msg-Id": f"o1.reserve.replay.{seq}"}
     assert (await js.stream_info("SOUK")).state.messages == 1
     assert len(await list_dead_letters(nats_url)) == 2  # left in place
+    # each replay is on record (the console marks the letter replayed); the other letter not
+    records = await dead_letters.replays(js, [seq, seq + 1])
+    assert list(records) == [seq]
+    assert records[seq].nats_msg_id == f"o1.reserve.replay.{seq}"
+    assert records[seq].by == default_author() and records[seq].at
 
 
 async def test_replay_all_republishes_every_dead_letter(js: Any, nats_url: str) -> None:

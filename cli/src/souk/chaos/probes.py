@@ -13,12 +13,12 @@ from typing import Any
 
 from chaoslib.exceptions import ActivityFailed
 
+from chassis.invariants import Report, Snapshot, check
 from souk import identity_client
 from souk.chaos import background, poison
 from souk.chaos.context import log, platform_home, running_state, work_dir
 from souk.credentials import read_demo_users
 from souk.home import Home
-from souk.invariants import Report, Snapshot, check
 from souk.load import LoadError, run_load
 from souk.probes import probe_all
 from souk.state import read_json

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from pathlib import Path
@@ -88,6 +89,7 @@ def create_service_app(
     """
     configure_logging(settings.service_name, settings.instance_id,
                       level=settings.log_level, fmt=settings.log_format)
+    started_at = time.time()  # registered: a new value tells the registry the process restarted
     metrics_registry = CollectorRegistry(auto_describe=True)
     runtime = Runtime(settings=settings, metrics_registry=metrics_registry,
                       http_metrics=HttpMetrics(metrics_registry, settings.service_name),
@@ -128,7 +130,7 @@ def create_service_app(
                     settings.registry_url, service=settings.service_name,
                     instance_id=settings.instance_id, url=settings.advertise_url,
                     secret=settings.service_secret, interval=settings.heartbeat_interval,
-                    metadata={"version": version})
+                    metadata={"version": version, "started_at": f"{started_at:.3f}"})
                 await runtime.registration.start()
                 stack.push_async_callback(runtime.registration.stop)
             # stopped first on the way out: the loops use the database, the broker and the

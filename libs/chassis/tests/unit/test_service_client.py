@@ -271,3 +271,21 @@ async def test_no_service_token_means_no_call() -> None:
     with pytest.raises(IdentityUnavailable):
         await client(transport, tokens=Tokens(fail=True)).get("catalog", "/x")
     assert transport.sent == []
+
+
+async def test_a_call_pinned_to_an_instance_goes_there_only() -> None:
+    transport = FakeTransport({"http://a": [ok()], "http://b": [ok()], "http://c": [ok()]})
+    c = client(transport, urls={"catalog": ["http://a", "http://b", "http://c"]})
+    for _ in range(3):
+        await c.get("catalog", "/metrics", instance="catalog-1")
+    assert [s.url for s in transport.sent] == ["http://b/metrics"] * 3
+    with pytest.raises(NoHealthyInstance):
+        await c.get("catalog", "/metrics", instance="catalog-9")
+
+
+async def test_a_pinned_call_that_is_refused_tries_no_other_instance() -> None:
+    transport = FakeTransport({"http://a": [ok()], "http://b": [ConnectFailed("refused")]})
+    c = client(transport, urls={"catalog": ["http://a", "http://b"]})
+    with pytest.raises(UpstreamUnavailable):
+        await c.get("catalog", "/metrics", instance="catalog-1")
+    assert [s.url for s in transport.sent] == ["http://b/metrics"]

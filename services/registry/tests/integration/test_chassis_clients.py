@@ -4,6 +4,7 @@ watching discovery cache), over real HTTP on both databases."""
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import AsyncExitStack
 from pathlib import Path
 
@@ -27,8 +28,10 @@ async def test_a_service_registers_once_ready_and_deregisters_when_it_stops(
     try:
         async with serve_app(service_app(registry_url, "catalog", port), port=port):
             found = await discovery.wait_for("catalog", timeout=5)
-            assert [(i.url, i.metadata) for i in found] == [
-                (f"http://127.0.0.1:{port}", {"version": "1.0.0"})]
+            assert [(i.url, i.metadata["version"]) for i in found] == [
+                (f"http://127.0.0.1:{port}", "1.0.0")]
+            # the process's start time: a new one tells the registry it restarted
+            assert abs(float(found[0].metadata["started_at"]) - time.time()) < 60
         # deregistered on the way out: discovery sees it go within its watch
         await eventually(lambda: _now(not discovery.instances("catalog")), timeout=5)
     finally:

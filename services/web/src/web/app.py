@@ -12,9 +12,10 @@ from chassis.app import ServiceLifespan
 from chassis.db import SqlUnitOfWork
 from chassis.runtime import Runtime
 from chassis.web import App
+from web.adapters.console import Console
 from web.adapters.identity import IdentityClient
 from web.adapters.sql import SqlSessions
-from web.entrypoints import auth, cart, orders, shop, static
+from web.entrypoints import auth, cart, console, orders, shop, static
 from web.entrypoints.pages import error_page
 from web.service.context import WebContext
 from web.service.sessions import Sessions
@@ -32,7 +33,8 @@ def create_app(settings: WebSettings | None = None) -> App:
         settings, title="Souk web",
         description="The storefront and the operations console: server-rendered pages behind "
                     "the gateway's root route, sessions kept server-side.",
-        routers=[shop.router, cart.router, orders.router, auth.router, static.router],
+        routers=[shop.router, cart.router, orders.router, auth.router, console.router,
+                 static.router],
         lifespan=_bootstrap(settings))
     app.error_page = error_page  # a browser lost on the site gets a page, not problem+json
     return app
@@ -41,7 +43,8 @@ def create_app(settings: WebSettings | None = None) -> App:
 def _bootstrap(settings: WebSettings) -> ServiceLifespan:
     @asynccontextmanager
     async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
-        client = runtime.service_client()
+        # the registry is no instance of itself: the console reads it at its own address
+        client = runtime.service_client(urls={"registry": settings.registry_url})
         sessions = Sessions(uow=SqlUnitOfWork(runtime.transaction, SqlSessions),
                             identity=IdentityClient(client),
                             signed_in_seconds=settings.session_hours * 3600,
@@ -49,6 +52,7 @@ def _bootstrap(settings: WebSettings) -> ServiceLifespan:
         app.provide(WebContext(sessions=sessions, client=client,
                                cookie_secure=settings.cookie_secure,
                                console_networks=settings.console_networks()))
+        app.provide(Console(client, runtime.broker))
 
         async def prune() -> None:
             await sessions.prune(clock.time())

@@ -61,6 +61,7 @@ log = get_logger(__name__)
 
 # an attempt that would get less than this before the deadline is not worth starting
 _MIN_ATTEMPT_SECONDS = 0.005
+_MAX_PINNED_WALK = 256  # instances of one upstream looked at to find a pinned one
 
 
 class TokenSource(Protocol):
@@ -119,6 +120,7 @@ class _Call:
     body: bytes | None
     idempotent: bool
     deadline: float  # monotonic
+    instance: str | None = None  # pinned to this instance id
     refused: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
 
@@ -165,7 +167,8 @@ class ServiceClient:
     async def request(self, method: str, upstream: str, path: str, *, json: Any = None,
                       headers: Mapping[str, str] | None = None, idempotent: bool | None = None,
                       deadline: float | None = None, timeout: float | None = None,
-                      on_behalf_of: str | None = None) -> ServiceResponse:
+                      on_behalf_of: str | None = None,
+                      instance: str | None = None) -> ServiceResponse:
         """Call ``path`` (with its query) on an instance of ``upstream``.
 
         ``idempotent`` defaults to the method's nature; pass True for a read sent as POST.
@@ -173,7 +176,10 @@ class ServiceClient:
         (a front end acting for a signed-in user: the callee checks that user's rights).
         ``deadline`` (Unix seconds) is the caller's own deadline; by default that of the request
         being handled (:data:`~chassis.http.deadline.current_deadline`, set by the web layer
-        from ``X-Souk-Deadline``); ``timeout`` overrides the attempt timeout.
+        from ``X-Souk-Deadline``); ``timeout`` overrides the attempt timeout. ``instance`` pins
+        the call to that instance id (an operator's read of one instance, its ``/metrics``
+        say): no other instance is tried, and none healthy by that id is
+        :class:`NoHealthyInstance`.
         """
         # no client span: one span per hop, the callee's server span (a child of the caller's
         # span, through traceparent) shows the call; a call that got no answer is an event here
@@ -185,6 +191,7 @@ class ServiceClient:
         try:
             call = await self._prepare(method, upstream, path, json, headers, idempotent,
                                        deadline, on_behalf_of)
+            call.instance = instance
             state.budget.request()
             response = await self._attempts(call, state, timeout or self.policy.attempt_timeout)
         except UpstreamError:
@@ -313,6 +320,8 @@ class ServiceClient:
         return error, retryable(raw.status, shed), "status"
 
     def _pick(self, call: _Call) -> Instance | None:
+        if call.instance is not None:
+            return self._pinned(call)
         if not call.refused and not call.failed:
             return self.directory.pick(call.upstream)
         instance = self.directory.pick(call.upstream,
@@ -320,6 +329,20 @@ class ServiceClient:
         if instance is None and call.failed:  # a retry may go back to an instance that answered
             instance = self.directory.pick(call.upstream, exclude=frozenset(call.refused))
         return instance
+
+    def _pinned(self, call: _Call) -> Instance | None:
+        """The instance ``call.instance``, if healthy and not yet tried (the directory is
+        walked through ``pick``'s exclusions: it lists nothing else)."""
+        tried = frozenset(call.refused + call.failed)
+        if call.instance in tried:
+            return None
+        seen: set[str] = set()
+        for _ in range(_MAX_PINNED_WALK):
+            found = self.directory.pick(call.upstream, exclude=frozenset(seen))
+            if found is None or found.instance_id == call.instance:
+                return found
+            seen.add(found.instance_id)
+        return None
 
     def _retry_delay(self, call: _Call, state: _Upstream, attempt: int,
                      reason: str) -> float | None:

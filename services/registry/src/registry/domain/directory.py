@@ -32,6 +32,17 @@ class Instance:
     last_heartbeat: float
     metadata: dict[str, str] = field(default_factory=dict)
     failures: int = 0
+    restarts: int = 0  # registrations again by a new process (another ``started_at``)
+
+
+def _restarts(old: Instance | None, metadata: dict[str, str]) -> int:
+    """How often this instance id was registered by a new process: its ``started_at`` (the
+    chassis sends its process's start time) differs from the one registered before. An
+    instance that deregistered (a graceful stop) starts again from zero."""
+    if old is None:
+        return 0
+    before, now = old.metadata.get("started_at"), metadata.get("started_at")
+    return old.restarts + 1 if before and now and before != now else old.restarts
 
 
 class Directory:
@@ -51,10 +62,10 @@ class Directory:
         """
         old = self._owned(instance_id, service)
         inst = Instance(instance_id, service, url, PASSING, now if old is None else old.registered_at,
-                        now, dict(metadata))
+                        now, dict(metadata), restarts=_restarts(old, metadata))
         self._instances[instance_id] = inst
-        changed = old is None or (old.service, old.url, old.status, old.metadata) != (
-            inst.service, inst.url, inst.status, inst.metadata)
+        changed = old is None or (old.service, old.url, old.status, old.metadata, old.restarts) != (
+            inst.service, inst.url, inst.status, inst.metadata, inst.restarts)
         if changed:
             self.version += 1
         return inst, changed

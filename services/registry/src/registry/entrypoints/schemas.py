@@ -45,13 +45,16 @@ class InstanceOut(msgspec.Struct, frozen=True):
     metadata: dict[str, str]
     registered_at: Annotated[float, Meta(description="Unix seconds")]
     last_heartbeat: Annotated[float, Meta(description="Unix seconds")]
+    restarts: Annotated[int, Meta(description=(
+        "how often a new process registered this instance id again (its `started_at` "
+        "metadata changed) since it was first registered; a deregistration starts over"))] = 0
 
     @classmethod
     def of(cls, inst: Instance) -> InstanceOut:
         return cls(instance_id=inst.instance_id, service=inst.service, url=inst.url,
                    status="passing" if inst.status == "passing" else "critical",
                    metadata=inst.metadata, registered_at=inst.registered_at,
-                   last_heartbeat=inst.last_heartbeat)
+                   last_heartbeat=inst.last_heartbeat, restarts=inst.restarts)
 
 
 class SnapshotOut(msgspec.Struct, frozen=True):

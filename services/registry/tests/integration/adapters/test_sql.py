@@ -38,3 +38,13 @@ async def test_saves_loads_replaces_and_deletes_instances(db: Database) -> None:
     async with uow(readonly=True) as instances:
         assert await instances.load() == [
             Instance("catalog-1", "catalog", "http://127.0.0.1:3", "passing", 100.5, 100.5, {})]
+
+
+async def test_keeps_how_often_an_instance_restarted(db: Database) -> None:
+    uow: InstancesUnitOfWork = SqlUnitOfWork(db.transaction, SqlInstances)
+    restarted = Instance("orders-1", "orders", "http://127.0.0.1:1", "passing", 5.0, 5.0,
+                         {"started_at": "9.5"}, restarts=3)
+    async with uow() as instances:
+        await instances.save(restarted)
+    async with uow(readonly=True) as instances:
+        assert await instances.load() == [restarted]

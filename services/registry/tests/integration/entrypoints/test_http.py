@@ -31,7 +31,7 @@ async def test_register_heartbeat_list_and_deregister(registry_url: str,
         assert r.status == 200
         registered = await r.json()
     assert set(registered) == {"instance_id", "service", "url", "status", "metadata",
-                               "registered_at", "last_heartbeat"}
+                               "registered_at", "last_heartbeat", "restarts"}
     assert (registered["status"], registered["url"]) == ("passing", "http://127.0.0.1:1")
     async with http.put(f"{registry_url}/v1/instances/catalog-1/heartbeat") as r:
         assert (r.status, await r.read()) == (204, b"")

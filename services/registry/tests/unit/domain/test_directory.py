@@ -88,3 +88,25 @@ def test_restored_instances_get_a_fresh_heartbeat_window() -> None:
     fresh.restore(saved, now=1000.0)
     assert fresh.evict_expired(now=1005.0) == []
     assert fresh.get("a-1").last_heartbeat == 1000.0
+
+
+def test_a_new_process_registering_an_instance_again_counts_as_a_restart() -> None:
+    d = make()
+    d.register("orders-1", "orders", "http://127.0.0.1:1", {"started_at": "1.0"}, now=100.0)
+    # the same process registering again (the registry forgot it) is no restart
+    d.register("orders-1", "orders", "http://127.0.0.1:1", {"started_at": "1.0"}, now=101.0)
+    assert d.get("orders-1").restarts == 0
+    # a new process (the supervisor restarted it after a crash), maybe on another port
+    _, changed = d.register("orders-1", "orders", "http://127.0.0.1:2", {"started_at": "2.0"},
+                            now=102.0)
+    d.register("orders-1", "orders", "http://127.0.0.1:2", {"started_at": "3.0"}, now=103.0)
+    assert changed and d.get("orders-1").restarts == 2
+    assert d.get("orders-1").registered_at == 100.0
+    # an instance that says nothing of its start is never counted as restarted
+    d.register("gateway-1", "gateway", "http://127.0.0.1:3", {}, now=100.0)
+    d.register("gateway-1", "gateway", "http://127.0.0.1:4", {}, now=101.0)
+    assert d.get("gateway-1").restarts == 0
+    # a graceful stop deregisters: the next start is a first registration
+    d.deregister("orders-1", "orders")
+    d.register("orders-1", "orders", "http://127.0.0.1:2", {"started_at": "4.0"}, now=104.0)
+    assert d.get("orders-1").restarts == 0

@@ -3,7 +3,7 @@ from typing import Any
 
 import pytest
 
-from souk.invariants import Snapshot, check, is_settled
+from chassis.invariants import Snapshot, check, is_settled
 
 pytestmark = pytest.mark.unit
 

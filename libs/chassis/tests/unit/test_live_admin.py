@@ -1,5 +1,6 @@
-"""`souk config`'s validation, against a service's published schema (no broker): a value typed as
-JSON or text, refused with the reason and exit code 2 before anything is written."""
+"""The live configuration's validation (`souk config`, the console), against a service's
+published schema (no broker): a value typed as JSON or text, refused with the reason before
+anything is written."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import pytest
 from msgspec import Meta
 
 from chassis.live import LiveSettings, ServiceLiveSettings
-from souk.live_config import Refused, ServiceDoc, Store, parse_value
+from chassis.live.admin import Refused, Store, parse_value
+from chassis.live.overview import ServiceDoc
 
 pytestmark = pytest.mark.unit
 

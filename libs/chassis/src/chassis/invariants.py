@@ -1,8 +1,10 @@
-"""The platform's invariants (ARCHITECTURE.md §5) as pure checks: a snapshot in, a report out.
+"""The platform's invariants (ARCHITECTURE.md §5) as pure checks: a snapshot in, a report out
+(`souk verify` and the web console both report them).
 
 The snapshot holds what the services' admin APIs answered, as plain JSON objects; a part is
 ``None`` when its service is not in the topology, and every check that needs it is then skipped
-(reported as such, never passed silently). ``souk.admin`` takes the snapshot.
+(reported as such, never passed silently). ``souk.admin`` takes the snapshot for
+`souk verify`, ``web.adapters.console`` for the console.
 """
 
 from __future__ import annotations

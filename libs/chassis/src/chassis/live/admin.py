@@ -1,0 +1,165 @@
+"""Reading, validating, writing and rolling back the live configuration, for the tools that
+change it (`souk config`, the web console): every service publishes the JSON schema of its live
+settings type (``SOUK_CONFIG_SERVICES``, written when it starts), so a value is checked against
+the same msgspec constraints the service checks again when it applies it, without importing the
+service. Each write is a new revision of ``SOUK_CONFIG`` with its audit (:class:`Record`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from chassis.live.model import PLATFORM, Record, parse_key, store_key, utc_now
+from chassis.live.overview import ServiceDoc, Setting, service_docs, settings_rows
+from chassis.live.store import Revision, history, write
+
+__all__ = ["ConfigError", "Refused", "Store", "parse_value"]
+
+
+class ConfigError(Exception):
+    """The store cannot be read or written (exit 1)."""
+
+
+class Refused(ConfigError):
+    """A key or value the settings type refuses (exit 2): nothing is written."""
+
+
+def parse_value(raw: str) -> Any:
+    """A value as typed: JSON when it parses (``0.5``, ``true``, ``[...]``), else the text."""
+    try:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        return raw
+
+
+def _errors(doc: ServiceDoc, name: str, value: Any) -> list[str]:
+    import jsonschema_rs
+
+    validator = jsonschema_rs.validator_for(doc.schema)
+    messages = []
+    for error in validator.iter_errors({name: value}):
+        path = ".".join(str(part) for part in error.instance_path)
+        messages.append(f"{path or name}: {error.message}")
+    return messages
+
+
+class Store:
+    def __init__(self, kv: Any, services: Any) -> None:
+        self.kv = kv
+        self.services = services
+
+    async def docs(self) -> dict[str, ServiceDoc]:
+        """Every service's published live settings, with its instances' running values."""
+        return await service_docs(self.services)
+
+    async def latest(self, key: str) -> Revision | None:
+        revisions = await history(self.kv, key)
+        return revisions[-1] if revisions else None
+
+    async def history(self, key: str) -> list[Revision]:
+        return await history(self.kv, key)
+
+    async def check(self, key: str, value: Any, raw: str | None = None) -> tuple[str, Any]:
+        """The store key and the value to write, or :class:`Refused` with the reason. ``raw``
+        is the value as typed: tried as text when its JSON reading is refused."""
+        try:
+            scope, name = parse_key(key)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        docs = await self.docs()
+        if scope == PLATFORM:
+            targets = [doc for doc in docs.values() if name in doc.platform_fields]
+            if not targets:
+                owners = sorted(s for s, doc in docs.items() if name in doc.properties)
+                hint = (f"; it is a setting of {', '.join(owners)}: use {owners[0]}.{name}"
+                        if owners else "")
+                raise Refused(f"{name!r} is not a platform-wide live setting{hint}")
+        else:
+            if scope not in docs:
+                known = ", ".join(sorted(docs)) or "none yet"
+                raise Refused(f"no live settings known for service {scope!r} (services that "
+                              f"published theirs: {known}); is it running?")
+            if name not in docs[scope].properties:
+                raise Refused(f"{scope} has no live setting {name!r}; its live settings: "
+                              f"{', '.join(sorted(docs[scope].properties))}")
+            targets = [docs[scope]]
+        first: list[str] = []
+        for candidate in _candidates(value, raw):
+            problems = [f"{doc.service}: {message}" if scope == PLATFORM else message
+                        for doc in targets for message in _errors(doc, name, candidate)]
+            if not problems:
+                return store_key(scope, name), candidate
+            first = first or problems
+        description = targets[0].properties.get(name, {}).get("description", "")
+        reason = "; ".join(first)
+        raise Refused(f"{key} = {raw if raw is not None else value!r} refused: {reason}"
+                      + (f" ({description})" if description else ""))
+
+    async def set(self, key: str, value: Any, *, by: str, raw: str | None = None,
+                  action: str = "set", rollback_to: int = 0, unset: bool = False) -> Revision:
+        """Validate and write a new revision of ``key`` with its audit."""
+        from nats.js.errors import KeyWrongLastSequenceError
+
+        if unset:
+            try:
+                scope, name = parse_key(key)
+            except ValueError as exc:
+                raise Refused(str(exc)) from None
+            stored = store_key(scope, name)
+        else:
+            stored, value = await self.check(key, value, raw)
+        current = await self.latest(stored)
+        old = current.record if current is not None else Record(unset=True)
+        record = Record(value=None if unset else value, unset=unset, by=by, at=utc_now(),
+                        old=None if old.unset else old.value, old_unset=old.unset,
+                        action=action, rollback_to=rollback_to)  # type: ignore[arg-type]
+        try:
+            revision = await write(self.kv, stored, record,
+                                   last=current.revision if current is not None else 0)
+        except KeyWrongLastSequenceError:
+            raise ConfigError(f"{stored} changed while this change was made; try again") from None
+        return Revision(stored, revision, record)
+
+    async def rollback(self, key: str, *, to: int | None, by: str) -> Revision:
+        """Restore the value before the latest revision (or revision ``to``) as a new one."""
+        try:
+            scope, name = parse_key(key)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        stored = store_key(scope, name)
+        revisions = await self.history(stored)
+        if not revisions:
+            raise Refused(f"{stored} was never set: nothing to roll back")
+        if to is None and len(revisions) > 1:
+            target, target_revision = revisions[-2].record, revisions[-2].revision
+        elif to is None:  # its first revision: back to what its audit says came before
+            target, target_revision = _before(revisions[-1].record), 0
+        else:
+            found = [r for r in revisions if r.revision == to]
+            if not found:
+                kept = ", ".join(str(r.revision) for r in revisions)
+                raise Refused(f"{stored} has no revision {to} (kept: {kept})")
+            target, target_revision = found[0].record, to
+        return await self.set(stored, target.value, by=by, action="rollback",
+                              rollback_to=target_revision, unset=target.unset)
+
+    async def settings(self, service: str | None) -> list[Setting]:
+        """Every live setting of ``service`` (or of every service) with its running value."""
+        docs = await self.docs()
+        if service is not None and service not in docs:
+            raise Refused(f"no live settings known for service {service!r} (known: "
+                          f"{', '.join(sorted(docs)) or 'none yet'}); is it running?")
+        return settings_rows(docs, service)
+
+
+def _candidates(value: Any, raw: str | None) -> list[Any]:
+    if raw is None or value == raw:
+        return [value]
+    return [value, raw]  # "123" for a text setting is text
+
+
+def _before(record: Record) -> Record:
+    """The value a key had before ``record`` (the oldest kept revision's audit)."""
+    return Record(unset=True) if record.old_unset else Record(value=record.old)

@@ -1,0 +1,287 @@
+"""The operations console (``/console``): the service map with each service's rate, errors and
+latency and its breakers, the sagas in flight and one order's step timeline with its trace
+waterfall, the dead letters with replay, the invariant report and the live configuration.
+
+Only for a signed-in admin whose address is on ``WEB_CONSOLE_ALLOW``; anyone else signed in gets
+a 403 page, an anonymous visitor the sign-in form. Every read of another service goes through the
+service client with the admin's own token, so each service checks the admin role again."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from chassis.live.admin import ConfigError, Refused
+from chassis.messaging.dead_letters import DlqError
+from chassis.web import ClientAddress, Media, Path, Query, Request, Response, Router
+from web.adapters.console import Console, NotFound, Unavailable
+from web.adapters.console_config import live_settings, set_setting
+from web.domain.console_access import Access, console_access
+from web.domain.waterfall import layout
+from web.entrypoints.pages import FORM, HTML, Visit, page, pages, posted, redirect, visit
+from web.service.context import WebContext
+
+__all__ = ["router"]
+
+router = Router(tags=["console"])
+
+FRAGMENT = Media("text/html", "a fragment of a console page (its live part)")
+_TO_SIGN_IN = (None, "not signed in: to the sign-in form, then back here")
+_PAGES: dict[int, Any] = {200: HTML, 303: _TO_SIGN_IN, 403: HTML, 503: HTML}
+
+
+def _isotime(seconds: float) -> str:
+    return datetime.fromtimestamp(float(seconds), UTC).strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def _ms(seconds: float | None) -> str:
+    if seconds is None:
+        return "—"
+    return f"≤ {seconds * 1000:g} ms"
+
+
+pages.filters.update(isotime=_isotime, ms=_ms)
+_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+OrderId = Annotated[str, Path(max_length=100)]
+TraceId = Annotated[str, Path(max_length=64)]
+
+
+async def _admin(request: Request, web: WebContext, address: ClientAddress) -> Visit | Response:
+    """The admin's visit, or the answer for anyone else."""
+    v = await visit(request, web)
+    session = v.session
+    access = console_access(signed_in=v.signed_in, roles=session.roles if session else (),
+                            address=str(address), networks=web.console_networks)
+    if access is Access.SIGN_IN:
+        query = request.scope.get("query_string", b"").decode("latin-1")
+        target = request.path + (f"?{query}" if query else "")
+        return redirect(v, "/signin?next=" + _quote(target))
+    if access is Access.REFUSED:
+        await v.ensure_session()
+        return page(v, "console/refused.html", 403)
+    return v
+
+
+def _quote(path: str) -> str:
+    return quote(path, safe="/")
+
+
+def _error(v: Visit, status: int, message: str) -> Response:
+    heading = {404: "Not found", 400: "Bad request"}.get(status, "Unavailable right now")
+    return page(v, "error.html", status, heading=heading, message=message, back="/console",
+                back_label="Back to the console")
+
+
+@router.get("/console", responses=_PAGES)
+async def overview(request: Request, web: WebContext, console: Console,
+                   address: ClientAddress) -> Response:
+    """The service map: every instance, its health, version, start and restarts; each
+    service's requests, errors and latency since the last look, and the breakers."""
+    v = await _admin(request, web, address)
+    if isinstance(v, Response):
+        return v
+    try:
+        context = await _live(v, console)
+    except Unavailable as exc:
+        return _error(v, 503, str(exc))
+    return page(v, "console/overview.html", **context)
+
+
+@router.get("/console/live", responses={200: FRAGMENT, 303: _TO_SIGN_IN, 403: HTML, 503: HTML})
+async def overview_live(request: Request, web: WebContext, console: Console,
+                        address: ClientAddress) -> Response:
+    """The overview's live part alone (console.js refreshes the page with it)."""
+    v = await _admin(request, web, address)
+    if isinstance(v, Response):
+        return v
+    try:
+        context = await _live(v, console)
+    except Unavailable as exc:
+        return _error(v, 503, str(exc))
+    html = pages.get_template("console/live.html").render(**context)
+    return Response(html.encode(), headers={"Cache-Control": "no-store",
+                                            "X-Content-Type-Options": "nosniff"},
+                    media_type="text/html; charset=utf-8")
+
+
+async def _live(v: Visit, console: Console) -> dict[str, Any]:
+    instances = await console.instances(v.bearer)
+    return {"instances": instances, "red": await console.red(instances, v.bearer)}
+
+
+@router.get("/console/sagas", responses=_PAGES)
+async def sagas(request: Request, web: WebContext, console: Console,
+                address: ClientAddress) -> Response:
+    """The checkout sagas not final yet, and the latest orders."""
+    v = await _admin(request, web, address)
+    if isinstance(v, Response):
+        return v
+    try:
+        in_flight, recent, more = await console.orders(v.bearer)
+    except (Unavailable, NotFound) as exc:
+        return _error(v, 503, str(exc))
+    return page(v, "console/sagas.html", in_flight=in_flight, recent=recent, more=more)
+
+
+@router.get("/console/order", responses={
+    303: (None, "to that order's page (or, not signed in, to the sign-in form)"),
+    400: HTML, 403: HTML})
+async def find_order(request: Request, web: WebContext, address: ClientAddress,
+                     id: Annotated[str, Query(max_length=200)] = "") -> Response:
+    """The lookup form's target: on to that order's page."""
+    v = await _admin(request, web, address)
+    if isinstance(v, Response):
+        return v
+    if not _ID.match(id.strip()):
+        return _error(v, 400, "That is not an order id.")
+    return redirect(v, f"/console/orders/{id.strip()}")
+
+
+@router.get("/console/orders/{order_id}", responses={**_PAGES, 404: HTML})
+async def order(order_id: OrderId, request: Request, web: WebContext, console: Console,
+                address: ClientAddress) -> Response:
+    """One order's saga: its step timeline and its trace as a waterfall."""
+    v = await _admin(request, web, address)
+    if isinstance(v, Response):
+        return v
+    if not _ID.match(order_id):
+        return _error(v, 404, "No such order.")
+    try:
+        found = await console.order(order_id, v.bearer)
+    except NotFound:
+        return _error(v, 404, f"No order {order_id}.")
+    except Unavailable as exc:
+        return _error(v, 503, str(exc))
+    traces: list[Any] = []
+    waterfall = trace = None
+    trace_error = None
+    try:
+        traces = await console.traces_of_order(order_id, v.bearer)
+        if traces:
+            trace = await console.trace(str(traces[0]["trace_id"]), v.bearer)
+            waterfall = layout(trace.get("tree") or [])
+    except (Unavailable, NotFound) as exc:
+        trace_error = str(exc)
+    return page(v, "console/order.html", order=found, traces=traces, trace=trace,
+                waterfall=waterfall, trace_error=trace_error)
+
+
+@router.get("/console/traces/{trace_id}", responses={**_PAGES, 404: HTML})
+async def trace_page(trace_id: TraceId, request: Request, web: WebContext, console: Console,
+                     address: ClientAddress) -> Response:
+    """One trace as a waterfall."""
+    v = await _admin(request, web, address)
+    if isinstance(v, Response):
+        return v
+    if not re.fullmatch(r"[0-9a-f]{32}", trace_id):
+        return _error(v, 404, "No such trace.")
+    try:
+        trace = await console.trace(trace_id, v.bearer)
+    except NotFound:
+        return _error(v, 404, f"No trace {trace_id} (the store keeps the recent ones only).")
+    except Unavailable as exc:
+        return _error(v, 503, str(exc))
+    return page(v, "console/trace.html", trace=trace, waterfall=layout(trace.get("tree") or []))
+
+
+@router.get("/console/dead-letters", responses=_PAGES)
+async def dead_letters(request: Request, web: WebContext, console: Console,
+                       address: ClientAddress,
+                       replayed: Annotated[int | None, Query(ge=1)] = None) -> Response:
+    """The dead letters (the latest 100), each with a Replay button."""
+    v = await _admin(request, web, address)
+    if isinstance(v, Response):
+        return v
+    try:
+        letters, replays, counts = await console.dead_letters()
+    except Unavailable as exc:
+        return _error(v, 503, str(exc))
+    return page(v, "console/dead_letters.html", letters=list(reversed(letters)), counts=counts,
+                replays=replays, replayed=replayed)
+
+
+@router.post("/console/dead-letters/{seq}/replay", body=FORM,
+             responses={303: (None, "replayed: back to the dead letters"), 403: HTML,
+                        404: HTML, 503: HTML})
+async def replay(seq: Annotated[int, Path(ge=1)], request: Request, web: WebContext,
+                 console: Console, address: ClientAddress) -> Response:
+    """Replay one dead letter to its subject (it stays in the DLQ, marked replayed; if it fails
+    again, its consumer dead-letters it anew)."""
+    v = await _admin(request, web, address)
+    if isinstance(v, Response):
+        return v
+    form = await posted(v)
+    if isinstance(form, Response):
+        return form
+    try:
+        await console.replay(seq, by=(v.session.email if v.session else None) or "console")
+    except DlqError as exc:
+        return _error(v, 404, str(exc))
+    except Unavailable as exc:
+        return _error(v, 503, str(exc))
+    return redirect(v, f"/console/dead-letters?replayed={seq}")
+
+
+@router.get("/console/invariants", responses=_PAGES)
+async def invariants(request: Request, web: WebContext, console: Console,
+                     address: ClientAddress) -> Response:
+    """`souk verify`'s invariant report, on the platform as it is now."""
+    v = await _admin(request, web, address)
+    if isinstance(v, Response):
+        return v
+    try:
+        report = await console.invariants(v.bearer)
+    except (Unavailable, NotFound) as exc:
+        return _error(v, 503, str(exc))
+    return page(v, "console/invariants.html", report=report,
+                violations=report.violations[:200])
+
+
+@router.get("/console/config", responses=_PAGES)
+async def config(request: Request, web: WebContext, console: Console, address: ClientAddress,
+                 changed: Annotated[str | None, Query(max_length=140)] = None) -> Response:
+    """The live configuration in force, per service, and a form to change a setting."""
+    v = await _admin(request, web, address)
+    if isinstance(v, Response):
+        return v
+    return await _config_page(v, console, 200, changed=changed)
+
+
+async def _config_page(v: Visit, console: Console, status: int, **context: Any) -> Response:
+    try:
+        settings = await live_settings(console.jetstream())
+    except Unavailable as exc:
+        return _error(v, 503, str(exc))
+    context.setdefault("error", None)
+    context.setdefault("changed", None)
+    context.setdefault("key", "")
+    context.setdefault("value", "")
+    return page(v, "console/config.html", status, settings=settings, **context)
+
+
+@router.post("/console/config", body=FORM, responses={
+    303: (None, "written: back to the configuration"), 400: HTML, 403: HTML, 409: HTML,
+    503: HTML})
+async def set_config(request: Request, web: WebContext, console: Console,
+                     address: ClientAddress) -> Response:
+    """Set a live setting (`service.setting`, or a platform-wide one): checked against the
+    setting's type first (a refused value is not written), audited as this admin."""
+    v = await _admin(request, web, address)
+    if isinstance(v, Response):
+        return v
+    form = await posted(v)
+    if isinstance(form, Response):
+        return form
+    key, raw = form.get("key").strip(), form.get("value").strip()
+    by = (v.session.email if v.session else None) or "console"
+    try:
+        revision = await set_setting(console.jetstream(), key, raw, by)
+    except Refused as exc:
+        return await _config_page(v, console, 400, error=str(exc), key=key, value=raw)
+    except ConfigError as exc:
+        return await _config_page(v, console, 409, error=str(exc), key=key, value=raw)
+    except Unavailable as exc:
+        return _error(v, 503, str(exc))
+    return redirect(v, "/console/config?changed=" + quote(revision.key, safe=""))
