@@ -17,7 +17,7 @@ import orjson
 from souk.dlq import count_by_consumer
 from souk.invariants import TERMINAL, Json, Snapshot, consumer_backlog, is_settled, outbox_pending
 from souk.state import State
-from souk.topology import NATS
+from souk.topology import GATEWAY, NATS
 
 __all__ = ["PAGE_SIZE", "AdminClient", "FetchError", "take_snapshot", "wait_until_settled"]
 
@@ -116,7 +116,9 @@ class AdminClient:
         """``GET /v1/admin/messaging`` of every instance that has it, by service. An instance
         that does not answer is left out when another of its service did (they share one
         database, so they report the same outbox and dead letters)."""
-        procs = [p for p in self._state.processes if p.service != NATS]
+        # the gateway has none, and forwards what it does not serve to its root route (the
+        # web front end): asking it would answer for another service, or 503 without one
+        procs = [p for p in self._state.processes if p.service not in (NATS, GATEWAY)]
         answers = await asyncio.gather(*(self.call("GET", p.url + "/v1/admin/messaging")
                                          for p in procs), return_exceptions=True)
         found: dict[str, list[Json]] = {}
