@@ -157,8 +157,9 @@ class Probe:
 
 
 def longest_gap(times: list[float], since: float) -> float:
-    """The longest pause between consecutive ``times`` from ``since`` on (0 with fewer than 2)."""
-    after = sorted(t for t in times if t >= since)
+    """The longest pause from ``since`` on: from ``since`` to the first of ``times`` after it,
+    or between two consecutive ones."""
+    after = [since, *sorted(t for t in times if t >= since)]
     return max((b - a for a, b in itertools.pairwise(after)), default=0.0)
 
 
