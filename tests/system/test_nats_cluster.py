@@ -1,8 +1,9 @@
 """A replicated broker: the checkout platform on a 3-node NATS JetStream cluster
 (``[platform] nats_nodes = 3``). Every stream, key-value bucket and durable consumer keeps three
-replicas; the node that leads the ``SOUK`` stream is SIGKILLed (as ``souk fault kill`` does) while
-checkouts run, and nothing is lost: every checkout ends, ``souk verify`` is clean, and every
-message a probe published through the failover was delivered.
+replicas. The node that leads the ``SOUK`` stream is SIGKILLed while checkouts run, then a
+follower (with ``souk fault kill``), and nothing is lost: every checkout ends, ``souk verify`` is
+clean, every message a probe published through the failover was delivered, and every service
+connected to the dead node moved to another.
 
 The failover's cost is measured, never asserted (a loaded 2-core machine stretches it): how long
 the probe's publishes and deliveries waited, the longest pause between finished checkouts, the
@@ -18,7 +19,7 @@ import itertools
 import json
 import signal
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -32,6 +33,7 @@ from souk.load import LoadProgress, run_load
 from souk.state import signal_group
 
 from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout, checkout_shop
+from .conftest import pid_alive
 
 pytestmark = pytest.mark.system
 
@@ -191,14 +193,16 @@ def service_events(logs: Path, since: datetime) -> dict[str, dict[str, Any]]:
     return {name: found for name, found in sorted(events.items()) if found}
 
 
-@pytest.mark.timeout(900)
-async def test_the_stream_leader_sigkilled_during_checkouts_loses_nothing(
-        shop: Checkout) -> None:
+async def kill_during_checkouts(shop: Checkout, pick: Callable[[str], str], *,
+                                with_cli: bool) -> dict[str, Any]:
+    """Run ``CHECKOUTS`` checkouts and the probe; once ``KILL_AFTER`` checkouts are done, SIGKILL
+    the node ``pick(SOUK's leader)`` names (with ``souk fault kill``, or at once); assert that
+    nothing was lost, and return what the failover cost."""
     nc = await connect(shop)
     js = nc.jetstream(timeout=5.0)
     leader = (await js.stream_info("SOUK")).cluster.leader
-    victim = f"nats-{leader.removeprefix('souk-')}"
-    assert victim in NODES, leader
+    victim = pick(f"nats-{leader.removeprefix('souk-')}")
+    assert victim in NODES, (leader, victim)
     victim_pid = shop.pid_of(victim)
 
     probe, stop = Probe(), asyncio.Event()
@@ -216,9 +220,15 @@ async def test_the_stream_leader_sigkilled_during_checkouts_loses_nothing(
                                         decline_rate=0.2, progress=progress))
     await asyncio.wait_for(half_way.wait(), timeout=300)
     killed_wall = datetime.now().astimezone()
-    # what `souk fault kill` does, without its start-up time (a second or more on a loaded
-    # machine, which the checkouts would outrun)
-    signal_group(victim_pid, signal.SIGKILL)
+    if with_cli:  # it starts in a second or more: the kill is the moment the pid is gone
+        kill = asyncio.create_task(asyncio.to_thread(shop.souk, "fault", "kill", victim))
+        for _ in range(6000):
+            if kill.done() or not pid_alive(victim_pid):
+                break
+            await asyncio.sleep(0.01)
+        assert f"killed {victim}" in (await kill).stdout
+    else:  # what `souk fault kill` does, at the very moment chosen
+        signal_group(victim_pid, signal.SIGKILL)
     killed_at, done_at_kill = time.monotonic(), len(finished)
 
     result = await asyncio.wait_for(load, timeout=600)
@@ -229,8 +239,9 @@ async def test_the_stream_leader_sigkilled_during_checkouts_loses_nothing(
                                                     other_than_pid=victim_pid, timeout=120)
     infos = await until_replicated(js, timeout=120)  # the restarted node caught up
     await nc.close()
+    services = service_events(shop.platform.home / "logs", killed_wall)
 
-    stalls = {
+    cost = {
         "killed": victim, "stream_leader_before": leader, "stream_leader_after": new_leader,
         "checkouts_done_at_kill": done_at_kill, "victim_ready_again_s": round(back_after, 2),
         "probe_publish_wait_max_s": round(max((probe.acked[n] - probe.sent[n]
@@ -250,9 +261,9 @@ async def test_the_stream_leader_sigkilled_during_checkouts_loses_nothing(
         "checkout_latency_ms": {"p50": round(result.latency(50)), "p99": round(result.latency(99)),
                                 "max": round(result.latencies_ms[-1])},
         "checkouts_per_second": round(result.per_second, 1),
-        "services": service_events(shop.platform.home / "logs", killed_wall),
+        "services": services,
     }
-    print("\nfailover of a 3-node NATS cluster:", json.dumps(stalls, indent=1))
+    print(f"\nthe cost of SIGKILLing {victim} of a 3-node NATS cluster:", json.dumps(cost, indent=1))
 
     # the kill landed while checkouts ran, and every one of them ended
     assert KILL_AFTER <= done_at_kill <= CHECKOUTS - 300, done_at_kill
@@ -262,7 +273,30 @@ async def test_the_stream_leader_sigkilled_during_checkouts_loses_nothing(
     assert set(probe.acked) == set(probe.sent)
     assert set(probe.received) >= set(probe.acked)
     assert min(probe.sent.values()) < killed_at < max(probe.acked.values())
+    # whoever was connected to the dead node moved to another
+    assert all("reconnected_s" in found for found in services.values()
+               if "disconnected_s" in found), services
     assert restarted["pid"] != victim_pid
     assert all(replicated(info.cluster) == SERVERS for info in infos.values()), infos
+    return cost
+
+
+@pytest.mark.timeout(900)
+async def test_the_stream_leader_sigkilled_during_checkouts_loses_nothing(
+        shop: Checkout) -> None:
+    await kill_during_checkouts(shop, lambda leader: leader, with_cli=False)
+
+    report = shop.verify(wait=120)
+    assert report["counts"]["orders"] >= CHECKOUTS and report["counts"]["not_terminal"] == 0
+
+
+@pytest.mark.timeout(900)
+async def test_a_follower_killed_with_souk_fault_kill_during_checkouts_loses_nothing(
+        shop: Checkout) -> None:
+    def a_follower(leader: str) -> str:
+        return next(node for node in NODES if node != leader)
+
+    await kill_during_checkouts(shop, a_follower, with_cli=True)
+
     report = shop.verify(wait=120)
     assert report["counts"]["orders"] >= CHECKOUTS and report["counts"]["not_terminal"] == 0
