@@ -83,8 +83,8 @@ def replay_headers(letter: DeadLetter) -> dict[str, str]:
 async def jetstream(nats_url: str, *, error: type[Exception] | None = None,
                     name: str = "souk-cli") -> AsyncIterator[Any]:
     """A JetStream context on one connection to ``nats_url`` (one server, or a cluster's nodes
-    comma-separated: one connect attempt to each, the first that answers is used); an
-    unreachable broker raises ``error`` (DlqError by default) with the reason."""
+    comma-separated: one connect attempt to each, in random order, the first that answers is
+    used); an unreachable broker raises ``error`` (DlqError by default) with the reason."""
     import nats  # ~0.2 s to import: only for the commands that use it
     from nats.errors import NoServersError
 
