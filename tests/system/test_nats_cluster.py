@@ -195,10 +195,11 @@ def service_events(logs: Path, since: datetime) -> dict[str, dict[str, Any]]:
     return {name: found for name, found in sorted(events.items()) if found}
 
 
-async def kill_during_checkouts(shop: Checkout, pick: Callable[[str], str], *,
-                                with_cli: bool) -> dict[str, Any]:
+async def kill_during_checkouts(shop: Checkout, pick: Callable[[str], str], *, with_cli: bool,
+                                sig: signal.Signals = signal.SIGKILL) -> dict[str, Any]:
     """Run checkouts and the probe; once ``KILL_AFTER`` checkouts are done, SIGKILL the node
-    ``pick(SOUK's leader)`` names (with ``souk fault kill``, or at once); go on until
+    ``pick(SOUK's leader)`` names (with ``souk fault kill``, or at once with ``sig``: SIGTERM
+    measures a graceful stop, README "A replicated broker"); go on until
     ``AFTER_KILL`` more have finished; assert that nothing was lost, and return what the failover
     cost."""
     nc = await connect(shop)
@@ -235,7 +236,7 @@ async def kill_during_checkouts(shop: Checkout, pick: Callable[[str], str], *,
             await asyncio.sleep(0.01)
         assert f"killed {victim}" in (await kill).stdout
     else:  # what `souk fault kill` does, at the very moment chosen
-        signal_group(victim_pid, signal.SIGKILL)
+        signal_group(victim_pid, sig)
     killed_at, done_at_kill = time.monotonic(), len(finished)
 
     result = await asyncio.wait_for(load, timeout=600)
@@ -271,7 +272,8 @@ async def kill_during_checkouts(shop: Checkout, pick: Callable[[str], str], *,
         "checkouts_per_second": round(result.per_second, 1),
         "services": services,
     }
-    print(f"\nthe cost of SIGKILLing {victim} of a 3-node NATS cluster:", json.dumps(cost, indent=1))
+    print(f"\nthe cost of {'SIGKILL' if with_cli else sig.name} to {victim} of a 3-node NATS "
+          "cluster:", json.dumps(cost, indent=1))
 
     # the kill landed while checkouts ran, and every one of them ended
     assert done_at_kill >= KILL_AFTER and result.checkouts >= done_at_kill + AFTER_KILL
