@@ -92,6 +92,8 @@ def config(service: str) -> dict[str, str]:
         "PORT": str(PORT),
         "LOG_FORMAT": "json",
         "NATS_URL": NATS_URL,
+        # the chart runs 3 JetStream nodes (charts/nats-values.yaml): a replica on each
+        "STREAM_REPLICAS": "3",
         # the registry stays: every instance registers, the gateway balances over the healthy
         # ones, Prometheus can find them there (docs/deploy.md, "Discovery")
         "REGISTRY_URL": f"http://registry:{PORT}",
@@ -339,6 +341,7 @@ def compose_service(service: str) -> dict[str, Any]:
         "HOST": "0.0.0.0", "PORT": str(PORT), "LOG_FORMAT": "json",
         # every node answers to "nats" on the compose network; the client learns the others
         "NATS_URL": "nats://nats:4222",
+        "STREAM_REPLICAS": "3",  # the three nodes below: a replica on each
         "REGISTRY_URL": f"http://registry:{PORT}",
         "STREAM_MAX_AGE": str(plat["stream_max_age"]),
         "STREAM_MAX_BYTES": str(plat["stream_max_bytes"]),

@@ -49,7 +49,7 @@ def _run(home: Path | None, work: Callable[[Store], Awaitable[T]]) -> T:
         raise fail(f"souk is not running (home {where.root}); start it with souk up", REFUSED)
 
     async def main() -> T:
-        async with open_store(state.nats_url) as store:
+        async with open_store(state.nats_url, replicas=state.stream_replicas) as store:
             return await work(store)
 
     try:

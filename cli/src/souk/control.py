@@ -173,11 +173,13 @@ def parse_scale(args: list[str]) -> dict[str, int]:
             raise ControlError(f"{arg!r}: {number!r} is not a whole number") from None
         if count < 0:
             raise ControlError(f"{arg!r}: an instance count cannot be negative")
-        if (service == NATS and count != 1) or (service == REGISTRY and count > 1):
+        if service == NATS:
+            raise ControlError("nats cannot be scaled while it runs: its nodes are [platform] "
+                               "nats_nodes of the topology (1, 3 or 5)")
+        if service == REGISTRY and count > 1:
             raise ControlError(f"{service} runs as a single instance; it cannot be scaled to "
                                f"{count}")
         counts[service] = count
-    counts.pop(NATS, None)  # nats=1: it always runs exactly one, nothing to change
     return counts
 
 

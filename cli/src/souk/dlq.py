@@ -22,10 +22,16 @@ TIMEOUT = 5.0
 @contextlib.asynccontextmanager
 async def jetstream(nats_url: str, *, error: type[Exception] | None = None,
                     name: str = "souk-cli") -> AsyncIterator[Any]:
-    """A JetStream context on one connection to ``nats_url`` (one connect attempt); an
-    unreachable server raises ``error`` (DlqError by default) with the reason."""
+    """A JetStream context on one connection to ``nats_url`` (one server, or a cluster's nodes
+    comma-separated: one connect attempt to each, in random order, the first that answers is
+    used); an unreachable broker, or a request it leaves unanswered (a cluster electing a new
+    leader for a stream answers again within seconds), raises ``error`` (DlqError by default)
+    with the reason."""
     import nats  # ~0.2 s to import: only for the commands that use it
-    from nats.errors import NoServersError
+    from nats.errors import NoRespondersError, NoServersError
+    from nats.js.errors import ServiceUnavailableError
+
+    from chassis.broker import servers_of
 
     async def quiet(_: Exception) -> None:  # the failure is raised below, once, not logged
         return
@@ -33,12 +39,16 @@ async def jetstream(nats_url: str, *, error: type[Exception] | None = None,
     try:
         # one attempt: with allow_reconnect=False alone nats-py keeps retrying the first connect
         nc = await asyncio.wait_for(nats.connect(
-            nats_url, connect_timeout=TIMEOUT, allow_reconnect=False, max_reconnect_attempts=1,
-            reconnect_time_wait=0.1, error_cb=quiet, name=name), TIMEOUT * 2)
+            servers=servers_of(nats_url), connect_timeout=TIMEOUT, allow_reconnect=False,
+            max_reconnect_attempts=1, reconnect_time_wait=0.1, error_cb=quiet, name=name), TIMEOUT * 2)
     except (NoServersError, OSError, TimeoutError) as exc:
         raise (error or DlqError)(f"cannot reach NATS at {nats_url}: {exc}") from None
     try:
         yield nc.jetstream(timeout=TIMEOUT)
+    except (TimeoutError, NoRespondersError, ServiceUnavailableError) as exc:
+        raise (error or DlqError)(
+            f"NATS did not answer ({str(exc) or type(exc).__name__}); if a broker node has just "
+            "gone, its streams are electing a new leader: try again in a few seconds") from None
     finally:
         await nc.close()
 

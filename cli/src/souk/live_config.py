@@ -16,6 +16,8 @@ __all__ = ["ConfigError", "Refused", "ServiceDoc", "Setting", "Store", "open_sto
 
 
 @contextlib.asynccontextmanager
-async def open_store(nats_url: str) -> AsyncIterator[Store]:
+async def open_store(nats_url: str, *, replicas: int = 1) -> AsyncIterator[Store]:
+    """The live configuration's buckets (created on ``replicas`` nodes when missing)."""
     async with jetstream(nats_url, error=ConfigError, name="souk-config") as js:
-        yield Store(await open_bucket(js), await open_services(js))
+        yield Store(await open_bucket(js, replicas=replicas),
+                    await open_services(js, replicas=replicas))

@@ -231,7 +231,7 @@ def scale(counts: Annotated[list[str], typer.Argument(
     if control.running_pid(where) is None or state is None:
         raise _fail(f"souk is not running (home {where.root}); start it with souk up")
     if not wanted:
-        out.print("Nothing to change: nats always runs exactly one instance.")
+        out.print("Nothing to change.")
         return
     try:
         control.request_scale(where, state, wanted)

@@ -1,21 +1,23 @@
 """From topology to processes: each instance's command, port, URLs and environment.
 
-This is the process contract every Souk service is written to: a service instance runs as
-``python -m <module>`` with ``<SERVICE>_HOST``, ``_PORT``, ``_INSTANCE_ID``, ``_NATS_URL``,
-``_REGISTRY_URL``, ``_LOG_FORMAT``, ``_SERVICE_SECRET`` (its credential for a service token),
-``_FAULT_DIR`` (``<home>/faults/<service>``, where tests arm crash points), ``_LIVE_CACHE``
-(``<home>/data/<service>.live.json``, its last good live settings) and, when it has a
-database, ``_DATABASE_URL``. When the topology has a telemetry service, every other service also
-gets ``_OTLP_ENDPOINT`` (telemetry instance 1's base URL; spans go to ``/v1/traces`` there) and
-``_TRACE_SAMPLE_RATIO``, ``_TRACE_KEEP_RATIO`` and ``_TRACE_SLOW_MS`` (``[platform]``); telemetry
-gets the same keep rules as ``TELEMETRY_KEEP_RATIO`` and ``TELEMETRY_SLOW_MS``. Every service gets
-the stream's limits, ``_STREAM_MAX_AGE`` and ``_STREAM_MAX_BYTES`` (``[platform]``): whichever
-service starts applies them to the one shared stream. Identity and the registry also get the file
-of every service's credential hash (identity trades a secret for a service token, the registry
-admits only registrations made with one), identity the demo admin to create and the secret it
-encrypts its signing keys with. A service the topology puts behind the fault proxy
-(``[platform] fault_proxies``) gets the proxy's port for it as its NATS URL (and as the address of
-a PostgreSQL database URL), so ``souk fault partition|slow`` can cut or slow that path alone.
+This is the process contract every Souk service is written to: a service instance runs as ``python
+-m <module>`` with ``<SERVICE>_HOST``, ``_PORT``, ``_INSTANCE_ID``, ``_NATS_URL`` (every broker
+node's URL, comma-separated), ``_REGISTRY_URL``, ``_LOG_FORMAT``, ``_SERVICE_SECRET`` (its
+credential for a service token), ``_FAULT_DIR`` (``<home>/faults/<service>``, where tests arm crash
+points), ``_LIVE_CACHE`` (``<home>/data/<service>.live.json``, its last good live settings) and,
+when it has a database, ``_DATABASE_URL``. When the topology has a telemetry service, every other
+service also gets ``_OTLP_ENDPOINT`` (telemetry instance 1's base URL; spans go to ``/v1/traces``
+there) and ``_TRACE_SAMPLE_RATIO``, ``_TRACE_KEEP_RATIO`` and ``_TRACE_SLOW_MS`` (``[platform]``);
+telemetry gets the same keep rules as ``TELEMETRY_KEEP_RATIO`` and ``TELEMETRY_SLOW_MS``. Every
+service gets the stream's limits, ``_STREAM_MAX_AGE`` and ``_STREAM_MAX_BYTES`` (``[platform]``),
+and ``_STREAM_REPLICAS`` (one per broker node, ``[platform] nats_nodes``): whichever service starts
+applies them to the one shared stream, and creates the key-value buckets with those replicas.
+Identity and the registry also get the file of every service's credential hash (identity trades a
+secret for a service token, the registry admits only registrations made with one), identity the
+demo admin to create and the secret it encrypts its signing keys with. A service the topology puts
+behind the fault proxy (``[platform] fault_proxies``) gets the proxy's port for it as its NATS URL
+(and as the address of a PostgreSQL database URL; a port per node of a broker cluster), so ``souk
+fault partition|slow`` can cut or slow that path alone.
 """
 
 from __future__ import annotations
@@ -106,26 +108,53 @@ class Planner:
     bootstrap_admin: DemoUser | None = None
     signing_key_secret: str = ""
     _slot_ports: dict[str, int] = field(default_factory=dict)
-    _nats: ProcSpec | None = None
+    _nats: list[ProcSpec] = field(default_factory=list)
     _link_ports: dict[tuple[str, str], int] = field(default_factory=dict)
 
-    def nats(self) -> ProcSpec:
-        """The nats-server process (JetStream on disk under ``<home>/nats``)."""
-        if self._nats is None:
-            port, monitor = self.ports.pick(), self.ports.pick()
-            # --logtime_utc: its text lines then sort correctly against the services' UTC ones
-            argv = (self.nats_binary, "-a", "127.0.0.1", "-p", str(port), "-m", str(monitor),
-                    "-js", "-sd", str(self.home.nats), "-n", "souk", "--logtime_utc")
-            self._nats = ProcSpec(
-                service=NATS, instance=NATS_INSTANCE, slot=1, argv=argv, env={}, port=port,
-                url=f"nats://127.0.0.1:{port}", ready_url=f"http://127.0.0.1:{monitor}/healthz",
-                live_url=f"http://127.0.0.1:{monitor}/varz", log_file=self.home.log_file(NATS_INSTANCE),
-                monitor_port=monitor, marker="nats-server")
-        return self._nats
+    def nats_nodes(self) -> list[ProcSpec]:
+        """The nats-server processes: one (JetStream on disk under ``<home>/nats``), or the
+        nodes of a cluster (``[platform] nats_nodes``), each with its own store under
+        ``<home>/nats/<instance>``, routes to the others on loopback, and ``--no_advertise``:
+        a client uses the URLs it was given (a service behind the fault proxy must not learn
+        the nodes' own addresses and go round it)."""
+        if not self._nats:
+            count = self.topology.platform.nats_nodes
+            ports = [(self.ports.pick(), self.ports.pick(), self.ports.pick() if count > 1 else 0)
+                     for _ in range(count)]
+            for slot, (port, monitor, cluster) in enumerate(ports, start=1):
+                instance = f"{NATS}-{slot}"
+                # --logtime_utc: its text lines then sort correctly against the services' UTC ones
+                argv: tuple[str, ...] = (
+                    self.nats_binary, "-a", "127.0.0.1", "-p", str(port), "-m", str(monitor), "-js")
+                if count == 1:
+                    argv += ("-sd", str(self.home.nats), "-n", "souk")
+                else:
+                    routes = ",".join(f"nats://127.0.0.1:{other[2]}" for other in ports
+                                      if other[2] != cluster)
+                    argv += ("-sd", str(self.home.nats / instance), "-n", f"souk-{slot}",
+                             "--cluster_name", "souk", "--cluster", f"nats://127.0.0.1:{cluster}",
+                             "--routes", routes, "--no_advertise")
+                self._nats.append(ProcSpec(
+                    service=NATS, instance=instance, slot=slot, argv=(*argv, "--logtime_utc"),
+                    env={}, port=port, url=f"nats://127.0.0.1:{port}",
+                    ready_url=f"http://127.0.0.1:{monitor}/healthz",
+                    live_url=f"http://127.0.0.1:{monitor}/varz",
+                    log_file=self.home.log_file(instance), monitor_port=monitor,
+                    marker="nats-server"))
+        return list(self._nats)
+
+    def nats(self, slot: int = 1) -> ProcSpec:
+        """Node ``slot`` (from 1) of the broker."""
+        return self.nats_nodes()[slot - 1]
 
     @property
     def nats_url(self) -> str:
-        return self.nats().url
+        """Every node's URL, comma-separated (``<SERVICE>_NATS_URL`` takes such a list)."""
+        return ",".join(node.url for node in self.nats_nodes())
+
+    @property
+    def stream_replicas(self) -> int:
+        return self.topology.platform.stream_replicas
 
     def _link_port(self, service: str, target: str) -> int:
         if (service, target) not in self._link_ports:
@@ -145,9 +174,8 @@ class Planner:
         proxied = [name for name in self.topology.services if self.topology.proxied(name)]
         if not proxied:
             return None
-        nats = self.nats()
-        links = [f"{name}:{BROKER}:{self._link_port(name, BROKER)}:127.0.0.1:{nats.port}"
-                 for name in proxied]
+        links = [f"{name}:{BROKER}:{self._link_port(name, node.instance)}:127.0.0.1:{node.port}"
+                 for name in proxied for node in self.nats_nodes()]
         for name in proxied:
             if (pg := self._postgres_of(name)) is not None:
                 links.append(f"{name}:{DATABASE}:{self._link_port(name, DATABASE)}:"
@@ -206,6 +234,8 @@ class Planner:
             # one shared stream: every service applies the same limits
             f"{prefix}STREAM_MAX_AGE": str(self.topology.platform.stream_max_age),
             f"{prefix}STREAM_MAX_BYTES": str(self.topology.platform.stream_max_bytes),
+            # and the same replicas, one per broker node
+            f"{prefix}STREAM_REPLICAS": str(self.stream_replicas),
             # print() output then reaches the log file at once, interleaved with the JSON lines
             "PYTHONUNBUFFERED": "1",
         }
@@ -232,7 +262,10 @@ class Planner:
             env |= self._identity_env(prefix)
         env.update(config.env)
         if self.topology.proxied(service):
-            env[f"{prefix}NATS_URL"] = f"nats://127.0.0.1:{self._link_port(service, BROKER)}"
+            # a link per node, all cut or slowed together (they share the target "broker")
+            env[f"{prefix}NATS_URL"] = ",".join(
+                f"nats://127.0.0.1:{self._link_port(service, node.instance)}"
+                for node in self.nats_nodes())
             if self._postgres_of(service) is not None:
                 parts = urlsplit(env[f"{prefix}DATABASE_URL"])
                 proxied_at = f"127.0.0.1:{self._link_port(service, DATABASE)}"

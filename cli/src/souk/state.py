@@ -63,7 +63,8 @@ class State(BaseModel):
     error: ErrorInfo | None = None
     home: str
     topology: str
-    nats_url: str
+    nats_url: str  # every node's URL, comma-separated
+    stream_replicas: int = 1  # of every stream and key-value bucket ([platform] nats_nodes)
     registry_url: str | None
     gateway_url: str | None
     desired: dict[str, int]

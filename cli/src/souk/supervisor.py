@@ -1,11 +1,11 @@
 """The supervisor: a detached asyncio process that owns every process of the platform.
 
-It starts nats-server, the registry, identity, the other services and the gateway in tiers, keeps
-them running (restart on exit, liveness kill), applies ``desired.json``, ``hold.json`` (whose
-restarts to hold back) and ``pause.json`` (which processes to keep stopped, and until when: the
-supervisor sends the SIGCONT, so a pause ends on time whatever became of the CLI that asked for
-it) on SIGHUP, records
-everything in ``<home>/run/state.json`` and stops it all in reverse order on SIGTERM.
+It starts nats-server (or the nodes of a cluster), the registry, identity, the other services and
+the gateway in tiers, keeps them running (restart on exit, liveness kill), applies
+``desired.json``, ``hold.json`` (whose restarts to hold back) and ``pause.json`` (which processes
+to keep stopped, and until when: the supervisor sends the SIGCONT, so a pause ends on time whatever
+became of the CLI that asked for it) on SIGHUP, records everything in ``<home>/run/state.json`` and
+stops it all in reverse order on SIGTERM.
 Run it as ``python -m souk.supervisor --home H --topology FILE`` (``souk up`` does).
 """
 
@@ -116,7 +116,9 @@ class Supervisor:
 
     async def _start(self) -> bool:
         deadline = time.monotonic() + self.startup_timeout
-        if not await self._await_ready([self._add(self.planner.nats())], deadline):
+        # a cluster's nodes start together: each is ready once JetStream has a meta leader
+        nodes = [self._add(node) for node in self.planner.nats_nodes()]
+        if not await self._await_ready(nodes, deadline):
             return False
         proxy = self.planner.fault_proxy()
         if proxy is not None and not await self._await_ready([self._add(proxy)], deadline):
@@ -276,7 +278,8 @@ class Supervisor:
         state = State(
             supervisor_pid=os.getpid(), phase=self.phase, error=self.error,
             home=str(self.home.root), topology=str(self.topology_path),
-            nats_url=self.planner.nats_url, registry_url=self.planner.registry_url,
+            nats_url=self.planner.nats_url, stream_replicas=self.planner.stream_replicas,
+            registry_url=self.planner.registry_url,
             gateway_url=self.planner.gateway_url, desired=dict(self.desired),
             processes=[i.snapshot() for i in sorted(self.instances.values(), key=order)],
             updated_at=datetime.now(UTC).isoformat())

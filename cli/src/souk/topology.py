@@ -7,6 +7,7 @@ It comes from one declarative TOML file (``souk.toml`` at the repo root by defau
     gateway_port = 8080          # 0 = pick a free port
     trace_sample_ratio = 1.0     # share of requests traced when a telemetry service runs
     trace_keep_ratio = 0.1       # share of ordinary traces the trace store keeps
+    nats_nodes = 1               # 3: a NATS JetStream cluster on loopback, streams and KV R3
 
     [services.catalog]
     instances = 2
@@ -100,6 +101,11 @@ class Platform(BaseModel):
         description="bytes SOUK holds at most (past them publishes wait in the outboxes); every "
                     "service is told the same")
 
+    nats_nodes: int = Field(
+        default=1, ge=1, le=5,
+        description="nats-server processes: 1, or a JetStream cluster of 3 (or 5) on loopback "
+                    "whose streams and key-value buckets keep that many replicas")
+
     fault_proxies: bool | list[str] = Field(
         default=False,
         description="put the fault proxy (souk fault partition/slow/heal) between these "
@@ -110,6 +116,21 @@ class Platform(BaseModel):
     def _port(cls, port: int) -> int:
         _not_reserved(port)
         return port
+
+    @field_validator("nats_nodes")
+    @classmethod
+    def _odd(cls, nodes: int) -> int:
+        # a cluster of 2 or 4 survives no more lost nodes than one of 1 or 3: RAFT needs a majority
+        if nodes % 2 == 0:
+            raise ValueError("must be 1, 3 or 5 (a JetStream cluster needs a majority of its "
+                             "nodes up: an even count adds no tolerance)")
+        return nodes
+
+    @property
+    def stream_replicas(self) -> int:
+        """Replicas of every stream and key-value bucket: one per node (JetStream's maximum,
+        5, is the nodes' maximum too)."""
+        return self.nats_nodes
 
 
 class Topology(BaseModel):

@@ -158,7 +158,7 @@ def test_scale_adds_instances_then_retires_the_highest_numbered(souk: Souk) -> N
 
 @pytest.mark.parametrize(("arg", "message"), [
     ("registry=2", "registry runs as a single instance"),
-    ("nats=3", "nats runs as a single instance"),
+    ("nats=3", "nats cannot be scaled"),
     ("worker=-1", "cannot be negative"),
     ("nosuch=1", "unknown service nosuch"),
 ])

@@ -13,18 +13,15 @@ def test_parses_several_scale_requests() -> None:
         "catalog": 3, "cart": 0, "registry": 1}
 
 
-def test_scaling_nats_to_one_is_a_no_op() -> None:
-    assert parse_scale(["nats=1"]) == {}
-
-
 @pytest.mark.parametrize(("arg", "message"), [
     ("catalog", "is not SERVICE=N"),
     ("=3", "is not SERVICE=N"),
     ("catalog=three", "'three' is not a whole number"),
     ("catalog=-1", "cannot be negative"),
     ("registry=2", "registry runs as a single instance"),
-    ("nats=2", "nats runs as a single instance"),
-    ("nats=0", "nats runs as a single instance"),
+    ("nats=1", "nats cannot be scaled while it runs: its nodes are .platform. nats_nodes"),
+    ("nats=3", "nats cannot be scaled"),
+    ("nats=0", "nats cannot be scaled"),
 ])
 def test_refuses_what_cannot_be_scaled(arg: str, message: str) -> None:
     with pytest.raises(ControlError, match=message):

@@ -58,6 +58,7 @@ def test_a_service_instance_gets_the_whole_process_contract_in_its_environment()
         "CATALOG_LIVE_CACHE": "/srv/souk/data/catalog.live.json",
         "CATALOG_STREAM_MAX_AGE": "604800.0",
         "CATALOG_STREAM_MAX_BYTES": str(1 << 30),
+        "CATALOG_STREAM_REPLICAS": "1",
         "CATALOG_DATABASE_URL": "sqlite:////srv/souk/data/catalog.db",
         "CATALOG_PAGE_SIZE": "50",
     }
@@ -132,6 +133,54 @@ def test_nats_runs_with_jetstream_on_disk_in_home_on_free_ports() -> None:
     assert nats.ready_url == "http://127.0.0.1:42002/healthz"
     assert nats.instance == "nats-1"
     assert nats.log_file == Path("/srv/souk/logs/nats-1.log")
+
+
+CLUSTER = TOPOLOGY.replace("gateway_port = 8080\n", "gateway_port = 8080\nnats_nodes = 3\n")
+
+
+def test_a_three_node_cluster_routes_its_nodes_to_each_other_each_with_its_own_store() -> None:
+    plan = planner(CLUSTER, ports=counting_picker(42000))
+
+    nodes = plan.nats_nodes()
+
+    assert [node.instance for node in nodes] == ["nats-1", "nats-2", "nats-3"]
+    # client, monitor and route port per node, in that order
+    assert [(node.port, node.monitor_port) for node in nodes] == [
+        (42000, 42001), (42003, 42004), (42006, 42007)]
+    assert nodes[1].argv == (
+        "/bin/nats-server", "-a", "127.0.0.1", "-p", "42003", "-m", "42004", "-js",
+        "-sd", "/srv/souk/nats/nats-2", "-n", "souk-2", "--cluster_name", "souk",
+        "--cluster", "nats://127.0.0.1:42005",
+        "--routes", "nats://127.0.0.1:42002,nats://127.0.0.1:42008", "--no_advertise",
+        "--logtime_utc")
+    assert nodes[2].log_file == Path("/srv/souk/logs/nats-3.log")
+    assert plan.nats(2) == nodes[1] and plan.nats_nodes() == nodes  # the same ports on restart
+    assert plan.nats_url == ("nats://127.0.0.1:42000,nats://127.0.0.1:42003,"
+                             "nats://127.0.0.1:42006")
+
+
+def test_every_service_of_a_cluster_gets_every_node_and_three_replicas() -> None:
+    plan = planner(CLUSTER)
+
+    env = plan.instance("catalog", 1).env
+
+    assert env["CATALOG_NATS_URL"] == plan.nats_url
+    assert len(env["CATALOG_NATS_URL"].split(",")) == 3
+    assert env["CATALOG_STREAM_REPLICAS"] == "3"
+
+
+def test_a_proxied_service_of_a_cluster_reaches_every_node_through_a_proxy_link() -> None:
+    plan = planner(CLUSTER.replace("nats_nodes = 3\n", 'nats_nodes = 3\nfault_proxies = ["catalog"]\n'))
+    proxy = plan.fault_proxy()
+    assert proxy is not None
+
+    links = [proxy.argv[i + 1].split(":") for i, arg in enumerate(proxy.argv) if arg == "--link"]
+
+    # one link per node, all the target "broker": a partition cuts them together
+    assert [(s, t, int(up)) for s, t, _, _, up in links] == [
+        ("catalog", "broker", node.port) for node in plan.nats_nodes()]
+    assert plan.instance("catalog", 1).env["CATALOG_NATS_URL"] == ",".join(
+        f"nats://127.0.0.1:{port}" for _, _, port, _, _ in links)
 
 
 def test_the_allocator_skips_4222_and_ports_already_handed_out() -> None:

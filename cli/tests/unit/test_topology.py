@@ -74,6 +74,15 @@ def test_the_trace_sample_ratio_defaults_to_everything_and_must_be_a_share() -> 
         assert "platform.trace_sample_ratio" in errors_of(f"[platform]\ntrace_sample_ratio = {bad}\n")
 
 
+def test_one_nats_node_by_default_or_an_odd_cluster_whose_nodes_are_the_replicas() -> None:
+    assert parse_topology("").platform.nats_nodes == 1
+    assert parse_topology("").platform.stream_replicas == 1
+    three = parse_topology("[platform]\nnats_nodes = 3\n").platform
+    assert (three.nats_nodes, three.stream_replicas) == (3, 3)
+    for bad in ("0", "2", "4", "6"):
+        assert "platform.nats_nodes" in errors_of(f"[platform]\nnats_nodes = {bad}\n")
+
+
 def test_a_file_without_registry_or_gateway_is_valid() -> None:
     assert parse_topology("[services.worker]\ninstances = 3\n").tiers() == [["worker"]]
     assert parse_topology("").tiers() == []

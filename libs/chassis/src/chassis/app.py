@@ -186,7 +186,8 @@ def _build_messaging(runtime: Runtime) -> None:
         runtime.db, runtime.broker, settings.service_name, runtime.metrics_registry,
         runtime.faults, tracing=runtime.tracing,
         limits=StreamLimits(max_age=settings.stream_max_age, max_bytes=settings.stream_max_bytes,
-                            dlq_max_bytes=settings.dlq_max_bytes),
+                            dlq_max_bytes=settings.dlq_max_bytes,
+                            replicas=settings.stream_replicas),
         relay_max_queued=settings.relay_max_queued, inbox_retention=settings.inbox_retention,
         active_faults=runtime.active_faults)
     # the outbox holds what is sent while NATS is away: a broker outage degrades, never unreadies

@@ -9,20 +9,31 @@ from typing import Any
 
 import nats
 from nats.aio.client import Client as NATS
-from nats.js import JetStreamContext
+from nats.js import JetStreamContext, api
+from nats.js.errors import BadRequestError
 
 from chassis.logging import get_logger
 from chassis.tasks import cancel_and_wait
 
-__all__ = ["Broker"]
+__all__ = ["Broker", "ensure_bucket", "servers_of"]
 
 log = get_logger(__name__)
+
+
+def servers_of(url: str) -> list[str]:
+    """The server URLs of a ``nats_url`` setting: one, or a cluster's nodes comma-separated."""
+    return [part.strip() for part in url.split(",") if part.strip()]
 
 
 class Broker:
     """One NATS connection per process. ``start()`` returns at once; the connection is made (and
     remade after any outage) in the background, so a service starts even while NATS is down; its
-    readiness then says ``degraded`` (the outbox holds what it sends) until it is connected."""
+    readiness then says ``degraded`` (the outbox holds what it sends) until it is connected.
+
+    ``url`` may list a cluster's nodes, comma-separated: the client connects to one of them
+    (in random order, so a service's instances spread over the nodes) and, when that node goes,
+    to another within ``reconnect_time_wait``; JetStream moves the leadership of the streams and
+    consumers that node led to the others once they notice it is gone (docs/decisions.md 64)."""
 
     def __init__(self, url: str, name: str, *, connect_timeout: float = 2.0) -> None:
         self.url = url
@@ -67,7 +78,8 @@ class Broker:
         while True:
             try:
                 self._nc = await nats.connect(
-                    self.url, name=self.name, connect_timeout=self._connect_timeout,
+                    servers=servers_of(self.url), name=self.name,
+                    connect_timeout=self._connect_timeout,
                     allow_reconnect=True, max_reconnect_attempts=-1, reconnect_time_wait=0.5,
                     error_cb=self._on_error, disconnected_cb=self._on_disconnected,
                     reconnected_cb=self._on_reconnected)
@@ -112,3 +124,12 @@ class Broker:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._nc.drain(), 2.0)
         self._nc = None
+
+
+async def ensure_bucket(js: JetStreamContext, config: api.KeyValueConfig) -> Any:
+    """The key-value bucket ``config.bucket``, created as ``config`` says when missing. One that
+    exists with other settings (made by an older version, or by hand) is used as it is."""
+    try:
+        return await js.create_key_value(config=config)
+    except BadRequestError:  # "stream name already in use with a different configuration"
+        return await js.key_value(config.bucket)

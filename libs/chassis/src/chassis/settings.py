@@ -69,7 +69,9 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     instance_id: Annotated[str, Meta(description="unique per process; derived when empty")] = ""
     advertise_url: Annotated[str, Meta(description="URL others use; http://host:port when empty")] = ""
     database_url: Annotated[str, Meta(description="sqlite:///path or postgresql://…; none when empty")] = ""
-    nats_url: Annotated[str, Meta(description="nats://host:port; no broker when empty")] = ""
+    nats_url: Annotated[str, Meta(description=(
+        "nats://host:port, or a cluster's nodes comma-separated (the connection moves to another "
+        "when its node goes); no broker when empty"))] = ""
     registry_url: Annotated[str, Meta(description="http://host:port of the registry; none when empty")] = ""
     upstream_urls: Annotated[tuple[str, ...], Meta(description=(
         "fixed base URLs of the services this one calls, as name=url pairs (comma-separated or a "
@@ -133,6 +135,9 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
     dlq_max_bytes: Annotated[int, Meta(
         ge=1 << 20, description="bytes SOUK_DLQ holds at most (no age limit); past them dead "
                                 "letters wait in the outboxes")] = 128 << 20
+    stream_replicas: Annotated[int, Meta(
+        ge=1, le=5, description="replicas of every stream and key-value bucket the service "
+                                "creates: one per node of the broker cluster (1: one server)")] = 1
     inbox_retention: Annotated[float, Meta(
         gt=0, description="seconds an inbox row is kept; more than stream_max_age, so any message "
                           "the stream can deliver again is still recognised; a day more than "

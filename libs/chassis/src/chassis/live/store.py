@@ -40,19 +40,21 @@ def decode_record(data: bytes | None) -> Record:
             return Record(value=data.decode("utf-8", "replace"))
 
 
-async def open_bucket(js: Any, name: str = BUCKET) -> Any:
+async def open_bucket(js: Any, name: str = BUCKET, *, replicas: int = 1) -> Any:
     """The bucket, created when missing (``SOUK_CONFIG`` keeps 64 revisions per key, the
-    services' bucket one)."""
+    services' bucket one), on ``replicas`` broker nodes (the setting ``stream_replicas``)."""
     from nats.js import api
     from nats.js.errors import BucketNotFoundError, NotFoundError
+
+    from chassis.broker import ensure_bucket
 
     try:
         return await js.key_value(name)
     except (BucketNotFoundError, NotFoundError):
         history = HISTORY if name == BUCKET else 1
-        return await js.create_key_value(config=api.KeyValueConfig(
+        return await ensure_bucket(js, api.KeyValueConfig(
             bucket=name, history=history, max_bytes=16 << 20 if name == BUCKET else 4 << 20,
-            storage=api.StorageType.FILE))
+            storage=api.StorageType.FILE, replicas=replicas))
 
 
 def revision_of(entry: Any) -> Revision:
@@ -117,5 +119,5 @@ async def write(kv: Any, key: str, record: Record, *, last: int | None = None) -
     return int(await kv.update(key, data, last=last))
 
 
-async def open_services(js: Any) -> Any:
-    return await open_bucket(js, SERVICES_BUCKET)
+async def open_services(js: Any, *, replicas: int = 1) -> Any:
+    return await open_bucket(js, SERVICES_BUCKET, replicas=replicas)

@@ -58,6 +58,7 @@ class Live(Generic[L]):
         self._layers: Layers = {PLATFORM: {}, service: {}}
         self._bindings: list[tuple[frozenset[str] | None, Callable[[L], None]]] = []
         self._cache = cache
+        self._replicas = static.stream_replicas  # of the buckets, when this process creates them
         self._task: asyncio.Task[None] | None = None
         self._restart = asyncio.Event()
         self._loaded = asyncio.Event()
@@ -226,8 +227,8 @@ class Live(Generic[L]):
 
     async def _watch(self, broker: Broker) -> None:
         js = broker.jetstream()
-        kv = await open_bucket(js)
-        services = await open_services(js)
+        kv = await open_bucket(js, replicas=self._replicas)
+        services = await open_services(js, replicas=self._replicas)
         await services.put(self.service, msgspec.json.encode({
             "service": self.service, "schema": msgspec.json.schema(self.kind),
             "static": self.defaults, "platform_fields": sorted(

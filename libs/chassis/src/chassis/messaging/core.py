@@ -150,7 +150,8 @@ class Messaging:
     async def _ensure_consumer(self) -> None:
         assert self.consumer is not None
         await ensure_consumer(self.broker.jetstream(), self.consumer.name, self.consumer.subjects,
-                              ack_wait=self._ack_wait, retired=self.consumer.retired)
+                              ack_wait=self._ack_wait, retired=self.consumer.retired,
+                              replicas=self.limits.replicas)
 
     async def _watch_lag(self) -> None:
         while True:

@@ -27,6 +27,7 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import BucketNotFoundError, NotFoundError
 from nats.js.kv import KeyValue
 
+from chassis.broker import ensure_bucket
 from chassis.messaging.envelope import DLQ_PREFIX, DLQ_STREAM
 
 __all__ = ["REPLAYS_BUCKET", "DeadLetter", "DlqError", "ReplayRecord", "Replayed",
@@ -133,9 +134,16 @@ async def _replays(js: JetStreamContext) -> KeyValue:
     try:
         return await js.key_value(REPLAYS_BUCKET)
     except (BucketNotFoundError, NotFoundError):
-        return await js.create_key_value(config=api.KeyValueConfig(
-            bucket=REPLAYS_BUCKET, history=1, ttl=REPLAYS_MAX_AGE,
-            max_bytes=REPLAYS_MAX_BYTES, storage=api.StorageType.FILE))
+        pass
+    # on as many broker nodes as the dead letters it records (a cluster's replicas)
+    try:
+        replicas = (await js.stream_info(DLQ_STREAM)).config.num_replicas or 1
+    except NotFoundError:
+        replicas = 1
+    kv: KeyValue = await ensure_bucket(js, api.KeyValueConfig(
+        bucket=REPLAYS_BUCKET, history=1, ttl=REPLAYS_MAX_AGE, max_bytes=REPLAYS_MAX_BYTES,
+        storage=api.StorageType.FILE, replicas=replicas))
+    return kv
 
 
 async def replays(js: JetStreamContext, seqs: Iterable[int]) -> dict[int, ReplayRecord]:

@@ -10,7 +10,10 @@ Publishing is pipelined: a row goes out as soon as it is handed over, without wa
 acknowledgements of the rows before it (waiting for each round's acknowledgements put 10-20 ms
 between a commit and its publish under load, on every step of a saga). Acknowledged rows are
 deleted in one transaction per ``delete_every`` seconds. A row that is refused or not
-acknowledged within ``publish_timeout`` goes out again, after a capped backoff.
+acknowledged within ``publish_timeout`` goes out again, after a backoff that grows once per
+round of retries (not per refused row: a window of refusals at once would otherwise jump straight
+to the cap) up to ``MAX_RETRY_DELAY``. When a broker cluster elects a new leader for the stream
+(seconds, docs/decisions.md 64), publishing resumes within that cap of the election.
 
 Memory is bounded: the relay holds at most ``max_queued`` rows (queued, in flight or awaiting
 deletion). Rows handed over beyond that (a broker outage under load) are left where they already
@@ -46,6 +49,9 @@ log = get_logger(__name__)
 
 # a published row is deleted: the outbox holds only what is still to go out
 DELETE_PUBLISHED = "DELETE FROM outbox WHERE msg_id = :msg_id"
+# a second: a retry round costs only a window of refused publishes, and a longer wait would
+# outlast a cluster's leader election (or a restarted broker) by as much
+MAX_RETRY_DELAY = 1.0
 PENDING = ("SELECT msg_id, subject, headers, payload, created_at FROM outbox "
            "WHERE created_at < :before ORDER BY seq LIMIT :limit")
 
@@ -140,10 +146,13 @@ class Relay:
                 await asyncio.sleep(max(0.0, self._retry_at - time.monotonic()))
 
     def _failed(self, why: str) -> None:
-        log.warning("relay publish failed; retrying", error=why, retry_in=round(self._delay, 2))
         self._metrics.publish_failures.inc()
-        self._retry_at = time.monotonic() + self._delay
-        self._delay = min(self._delay * 2, 5.0)
+        now = time.monotonic()
+        if now < self._retry_at:  # this round's retry is set already: one backoff step a round
+            return
+        log.warning("relay publish failed; retrying", error=why, retry_in=round(self._delay, 2))
+        self._retry_at = now + self._delay
+        self._delay = min(self._delay * 2, MAX_RETRY_DELAY)
 
     async def _step(self) -> None:
         await self._sleep()

@@ -12,6 +12,7 @@ from typing import Any
 from nats.js import api
 from nats.js.errors import BadRequestError, KeyWrongLastSequenceError, NotFoundError
 
+from chassis.broker import ensure_bucket
 from chassis.logging import get_logger
 from chassis.messaging.envelope import (
     DLQ_PREFIX,
@@ -37,7 +38,8 @@ LOCK_SECONDS = 15.0
 @dataclass(frozen=True, slots=True)
 class StreamLimits:
     """How much the streams keep (the settings ``stream_max_age``, ``stream_max_bytes`` and
-    ``dlq_max_bytes``).
+    ``dlq_max_bytes``), and on how many broker nodes (``stream_replicas``: the streams, the
+    durable consumers, which inherit it, and the key-value bucket of locks).
 
     Both streams discard *new* messages at their byte limit: JetStream refuses the publish, the
     row stays in its outbox and the relay retries it, so nothing accepted is dropped to make
@@ -47,30 +49,35 @@ class StreamLimits:
     max_age: float = 7 * _DAY
     max_bytes: int = 1 << 30
     dlq_max_bytes: int = 128 << 20
+    replicas: int = 1
 
 
 async def ensure_streams(js: Any, limits: StreamLimits = StreamLimits()) -> None:
     """Create ``SOUK`` (every message, kept for ``max_age`` for replay) and ``SOUK_DLQ`` when
-    missing; a stream that exists gets these limits, and keeps the rest of its settings (an
-    operator's)."""
+    missing; a stream that exists gets these limits and replicas (JetStream moves a stream from
+    one replica to three in place), and keeps the rest of its settings (an operator's)."""
     for name, subjects, max_age, max_bytes in (
             (STREAM, [SUBJECT_PREFIX + ">"], limits.max_age, limits.max_bytes),
             (DLQ_STREAM, [DLQ_PREFIX + ">"], 0.0, limits.dlq_max_bytes)):
         config = api.StreamConfig(name=name, subjects=subjects, storage=api.StorageType.FILE,
                                   retention=api.RetentionPolicy.LIMITS,
                                   duplicate_window=DUPLICATE_WINDOW, max_age=max_age,
-                                  max_bytes=max_bytes, discard=api.DiscardPolicy.NEW)
+                                  max_bytes=max_bytes, discard=api.DiscardPolicy.NEW,
+                                  num_replicas=limits.replicas)
         try:
             await js.add_stream(config)
-        except BadRequestError:  # exists with other settings: only the limits are ours to set
+        except BadRequestError:  # exists with other settings: only these are ours to set
             current = (await js.stream_info(name)).config
-            if (current.max_age or 0.0, current.max_bytes, current.discard) != (
-                    max_age, max_bytes, api.DiscardPolicy.NEW):
+            if (current.max_age or 0.0, current.max_bytes, current.discard,
+                    current.num_replicas or 1) != (max_age, max_bytes, api.DiscardPolicy.NEW,
+                                                   limits.replicas):
                 log.info("stream limits changed", stream=name, max_age=max_age,
-                         max_bytes=max_bytes, was_max_age=current.max_age,
-                         was_max_bytes=current.max_bytes)
+                         max_bytes=max_bytes, replicas=limits.replicas,
+                         was_max_age=current.max_age, was_max_bytes=current.max_bytes,
+                         was_replicas=current.num_replicas)
                 await js.update_stream(current.evolve(max_age=max_age, max_bytes=max_bytes,
-                                                      discard=api.DiscardPolicy.NEW))
+                                                      discard=api.DiscardPolicy.NEW,
+                                                      num_replicas=limits.replicas))
 
 
 def filter_of(config: api.ConsumerConfig) -> list[str]:
@@ -79,7 +86,8 @@ def filter_of(config: api.ConsumerConfig) -> list[str]:
 
 
 async def ensure_consumer(js: Any, durable: str, subjects: list[str], *, ack_wait: float,
-                          retired: list[str] | tuple[str, ...] = ()) -> list[str]:
+                          retired: list[str] | tuple[str, ...] = (),
+                          replicas: int = 1) -> list[str]:
     """Create or update the durable pull consumer ``durable`` so that it covers ``subjects``;
     return the subjects it filters on.
 
@@ -90,8 +98,9 @@ async def ensure_consumer(js: Any, durable: str, subjects: list[str], *, ack_wai
     consumer skips what its filter leaves out, for good). Read, widen and write happen under a
     lock (:func:`consumer_lock`): two instances of different versions widening at once would
     otherwise each write the filter it read plus its own types, and the last write would drop
-    the other's."""
-    async with consumer_lock(js, durable):
+    the other's. The consumer keeps as many replicas as the stream; ``replicas`` is that of the
+    bucket of locks."""
+    async with consumer_lock(js, durable, replicas=replicas):
         try:
             current = filter_of((await js.consumer_info(STREAM, durable)).config)
         except NotFoundError:
@@ -107,12 +116,12 @@ async def ensure_consumer(js: Any, durable: str, subjects: list[str], *, ack_wai
 
 
 @contextlib.asynccontextmanager
-async def consumer_lock(js: Any, durable: str, *,
-                        seconds: float = LOCK_SECONDS) -> AsyncIterator[None]:
+async def consumer_lock(js: Any, durable: str, *, seconds: float = LOCK_SECONDS,
+                        replicas: int = 1) -> AsyncIterator[None]:
     """Hold the lock of consumer ``durable`` (a key created in the ``SOUK_LOCKS`` bucket, whose
     entries expire after ``seconds``); raise TimeoutError when it stays taken longer than that."""
-    kv = await js.create_key_value(config=api.KeyValueConfig(
-        bucket=LOCKS_BUCKET, ttl=seconds, history=1, max_bytes=1 << 20))
+    kv = await ensure_bucket(js, api.KeyValueConfig(
+        bucket=LOCKS_BUCKET, ttl=seconds, history=1, max_bytes=1 << 20, replicas=replicas))
     owner = os.urandom(8).hex().encode()
     loop = asyncio.get_running_loop()
     give_up, pause = loop.time() + seconds + 5.0, 0.01
@@ -130,3 +139,4 @@ async def consumer_lock(js: Any, durable: str, *,
     finally:
         with contextlib.suppress(Exception):
             await kv.delete(durable)
+
