@@ -12,7 +12,7 @@ from chassis.app import ServiceLifespan
 from chassis.db import SqlUnitOfWork
 from chassis.runtime import Runtime
 from chassis.web import App
-from web.adapters.console import Console
+from web.adapters.console import SCRAPE_EVERY, Console
 from web.adapters.identity import IdentityClient
 from web.adapters.sql import SqlSessions
 from web.entrypoints import auth, cart, console, orders, shop, static
@@ -52,7 +52,11 @@ def _bootstrap(settings: WebSettings) -> ServiceLifespan:
         app.provide(WebContext(sessions=sessions, client=client,
                                cookie_secure=settings.cookie_secure,
                                console_networks=settings.console_networks()))
-        app.provide(Console(client, runtime.broker))
+        console = Console(client, runtime.broker)
+        app.provide(console)
+        # the console's RED comes from background rounds while someone watches it: a look at
+        # the page reads the latest round instead of scraping every instance itself
+        runtime.background.every(SCRAPE_EVERY, console.refresh, name="console-red")
 
         async def prune() -> None:
             await sessions.prune(clock.time())

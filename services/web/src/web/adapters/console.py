@@ -33,6 +33,8 @@ MAX_ORDER_PAGES = 20  # the console reads at most this many pages of orders (old
 MAX_LISTING_PAGES = 50  # per admin listing of the invariant report
 SCRAPE_TIMEOUT = 2.0
 MAX_SCRAPE_AGE = 300.0  # seconds: an older previous scrape is no base for a rate
+SCRAPE_EVERY = 5.0  # seconds between two background rounds while the console is watched
+WATCH_FOR = 120.0  # seconds the rounds go on after the last look at a console page
 
 
 # what a JetStream call may raise when NATS cannot answer (an API error, a timeout, a lost
@@ -103,8 +105,10 @@ class Console:
         self._broker = broker
         self._clock = clock
         self._scrapes: dict[str, Scrape] = {}
+        self._watched_until = float("-inf")
+        self._red: list[ServiceRed] | None = None
 
-    async def _get(self, service: str, path: str, bearer: str, **kwargs: Any) -> Any:
+    async def _get(self, service: str, path: str, bearer: str | None, **kwargs: Any) -> Any:
         try:
             response = await self._client.get(service, path, on_behalf_of=bearer, **kwargs)
         except ServiceCallError as exc:
@@ -113,7 +117,7 @@ class Console:
 
     # the service map ---------------------------------------------------------------------
 
-    async def instances(self, bearer: str) -> list[Instance]:
+    async def instances(self, bearer: str | None) -> list[Instance]:
         """Every registered instance (passing or not), by service then id: the registry's
         whole directory in one call (its watch, answering at once to a caller with no view)."""
         snapshot = await self._get(REGISTRY, "/v1/watch?timeout=0", bearer)
@@ -122,7 +126,7 @@ class Console:
 
     # RED -------------------------------------------------------------------------------
 
-    async def _scrape(self, inst: Instance, bearer: str) -> Scrape | str:
+    async def _scrape(self, inst: Instance, bearer: str | None) -> Scrape | str:
         try:
             response = await self._client.get(inst.service, "/metrics", on_behalf_of=bearer,
                                               instance=_pin(inst), timeout=SCRAPE_TIMEOUT,
@@ -133,8 +137,30 @@ class Console:
         except ValueError:
             return f"{inst.instance_id}: not Prometheus text"
 
-    async def red(self, instances: list[Instance], bearer: str) -> list[ServiceRed]:
-        """Each service's RED since the previous look (scrapes every passing instance now)."""
+    def watched(self) -> None:
+        """A console page was looked at: keep the RED current for the next WATCH_FOR s."""
+        self._watched_until = self._clock() + WATCH_FOR
+
+    async def current_red(self, instances: list[Instance], bearer: str) -> list[ServiceRed]:
+        """The RED of the latest background round; the first look after the console was left
+        alone scrapes now (a baseline: its rates come with the next round)."""
+        self.watched()
+        if self._red is None:
+            self._red = await self.red(instances, bearer)
+        return self._red
+
+    async def refresh(self) -> None:
+        """One background round (every SCRAPE_EVERY s): while someone watches the console,
+        scrape every passing instance (with the web service's own token); after that, forget
+        the scrapes, so a later look starts afresh rather than from a stale baseline."""
+        if self._clock() > self._watched_until:
+            self._red = None
+            self._scrapes.clear()
+            return
+        self._red = await self.red(await self.instances(None), None)
+
+    async def red(self, instances: list[Instance], bearer: str | None) -> list[ServiceRed]:
+        """Each service's RED since the previous scrape (scrapes every passing instance now)."""
         passing = [i for i in instances if i.status == "passing"]
         scrapes = await asyncio.gather(*(self._scrape(i, bearer) for i in passing))
         by_service: dict[str, list[tuple[Instance, Scrape | str]]] = {}

@@ -78,7 +78,7 @@ def _error(v: Visit, status: int, message: str) -> Response:
 async def overview(request: Request, web: WebContext, console: Console,
                    address: ClientAddress) -> Response:
     """The service map: every instance, its health, version, start and restarts; each
-    service's requests, errors and latency since the last look, and the breakers."""
+    service's requests, errors and latency over the latest 5 s window, and the breakers."""
     v = await _admin(request, web, address)
     if isinstance(v, Response):
         return v
@@ -108,7 +108,7 @@ async def overview_live(request: Request, web: WebContext, console: Console,
 
 async def _live(v: Visit, console: Console) -> dict[str, Any]:
     instances = await console.instances(v.bearer)
-    return {"instances": instances, "red": await console.red(instances, v.bearer)}
+    return {"instances": instances, "red": await console.current_red(instances, v.bearer)}
 
 
 @router.get("/console/sagas", responses=_PAGES)
