@@ -9,12 +9,26 @@ from typing import Any, Protocol
 
 from chassis.tracing import NO_TRACING, SpanKind, Tracing
 
-__all__ = ["SLOW_SECONDS", "Database", "Params", "Row", "Transaction", "open_database",
+__all__ = ["SLOW_SECONDS", "Database", "DbCounts", "Params", "Row", "Transaction", "open_database",
            "trace_if_slow"]
 
 Row = dict[str, Any]
 SLOW_SECONDS = 0.05
 Params = Mapping[str, Any]
+
+
+class DbCounts:
+    """Units of work and statements an adapter has run since it was built (two integers: cheap
+    enough to count always). On PostgreSQL each statement is a round trip, and each unit of
+    work two more (BEGIN and COMMIT or ROLLBACK), asyncpg's statement preparations on a
+    connection's first use of a text aside; ``/metrics`` shows them as
+    ``souk_db_transactions_total`` and ``souk_db_statements_total``."""
+
+    __slots__ = ("statements", "transactions")
+
+    def __init__(self) -> None:
+        self.transactions = 0
+        self.statements = 0
 
 
 class Transaction(Protocol):

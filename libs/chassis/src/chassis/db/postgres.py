@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from chassis.db.base import Params, Row, trace_if_slow
+from chassis.db.base import DbCounts, Params, Row, trace_if_slow
 from chassis.tracing import NO_TRACING, Tracing
 
 __all__ = ["PostgresDatabase", "asyncpg_dsn", "to_positional"]
@@ -45,32 +45,38 @@ def asyncpg_dsn(url: str) -> str:
 
 
 class _PgTx:
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_counts")
     dialect = "postgresql"
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, counts: DbCounts) -> None:
         self._conn = conn
+        self._counts = counts
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
+        self._counts.statements += 1
         text, args = _args(sql, params)
         status: str = await self._conn.execute(text, *args)
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        self._counts.statements += 1
         text, names = to_positional(sql)
         await self._conn.executemany(text, [[r[n] for n in names] for r in rows])
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
+        self._counts.statements += 1
         text, args = _args(sql, params)
         return [dict(r) for r in await self._conn.fetch(text, *args)]
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        self._counts.statements += 1
         text, args = _args(sql, params)
         row = await self._conn.fetchrow(text, *args)
         return None if row is None else dict(row)
 
     async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
+        self._counts.statements += 1
         text, args = _args(sql, params)
         return await self._conn.fetchval(text, *args)
 
@@ -86,6 +92,7 @@ class PostgresDatabase:
         self._dsn = asyncpg_dsn(url)
         self._pool_size = pool_size
         self._pool: Any = None
+        self.counts = DbCounts()
 
     async def connect(self) -> None:
         if self._pool is None:
@@ -102,9 +109,10 @@ class PostgresDatabase:
         if self._pool is None:
             raise RuntimeError("database is not connected")
         start = time.time_ns()
+        self.counts.transactions += 1
         try:
             async with self._pool.acquire() as conn, conn.transaction(readonly=readonly):
-                yield _PgTx(conn)
+                yield _PgTx(conn, self.counts)
         except BaseException as exc:
             trace_if_slow(self._tracing, "postgresql", start, readonly, type(exc).__name__)
             raise
