@@ -81,6 +81,14 @@ class _PgTx:
         return await self._conn.fetchval(text, *args)
 
 
+async def _keep_session(conn: Any) -> None:
+    """What a connection going back to the pool needs beyond asyncpg's own rollback of an open
+    transaction: nothing. The default (``RESET ALL``, ``UNLISTEN *``, ``CLOSE ALL``, unlocking
+    advisory locks) is a round trip per unit of work, for session state no unit of work leaves:
+    none sets a session variable, listens, keeps a cursor or takes a session advisory lock (the
+    migrations' lock is on a connection of their own)."""
+
+
 class PostgresDatabase:
     """A pool of asyncpg connections; each unit of work holds one connection in a transaction."""
 
@@ -97,7 +105,8 @@ class PostgresDatabase:
     async def connect(self) -> None:
         if self._pool is None:
             self._pool = await asyncpg.create_pool(
-                self._dsn, min_size=1, max_size=self._pool_size, command_timeout=30)
+                self._dsn, min_size=1, max_size=self._pool_size, command_timeout=30,
+                reset=_keep_session)
 
     async def close(self) -> None:
         if self._pool is not None:
