@@ -21,8 +21,9 @@ platforms round by round, and prints the overhead.
 (`souk up --postgres`, the server on this machine; URL from --postgres, else
 SOUK_TEST_POSTGRES_URL), one instance of every service and tracing off in both, alternating
 platforms round by round. Besides each process's CPU it counts, per checkout and per service,
-units of work and statements (the chassis's ``souk_db_*_total`` counters) and round trips to
-PostgreSQL (a statement each, BEGIN and COMMIT for each unit of work), and the CPU of the
+units of work, statements and round trips to PostgreSQL (the chassis's ``souk_db_*_total``
+counters; ``chassis.db.base.DbCounts`` says what a round trip is), the transactions the server
+counted (``pg_stat_database``), and the CPU of the
 PostgreSQL backends serving the platform's databases (the server's own background processes, WAL
 writer and checkpointer, are not counted). ``--profile SERVICE`` records instance 1 of it with
 py-spy during the PostgreSQL runs and prints the functions that hold most samples.
@@ -159,11 +160,13 @@ STATEFUL = ("registry", "identity", "catalog", "cart", "inventory", "orders", "p
             "notifications", "analytics", "web")
 
 
-def _db_counts(status: list[dict[str, object]]) -> dict[str, tuple[float, float]]:
-    """Service → (units of work, statements) so far, summed over its instances."""
+def _db_counts(status: list[dict[str, object]]) -> dict[str, tuple[float, float, float]]:
+    """Service → (units of work, statements, round trips) so far, summed over its
+    instances."""
     import urllib.request
 
-    counts: dict[str, tuple[float, float]] = {}
+    counts: dict[str, tuple[float, float, float]] = {}
+    names = ("souk_db_transactions_total", "souk_db_statements_total", "souk_db_round_trips_total")
     for proc in status:
         if proc["service"] not in STATEFUL:
             continue
@@ -171,10 +174,10 @@ def _db_counts(status: list[dict[str, object]]) -> dict[str, tuple[float, float]
             text = response.read().decode()
         found = {name: sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
                            if line.startswith(name + "{"))
-                 for name in ("souk_db_transactions_total", "souk_db_statements_total")}
-        tx, st = counts.get(str(proc["service"]), (0.0, 0.0))
-        counts[str(proc["service"])] = (tx + found["souk_db_transactions_total"],
-                                        st + found["souk_db_statements_total"])
+                 for name in names}
+        so_far = counts.get(str(proc["service"]), (0.0, 0.0, 0.0))
+        counts[str(proc["service"])] = (so_far[0] + found[names[0]], so_far[1] + found[names[1]],
+                                        so_far[2] + found[names[2]])
     return counts
 
 
@@ -272,7 +275,8 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
                     before["pg_xacts"] = _pg_xacts(server, prefix)
                 if profile is not None and args.profile:
                     spy = subprocess.Popen(
-                        [str(Path(sys.executable).parent / "py-spy"), "record", "--pid", str(pids[f"{args.profile}-1"]),
+                        [str(Path(sys.executable).parent / "py-spy"), "record",
+                         "--pid", str(pids[f"{args.profile}-1"]),
                          "--format", "raw", "--output", str(profile), "--rate", "200",
                          "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -301,8 +305,8 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
     per_process = {k: (after_cpu[k] - cpu_b[k]) * 1000 / done for k in pids}
     if pg_cpu is not None:
         per_process["postgresql backends"] = pg_cpu * 1000 / done
-    db_b: dict[str, tuple[float, float]] = before["db"]  # type: ignore[assignment]
-    per_service_db = {k: ((v[0] - db_b[k][0]) / done, (v[1] - db_b[k][1]) / done)
+    db_b: dict[str, tuple[float, float, float]] = before["db"]  # type: ignore[assignment]
+    per_service_db = {k: tuple((v[i] - db_b[k][i]) / done for i in range(3))
                       for k, v in after_db.items()}
     return {"load": result.as_json(), "cpu_ms_per_checkout": sum(per_process.values()),
             "per_process": per_process, "db_per_checkout": per_service_db,
@@ -338,17 +342,17 @@ def postgres_compare(args: argparse.Namespace) -> None:
                   f"{run['loadgen_ms_per_checkout']:.2f} more)", flush=True)
             per = sorted(run["per_process"].items(), key=lambda kv: -kv[1])  # type: ignore[attr-defined]
             print("    CPU ms/checkout: " + ", ".join(f"{k} {v:.2f}" for k, v in per if v >= 0.05))
-            db: dict[str, tuple[float, float]] = run["db_per_checkout"]  # type: ignore[assignment]
+            db: dict[str, tuple[float, float, float]] = run["db_per_checkout"]  # type: ignore[assignment]
             xacts: dict[str, float] | None = run["server_xacts_per_checkout"]  # type: ignore[assignment]
             print("    per checkout, service: units of work / statements"
-                  + (" / round trips (server-counted transactions)" if xacts else "") + ": "
+                  + (" / round trips (transactions the server counted)" if xacts else "") + ": "
                   + ", ".join(f"{k} {tx:.1f}/{st:.1f}"
-                              + (f"/{st + 2 * tx:.1f} ({xacts.get(k, 0.0):.1f})" if xacts else "")
-                              for k, (tx, st) in sorted(db.items(), key=lambda kv: -kv[1][1])
+                              + (f"/{rt:.1f} ({xacts.get(k, 0.0):.1f})" if xacts else "")
+                              for k, (tx, st, rt) in sorted(db.items(), key=lambda kv: -kv[1][1])
                               if st >= 0.05))
-            total_tx, total_st = (sum(v[0] for v in db.values()), sum(v[1] for v in db.values()))
-            print(f"    in all: {total_tx:.1f} units of work, {total_st:.1f} statements"
-                  + (f", {total_st + 2 * total_tx:.1f} round trips" if xacts else ""))
+            totals = [sum(v[i] for v in db.values()) for i in range(3)]
+            print(f"    in all: {totals[0]:.1f} units of work, {totals[1]:.1f} statements"
+                  + (f", {totals[2]:.1f} round trips" if xacts else ""))
     cpu = {m: statistics.median(float(r["cpu_ms_per_checkout"]) for r in runs[m])  # type: ignore[arg-type]
            for m in runs}
     rate = {m: statistics.median(float(r["load"]["per_second"]) for r in runs[m])  # type: ignore[index]

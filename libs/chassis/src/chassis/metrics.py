@@ -40,7 +40,8 @@ class HttpMetrics:
 
 
 class DatabaseMetrics:
-    """``souk_db_transactions_total`` and ``souk_db_statements_total`` of a database adapter's
+    """``souk_db_transactions_total``, ``souk_db_statements_total`` and
+    ``souk_db_round_trips_total`` of a database adapter's
     ``counts`` (:class:`chassis.db.base.DbCounts`), read when scraped."""
 
     def __init__(self, counts: Any, service: str, dialect: str) -> None:
@@ -49,7 +50,9 @@ class DatabaseMetrics:
     def collect(self) -> Iterator[Metric]:
         for name, doc, value in (
                 ("souk_db_transactions", "units of work run", self._counts.transactions),
-                ("souk_db_statements", "SQL statements run inside them", self._counts.statements)):
+                ("souk_db_statements", "SQL statements run inside them", self._counts.statements),
+                ("souk_db_round_trips", "requests to the database server awaited",
+                 self._counts.round_trips)):
             family = CounterMetricFamily(name, doc, labels=["service", "dialect"])
             family.add_metric(self._labels, value)
             yield family

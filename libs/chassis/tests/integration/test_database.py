@@ -204,7 +204,7 @@ async def test_units_of_work_and_statements_are_counted_and_shown_as_metrics(db:
     from chassis.metrics import DatabaseMetrics, render
 
     counts = db.counts  # type: ignore[attr-defined]
-    before = (counts.transactions, counts.statements)
+    before = (counts.transactions, counts.statements, counts.round_trips)
     await insert(db, "counted", 1)
     async with db.transaction(readonly=True) as tx:
         await tx.fetch_all("SELECT name FROM items")
@@ -215,6 +215,8 @@ async def test_units_of_work_and_statements_are_counted_and_shown_as_metrics(db:
             raise ZeroDivisionError  # a rolled-back unit of work counts too
 
     assert (counts.transactions - before[0], counts.statements - before[1]) == (3, 4)
+    # PostgreSQL: a statement each, BEGIN and COMMIT/ROLLBACK of the two units that write
+    assert counts.round_trips - before[2] == (8 if db.dialect == "postgresql" else 0)
     registry = CollectorRegistry()
     registry.register(DatabaseMetrics(counts, "demo", db.dialect))
     text = render(registry).decode()

@@ -18,17 +18,20 @@ Params = Mapping[str, Any]
 
 
 class DbCounts:
-    """Units of work and statements an adapter has run since it was built (two integers: cheap
-    enough to count always). On PostgreSQL each statement is a round trip, and each unit of
-    work two more (BEGIN and COMMIT or ROLLBACK), asyncpg's statement preparations on a
-    connection's first use of a text aside; ``/metrics`` shows them as
-    ``souk_db_transactions_total`` and ``souk_db_statements_total``."""
+    """Units of work, statements and round trips an adapter has run since it was built (three
+    integers: cheap enough to count always). A round trip is a request to a server awaited:
+    on PostgreSQL each statement (``execute_many`` pipelines its rows: one), and BEGIN and COMMIT
+    (or ROLLBACK) of each unit of work that writes; asyncpg's preparation of a statement on a
+    connection's first use of its text is not counted. SQLite has none. ``/metrics`` shows them
+    as ``souk_db_transactions_total``, ``souk_db_statements_total`` and
+    ``souk_db_round_trips_total``."""
 
-    __slots__ = ("statements", "transactions")
+    __slots__ = ("round_trips", "statements", "transactions")
 
     def __init__(self) -> None:
         self.transactions = 0
         self.statements = 0
+        self.round_trips = 0
 
 
 class Transaction(Protocol):

@@ -54,6 +54,7 @@ class _PgTx:
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
         self._counts.statements += 1
+        self._counts.round_trips += 1
         text, args = _args(sql, params)
         status: str = await self._conn.execute(text, *args)
         tail = status.rsplit(" ", 1)[-1]
@@ -61,22 +62,26 @@ class _PgTx:
 
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
         self._counts.statements += 1
+        self._counts.round_trips += 1
         text, names = to_positional(sql)
         await self._conn.executemany(text, [[r[n] for n in names] for r in rows])
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
         self._counts.statements += 1
+        self._counts.round_trips += 1
         text, args = _args(sql, params)
         return [dict(r) for r in await self._conn.fetch(text, *args)]
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
         self._counts.statements += 1
+        self._counts.round_trips += 1
         text, args = _args(sql, params)
         row = await self._conn.fetchrow(text, *args)
         return None if row is None else dict(row)
 
     async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
         self._counts.statements += 1
+        self._counts.round_trips += 1
         text, args = _args(sql, params)
         return await self._conn.fetchval(text, *args)
 
@@ -120,8 +125,17 @@ class PostgresDatabase:
         start = time.time_ns()
         self.counts.transactions += 1
         try:
-            async with self._pool.acquire() as conn, conn.transaction(readonly=readonly):
-                yield _PgTx(conn, self.counts)
+            if readonly:
+                # no BEGIN READ ONLY and COMMIT, two round trips of nothing: under READ
+                # COMMITTED (PostgreSQL's default; the chassis asks for no other) each statement of a
+                # transaction takes its own snapshot anyway, so a reader sees the same either
+                # way (SQLite's deferred BEGIN did not refuse writes either)
+                async with self._pool.acquire() as conn:
+                    yield _PgTx(conn, self.counts)
+            else:
+                self.counts.round_trips += 2  # BEGIN, COMMIT or ROLLBACK
+                async with self._pool.acquire() as conn, conn.transaction():
+                    yield _PgTx(conn, self.counts)
         except BaseException as exc:
             trace_if_slow(self._tracing, "postgresql", start, readonly, type(exc).__name__)
             raise
