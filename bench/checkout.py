@@ -252,7 +252,8 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
     import signal
     import subprocess
 
-    c = args.concurrency[-1]
+    c = args.concurrency[-1] if server is not None or args.sqlite_concurrency is None \
+        else args.sqlite_concurrency
     with tempfile.TemporaryDirectory(prefix="souk-bench-") as tmp:
         home = Path(tmp)
         status = souk_up(home, topology_text)
@@ -336,7 +337,9 @@ def postgres_compare(args: argparse.Namespace) -> None:
                                profile if mode == "postgres" and round_no == 1 else None)
             runs[mode].append(run)
             load = run["load"]
-            print(f"round {round_no} {mode:8}: {load['per_second']:7.1f} checkouts/s  "  # type: ignore[index]
+            users = args.concurrency[-1] if mode == "postgres" or args.sqlite_concurrency is None \
+                else args.sqlite_concurrency
+            print(f"round {round_no} {mode:8} ({users} users): {load['per_second']:7.1f} checkouts/s  "  # type: ignore[index]
                   f"p50/p99 {load['latency_ms']['p50']:.0f}/{load['latency_ms']['p99']:.0f} ms  "  # type: ignore[index]
                   f"CPU {run['cpu_ms_per_checkout']:.2f} ms/checkout (load generator "
                   f"{run['loadgen_ms_per_checkout']:.2f} more)", flush=True)
@@ -381,6 +384,9 @@ def main() -> None:
     ap.add_argument("--postgres", metavar="URL", default=None,
                     help="the PostgreSQL server [default: SOUK_TEST_POSTGRES_URL, else "
                          "postgresql://postgres@127.0.0.1:5432/postgres]")
+    ap.add_argument("--sqlite-concurrency", type=int, default=None,
+                    help="with --postgres-compare: the SQLite platform's concurrency (fewer "
+                         "users: about PostgreSQL's throughput, to compare at a similar rate)")
     ap.add_argument("--profile", metavar="SERVICE", default=None,
                     help="with --postgres-compare: py-spy instance 1 of SERVICE on PostgreSQL")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
