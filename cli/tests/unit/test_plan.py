@@ -393,13 +393,3 @@ def test_the_postgres_server_must_be_a_postgresql_url_and_the_prefix_an_identifi
     assert parse_topology(TOPOLOGY).with_postgres("postgres://h/db").platform.postgres == \
         "postgres://h/db"
 
-
-def test_the_password_is_left_out_of_what_souk_prints() -> None:
-    from souk.postgres import redact, service_url
-
-    assert redact("postgresql://souk:secret@db:5432/postgres") == \
-        "postgresql://souk:***@db:5432/postgres"
-    assert redact("postgresql://postgres@127.0.0.1/postgres") == \
-        "postgresql://postgres@127.0.0.1/postgres"
-    assert service_url("postgresql://u@h:1/postgres?sslmode=require", "souk_x_orders") == \
-        "postgresql://u@h:1/souk_x_orders?sslmode=require"
