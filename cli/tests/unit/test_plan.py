@@ -330,3 +330,10 @@ def test_fault_proxies_must_name_services_of_the_topology() -> None:
     with pytest.raises(TopologyError, match="unknown services: nosuch"):
         parse_topology(TOPOLOGY.replace('gateway_port = 8080\n',
                                         'gateway_port = 8080\nfault_proxies = ["nosuch"]\n'))
+
+
+def test_the_front_end_is_told_where_the_chaos_experiments_are() -> None:
+    plan = planner(TOPOLOGY + "[services.web]\ndatabase = true\n")
+    folder = Path(plan.instance("web", 1).env["WEB_CHAOS_EXPERIMENTS"])
+    assert folder.parts[-2:] == ("chaos", "experiments") and folder.is_dir()
+    assert "CATALOG_CHAOS_EXPERIMENTS" not in plan.instance("catalog", 1).env
