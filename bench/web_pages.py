@@ -4,7 +4,8 @@ the same run.
 Starts the whole platform (the repository's souk.toml, a free gateway port, a temporary home),
 signs in the demo customer and the demo admin through the sign-in form, and finds the pages to
 measure by following the links of the front page, a product page and the console (same-site
-GETs only; sign-out is a form and is never followed). For each page: `--requests` sequential GETs
+GETs only; sign-out is a form and is never followed), plus the pages only a form leads to
+(search, checkout, sign-in, sign-up, the configuration). For each page: `--requests` sequential GETs
 (one client, light load) straight to the web instance (its server time, plus a loopback round
 trip) and through the gateway (what a browser sees), p50 and p99; and its weight: the HTML plus
 every stylesheet, script and image it references, as first transferred. The baseline is the
@@ -137,7 +138,11 @@ def main() -> None:
         if products:
             shop_pages += [p for p in discover(customer, gateway, [products[0]], 4)
                            if p not in shop_pages]
+        # pages only a form leads to
+        shop_pages += [p for p in ("/search?q=tea", "/checkout", "/signin", "/signup")
+                       if p not in shop_pages]
         console_pages = discover(admin, gateway, ["/console"], args.max_pages // 2)
+        console_pages += [p for p in ("/console/config",) if p not in console_pages]
         plan = [(customer, p) for p in shop_pages] + [(admin, p) for p in console_pages
                                                        if p not in shop_pages]
 

@@ -465,11 +465,20 @@ _PG_SERVICE = {"image": "postgres:16-alpine",
 _SETUP = [{"uses": CHECKOUT}, {"uses": SETUP_PYTHON, "with": {"python-version": "3.11"}}]
 
 
+# on a pull request, the contracts as changed must keep every peer on the base branch's working
+# (contracts.compat: a rolling upgrade runs both versions)
+_COMPAT = {"name": "contracts stay compatible with the base branch",
+           "if": "github.event_name == 'pull_request'",
+           "run": ("git fetch --depth=1 origin \"${{ github.base_ref }}\"\n"
+                   "git show FETCH_HEAD:libs/contracts/tests/wire_schemas.json > base-wire.json\n"
+                   ".venv/bin/python -m contracts.compat base-wire.json\n")}
+
+
 def _test_job(command: str, minutes: int) -> dict[str, Any]:
     return {"runs-on": "ubuntu-24.04", "timeout-minutes": minutes,
             "services": {"postgres": _PG_SERVICE},
             "env": {"SOUK_TEST_POSTGRES_URL": "postgresql://postgres@127.0.0.1:5432/postgres"},
-            "steps": [*_SETUP, {"name": "test", "run": command}]}
+            "steps": [*_SETUP, {"name": "test", "run": command}, _COMPAT]}
 
 
 def service_workflow(service: str) -> dict[str, Any]:

@@ -305,9 +305,14 @@ def test_each_service_has_a_workflow_filtered_to_what_it_is_built_from() -> None
         assert {f"services/{service}/**", "libs/chassis/**", "libs/contracts/**"} <= set(paths)
         assert not any(p.startswith("services/") and not p.startswith(f"services/{service}/")
                        for p in paths), service
-        assert workflow["jobs"]["test"]["steps"][-1]["run"] == f"make test SERVICE={service}"
+        steps = {step.get("name"): step for step in workflow["jobs"]["test"]["steps"]}
+        assert steps["test"]["run"] == f"make test SERVICE={service}"
+        # a pull request's contracts must keep the base branch's peers working
+        compat = steps["contracts stay compatible with the base branch"]
+        assert "python -m contracts.compat" in compat["run"]
+        assert compat["if"] == "github.event_name == 'pull_request'"
     platform = yaml.safe_load((workflows / "platform.yml").read_text())
-    assert platform["jobs"]["test"]["steps"][-1]["run"] == "make test"
+    assert {s.get("name"): s for s in platform["jobs"]["test"]["steps"]}["test"]["run"] == "make test"
 
 
 def test_make_test_service_runs_the_service_tests_and_its_contract_tests() -> None:

@@ -100,6 +100,11 @@ database = true
 instances = 2
 database = true
 
+# the front end answers every path outside /api (the gateway's root route)
+[services.web]
+instances = 1
+database = true
+
 [services.gateway]
 instances = 1
 database = false

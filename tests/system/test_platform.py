@@ -49,7 +49,7 @@ def catalog_requests(metrics_text: str) -> float:
 def test_status_shows_every_instance_ready(platform: Platform) -> None:
     status = platform.status()
     assert sorted(p["instance"] for p in status) == [
-        "catalog-1", "catalog-2", "gateway-1", "identity-1", "nats-1", "registry-1"]
+        "catalog-1", "catalog-2", "gateway-1", "identity-1", "nats-1", "registry-1", "web-1"]
     for proc in status:
         assert proc["ready"] is True, proc
         assert isinstance(proc["pid"], int) and pid_alive(proc["pid"]), proc
@@ -91,7 +91,7 @@ async def test_the_gateway_serves_the_seeded_catalog(platform: Platform) -> None
     ("/api/v1/catalog/products/by-sku/NOPE-0000", {404}),
     ("/api/v1/catalog/products/%27%20OR%201=1--", {400, 404}),
     ("/api/v1/nowhere/at-all", {404}),
-    ("/not-api", {404}),
+    ("/not-api", {404}),  # the front end's (the root route): problem+json to a non-browser
 ])
 async def test_bad_input_gets_a_4xx_problem_never_a_500(platform: Platform, path: str,
                                                         statuses: set[int]) -> None:

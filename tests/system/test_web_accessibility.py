@@ -48,7 +48,7 @@ def test_the_anonymous_pages_have_no_serious_accessibility_violation(
         assert found == {path: [] for path in ANONYMOUS_PAGES}
 
 
-def test_a_shopper_signs_up_with_the_keyboard_alone(shop: Checkout, browser: Browser) -> None:
+def test_a_shopper_signs_up_and_checks_out_with_the_keyboard_alone(shop: Checkout, browser: Browser) -> None:
     with visitor(browser, shop) as context:
         page = context.new_page()
         page.goto("/")
@@ -63,7 +63,26 @@ def test_a_shopper_signs_up_with_the_keyboard_alone(shop: Checkout, browser: Bro
         page.keyboard.press("Enter")
         page.wait_for_url(re.compile(r"/$"))
         expect(page.get_by_role("button", name=re.compile("Sign out"))).to_be_visible()
-        keep_screenshot(page, "keyboard-signed-up")
+
+        # … and buys with it: a product into the cart, then the checkout, keys only
+        product = page.locator("main a[href^='/products/']").first.get_attribute("href")
+        assert product is not None
+        page.goto(product)
+        page.get_by_label("Quantity").focus()
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("button", name="Add to cart")).to_be_focused()
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/cart"))
+        page.goto("/checkout")
+        page.get_by_role("radio", name=re.compile("tok_visa")).focus()
+        page.keyboard.press("Space")
+        expect(page.get_by_role("radio", name=re.compile("tok_visa"))).to_be_checked()
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("button", name="Place order")).to_be_focused()
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/orders/"))
+        expect(page.get_by_text("Confirmed").first).to_be_visible(timeout=30_000)
+        keep_screenshot(page, "keyboard-checkout")
 
 
 def test_the_signed_in_pages_have_no_serious_accessibility_violation(

@@ -17,6 +17,7 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from .checkout_platform import Checkout, checkout_shop
+from .conftest import ROOT
 from .web_platform import (
     WEB_TOPOLOGY,
     chromium,
@@ -226,7 +227,7 @@ def test_the_console_pages_have_no_serious_accessibility_violation(
         found = {}
         for path in ("/console", "/console/sagas", f"/console/orders/{order['id']}",
                      f"/console/traces/{trace}", "/console/dead-letters", "/console/invariants",
-                     "/console/config"):
+                     "/console/config", "/console/chaos"):
             page.goto(path)
             expect(page.get_by_role("heading", level=1)).to_have_count(1)
             found[path] = serious_violations(page)
@@ -255,3 +256,19 @@ def test_an_admin_changes_a_live_setting_and_a_bad_value_is_refused(
         keep_screenshot(page, "console-config-set")
     history = shop.souk("config", "history", "analytics.log_level").stdout
     assert shop.users()["admin"]["email"] in history
+
+
+def test_an_admin_reads_the_chaos_experiments_and_how_to_run_them(shop: Checkout,
+                                                                  browser: Browser) -> None:
+    with visitor(browser, shop) as context:
+        page = context.new_page()
+        as_admin(page, shop)
+        page.goto("/console")
+        page.get_by_role("link", name="Chaos").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Chaos experiments")
+        broker = page.get_by_role("region", name="Kill the broker under load")
+        expect(broker).to_contain_text("souk chaos run kill-the-broker")
+        expect(broker).to_contain_text("Hypothesis")
+        expect(page.get_by_role("heading", level=2)).to_have_count(
+            len(list((ROOT / "chaos" / "experiments").glob("*.json"))))
+        keep_screenshot(page, "console-chaos")

@@ -41,6 +41,7 @@ from souk.topology import (
     REGISTRY,
     RESERVED_PORT,
     TELEMETRY,
+    WEB,
     Topology,
 )
 
@@ -280,6 +281,10 @@ class Planner:
             env[f"{prefix}SERVICE_CREDENTIALS_FILE"] = str(self.home.service_credentials_file)
         if service == IDENTITY:
             env |= self._identity_env(prefix)
+        if service == WEB:  # the console lists the experiments `souk chaos run` takes
+            from souk.chaos.command import experiments_dir
+
+            env[f"{prefix}CHAOS_EXPERIMENTS"] = str(experiments_dir())
         env.update(config.env)
         if self.topology.proxied(service):
             # a link per node, all cut or slowed together (they share the target "broker")

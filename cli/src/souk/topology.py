@@ -35,6 +35,7 @@ REGISTRY = "registry"
 IDENTITY = "identity"
 GATEWAY = "gateway"
 TELEMETRY = "telemetry"
+WEB = "web"  # the front end (its console lists the chaos experiments)
 NATS = "nats"
 FAULT_PROXY = "faultproxy"  # souk.fault_proxy, started when [platform] fault_proxies asks
 _NAME = r"^[a-z][a-z0-9_]*$"

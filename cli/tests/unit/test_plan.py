@@ -393,3 +393,9 @@ def test_the_postgres_server_must_be_a_postgresql_url_and_the_prefix_an_identifi
     assert parse_topology(TOPOLOGY).with_postgres("postgres://h/db").platform.postgres == \
         "postgres://h/db"
 
+
+def test_the_front_end_is_told_where_the_chaos_experiments_are() -> None:
+    plan = planner(TOPOLOGY + "[services.web]\ndatabase = true\n")
+    folder = Path(plan.instance("web", 1).env["WEB_CHAOS_EXPERIMENTS"])
+    assert folder.parts[-2:] == ("chaos", "experiments") and folder.is_dir()
+    assert "CATALOG_CHAOS_EXPERIMENTS" not in plan.instance("catalog", 1).env

@@ -10,6 +10,7 @@ saving on a proxy's CPU per request), or :meth:`Request.start` / :meth:`Request.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -46,11 +47,18 @@ _REASONS = {100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "N
 _STATUS_LINES: dict[int, bytes] = {}
 
 
+def _standard_reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase  # 303 See Other from the front end, 307, 410 …
+    except ValueError:
+        return ""  # a status no standard names: the reason phrase may be empty (RFC 9112)
+
+
 def status_line(status: int) -> bytes:
     """``HTTP/1.1 <status> <reason>\\r\\n`` (cached)."""
     line = _STATUS_LINES.get(status)
     if line is None:
-        reason = _REASONS.get(status, "")
+        reason = _REASONS.get(status) or _standard_reason(status)
         line = _STATUS_LINES[status] = f"HTTP/1.1 {status} {reason}\r\n".encode("ascii")
     return line
 

@@ -294,3 +294,12 @@ async def test_idle_and_slow_connections_are_closed(harness: Harness) -> None:
     assert [r[0] for r in responses(slow_transport.out)] == [408]
     idle.tick()
     assert idle_transport.closed
+
+
+def test_every_status_line_names_its_reason() -> None:
+    from gateway.request import status_line
+
+    assert status_line(200) == b"HTTP/1.1 200 OK\r\n"
+    assert status_line(303) == b"HTTP/1.1 303 See Other\r\n"  # the front end's redirects
+    assert status_line(413) == b"HTTP/1.1 413 Content Too Large\r\n"  # RFC 9110's wording
+    assert status_line(599) == b"HTTP/1.1 599 \r\n"  # no standard name: an empty reason

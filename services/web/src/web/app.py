@@ -51,7 +51,8 @@ def _bootstrap(settings: WebSettings) -> ServiceLifespan:
                             anonymous_seconds=settings.anonymous_session_minutes * 60)
         app.provide(WebContext(sessions=sessions, client=client,
                                cookie_secure=settings.cookie_secure,
-                               console_networks=settings.console_networks()))
+                               console_networks=settings.console_networks(),
+                               chaos_experiments=settings.chaos_experiments))
         console = Console(client, runtime.broker)
         app.provide(console)
         # the console's RED comes from background rounds while someone watches it: a look at

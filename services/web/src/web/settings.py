@@ -23,6 +23,9 @@ class WebSettings(StatefulServiceSettings, frozen=True, kw_only=True):
         "how long a visitor's session (a form's CSRF token, nothing else) lasts"))] = 120
     cookie_secure: Annotated[bool, Meta(description=(
         "mark the session cookie Secure (set it when the public edge speaks HTTPS)"))] = False
+    chaos_experiments: Annotated[str, Meta(description=(
+        "folder of the Chaos Toolkit experiments the console lists (souk up sets it to the one "
+        "`souk chaos` runs from); empty: none"))] = ""
     console_allow: Annotated[tuple[str, ...], Meta(description=(
         "comma-separated CIDRs from which the console may be opened (besides the admin role)"))] = (
         "127.0.0.1/32", "::1/128")

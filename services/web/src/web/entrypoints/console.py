@@ -16,6 +16,7 @@ from urllib.parse import quote
 from chassis.live.admin import ConfigError, Refused
 from chassis.messaging.dead_letters import DlqError
 from chassis.web import ClientAddress, Media, Path, Query, Request, Response, Router
+from web.adapters.chaos import read_experiments
 from web.adapters.console import Console, NotFound, Unavailable
 from web.adapters.console_config import live_settings, set_setting
 from web.domain.console_access import Access, console_access
@@ -237,6 +238,17 @@ async def invariants(request: Request, web: WebContext, console: Console,
         return _error(v, 503, str(exc))
     return page(v, "console/invariants.html", report=report,
                 violations=report.violations[:200])
+
+
+@router.get("/console/chaos", responses=_PAGES)
+async def chaos(request: Request, web: WebContext, address: ClientAddress) -> Response:
+    """The chaos experiments: what each states and does, and the command that runs it."""
+    v = await _admin(request, web, address)
+    if isinstance(v, Response):
+        return v
+    experiments, unreadable = read_experiments(web.chaos_experiments)
+    return page(v, "console/chaos.html", experiments=experiments, unreadable=unreadable,
+                folder=web.chaos_experiments)
 
 
 @router.get("/console/config", responses=_PAGES)

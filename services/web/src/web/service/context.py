@@ -17,3 +17,4 @@ class WebContext:
     client: ServiceClient  # every other service, called on behalf of the signed-in user
     cookie_secure: bool
     console_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    chaos_experiments: str = ""  # the folder the console lists experiments from
