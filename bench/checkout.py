@@ -165,6 +165,11 @@ def main() -> None:
     ap.add_argument("--sqlite-concurrency", type=int, default=None,
                     help="with --postgres-compare: the SQLite platform's concurrency (fewer "
                          "users: about PostgreSQL's throughput, to compare at a similar rate)")
+    ap.add_argument("--rate", type=float, default=None,
+                    help="with --postgres-compare: an open loop of this many checkouts a second "
+                         "on both engines (instead of --checkouts at --concurrency users)")
+    ap.add_argument("--seconds", type=float, default=20.0, help="with --rate: how long")
+    ap.add_argument("--users", type=int, default=64, help="with --rate: users taking turns")
     ap.add_argument("--profile", metavar="SERVICE", default=None,
                     help="with --postgres-compare: py-spy instance 1 of SERVICE on PostgreSQL")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")

@@ -20,7 +20,9 @@ import contextlib
 import statistics
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from _load import ROOT, SOUK, cpu_of, free_port, own_cpu, souk_down, souk_up
 from checkout import LOADGEN, topology
@@ -120,6 +122,37 @@ def _profile_summary(path: Path, top: int = 25) -> str:
     return "\n".join(lines)
 
 
+async def _open_loop(gateway: str, identity: str, args: argparse.Namespace,
+                     first: Callable[[object], None]) -> tuple[dict[str, Any], int]:
+    """``--rate``: checkouts arriving at a fixed rate whatever the answers (bench/overload.py's
+    open loop, good cards only), so both engines do the same work per second; (the load's
+    summary, checkouts ended)."""
+    import aiohttp
+    from overload import Shop
+
+    from souk.load import _create_user, _skus, percentile
+
+    async with aiohttp.ClientSession() as session:
+        limit = asyncio.Semaphore(8)
+        tokens = list(await asyncio.gather(*(_create_user(session, identity, limit)
+                                             for _ in range(args.users))))
+        skus = await _skus(session, gateway)
+    shop = Shop(gateway, tokens, skus)
+    try:
+        await shop.start()
+        await shop.closed_loop(8, 3.0)  # warm-up
+        first(None)
+        out, seconds = await shop.open_loop(args.rate, args.seconds)
+    finally:
+        await shop.close()
+    done = max(len(out.ok) + out.cancelled, 1)
+    latencies = sorted(out.ok)
+    return {"per_second": done / seconds, "confirmed": len(out.ok), "cancelled": out.cancelled,
+            "failed": out.failed, "not_sent": out.not_sent, "rejected": len(out.rejected),
+            "latency_ms": {"p50": percentile(latencies, 50) * 1000 if latencies else 0.0,
+                           "p99": percentile(latencies, 99) * 1000 if latencies else 0.0}}, done
+
+
 def postgres_run(topology_text: str, args: argparse.Namespace, server: str | None,
                  prefix: str, profile: Path | None) -> dict[str, object]:
     import signal
@@ -154,8 +187,12 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
                          "--format", "raw", "--output", str(profile), "--rate", "200",
                          "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-            result = asyncio.run(run_load(gateway, identity, args.checkouts, c,
-                                          args.decline_rate, progress=first))
+            if args.rate:
+                load, done = asyncio.run(_open_loop(gateway, identity, args, first))
+            else:
+                result = asyncio.run(run_load(gateway, identity, args.checkouts, c,
+                                              args.decline_rate, progress=first))
+                load, done = result.as_json(), max(result.confirmed + result.cancelled - 1, 1)
             after_cpu = cpu_of(pids) | {LOADGEN: own_cpu()}
             after_db = _db_counts(status)
             if spy is not None:
@@ -174,7 +211,6 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
             if server is not None:
                 subprocess.run([*SOUK, "down", "--purge", "--home", str(home)], cwd=ROOT,
                                stdout=subprocess.DEVNULL, check=False)
-    done = max(result.confirmed + result.cancelled - 1, 1)
     cpu_b: dict[str, float] = before["cpu"]  # type: ignore[assignment]
     per_process = {k: (after_cpu[k] - cpu_b[k]) * 1000 / done for k in pids}
     if pg_cpu is not None:
@@ -182,7 +218,7 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
     db_b: dict[str, tuple[float, float, float]] = before["db"]  # type: ignore[assignment]
     per_service_db = {k: tuple((v[i] - db_b[k][i]) / done for i in range(3))
                       for k, v in after_db.items()}
-    return {"load": result.as_json(), "cpu_ms_per_checkout": sum(per_process.values()),
+    return {"load": load, "cpu_ms_per_checkout": sum(per_process.values()),
             "per_process": per_process, "db_per_checkout": per_service_db,
             "server_xacts_per_checkout": None if pg_xacts is None else
             {k: v / done for k, v in pg_xacts.items()},
@@ -212,7 +248,8 @@ def postgres_compare(args: argparse.Namespace) -> None:
             load = run["load"]
             users = args.concurrency[-1] if mode == "postgres" or args.sqlite_concurrency is None \
                 else args.sqlite_concurrency
-            print(f"round {round_no} {mode:8} ({users} users): {load['per_second']:7.1f} checkouts/s  "  # type: ignore[index]
+            shape = f"open loop {args.rate:g}/s" if args.rate else f"{users} users"
+            print(f"round {round_no} {mode:8} ({shape}): {load['per_second']:7.1f} checkouts/s  "  # type: ignore[index]
                   f"p50/p99 {load['latency_ms']['p50']:.0f}/{load['latency_ms']['p99']:.0f} ms  "  # type: ignore[index]
                   f"CPU {run['cpu_ms_per_checkout']:.2f} ms/checkout (load generator "
                   f"{run['loadgen_ms_per_checkout']:.2f} more)", flush=True)
