@@ -78,8 +78,8 @@ def up(home: HomeOption = None,
        postgres: Annotated[str | None, typer.Option(
            envvar=POSTGRES_ENV, metavar="URL",
            help="a PostgreSQL server (postgresql://user[:password]@host[:port]/postgres): every "
-                "service with a database gets its own there, created if missing "
-                "[default: [platform] postgres, else SQLite files in the home]",
+                "service with a database gets its own there, created if missing (default: the "
+                "topology's platform.postgres, else SQLite files in the home)",
            show_default=False)] = None,
        ) -> None:
     """Start nats, the registry, every service and the gateway; return once all are ready."""
