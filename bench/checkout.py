@@ -10,10 +10,14 @@ edge requests one whole checkout costs. Also printed: each process's CPU per che
 
     .venv/bin/python bench/checkout.py [--checkouts 3000] [--concurrency 16 64] [--decline-rate 0]
     .venv/bin/python bench/checkout.py --tracing-compare [--rounds 2] [--sample-ratio 0.1]
+    .venv/bin/python bench/checkout.py --postgres-compare [--postgres URL] [--rounds 2]
+        [--profile orders]
 
 `--tracing-compare` measures the same load on the platform without the trace store (tracing off:
 no OTLP endpoint anywhere) and with it (every span exported and stored), alternating
 platforms round by round, and prints the overhead.
+
+`--postgres-compare`: SQLite against PostgreSQL per service, see bench/checkout_postgres.py.
 
 The load generator shares the 2 cores with the platform, as it would on a laptop.
 """
@@ -152,8 +156,29 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--sample-ratio", type=float, default=None,
                     help="trace_sample_ratio of the traced platform (default: as souk.toml ships)")
+    ap.add_argument("--postgres-compare", action="store_true",
+                    help="SQLite vs PostgreSQL per service, alternating platforms (at the last "
+                         "concurrency), one instance each, tracing off")
+    ap.add_argument("--postgres", metavar="URL", default=None,
+                    help="the PostgreSQL server [default: SOUK_TEST_POSTGRES_URL, else "
+                         "postgresql://postgres@127.0.0.1:5432/postgres]")
+    ap.add_argument("--sqlite-concurrency", type=int, default=None,
+                    help="with --postgres-compare: the SQLite platform's concurrency (fewer "
+                         "users: about PostgreSQL's throughput, to compare at a similar rate)")
+    ap.add_argument("--rate", type=float, default=None,
+                    help="with --postgres-compare: an open loop of this many checkouts a second "
+                         "on both engines (instead of --checkouts at --concurrency users)")
+    ap.add_argument("--seconds", type=float, default=20.0, help="with --rate: how long")
+    ap.add_argument("--users", type=int, default=64, help="with --rate: users taking turns")
+    ap.add_argument("--profile", metavar="SERVICE", default=None,
+                    help="with --postgres-compare: py-spy instance 1 of SERVICE on PostgreSQL")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
+    if args.postgres_compare:
+        from checkout_postgres import postgres_compare
+
+        postgres_compare(args)
+        return
     if args.tracing_compare:
         tracing_compare(args)
         return

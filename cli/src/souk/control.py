@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from souk.home import Home
+from souk.postgres import POSTGRES_ENV
 from souk.procs import spawn_detached
 from souk.state import (
     State,
@@ -66,8 +67,9 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 def start_supervisor(home: Home, topology: Path, *, gateway_port: int | None,
-                     timeout: float) -> int:
-    """Spawn the detached supervisor on a fresh run folder; return its pid."""
+                     timeout: float, postgres: str | None = None) -> int:
+    """Spawn the detached supervisor on a fresh run folder; return its pid. ``postgres`` (a
+    server URL, perhaps with a password) goes in its environment, not on its command line."""
     home.create()
     for stale in (home.state_file, home.desired_file, home.hold_file, home.stop_file,
                   home.pid_file, home.pause_file, home.net_faults_file):
@@ -76,7 +78,10 @@ def start_supervisor(home: Home, topology: Path, *, gateway_port: int | None,
             "--topology", str(topology.absolute()), "--timeout", str(timeout)]
     if gateway_port is not None:
         argv += ["--gateway-port", str(gateway_port)]
-    return spawn_detached(argv, home.supervisor_log)
+    env = {key: value for key, value in os.environ.items() if key != POSTGRES_ENV}
+    if postgres:
+        env[POSTGRES_ENV] = postgres
+    return spawn_detached(argv, home.supervisor_log, env)
 
 
 def _reap(pid: int) -> None:

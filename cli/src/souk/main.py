@@ -29,6 +29,14 @@ from souk.credentials import (
 )
 from souk.home import Home
 from souk.logs import follow, format_line, only_trace, recent, tail_lines, traced
+from souk.postgres import (
+    POSTGRES_ENV,
+    PostgresError,
+    drop_databases,
+    read_record,
+    record_file,
+    redact,
+)
 from souk.state import State, read_state
 from souk.topology import IDENTITY, TopologyError, find_topology, load_topology
 
@@ -67,6 +75,12 @@ def up(home: HomeOption = None,
        gateway_port: Annotated[int | None, typer.Option(
            help="public port of the gateway (0 = a free one)", show_default=False)] = None,
        timeout: Annotated[float, typer.Option(help="seconds to wait for all to be ready")] = 60,
+       postgres: Annotated[str | None, typer.Option(
+           envvar=POSTGRES_ENV, metavar="URL",
+           help="a PostgreSQL server (postgresql://user[:password]@host[:port]/postgres): every "
+                "service with a database gets its own there, created if missing (default: the "
+                "topology's platform.postgres, else SQLite files in the home)",
+           show_default=False)] = None,
        ) -> None:
     """Start nats, the registry, every service and the gateway; return once all are ready."""
     where = Home.resolve(home)
@@ -75,6 +89,8 @@ def up(home: HomeOption = None,
         spec = load_topology(path)
         if gateway_port is not None:
             spec = spec.with_gateway_port(gateway_port)
+        if postgres:
+            spec = spec.with_postgres(postgres)
     except TopologyError as exc:
         raise _fail(str(exc), 2) from None
     if (pid := control.running_pid(where)) is not None:
@@ -90,7 +106,8 @@ def up(home: HomeOption = None,
     ensure_service_secrets(where, spec.services)
     demo_users = ensure_demo_users(where)[0] if IDENTITY in spec.services else None
     began = time.monotonic()
-    pid = control.start_supervisor(where, path, gateway_port=gateway_port, timeout=timeout)
+    pid = control.start_supervisor(where, path, gateway_port=gateway_port, timeout=timeout,
+                                   postgres=postgres or None)
     try:
         with out.status("starting…") as status:
             state = control.wait_up(where, pid, timeout + 10,
@@ -136,15 +153,45 @@ def _welcome_demo_users(state: State, home: Home, users: DemoUsers) -> None:
 @app.command()
 def down(home: HomeOption = None,
          timeout: Annotated[float, typer.Option(
-             help="seconds each process gets to exit after SIGTERM")] = 10) -> None:
-    """Stop everything (gateway, services, registry, nats) and leave no process behind."""
+             help="seconds each process gets to exit after SIGTERM")] = 10,
+         purge: Annotated[bool, typer.Option(
+             "--purge", help="then drop this home's PostgreSQL databases (souk up --postgres); "
+                             "SQLite files and the broker's store stay in the home folder")] = False,
+         ) -> None:
+    """Stop everything (gateway, services, registry, nats) and leave no process behind; the
+    data stays (in the home, and on PostgreSQL unless --purge)."""
     where = Home.resolve(home)
     pid = control.running_pid(where)
     with out.status("stopping…"):
         report = control.stop_platform(where, timeout)
     if pid is None and not report.killed:
         out.print(f"Souk is not running (home {where.root}).")
+    else:
+        _report_stopped(report)
+    if purge:
+        _purge_postgres(where)
+
+
+def _purge_postgres(home: Home) -> None:
+    import asyncio
+
+    record = read_record(home)
+    if record is None:
+        out.print(f"no PostgreSQL databases recorded for home {home.root}")
         return
+    server, databases = record
+    try:
+        dropped = asyncio.run(drop_databases(server, sorted(databases.values())))
+    except PostgresError as exc:
+        raise _fail(str(exc)) from None
+    record_file(home).unlink(missing_ok=True)
+    for name in dropped:
+        out.print(f"dropped database {name} on {redact(server)}", markup=False)
+    if not dropped:
+        out.print(f"no database of home {home.root} left on {redact(server)}", markup=False)
+
+
+def _report_stopped(report: control.StopReport) -> None:
     for label in report.stopped:
         out.print(f"stopped {label}")
     for label in report.killed:

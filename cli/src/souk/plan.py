@@ -5,19 +5,21 @@ This is the process contract every Souk service is written to: a service instanc
 node's URL, comma-separated), ``_REGISTRY_URL``, ``_LOG_FORMAT``, ``_SERVICE_SECRET`` (its
 credential for a service token), ``_FAULT_DIR`` (``<home>/faults/<service>``, where tests arm crash
 points), ``_LIVE_CACHE`` (``<home>/data/<service>.live.json``, its last good live settings) and,
-when it has a database, ``_DATABASE_URL``. When the topology has a telemetry service, every other
-service also gets ``_OTLP_ENDPOINT`` (telemetry instance 1's base URL; spans go to ``/v1/traces``
-there) and ``_TRACE_SAMPLE_RATIO``, ``_TRACE_KEEP_RATIO`` and ``_TRACE_SLOW_MS`` (``[platform]``);
-telemetry gets the same keep rules as ``TELEMETRY_KEEP_RATIO`` and ``TELEMETRY_SLOW_MS``. Every
-service gets the stream's limits, ``_STREAM_MAX_AGE`` and ``_STREAM_MAX_BYTES`` (``[platform]``),
-and ``_STREAM_REPLICAS`` (one per broker node, ``[platform] nats_nodes``): whichever service starts
-applies them to the one shared stream, and creates the key-value buckets with those replicas.
-Identity and the registry also get the file of every service's credential hash (identity trades a
-secret for a service token, the registry admits only registrations made with one), identity the
-demo admin to create and the secret it encrypts its signing keys with. A service the topology puts
-behind the fault proxy (``[platform] fault_proxies``) gets the proxy's port for it as its NATS URL
-(and as the address of a PostgreSQL database URL; a port per node of a broker cluster), so ``souk
-fault partition|slow`` can cut or slow that path alone.
+when it has a database, ``_DATABASE_URL`` (its SQLite file under ``<home>/data``, or with
+``[platform] postgres`` its own database on that server, see ``souk.postgres``). When the topology
+has a telemetry service, every other service also gets ``_OTLP_ENDPOINT`` (telemetry instance 1's
+base URL; spans go to ``/v1/traces`` there) and ``_TRACE_SAMPLE_RATIO``, ``_TRACE_KEEP_RATIO`` and
+``_TRACE_SLOW_MS`` (``[platform]``); telemetry gets the same keep rules as ``TELEMETRY_KEEP_RATIO``
+and ``TELEMETRY_SLOW_MS``. Every service gets the stream's limits, ``_STREAM_MAX_AGE`` and
+``_STREAM_MAX_BYTES`` (``[platform]``), and ``_STREAM_REPLICAS`` (one per broker node, ``[platform]
+nats_nodes``): whichever service starts applies them to the one shared stream, and creates the
+key-value buckets with those replicas. Identity and the registry also get the file of every
+service's credential hash (identity trades a secret for a service token, the registry admits only
+registrations made with one), identity the demo admin to create and the secret it encrypts its
+signing keys with. A service the topology puts behind the fault proxy (``[platform]
+fault_proxies``) gets the proxy's port for it as its NATS URL (and as the address of a PostgreSQL
+database URL; a port per node of a broker cluster), so ``souk fault partition|slow`` can cut or
+slow that path alone.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from urllib.parse import urlsplit
 
 from souk.credentials import DemoUser
 from souk.home import Home
+from souk.postgres import database_names, service_url
 from souk.topology import (
     FAULT_PROXY,
     GATEWAY,
@@ -162,8 +165,26 @@ class Planner:
             self._link_ports[(service, target)] = self.ports.pick()
         return self._link_ports[(service, target)]
 
+    def postgres_databases(self) -> dict[str, str]:
+        """Service → its database on ``[platform] postgres`` (none without one)."""
+        return database_names(self.topology, self.home)
+
+    def database_url(self, service: str) -> str | None:
+        """``service``'s database: the topology's own ``<SERVICE>_DATABASE_URL`` if it sets one,
+        else with ``database = true`` its database on ``[platform] postgres``, or its SQLite
+        file under ``<home>/data``."""
+        config = self.topology.services[service]
+        if url := config.env.get(f"{service.upper()}_DATABASE_URL"):
+            return url
+        if not config.database:
+            return None
+        if (server := self.topology.platform.postgres) is not None:
+            return service_url(server, self.postgres_databases()[service])
+        # an absolute path after sqlite:/// gives the four slashes SQLAlchemy wants
+        return f"sqlite:///{self.home.data / service}.db"
+
     def _postgres_of(self, service: str) -> tuple[str, int] | None:
-        url = self.topology.services[service].env.get(f"{service.upper()}_DATABASE_URL", "")
+        url = self.database_url(service) or ""
         if not url.startswith(("postgresql://", "postgres://")):
             return None
         parts = urlsplit(url)
@@ -242,9 +263,8 @@ class Planner:
         }
         if (registry := self.registry_url) is not None:
             env[f"{prefix}REGISTRY_URL"] = registry
-        if config.database:
-            # an absolute path after sqlite:/// gives the four slashes SQLAlchemy wants
-            env[f"{prefix}DATABASE_URL"] = f"sqlite:///{self.home.data / service}.db"
+        if (database := self.database_url(service)) is not None:
+            env[f"{prefix}DATABASE_URL"] = database
         if service != TELEMETRY and (telemetry := self.telemetry_url) is not None:
             # telemetry itself gets neither: it must not trace its own ingest
             env[f"{prefix}OTLP_ENDPOINT"] = telemetry

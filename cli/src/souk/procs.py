@@ -53,7 +53,7 @@ def spawn(spec: ProcSpec, cwd: Path, base_env: Mapping[str, str]) -> subprocess.
             close_fds=True)
 
 
-def spawn_detached(argv: list[str], log_file: Path) -> int:
+def spawn_detached(argv: list[str], log_file: Path, env: Mapping[str, str] | None = None) -> int:
     """Start ``argv`` in a new session, outliving us, logging to ``log_file``; return its pid.
 
     ``posix_spawn`` rather than ``Popen``: nothing here will ever wait for it, and a Popen
@@ -64,4 +64,5 @@ def spawn_detached(argv: list[str], log_file: Path) -> int:
     actions = [(os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                (os.POSIX_SPAWN_OPEN, 1, str(log_file), flags, 0o600),
                (os.POSIX_SPAWN_DUP2, 1, 2)]
-    return os.posix_spawn(argv[0], argv, dict(os.environ), file_actions=actions, setsid=True)
+    return os.posix_spawn(argv[0], argv, dict(os.environ if env is None else env),
+                          file_actions=actions, setsid=True)

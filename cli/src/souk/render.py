@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.text import Text
 
 from souk.home import Home
+from souk.postgres import read_record, redact
 from souk.state import State
 
 __all__ = ["progress_line", "status_rows", "status_table", "summary"]
@@ -43,7 +44,7 @@ def status_table(rows: list[dict[str, Any]]) -> Table:
 
 
 def summary(state: State, home: Home) -> RenderableType:
-    """Where to go next: gateway, registry, nats, logs."""
+    """Where to go next: gateway, registry, nats, PostgreSQL, logs."""
     lines = []
     if state.gateway_url:
         example = "/api/v1/catalog/products" if "catalog" in state.desired else ""
@@ -51,6 +52,9 @@ def summary(state: State, home: Home) -> RenderableType:
     if state.registry_url:
         lines.append(Text.assemble(("registry  ", "bold"), state.registry_url))
     lines.append(Text.assemble(("nats      ", "bold"), state.nats_url))
+    if (record := read_record(home)) is not None:
+        lines.append(Text.assemble(("postgres  ", "bold"), f"{redact(record[0])}, "
+                                   f"{len(record[1])} databases (souk down --purge drops them)"))
     lines.append(Text.assemble(("logs      ", "bold"), f"{home.logs}  (souk logs -f)"))
     return Group(*lines)
 

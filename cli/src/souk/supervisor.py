@@ -34,6 +34,14 @@ from souk.credentials import (
 from souk.home import Home
 from souk.instance import Instance
 from souk.plan import Planner, PortAllocator, ProcSpec
+from souk.postgres import (
+    POSTGRES_ENV,
+    PostgresError,
+    ensure_databases,
+    read_record,
+    redact,
+    write_record,
+)
 from souk.probes import Prober
 from souk.state import ErrorInfo, Phase, State, looks_like, pid_alive, read_json, write_json_atomic
 from souk.topology import (
@@ -116,6 +124,8 @@ class Supervisor:
 
     async def _start(self) -> bool:
         deadline = time.monotonic() + self.startup_timeout
+        if not await self._ensure_databases():
+            return False
         # a cluster's nodes start together: each is ready once JetStream has a meta leader
         nodes = [self._add(node) for node in self.planner.nats_nodes()]
         if not await self._await_ready(nodes, deadline):
@@ -128,6 +138,27 @@ class Supervisor:
                      for service in tier for slot in range(1, self.desired[service] + 1)]
             if not await self._await_ready(names, deadline):
                 return False
+        return True
+
+    async def _ensure_databases(self) -> bool:
+        """With ``[platform] postgres``: create each stateful service's database if missing
+        (the services migrate their own at start) and record them for ``souk down --purge``."""
+        server = self.topology.platform.postgres
+        if server is None:
+            return True
+        try:
+            names = self.planner.postgres_databases()
+            created = await ensure_databases(server, names)
+        except PostgresError as exc:
+            self.error = ErrorInfo(instance="postgres", message=str(exc),
+                                   log=str(self.home.supervisor_log))
+            self.phase = "failed"
+            log("error", "start-up failed", process="postgres", reason=str(exc))
+            self._write_state()
+            return False
+        write_record(self.home, server, names)
+        log("info", "postgresql databases ready", server=redact(server), databases=names,
+            created=created)
         return True
 
     def _add(self, spec: ProcSpec) -> str:
@@ -307,6 +338,13 @@ def main(argv: list[str] | None = None) -> int:
         topology = load_topology(args.topology)
         if args.gateway_port is not None:
             topology = topology.with_gateway_port(args.gateway_port)
+        # `souk up --postgres URL` hands the URL over in the environment, not on a command line
+        # everyone on the machine can read; the services must not inherit it
+        if postgres := os.environ.pop(POSTGRES_ENV, ""):
+            topology = topology.with_postgres(postgres)
+        elif topology.platform.postgres is None and (record := read_record(home)) is not None:
+            # a home whose data went to PostgreSQL keeps it there (souk down --purge forgets it)
+            topology = topology.with_postgres(record[0])
     except TopologyError as exc:
         log("error", "bad topology", reason=str(exc))
         return 2

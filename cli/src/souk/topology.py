@@ -8,6 +8,8 @@ It comes from one declarative TOML file (``souk.toml`` at the repo root by defau
     trace_sample_ratio = 1.0     # share of requests traced when a telemetry service runs
     trace_keep_ratio = 0.1       # share of ordinary traces the trace store keeps
     nats_nodes = 1               # 3: a NATS JetStream cluster on loopback, streams and KV R3
+    postgres = "postgresql://postgres@127.0.0.1:5432/postgres"  # unset: SQLite files
+    postgres_prefix = "shop"     # databases shop_<service>; unset: souk_<hash of the home>
 
     [services.catalog]
     instances = 2
@@ -107,6 +109,16 @@ class Platform(BaseModel):
         description="nats-server processes: 1, or a JetStream cluster of 3 (or 5) on loopback "
                     "whose streams and key-value buckets keep that many replicas")
 
+    postgres: str | None = Field(
+        default=None, pattern=r"^postgres(ql)?://",
+        description="a PostgreSQL server (postgresql://user[:password]@host[:port]/db, db being "
+                    "the one to connect to for creating the others): every service with a "
+                    "database gets its own there, instead of a SQLite file")
+    postgres_prefix: str | None = Field(
+        default=None, pattern=r"^[a-z][a-z0-9_]*$", max_length=40,
+        description="the databases are named <prefix>_<service>; souk_<hash of the home "
+                    "folder> if unset, so two homes on one server never share one")
+
     fault_proxies: bool | list[str] = Field(
         default=False,
         description="put the fault proxy (souk fault partition/slow/heal) between these "
@@ -203,6 +215,13 @@ class Topology(BaseModel):
         data = self.model_dump()
         data["platform"]["gateway_port"] = port
         return _validate(data, "--gateway-port")
+
+    def with_postgres(self, url: str) -> Topology:
+        """A copy whose stateful services keep their data on the PostgreSQL server at ``url``
+        (validated like the file's value)."""
+        data = self.model_dump()
+        data["platform"]["postgres"] = url
+        return _validate(data, "--postgres")
 
     def fixed_ports(self) -> dict[str, int]:
         """Instance name → port for every instance whose port is fixed (not picked at start)."""

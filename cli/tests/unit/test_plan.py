@@ -332,6 +332,68 @@ def test_fault_proxies_must_name_services_of_the_topology() -> None:
                                         'gateway_port = 8080\nfault_proxies = ["nosuch"]\n'))
 
 
+ON_POSTGRES = TOPOLOGY.replace(
+    'gateway_port = 8080\n',
+    'gateway_port = 8080\npostgres = "postgresql://souk:pw@db.internal:6543/postgres?sslmode=disable"\n')
+
+
+def test_on_postgres_each_stateful_service_gets_its_own_database_named_after_the_home() -> None:
+    from souk.postgres import default_prefix
+
+    plan = planner(ON_POSTGRES)
+
+    prefix = default_prefix(HOME)
+    assert prefix.startswith("souk_") and len(prefix) == 15
+    assert plan.postgres_databases() == {"registry": f"{prefix}_registry",
+                                         "catalog": f"{prefix}_catalog"}
+    for slot in (1, 2):  # the instances of a service share its database
+        assert plan.instance("catalog", slot).env["CATALOG_DATABASE_URL"] == \
+            f"postgresql://souk:pw@db.internal:6543/{prefix}_catalog?sslmode=disable"
+    assert "GATEWAY_DATABASE_URL" not in plan.instance("gateway", 1).env
+
+
+def test_two_homes_on_one_server_never_share_a_database_unless_a_prefix_says_so() -> None:
+    other = Planner(parse_topology(ON_POSTGRES), Home(Path("/srv/other")),
+                    PortAllocator(lambda: 41000), nats_binary="/bin/nats-server")
+
+    assert planner(ON_POSTGRES).postgres_databases()["catalog"] != \
+        other.postgres_databases()["catalog"]
+    prefixed = ON_POSTGRES.replace("[platform]\n", '[platform]\npostgres_prefix = "shop"\n')
+    assert planner(prefixed).postgres_databases()["catalog"] == "shop_catalog"
+
+
+def test_a_database_url_of_the_topology_wins_over_the_platform_server() -> None:
+    text = ON_POSTGRES.replace('env = {CATALOG_PAGE_SIZE = "50"}',
+                               'env = {CATALOG_DATABASE_URL = "sqlite:///elsewhere.db"}')
+
+    assert planner(text).instance("catalog", 1).env["CATALOG_DATABASE_URL"] == \
+        "sqlite:///elsewhere.db"
+
+
+def test_a_proxied_service_reaches_its_platform_database_through_the_proxy() -> None:
+    text = ON_POSTGRES.replace("[platform]\n", '[platform]\nfault_proxies = ["catalog"]\n')
+    plan = planner(text)
+    proxy = plan.fault_proxy()
+
+    assert proxy is not None
+    links = [proxy.argv[i + 1] for i, arg in enumerate(proxy.argv) if arg == "--link"]
+    database = next(link for link in links if ":database:" in link)
+    assert database.startswith("catalog:database:") and database.endswith(":db.internal:6543")
+    url = plan.instance("catalog", 1).env["CATALOG_DATABASE_URL"]
+    assert url.startswith(f"postgresql://souk:pw@127.0.0.1:{database.split(':')[2]}/souk_")
+
+
+def test_the_postgres_server_must_be_a_postgresql_url_and_the_prefix_an_identifier() -> None:
+    from souk.topology import TopologyError
+
+    with pytest.raises(TopologyError, match=r"platform\.postgres:"):
+        parse_topology('[platform]\npostgres = "mysql://x"\n')
+    with pytest.raises(TopologyError, match=r"platform\.postgres_prefix"):
+        parse_topology('[platform]\npostgres = "postgresql://x"\npostgres_prefix = "Bad-Name"\n')
+    assert parse_topology(TOPOLOGY).with_postgres("postgres://h/db").platform.postgres == \
+        "postgres://h/db"
+
+
 def test_the_front_end_is_told_where_the_chaos_experiments_are() -> None:
     plan = planner(TOPOLOGY + "[services.web]\ndatabase = true\n")
     folder = Path(plan.instance("web", 1).env["WEB_CHAOS_EXPERIMENTS"])

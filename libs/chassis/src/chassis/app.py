@@ -33,7 +33,7 @@ from chassis.health import HealthChecks
 from chassis.live.model import LiveSettings, ServiceLiveSettings
 from chassis.logging import configure_logging, get_logger
 from chassis.messaging.handlers import MessageHandlers
-from chassis.metrics import CONTENT_TYPE_LATEST, HttpMetrics, render
+from chassis.metrics import CONTENT_TYPE_LATEST, DatabaseMetrics, HttpMetrics, render
 from chassis.pagination import InvalidCursor
 from chassis.problems import Problem, ProblemMap
 from chassis.runtime import Runtime
@@ -206,6 +206,9 @@ async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Pat
         await db.connect()
         stack.push_async_callback(db.close)
         runtime.db = db
+        if (counts := getattr(db, "counts", None)) is not None:
+            runtime.metrics_registry.register(DatabaseMetrics(counts, settings.service_name,
+                                                              db.dialect))
         runtime.health.add("database", db.ping)
     if use_broker and settings.nats_url:
         from chassis.broker import Broker  # nats-py costs ~0.2 s to import; only when used

@@ -196,3 +196,31 @@ async def test_a_database_behind_head_is_upgraded_even_on_the_fast_path(database
             await tx.execute("INSERT INTO items (id, name, qty, note) VALUES ('1', 'a', 1, 'n')")
     finally:
         await db.close()
+
+
+async def test_units_of_work_and_statements_are_counted_and_shown_as_metrics(db: Database) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from chassis.metrics import DatabaseMetrics, render
+
+    counts = db.counts  # type: ignore[attr-defined]
+    before = (counts.transactions, counts.statements, counts.round_trips)
+    await insert(db, "counted", 1)
+    async with db.transaction(readonly=True) as tx:
+        await tx.fetch_all("SELECT name FROM items")
+        await tx.fetch_value("SELECT count(*) FROM items")
+    with pytest.raises(ZeroDivisionError):
+        async with db.transaction() as tx:
+            await tx.execute("UPDATE items SET qty = 2 WHERE name = :n", {"n": "counted"})
+            raise ZeroDivisionError  # a rolled-back unit of work counts too
+
+    assert (counts.transactions - before[0], counts.statements - before[1]) == (3, 4)
+    # PostgreSQL: a statement each, BEGIN and COMMIT/ROLLBACK of the two units that write
+    assert counts.round_trips - before[2] == (8 if db.dialect == "postgresql" else 0)
+    registry = CollectorRegistry()
+    registry.register(DatabaseMetrics(counts, "demo", db.dialect))
+    text = render(registry).decode()
+    assert f'souk_db_transactions_total{{dialect="{db.dialect}",service="demo"}} ' \
+           f'{float(counts.transactions)}' in text
+    assert f'souk_db_statements_total{{dialect="{db.dialect}",service="demo"}} ' \
+           f'{float(counts.statements)}' in text

@@ -9,12 +9,29 @@ from typing import Any, Protocol
 
 from chassis.tracing import NO_TRACING, SpanKind, Tracing
 
-__all__ = ["SLOW_SECONDS", "Database", "Params", "Row", "Transaction", "open_database",
+__all__ = ["SLOW_SECONDS", "Database", "DbCounts", "Params", "Row", "Transaction", "open_database",
            "trace_if_slow"]
 
 Row = dict[str, Any]
 SLOW_SECONDS = 0.05
 Params = Mapping[str, Any]
+
+
+class DbCounts:
+    """Units of work, statements and round trips an adapter has run since it was built (three
+    integers: cheap enough to count always). A round trip is a request to a server awaited:
+    on PostgreSQL each statement (``execute_many`` pipelines its rows: one), and BEGIN and COMMIT
+    (or ROLLBACK) of each unit of work that writes; asyncpg's preparation of a statement on a
+    connection's first use of its text is not counted. SQLite has none. ``/metrics`` shows them
+    as ``souk_db_transactions_total``, ``souk_db_statements_total`` and
+    ``souk_db_round_trips_total``."""
+
+    __slots__ = ("round_trips", "statements", "transactions")
+
+    def __init__(self) -> None:
+        self.transactions = 0
+        self.statements = 0
+        self.round_trips = 0
 
 
 class Transaction(Protocol):

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from chassis.db.base import Params, Row, trace_if_slow
+from chassis.db.base import DbCounts, Params, Row, trace_if_slow
 from chassis.tracing import NO_TRACING, Tracing
 
 __all__ = ["PostgresDatabase", "asyncpg_dsn", "to_positional"]
@@ -45,34 +45,53 @@ def asyncpg_dsn(url: str) -> str:
 
 
 class _PgTx:
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_counts")
     dialect = "postgresql"
 
-    def __init__(self, conn: Any) -> None:
+    def __init__(self, conn: Any, counts: DbCounts) -> None:
         self._conn = conn
+        self._counts = counts
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
+        self._counts.statements += 1
+        self._counts.round_trips += 1
         text, args = _args(sql, params)
         status: str = await self._conn.execute(text, *args)
         tail = status.rsplit(" ", 1)[-1]
         return int(tail) if tail.isdigit() else 0
 
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        self._counts.statements += 1
+        self._counts.round_trips += 1
         text, names = to_positional(sql)
         await self._conn.executemany(text, [[r[n] for n in names] for r in rows])
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
+        self._counts.statements += 1
+        self._counts.round_trips += 1
         text, args = _args(sql, params)
         return [dict(r) for r in await self._conn.fetch(text, *args)]
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        self._counts.statements += 1
+        self._counts.round_trips += 1
         text, args = _args(sql, params)
         row = await self._conn.fetchrow(text, *args)
         return None if row is None else dict(row)
 
     async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
+        self._counts.statements += 1
+        self._counts.round_trips += 1
         text, args = _args(sql, params)
         return await self._conn.fetchval(text, *args)
+
+
+async def _keep_session(conn: Any) -> None:
+    """What a connection going back to the pool needs beyond asyncpg's own rollback of an open
+    transaction: nothing. The default (``RESET ALL``, ``UNLISTEN *``, ``CLOSE ALL``, unlocking
+    advisory locks) is a round trip per unit of work, for session state no unit of work leaves:
+    none sets a session variable, listens, keeps a cursor or takes a session advisory lock (the
+    migrations' lock is on a connection of their own)."""
 
 
 class PostgresDatabase:
@@ -86,11 +105,13 @@ class PostgresDatabase:
         self._dsn = asyncpg_dsn(url)
         self._pool_size = pool_size
         self._pool: Any = None
+        self.counts = DbCounts()
 
     async def connect(self) -> None:
         if self._pool is None:
             self._pool = await asyncpg.create_pool(
-                self._dsn, min_size=1, max_size=self._pool_size, command_timeout=30)
+                self._dsn, min_size=1, max_size=self._pool_size, command_timeout=30,
+                reset=_keep_session)
 
     async def close(self) -> None:
         if self._pool is not None:
@@ -102,9 +123,19 @@ class PostgresDatabase:
         if self._pool is None:
             raise RuntimeError("database is not connected")
         start = time.time_ns()
+        self.counts.transactions += 1
         try:
-            async with self._pool.acquire() as conn, conn.transaction(readonly=readonly):
-                yield _PgTx(conn)
+            if readonly:
+                # no BEGIN READ ONLY and COMMIT, two round trips of nothing: under READ
+                # COMMITTED (PostgreSQL's default; the chassis asks for no other) each statement of a
+                # transaction takes its own snapshot anyway, so a reader sees the same either
+                # way (SQLite's deferred BEGIN did not refuse writes either)
+                async with self._pool.acquire() as conn:
+                    yield _PgTx(conn, self.counts)
+            else:
+                self.counts.round_trips += 2  # BEGIN, COMMIT or ROLLBACK
+                async with self._pool.acquire() as conn, conn.transaction():
+                    yield _PgTx(conn, self.counts)
         except BaseException as exc:
             trace_if_slow(self._tracing, "postgresql", start, readonly, type(exc).__name__)
             raise

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from chassis.db.base import Params, Row, trace_if_slow
+from chassis.db.base import DbCounts, Params, Row, trace_if_slow
 from chassis.tracing import NO_TRACING, Tracing
 
 __all__ = ["SQLiteDatabase", "sqlite_path"]
@@ -38,26 +38,32 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> Row:
 
 
 class _SQLiteTx:
-    __slots__ = ("_conn",)
+    __slots__ = ("_conn", "_counts")
     dialect = "sqlite"
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, counts: DbCounts) -> None:
         self._conn = conn
+        self._counts = counts
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
+        self._counts.statements += 1
         return self._conn.execute(sql, params or {}).rowcount
 
     async def execute_many(self, sql: str, rows: Iterable[Params]) -> None:
+        self._counts.statements += 1
         self._conn.executemany(sql, rows)
 
     async def fetch_all(self, sql: str, params: Params | None = None) -> list[Row]:
+        self._counts.statements += 1
         return self._conn.execute(sql, params or {}).fetchall()
 
     async def fetch_one(self, sql: str, params: Params | None = None) -> Row | None:
+        self._counts.statements += 1
         row: Row | None = self._conn.execute(sql, params or {}).fetchone()
         return row
 
     async def fetch_value(self, sql: str, params: Params | None = None) -> Any:
+        self._counts.statements += 1
         cur = self._conn.execute(sql, params or {})
         row = cur.fetchone()
         return None if row is None else next(iter(row.values()))
@@ -77,6 +83,7 @@ class SQLiteDatabase:
         self._busy_timeout_ms = busy_timeout_ms
         self._conn: sqlite3.Connection | None = None
         self._lock = asyncio.Lock()
+        self.counts = DbCounts()
 
     async def connect(self) -> None:
         if self._conn is not None:
@@ -103,9 +110,10 @@ class SQLiteDatabase:
         conn = self._require()
         async with self._lock:
             start = time.time_ns()
+            self.counts.transactions += 1
             conn.execute("BEGIN" if readonly else "BEGIN IMMEDIATE")
             try:
-                yield _SQLiteTx(conn)
+                yield _SQLiteTx(conn, self.counts)
             except BaseException as exc:
                 conn.execute("ROLLBACK")
                 trace_if_slow(self._tracing, "sqlite", start, readonly, type(exc).__name__)
