@@ -71,6 +71,16 @@ def souk_up(home: Path, topology: str) -> list[dict[str, object]]:
     return list(json.loads(out))
 
 
+def url_of(status: list[dict[str, object]], service: str) -> str:
+    """The URL of ``service``'s first instance in `souk status --json`."""
+    return next(str(p["url"]) for p in status if p["service"] == service)
+
+
+def pids_of(status: list[dict[str, object]]) -> dict[str, int]:
+    """Every running instance's pid by instance name, from `souk status --json`."""
+    return {str(p["instance"]): int(p["pid"]) for p in status if p.get("pid")}  # type: ignore[call-overload]
+
+
 def one_catalog_topology(gateway_port: int, gateway_env: str = "") -> str:
     """Registry, one catalog instance (so every path hits the same upstream) and the gateway;
     ``gateway_env`` is a TOML inline-table body such as ``GATEWAY_RATE_LIMIT = "1/second"``."""

@@ -37,7 +37,7 @@ from pathlib import Path
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _load import ROOT, cpu_of, free_port, own_cpu, souk_down, souk_up
+from _load import ROOT, cpu_of, free_port, own_cpu, pids_of, souk_down, souk_up, url_of
 
 from souk.load import LoadResult, percentile, run_load
 
@@ -90,9 +90,9 @@ def one_platform_run(topology_text: str, checkouts: int, concurrency: int,
     with tempfile.TemporaryDirectory(prefix="souk-bench-") as tmp:
         home = Path(tmp)
         status = souk_up(home, topology_text)
-        gateway = next(str(p["url"]) for p in status if p["service"] == "gateway")
-        identity = next(str(p["url"]) for p in status if p["service"] == "identity")
-        pids = {str(p["instance"]): int(p["pid"]) for p in status if p.get("pid")}  # type: ignore[call-overload]
+        gateway = url_of(status, "gateway")
+        identity = url_of(status, "identity")
+        pids = pids_of(status)
         try:
             asyncio.run(run_load(gateway, identity, 300, 16, decline_rate))  # warm-up
             before: dict[str, float] = {}
@@ -187,8 +187,8 @@ def main() -> None:
         port = free_port()
         status = souk_up(home, topology(port))
         gateway = f"http://127.0.0.1:{port}"
-        identity = next(str(p["url"]) for p in status if p["service"] == "identity")
-        pids = {str(p["instance"]): int(p["pid"]) for p in status if p.get("pid")}  # type: ignore[call-overload]
+        identity = url_of(status, "identity")
+        pids = pids_of(status)
         results = []
         try:
             asyncio.run(run_load(gateway, identity, 300, 16, args.decline_rate))  # warm-up

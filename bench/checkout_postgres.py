@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _load import ROOT, SOUK, cpu_of, free_port, own_cpu, souk_down, souk_up
+from _load import ROOT, SOUK, cpu_of, free_port, own_cpu, pids_of, souk_down, souk_up, url_of
 from checkout import LOADGEN, topology
 
 from souk.load import run_load
@@ -127,17 +127,11 @@ async def _open_loop(gateway: str, identity: str, args: argparse.Namespace,
     """``--rate``: checkouts arriving at a fixed rate whatever the answers (bench/overload.py's
     open loop, good cards only), so both engines do the same work per second; (the load's
     summary, checkouts ended)."""
-    import aiohttp
     from overload import Shop
 
-    from souk.load import _create_user, _skus, percentile
+    from souk.load import percentile
 
-    async with aiohttp.ClientSession() as session:
-        limit = asyncio.Semaphore(8)
-        tokens = list(await asyncio.gather(*(_create_user(session, identity, limit)
-                                             for _ in range(args.users))))
-        skus = await _skus(session, gateway)
-    shop = Shop(gateway, tokens, skus)
+    shop = await Shop.for_new_users(gateway, identity, args.users)
     try:
         await shop.start()
         await shop.closed_loop(8, 3.0)  # warm-up
@@ -163,9 +157,9 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
     with tempfile.TemporaryDirectory(prefix="souk-bench-") as tmp:
         home = Path(tmp)
         status = souk_up(home, topology_text)
-        gateway = next(str(p["url"]) for p in status if p["service"] == "gateway")
-        identity = next(str(p["url"]) for p in status if p["service"] == "identity")
-        pids = {str(p["instance"]): int(p["pid"]) for p in status if p.get("pid")}  # type: ignore[call-overload]
+        gateway = url_of(status, "gateway")
+        identity = url_of(status, "identity")
+        pids = pids_of(status)
         spy: subprocess.Popen[bytes] | None = None
         try:
             asyncio.run(run_load(gateway, identity, 300, 16, args.decline_rate))  # warm-up

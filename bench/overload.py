@@ -50,7 +50,7 @@ import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _load import ROOT, cpu_of, free_port, own_cpu, souk_down, souk_up
+from _load import ROOT, cpu_of, free_port, own_cpu, pids_of, souk_down, souk_up, url_of
 
 from chassis.http import ConnectFailed, H1Transport, RawResponse, SendFailed
 from chassis.web.admission import SHARES, Priority
@@ -121,6 +121,16 @@ class Shop:
         self.skus = skus
         self.rng = random.Random(7)
         self.http = H1Transport(limit=len(tokens) + 8, keepalive=60.0)
+
+    @classmethod
+    async def for_new_users(cls, gateway: str, identity: str, users: int) -> Shop:
+        """A shop for ``users`` customers signed up now, over the catalog's SKUs."""
+        async with aiohttp.ClientSession() as session:
+            limit = asyncio.Semaphore(8)
+            tokens = list(await asyncio.gather(*(_create_user(session, identity, limit)
+                                                 for _ in range(users))))
+            skus = await _skus(session, gateway)
+        return cls(gateway, tokens, skus)
 
     async def _send(self, method: str, url: str, headers: dict[str, str],
                     body: bytes | None) -> RawResponse:
@@ -244,12 +254,7 @@ def cpu(pids: dict[str, int]) -> dict[str, float]:
 
 async def measure(gateway: str, identity: str, args: argparse.Namespace,
                   rate: float | None, pids: dict[str, int]) -> dict[str, object]:
-    async with aiohttp.ClientSession() as session:
-        limit = asyncio.Semaphore(8)
-        tokens = list(await asyncio.gather(*(_create_user(session, identity, limit)
-                                             for _ in range(args.users))))
-        skus = await _skus(session, gateway)
-    shop = Shop(gateway, tokens, skus)
+    shop = await Shop.for_new_users(gateway, identity, args.users)
     try:
         await shop.start()
         await shop.closed_loop(8, 5.0)  # warm-up
@@ -277,8 +282,8 @@ def run_platform(env: dict[str, str], args: argparse.Namespace,
             home = Path(tmp)
             port = free_port()
             status = souk_up(home, topology(port))
-            identity = next(str(p["url"]) for p in status if p["service"] == "identity")
-            pids = {str(p["instance"]): int(p["pid"]) for p in status if p.get("pid")}  # type: ignore[call-overload]
+            identity = url_of(status, "identity")
+            pids = pids_of(status)
             try:
                 return asyncio.run(measure(f"http://127.0.0.1:{port}", identity, args, rate,
                                            pids))

@@ -33,7 +33,7 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _load import ROOT, free_port, souk_down, souk_up
+from _load import ROOT, free_port, souk_down, souk_up, url_of
 
 SERVER_P50_MS = 20.0
 MAX_PAGE_BYTES = 150 * 1024
@@ -128,7 +128,7 @@ def main() -> None:
     status = souk_up(home, text)
     try:
         gateway = f"http://127.0.0.1:{port}"
-        web = next(str(p["url"]) for p in status if p["service"] == "web")
+        web = url_of(status, "web")
         users = json.loads((home / "secrets" / "demo-users.json").read_text())
         customer = sign_in(gateway, users["customer"]["email"], users["customer"]["password"])
         admin = sign_in(gateway, users["admin"]["email"], users["admin"]["password"])
