@@ -111,3 +111,13 @@ database = false
 """)
     with launch(home, topology_text, gateway_port) as plat:
         yield plat
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's chromium under Playwright for a browser test module (tests/system/web_platform.py;
+    the module is skipped, with the reason, where chromium is missing)."""
+    from .web_platform import chromium
+
+    with chromium() as launched:
+        yield launched

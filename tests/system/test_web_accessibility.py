@@ -12,7 +12,6 @@ from playwright.sync_api import Browser, expect
 
 from .checkout_platform import Checkout
 from .web_platform import (
-    chromium,
     keep_screenshot,
     new_shopper,
     serious_violations,
@@ -29,12 +28,6 @@ ANONYMOUS_PAGES = ["/", "/signin", "/signup"]
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
     with web_shop(tmp_path_factory, "souk-web-a11y") as shop:
         yield shop
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
 
 
 def test_the_anonymous_pages_have_no_serious_accessibility_violation(

@@ -20,7 +20,6 @@ from .checkout_platform import Checkout, checkout_shop
 from .conftest import ROOT
 from .web_platform import (
     WEB_TOPOLOGY,
-    chromium,
     keep_screenshot,
     serious_violations,
     sign_in,
@@ -42,12 +41,6 @@ TOPOLOGY = WEB_TOPOLOGY.replace("[platform]\n", "[platform]\ntrace_keep_ratio = 
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
     with checkout_shop(tmp_path_factory, "souk-web-console", TOPOLOGY) as shop:
         yield shop
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
 
 
 def as_admin(page: Page, shop: Checkout) -> None:

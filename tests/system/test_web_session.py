@@ -12,7 +12,7 @@ import requests
 from playwright.sync_api import Browser, expect
 
 from .checkout_platform import Checkout
-from .web_platform import chromium, keep_screenshot, new_shopper, sign_in, visitor, web_shop
+from .web_platform import keep_screenshot, new_shopper, sign_in, visitor, web_shop
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
 
@@ -21,12 +21,6 @@ pytestmark = [pytest.mark.system, pytest.mark.browser]
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
     with web_shop(tmp_path_factory, "souk-web-session") as shop:
         yield shop
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
 
 
 def test_a_new_shopper_signs_up_signs_out_and_signs_in_again(shop: Checkout,

@@ -18,7 +18,6 @@ from playwright.sync_api import Browser, Page, expect
 
 from .checkout_platform import Checkout
 from .web_platform import (
-    chromium,
     keep_screenshot,
     new_shopper,
     serious_violations,
@@ -36,12 +35,6 @@ MAX_PAGE_BYTES = 150 * 1024
 def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
     with web_shop(tmp_path_factory, "souk-web-storefront") as shop:
         yield shop
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as browser:
-        yield browser
 
 
 def _search(page: Page, text: str) -> None:
