@@ -12,7 +12,11 @@ import resource
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
@@ -103,6 +107,42 @@ database = false
 def souk_down(home: Path) -> None:
     subprocess.run([*SOUK, "down", "--home", str(home)], cwd=ROOT, stdout=subprocess.DEVNULL,
                    check=False)
+
+
+@dataclass(frozen=True)
+class Platform:
+    """A platform started by :func:`running_platform`: its home and `souk status --json`."""
+
+    home: Path
+    status: list[dict[str, object]]
+
+    @property
+    def gateway(self) -> str:
+        return url_of(self.status, "gateway")
+
+    @property
+    def identity(self) -> str:
+        return url_of(self.status, "identity")
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return pids_of(self.status)
+
+
+@contextmanager
+def running_platform(topology: str, *, purge: bool = False) -> Iterator[Platform]:
+    """A platform up from ``topology`` in a temporary home for the block, then down (``purge``:
+    its PostgreSQL databases dropped too)."""
+    with tempfile.TemporaryDirectory(prefix="souk-bench-") as tmp:
+        home = Path(tmp)
+        platform = Platform(home, souk_up(home, topology))
+        try:
+            yield platform
+        finally:
+            souk_down(home)
+            if purge:
+                subprocess.run([*SOUK, "down", "--purge", "--home", str(home)], cwd=ROOT,
+                               stdout=subprocess.DEVNULL, check=False)
 
 
 def _ms(text: str) -> float:

@@ -30,14 +30,13 @@ import json
 import re
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import aiohttp
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _load import ROOT, cpu_of, free_port, own_cpu, pids_of, souk_down, souk_up, url_of
+from _load import ROOT, cpu_of, free_port, own_cpu, running_platform
 
 from souk.load import LoadResult, percentile, run_load
 
@@ -87,27 +86,20 @@ LOADGEN = "load generator"
 
 def one_platform_run(topology_text: str, checkouts: int, concurrency: int,
                      decline_rate: float) -> dict[str, object]:
-    with tempfile.TemporaryDirectory(prefix="souk-bench-") as tmp:
-        home = Path(tmp)
-        status = souk_up(home, topology_text)
-        gateway = url_of(status, "gateway")
-        identity = url_of(status, "identity")
-        pids = pids_of(status)
-        try:
-            asyncio.run(run_load(gateway, identity, 300, 16, decline_rate))  # warm-up
-            before: dict[str, float] = {}
+    with running_platform(topology_text) as platform:
+        gateway, identity, pids = platform.gateway, platform.identity, platform.pids
+        asyncio.run(run_load(gateway, identity, 300, 16, decline_rate))  # warm-up
+        before: dict[str, float] = {}
 
-            def first(state: object, before: dict[str, float] = before) -> None:
-                if not before:
-                    before.update(cpu_of(pids))
-                    before[LOADGEN] = own_cpu()
+        def first(state: object, before: dict[str, float] = before) -> None:
+            if not before:
+                before.update(cpu_of(pids))
+                before[LOADGEN] = own_cpu()
 
-            result = asyncio.run(run_load(gateway, identity, checkouts, concurrency,
-                                          decline_rate, progress=first))
-            after = cpu_of(pids)
-            after[LOADGEN] = own_cpu()
-        finally:
-            souk_down(home)
+        result = asyncio.run(run_load(gateway, identity, checkouts, concurrency,
+                                      decline_rate, progress=first))
+        after = cpu_of(pids)
+        after[LOADGEN] = own_cpu()
     done = max(result.confirmed + result.cancelled - 1, 1)
     per_process = {k: (after[k] - before[k]) * 1000 / done for k in pids}
     return {"load": result.as_json(), "cpu_ms_per_checkout": sum(per_process.values()),
@@ -182,37 +174,31 @@ def main() -> None:
     if args.tracing_compare:
         tracing_compare(args)
         return
-    with tempfile.TemporaryDirectory(prefix="souk-bench-") as tmp:
-        home = Path(tmp)
-        port = free_port()
-        status = souk_up(home, topology(port))
+    port = free_port()
+    results = []
+    with running_platform(topology(port)) as platform:
         gateway = f"http://127.0.0.1:{port}"
-        identity = url_of(status, "identity")
-        pids = pids_of(status)
-        results = []
-        try:
-            asyncio.run(run_load(gateway, identity, 300, 16, args.decline_rate))  # warm-up
-            for c in args.concurrency:
-                base = asyncio.run(baseline(gateway, identity, c, 5.0))
-                before: dict[str, float] = {}
+        identity, pids = platform.identity, platform.pids
+        asyncio.run(run_load(gateway, identity, 300, 16, args.decline_rate))  # warm-up
+        for c in args.concurrency:
+            base = asyncio.run(baseline(gateway, identity, c, 5.0))
+            before: dict[str, float] = {}
 
-                def first_checkout(state: object, before: dict[str, float] = before) -> None:
-                    if not before:  # users are signed up: CPU from here on is checkouts only
-                        before.update(cpu_of(pids))
-                        before[LOADGEN] = own_cpu()
+            def first_checkout(state: object, before: dict[str, float] = before) -> None:
+                if not before:  # users are signed up: CPU from here on is checkouts only
+                    before.update(cpu_of(pids))
+                    before[LOADGEN] = own_cpu()
 
-                result: LoadResult = asyncio.run(run_load(
-                    gateway, identity, args.checkouts, c, args.decline_rate,
-                    progress=first_checkout))
-                after = cpu_of(pids)
-                loadgen = own_cpu() - before[LOADGEN]
-                done = max(result.confirmed + result.cancelled - 1, 1)
-                cpu = {k: (after[k] - before[k]) * 1000 / done for k in pids}
-                results.append({"concurrency": c, "load": result.as_json(), "baseline": base,
-                                "cpu_ms_per_checkout": cpu,
-                                "loadgen_ms_per_checkout": loadgen * 1000 / done})
-        finally:
-            souk_down(home)
+            result: LoadResult = asyncio.run(run_load(
+                gateway, identity, args.checkouts, c, args.decline_rate,
+                progress=first_checkout))
+            after = cpu_of(pids)
+            loadgen = own_cpu() - before[LOADGEN]
+            done = max(result.confirmed + result.cancelled - 1, 1)
+            cpu = {k: (after[k] - before[k]) * 1000 / done for k in pids}
+            results.append({"concurrency": c, "load": result.as_json(), "baseline": base,
+                            "cpu_ms_per_checkout": cpu,
+                            "loadgen_ms_per_checkout": loadgen * 1000 / done})
     ratio = re.search(r"^trace_sample_ratio\s*=\s*([0-9.]+)", topology(0), re.MULTILINE)
     print(f"platform: souk.toml as it is (trace_sample_ratio "
           f"{ratio.group(1) if ratio else 'default 1.0'} with the telemetry service; "

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from _load import ROOT, SOUK, cpu_of, free_port, own_cpu, pids_of, souk_down, souk_up, url_of
+from _load import cpu_of, free_port, own_cpu, running_platform
 from checkout import LOADGEN, topology
 
 from souk.load import run_load
@@ -154,57 +154,48 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
 
     c = args.concurrency[-1] if server is not None or args.sqlite_concurrency is None \
         else args.sqlite_concurrency
-    with tempfile.TemporaryDirectory(prefix="souk-bench-") as tmp:
-        home = Path(tmp)
-        status = souk_up(home, topology_text)
-        gateway = url_of(status, "gateway")
-        identity = url_of(status, "identity")
-        pids = pids_of(status)
+    with running_platform(topology_text, purge=server is not None) as platform:
+        gateway, identity, pids = platform.gateway, platform.identity, platform.pids
+        status = platform.status
         spy: subprocess.Popen[bytes] | None = None
-        try:
-            asyncio.run(run_load(gateway, identity, 300, 16, args.decline_rate))  # warm-up
-            before: dict[str, object] = {}
+        asyncio.run(run_load(gateway, identity, 300, 16, args.decline_rate))  # warm-up
+        before: dict[str, object] = {}
 
-            def first(state: object, before: dict[str, object] = before) -> None:
-                nonlocal spy
-                if before:
-                    return
-                before["cpu"] = cpu_of(pids) | {LOADGEN: own_cpu()}
-                before["db"] = _db_counts(status)
-                if server is not None:
-                    before["pg_cpu"] = _pg_backends(server, prefix)
-                    before["pg_xacts"] = _pg_xacts(server, prefix)
-                if profile is not None and args.profile:
-                    spy = subprocess.Popen(
-                        [str(Path(sys.executable).parent / "py-spy"), "record",
-                         "--pid", str(pids[f"{args.profile}-1"]),
-                         "--format", "raw", "--output", str(profile), "--rate", "200",
-                         "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        def first(state: object, before: dict[str, object] = before) -> None:
+            nonlocal spy
+            if before:
+                return
+            before["cpu"] = cpu_of(pids) | {LOADGEN: own_cpu()}
+            before["db"] = _db_counts(status)
+            if server is not None:
+                before["pg_cpu"] = _pg_backends(server, prefix)
+                before["pg_xacts"] = _pg_xacts(server, prefix)
+            if profile is not None and args.profile:
+                spy = subprocess.Popen(
+                    [str(Path(sys.executable).parent / "py-spy"), "record",
+                     "--pid", str(pids[f"{args.profile}-1"]),
+                     "--format", "raw", "--output", str(profile), "--rate", "200",
+                     "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
-            if args.rate:
-                load, done = asyncio.run(_open_loop(gateway, identity, args, first))
-            else:
-                result = asyncio.run(run_load(gateway, identity, args.checkouts, c,
-                                              args.decline_rate, progress=first))
-                load, done = result.as_json(), max(result.confirmed + result.cancelled - 1, 1)
-            after_cpu = cpu_of(pids) | {LOADGEN: own_cpu()}
-            after_db = _db_counts(status)
-            if spy is not None:
-                spy.send_signal(signal.SIGINT)
-                spy.wait(timeout=60)
-            pg_cpu = pg_xacts = None
-            if server is not None:
-                after_pg = _pg_backends(server, prefix)
-                was: dict[int, float] = before["pg_cpu"]  # type: ignore[assignment]
-                # a backend started during the run counts from zero
-                pg_cpu = sum(cpu - was.get(pid, 0.0) for pid, cpu in after_pg.items())
-                xb: dict[str, float] = before["pg_xacts"]  # type: ignore[assignment]
-                pg_xacts = {k: v - xb.get(k, 0.0) for k, v in _pg_xacts(server, prefix).items()}
-        finally:
-            souk_down(home)
-            if server is not None:
-                subprocess.run([*SOUK, "down", "--purge", "--home", str(home)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, check=False)
+        if args.rate:
+            load, done = asyncio.run(_open_loop(gateway, identity, args, first))
+        else:
+            result = asyncio.run(run_load(gateway, identity, args.checkouts, c,
+                                          args.decline_rate, progress=first))
+            load, done = result.as_json(), max(result.confirmed + result.cancelled - 1, 1)
+        after_cpu = cpu_of(pids) | {LOADGEN: own_cpu()}
+        after_db = _db_counts(status)
+        if spy is not None:
+            spy.send_signal(signal.SIGINT)
+            spy.wait(timeout=60)
+        pg_cpu = pg_xacts = None
+        if server is not None:
+            after_pg = _pg_backends(server, prefix)
+            was: dict[int, float] = before["pg_cpu"]  # type: ignore[assignment]
+            # a backend started during the run counts from zero
+            pg_cpu = sum(cpu - was.get(pid, 0.0) for pid, cpu in after_pg.items())
+            xb: dict[str, float] = before["pg_xacts"]  # type: ignore[assignment]
+            pg_xacts = {k: v - xb.get(k, 0.0) for k, v in _pg_xacts(server, prefix).items()}
     cpu_b: dict[str, float] = before["cpu"]  # type: ignore[assignment]
     per_process = {k: (after_cpu[k] - cpu_b[k]) * 1000 / done for k in pids}
     if pg_cpu is not None:

@@ -40,7 +40,6 @@ import math
 import os
 import random
 import sys
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -50,7 +49,7 @@ import aiohttp
 import orjson
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _load import ROOT, cpu_of, free_port, own_cpu, pids_of, souk_down, souk_up, url_of
+from _load import ROOT, cpu_of, free_port, own_cpu, running_platform
 
 from chassis.http import ConnectFailed, H1Transport, RawResponse, SendFailed
 from chassis.web.admission import SHARES, Priority
@@ -278,17 +277,10 @@ def run_platform(env: dict[str, str], args: argparse.Namespace,
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the supervisor and every service inherit it
     try:
-        with tempfile.TemporaryDirectory(prefix="souk-bench-") as tmp:
-            home = Path(tmp)
-            port = free_port()
-            status = souk_up(home, topology(port))
-            identity = url_of(status, "identity")
-            pids = pids_of(status)
-            try:
-                return asyncio.run(measure(f"http://127.0.0.1:{port}", identity, args, rate,
-                                           pids))
-            finally:
-                souk_down(home)
+        port = free_port()
+        with running_platform(topology(port)) as platform:
+            return asyncio.run(measure(f"http://127.0.0.1:{port}", platform.identity, args, rate,
+                                       platform.pids))
     finally:
         for key, value in saved.items():
             if value is None:

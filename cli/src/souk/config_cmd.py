@@ -84,6 +84,13 @@ def _change_line(revision: Revision) -> str:
             f"(revision {revision.revision}, by {escape(record.by)} at {record.at})")
 
 
+def _print_change(revision: Revision, json: bool) -> None:
+    if json:
+        _json(_revision_json(revision))
+    else:
+        out.print(_change_line(revision))
+
+
 @config_app.command("set")
 def config_set(key: KeyArgument,
                value: Annotated[str, typer.Argument(help="JSON, or plain text")],
@@ -92,10 +99,7 @@ def config_set(key: KeyArgument,
     type refuses is not written (exit 2)."""
     revision = _run(home, lambda store: store.set(key, parse_value(value), raw=value,
                                                   by=by or default_author()))
-    if json:
-        _json(_revision_json(revision))
-    else:
-        out.print(_change_line(revision))
+    _print_change(revision, json)
 
 
 @config_app.command("unset")
@@ -105,10 +109,7 @@ def config_unset(key: KeyArgument, by: ByOption = None, home: HomeOption = None,
     applies again."""
     revision = _run(home, lambda store: store.set(key, None, unset=True, action="unset",
                                                   by=by or default_author()))
-    if json:
-        _json(_revision_json(revision))
-    else:
-        out.print(_change_line(revision))
+    _print_change(revision, json)
 
 
 @config_app.command("rollback")
@@ -120,10 +121,7 @@ def config_rollback(key: KeyArgument,
                     json: JsonOption = False) -> None:
     """Restore an earlier value as a new, audited revision."""
     revision = _run(home, lambda store: store.rollback(key, to=to, by=by or default_author()))
-    if json:
-        _json(_revision_json(revision))
-    else:
-        out.print(_change_line(revision))
+    _print_change(revision, json)
 
 
 @config_app.command("history")

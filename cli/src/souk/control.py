@@ -27,8 +27,8 @@ from souk.state import (
 from souk.topology import NATS, REGISTRY
 
 __all__ = ["ControlError", "StopReport", "parse_scale", "port_in_use", "request_hold",
-           "request_scale", "running_pid", "start_supervisor", "stop_platform", "wait_scaled",
-           "wait_up"]
+           "request_scale", "running_pid", "start_supervisor", "stop_platform", "wait_applied",
+           "wait_scaled", "wait_up"]
 
 SUPERVISOR_MARKER = "souk.supervisor"
 POLL = 0.1
@@ -213,17 +213,26 @@ def request_hold(home: Home, state: State, instances: list[str], *, held: bool,
     holds = holds | set(instances) if held else holds - set(instances)
     write_json_atomic(home.hold_file, sorted(holds))
     os.kill(state.supervisor_pid, signal.SIGHUP)
+    wait_applied(home, lambda now: all(proc.held == held for proc in now.processes
+                                       if proc.instance in instances),
+                 "apply the hold", timeout)
+    return sorted(holds)
+
+
+def wait_applied(home: Home, done: Callable[[State], bool], what: str, timeout: float, *,
+                 poll: float = POLL) -> State:
+    """Wait until the supervisor's state is ``done``: it has applied what it was asked to
+    (``what``, for the error when it has not within ``timeout`` seconds)."""
     deadline = time.monotonic() + timeout
     while True:
         now = read_state(home.state_file)
-        if now is not None and all(proc.held == held for proc in now.processes
-                                   if proc.instance in instances):
-            return sorted(holds)
+        if now is not None and done(now):
+            return now
         if now is None or not pid_alive(now.supervisor_pid):
             raise ControlError("the supervisor stopped", "supervisor", str(home.supervisor_log))
         if time.monotonic() > deadline:
-            raise ControlError(f"the supervisor did not apply the hold within {timeout:g} s")
-        time.sleep(POLL)
+            raise ControlError(f"the supervisor did not {what} within {timeout:g} s")
+        time.sleep(poll)
 
 
 def wait_scaled(home: Home, counts: dict[str, int], timeout: float,

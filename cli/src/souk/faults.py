@@ -69,19 +69,6 @@ def kill_instance(state: State, name: str) -> int:
     return pid
 
 
-def _wait(home: Home, done: Any, what: str, timeout: float) -> State:
-    deadline = time.monotonic() + timeout
-    while True:
-        now = read_state(home.state_file)
-        if now is not None and done(now):
-            return now
-        if now is None or not pid_alive(now.supervisor_pid):
-            raise ControlError("the supervisor stopped", "supervisor", str(home.supervisor_log))
-        if time.monotonic() > deadline:
-            raise ControlError(f"the supervisor did not {what} within {timeout:g} s")
-        time.sleep(POLL)
-
-
 def _pauses(home: Home) -> dict[str, Any]:
     data = read_json(home.pause_file)
     return dict(data) if isinstance(data, dict) else {}
@@ -101,7 +88,7 @@ def request_pause(home: Home, state: State, name: str, seconds: float | None, *,
         return proc is None or proc.pid != pid or proc.paused or (
             until is not None and time.time() >= until)
 
-    _wait(home, paused, "pause it", timeout)
+    control.wait_applied(home, paused, "pause it", timeout, poll=POLL)
     return pid
 
 
@@ -112,8 +99,9 @@ def request_resume(home: Home, state: State, name: str, *, timeout: float = 10.0
     pauses.pop(name, None)
     write_json_atomic(home.pause_file, pauses)
     os.kill(state.supervisor_pid, signal.SIGHUP)
-    _wait(home, lambda now: not any(p.paused for p in now.processes if p.instance == name),
-          "resume it", timeout)
+    control.wait_applied(
+        home, lambda now: not any(p.paused for p in now.processes if p.instance == name),
+        "resume it", timeout, poll=POLL)
 
 
 def _get(url: str) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -73,15 +74,31 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
 
 
-async def _connect(server: str) -> Any:
+@asynccontextmanager
+async def _connected(server: str) -> AsyncIterator[Any]:
     import asyncpg
 
     from chassis.db.postgres import asyncpg_dsn
 
     try:
-        return await asyncpg.connect(asyncpg_dsn(server), timeout=10)
+        conn = await asyncpg.connect(asyncpg_dsn(server), timeout=10)
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
         raise PostgresError(f"cannot connect to PostgreSQL at {redact(server)}: {exc}") from None
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+@contextmanager
+def _refused_as_error(server: str, doing: str, name: str) -> Iterator[None]:
+    """The server's refusal to ``doing`` database ``name`` as a PostgresError."""
+    import asyncpg
+
+    try:
+        yield
+    except asyncpg.PostgresError as exc:
+        raise PostgresError(f"cannot {doing} database {name} on {redact(server)}: {exc}") from None
 
 
 async def ensure_databases(server: str, names: Mapping[str, str]) -> list[str]:
@@ -89,47 +106,34 @@ async def ensure_databases(server: str, names: Mapping[str, str]) -> list[str]:
     created."""
     import asyncpg
 
-    conn = await _connect(server)
     created: list[str] = []
-    try:
+    async with _connected(server) as conn:
         present = {row["datname"] for row in await conn.fetch(
             "SELECT datname FROM pg_database WHERE datname = ANY($1::text[])",
             sorted(names.values()))}
         for name in sorted(set(names.values()) - present):
-            try:
-                await conn.execute(f'CREATE DATABASE "{name}"')  # name checked by database_names
-            except asyncpg.DuplicateDatabaseError:
-                continue  # made meanwhile by someone else: it exists, which is what we want
-            except asyncpg.PostgresError as exc:
-                raise PostgresError(f"cannot create database {name} on {redact(server)}: "
-                                    f"{exc}") from None
+            with _refused_as_error(server, "create", name):
+                try:
+                    await conn.execute(f'CREATE DATABASE "{name}"')  # name checked by database_names
+                except asyncpg.DuplicateDatabaseError:
+                    continue  # made meanwhile by someone else: it exists, which is what we want
             created.append(name)
-    finally:
-        await conn.close()
     return created
 
 
 async def drop_databases(server: str, names: list[str]) -> list[str]:
     """Drop ``names`` on ``server`` (closing their connections); return those that existed."""
-    import asyncpg
-
-    conn = await _connect(server)
     dropped: list[str] = []
-    try:
+    async with _connected(server) as conn:
         for name in names:
             if not _SAFE.match(name):
                 raise PostgresError(f"refusing to drop {name!r}: not a database souk names")
             exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
             if not exists:
                 continue
-            try:
+            with _refused_as_error(server, "drop", name):
                 await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            except asyncpg.PostgresError as exc:
-                raise PostgresError(f"cannot drop database {name} on {redact(server)}: "
-                                    f"{exc}") from None
             dropped.append(name)
-    finally:
-        await conn.close()
     return dropped
 
 

@@ -17,6 +17,7 @@ from chassis.runtime import Runtime
 from chassis.testing.asgi import AsgiClient
 from chassis.testing.service import Reply
 from chassis.web import (
+    Answer,
     App,
     Header,
     Media,
@@ -87,6 +88,20 @@ async def put_blob(request: Request) -> Response:
     return Response(length.encode(), media_type="text/plain")
 
 
+def _member(request: Request) -> str:
+    """A check many routes could share: the caller's member name, or the request is answered."""
+    name = request.header("x-member")
+    if not name:
+        raise Answer(Response(b"members only", 403, media_type="text/plain"))
+    return name
+
+
+@router.get("/v1/greeting", responses={200: (Media("text/plain"), "a greeting"),
+                                       403: (Media("text/plain"), "not a member")})
+async def greeting(request: Request) -> Response:
+    return Response(f"hello {_member(request)}".encode(), media_type="text/plain")
+
+
 def make_app() -> App:
     return create_service_app(ServiceSettings(service_name="demo", port=1), title="demo",
                              problems={OutOfBeans: (409, "demo/out-of-beans")}, use_broker=False,
@@ -116,6 +131,15 @@ async def test_a_handler_gets_typed_parameters_and_answers_json(client: AsgiClie
     assert created.status == 201 and created.body == {"n": 3, "limit": 4}
     assert (await client.request("PUT", "/v1/things/x")).status == 204
     assert (await client.request("GET", "/v1/tags?tag=a&tag=b")).body == ["a", "b"]
+
+
+async def test_a_check_the_handler_calls_may_answer_the_request_itself(
+        client: AsgiClient) -> None:
+    refused = await client.request("GET", "/v1/greeting")
+    assert refused.status == 403 and refused.raw == b"members only"
+    assert refused.headers["content-type"] == "text/plain"
+    welcomed = await client.request("GET", "/v1/greeting", headers={"X-Member": "ada"})
+    assert welcomed.status == 200 and welcomed.raw == b"hello ada"
 
 
 async def test_domain_errors_map_to_their_problem(client: AsgiClient) -> None:

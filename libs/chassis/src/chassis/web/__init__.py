@@ -18,6 +18,7 @@ from chassis.web.params import Body, Header, Path, Query
 from chassis.web.request import Request
 from chassis.web.responses import (
     JSON,
+    Answer,
     Media,
     Response,
     StreamResponse,
@@ -29,6 +30,7 @@ __all__ = [
     "ADMIN",
     "JSON",
     "USER",
+    "Answer",
     "App",
     "Auth",
     "Body",

@@ -37,7 +37,7 @@ from chassis.web.auth import authenticate, client_address
 from chassis.web.faults import Dropped, apply_route_fault, rule_for
 from chassis.web.params import ParamSpec, validation_problem
 from chassis.web.request import Receive, Request, Scope, Send
-from chassis.web.responses import Response, json_response, problem
+from chassis.web.responses import Answer, Response, json_response, problem
 from chassis.web.routing import Route, Router, RouteTable
 
 __all__ = ["REQUEST_ID", "App", "freeze_startup_objects", "request_id_var", "valid_request_id"]
@@ -274,6 +274,8 @@ class App:
                 if rule is not None:
                     await apply_route_fault(rule, route, scope, receive)
             response = await self._call(route, request)
+        except Answer as answer:
+            response = answer.response
         except Dropped:
             return DROPPED
         except Problem as error:

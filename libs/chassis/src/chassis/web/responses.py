@@ -11,7 +11,7 @@ import msgspec
 from chassis.problems import PROBLEM_JSON, Problem, problem_body
 from chassis.web.request import Send
 
-__all__ = ["JSON", "Media", "Response", "StreamResponse", "json_response", "problem"]
+__all__ = ["JSON", "Answer", "Media", "Response", "StreamResponse", "json_response", "problem"]
 
 JSON = "application/json"
 _ENCODER = msgspec.json.Encoder()
@@ -23,6 +23,17 @@ Headers = list[tuple[bytes, bytes]]
 def _encoded(headers: Mapping[str, str] | None) -> Headers:
     return [(k.lower().encode("latin-1"), v.encode("latin-1"))
             for k, v in (headers or {}).items()]
+
+
+class Answer(Exception):
+    """Raised by a handler, or by a helper it calls, to answer the request with ``response`` at
+    once: a check shared by many routes (a page for signed-in visitors only, a form's
+    cross-site check) stops the request with its own answer, and the handler reads on with
+    what the check returned. Declare the statuses it answers in the route's ``responses=``."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status)
+        self.response = response
 
 
 class Response:

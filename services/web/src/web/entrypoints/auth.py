@@ -26,14 +26,20 @@ def _unavailable(v: Visit, template: str, **context: str) -> Response:
                                         "again shortly.", **context)
 
 
-@router.get("/signin", responses={200: HTML, 303: (None, "already signed in")})
-async def sign_in_form(request: Request, web: WebContext, next: Next = "/") -> Response:
-    """The sign-in form."""
+async def _empty_form(request: Request, web: WebContext, template: str, next: str) -> Response:
+    """An account form to fill in (a session opened for its CSRF token); on to ``next`` for
+    someone signed in already."""
     v = await visit(request, web)
     if v.signed_in:
         return redirect(v, safe_next(next))
     await v.ensure_session()
-    return page(v, "signin.html", next=safe_next(next), email="", error=None)
+    return page(v, template, next=safe_next(next), email="", error=None)
+
+
+@router.get("/signin", responses={200: HTML, 303: (None, "already signed in")})
+async def sign_in_form(request: Request, web: WebContext, next: Next = "/") -> Response:
+    """The sign-in form."""
+    return await _empty_form(request, web, "signin.html", next)
 
 
 @router.post("/signin", body=FORM, responses=_PAGES)
@@ -41,8 +47,6 @@ async def sign_in(request: Request, web: WebContext) -> Response:
     """Sign in: a new session (the visitor's old one is dropped), then on to `next`."""
     v = await visit(request, web)
     form = await posted(v)
-    if isinstance(form, Response):
-        return form
     email, target = form.get("email").strip(), safe_next(form.get("next"))
     try:
         opened = await web.sessions.sign_in(email, form.get("password"), v.session, clock.time())
@@ -61,11 +65,7 @@ async def sign_in(request: Request, web: WebContext) -> Response:
 @router.get("/signup", responses={200: HTML, 303: (None, "already signed in")})
 async def sign_up_form(request: Request, web: WebContext, next: Next = "/") -> Response:
     """The form to create an account."""
-    v = await visit(request, web)
-    if v.signed_in:
-        return redirect(v, safe_next(next))
-    await v.ensure_session()
-    return page(v, "signup.html", next=safe_next(next), email="", error=None)
+    return await _empty_form(request, web, "signup.html", next)
 
 
 @router.post("/signup", body=FORM, responses=_PAGES)
@@ -73,8 +73,6 @@ async def sign_up(request: Request, web: WebContext) -> Response:
     """Create an account and sign in with it."""
     v = await visit(request, web)
     form = await posted(v)
-    if isinstance(form, Response):
-        return form
     email, password, target = form.get("email").strip(), form.get("password"), safe_next(
         form.get("next"))
     try:
@@ -95,9 +93,7 @@ async def sign_out(request: Request, web: WebContext) -> Response:
     """Sign out: the session is deleted (its cookie opens nothing any more) and identity
     revokes its refresh token."""
     v = await visit(request, web)
-    form = await posted(v)
-    if isinstance(form, Response):
-        return form
+    await posted(v)  # the cross-site checks; the form has no other field
     assert v.session is not None
     await web.sessions.sign_out(v.session)
     v.session, v.clear_cookie = None, True

@@ -12,11 +12,11 @@ import uuid
 from typing import Annotated
 from urllib.parse import quote
 
-from chassis.web import Query, Request, Response, Router
+from chassis.web import Answer, Query, Request, Response, Router
 from web.adapters.shop import Shop
 from web.domain.errors import NotFound, Refused, ShopError
-from web.entrypoints.failures import bad_request, failed, sign_in_first
-from web.entrypoints.pages import FORM, HTML, Visit, page, posted, redirect, safe_next, visit
+from web.entrypoints.failures import bad_request, failed, shopper, sign_in_first
+from web.entrypoints.pages import FORM, HTML, Posted, Visit, page, posted, redirect, safe_next, visit
 from web.service.context import WebContext
 
 __all__ = ["CARDS", "router"]
@@ -54,10 +54,18 @@ async def _show_cart(v: Visit, status: int = 200, **notes: str | None) -> Respon
 async def show_cart(request: Request, web: WebContext, added: Annotated[str | None, Query(
         description="the SKU just added (the page says so)")] = None) -> Response:
     """Your cart: its lines, their prices and the total."""
-    v = await visit(request, web)
-    if not v.signed_in:
-        return sign_in_first(v, "/cart")
+    v = await shopper(request, web, "/cart")
     return await _show_cart(v, added=added if added and _SKU.match(added) else None)
+
+
+async def _shopper_form(request: Request, web: WebContext, back: str) -> tuple[Visit, Posted]:
+    """The signed-in shopper's visit and posted form; a form that fails the cross-site checks
+    is answered with the refusal page, anyone else with the way to sign in (then ``back``)."""
+    v = await visit(request, web)
+    form = await posted(v)
+    if not v.signed_in:
+        raise Answer(sign_in_first(v, back))
+    return v, form
 
 
 @router.post("/cart/items", body=FORM, responses={**_FORMS, 404: HTML})
@@ -66,8 +74,6 @@ async def add_to_cart(request: Request, web: WebContext) -> Response:
     product page, where a visitor who is not signed in comes back to)."""
     v = await visit(request, web)
     form = await posted(v)
-    if isinstance(form, Response):
-        return form
     back = safe_next(form.get("next"), "/")
     if not v.signed_in:
         return sign_in_first(v, back)
@@ -91,12 +97,7 @@ async def add_to_cart(request: Request, web: WebContext) -> Response:
 @router.post("/cart/items/{sku}", body=FORM, responses={**_FORMS, 404: HTML})
 async def change_quantity(request: Request, web: WebContext, sku: str) -> Response:
     """Set how many of `sku` the cart holds (field `quantity`, 1 to 99)."""
-    v = await visit(request, web)
-    form = await posted(v)
-    if isinstance(form, Response):
-        return form
-    if not v.signed_in:
-        return sign_in_first(v, "/cart")
+    v, form = await _shopper_form(request, web, "/cart")
     quantity = _quantity(form.get("quantity"))
     if not _SKU.match(sku) or quantity is None:
         return await _show_cart(v, 400, error=f"A quantity is a number from 1 to {MAX_QUANTITY}; "
@@ -113,12 +114,7 @@ async def change_quantity(request: Request, web: WebContext, sku: str) -> Respon
 @router.post("/cart/items/{sku}/remove", body=FORM, responses=_FORMS)
 async def remove_line(request: Request, web: WebContext, sku: str) -> Response:
     """Take `sku` out of the cart (a line already gone is fine)."""
-    v = await visit(request, web)
-    form = await posted(v)
-    if isinstance(form, Response):
-        return form
-    if not v.signed_in:
-        return sign_in_first(v, "/cart")
+    v, _ = await _shopper_form(request, web, "/cart")
     if not _SKU.match(sku):
         return bad_request(v, "There is no such line in your cart.", "/cart")
     try:
@@ -133,9 +129,7 @@ async def remove_line(request: Request, web: WebContext, sku: str) -> Response:
                                      503: HTML})
 async def checkout_form(request: Request, web: WebContext) -> Response:
     """The checkout: what is being bought, and the card to pay with."""
-    v = await visit(request, web)
-    if not v.signed_in:
-        return sign_in_first(v, "/checkout")
+    v = await shopper(request, web, "/checkout")
     try:
         cart = await Shop(web.client).cart(v.bearer)
     except ShopError as exc:
@@ -148,12 +142,7 @@ async def checkout_form(request: Request, web: WebContext) -> Response:
     303: (None, "placed: on to the order's page"), 400: HTML, 403: HTML, 503: HTML})
 async def check_out(request: Request, web: WebContext) -> Response:
     """Place the order: fields `card`, `key` (the Idempotency-Key), `js`."""
-    v = await visit(request, web)
-    form = await posted(v)
-    if isinstance(form, Response):
-        return form
-    if not v.signed_in:
-        return sign_in_first(v, "/checkout")
+    v, form = await _shopper_form(request, web, "/checkout")
     card, key = form.get("card"), form.get("key")
     shop = Shop(web.client)
     if card not in dict(CARDS) or not _KEY.match(key):

@@ -9,13 +9,14 @@ service client with the admin's own token, so each service checks the admin role
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 from urllib.parse import quote
 
 from chassis.live.admin import ConfigError, Refused
 from chassis.messaging.dead_letters import DlqError
-from chassis.web import ClientAddress, Media, Path, Query, Request, Response, Router
+from chassis.web import Answer, ClientAddress, Media, Path, Query, Request, Response, Router
 from web.adapters.chaos import read_experiments
 from web.adapters.console import Console, NotFound, Unavailable
 from web.adapters.console_config import live_settings, set_setting
@@ -47,10 +48,11 @@ pages.filters.update(isotime=_isotime, ms=_ms)
 _ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 OrderId = Annotated[str, Path(max_length=100)]
 TraceId = Annotated[str, Path(max_length=64)]
+_T = TypeVar("_T")
 
 
-async def _admin(request: Request, web: WebContext, address: ClientAddress) -> Visit | Response:
-    """The admin's visit, or the answer for anyone else."""
+async def _admin(request: Request, web: WebContext, address: ClientAddress) -> Visit:
+    """The admin's visit; anyone else is answered with the sign-in form or the refusal."""
     v = await visit(request, web)
     session = v.session
     access = console_access(signed_in=v.signed_in, roles=session.roles if session else (),
@@ -58,10 +60,10 @@ async def _admin(request: Request, web: WebContext, address: ClientAddress) -> V
     if access is Access.SIGN_IN:
         query = request.scope.get("query_string", b"").decode("latin-1")
         target = request.path + (f"?{query}" if query else "")
-        return redirect(v, "/signin?next=" + _quote(target))
+        raise Answer(redirect(v, "/signin?next=" + _quote(target)))
     if access is Access.REFUSED:
         await v.ensure_session()
-        return page(v, "console/refused.html", 403)
+        raise Answer(page(v, "console/refused.html", 403))
     return v
 
 
@@ -75,19 +77,37 @@ def _error(v: Visit, status: int, message: str) -> Response:
                 back_label="Back to the console")
 
 
+async def _admin_page(request: Request, web: WebContext, address: ClientAddress, template: str,
+                      read: Callable[[Visit], Awaitable[dict[str, Any]]],
+                      unavailable: tuple[type[Exception], ...]) -> Response:
+    """``template`` for the admin, with what ``read`` finds (the 503 page when it raises one
+    of ``unavailable``)."""
+    v = await _admin(request, web, address)
+    try:
+        context = await read(v)
+    except unavailable as exc:
+        return _error(v, 503, str(exc))
+    return page(v, template, **context)
+
+
+async def _found(v: Visit, lookup: Awaitable[_T], missing: str) -> _T:
+    """What ``lookup`` finds; else the request is answered with a 404 page saying ``missing``,
+    or a 503 page when the service that knows is away."""
+    try:
+        return await lookup
+    except NotFound:
+        raise Answer(_error(v, 404, missing)) from None
+    except Unavailable as exc:
+        raise Answer(_error(v, 503, str(exc))) from None
+
+
 @router.get("/console", responses=_PAGES)
 async def overview(request: Request, web: WebContext, console: Console,
                    address: ClientAddress) -> Response:
     """The service map: every instance, its health, version, start and restarts; each
     service's requests, errors and latency over the latest 5 s window, and the breakers."""
-    v = await _admin(request, web, address)
-    if isinstance(v, Response):
-        return v
-    try:
-        context = await _live(v, console)
-    except Unavailable as exc:
-        return _error(v, 503, str(exc))
-    return page(v, "console/overview.html", **context)
+    return await _admin_page(request, web, address, "console/overview.html",
+                             lambda v: _live(v, console), (Unavailable,))
 
 
 @router.get("/console/live", responses={200: FRAGMENT, 303: _TO_SIGN_IN, 403: HTML, 503: HTML})
@@ -95,8 +115,6 @@ async def overview_live(request: Request, web: WebContext, console: Console,
                         address: ClientAddress) -> Response:
     """The overview's live part alone (console.js refreshes the page with it)."""
     v = await _admin(request, web, address)
-    if isinstance(v, Response):
-        return v
     try:
         context = await _live(v, console)
     except Unavailable as exc:
@@ -116,14 +134,13 @@ async def _live(v: Visit, console: Console) -> dict[str, Any]:
 async def sagas(request: Request, web: WebContext, console: Console,
                 address: ClientAddress) -> Response:
     """The checkout sagas not final yet, and the latest orders."""
-    v = await _admin(request, web, address)
-    if isinstance(v, Response):
-        return v
-    try:
+
+    async def read(v: Visit) -> dict[str, Any]:
         in_flight, recent, more = await console.orders(v.bearer)
-    except (Unavailable, NotFound) as exc:
-        return _error(v, 503, str(exc))
-    return page(v, "console/sagas.html", in_flight=in_flight, recent=recent, more=more)
+        return {"in_flight": in_flight, "recent": recent, "more": more}
+
+    return await _admin_page(request, web, address, "console/sagas.html", read,
+                             (Unavailable, NotFound))
 
 
 @router.get("/console/order", responses={
@@ -133,8 +150,6 @@ async def find_order(request: Request, web: WebContext, address: ClientAddress,
                      id: Annotated[str, Query(max_length=200)] = "") -> Response:
     """The lookup form's target: on to that order's page."""
     v = await _admin(request, web, address)
-    if isinstance(v, Response):
-        return v
     if not _ID.match(id.strip()):
         return _error(v, 400, "That is not an order id.")
     return redirect(v, f"/console/orders/{id.strip()}")
@@ -145,16 +160,9 @@ async def order(order_id: OrderId, request: Request, web: WebContext, console: C
                 address: ClientAddress) -> Response:
     """One order's saga: its step timeline and its trace as a waterfall."""
     v = await _admin(request, web, address)
-    if isinstance(v, Response):
-        return v
     if not _ID.match(order_id):
         return _error(v, 404, "No such order.")
-    try:
-        found = await console.order(order_id, v.bearer)
-    except NotFound:
-        return _error(v, 404, f"No order {order_id}.")
-    except Unavailable as exc:
-        return _error(v, 503, str(exc))
+    found = await _found(v, console.order(order_id, v.bearer), f"No order {order_id}.")
     traces: list[Any] = []
     waterfall = trace = None
     trace_error = None
@@ -174,16 +182,10 @@ async def trace_page(trace_id: TraceId, request: Request, web: WebContext, conso
                      address: ClientAddress) -> Response:
     """One trace as a waterfall."""
     v = await _admin(request, web, address)
-    if isinstance(v, Response):
-        return v
     if not re.fullmatch(r"[0-9a-f]{32}", trace_id):
         return _error(v, 404, "No such trace.")
-    try:
-        trace = await console.trace(trace_id, v.bearer)
-    except NotFound:
-        return _error(v, 404, f"No trace {trace_id} (the store keeps the recent ones only).")
-    except Unavailable as exc:
-        return _error(v, 503, str(exc))
+    trace = await _found(v, console.trace(trace_id, v.bearer),
+                         f"No trace {trace_id} (the store keeps the recent ones only).")
     return page(v, "console/trace.html", trace=trace, waterfall=layout(trace.get("tree") or []))
 
 
@@ -192,15 +194,14 @@ async def dead_letters(request: Request, web: WebContext, console: Console,
                        address: ClientAddress,
                        replayed: Annotated[int | None, Query(ge=1)] = None) -> Response:
     """The dead letters (the latest 100), each with a Replay button."""
-    v = await _admin(request, web, address)
-    if isinstance(v, Response):
-        return v
-    try:
+
+    async def read(v: Visit) -> dict[str, Any]:
         letters, replays, counts = await console.dead_letters()
-    except Unavailable as exc:
-        return _error(v, 503, str(exc))
-    return page(v, "console/dead_letters.html", letters=list(reversed(letters)), counts=counts,
-                replays=replays, replayed=replayed)
+        return {"letters": list(reversed(letters)), "counts": counts, "replays": replays,
+                "replayed": replayed}
+
+    return await _admin_page(request, web, address, "console/dead_letters.html", read,
+                             (Unavailable,))
 
 
 @router.post("/console/dead-letters/{seq}/replay", body=FORM,
@@ -211,11 +212,7 @@ async def replay(seq: Annotated[int, Path(ge=1)], request: Request, web: WebCont
     """Replay one dead letter to its subject (it stays in the DLQ, marked replayed; if it fails
     again, its consumer dead-letters it anew)."""
     v = await _admin(request, web, address)
-    if isinstance(v, Response):
-        return v
-    form = await posted(v)
-    if isinstance(form, Response):
-        return form
+    await posted(v)  # the cross-site checks; the form has no other field
     try:
         await console.replay(seq, by=(v.session.email if v.session else None) or "console")
     except DlqError as exc:
@@ -229,23 +226,19 @@ async def replay(seq: Annotated[int, Path(ge=1)], request: Request, web: WebCont
 async def invariants(request: Request, web: WebContext, console: Console,
                      address: ClientAddress) -> Response:
     """`souk verify`'s invariant report, on the platform as it is now."""
-    v = await _admin(request, web, address)
-    if isinstance(v, Response):
-        return v
-    try:
+
+    async def read(v: Visit) -> dict[str, Any]:
         report = await console.invariants(v.bearer)
-    except (Unavailable, NotFound) as exc:
-        return _error(v, 503, str(exc))
-    return page(v, "console/invariants.html", report=report,
-                violations=report.violations[:200])
+        return {"report": report, "violations": report.violations[:200]}
+
+    return await _admin_page(request, web, address, "console/invariants.html", read,
+                             (Unavailable, NotFound))
 
 
 @router.get("/console/chaos", responses=_PAGES)
 async def chaos(request: Request, web: WebContext, address: ClientAddress) -> Response:
     """The chaos experiments: what each states and does, and the command that runs it."""
     v = await _admin(request, web, address)
-    if isinstance(v, Response):
-        return v
     experiments, unreadable = read_experiments(web.chaos_experiments)
     return page(v, "console/chaos.html", experiments=experiments, unreadable=unreadable,
                 folder=web.chaos_experiments)
@@ -256,8 +249,6 @@ async def config(request: Request, web: WebContext, console: Console, address: C
                  changed: Annotated[str | None, Query(max_length=140)] = None) -> Response:
     """The live configuration in force, per service, and a form to change a setting."""
     v = await _admin(request, web, address)
-    if isinstance(v, Response):
-        return v
     return await _config_page(v, console, 200, changed=changed)
 
 
@@ -281,11 +272,7 @@ async def set_config(request: Request, web: WebContext, console: Console,
     """Set a live setting (`service.setting`, or a platform-wide one): checked against the
     setting's type first (a refused value is not written), audited as this admin."""
     v = await _admin(request, web, address)
-    if isinstance(v, Response):
-        return v
     form = await posted(v)
-    if isinstance(form, Response):
-        return form
     key, raw = form.get("key").strip(), form.get("value").strip()
     by = (v.session.email if v.session else None) or "console"
     try:

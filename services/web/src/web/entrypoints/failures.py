@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from chassis.web import Response
+from chassis.web import Answer, Request, Response
 from web.domain.errors import NotFound, Refused, ShopError
-from web.entrypoints.pages import HTML, Visit, page, redirect
+from web.entrypoints.pages import HTML, Visit, page, redirect, visit
+from web.service.context import WebContext
 
-__all__ = ["HTML", "bad_request", "failed", "not_found", "sign_in_first", "unavailable"]
+__all__ = ["HTML", "bad_request", "failed", "not_found", "shopper", "sign_in_first",
+           "unavailable"]
 
 
 def not_found(v: Visit, what: str = "page") -> Response:
@@ -38,3 +40,12 @@ def failed(v: Visit, exc: ShopError, what: str = "page") -> Response:
 def sign_in_first(v: Visit, back: str) -> Response:
     """To the sign-in form, and back to ``back`` afterwards."""
     return redirect(v, "/signin?next=" + quote(back, safe="/"))
+
+
+async def shopper(request: Request, web: WebContext, back: str) -> Visit:
+    """The signed-in visitor; anyone else is answered with the way to the sign-in form (and
+    back to ``back`` afterwards)."""
+    v = await visit(request, web)
+    if not v.signed_in:
+        raise Answer(sign_in_first(v, back))
+    return v

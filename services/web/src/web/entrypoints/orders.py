@@ -6,20 +6,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any
 
 import orjson
 
 from chassis import clock
 from chassis.tasks import cancel_and_wait
-from chassis.web import Media, Path, Query, Request, Response, Router, StreamResponse
+from chassis.web import Answer, Media, Path, Query, Request, Response, Router, StreamResponse
 from web.adapters.shop import Shop
 from web.domain.errors import ShopError
 from web.domain.money import when
 from web.domain.progress import Progress, progress
-from web.entrypoints.failures import bad_request, failed, not_found, sign_in_first
-from web.entrypoints.pages import HTML, page, visit
+from web.entrypoints.failures import bad_request, failed, not_found, shopper
+from web.entrypoints.pages import HTML, Visit, page
 from web.service.context import WebContext
 
 __all__ = ["router"]
@@ -43,34 +43,34 @@ async def _view(shop: Shop, order: dict[str, Any]) -> Progress:
 @router.get("/orders", responses={200: HTML, 303: _SIGN_IN, 400: HTML, 503: HTML})
 async def order_history(request: Request, web: WebContext, cursor: Cursor = None) -> Response:
     """Your orders, newest first, a page at a time."""
-    v = await visit(request, web)
-    if not v.signed_in:
-        return sign_in_first(v, "/orders")
-    if cursor is not None and not 0 < len(cursor) <= _MAX_CURSOR:
-        return bad_request(v, "That page link is broken.", "/orders")
-    try:
-        listing = await Shop(web.client).orders(v.bearer, cursor)
-    except ShopError as exc:
-        return failed(v, exc)
-    return page(v, "orders.html", listing=listing, progress=progress, when=when)
+    return await _listing(request, web, cursor, "/orders", Shop.orders, "orders.html",
+                          progress=progress, when=when)
 
 
 @router.get("/orders/{order_id}", responses={200: HTML, 303: _SIGN_IN, 400: HTML, 404: HTML,
                                              503: HTML})
 async def order_page(request: Request, web: WebContext, order_id: OrderId) -> Response:
     """One of your orders: its status, the checkout's steps, its lines and total."""
-    v = await visit(request, web)
-    if not v.signed_in:
-        return sign_in_first(v, f"/orders/{order_id}")
-    if len(order_id) > _MAX_ID:
-        return not_found(v, "order")
-    shop = Shop(web.client)
+    v, shop, order = await _your_order(request, web, order_id)
     try:
-        order = await shop.order(v.bearer, order_id)
         view = await _view(shop, order)
     except ShopError as exc:
         return failed(v, exc, "order")
     return page(v, "order.html", order=order, view=view)
+
+
+async def _your_order(request: Request, web: WebContext,
+                      order_id: str) -> tuple[Visit, Shop, dict[str, Any]]:
+    """The signed-in shopper's visit and their order ``order_id``, as the shop has it now;
+    anyone else is answered with the way to sign in, a missing order with its error page."""
+    v = await shopper(request, web, f"/orders/{order_id}")
+    if len(order_id) > _MAX_ID:
+        raise Answer(not_found(v, "order"))
+    shop = Shop(web.client)
+    try:
+        return v, shop, await shop.order(v.bearer, order_id)
+    except ShopError as exc:
+        raise Answer(failed(v, exc, "order")) from None
 
 
 async def _short_items(shop: Shop, order: dict[str, Any]) -> list[str]:
@@ -95,16 +95,8 @@ def _event(view: Progress) -> bytes:
                                                   404: HTML, 503: HTML})
 async def order_live(request: Request, web: WebContext, order_id: OrderId) -> Response:
     """Server-sent events: the order's steps now and at every change, until it is final."""
-    v = await visit(request, web)
-    if not v.signed_in:
-        return sign_in_first(v, f"/orders/{order_id}")
-    if len(order_id) > _MAX_ID:
-        return not_found(v, "order")
-    shop, bearer = Shop(web.client), v.bearer
-    try:
-        first = await shop.order(bearer, order_id)
-    except ShopError as exc:
-        return failed(v, exc, "order")
+    v, shop, first = await _your_order(request, web, order_id)
+    bearer = v.bearer
 
     async def stream() -> AsyncIterator[bytes]:
         view = await _view(shop, first)
@@ -135,13 +127,18 @@ async def order_live(request: Request, web: WebContext, order_id: OrderId) -> Re
 @router.get("/mailbox", responses={200: HTML, 303: _SIGN_IN, 400: HTML, 503: HTML})
 async def mailbox(request: Request, web: WebContext, cursor: Cursor = None) -> Response:
     """Your messages from the shop (order confirmations and cancellations), newest first."""
-    v = await visit(request, web)
-    if not v.signed_in:
-        return sign_in_first(v, "/mailbox")
+    return await _listing(request, web, cursor, "/mailbox", Shop.mailbox, "mailbox.html")
+
+
+async def _listing(request: Request, web: WebContext, cursor: str | None, path: str,
+                   read: Callable[[Shop, str, str | None], Awaitable[dict[str, Any]]], template: str,
+                   **context: Any) -> Response:
+    """One page of a signed-in shopper's listing at ``path``, read from the shop by ``read``."""
+    v = await shopper(request, web, path)
     if cursor is not None and not 0 < len(cursor) <= _MAX_CURSOR:
-        return bad_request(v, "That page link is broken.", "/mailbox")
+        return bad_request(v, "That page link is broken.", path)
     try:
-        listing = await Shop(web.client).mailbox(v.bearer, cursor)
+        listing = await read(Shop(web.client), v.bearer, cursor)
     except ShopError as exc:
         return failed(v, exc)
-    return page(v, "mailbox.html", listing=listing)
+    return page(v, template, listing=listing, **context)

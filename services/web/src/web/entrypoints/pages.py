@@ -18,7 +18,7 @@ import jinja2
 
 from chassis import clock
 from chassis.problems import Problem
-from chassis.web import Media, Request, Response
+from chassis.web import Answer, Media, Request, Response
 from web.domain.money import money
 from web.domain.sessions import Session, same_secret
 from web.service.context import WebContext
@@ -173,9 +173,9 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == host
 
 
-async def posted(visit: Visit) -> Posted | Response:
+async def posted(visit: Visit) -> Posted:
     """The posted form if it comes from a page of this site, with this session's CSRF token;
-    else the 403 page (nothing was done)."""
+    else the request is answered with the 403 page (nothing was done)."""
     request = visit.request
     body = await request.body()
     fields: dict[str, str] = {}
@@ -189,7 +189,7 @@ async def posted(visit: Visit) -> Posted | Response:
     session = visit.session
     if (session is None or not _same_origin(request)
             or not same_secret(fields.get("csrf", ""), session.csrf)):
-        return page(visit, "refused.html", 403)
+        raise Answer(page(visit, "refused.html", 403))
     return Posted(fields)
 
 
