@@ -23,7 +23,7 @@ from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 from chassis.http.h1 import WriteBatch
 from chassis.logging import get_logger
 from chassis.problems import Problem
-from gateway.request import NOTABLE, Request, status_line
+from gateway.request import NOTABLE, Headers, Request, status_line
 
 __all__ = ["Connection", "Handler", "Limits", "ServerLike"]
 
@@ -100,6 +100,9 @@ class Connection(asyncio.Protocol):
         self._request: Request | None = None
         self._write_paused = False
         self._drained: asyncio.Future[None] | None = None
+        # what the edge's steps remember between the requests of this connection: a keep-alive
+        # client sends the same headers each time (gateway.headers.upstream_request_block)
+        self.forward_memo: tuple[Headers, frozenset[bytes], bytes] | None = None
 
     # -- transport callbacks --
 
