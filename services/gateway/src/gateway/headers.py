@@ -228,12 +228,20 @@ def client_response_block(raw: Iterable[tuple[bytes, bytes]], request_id: bytes,
                           relocate: Relocate | None = None) -> bytes:
     """:func:`client_response_headers` as wire lines, built in one pass (the hot path)."""
     out: list[bytes] = []
-    named, _, location = _block(raw, _DROP_RESPONSE, out, _LOCATION)
-    if named:
-        return header_block(client_response_headers(raw, request_id, relocate=relocate))
+    append = out.append
+    location = None
+    for name, value in raw:
+        if name in _DROP_RESPONSE or name.startswith(b"proxy-"):
+            if name == _LOCATION:
+                location = value
+            elif name == b"connection" and value not in _PLAIN_CONNECTION:
+                # the Connection header lists headers to drop: the careful way
+                return header_block(client_response_headers(raw, request_id, relocate=relocate))
+            continue
+        append(name + b": " + value + b"\r\n")
     if location is not None:
         location = relocate(location) if relocate is not None else location
         if location is not None:
-            out.append(b"location: " + location + b"\r\n")
-    out.append(b"x-request-id: " + request_id + b"\r\n")
+            append(b"location: " + location + b"\r\n")
+    append(b"x-request-id: " + request_id + b"\r\n")
     return b"".join(out)
