@@ -16,7 +16,7 @@ import collections
 import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
@@ -24,6 +24,9 @@ from chassis.http.h1 import WriteBatch
 from chassis.logging import get_logger
 from chassis.problems import Problem
 from gateway.request import NOTABLE, Headers, Request, status_line
+
+if TYPE_CHECKING:
+    from chassis.auth import Claims
 
 __all__ = ["Connection", "Handler", "Limits", "ServerLike"]
 
@@ -103,6 +106,8 @@ class Connection(asyncio.Protocol):
         # what the edge's steps remember between the requests of this connection: a keep-alive
         # client sends the same headers each time (gateway.headers.upstream_request_block)
         self.forward_memo: tuple[Headers, frozenset[bytes], bytes] | None = None
+        # (authenticator, Authorization header, its claims, the key withdrawals then)
+        self.auth_memo: tuple[object, bytes, Claims, int] | None = None
 
     # -- transport callbacks --
 
