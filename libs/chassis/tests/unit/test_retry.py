@@ -72,3 +72,15 @@ def test_a_bucket_reused_after_a_full_turn_starts_from_zero() -> None:
         budget.request()
     clock.now += 3  # the same bucket index, a later time slot
     assert not budget.try_retry()
+
+
+def test_requests_within_one_time_slot_and_across_slots_count_where_they_fell() -> None:
+    clock = Clock()
+    clock.now = 500.2
+    budget = RetryBudget(ratio=1.0, min_retries=0, window=3, clock=clock)
+    for at, count in ((500.2, 1), (500.9, 1), (501.5, 3), (502.0, 2), (502.9, 2)):
+        clock.now = at
+        for _ in range(count):
+            budget.request()
+    clock.now = 503.1  # the slot of 500 is out of the window now, its two requests with it
+    assert sum(budget.try_retry() for _ in range(10)) == 7

@@ -131,7 +131,8 @@ class Authenticator:
         The memos follow the verifier's keys: when the key set is due for a refresh the token is
         verified again (which refreshes it), and a withdrawn key clears them."""
         try:
-            self._check(route, request)
+            if request.query or route.admin:
+                self._check(route, request)
             verifier = self.verifier
             if verifier is not None:
                 if verifier.keys_due:
@@ -141,7 +142,7 @@ class Authenticator:
                     self._by_header.clear()
                     self._withdrawals = verifier.withdrawals
             header = request.notable.get(b"authorization")
-            claims = self._by_header.get(header) if header is not None else None
+            claims = self._remembered(request, header) if header is not None else None
             if claims is None:
                 token = _bearer(request)
                 if not token:
@@ -160,11 +161,30 @@ class Authenticator:
                     by_header[header] = claims
             if claims.expires_at + self.settings.jwt_leeway <= clock.time():
                 return DEFER
-            self._admit(route, request, claims)
+            if route.roles:
+                self._admit(route, request, claims)
+            else:
+                request.user = claims.subject
             return None
         except Problem as problem:
             self._metrics.auth_rejections.inc(str(problem.status))
             return problem
+
+    def _remembered(self, request: Request, header: bytes) -> Claims | None:
+        """The claims of an Authorization header seen before: the client connection's last one
+        first (compared, not hashed: a token is several hundred bytes, and a keep-alive client
+        sends the same one each time), then any connection's."""
+        conn = request.conn
+        if conn is None:
+            return self._by_header.get(header)
+        memo = conn.auth_memo
+        if (memo is not None and memo[0] is self and memo[3] == self._withdrawals
+                and memo[1] == header):
+            return memo[2]
+        claims = self._by_header.get(header)
+        if claims is not None:
+            conn.auth_memo = (self, header, claims, self._withdrawals)
+        return claims
 
     def _admit(self, route: Route, request: Request, claims: Claims) -> None:
         if route.roles and not any(role in claims.roles for role in route.roles):

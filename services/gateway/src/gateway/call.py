@@ -24,7 +24,7 @@ from gateway.retry import IDEMPOTENT_METHODS, retryable, sheds
 from gateway.routes import Route
 
 if TYPE_CHECKING:
-    from gateway.proxy import Proxy
+    from gateway.proxy import Plan, Proxy
 
 __all__ = ["Call"]
 
@@ -51,16 +51,17 @@ class Call:
     instances) and the state of its attempts."""
 
     __slots__ = ("attempt", "balancer", "breaker", "deadline", "failed", "head_only",
-                 "idempotent", "instance", "line", "proxy", "refused", "relocate", "request",
+                 "instance", "line", "proxy", "refused", "relocate", "request",
                  "request_id", "rewrite", "seconds", "service", "started", "tail", "ticket",
                  "traced", "upstream")
 
     def __init__(self, proxy: Proxy, route: Route, target: str, request: Request,
                  request_id: bytes, *, rewrite: Rewrite | None = None,
                  drop_headers: frozenset[bytes] = frozenset(),
-                 trace_line: bytes = b"") -> None:
+                 trace_line: bytes = b"", plan: Plan | None = None) -> None:
         self.proxy = proxy
-        plan = proxy.plans.get(route.prefix) or proxy.plan(route)
+        if plan is None:
+            plan = proxy.plans.get(route.prefix) or proxy.plan(route)
         self.service = plan.service
         self.seconds = seconds = plan.seconds
         self.upstream = plan.upstream
@@ -72,18 +73,18 @@ class Call:
         self.request_id = request_id
         self.rewrite = rewrite
         # rounded up: a deadline must never look earlier downstream than it is
-        tail = upstream_request_block(request, request_id,
-                                      math.ceil((clock.time() + seconds) * 1000),
-                                      drop=drop_headers, user=request.user)
+        block = upstream_request_block(request, request_id,
+                                       math.ceil((clock.time() + seconds) * 1000),
+                                       drop=drop_headers, user=request.user)
         self.traced = bool(trace_line)  # the trace context goes upstream
-        tail += trace_line + proxy.edge_line
         method = request.method
         body = request.body
         self.line = f"{method} {target} HTTP/1.1\r\n".encode("latin-1")
         if body or method not in _BODYLESS:
-            tail += b"content-length: %d\r\n" % len(body)
-        self.tail = tail + b"\r\n" + body if body else tail + b"\r\n"
-        self.idempotent = _retryable(request)
+            self.tail = b"".join((block, trace_line, proxy.edge_line,
+                                  b"content-length: %d\r\n\r\n" % len(body), body))
+        else:
+            self.tail = b"".join((block, trace_line, proxy.edge_line, b"\r\n"))
         self.head_only = method == "HEAD"
         plan.upstream.budget.request()
         self.refused: tuple[str, ...] = ()  # instances that refused the connection
@@ -139,6 +140,14 @@ class Call:
         elapsed = time.monotonic() - self.started
         if response is not None:
             status = response.status
+            if status < 500:  # the common answer: nothing to shed, eject or retry
+                self.breaker.record(self.ticket, failed=False, seconds=elapsed)
+                proxy.metrics.attempts.inc(service, "response")
+                if proxy.failing:
+                    proxy.outcome(service, instance_id, failed=False)
+                if self.traced and TRACE_KEPT in response.headers:
+                    self.request.trace_kept = True
+                return response
             # a 503 with Retry-After is an instance shedding load (RFC 9110 §15.6.4): healthy,
             # only busy — no failure for its breaker or ejection, and never retried at once
             retry_after = response.header(b"retry-after") is not None
@@ -150,7 +159,7 @@ class Call:
                 proxy.outcome(service, instance_id, failed=failed)
             if shed:  # refuse the like of it at the edge for a while
                 proxy.shed(self.upstream, self.request.method)
-            if self.idempotent and retryable(status, retry_after):
+            if retryable(status, retry_after) and _retryable(self.request):
                 delay = proxy.retry_delay(self.upstream, service, self.attempt, self.deadline,
                                           "status")
                 if delay is not None:
@@ -172,7 +181,7 @@ class Call:
             raise timeout_problem(service, self.seconds)
         proxy.metrics.attempt(service, "error")
         delay = (proxy.retry_delay(self.upstream, service, self.attempt, self.deadline, "reset")
-                 if self.idempotent else None)
+                 if _retryable(self.request) else None)
         if delay is None:
             raise bad_gateway_problem(service, failed_error)
         self.failed += (instance_id,)

@@ -16,14 +16,17 @@ import collections
 import contextlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 
 from httptools import HttpParserError, HttpParserUpgrade, HttpRequestParser
 
 from chassis.http.h1 import WriteBatch
 from chassis.logging import get_logger
 from chassis.problems import Problem
-from gateway.request import NOTABLE, Request, status_line
+from gateway.request import NOTABLE, Headers, Request, status_line
+
+if TYPE_CHECKING:
+    from chassis.auth import Claims
 
 __all__ = ["Connection", "Handler", "Limits", "ServerLike"]
 
@@ -100,6 +103,11 @@ class Connection(asyncio.Protocol):
         self._request: Request | None = None
         self._write_paused = False
         self._drained: asyncio.Future[None] | None = None
+        # what the edge's steps remember between the requests of this connection: a keep-alive
+        # client sends the same headers each time (gateway.headers.upstream_request_block)
+        self.forward_memo: tuple[Headers, frozenset[bytes], bytes] | None = None
+        # (authenticator, Authorization header, its claims, the key withdrawals then)
+        self.auth_memo: tuple[object, bytes, Claims, int] | None = None
 
     # -- transport callbacks --
 

@@ -124,10 +124,10 @@ class Exchange:
             self._spawn(self._drive(self._forward_async(match)))
             return
         route = match.route
-        self.held = proxy.admit(proxy.plans.get(route.prefix) or proxy.plan(route),
-                                request.method)
-        call = Call(proxy, match.route, upstream_target(match, request.query), request,
-                    self.request_id, trace_line=self.trace_line)
+        plan = proxy.plans.get(route.prefix) or proxy.plan(route)
+        self.held = proxy.admit(plan, request.method)
+        call = Call(proxy, route, upstream_target(match, request.query), request,
+                    self.request_id, trace_line=self.trace_line, plan=plan)
         instance = call.pick()
         if instance is None:
             raise call.exhausted()
@@ -137,7 +137,7 @@ class Exchange:
             functools.partial(self.ctx.run, self.answered, call)  # type: ignore[call-arg]
             if self.ctx is not None else functools.partial(self.answered, call))
         # the first attempt starts as the call is made: its whole deadline is left
-        if not pool.try_send(origin, call.line + origin.host_line + call.tail, callback,
+        if not pool.try_send(origin, b"".join((call.line, origin.host_line, call.tail)), callback,
                              timeout=call.seconds, stream_above=SMALL_BODY,
                              head_only=call.head_only):
             self._spawn(self._drive(proxy.run(call, picked=True)))

@@ -15,9 +15,9 @@ from collections.abc import Callable, Iterable
 from gateway.request import Headers, Request
 
 __all__ = ["DEADLINE_HEADER", "EDGE_TOKEN_HEADER", "HOP_BY_HOP", "REQUEST_ID_HEADER",
-           "USER_HEADER", "Relocate",
-           "client_response_block", "client_response_headers", "header_block", "is_hop_by_hop",
-           "strip_hop_by_hop", "upstream_request_block", "upstream_request_headers"]
+           "USER_HEADER", "Relocate", "client_response_block", "client_response_headers",
+           "forwarded_block", "header_block", "is_hop_by_hop", "strip_hop_by_hop",
+           "upstream_request_block", "upstream_request_headers"]
 
 REQUEST_ID_HEADER = b"x-request-id"
 DEADLINE_HEADER = b"x-souk-deadline"
@@ -93,17 +93,9 @@ def strip_hop_by_hop(headers: Iterable[tuple[bytes, bytes]]) -> Headers:
     return _filtered(((n.lower(), v) for n, v in headers), HOP_BY_HOP)
 
 
-def upstream_request_headers(request: Request, request_id: bytes, deadline_ms: int, *,
-                             drop: frozenset[bytes] = frozenset(),
-                             user: str | None = None) -> Headers:
-    """Headers to send upstream for ``request`` (Host and Content-Length excepted: they belong
-    to the upstream connection and the body sent).
-
-    ``X-Forwarded-For`` appends the client address to whatever the caller sent (the right-most
-    entry is the one this gateway saw); ``X-Forwarded-Proto``/``-Host`` describe the request as
-    it reached the gateway; ``X-Souk-Deadline`` is the absolute deadline in Unix milliseconds;
-    ``X-Souk-User`` names the verified ``user`` (a client's own value is always dropped).
-    """
+def _forwarded_headers(request: Request, drop: frozenset[bytes]) -> Headers:
+    """The client's headers minus the hop-by-hop and gateway-owned ones, plus the
+    ``X-Forwarded-*`` headers: everything sent upstream that does not change per request."""
     forwarded_for: list[bytes] = []
     host = b""
     for name, value in request.headers:
@@ -119,6 +111,21 @@ def upstream_request_headers(request: Request, request_id: bytes, deadline_ms: i
     out.append((b"x-forwarded-proto", request.scheme.encode()))
     if host:
         out.append((b"x-forwarded-host", host))
+    return out
+
+
+def upstream_request_headers(request: Request, request_id: bytes, deadline_ms: int, *,
+                             drop: frozenset[bytes] = frozenset(),
+                             user: str | None = None) -> Headers:
+    """Headers to send upstream for ``request`` (Host and Content-Length excepted: they belong
+    to the upstream connection and the body sent).
+
+    ``X-Forwarded-For`` appends the client address to whatever the caller sent (the right-most
+    entry is the one this gateway saw); ``X-Forwarded-Proto``/``-Host`` describe the request as
+    it reached the gateway; ``X-Souk-Deadline`` is the absolute deadline in Unix milliseconds;
+    ``X-Souk-User`` names the verified ``user`` (a client's own value is always dropped).
+    """
+    out = _forwarded_headers(request, drop)
     out.append((REQUEST_ID_HEADER, request_id))
     out.append((DEADLINE_HEADER, b"%d" % deadline_ms))
     if user is not None:
@@ -171,14 +178,39 @@ def _block(headers: Iterable[tuple[bytes, bytes]], drop: frozenset[bytes],
 def upstream_request_block(request: Request, request_id: bytes, deadline_ms: int, *,
                            drop: frozenset[bytes] = frozenset(),
                            user: str | None = None) -> bytes:
-    """:func:`upstream_request_headers` as wire lines, built in one pass (the hot path)."""
+    """:func:`upstream_request_headers` as wire lines (the hot path).
+
+    What does not change per request (:func:`forwarded_block`) is remembered per client
+    connection: a keep-alive client sends the same headers request after request, and then only
+    the request id, the deadline and the user are new."""
+    conn = request.conn
+    if conn is None:
+        block = forwarded_block(request, drop)
+    else:
+        memo = conn.forward_memo
+        if (memo is not None and memo[0] == request.headers
+                and (memo[1] is drop or memo[1] == drop)):
+            block = memo[2]
+        else:
+            block = forwarded_block(request, drop)
+            conn.forward_memo = (request.headers, drop, block)
+    if user is None:
+        return b"".join((block, b"x-request-id: ", request_id,
+                         b"\r\nx-souk-deadline: %d\r\n" % deadline_ms))
+    return b"".join((block, b"x-request-id: ", request_id,
+                     b"\r\nx-souk-deadline: %d\r\nx-souk-user: " % deadline_ms, user.encode(),
+                     b"\r\n"))
+
+
+def forwarded_block(request: Request, drop: frozenset[bytes] = frozenset()) -> bytes:
+    """:func:`_forwarded_headers` as wire lines, built in one pass (the client's address and
+    scheme are the connection's, so the block depends only on the headers and ``drop``)."""
     out: list[bytes] = []
     named, forwarded_for, host = _block(request.headers,
                                         (_DROP_REQUEST | drop) if drop else _DROP_REQUEST, out,
                                         b"host")
     if named:  # a Connection header lists headers to drop: the careful way
-        return header_block(upstream_request_headers(request, request_id, deadline_ms,
-                                                     drop=drop, user=user))
+        return header_block(_forwarded_headers(request, drop))
     client = request.client
     if client:
         peer = client.encode()
@@ -189,9 +221,6 @@ def upstream_request_block(request: Request, request_id: bytes, deadline_ms: int
                else b"x-forwarded-proto: " + request.scheme.encode() + b"\r\n")
     if host is not None:
         out.append(b"x-forwarded-host: " + host + b"\r\n")
-    out.append(b"x-request-id: " + request_id + b"\r\nx-souk-deadline: %d\r\n" % deadline_ms)
-    if user is not None:
-        out.append(b"x-souk-user: " + user.encode() + b"\r\n")
     return b"".join(out)
 
 
@@ -199,12 +228,20 @@ def client_response_block(raw: Iterable[tuple[bytes, bytes]], request_id: bytes,
                           relocate: Relocate | None = None) -> bytes:
     """:func:`client_response_headers` as wire lines, built in one pass (the hot path)."""
     out: list[bytes] = []
-    named, _, location = _block(raw, _DROP_RESPONSE, out, _LOCATION)
-    if named:
-        return header_block(client_response_headers(raw, request_id, relocate=relocate))
+    append = out.append
+    location = None
+    for name, value in raw:
+        if name in _DROP_RESPONSE or name.startswith(b"proxy-"):
+            if name == _LOCATION:
+                location = value
+            elif name == b"connection" and value not in _PLAIN_CONNECTION:
+                # the Connection header lists headers to drop: the careful way
+                return header_block(client_response_headers(raw, request_id, relocate=relocate))
+            continue
+        append(name + b": " + value + b"\r\n")
     if location is not None:
         location = relocate(location) if relocate is not None else location
         if location is not None:
-            out.append(b"location: " + location + b"\r\n")
-    out.append(b"x-request-id: " + request_id + b"\r\n")
+            append(b"location: " + location + b"\r\n")
+    append(b"x-request-id: " + request_id + b"\r\n")
     return b"".join(out)

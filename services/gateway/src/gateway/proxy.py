@@ -177,7 +177,9 @@ class Proxy:
             if time.monotonic() < upstream.shed_until[kind]:
                 raise self._saturated(plan.service)
             upstream.shed_until[kind] = 0.0  # a second has passed: ask the service again
-        if cap and outstanding >= cap * max(1, len(self.discovery.instances(plan.service))):
+        # the instances are counted only past one instance's worth (the cap is per instance)
+        if (cap and outstanding >= cap
+                and outstanding >= cap * max(1, len(self.discovery.instances(plan.service)))):
             raise self._saturated(plan.service)
         upstream.outstanding = outstanding + 1
         return upstream

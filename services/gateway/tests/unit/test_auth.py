@@ -162,3 +162,40 @@ async def test_a_remembered_token_of_a_withdrawn_key_is_refused_within_the_refre
     problem = await auth(PRIVATE, scope(token))
     assert problem is not None and problem.status == 401
     assert auth.check(PRIVATE, scope(token)) is DEFER  # and the memo forgot it
+
+
+async def test_a_connection_remembers_only_its_last_header_and_forgets_it_with_the_keys() -> None:
+    from types import SimpleNamespace
+
+    from gateway.connection import Connection, Limits
+    from gateway.filters import DEFER
+
+    old, new = TestIssuer(), TestIssuer()
+    published = [old]
+    now = [1000.0]
+
+    async def keys() -> dict[str, Any]:
+        return {"keys": [issuer.jwk() for issuer in published]}
+
+    verifier = TokenVerifier(StaticJwks(keys), issuer=ISSUER.issuer, audience="souk",
+                             refresh_interval=60.0, clock=lambda: now[0])
+    auth = Authenticator(GatewaySettings(), GatewayMetrics("gateway"), verifier=verifier)
+    conn = Connection(SimpleNamespace(limits=Limits()))  # type: ignore[arg-type]
+
+    def on_conn(token: str) -> Request:
+        request = scope(token)
+        request.conn = conn
+        return request
+
+    first, second = old.mint(sub="u-14", ttl=3600), old.mint(sub="u-15", ttl=3600)
+    for token in (first, second):
+        assert await auth(PRIVATE, on_conn(token)) is None
+    for token, user in ((first, "u-14"), (first, "u-14"), (second, "u-15"), (first, "u-14")):
+        request = on_conn(token)
+        assert auth.check(PRIVATE, request) is None and request.user == user
+    published[:] = [new]  # identity withdrew the old key
+    now[0] += 60
+    assert auth.check(PRIVATE, on_conn(first)) is DEFER
+    problem = await auth(PRIVATE, on_conn(first))
+    assert problem is not None and problem.status == 401
+    assert auth.check(PRIVATE, on_conn(first)) is DEFER  # the connection's memo forgot it too

@@ -129,3 +129,22 @@ def test_an_upstream_location_goes_out_only_as_relocate_makes_it(public: bytes |
     assert client_response_headers(raw, b"rid", relocate=relocate) == expected
     assert client_response_block(raw, b"rid", relocate) == header_block(expected)
     assert seen == [b"http://10.1.2.3:8001/v1/x/42"] * 2
+
+
+def test_a_connection_reuses_its_forwarded_lines_only_while_its_headers_repeat() -> None:
+    from types import SimpleNamespace
+
+    from gateway.connection import Connection, Limits
+    from gateway.headers import upstream_request_block
+
+    conn = Connection(SimpleNamespace(limits=Limits()))  # type: ignore[arg-type]
+    first = [(b"host", b"a:1"), (b"cookie", b"a=1")]
+    sequence = [first, list(first), [(b"host", b"a:1"), (b"cookie", b"a=2")],
+                [(b"connection", b"close, cookie"), (b"host", b"a:1"), (b"cookie", b"a=2")],
+                [(b"host", b"a:1")], first]
+    for headers in sequence:
+        for drop in (frozenset(), frozenset({b"cookie"}), frozenset()):
+            request = scope(headers)
+            request.conn = conn
+            assert upstream_request_block(request, b"rid", 5, drop=drop, user="u") == \
+                header_block(upstream_request_headers(request, b"rid", 5, drop=drop, user="u"))

@@ -52,9 +52,9 @@ class LeastOutstanding:
         self._counter = itertools.count()
 
     def pick(self, candidates: Sequence[T]) -> T | None:
-        if not candidates:
-            return None
         n = len(candidates)
+        if n < 2:
+            return candidates[0] if n else None
         offset = next(self._counter) % n
         best: T | None = None
         best_load = 0

@@ -38,6 +38,10 @@ class BreakerState(IntEnum):
     OPEN = 2
 
 
+# module constants: an enum member looked up on its class costs more than the check itself
+_CLOSED, _HALF_OPEN, _OPEN = BreakerState.CLOSED, BreakerState.HALF_OPEN, BreakerState.OPEN
+
+
 @dataclass(slots=True, eq=False, kw_only=True)
 class CircuitBreaker:
     """One service's breaker. ``ticket = allow()`` before a call (None: refused);
@@ -69,12 +73,12 @@ class CircuitBreaker:
     def allow(self) -> int | None:
         """The ticket of a call that may go to the service now, or None; a ticket in half-open
         admits a probe."""
-        if self.state is BreakerState.CLOSED:
+        if self.state is _CLOSED:
             return self._generation
-        if self.state is BreakerState.OPEN:
+        if self.state is _OPEN:
             if self._clock() - self._opened_at < self.open_seconds:
                 return None
-            self._enter(BreakerState.HALF_OPEN)
+            self._enter(_HALF_OPEN)
             self._probing = self._probe_successes = 0
         if self._probing + self._probe_successes >= self.probes:
             return None
@@ -83,7 +87,7 @@ class CircuitBreaker:
 
     def retry_after(self) -> float:
         """Seconds until the breaker lets a probe through (0 unless open)."""
-        if self.state is not BreakerState.OPEN:
+        if self.state is not _OPEN:
             return 0.0
         return max(0.0, self.open_seconds - (self._clock() - self._opened_at))
 
@@ -93,9 +97,9 @@ class CircuitBreaker:
             return  # admitted in another state: its outcome is old news
         slow = seconds >= self.slow_seconds
         if (not failed and not slow and not self._failures and not self._slow
-                and self.state is BreakerState.CLOSED and len(self._calls) >= self.window):
+                and self.state is _CLOSED and len(self._calls) >= self.window):
             return  # a full window of good calls stays one: nothing to count or drop
-        if self.state is BreakerState.HALF_OPEN:
+        if self.state is _HALF_OPEN:
             self._probing = max(0, self._probing - 1)
             if failed or slow:
                 self._open()
@@ -119,7 +123,7 @@ class CircuitBreaker:
 
     def release(self, ticket: int) -> None:
         """An admitted call ended with no verdict (the client went away): free its probe slot."""
-        if self.state is BreakerState.HALF_OPEN and ticket == self._generation:
+        if self.state is _HALF_OPEN and ticket == self._generation:
             self._probing = max(0, self._probing - 1)
 
     def _enter(self, state: BreakerState) -> None:
@@ -127,11 +131,11 @@ class CircuitBreaker:
         self._generation += 1
 
     def _open(self) -> None:
-        self._enter(BreakerState.OPEN)
+        self._enter(_OPEN)
         self._opened_at = self._clock()
         self._probing = self._probe_successes = 0
 
     def _close(self) -> None:
-        self._enter(BreakerState.CLOSED)
+        self._enter(_CLOSED)
         self._calls.clear()
         self._failures = self._slow = 0

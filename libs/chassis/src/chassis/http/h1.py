@@ -37,6 +37,7 @@ __all__ = ["H1Pool", "H1Response", "H1Transport", "Origin"]
 _TICK = 0.05  # seconds: the resolution of every timeout
 _HIGH_WATER = 256 * 1024  # unread streamed bytes before reading pauses
 _NO_BODY_STATUSES = frozenset({204, 304})
+_NO_CHUNKS: collections.deque[bytes] = collections.deque(maxlen=0)  # shared, always empty
 
 # called once per exchange with the response (head, and the body when small) or the failure
 Callback = Callable[["H1Response | None", "BaseException | None"], None]
@@ -113,7 +114,9 @@ class H1Response:
         self.content_length = content_length
         self.body: bytes | None = None  # the whole body, once it arrived
         self._conn = conn  # set while the body is still arriving
-        self._chunks: collections.deque[bytes] = collections.deque()
+        # a body that arrives whole never streams: no queue of its own
+        self._chunks: collections.deque[bytes] = (collections.deque() if conn is not None
+                                                   else _NO_CHUNKS)
         self._buffered = 0
         self._eof = conn is None
         self._error: BaseException | None = None

@@ -62,18 +62,28 @@ class RetryBudget:
         self._requests = [0] * self._size
         self._retries = [0] * self._size
         self._epochs = [-1] * self._size  # which time slot each bucket currently counts
+        # the bucket of the current slot and when that slot ends: a request within it is
+        # counted with one clock read and no arithmetic
+        self._index = 0
+        self._until = -1.0
 
     def _bucket(self) -> int:
-        epoch = int(self._clock() / self._bucket_seconds)
+        now = self._clock()
+        epoch = int(now / self._bucket_seconds)
         index = epoch % self._size
         if self._epochs[index] != epoch:  # a stale bucket from a previous turn of the ring
             self._epochs[index] = epoch
             self._requests[index] = self._retries[index] = 0
+        self._index = index
+        self._until = (epoch + 1) * self._bucket_seconds
         return index
 
     def request(self) -> None:
         """Count one request (its first attempt)."""
-        self._requests[self._bucket()] += 1
+        if self._clock() < self._until:
+            self._requests[self._index] += 1
+        else:
+            self._requests[self._bucket()] += 1
 
     def try_retry(self) -> bool:
         """Spend one retry if the budget allows it."""
