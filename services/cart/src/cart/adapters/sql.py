@@ -15,7 +15,12 @@ __all__ = ["SqlCarts"]
 # lines in the order they were first added; lines added together (a whole-cart replacement) by SKU
 _LINES = ("SELECT sku, quantity FROM cart_items WHERE user_id = :user_id "
           "ORDER BY added_at, sku")
-_VERSION = "SELECT version FROM carts WHERE user_id = :user_id"
+# a read in one statement (one round trip on PostgreSQL, and one snapshot): the version first
+# (absent: no cart yet), then the lines as _LINES gives them
+_CART = ("SELECT 0 AS part, '' AS sku, version AS n, NULL AS added_at FROM carts "
+         "WHERE user_id = :user_id UNION ALL "
+         "SELECT 1, sku, quantity, added_at FROM cart_items WHERE user_id = :user_id "
+         "ORDER BY part, added_at, sku")
 # an upsert takes the row lock on PostgreSQL (SQLite's BEGIN IMMEDIATE already serializes writers)
 _BUMP = """
     INSERT INTO carts (user_id, version, updated_at) VALUES (:user_id, 1, :now)
@@ -46,8 +51,10 @@ class SqlCarts(CartRepository):
         return tuple(CartLine(row["sku"], int(row["quantity"])) for row in rows)
 
     async def get(self, user_id: str) -> Cart:
-        version = await self._tx.fetch_value(_VERSION, {"user_id": user_id})
-        return Cart(user_id, await self._lines(user_id), int(version or 0))
+        rows = await self._tx.fetch_all(_CART, {"user_id": user_id})
+        version = int(rows[0]["n"]) if rows and rows[0]["part"] == 0 else 0
+        return Cart(user_id, tuple(CartLine(row["sku"], int(row["n"])) for row in rows
+                                   if row["part"] == 1), version)
 
     async def _bump(self, user_id: str, stamp: datetime | str | None) -> int:
         return int(await self._tx.fetch_value(_BUMP, {"user_id": user_id, "now": stamp}))
