@@ -59,8 +59,13 @@ class SqlCarts(CartRepository):
     async def _bump(self, user_id: str, stamp: datetime | str | None) -> int:
         return int(await self._tx.fetch_value(_BUMP, {"user_id": user_id, "now": stamp}))
 
+    async def touch(self, user_id: str, now: datetime) -> int:
+        return await self._bump(user_id, to_db_timestamp(self._dialect, now))
+
     async def lock(self, user_id: str, now: datetime) -> Cart:
-        version = await self._bump(user_id, to_db_timestamp(self._dialect, now))
+        # the lines are read after the row lock is held (a statement of their own: within one
+        # statement they would come from its snapshot, taken before any wait for the lock)
+        version = await self.touch(user_id, now)
         return Cart(user_id, await self._lines(user_id), version)
 
     async def replace(self, user_id: str, lines: Sequence[CartLine], now: datetime) -> Cart:
