@@ -33,6 +33,17 @@ _SET = """
 """
 _ADD = ("INSERT INTO cart_items (user_id, sku, quantity, added_at) "
         "VALUES (:user_id, :sku, :quantity, :now)")
+# PostgreSQL, once the cart's row is locked (so no other change to the cart runs meanwhile): the
+# lines become exactly these in one statement; the two parts touch different rows
+_REPLACE_LINES = """
+    WITH gone AS (DELETE FROM cart_items
+                  WHERE user_id = :user_id AND NOT (sku = ANY(CAST(:skus AS text[]))))
+    INSERT INTO cart_items (user_id, sku, quantity, added_at)
+    SELECT CAST(:user_id AS text), line.sku, line.quantity, CAST(:now AS timestamptz)
+    FROM unnest(CAST(:skus AS text[]), CAST(:quantities AS integer[])) AS line(sku, quantity)
+    ON CONFLICT (user_id, sku) DO UPDATE SET quantity = excluded.quantity,
+                                             added_at = excluded.added_at
+"""
 _REMOVE = "DELETE FROM cart_items WHERE user_id = :user_id AND sku = :sku"
 _CLEAR = "DELETE FROM cart_items WHERE user_id = :user_id"
 
@@ -71,6 +82,11 @@ class SqlCarts(CartRepository):
     async def replace(self, user_id: str, lines: Sequence[CartLine], now: datetime) -> Cart:
         stamp = to_db_timestamp(self._dialect, now)
         version = await self._bump(user_id, stamp)
+        if self._dialect == "postgresql":
+            await self._tx.execute(_REPLACE_LINES, {
+                "user_id": user_id, "now": stamp, "skus": [line.sku for line in lines],
+                "quantities": [line.quantity for line in lines]})
+            return Cart(user_id, tuple(sorted(lines, key=lambda line: line.sku)), version)
         await self._tx.execute(_CLEAR, {"user_id": user_id})
         if lines:
             await self._tx.execute_many(_ADD, [
