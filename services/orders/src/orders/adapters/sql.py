@@ -31,11 +31,11 @@ JOURNAL = ("INSERT INTO saga_journal (order_id, step, note, at) "
            "VALUES (:order_id, :step, :note, :at)")
 # PostgreSQL: the row and its journal entry in one statement (one round trip instead of two); the
 # entry is written only when the row was (a stale version or a used key writes neither)
-_JOURNAL_WHAT_IS = ("INSERT INTO saga_journal (order_id, step, note, at) "
+_JOURNAL_WRITTEN = ("INSERT INTO saga_journal (order_id, step, note, at) "
                     "SELECT id, CAST(:j_step AS text), CAST(:j_note AS text), "
                     "CAST(:j_at AS double precision) FROM written")
-INSERT_JOURNALED = f"WITH written AS ({INSERT} RETURNING id) {_JOURNAL_WHAT_IS}"
-SAVE_JOURNALED = f"WITH written AS ({SAVE} RETURNING id) {_JOURNAL_WHAT_IS}"
+INSERT_JOURNALED = f"WITH written AS ({INSERT} RETURNING id) {_JOURNAL_WRITTEN}"
+SAVE_JOURNALED = f"WITH written AS ({SAVE} RETURNING id) {_JOURNAL_WRITTEN}"
 
 
 def _lines_json(lines: tuple[OrderLine, ...]) -> str:
