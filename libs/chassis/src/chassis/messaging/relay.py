@@ -49,6 +49,8 @@ log = get_logger(__name__)
 
 # a published row is deleted: the outbox holds only what is still to go out
 DELETE_PUBLISHED = "DELETE FROM outbox WHERE msg_id = :msg_id"
+# PostgreSQL: one statement the server runs once, not once per row
+DELETE_PUBLISHED_ROWS = "DELETE FROM outbox WHERE msg_id = ANY(CAST(:msg_ids AS text[]))"
 # a second: a retry round costs only a window of refused publishes, and a longer wait would
 # outlast a cluster's leader election (or a restarted broker) by as much
 MAX_RETRY_DELAY = 1.0
@@ -249,7 +251,10 @@ class Relay:
         self._faults.crash_point("relay.after-publish")
         try:
             async with self._db.transaction() as tx:
-                await tx.execute_many(DELETE_PUBLISHED, [{"msg_id": r.msg_id} for r in rows])
+                if tx.dialect == "postgresql":
+                    await tx.execute(DELETE_PUBLISHED_ROWS, {"msg_ids": [r.msg_id for r in rows]})
+                else:
+                    await tx.execute_many(DELETE_PUBLISHED, [{"msg_id": r.msg_id} for r in rows])
         except BaseException:
             self._published = rows + self._published
             raise

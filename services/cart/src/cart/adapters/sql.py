@@ -15,7 +15,12 @@ __all__ = ["SqlCarts"]
 # lines in the order they were first added; lines added together (a whole-cart replacement) by SKU
 _LINES = ("SELECT sku, quantity FROM cart_items WHERE user_id = :user_id "
           "ORDER BY added_at, sku")
-_VERSION = "SELECT version FROM carts WHERE user_id = :user_id"
+# a read in one statement (one round trip on PostgreSQL, and one snapshot): the version first
+# (absent: no cart yet), then the lines as _LINES gives them
+_CART = ("SELECT 0 AS part, '' AS sku, version AS n, NULL AS added_at FROM carts "
+         "WHERE user_id = :user_id UNION ALL "
+         "SELECT 1, sku, quantity, added_at FROM cart_items WHERE user_id = :user_id "
+         "ORDER BY part, added_at, sku")
 # an upsert takes the row lock on PostgreSQL (SQLite's BEGIN IMMEDIATE already serializes writers)
 _BUMP = """
     INSERT INTO carts (user_id, version, updated_at) VALUES (:user_id, 1, :now)
@@ -28,6 +33,17 @@ _SET = """
 """
 _ADD = ("INSERT INTO cart_items (user_id, sku, quantity, added_at) "
         "VALUES (:user_id, :sku, :quantity, :now)")
+# PostgreSQL, once the cart's row is locked (so no other change to the cart runs meanwhile): the
+# lines become exactly these in one statement; the two parts touch different rows
+_REPLACE_LINES = """
+    WITH gone AS (DELETE FROM cart_items
+                  WHERE user_id = :user_id AND NOT (sku = ANY(CAST(:skus AS text[]))))
+    INSERT INTO cart_items (user_id, sku, quantity, added_at)
+    SELECT CAST(:user_id AS text), line.sku, line.quantity, CAST(:now AS timestamptz)
+    FROM unnest(CAST(:skus AS text[]), CAST(:quantities AS integer[])) AS line(sku, quantity)
+    ON CONFLICT (user_id, sku) DO UPDATE SET quantity = excluded.quantity,
+                                             added_at = excluded.added_at
+"""
 _REMOVE = "DELETE FROM cart_items WHERE user_id = :user_id AND sku = :sku"
 _CLEAR = "DELETE FROM cart_items WHERE user_id = :user_id"
 
@@ -46,19 +62,31 @@ class SqlCarts(CartRepository):
         return tuple(CartLine(row["sku"], int(row["quantity"])) for row in rows)
 
     async def get(self, user_id: str) -> Cart:
-        version = await self._tx.fetch_value(_VERSION, {"user_id": user_id})
-        return Cart(user_id, await self._lines(user_id), int(version or 0))
+        rows = await self._tx.fetch_all(_CART, {"user_id": user_id})
+        version = int(rows[0]["n"]) if rows and rows[0]["part"] == 0 else 0
+        return Cart(user_id, tuple(CartLine(row["sku"], int(row["n"])) for row in rows
+                                   if row["part"] == 1), version)
 
     async def _bump(self, user_id: str, stamp: datetime | str | None) -> int:
         return int(await self._tx.fetch_value(_BUMP, {"user_id": user_id, "now": stamp}))
 
+    async def touch(self, user_id: str, now: datetime) -> int:
+        return await self._bump(user_id, to_db_timestamp(self._dialect, now))
+
     async def lock(self, user_id: str, now: datetime) -> Cart:
-        version = await self._bump(user_id, to_db_timestamp(self._dialect, now))
+        # the lines are read after the row lock is held (a statement of their own: within one
+        # statement they would come from its snapshot, taken before any wait for the lock)
+        version = await self.touch(user_id, now)
         return Cart(user_id, await self._lines(user_id), version)
 
     async def replace(self, user_id: str, lines: Sequence[CartLine], now: datetime) -> Cart:
         stamp = to_db_timestamp(self._dialect, now)
         version = await self._bump(user_id, stamp)
+        if self._dialect == "postgresql":
+            await self._tx.execute(_REPLACE_LINES, {
+                "user_id": user_id, "now": stamp, "skus": [line.sku for line in lines],
+                "quantities": [line.quantity for line in lines]})
+            return Cart(user_id, tuple(sorted(lines, key=lambda line: line.sku)), version)
         await self._tx.execute(_CLEAR, {"user_id": user_id})
         if lines:
             await self._tx.execute_many(_ADD, [

@@ -75,7 +75,7 @@ async def remove_item(uow: CartUnitOfWork, user_id: str, sku: str, now: datetime
 async def clear_cart(uow: CartUnitOfWork, user_id: str, now: datetime) -> None:
     """Empty the cart (an empty one too: its version still counts the change)."""
     async with uow() as carts:
-        await carts.lock(user_id, now)
+        await carts.touch(user_id, now)
         await carts.clear(user_id)
 
 
@@ -88,5 +88,5 @@ async def remove_ordered_lines(carts: CartRepository, user_id: str, skus: Iterab
     present = [sku for sku in ordered if cart.line(sku) is not None]
     if not present:
         return 0
-    await carts.lock(user_id, now)
+    await carts.touch(user_id, now)
     return await carts.remove(user_id, present)

@@ -49,6 +49,17 @@ async def test_a_replacement_answers_what_a_read_gives(
         assert (await repo.get("bob")).version == 0
 
 
+async def test_a_replacement_over_lines_it_shares_holds_exactly_its_lines(
+        carts: SqlUnitOfWork[CartRepository]) -> None:
+    async with carts() as repo:
+        await repo.replace("alice", [CartLine("KIT-1", 1), CartLine("KIT-2", 2)], NOW)
+    async with carts() as repo:
+        replaced = await repo.replace("alice", [CartLine("KIT-2", 5), CartLine("BOOK-1", 1)], NOW)
+    async with carts(readonly=True) as repo:
+        assert await repo.get("alice") == replaced
+    assert replaced.lines == (CartLine("BOOK-1", 1), CartLine("KIT-2", 5))
+
+
 async def test_a_failed_replacement_leaves_the_cart_as_it_was(
         carts: SqlUnitOfWork[CartRepository]) -> None:
     async with carts() as repo:

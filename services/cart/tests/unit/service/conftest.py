@@ -61,8 +61,12 @@ class FakeCarts:
         return Cart(user_id, tuple(self.state.lines.get(user_id, ())),
                     self.state.versions.get(user_id, 0))
 
-    async def lock(self, user_id: str, now: datetime) -> Cart:
+    async def touch(self, user_id: str, now: datetime) -> int:
         self.state.versions[user_id] = self.state.versions.get(user_id, 0) + 1
+        return self.state.versions[user_id]
+
+    async def lock(self, user_id: str, now: datetime) -> Cart:
+        await self.touch(user_id, now)
         return await self.get(user_id)
 
     async def replace(self, user_id: str, lines: Sequence[CartLine], now: datetime) -> Cart:

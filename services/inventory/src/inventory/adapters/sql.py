@@ -60,6 +60,16 @@ _INSERT_RESERVATION = """
             :updated_at)
     ON CONFLICT (order_id) DO NOTHING
 """
+# PostgreSQL: a reservation that holds stock and its hold in one statement (the stock rows are
+# already locked by ``available``'s FOR UPDATE, so nothing is waited for in between)
+_INSERT_HOLDING = """
+    WITH added AS (""" + _INSERT_RESERVATION + """ RETURNING order_id),
+    held AS (
+        UPDATE stock SET available = stock.available - line.q, reserved = stock.reserved + line.q
+        FROM unnest(CAST(:skus AS text[]), CAST(:qs AS bigint[])) AS line(sku, q)
+        WHERE stock.sku = line.sku AND EXISTS (SELECT 1 FROM added))
+    SELECT count(*) FROM added
+"""  # noqa: S608 (constants only)
 _FINISH_ACTIVE = """
     UPDATE reservations SET status = :status, updated_at = :now
     WHERE order_id = :order_id AND status = 'ACTIVE'
@@ -178,14 +188,23 @@ class SqlInventory(InventoryRepository):
         return None if row is None else _reservation(row)
 
     async def add_reservation_if_absent(self, reservation: Reservation) -> bool:
-        inserted = await self._tx.execute(_INSERT_RESERVATION, {
+        row = {
             "order_id": reservation.order_id, "status": reservation.status.value,
             "lines": dump_lines(reservation.lines),
             "idempotency_key": reservation.idempotency_key, "reason": reservation.reason,
             "created_at": self._ts(reservation.created_at),
             "expires_at": self._ts(reservation.expires_at),
-            "updated_at": self._ts(reservation.updated_at)})
-        return inserted > 0
+            "updated_at": self._ts(reservation.updated_at)}
+        holding = reservation.holds_stock and bool(reservation.lines)
+        if holding and self._tx.dialect == "postgresql":
+            lines = _rows(reservation.lines)
+            return bool(await self._tx.fetch_value(_INSERT_HOLDING, row | {
+                "skus": [line["sku"] for line in lines], "qs": [line["q"] for line in lines]}))
+        if not await self._tx.execute(_INSERT_RESERVATION, row):
+            return False
+        if holding:
+            await self.hold(reservation.lines)
+        return True
 
     async def finish_active(self, order_id: str, status: Status,
                             now: datetime) -> Quantities | None:

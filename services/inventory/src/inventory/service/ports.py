@@ -63,7 +63,8 @@ class InventoryRepository(Protocol):
 
     async def add_reservation_if_absent(self, reservation: Reservation) -> bool:
         """Insert unless the order has a reservation (even one being inserted right now); True if
-        this call inserted it."""
+        this call inserted it. An inserted reservation that holds stock (``holds_stock``) has its
+        lines held with it (as :meth:`hold`), so the two never part."""
         ...
 
     async def finish_active(self, order_id: str, status: Status,

@@ -43,12 +43,10 @@ async def reserve_stock(store: InventoryRepository, order_id: str, idempotency_k
     reservation = (Reservation.hold(order_id, idempotency_key, wanted, now, ttl)
                    if rejection is None
                    else Reservation.rejected(order_id, idempotency_key, wanted, now, rejection))
-    if not await store.add_reservation_if_absent(reservation):
+    if not await store.add_reservation_if_absent(reservation):  # holds ``wanted`` if it inserts
         existing = await store.get_reservation(order_id)
         # absent only if deleted in between, which nothing does; refuse rather than hold twice
         return existing.answer() if existing is not None else Rejection("conflict")
-    if rejection is None:
-        await store.hold(wanted)
     return rejection
 
 

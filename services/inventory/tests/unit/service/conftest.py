@@ -99,6 +99,9 @@ class InMemoryInventory:
         if reservation.order_id in self.reservations:
             return False
         self.reservations[reservation.order_id] = reservation
+        if reservation.holds_stock:
+            await self.hold(reservation.lines)
+            self.statements -= 1  # the insert's statement holds them (one on PostgreSQL)
         return True
 
     async def finish_active(self, order_id: str, status: Status,

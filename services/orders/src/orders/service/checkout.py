@@ -16,7 +16,7 @@ from orders.domain.errors import CartUnavailable, EmptyCart, IdempotencyKeyReuse
 from orders.domain.order import Order
 from orders.domain.saga import Status
 from orders.service.ports import CartReader, OrdersUnitOfWork, SagaRecord
-from orders.service.saga_runner import SagaRunner
+from orders.service.saga_runner import SagaRunner, journal_entry
 
 __all__ = ["Placed", "place_order", "request_hash"]
 
@@ -79,7 +79,8 @@ async def place_order(uow: OrdersUnitOfWork, carts: CartReader, runner: SagaRunn
     async with uow() as orders:
         if not await orders.insert(order, start.saga, idempotency_key=idempotency_key,
                                    request_hash=digest, card_token=card_token,
-                                   trace_parent=record.trace_parent):
+                                   trace_parent=record.trace_parent,
+                                   journal=journal_entry(record, start, now)):
             inserted = False
         else:
             inserted = True

@@ -74,14 +74,16 @@ class OrdersRepository(Protocol):
         ...
 
     async def insert(self, order: Order, saga: Saga, *, idempotency_key: str, request_hash: str,
-                     card_token: str, trace_parent: str) -> bool:
-        """False when an order with this user and key exists already."""
+                     card_token: str, trace_parent: str, journal: JournalEntry) -> bool:
+        """Store a new order with its saga's first journal entry; False (nothing stored) when
+        an order with this user and key exists already."""
         ...
 
     async def load(self, order_id: str) -> SagaRecord | None: ...
 
-    async def save(self, saga: Saga, *, now: float) -> bool:
-        """Store the saga if nobody changed it since it was read (its version); False if not."""
+    async def save(self, saga: Saga, *, now: float, journal: JournalEntry) -> bool:
+        """Store the saga and its journal entry if nobody changed it since it was read (its
+        version); False (nothing stored) if not."""
         ...
 
     async def journal(self, order_id: str, step: str, note: str, at: float) -> None: ...

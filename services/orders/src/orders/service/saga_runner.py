@@ -22,9 +22,15 @@ from orders.domain import saga as machine
 from orders.domain.order import Order
 from orders.domain.saga import Command, Deadlines, Reply, Step, Transition
 from orders.service.notices import StatusNotices
-from orders.service.ports import OrdersRepository, OrdersUnitOfWork, SagaMetrics, SagaRecord
+from orders.service.ports import (
+    JournalEntry,
+    OrdersRepository,
+    OrdersUnitOfWork,
+    SagaMetrics,
+    SagaRecord,
+)
 
-__all__ = ["SagaRunner", "command_message", "step_name"]
+__all__ = ["SagaRunner", "command_message", "journal_entry", "step_name"]
 
 log = get_logger(__name__)
 
@@ -62,6 +68,11 @@ def _final_order(record: SagaRecord, transition: Transition, now: float) -> Orde
     return Order(id=saga.order_id, user_id=record.user_id, status=saga.status,
                  total_minor=record.total_minor, currency=record.currency, lines=record.lines,
                  reason=saga.reason, created_at=record.created_at, updated_at=now)
+
+
+def journal_entry(record: SagaRecord, transition: Transition, now: float) -> JournalEntry:
+    """What the journal keeps of a transition: the step it left and why."""
+    return JournalEntry(str(record.saga.step), transition.note, now)
 
 
 def step_name(transition: Transition) -> str:
@@ -110,10 +121,17 @@ class SagaRunner:
                     now: float, *, stored: bool = False) -> bool:
         """Store a transition with its journal entry and messages; False if the saga moved
         meanwhile (another instance), in which case nothing is written. ``stored``: the saga row
-        already holds the new state (a new order's first step)."""
+        already holds the new state and its journal entry (a new order's first step: see
+        :func:`journal_entry`)."""
         saga = transition.saga
-        if transition.changed and not stored and not await orders.save(saga, now=now):
-            return False
+        entry = journal_entry(record, transition, now)
+        if stored:
+            pass  # its journal entry was stored with it
+        elif transition.changed:
+            if not await orders.save(saga, now=now, journal=entry):
+                return False
+        else:
+            await orders.journal(saga.order_id, entry.step, entry.note, entry.at)
         order_id = saga.order_id
         span = current_span()
         if span.is_recording():
@@ -121,7 +139,6 @@ class SagaRunner:
             span.add_event(step_name(transition), {"saga.status": str(saga.status)})
             if transition.cancelled:  # every failed checkout's trace is kept, edge to end
                 self.tracing.keep(span)
-        await orders.journal(order_id, str(record.saga.step), transition.note, now)
         for command in transition.commands:
             orders.publish(command_message(record, command), msg_id=command.msg_id,
                            correlation_id=order_id)
@@ -217,9 +234,9 @@ class SagaRunner:
             due = await orders.overdue(since + max(self.deadlines.values()), limit)
             for record in due:
                 transition = machine.restart_deadline(record.saga, since, self.deadlines)
-                if transition.changed and await orders.save(transition.saga, now=since):
-                    await orders.journal(record.saga.order_id, str(record.saga.step),
-                                         transition.note, since)
+                if transition.changed and await orders.save(
+                        transition.saga, now=since,
+                        journal=journal_entry(record, transition, since)):
                     moved += 1
         if moved:
             log.info("saga deadlines restarted after a broker outage or a start", sagas=moved)

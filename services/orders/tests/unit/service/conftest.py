@@ -50,9 +50,10 @@ class FakeOrders:
         return None
 
     async def insert(self, order: Order, saga: Saga, *, idempotency_key: str, request_hash: str,
-                     card_token: str, trace_parent: str) -> bool:
+                     card_token: str, trace_parent: str, journal: JournalEntry) -> bool:
         if await self.find_by_key(order.user_id, idempotency_key) is not None:
             return False
+        await self.journal(order.id, journal.step, journal.note, journal.at)
         record = SagaRecord(saga=saga, user_id=order.user_id, total_minor=order.total_minor,
                             currency=order.currency, lines=order.lines, card_token=card_token,
                             created_at=order.created_at, trace_parent=trace_parent)
@@ -63,10 +64,11 @@ class FakeOrders:
         stored = self.state.orders.get(order_id)
         return None if stored is None else stored.record
 
-    async def save(self, saga: Saga, *, now: float) -> bool:
+    async def save(self, saga: Saga, *, now: float, journal: JournalEntry) -> bool:
         stored = self.state.orders[saga.order_id]
         if stored.record.saga.version != saga.version:
             return False
+        await self.journal(saga.order_id, journal.step, journal.note, journal.at)
         new = replace(saga, version=saga.version + 1)
         stored.record = replace(stored.record, saga=new)
         stored.order = replace(stored.order, status=new.status, reason=new.reason,

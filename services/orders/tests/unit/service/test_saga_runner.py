@@ -15,6 +15,7 @@ from orders.domain import saga as machine
 from orders.domain.saga import Reply, ReplyKind, Status, Step
 from orders.service.checkout import place_order
 from orders.service.notices import StatusNotices
+from orders.service.ports import JournalEntry
 from orders.service.saga_runner import SagaRunner, step_name
 
 from .conftest import DEADLINES, LAMP, FakeCarts, FakeMetrics, FakeUnitOfWork
@@ -131,11 +132,11 @@ async def test_a_stale_reply_changes_nothing(uow: FakeUnitOfWork, carts: FakeCar
 async def test_a_saga_moved_by_someone_else_raises_and_writes_nothing(
         uow: FakeUnitOfWork, carts: FakeCarts, runner: SagaRunner) -> None:
     oid = await new_order(uow, carts, runner)
-    journal = len(uow.state.journal)
     stored = uow.state.orders[oid]
     stale = stored.record
     async with uow() as orders:  # another instance saves first
-        await orders.save(stale.saga, now=1.0)
+        await orders.save(stale.saga, now=1.0, journal=JournalEntry("reserve", "elsewhere", 1.0))
+    journal = len(uow.state.journal)
     with pytest.raises(RuntimeError, match="changed concurrently"):
         async with uow() as orders:
             orders.load = lambda order_id: _async(stale)  # type: ignore[method-assign]

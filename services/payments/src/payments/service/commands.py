@@ -123,8 +123,7 @@ async def authorize_payment(payments: PaymentsRepository, metrics: PaymentMetric
                                    cmd.currency, card_token_kind(cmd.card_token))
     await payments.append(stream, [AuthorizationRequested(
         cmd.user_id, cmd.amount_minor, cmd.currency, request.card_token_kind,
-        cmd.idempotency_key, cmd.capture)])
-    await payments.claim(cmd.order_id, lease, now)  # the row is this transaction's: ours
+        cmd.idempotency_key, cmd.capture)], claim=(lease, now))  # the row is this transaction's
     return request
 
 

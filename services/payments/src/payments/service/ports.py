@@ -78,9 +78,13 @@ class PaymentsRepository(Protocol):
         """Every event of the stream, oldest first (an empty stream if there is none)."""
         ...
 
-    async def append(self, stream: Stream, events: Sequence[PaymentEvent]) -> Stream:
+    async def append(self, stream: Stream, events: Sequence[PaymentEvent], *,
+                     claim: tuple[Lease, float] | None = None) -> Stream:
         """Append after ``stream.version`` and update the projection in the same transaction;
-        ``ConcurrencyConflict`` if another writer appended since ``stream`` was read."""
+        ``ConcurrencyConflict`` if another writer appended since ``stream`` was read. With
+        ``claim`` (a lease and now), the payment the events leave pending is claimed for the
+        lease's owner in the same write, whoever held it: for the payment this transaction just
+        asked for."""
         ...
 
     async def claim(self, order_id: str, lease: Lease, now: float) -> bool:

@@ -60,11 +60,15 @@ class InMemoryPayments:
     async def load(self, order_id: str) -> Stream:
         return self._store.stream(order_id)
 
-    async def append(self, stream: Stream, events: Sequence[PaymentEvent]) -> Stream:
+    async def append(self, stream: Stream, events: Sequence[PaymentEvent], *,
+                     claim: tuple[Lease, float] | None = None) -> Stream:
         current = self._store.streams.setdefault(stream.order_id, [])
         if len(current) != stream.version:
             raise ConcurrencyConflict(stream.order_id)
         current.extend(StoredEvent(len(current) + i, e, T0) for i, e in enumerate(events, 1))
+        if claim is not None:
+            lease, now = claim
+            self._store.claims[stream.order_id] = (lease.owner, now + lease.seconds)
         return self._store.stream(stream.order_id)
 
     async def claim(self, order_id: str, lease: Lease, now: float) -> bool:
