@@ -37,8 +37,8 @@ database = true
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with checkout_shop(tmp_path_factory, "souk-tracing", TOPOLOGY) as shop:
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[Checkout]:
+    with checkout_shop(tmp_path_factory, "souk-tracing", TOPOLOGY, engine) as shop:
         yield shop
 
 
