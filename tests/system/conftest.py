@@ -30,6 +30,7 @@ tests together, engine by engine, and stop its platform after the last of them.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -37,10 +38,10 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -50,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOUK = [sys.executable, "-m", "souk.main"]
 ENGINES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 ENGINE_NAMES = ["sqlite", "postgres"]
+T = TypeVar("T")
 PREFIX = "souk_systest_"  # the test platforms' databases on the PostgreSQL server
 
 
@@ -131,6 +133,13 @@ async def _drop_prefixed(server: str, prefix: str) -> list[str]:
     return await drop_databases(server, [str(row["datname"]) for row in rows])
 
 
+def _apart(work: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run(work)`` in a thread of its own: a teardown may run where an event loop is
+    running already (Playwright's sync API keeps one in the test's thread)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, work).result()
+
+
 @contextlib.contextmanager
 def launch(home: Path, topology_text: str, gateway_port: int,
            engine: str = "sqlite") -> Iterator[Platform]:
@@ -153,7 +162,7 @@ def launch(home: Path, topology_text: str, gateway_port: int,
         for pid in pids:
             if pid_alive(pid):
                 os.kill(pid, 9)
-        left = asyncio.run(_drop_prefixed(postgres_server(), prefix)) if engine == "postgres" else []
+        left = _apart(_drop_prefixed(postgres_server(), prefix)) if engine == "postgres" else []
     assert not passed or (down.returncode == 0 and not left), (
         f"souk down exited {down.returncode}, left databases {left}\n{down.stdout[-2000:]}"
         f"\n{down.stderr[-2000:]}")
