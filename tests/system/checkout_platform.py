@@ -72,6 +72,10 @@ database = false
 env = {{ GATEWAY_RATE_LIMIT = "100000/minute" }}
 """
 
+# payments reaches the broker and its database through fault proxies (`souk fault`)
+FAULTS_TOPOLOGY = CHECKOUT_TOPOLOGY.replace(
+    "[platform]\n", '[platform]\nfault_proxies = ["payments"]\n', 1)
+
 PROBLEM = "application/problem+json"
 
 
@@ -168,13 +172,54 @@ class Checkout:
 
 @contextlib.contextmanager
 def checkout_shop(tmp_path_factory: pytest.TempPathFactory, name: str,
-                  topology: str = CHECKOUT_TOPOLOGY) -> Iterator[Checkout]:
-    """A platform of ``topology`` (its gateway port filled in) in a fresh home named ``name``,
-    for a test module's shop fixture; stopped afterwards."""
+                  topology: str = CHECKOUT_TOPOLOGY, engine: str = "sqlite") -> Iterator[Checkout]:
+    """A platform of ``topology`` (its gateway port filled in) on ``engine`` in a fresh home
+    named ``name``, for a test module's shop fixture; stopped (and purged) afterwards."""
     port = free_port()
-    with launch(tmp_path_factory.mktemp(name), topology.format(gateway_port=port), port) as plat:
+    with launch(tmp_path_factory.mktemp(f"{name}-{engine}"), topology.format(gateway_port=port),
+                port, engine) as plat:
         yield Checkout(plat)
 
 
 def python() -> str:
     return sys.executable
+
+
+# The modules that share a platform, one per group and engine, in this order (in a group, the
+# ones that count exactly or only read first, the ones that kill processes last):
+# tests/system/conftest.py runs each group's tests together, engine by engine, and stops the
+# platform after the last of them. Each module leaves it as it found it: every process running
+# and released, every order terminal (`souk verify`), live settings rolled back.
+SHARED = {"test_metrics": "checkout", "test_prometheus": "checkout", "test_checkout": "checkout",
+          "test_live_config": "checkout", "test_availability": "checkout",
+          "test_chaos": "checkout",
+          "test_web_session": "web", "test_web_accessibility": "web",
+          "test_web_storefront": "web",
+          "test_faults": "faults", "test_database_faults": "faults",
+          # last: its last test stops the platform
+          "test_identity_edge": "foundation", "test_platform": "foundation"}
+_shared: dict[tuple[str, str], tuple[contextlib.ExitStack, Checkout]] = {}
+
+
+def shared_shop(tmp_path_factory: pytest.TempPathFactory, engine: str, group: str = "checkout",
+                topology: str = CHECKOUT_TOPOLOGY) -> Checkout:
+    """The platform of ``topology`` on ``engine`` shared by the modules of ``group`` in
+    ``SHARED``, started by the first of them."""
+    if (group, engine) not in _shared:
+        stack = contextlib.ExitStack()
+        try:
+            shop = stack.enter_context(
+                checkout_shop(tmp_path_factory, f"souk-{group}", topology, engine))
+        except BaseException:
+            stack.close()
+            raise
+        _shared[group, engine] = (stack, shop)
+    return _shared[group, engine][1]
+
+
+def close_shared(group: str | None = None, engine: str | None = None) -> None:
+    """Stop (and purge) the shared platform of ``group`` on ``engine``, or every one."""
+    for key in list(_shared):
+        if group is None or key == (group, engine):
+            stack, _ = _shared.pop(key)
+            stack.close()

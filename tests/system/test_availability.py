@@ -7,12 +7,11 @@ import json
 import os
 import signal
 import time
-from collections.abc import Iterator
 
 import aiohttp
 import pytest
 
-from .checkout_platform import Checkout, Shopper, checkout_shop
+from .checkout_platform import Checkout, Shopper, shared_shop
 from .conftest import pid_alive
 
 pytestmark = pytest.mark.system
@@ -21,9 +20,8 @@ OUTAGE = 60.0  # what issue 10 asks for
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with checkout_shop(tmp_path_factory, "souk-availability") as shop:
-        yield shop
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Checkout:
+    return shared_shop(tmp_path_factory, engine)  # one platform per engine, see SHARED
 
 
 async def wait_until(what: str, check, timeout: float) -> None:  # type: ignore[no-untyped-def]

@@ -7,13 +7,12 @@ and read back here from its journal."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .checkout_platform import Checkout, checkout_shop
+from .checkout_platform import Checkout, shared_shop
 from .conftest import ROOT
 
 pytestmark = pytest.mark.system
@@ -23,9 +22,8 @@ KILLED = ["orders-1", "inventory-1", "payments-1", "nats-1", "registry-1", "gate
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with checkout_shop(tmp_path_factory, "souk-chaos") as shop:
-        yield shop
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Checkout:
+    return shared_shop(tmp_path_factory, engine)  # one platform per engine, see SHARED
 
 
 def outputs(runs: list[dict[str, Any]]) -> dict[str, Any]:

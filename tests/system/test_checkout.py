@@ -10,21 +10,19 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
 
 import aiohttp
 import nats
 import pytest
 
-from .checkout_platform import Checkout, checkout_shop
+from .checkout_platform import Checkout, shared_shop
 
 pytestmark = pytest.mark.system
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with checkout_shop(tmp_path_factory, "souk-checkout") as shop:
-        yield shop
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Checkout:
+    return shared_shop(tmp_path_factory, engine)  # one platform per engine, see SHARED
 
 
 async def a_sku(s: aiohttp.ClientSession, shop: Checkout, index: int = 0) -> str:

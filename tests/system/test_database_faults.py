@@ -1,61 +1,31 @@
 """A service cut from its PostgreSQL database, through the fault proxy (`souk fault partition
 payments database`), during checkouts: nothing is lost, and once healed every order ends and
 `souk verify` is clean. Needs a PostgreSQL server (``SOUK_TEST_POSTGRES_URL``): a SQLite file has
-no network to cut."""
+no network to cut. Every service of the platform is on PostgreSQL (the system suite's
+``postgres`` engine, tests/system/conftest.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-import uuid
-from collections.abc import Iterator
-from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 import pytest
 
-from chassis.testing import postgres_url_or_skip_reason
-
-from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout, Shopper, checkout_shop
+from .checkout_platform import FAULTS_TOPOLOGY, Checkout, Shopper, shared_shop
+from .conftest import only_on
 from .test_faults import TERMINAL, a_sku, all_terminal, settled_as
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
 
-async def _admin(url: str, statement: str) -> None:
-    import asyncpg
-
-    from chassis.db.postgres import asyncpg_dsn
-
-    conn = await asyncpg.connect(asyncpg_dsn(url))
-    try:
-        await conn.execute(statement)
-    finally:
-        await conn.close()
+engine = only_on("postgres")
 
 
 @pytest.fixture(scope="module")
-def payments_database() -> Iterator[str]:
-    """A fresh database for payments on the test server; dropped afterwards."""
-    url, reason = postgres_url_or_skip_reason()
-    if url is None:
-        pytest.skip(reason)
-    name = f"souk_test_faults_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_admin(url, f'CREATE DATABASE "{name}"'))
-    try:
-        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
-    finally:
-        asyncio.run(_admin(url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-@pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory, payments_database: str) -> Iterator[Checkout]:
-    topology = CHECKOUT_TOPOLOGY.replace(
-        "[platform]\n", '[platform]\nfault_proxies = ["payments"]\n', 1).replace(
-        'env = {{ PAYMENTS_TIMEOUT_DELAY = "4" }}',
-        f'env = {{{{ PAYMENTS_TIMEOUT_DELAY = "4", PAYMENTS_DATABASE_URL = "{payments_database}" }}}}', 1)
-    with checkout_shop(tmp_path_factory, "souk-db-faults", topology) as shop:
-        yield shop
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Checkout:
+    """The checkout platform on PostgreSQL per service, payments behind the fault proxy (shared
+    with test_faults.py's, see SHARED)."""
+    return shared_shop(tmp_path_factory, engine, "faults", FAULTS_TOPOLOGY)
 
 
 async def test_payments_cut_from_its_database_during_checkouts_then_healed_ends_clean(

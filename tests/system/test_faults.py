@@ -6,15 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
 import aiohttp
 import pytest
 
-from chassis.testing import free_port
-
-from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout, Shopper
-from .conftest import launch
+from .checkout_platform import FAULTS_TOPOLOGY, Checkout, Shopper, shared_shop
 
 pytestmark = pytest.mark.system
 
@@ -22,13 +18,8 @@ TERMINAL = ("CONFIRMED", "CANCELLED")
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    home = tmp_path_factory.mktemp("souk-faults")
-    port = free_port()
-    topology = CHECKOUT_TOPOLOGY.format(gateway_port=port).replace(
-        "[platform]\n", '[platform]\nfault_proxies = ["payments"]\n', 1)
-    with launch(home, topology, port) as plat:
-        yield Checkout(plat)
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Checkout:
+    return shared_shop(tmp_path_factory, engine, "faults", FAULTS_TOPOLOGY)  # see SHARED
 
 
 async def a_sku(s: aiohttp.ClientSession, shop: Checkout) -> str:

@@ -11,13 +11,13 @@ import json
 import os
 import signal
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import pytest
 
-from .checkout_platform import Checkout, checkout_shop
+from .checkout_platform import Checkout, shared_shop
 from .conftest import pid_alive
 
 pytestmark = pytest.mark.system
@@ -27,9 +27,8 @@ PRODUCTS = "/api/v1/catalog/products?limit=1"
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with checkout_shop(tmp_path_factory, "souk-live") as shop:
-        yield shop
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Checkout:
+    return shared_shop(tmp_path_factory, engine)  # one platform per engine, see SHARED
 
 
 def config(shop: Checkout, *args: str, check: bool = True) -> Any:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from .checkout_platform import Checkout, Shopper, checkout_shop
+from .checkout_platform import Checkout, Shopper, shared_shop
 
 pytestmark = pytest.mark.system
 
@@ -58,9 +58,8 @@ class Delta:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with checkout_shop(tmp_path_factory, "souk-metrics") as shop:
-        yield shop
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Checkout:
+    return shared_shop(tmp_path_factory, engine)  # one platform per engine, see SHARED
 
 
 async def scrape_all(s: aiohttp.ClientSession, shop: Checkout) -> dict[str, Scrape]:

@@ -33,7 +33,7 @@ from souk.load import LoadProgress, run_load
 from souk.state import signal_group
 
 from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout, checkout_shop
-from .conftest import pid_alive
+from .conftest import only_on, pid_alive
 
 pytestmark = pytest.mark.system
 
@@ -49,9 +49,12 @@ PROBE_EVERY = 0.02
 KILL_AFTER, AFTER_KILL, CAP = 150, 300, 20_000
 
 
+engine = only_on("sqlite")  # the broker's replication; see tests/system/conftest.py
+
+
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with checkout_shop(tmp_path_factory, "souk-nats-cluster", CLUSTER_TOPOLOGY) as shop:
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[Checkout]:
+    with checkout_shop(tmp_path_factory, "souk-nats-cluster", CLUSTER_TOPOLOGY, engine) as shop:
         yield shop
 
 

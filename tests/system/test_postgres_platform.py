@@ -3,7 +3,8 @@ each of orders, inventory and payments sharing their service's database: 600 che
 concurrency 16 (a fifth declined) with one orders instance SIGKILLed during them; no checkout
 fails, every order ends, no payment is authorized or captured twice, `souk verify` is clean.
 One platform launch. Needs a PostgreSQL server (``SOUK_TEST_POSTGRES_URL``); the databases are
-dropped afterwards with ``souk down --purge``."""
+dropped afterwards with ``souk down --purge``. PostgreSQL only: instances sharing their service's
+database is what a server allows and a SQLite file does not."""
 
 from __future__ import annotations
 
@@ -13,16 +14,15 @@ import os
 import signal
 import time
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from chassis.testing import postgres_url_or_skip_reason
 from souk.postgres import service_url
 
 from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout, checkout_shop
+from .conftest import only_on
 
 pytestmark = [pytest.mark.system, pytest.mark.postgres]
 
@@ -30,38 +30,25 @@ CHECKOUTS, CONCURRENCY = 600, 16
 SHARED = ("orders", "inventory", "payments")  # two instances each, one database each
 
 
-def _topology(server: str, prefix: str) -> str:
-    text = CHECKOUT_TOPOLOGY.replace(
-        "[platform]\n", f'[platform]\npostgres = "{server}"\npostgres_prefix = "{prefix}"\n', 1)
+def _topology() -> str:
+    text = CHECKOUT_TOPOLOGY
     for service in SHARED:
         text = text.replace(f"[services.{service}]\ninstances = 1\n",
                             f"[services.{service}]\ninstances = 2\n", 1)
     return text
 
 
-async def _drop_all(server: str, prefix: str) -> None:
-    from souk.postgres import drop_databases
-
-    names = [row["datname"] for row in await _query(
-        server, f"SELECT datname FROM pg_database WHERE datname LIKE '{prefix}\\_%'")]
-    await drop_databases(server, [str(name) for name in names])
+engine = only_on("postgres")
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    server, reason = postgres_url_or_skip_reason()
-    if server is None:
-        pytest.skip(reason)
-    prefix = f"souk_systest_{uuid.uuid4().hex[:10]}"  # nothing else on the server has it
-    topology = _topology(server, prefix)
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[Checkout]:
+    """The checkout platform on the suite's ``postgres`` engine (tests/system/conftest.py: a
+    fresh prefix, purged afterwards), two instances each of orders, inventory and payments."""
+    topology = _topology()
     assert topology.count("instances = 2") == len(SHARED)
-    try:
-        with checkout_shop(tmp_path_factory, "souk-postgres", topology) as shop:
-            yield shop
-        # the platform is down; its databases stay until purged
-        assert shop.souk("down", "--purge").returncode == 0
-    finally:
-        asyncio.run(_drop_all(server, prefix))  # whatever a failed start or test left
+    with checkout_shop(tmp_path_factory, "souk-postgres", topology, engine) as shop:
+        yield shop
 
 
 def _databases(shop: Checkout) -> tuple[str, dict[str, str]]:

@@ -21,7 +21,7 @@ import yaml
 
 from chassis.testing import free_port
 
-from .checkout_platform import Checkout, checkout_shop
+from .checkout_platform import Checkout, shared_shop
 from .conftest import ROOT
 
 pytestmark = pytest.mark.system
@@ -76,9 +76,8 @@ def prometheus_binary() -> str:
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with checkout_shop(tmp_path_factory, "souk-prometheus") as shop:
-        yield shop
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Checkout:
+    return shared_shop(tmp_path_factory, engine)  # one platform per engine, see SHARED
 
 
 def scrape_config(registry_url: str) -> str:

@@ -52,7 +52,7 @@ LOAD = 300  # checkouts per background load, 40% declined (cancelled)
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[Checkout]:
     home = tmp_path_factory.mktemp("souk-rolling")
     code = home / "code"
     code.mkdir()
@@ -63,7 +63,7 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
         f'[services.notifications]\ninstances = 1\ndatabase = true\nmodule = "{MODULE}"\n'
         f'env = {{ PYTHONPATH = "{code}" }}\n')
     assert MODULE in topology
-    with launch(home, topology, port) as plat:
+    with launch(home, topology, port, engine) as plat:
         yield Checkout(plat)
 
 

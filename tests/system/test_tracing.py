@@ -37,19 +37,20 @@ database = true
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with checkout_shop(tmp_path_factory, "souk-tracing", TOPOLOGY) as shop:
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[Checkout]:
+    with checkout_shop(tmp_path_factory, "souk-tracing", TOPOLOGY, engine) as shop:
         yield shop
 
 
-_ADMIN: dict[str, str] = {}
+_ADMIN: dict[str, dict[str, str]] = {}  # platform (its gateway) -> its operator's headers
 
 
 async def admin(s: aiohttp.ClientSession, shop: Checkout) -> dict[str, str]:
-    """The operator's headers, signed in once (the edge limits sign-ins)."""
-    if not _ADMIN:
-        _ADMIN["Authorization"] = f"Bearer {await shop.token(s, 'admin')}"
-    return _ADMIN
+    """The operator's headers, signed in once per platform (the edge limits sign-ins; each
+    engine's platform has its own identity and keys)."""
+    if shop.gateway not in _ADMIN:
+        _ADMIN[shop.gateway] = {"Authorization": f"Bearer {await shop.token(s, 'admin')}"}
+    return _ADMIN[shop.gateway]
 
 
 async def trace_of_order(s: aiohttp.ClientSession, shop: Checkout, order_id: str,

@@ -5,7 +5,6 @@ the keyboard alone."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, expect
@@ -25,9 +24,8 @@ ANONYMOUS_PAGES = ["/", "/signin", "/signup"]
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with web_shop(tmp_path_factory, "souk-web-a11y") as shop:
-        yield shop
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Checkout:
+    return web_shop(tmp_path_factory, engine)  # one platform per engine, see SHARED
 
 
 def test_the_anonymous_pages_have_no_serious_accessibility_violation(

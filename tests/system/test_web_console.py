@@ -38,8 +38,8 @@ TOPOLOGY = WEB_TOPOLOGY.replace("[platform]\n", "[platform]\ntrace_keep_ratio = 
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with checkout_shop(tmp_path_factory, "souk-web-console", TOPOLOGY) as shop:
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[Checkout]:
+    with checkout_shop(tmp_path_factory, "souk-web-console", TOPOLOGY, engine) as shop:
         yield shop
 
 

@@ -5,7 +5,6 @@ session cannot be reused."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -18,9 +17,8 @@ pytestmark = [pytest.mark.system, pytest.mark.browser]
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with web_shop(tmp_path_factory, "souk-web-session") as shop:
-        yield shop
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Checkout:
+    return web_shop(tmp_path_factory, engine)  # one platform per engine, see SHARED
 
 
 def test_a_new_shopper_signs_up_signs_out_and_signs_in_again(shop: Checkout,

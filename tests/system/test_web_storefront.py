@@ -10,7 +10,6 @@ import os
 import re
 import signal
 import time
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -32,9 +31,8 @@ MAX_PAGE_BYTES = 150 * 1024
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with web_shop(tmp_path_factory, "souk-web-storefront") as shop:
-        yield shop
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Checkout:
+    return web_shop(tmp_path_factory, engine)  # one platform per engine, see SHARED
 
 
 def _search(page: Page, text: str) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout, checkout_shop
+from .checkout_platform import CHECKOUT_TOPOLOGY, Checkout, shared_shop
 from .conftest import ROOT
 
 CHROMIUM = Path(os.environ.get("SOUK_TEST_CHROMIUM", "/usr/bin/chromium"))
@@ -49,11 +49,10 @@ AXE_OPTIONS = {"resultTypes": ["violations"],
                                                      "best-practice"]}}
 
 
-@contextlib.contextmanager
-def web_shop(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Checkout]:
-    """The platform with the web front end, for a test module's fixture; stopped afterwards."""
-    with checkout_shop(tmp_path_factory, name, WEB_TOPOLOGY) as shop:
-        yield shop
+def web_shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Checkout:
+    """The platform with the web front end on ``engine``, shared by the browser modules of the
+    "web" group (checkout_platform.SHARED)."""
+    return shared_shop(tmp_path_factory, engine, "web", WEB_TOPOLOGY)
 
 
 @contextlib.contextmanager
