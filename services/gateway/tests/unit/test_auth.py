@@ -138,21 +138,31 @@ async def test_a_remembered_header_is_deferred_once_its_claims_expire(
     assert auth.check(PRIVATE, scope(token)) is DEFER  # re-verified, and refused, by the filter
 
 
+class RotatingKeys:
+    """An authenticator whose verifier reads a key set the test can change (``published``) on a
+    clock the test moves (``now``); ``old`` publishes first, ``new`` is the next key."""
+
+    def __init__(self) -> None:
+        self.old, self.new = TestIssuer(), TestIssuer()
+        self.published = [self.old]
+        self.now = [1000.0]
+
+        async def keys() -> dict[str, Any]:
+            return {"keys": [issuer.jwk() for issuer in self.published]}
+
+        verifier = TokenVerifier(StaticJwks(keys), issuer=ISSUER.issuer, audience="souk",
+                                 refresh_interval=60.0, clock=lambda: self.now[0])
+        self.auth = Authenticator(GatewaySettings(), GatewayMetrics("gateway"),
+                                  verifier=verifier)
+
+
 async def test_a_remembered_token_of_a_withdrawn_key_is_refused_within_the_refresh_interval(
         ) -> None:
     """Issue 10, item 6, at the edge: the memos follow the verifier's keys."""
     from gateway.filters import DEFER
 
-    old, new = TestIssuer(), TestIssuer()
-    published = [old]
-    now = [1000.0]
-
-    async def keys() -> dict[str, Any]:
-        return {"keys": [issuer.jwk() for issuer in published]}
-
-    verifier = TokenVerifier(StaticJwks(keys), issuer=ISSUER.issuer, audience="souk",
-                             refresh_interval=60.0, clock=lambda: now[0])
-    auth = Authenticator(GatewaySettings(), GatewayMetrics("gateway"), verifier=verifier)
+    keys = RotatingKeys()
+    old, new, published, now, auth = keys.old, keys.new, keys.published, keys.now, keys.auth
     token = old.mint(sub="u-13", ttl=3600)
     assert await auth(PRIVATE, scope(token)) is None
     assert auth.check(PRIVATE, scope(token)) is None
@@ -170,16 +180,8 @@ async def test_a_connection_remembers_only_its_last_header_and_forgets_it_with_t
     from gateway.connection import Connection, Limits
     from gateway.filters import DEFER
 
-    old, new = TestIssuer(), TestIssuer()
-    published = [old]
-    now = [1000.0]
-
-    async def keys() -> dict[str, Any]:
-        return {"keys": [issuer.jwk() for issuer in published]}
-
-    verifier = TokenVerifier(StaticJwks(keys), issuer=ISSUER.issuer, audience="souk",
-                             refresh_interval=60.0, clock=lambda: now[0])
-    auth = Authenticator(GatewaySettings(), GatewayMetrics("gateway"), verifier=verifier)
+    keys = RotatingKeys()
+    old, new, published, now, auth = keys.old, keys.new, keys.published, keys.now, keys.auth
     conn = Connection(SimpleNamespace(limits=Limits()))  # type: ignore[arg-type]
 
     def on_conn(token: str) -> Request:
