@@ -45,6 +45,12 @@ _REPLACE_LINES = """
                                              added_at = excluded.added_at
 """
 _REMOVE = "DELETE FROM cart_items WHERE user_id = :user_id AND sku = :sku"
+# an ordered quantity leaves its line: the whole line when it held no more (the usual case, one
+# statement), else what was ordered (the buyer added to it since)
+_TAKE_ALL = ("DELETE FROM cart_items WHERE user_id = :user_id AND sku = :sku "
+             "AND quantity <= :quantity")
+_TAKE_SOME = ("UPDATE cart_items SET quantity = quantity - :quantity "
+              "WHERE user_id = :user_id AND sku = :sku")
 _CLEAR = "DELETE FROM cart_items WHERE user_id = :user_id"
 
 
@@ -104,6 +110,11 @@ class SqlCarts(CartRepository):
         for sku in skus:
             removed += await self._tx.execute(_REMOVE, {"user_id": user_id, "sku": sku})
         return removed
+
+    async def take(self, user_id: str, sku: str, quantity: int) -> int:
+        params = {"user_id": user_id, "sku": sku, "quantity": quantity}
+        return (await self._tx.execute(_TAKE_ALL, params)
+                or await self._tx.execute(_TAKE_SOME, params))
 
     async def clear(self, user_id: str) -> int:
         return await self._tx.execute(_CLEAR, {"user_id": user_id})

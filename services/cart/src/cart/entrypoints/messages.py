@@ -15,7 +15,7 @@ handlers = MessageHandlers()
 
 @handlers.on(OrderConfirmed)
 async def on_order_confirmed(event: OrderConfirmed, tx: MessageTx) -> None:
-    """The ordered lines leave the buyer's cart, in the batch's transaction with its inbox row,
+    """What was ordered leaves the buyer's cart, in the batch's transaction with its inbox row,
     so a redelivered event changes nothing."""
-    await remove_ordered_lines(SqlCarts(tx), event.user_id, (line.sku for line in event.lines),
-                               clock.now())
+    await remove_ordered_lines(SqlCarts(tx), event.user_id,
+                               ((line.sku, line.quantity) for line in event.lines), clock.now())

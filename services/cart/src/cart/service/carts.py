@@ -79,14 +79,22 @@ async def clear_cart(uow: CartUnitOfWork, user_id: str, now: datetime) -> None:
         await carts.clear(user_id)
 
 
-async def remove_ordered_lines(carts: CartRepository, user_id: str, skus: Iterable[str],
-                               now: datetime) -> int:
-    """After an order is confirmed: its SKUs leave the cart (inside the caller's transaction).
-    A cart holding none of them is left as it is, version included."""
-    ordered = list(dict.fromkeys(skus))
+async def remove_ordered_lines(carts: CartRepository, user_id: str,
+                               lines: Iterable[tuple[str, int]], now: datetime) -> int:
+    """After an order is confirmed: what it ordered leaves the cart (inside the caller's
+    transaction), by quantity: a line holding no more than was ordered goes, one the buyer added
+    to since keeps what was added (a cart refilled for the next order before this one was
+    confirmed loses nothing of it). A cart holding none of the ordered SKUs is left as it is,
+    version included. How many lines changed."""
+    ordered: dict[str, int] = {}
+    for sku, quantity in lines:
+        ordered[sku] = ordered.get(sku, 0) + quantity
     cart = await carts.get(user_id)
-    present = [sku for sku in ordered if cart.line(sku) is not None]
+    present = [(sku, quantity) for sku, quantity in ordered.items() if cart.line(sku) is not None]
     if not present:
         return 0
-    await carts.touch(user_id, now)
-    return await carts.remove(user_id, present)
+    await carts.touch(user_id, now)  # the row lock: no change to the cart runs until we commit
+    changed = 0
+    for sku, quantity in present:
+        changed += await carts.take(user_id, sku, quantity)
+    return changed

@@ -44,6 +44,11 @@ class CartRepository(Protocol):
         """Remove these lines; how many there were."""
         ...
 
+    async def take(self, user_id: str, sku: str, quantity: int) -> int:
+        """Take ``quantity`` off the line of ``sku`` (the line goes when it held no more); 1 when
+        there was a line, 0 when there was none. Called with the cart locked (``touch``)."""
+        ...
+
     async def clear(self, user_id: str) -> int: ...
 
 

@@ -58,3 +58,20 @@ async def test_an_order_of_lines_no_longer_in_the_cart_changes_nothing(cart: Car
 
     await eventually(cleared)  # o-3, published after o-2, has been applied: so has o-2
     assert (await cart.get()).body["version"] == 2  # one put, one removal: o-2 bumped nothing
+
+
+async def test_what_the_buyer_added_since_the_order_stays_in_the_cart(cart: Cart) -> None:
+    # the order took one KIT-0001; before it was confirmed the buyer raised the line to three
+    await cart.put("KIT-0001", 3)
+    await cart.put("KIT-0002", 1)
+    messaging = cart.app.runtime.messaging
+    async with messaging.transaction(correlation_id="o-4") as tx:
+        tx.publish(confirmed("o-4", "alice", "KIT-0001", "KIT-0002"), msg_id="o-4.confirmed")
+
+    async def taken() -> bool:
+        return await skus(cart, "alice") == ["KIT-0001"]
+
+    await eventually(taken)
+    body = (await cart.get()).body
+    assert [(i["sku"], i["quantity"]) for i in body["items"]] == [("KIT-0001", 2)]
+    assert body["version"] == 3  # two puts, one change

@@ -88,6 +88,17 @@ class FakeCarts:
         self.state.lines[user_id] = [line for line in before if line.sku not in gone]
         return len(before) - len(self.state.lines[user_id])
 
+    async def take(self, user_id: str, sku: str, quantity: int) -> int:
+        lines = self.state.lines.get(user_id, [])
+        for i, line in enumerate(lines):
+            if line.sku == sku:
+                if line.quantity <= quantity:
+                    del lines[i]
+                else:
+                    lines[i] = replace(line, quantity=line.quantity - quantity)
+                return 1
+        return 0
+
     async def clear(self, user_id: str) -> int:
         return len(self.state.lines.pop(user_id, []))
 

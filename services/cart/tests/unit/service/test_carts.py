@@ -122,10 +122,27 @@ async def test_ordered_lines_leave_the_cart_and_nothing_else_changes(
     await replace(uow, pricer, ("A", 1), ("B", 2))
     await replace(uow, pricer, ("A", 1), user="bob")
     async with uow() as repo:
-        assert await carts.remove_ordered_lines(repo, "alice", ["A", "KIT-1", "A"], NOW) == 1
+        assert await carts.remove_ordered_lines(repo, "alice", [("A", 1), ("KIT-1", 1)],
+                                                NOW) == 1
     async with uow() as repo:  # none of the ordered SKUs left: not even the version moves
-        assert await carts.remove_ordered_lines(repo, "alice", ["A"], NOW) == 0
+        assert await carts.remove_ordered_lines(repo, "alice", [("A", 1)], NOW) == 0
     alice = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
     assert ([x.sku for x in alice.lines], alice.version) == (["B"], 2)
     bob = await carts.view_cart(uow, pricer, "bob", default_currency="EUR")
     assert [x.sku for x in bob.lines] == ["A"]
+
+
+
+async def test_what_the_buyer_added_since_the_order_stays(uow: FakeUnitOfWork,
+                                                          pricer: Pricer) -> None:
+    # ordered A x2 and B x1; before the confirmation the buyer raised A to 5 and B to 3
+    await replace(uow, pricer, ("A", 5), ("B", 3), ("KIT-2", 1))
+    async with uow() as repo:  # the same SKU on two lines of the order counts as their sum
+        assert await carts.remove_ordered_lines(repo, "alice", [("A", 1), ("B", 1), ("A", 1)],
+                                                NOW) == 2
+    cart = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    assert [(x.sku, x.quantity) for x in cart.lines] == [("A", 3), ("B", 2), ("KIT-2", 1)]
+    async with uow() as repo:  # more ordered than the line holds: the line goes
+        assert await carts.remove_ordered_lines(repo, "alice", [("A", 4)], NOW) == 1
+    cart = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    assert [(x.sku, x.quantity) for x in cart.lines] == [("B", 2), ("KIT-2", 1)]
