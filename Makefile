@@ -7,6 +7,7 @@ SERVICES := registry gateway catalog identity cart inventory orders payments not
 PACKAGES := libs/chassis libs/contracts $(addprefix services/,$(SERVICES)) cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+TEST_WORKERS ?= 2
 # checkov (tests/deploy) pins packaging 23, the runtime set 26: it gets a virtualenv of its own
 CHECKOV_VENV := .venv-checkov
 # pip warns about every missing local mirror folder on some machines; keep real errors only
@@ -69,8 +70,12 @@ test: install-dev
 	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest -p no:cacheprovider $$($(BIN)/python deploy/callgraph.py tests $(SERVICE))
 else
-test: lint install-tools ## lint, then the whole suite: unit, integration, system, deploy files
-	$(BIN)/pytest -p no:cacheprovider
+# the unit, integration and deploy tests spend most of their time waiting (databases created, a
+# nats-server started, an answer polled for), so they run in TEST_WORKERS processes, a file each;
+# the system tests start whole platforms that use every core, so they run one at a time after
+test: lint install-tools ## lint, then the whole suite: unit, integration, deploy files, then system
+	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile -m "not system and not browser"
+	$(BIN)/pytest -p no:cacheprovider -m "system or browser"
 endif
 
 k8s: install ## regenerate deploy/k8s from the code (call graph, settings, souk.toml)

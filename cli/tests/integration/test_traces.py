@@ -14,7 +14,7 @@ from aiohttp import web
 from typer.testing import CliRunner
 
 from chassis.testing import free_port
-from souk import operate
+from souk import console, operate
 from souk.credentials import DemoUser, DemoUsers, _write_demo_users
 from souk.home import Home
 from souk.main import app
@@ -112,6 +112,15 @@ def telemetry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple
     monkeypatch.setattr(operate.control, "running_pid", lambda _: 1)
     with fake.serve():
         yield fake, platform_home(tmp_path, fake.url, ["identity", "telemetry"])
+
+
+@pytest.fixture(autouse=True)
+def wide_console(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI's consoles take their width when made, at import: COLUMNS given to CliRunner below
+    reaches them only if this process imported the CLI under it (not so when tests run in
+    parallel workers, in another order)."""
+    for stream in (console.out, console.err):
+        monkeypatch.setattr(stream, "width", 200)
 
 
 def run(home: Home, *args: str) -> tuple[int, str, str]:
