@@ -72,6 +72,38 @@ async def test_happy_path_confirms_charges_once_notifies_and_clears_the_cart(sho
     shop.verify()
 
 
+async def test_a_line_set_again_before_the_confirmation_lands_stays_for_the_next_order(
+        shop: Checkout) -> None:
+    # decision 75: the confirmation removes only the lines not set since the order's cart version
+    async with aiohttp.ClientSession() as s:
+        shopper = await shop.shopper(s)
+        kept, cleared = await a_sku(s, shop, 8), await a_sku(s, shop, 9)
+        await shop.fill(s, shopper, kept, 1)
+        await shop.fill(s, shopper, cleared, 1)
+        status, order = await shop.checkout(s, shopper, "refill-1", wait=0)  # answered at once
+        assert status == 201, order
+        await shop.fill(s, shopper, kept, 1)  # the same line again, for the next order
+
+        async def confirmed() -> bool:
+            return (await shop.order(s, shopper, order["id"]))["status"] == "CONFIRMED"
+
+        assert await eventually(confirmed)
+
+        async def cart_skus() -> list[tuple[str, int]]:
+            _, cart = await shop.call(s, "GET", "/api/v1/cart", shopper.token)
+            return [(i["sku"], i["quantity"]) for i in cart["items"]]
+
+        async def applied() -> bool:  # the unchanged line is gone: the confirmation is applied
+            return all(sku != cleared for sku, _ in await cart_skus())
+
+        assert await eventually(applied)
+        assert await cart_skus() == [(kept, 1)]
+        status, second = await shop.checkout(s, shopper, "refill-2")
+        assert status == 201 and second["status"] == "CONFIRMED", second
+        assert [line["sku"] for line in second["lines"]] == [kept]
+    shop.verify()
+
+
 async def test_a_declined_card_cancels_releases_the_stock_and_charges_nothing(shop: Checkout) -> None:
     async with aiohttp.ClientSession() as s:
         shopper = await shop.shopper(s)

@@ -29,10 +29,17 @@ class OrderPlaced(OrderEvent, frozen=True, kw_only=True):
 
 class OrderConfirmed(OrderEvent, frozen=True, kw_only=True):
     """Stock committed-to and payment captured: inventory commits, notifications confirm, the cart
-    clears the ordered lines, analytics counts revenue."""
+    clears the ordered lines, analytics counts revenue.
+
+    ``cart_version`` is the version of the cart the order was taken from, so the cart removes
+    only the lines the buyer has not changed since (a line set again for the next order before
+    this confirmation arrived stays)."""
 
     TYPE: ClassVar[str] = "orders.OrderConfirmed.v1"
     confirmed_at: float
+    # added later: absent in older senders' messages (and ``None`` for orders placed before it
+    # was stored), where the cart falls back to taking the ordered quantities off its lines
+    cart_version: Annotated[int, Meta(ge=0)] | None = None
 
 
 class OrderCancelled(OrderEvent, frozen=True, kw_only=True):

@@ -29,12 +29,13 @@ class FakeCarts:
 
     def __init__(self) -> None:
         self.carts: dict[str, tuple[OrderLine, ...]] = {}
+        self.versions: dict[str, int] = {}  # 1 unless set
 
     async def priced_cart(self, user_id: str) -> CartSnapshot:
         lines = self.carts.get(user_id, ())
         return CartSnapshot(user_id=user_id, lines=lines,
                             total_minor=sum(x.total_minor for x in lines), currency="EUR",
-                            version=1)
+                            version=self.versions.get(user_id, 1))
 
 
 _COMMANDS = {c.TYPE: c for c in (inventory.ReserveStock, inventory.ReleaseStock,

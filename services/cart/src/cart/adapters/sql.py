@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
 from cart.domain.cart import Cart, CartLine
 from cart.service.ports import CartRepository
@@ -12,14 +13,15 @@ from chassis.db.timestamps import to_db_timestamp
 
 __all__ = ["SqlCarts"]
 
-# lines in the order they were first added; lines added together (a whole-cart replacement) by SKU
-_LINES = ("SELECT sku, quantity FROM cart_items WHERE user_id = :user_id "
+# lines in the order they were first added; lines added together (a whole-cart replacement) by
+# SKU. A line's version is the cart's when the buyer last set it (NULL: set before lines had one)
+_LINES = ("SELECT sku, quantity, version FROM cart_items WHERE user_id = :user_id "
           "ORDER BY added_at, sku")
 # a read in one statement (one round trip on PostgreSQL, and one snapshot): the version first
 # (absent: no cart yet), then the lines as _LINES gives them
-_CART = ("SELECT 0 AS part, '' AS sku, version AS n, NULL AS added_at FROM carts "
+_CART = ("SELECT 0 AS part, '' AS sku, version AS n, NULL AS v, NULL AS added_at FROM carts "
          "WHERE user_id = :user_id UNION ALL "
-         "SELECT 1, sku, quantity, added_at FROM cart_items WHERE user_id = :user_id "
+         "SELECT 1, sku, quantity, version, added_at FROM cart_items WHERE user_id = :user_id "
          "ORDER BY part, added_at, sku")
 # an upsert takes the row lock on PostgreSQL (SQLite's BEGIN IMMEDIATE already serializes writers)
 _BUMP = """
@@ -28,23 +30,33 @@ _BUMP = """
     RETURNING version
 """
 _SET = """
-    INSERT INTO cart_items (user_id, sku, quantity, added_at) VALUES (:user_id, :sku, :quantity, :now)
-    ON CONFLICT (user_id, sku) DO UPDATE SET quantity = excluded.quantity
+    INSERT INTO cart_items (user_id, sku, quantity, added_at, version)
+    VALUES (:user_id, :sku, :quantity, :now, :version)
+    ON CONFLICT (user_id, sku) DO UPDATE SET quantity = excluded.quantity,
+                                             version = excluded.version
 """
-_ADD = ("INSERT INTO cart_items (user_id, sku, quantity, added_at) "
-        "VALUES (:user_id, :sku, :quantity, :now)")
+_ADD = ("INSERT INTO cart_items (user_id, sku, quantity, added_at, version) "
+        "VALUES (:user_id, :sku, :quantity, :now, :version)")
 # PostgreSQL, once the cart's row is locked (so no other change to the cart runs meanwhile): the
 # lines become exactly these in one statement; the two parts touch different rows
 _REPLACE_LINES = """
     WITH gone AS (DELETE FROM cart_items
                   WHERE user_id = :user_id AND NOT (sku = ANY(CAST(:skus AS text[]))))
-    INSERT INTO cart_items (user_id, sku, quantity, added_at)
-    SELECT CAST(:user_id AS text), line.sku, line.quantity, CAST(:now AS timestamptz)
+    INSERT INTO cart_items (user_id, sku, quantity, added_at, version)
+    SELECT CAST(:user_id AS text), line.sku, line.quantity, CAST(:now AS timestamptz),
+           CAST(:version AS bigint)
     FROM unnest(CAST(:skus AS text[]), CAST(:quantities AS integer[])) AS line(sku, quantity)
     ON CONFLICT (user_id, sku) DO UPDATE SET quantity = excluded.quantity,
-                                             added_at = excluded.added_at
+                                             added_at = excluded.added_at,
+                                             version = excluded.version
 """
 _REMOVE = "DELETE FROM cart_items WHERE user_id = :user_id AND sku = :sku"
+# a confirmed order's lines that the buyer has not set since the order's cart version: on
+# PostgreSQL in one statement, on SQLite (no round trips to save) one a SKU
+_REMOVE_UNCHANGED = ("DELETE FROM cart_items WHERE user_id = :user_id "
+                     "AND sku = ANY(CAST(:skus AS text[])) AND version <= :version")
+_REMOVE_UNCHANGED_ONE = ("DELETE FROM cart_items WHERE user_id = :user_id AND sku = :sku "
+                         "AND version <= :version")
 # an ordered quantity leaves its line: the whole line when it held no more (the usual case, one
 # statement), else what was ordered (the buyer added to it since)
 _TAKE_ALL = ("DELETE FROM cart_items WHERE user_id = :user_id AND sku = :sku "
@@ -52,6 +64,10 @@ _TAKE_ALL = ("DELETE FROM cart_items WHERE user_id = :user_id AND sku = :sku "
 _TAKE_SOME = ("UPDATE cart_items SET quantity = quantity - :quantity "
               "WHERE user_id = :user_id AND sku = :sku")
 _CLEAR = "DELETE FROM cart_items WHERE user_id = :user_id"
+
+
+def _version(value: Any) -> int | None:
+    return None if value is None else int(value)
 
 
 class SqlCarts(CartRepository):
@@ -65,13 +81,14 @@ class SqlCarts(CartRepository):
 
     async def _lines(self, user_id: str) -> tuple[CartLine, ...]:
         rows = await self._tx.fetch_all(_LINES, {"user_id": user_id})
-        return tuple(CartLine(row["sku"], int(row["quantity"])) for row in rows)
+        return tuple(CartLine(row["sku"], int(row["quantity"]), _version(row["version"]))
+                     for row in rows)
 
     async def get(self, user_id: str) -> Cart:
         rows = await self._tx.fetch_all(_CART, {"user_id": user_id})
         version = int(rows[0]["n"]) if rows and rows[0]["part"] == 0 else 0
-        return Cart(user_id, tuple(CartLine(row["sku"], int(row["n"])) for row in rows
-                                   if row["part"] == 1), version)
+        return Cart(user_id, tuple(CartLine(row["sku"], int(row["n"]), _version(row["v"]))
+                                   for row in rows if row["part"] == 1), version)
 
     async def _bump(self, user_id: str, stamp: datetime | str | None) -> int:
         return int(await self._tx.fetch_value(_BUMP, {"user_id": user_id, "now": stamp}))
@@ -90,25 +107,39 @@ class SqlCarts(CartRepository):
         version = await self._bump(user_id, stamp)
         if self._dialect == "postgresql":
             await self._tx.execute(_REPLACE_LINES, {
-                "user_id": user_id, "now": stamp, "skus": [line.sku for line in lines],
+                "user_id": user_id, "now": stamp, "version": version,
+                "skus": [line.sku for line in lines],
                 "quantities": [line.quantity for line in lines]})
-            return Cart(user_id, tuple(sorted(lines, key=lambda line: line.sku)), version)
-        await self._tx.execute(_CLEAR, {"user_id": user_id})
-        if lines:
-            await self._tx.execute_many(_ADD, [
-                {"user_id": user_id, "sku": line.sku, "quantity": line.quantity, "now": stamp}
-                for line in lines])
-        # every line was added at ``now``: a read gives them by SKU (see _LINES), so no read-back
-        return Cart(user_id, tuple(sorted(lines, key=lambda line: line.sku)), version)
+        else:
+            await self._tx.execute(_CLEAR, {"user_id": user_id})
+            if lines:
+                await self._tx.execute_many(_ADD, [
+                    {"user_id": user_id, "sku": line.sku, "quantity": line.quantity,
+                     "now": stamp, "version": version} for line in lines])
+        # every line was set at ``now``: a read gives them by SKU (see _LINES), so no read-back
+        return Cart(user_id, tuple(CartLine(line.sku, line.quantity, version)
+                                   for line in sorted(lines, key=lambda line: line.sku)), version)
 
-    async def set_quantity(self, user_id: str, sku: str, quantity: int, now: datetime) -> None:
+    async def set_quantity(self, user_id: str, sku: str, quantity: int, now: datetime,
+                           version: int) -> None:
         await self._tx.execute(_SET, {"user_id": user_id, "sku": sku, "quantity": quantity,
-                                      "now": to_db_timestamp(self._dialect, now)})
+                                      "now": to_db_timestamp(self._dialect, now),
+                                      "version": version})
 
     async def remove(self, user_id: str, skus: Iterable[str]) -> int:
         removed = 0
         for sku in skus:
             removed += await self._tx.execute(_REMOVE, {"user_id": user_id, "sku": sku})
+        return removed
+
+    async def remove_unchanged(self, user_id: str, skus: Sequence[str], version: int) -> int:
+        if self._dialect == "postgresql":
+            return await self._tx.execute(_REMOVE_UNCHANGED, {
+                "user_id": user_id, "skus": list(skus), "version": version})
+        removed = 0
+        for sku in skus:
+            removed += await self._tx.execute(_REMOVE_UNCHANGED_ONE, {
+                "user_id": user_id, "sku": sku, "version": version})
         return removed
 
     async def take(self, user_id: str, sku: str, quantity: int) -> int:

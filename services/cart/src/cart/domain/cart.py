@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from cart.domain.errors import CartFull, DuplicateSku, InvalidQuantity, InvalidSku, ItemNotFound
 
-__all__ = ["MAX_LINES", "MAX_QUANTITY", "MAX_SKU_LENGTH", "Cart", "CartLine", "check_quantity",
-           "check_replacement", "check_sku"]
+__all__ = ["MAX_LINES", "MAX_QUANTITY", "MAX_SKU_LENGTH", "Cart", "CartLine", "OrderedLines",
+           "check_quantity", "check_replacement", "check_sku"]
 
 MAX_LINES = 50
 MAX_QUANTITY = 99
@@ -33,8 +33,25 @@ def check_quantity(quantity: int) -> int:
 
 @dataclass(frozen=True, slots=True)
 class CartLine:
+    """A SKU and how many. ``version``: the cart's version when the buyer last set the line (None
+    when not known: set before lines recorded it, or not read); not part of what the line holds,
+    so two lines are equal by SKU and quantity."""
+
     sku: str
     quantity: int
+    version: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderedLines:
+    """What a confirmed order takes off a cart: whole lines (the SKUs of ``remove``), and
+    quantities off lines whose last change is not known (``take``: SKU, quantity)."""
+
+    remove: tuple[str, ...] = ()
+    take: tuple[tuple[str, int], ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.remove or self.take)
 
 
 def check_replacement(lines: Sequence[CartLine]) -> None:
@@ -66,6 +83,25 @@ class Cart:
         check_quantity(quantity)
         if self.line(sku) is None and len(self.lines) >= MAX_LINES:
             raise CartFull(f"a cart holds at most {MAX_LINES} different items")
+
+    def ordered(self, quantities: Mapping[str, int], cart_version: int | None) -> OrderedLines:
+        """What an order of ``quantities`` (by SKU) taken from version ``cart_version`` of this
+        cart takes off it once confirmed: each line the buyer has not set since that version
+        goes whole; a line set since stays as it is (refilled for a next order). When the
+        version is not known (an older order, or a line set before lines recorded theirs),
+        the ordered quantity is taken off the line instead, which goes when it held no more.
+        SKUs the cart does not hold are left out."""
+        remove: list[str] = []
+        take: list[tuple[str, int]] = []
+        for sku, quantity in quantities.items():
+            line = self.line(sku)
+            if line is None:
+                continue
+            if cart_version is None or line.version is None:
+                take.append((sku, quantity))
+            elif line.version <= cart_version:
+                remove.append(sku)
+        return OrderedLines(tuple(remove), tuple(take))
 
     def check_has(self, sku: str) -> None:
         if self.line(sku) is None:

@@ -15,7 +15,9 @@ handlers = MessageHandlers()
 
 @handlers.on(OrderConfirmed)
 async def on_order_confirmed(event: OrderConfirmed, tx: MessageTx) -> None:
-    """What was ordered leaves the buyer's cart, in the batch's transaction with its inbox row,
-    so a redelivered event changes nothing."""
+    """What was ordered leaves the buyer's cart (the lines not set since the cart version the
+    order was taken from), in the batch's transaction with its inbox row, so a redelivered event
+    changes nothing."""
     await remove_ordered_lines(SqlCarts(tx), event.user_id,
-                               ((line.sku, line.quantity) for line in event.lines), clock.now())
+                               ((line.sku, line.quantity) for line in event.lines), clock.now(),
+                               cart_version=event.cart_version)

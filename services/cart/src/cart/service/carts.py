@@ -39,7 +39,7 @@ async def set_item(uow: CartUnitOfWork, pricer: Pricer, user_id: str, sku: str, 
     async with uow() as carts:
         cart = await carts.lock(user_id, now)
         cart.check_can_set(sku, quantity)
-        await carts.set_quantity(user_id, sku, quantity, now)
+        await carts.set_quantity(user_id, sku, quantity, now, cart.version)
 
 
 async def replace_cart(uow: CartUnitOfWork, pricer: Pricer, user_id: str,
@@ -80,21 +80,27 @@ async def clear_cart(uow: CartUnitOfWork, user_id: str, now: datetime) -> None:
 
 
 async def remove_ordered_lines(carts: CartRepository, user_id: str,
-                               lines: Iterable[tuple[str, int]], now: datetime) -> int:
+                               lines: Iterable[tuple[str, int]], now: datetime, *,
+                               cart_version: int | None = None) -> int:
     """After an order is confirmed: what it ordered leaves the cart (inside the caller's
-    transaction), by quantity: a line holding no more than was ordered goes, one the buyer added
-    to since keeps what was added (a cart refilled for the next order before this one was
-    confirmed loses nothing of it). A cart holding none of the ordered SKUs is left as it is,
-    version included. How many lines changed."""
-    ordered: dict[str, int] = {}
+    transaction). ``cart_version``, the version of the cart the order was taken from: a line
+    the buyer has not set since goes, one set since stays (a cart refilled for the next order
+    before this one was confirmed loses nothing of it, even at the same quantity). Without it
+    (an older order), or for a line whose last change is not known, by quantity: a line holding
+    no more than was ordered goes, one the buyer added to keeps what was added (see
+    ``Cart.ordered``). A cart the order changes nothing of is left as it is, version included.
+    How many lines changed."""
+    quantities: dict[str, int] = {}
     for sku, quantity in lines:
-        ordered[sku] = ordered.get(sku, 0) + quantity
-    cart = await carts.get(user_id)
-    present = [(sku, quantity) for sku, quantity in ordered.items() if cart.line(sku) is not None]
-    if not present:
+        quantities[sku] = quantities.get(sku, 0) + quantity
+    ordered = (await carts.get(user_id)).ordered(quantities, cart_version)
+    if not ordered:
         return 0
     await carts.touch(user_id, now)  # the row lock: no change to the cart runs until we commit
     changed = 0
-    for sku, quantity in present:
+    if ordered.remove and cart_version is not None:  # only with a version are lines removed
+        # whole: a line set between the read and the lock is spared there, under the lock
+        changed += await carts.remove_unchanged(user_id, ordered.remove, cart_version)
+    for sku, quantity in ordered.take:
         changed += await carts.take(user_id, sku, quantity)
     return changed

@@ -34,14 +34,23 @@ class CartRepository(Protocol):
         ...
 
     async def replace(self, user_id: str, lines: Sequence[CartLine], now: datetime) -> Cart:
-        """Lock the cart (as ``lock``) and make it hold exactly ``lines``; the cart as it is now,
-        its lines in the order a read gives them."""
+        """Lock the cart (as ``lock``) and make it hold exactly ``lines``, each recording the new
+        version as its own; the cart as it is now, its lines in the order a read gives them."""
         ...
 
-    async def set_quantity(self, user_id: str, sku: str, quantity: int, now: datetime) -> None: ...
+    async def set_quantity(self, user_id: str, sku: str, quantity: int, now: datetime,
+                           version: int) -> None:
+        """Set the line (adding it when absent), recording ``version`` (the cart's, as ``lock``
+        bumped it) as the line's."""
+        ...
 
     async def remove(self, user_id: str, skus: Iterable[str]) -> int:
         """Remove these lines; how many there were."""
+        ...
+
+    async def remove_unchanged(self, user_id: str, skus: Sequence[str], version: int) -> int:
+        """Remove the lines of these SKUs that the buyer last set at or before ``version`` (a
+        line set later stays); how many went. Called with the cart locked (``touch``)."""
         ...
 
     async def take(self, user_id: str, sku: str, quantity: int) -> int:

@@ -8,6 +8,7 @@ from cart.domain.cart import (
     MAX_LINES,
     Cart,
     CartLine,
+    OrderedLines,
     check_quantity,
     check_replacement,
     check_sku,
@@ -62,3 +63,21 @@ def test_a_replacement_is_at_most_50_distinct_valid_lines() -> None:
         check_replacement([CartLine("a", 1)])
     with pytest.raises(InvalidQuantity):
         check_replacement([CartLine("A", 100)])
+
+
+def test_a_confirmed_order_takes_the_lines_not_set_since_its_cart_version() -> None:
+    cart = Cart("alice", (CartLine("A", 1, 2), CartLine("B", 1, 3), CartLine("C", 4, 5),
+                          CartLine("D", 2)), 5)
+    ordered = cart.ordered({"A": 1, "B": 1, "C": 4, "D": 1, "GONE": 1}, 3)
+    # A and B unchanged since version 3 go whole; C was set since; D's last change is unknown
+    assert ordered == OrderedLines(remove=("A", "B"), take=(("D", 1),))
+    assert not cart.ordered({"C": 4, "GONE": 1}, 3)
+
+
+def test_without_a_cart_version_an_order_takes_its_quantities() -> None:
+    cart = Cart("alice", (CartLine("A", 3, 2), CartLine("B", 1)), 2)
+    assert cart.ordered({"A": 1, "B": 1}, None) == OrderedLines(take=(("A", 1), ("B", 1)))
+
+
+def test_lines_are_equal_by_what_they_hold_whatever_their_version() -> None:
+    assert CartLine("A", 1, 7) == CartLine("A", 1) != CartLine("A", 2, 7)

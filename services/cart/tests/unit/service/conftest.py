@@ -70,22 +70,31 @@ class FakeCarts:
         return await self.get(user_id)
 
     async def replace(self, user_id: str, lines: Sequence[CartLine], now: datetime) -> Cart:
-        await self.lock(user_id, now)
-        self.state.lines[user_id] = sorted(lines, key=lambda line: line.sku)
+        version = (await self.lock(user_id, now)).version
+        self.state.lines[user_id] = [replace(line, version=version)
+                                     for line in sorted(lines, key=lambda line: line.sku)]
         return await self.get(user_id)
 
-    async def set_quantity(self, user_id: str, sku: str, quantity: int, now: datetime) -> None:
+    async def set_quantity(self, user_id: str, sku: str, quantity: int, now: datetime,
+                           version: int) -> None:
         lines = self.state.lines.setdefault(user_id, [])
         for i, line in enumerate(lines):
             if line.sku == sku:
-                lines[i] = replace(line, quantity=quantity)
+                lines[i] = replace(line, quantity=quantity, version=version)
                 return
-        lines.append(CartLine(sku, quantity))
+        lines.append(CartLine(sku, quantity, version))
 
     async def remove(self, user_id: str, skus: Iterable[str]) -> int:
         gone = set(skus)
         before = self.state.lines.get(user_id, [])
         self.state.lines[user_id] = [line for line in before if line.sku not in gone]
+        return len(before) - len(self.state.lines[user_id])
+
+    async def remove_unchanged(self, user_id: str, skus: Sequence[str], version: int) -> int:
+        before = self.state.lines.get(user_id, [])
+        self.state.lines[user_id] = [
+            line for line in before
+            if not (line.sku in skus and line.version is not None and line.version <= version)]
         return len(before) - len(self.state.lines[user_id])
 
     async def take(self, user_id: str, sku: str, quantity: int) -> int:

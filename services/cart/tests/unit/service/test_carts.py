@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from cart.domain.cart import MAX_LINES
+from cart.domain.cart import MAX_LINES, CartLine
 from cart.domain.errors import (
     CartFull,
     DuplicateSku,
@@ -132,10 +132,10 @@ async def test_ordered_lines_leave_the_cart_and_nothing_else_changes(
     assert [x.sku for x in bob.lines] == ["A"]
 
 
-
-async def test_what_the_buyer_added_since_the_order_stays(uow: FakeUnitOfWork,
-                                                          pricer: Pricer) -> None:
-    # ordered A x2 and B x1; before the confirmation the buyer raised A to 5 and B to 3
+async def test_without_a_cart_version_what_the_buyer_added_since_the_order_stays(
+        uow: FakeUnitOfWork, pricer: Pricer) -> None:
+    # an older order (no cart version): ordered A x2 and B x1; before the confirmation the
+    # buyer raised A to 5 and B to 3
     await replace(uow, pricer, ("A", 5), ("B", 3), ("KIT-2", 1))
     async with uow() as repo:  # the same SKU on two lines of the order counts as their sum
         assert await carts.remove_ordered_lines(repo, "alice", [("A", 1), ("B", 1), ("A", 1)],
@@ -146,3 +146,54 @@ async def test_what_the_buyer_added_since_the_order_stays(uow: FakeUnitOfWork,
         assert await carts.remove_ordered_lines(repo, "alice", [("A", 4)], NOW) == 1
     cart = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
     assert [(x.sku, x.quantity) for x in cart.lines] == [("B", 2), ("KIT-2", 1)]
+
+
+async def confirm(uow: FakeUnitOfWork, cart_version: int, *lines: tuple[str, int]) -> int:
+    async with uow() as repo:
+        return await carts.remove_ordered_lines(repo, "alice", lines, NOW,
+                                                cart_version=cart_version)
+
+
+async def test_a_line_set_again_after_the_order_stays_even_at_the_same_quantity(
+        uow: FakeUnitOfWork, pricer: Pricer) -> None:
+    await carts.set_item(uow, pricer, "alice", "A", 1, NOW)  # version 1: the order takes A x1
+    await carts.set_item(uow, pricer, "alice", "A", 1, NOW)  # version 2: again, for the next
+    assert await confirm(uow, 1, ("A", 1)) == 0
+    cart = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    assert ([(x.sku, x.quantity) for x in cart.lines], cart.version) == ([("A", 1)], 2)
+
+
+async def test_the_lines_not_set_since_the_order_go_whole_and_the_rest_stay(
+        uow: FakeUnitOfWork, pricer: Pricer) -> None:
+    await carts.set_item(uow, pricer, "alice", "A", 2, NOW)
+    await carts.set_item(uow, pricer, "alice", "B", 1, NOW)
+    await carts.set_item(uow, pricer, "alice", "KIT-1", 1, NOW)  # version 3: the order's
+    await carts.set_item(uow, pricer, "alice", "B", 3, NOW)  # set since: stays
+    await carts.remove_item(uow, "alice", "KIT-1", NOW)  # removed and added again: stays
+    await carts.set_item(uow, pricer, "alice", "KIT-1", 1, NOW)
+    await carts.set_item(uow, pricer, "alice", "KIT-2", 1, NOW)  # not ordered: stays
+    assert await confirm(uow, 3, ("A", 2), ("B", 1), ("KIT-1", 1)) == 1
+    cart = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    assert [(x.sku, x.quantity) for x in cart.lines] == [("B", 3), ("KIT-1", 1), ("KIT-2", 1)]
+    assert cart.version == 8  # seven changes and the confirmation's
+
+
+async def test_a_whole_cart_replacement_after_the_order_keeps_its_lines(
+        uow: FakeUnitOfWork, pricer: Pricer) -> None:
+    await replace(uow, pricer, ("A", 1), ("B", 1))  # version 1: the order's
+    await replace(uow, pricer, ("A", 1))  # version 2
+    assert await confirm(uow, 1, ("A", 1), ("B", 1)) == 0
+    cart = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    assert ([x.sku for x in cart.lines], cart.version) == (["A"], 2)
+    assert await confirm(uow, 2, ("A", 1)) == 1  # the next order's confirmation takes it
+    cart = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    assert (cart.lines, cart.version) == ((), 3)
+
+
+async def test_a_line_whose_last_change_is_not_known_loses_the_ordered_quantity(
+        uow: FakeUnitOfWork, pricer: Pricer) -> None:
+    uow.state.lines["alice"] = [CartLine("A", 3), CartLine("B", 1)]  # set before lines had one
+    uow.state.versions["alice"] = 4
+    assert await confirm(uow, 4, ("A", 1), ("B", 1)) == 2
+    cart = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    assert ([(x.sku, x.quantity) for x in cart.lines], cart.version) == ([("A", 2)], 5)

@@ -17,12 +17,12 @@ __all__ = ["SqlOrders"]
 
 SELECT = ("SELECT id, user_id, status, step, attempt, deadline_at, payment_requested, reason, "
           "total_minor, currency, lines, card_token, request_hash, version, created_at, "
-          "updated_at, trace_parent FROM orders ")
+          "updated_at, trace_parent, cart_version FROM orders ")
 INSERT = ("INSERT INTO orders (id, user_id, idempotency_key, request_hash, card_token, status, "
           "step, attempt, deadline_at, payment_requested, reason, total_minor, currency, lines, "
-          "version, created_at, updated_at, trace_parent) VALUES (:id, :user_id, :key, :hash, "
-          ":card_token, :status, :step, :attempt, :deadline_at, :payment_requested, '', "
-          ":total_minor, :currency, :lines, 0, :now, :now, :trace_parent) "
+          "version, created_at, updated_at, trace_parent, cart_version) VALUES (:id, :user_id, :key, "
+          ":hash, :card_token, :status, :step, :attempt, :deadline_at, :payment_requested, '', "
+          ":total_minor, :currency, :lines, 0, :now, :now, :trace_parent, :cart_version) "
           "ON CONFLICT (user_id, idempotency_key) DO NOTHING")
 SAVE = ("UPDATE orders SET status = :status, step = :step, attempt = :attempt, "
         "deadline_at = :deadline_at, payment_requested = :payment_requested, reason = :reason, "
@@ -65,7 +65,9 @@ def _record(row: Row) -> SagaRecord:
     return SagaRecord(saga=saga, user_id=row["user_id"], total_minor=int(row["total_minor"]),
                       currency=row["currency"], lines=_lines(row["lines"]),
                       card_token=row["card_token"], created_at=float(row["created_at"]),
-                      trace_parent=row["trace_parent"] or "")
+                      trace_parent=row["trace_parent"] or "",
+                      cart_version=None if row["cart_version"] is None
+                      else int(row["cart_version"]))
 
 
 class SqlOrders(OrdersRepository):
@@ -84,14 +86,15 @@ class SqlOrders(OrdersRepository):
         return None if row is None else (order_from_row(row), row["request_hash"])
 
     async def insert(self, order: Order, saga: Saga, *, idempotency_key: str, request_hash: str,
-                     card_token: str, trace_parent: str, journal: JournalEntry) -> bool:
+                     card_token: str, trace_parent: str, journal: JournalEntry,
+                     cart_version: int | None = None) -> bool:
         return await self._written(INSERT, INSERT_JOURNALED, order.id, journal, {
             "id": order.id, "user_id": order.user_id, "key": idempotency_key,
             "hash": request_hash, "card_token": card_token, "status": str(saga.status),
             "step": str(saga.step), "attempt": saga.attempt, "deadline_at": saga.deadline_at,
             "payment_requested": int(saga.payment_requested), "total_minor": order.total_minor,
             "currency": order.currency, "lines": _lines_json(order.lines), "now": order.created_at,
-            "trace_parent": trace_parent})
+            "trace_parent": trace_parent, "cart_version": cart_version})
 
     async def load(self, order_id: str) -> SagaRecord | None:
         row = await self._tx.fetch_one(SELECT + "WHERE id = :id",

@@ -75,12 +75,14 @@ async def place_order(uow: OrdersUnitOfWork, carts: CartReader, runner: SagaRunn
     inject(carrier)  # the request's trace, for the saga's later deadline work
     record = SagaRecord(saga=start.saga, user_id=user_id, total_minor=cart.total_minor,
                         currency=cart.currency, lines=cart.lines, card_token=card_token,
-                        created_at=now, trace_parent=carrier.get("traceparent", ""))
+                        created_at=now, trace_parent=carrier.get("traceparent", ""),
+                        cart_version=cart.version)
     async with uow() as orders:
         if not await orders.insert(order, start.saga, idempotency_key=idempotency_key,
                                    request_hash=digest, card_token=card_token,
                                    trace_parent=record.trace_parent,
-                                   journal=journal_entry(record, start, now)):
+                                   journal=journal_entry(record, start, now),
+                                   cart_version=cart.version):
             inserted = False
         else:
             inserted = True

@@ -36,6 +36,7 @@ class SagaRecord:
     card_token: str
     created_at: float = 0.0
     trace_parent: str = ""
+    cart_version: int | None = None  # the cart's version the order was taken from (None: older)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,9 +75,11 @@ class OrdersRepository(Protocol):
         ...
 
     async def insert(self, order: Order, saga: Saga, *, idempotency_key: str, request_hash: str,
-                     card_token: str, trace_parent: str, journal: JournalEntry) -> bool:
+                     card_token: str, trace_parent: str, journal: JournalEntry,
+                     cart_version: int | None = None) -> bool:
         """Store a new order with its saga's first journal entry; False (nothing stored) when
-        an order with this user and key exists already."""
+        an order with this user and key exists already. ``cart_version``: the version of the
+        cart it was taken from, which its confirmation will carry."""
         ...
 
     async def load(self, order_id: str) -> SagaRecord | None: ...

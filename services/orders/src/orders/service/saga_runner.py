@@ -145,7 +145,8 @@ class SagaRunner:
         if transition.confirmed:
             orders.publish(OrderConfirmed(order_id=order_id, user_id=record.user_id,
                                           lines=_priced(record), total_minor=record.total_minor,
-                                          currency=record.currency, confirmed_at=now),
+                                          currency=record.currency, confirmed_at=now,
+                                          cart_version=record.cart_version),
                            msg_id=f"{order_id}.confirmed", correlation_id=order_id)
         if transition.cancelled:
             orders.publish(OrderCancelled(order_id=order_id, user_id=record.user_id,

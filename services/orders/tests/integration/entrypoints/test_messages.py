@@ -4,11 +4,14 @@ and a restart in the middle."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
+import nats
 import pytest
 
 from chassis.testing.service import eventually
-from contracts import inventory, payments
+from contracts import decode, inventory, payments
+from contracts.orders import OrderConfirmed
 
 from ..conftest import LAMP, OUT, FakeCarts, Orders, Participants, StartOrders
 
@@ -40,6 +43,31 @@ async def test_happy_path_captures_on_authorization_confirms_and_journals_every_
         "payment authorized and captured; confirmed"]
     metrics = (await orders.call("GET", "/metrics", user=None)).body
     assert 'souk_saga_confirmed_by_step_total{step="authorize"} 1.0' in metrics
+
+
+async def test_the_published_confirmation_names_the_cart_version_the_order_was_taken_from(
+        orders: Orders, carts: FakeCarts, participants: Participants, nats_url: str) -> None:
+    published: list[OrderConfirmed] = []
+
+    async def on_confirmed(msg: Any) -> None:
+        published.append(decode(msg.data, OrderConfirmed))
+
+    nc = await nats.connect(nats_url)
+    try:
+        await nc.subscribe("souk." + OrderConfirmed.TYPE, cb=on_confirmed)
+        carts.carts["u1"] = (LAMP,)
+        carts.versions["u1"] = 7
+        reply = await orders.checkout()
+        assert reply.status == 201 and reply.body["status"] == "CONFIRMED", reply.body
+
+        async def arrived() -> bool:
+            return len(published) == 1
+
+        await eventually(arrived)
+    finally:
+        await nc.close()
+    (confirmed,) = published
+    assert confirmed.order_id == reply.body["id"] and confirmed.cart_version == 7
 
 
 async def test_with_capture_on_authorize_off_the_payment_is_captured_in_a_second_step(

@@ -50,13 +50,15 @@ class FakeOrders:
         return None
 
     async def insert(self, order: Order, saga: Saga, *, idempotency_key: str, request_hash: str,
-                     card_token: str, trace_parent: str, journal: JournalEntry) -> bool:
+                     card_token: str, trace_parent: str, journal: JournalEntry,
+                     cart_version: int | None = None) -> bool:
         if await self.find_by_key(order.user_id, idempotency_key) is not None:
             return False
         await self.journal(order.id, journal.step, journal.note, journal.at)
         record = SagaRecord(saga=saga, user_id=order.user_id, total_minor=order.total_minor,
                             currency=order.currency, lines=order.lines, card_token=card_token,
-                            created_at=order.created_at, trace_parent=trace_parent)
+                            created_at=order.created_at, trace_parent=trace_parent,
+                            cart_version=cart_version)
         self.state.orders[order.id] = Stored(order, record, idempotency_key, request_hash)
         return True
 
@@ -129,6 +131,7 @@ class FakeUnitOfWork:
 class FakeCarts:
     def __init__(self) -> None:
         self.lines: dict[str, tuple[OrderLine, ...]] = {}
+        self.versions: dict[str, int] = {}  # 1 unless set
         self.reads = 0
 
     async def priced_cart(self, user_id: str) -> CartSnapshot:
@@ -136,7 +139,7 @@ class FakeCarts:
         lines = self.lines.get(user_id, ())
         return CartSnapshot(user_id=user_id, lines=lines,
                             total_minor=sum(x.total_minor for x in lines), currency="EUR",
-                            version=1)
+                            version=self.versions.get(user_id, 1))
 
 
 class FakeMetrics:

@@ -61,6 +61,17 @@ async def test_each_reply_sends_the_next_command_until_confirmed(
         "payment authorized and captured; confirmed"
 
 
+async def test_the_confirmation_names_the_cart_version_the_order_was_taken_from(
+        uow: FakeUnitOfWork, carts: FakeCarts, runner: SagaRunner) -> None:
+    carts.versions["u1"] = 41
+    oid = await new_order(uow, carts, runner)
+    carts.versions["u1"] = 42  # the buyer changes the cart before the order is confirmed
+    await answer(uow, runner, oid, ReplyKind.STOCK_RESERVED, Step.RESERVE)
+    await answer(uow, runner, oid, ReplyKind.PAYMENT_CAPTURED, Step.AUTHORIZE)
+    confirmed, _ = uow.state.published[-1]
+    assert isinstance(confirmed, OrderConfirmed) and confirmed.cart_version == 41
+
+
 async def test_with_capture_on_authorize_off_the_capture_is_a_step_of_its_own(
         uow: FakeUnitOfWork, carts: FakeCarts, metrics: FakeMetrics) -> None:
     runner = SagaRunner(StatusNotices(), DEADLINES, metrics, capture_on_authorize=False)
