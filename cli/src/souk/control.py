@@ -27,8 +27,8 @@ from souk.state import (
 from souk.topology import NATS, REGISTRY
 
 __all__ = ["ControlError", "StopReport", "parse_scale", "port_in_use", "request_hold",
-           "request_scale", "running_pid", "start_supervisor", "stop_platform", "wait_applied",
-           "wait_scaled", "wait_up"]
+           "request_scale", "running_pid", "start_supervisor", "stop_platform", "tell_supervisor",
+           "wait_applied", "wait_scaled", "wait_up"]
 
 SUPERVISOR_MARKER = "souk.supervisor"
 POLL = 0.1
@@ -194,8 +194,7 @@ def request_scale(home: Home, state: State, counts: dict[str, int]) -> None:
     if unknown:
         raise ControlError(f"unknown service {', '.join(unknown)}; the topology has "
                            f"{', '.join(state.desired)}")
-    write_json_atomic(home.desired_file, {**state.desired, **counts})
-    os.kill(state.supervisor_pid, signal.SIGHUP)
+    tell_supervisor(state, home.desired_file, {**state.desired, **counts})
 
 
 def request_hold(home: Home, state: State, instances: list[str], *, held: bool,
@@ -211,12 +210,18 @@ def request_hold(home: Home, state: State, instances: list[str], *, held: bool,
     holds = {name for name in current if isinstance(name, str)} \
         if isinstance(current, list) else set()
     holds = holds | set(instances) if held else holds - set(instances)
-    write_json_atomic(home.hold_file, sorted(holds))
-    os.kill(state.supervisor_pid, signal.SIGHUP)
+    tell_supervisor(state, home.hold_file, sorted(holds))
     wait_applied(home, lambda now: all(proc.held == held for proc in now.processes
                                        if proc.instance in instances),
                  "apply the hold", timeout)
     return sorted(holds)
+
+
+def tell_supervisor(state: State, request_file: Path, request: object) -> None:
+    """Write what the supervisor is asked to apply (it reads ``request_file`` on SIGHUP), then
+    send it the SIGHUP."""
+    write_json_atomic(request_file, request)
+    os.kill(state.supervisor_pid, signal.SIGHUP)
 
 
 def wait_applied(home: Home, done: Callable[[State], bool], what: str, timeout: float, *,
