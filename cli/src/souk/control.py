@@ -17,11 +17,11 @@ from souk.postgres import POSTGRES_ENV
 from souk.procs import spawn_detached
 from souk.state import (
     State,
-    looks_like,
     pid_alive,
     read_json,
     read_state,
     signal_group,
+    still_runs,
     write_json_atomic,
 )
 from souk.topology import NATS, REGISTRY
@@ -49,7 +49,7 @@ def running_pid(home: Home) -> int | None:
     if not isinstance(pid, int):
         state = read_state(home.state_file)
         pid = state.supervisor_pid if state and state.phase in ("starting", "running") else None
-    if pid is not None and pid_alive(pid) and looks_like(pid, SUPERVISOR_MARKER):
+    if pid is not None and still_runs(pid, SUPERVISOR_MARKER):
         return pid
     return None
 
@@ -154,7 +154,7 @@ def stop_platform(home: Home, timeout: float) -> StopReport:
                 continue
             seen.add(proc.pid)
             label = f"{proc.instance} (pid {proc.pid})"
-            if pid_alive(proc.pid) and looks_like(proc.pid, proc.marker):
+            if still_runs(proc.pid, proc.marker):
                 signal_group(proc.pid, signal.SIGKILL)
                 report.killed.append(label)
             elif pid is not None:

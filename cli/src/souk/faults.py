@@ -28,11 +28,10 @@ from souk.plan import BROKER, DATABASE
 from souk.state import (
     ProcState,
     State,
-    looks_like,
-    pid_alive,
     read_json,
     read_state,
     signal_group,
+    still_runs,
     write_json_atomic,
 )
 from souk.topology import FAULT_PROXY
@@ -56,7 +55,7 @@ def _instance(state: State, name: str) -> ProcState:
 
 
 def _alive_pid(proc: ProcState) -> int:
-    if proc.pid is None or not pid_alive(proc.pid) or not looks_like(proc.pid, proc.marker):
+    if proc.pid is None or not still_runs(proc.pid, proc.marker):
         raise ControlError(f"{proc.instance} has no running process now ({proc.status})")
     return proc.pid
 
