@@ -17,18 +17,18 @@ from souk.postgres import POSTGRES_ENV
 from souk.procs import spawn_detached
 from souk.state import (
     State,
-    looks_like,
     pid_alive,
     read_json,
     read_state,
     signal_group,
+    still_runs,
     write_json_atomic,
 )
 from souk.topology import NATS, REGISTRY
 
 __all__ = ["ControlError", "StopReport", "parse_scale", "port_in_use", "request_hold",
-           "request_scale", "running_pid", "start_supervisor", "stop_platform", "wait_applied",
-           "wait_scaled", "wait_up"]
+           "request_scale", "running_pid", "start_supervisor", "stop_platform", "tell_supervisor",
+           "wait_applied", "wait_scaled", "wait_up"]
 
 SUPERVISOR_MARKER = "souk.supervisor"
 POLL = 0.1
@@ -49,7 +49,7 @@ def running_pid(home: Home) -> int | None:
     if not isinstance(pid, int):
         state = read_state(home.state_file)
         pid = state.supervisor_pid if state and state.phase in ("starting", "running") else None
-    if pid is not None and pid_alive(pid) and looks_like(pid, SUPERVISOR_MARKER):
+    if pid is not None and still_runs(pid, SUPERVISOR_MARKER):
         return pid
     return None
 
@@ -154,7 +154,7 @@ def stop_platform(home: Home, timeout: float) -> StopReport:
                 continue
             seen.add(proc.pid)
             label = f"{proc.instance} (pid {proc.pid})"
-            if pid_alive(proc.pid) and looks_like(proc.pid, proc.marker):
+            if still_runs(proc.pid, proc.marker):
                 signal_group(proc.pid, signal.SIGKILL)
                 report.killed.append(label)
             elif pid is not None:
@@ -194,8 +194,7 @@ def request_scale(home: Home, state: State, counts: dict[str, int]) -> None:
     if unknown:
         raise ControlError(f"unknown service {', '.join(unknown)}; the topology has "
                            f"{', '.join(state.desired)}")
-    write_json_atomic(home.desired_file, {**state.desired, **counts})
-    os.kill(state.supervisor_pid, signal.SIGHUP)
+    tell_supervisor(state, home.desired_file, {**state.desired, **counts})
 
 
 def request_hold(home: Home, state: State, instances: list[str], *, held: bool,
@@ -211,12 +210,18 @@ def request_hold(home: Home, state: State, instances: list[str], *, held: bool,
     holds = {name for name in current if isinstance(name, str)} \
         if isinstance(current, list) else set()
     holds = holds | set(instances) if held else holds - set(instances)
-    write_json_atomic(home.hold_file, sorted(holds))
-    os.kill(state.supervisor_pid, signal.SIGHUP)
+    tell_supervisor(state, home.hold_file, sorted(holds))
     wait_applied(home, lambda now: all(proc.held == held for proc in now.processes
                                        if proc.instance in instances),
                  "apply the hold", timeout)
     return sorted(holds)
+
+
+def tell_supervisor(state: State, request_file: Path, request: object) -> None:
+    """Write what the supervisor is asked to apply (it reads ``request_file`` on SIGHUP), then
+    send it the SIGHUP."""
+    write_json_atomic(request_file, request)
+    os.kill(state.supervisor_pid, signal.SIGHUP)
 
 
 def wait_applied(home: Home, done: Callable[[State], bool], what: str, timeout: float, *,

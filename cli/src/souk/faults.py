@@ -11,7 +11,6 @@ both ways by ``--ms``, ``heal`` ends both.
 
 from __future__ import annotations
 
-import os
 import signal
 import time
 import urllib.request
@@ -29,11 +28,10 @@ from souk.plan import BROKER, DATABASE
 from souk.state import (
     ProcState,
     State,
-    looks_like,
-    pid_alive,
     read_json,
     read_state,
     signal_group,
+    still_runs,
     write_json_atomic,
 )
 from souk.topology import FAULT_PROXY
@@ -57,7 +55,7 @@ def _instance(state: State, name: str) -> ProcState:
 
 
 def _alive_pid(proc: ProcState) -> int:
-    if proc.pid is None or not pid_alive(proc.pid) or not looks_like(proc.pid, proc.marker):
+    if proc.pid is None or not still_runs(proc.pid, proc.marker):
         raise ControlError(f"{proc.instance} has no running process now ({proc.status})")
     return proc.pid
 
@@ -80,8 +78,8 @@ def request_pause(home: Home, state: State, name: str, seconds: float | None, *,
     until it has; return the pid paused."""
     pid = _alive_pid(_instance(state, name))
     until = None if seconds is None else time.time() + seconds
-    write_json_atomic(home.pause_file, {**_pauses(home), name: {"pid": pid, "until": until}})
-    os.kill(state.supervisor_pid, signal.SIGHUP)
+    control.tell_supervisor(state, home.pause_file,
+                            {**_pauses(home), name: {"pid": pid, "until": until}})
 
     def paused(now: State) -> bool:
         proc = next((p for p in now.processes if p.instance == name), None)
@@ -97,8 +95,7 @@ def request_resume(home: Home, state: State, name: str, *, timeout: float = 10.0
     _instance(state, name)
     pauses = _pauses(home)
     pauses.pop(name, None)
-    write_json_atomic(home.pause_file, pauses)
-    os.kill(state.supervisor_pid, signal.SIGHUP)
+    control.tell_supervisor(state, home.pause_file, pauses)
     control.wait_applied(
         home, lambda now: not any(p.paused for p in now.processes if p.instance == name),
         "resume it", timeout, poll=POLL)

@@ -15,7 +15,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = ["ErrorInfo", "Phase", "ProcState", "ProcStatus", "State", "looks_like", "pid_alive", "read_json",
-           "read_state", "signal_group", "write_json_atomic"]
+           "read_state", "signal_group", "still_runs", "write_json_atomic"]
 
 Phase = Literal["starting", "running", "stopping", "stopped", "failed"]
 ProcStatus = Literal["starting", "running", "backoff", "held", "paused", "stopping", "stopped"]
@@ -116,6 +116,12 @@ def pid_alive(pid: int) -> bool:
         return True
     # the state letter follows the parenthesised command name, which may itself hold spaces
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
+
+
+def still_runs(pid: int, marker: str) -> bool:
+    """Whether ``pid`` runs and is still the process it was (its command line holds
+    ``marker``): a pid the system gave to another program since is not."""
+    return pid_alive(pid) and looks_like(pid, marker)
 
 
 def looks_like(pid: int, marker: str) -> bool:

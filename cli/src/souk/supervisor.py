@@ -43,7 +43,14 @@ from souk.postgres import (
     write_record,
 )
 from souk.probes import Prober
-from souk.state import ErrorInfo, Phase, State, looks_like, pid_alive, read_json, write_json_atomic
+from souk.state import (
+    ErrorInfo,
+    Phase,
+    State,
+    read_json,
+    still_runs,
+    write_json_atomic,
+)
 from souk.topology import (
     FAULT_PROXY,
     IDENTITY,
@@ -349,8 +356,7 @@ def main(argv: list[str] | None = None) -> int:
         log("error", "bad topology", reason=str(exc))
         return 2
     other = read_json(home.pid_file)
-    if isinstance(other, int) and other != os.getpid() and pid_alive(other) \
-            and looks_like(other, "souk.supervisor"):
+    if isinstance(other, int) and other != os.getpid() and still_runs(other, "souk.supervisor"):
         log("error", "another supervisor runs on this home", pid=other)
         return 1
     # `souk up` made these already; ensuring again keeps a supervisor started by hand working

@@ -1,10 +1,19 @@
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
 
 from souk.render import progress_line, status_rows
-from souk.state import State, looks_like, pid_alive, read_json, read_state, write_json_atomic
+from souk.state import (
+    State,
+    looks_like,
+    pid_alive,
+    read_json,
+    read_state,
+    still_runs,
+    write_json_atomic,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -46,6 +55,14 @@ def test_this_process_is_alive_and_looks_like_python() -> None:
     assert looks_like(os.getpid(), "python") or looks_like(os.getpid(), "pytest")
     assert not looks_like(os.getpid(), "no-such-program-name")
     assert looks_like(os.getpid(), "")
+
+
+def test_a_pid_still_runs_only_while_alive_and_the_same_program() -> None:
+    assert still_runs(os.getpid(), "")
+    assert not still_runs(os.getpid(), "no-such-program-name")
+    child = subprocess.Popen(["sleep", "0"])
+    child.wait()  # reaped: its pid runs nothing now
+    assert not still_runs(child.pid, "")
 
 
 def test_status_rows_carry_what_status_json_promises() -> None:

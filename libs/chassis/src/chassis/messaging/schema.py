@@ -46,22 +46,23 @@ def create_messaging_tables(op: Any) -> None:
                     sqlite_where=sa.text("published_at IS NULL"),
                     postgresql_where=sa.text("published_at IS NULL"))
     op.create_index("outbox_published", "outbox", ["published_at"])
-    op.create_table(
-        "inbox",
-        sa.Column("consumer", sa.String(100), primary_key=True),
-        sa.Column("msg_id", sa.String(200), primary_key=True),
-        sa.Column("processed_at", sa.Float(), nullable=False),
-    )
-    op.create_index("inbox_processed_at", "inbox", ["processed_at"])
-    op.create_table(
-        "dead_letters",
-        sa.Column("consumer", sa.String(100), primary_key=True),
-        sa.Column("msg_id", sa.String(200), primary_key=True),
+    _create_per_message_table(op, "inbox", sa.Column("processed_at", sa.Float(), nullable=False))
+    index_inbox_by_age(op)
+    _create_per_message_table(
+        op, "dead_letters",
         sa.Column("subject", sa.String(200), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("deliveries", sa.Integer(), nullable=False),
         sa.Column("dead_at", sa.Float(), nullable=False),
     )
+
+
+def _create_per_message_table(op: Any, name: str, *columns: Any) -> None:
+    """A table of a row per message a consumer handled, keyed by ``(consumer, msg_id)``."""
+    import sqlalchemy as sa
+
+    op.create_table(name, sa.Column("consumer", sa.String(100), primary_key=True),
+                    sa.Column("msg_id", sa.String(200), primary_key=True), *columns)
 
 
 def slim_messaging_tables(op: Any) -> None:
@@ -71,14 +72,14 @@ def slim_messaging_tables(op: Any) -> None:
     op.drop_index("outbox_published", table_name="outbox")
     op.drop_index("outbox_pending", table_name="outbox")
     op.drop_column("outbox", "published_at")
-    op.drop_index("inbox_processed_at", table_name="inbox")
+    unindex_inbox_by_age(op)
 
 
 def unslim_messaging_tables(op: Any) -> None:
     """Undo :func:`slim_messaging_tables` (every outbox row left is unpublished)."""
     import sqlalchemy as sa
 
-    op.create_index("inbox_processed_at", "inbox", ["processed_at"])
+    index_inbox_by_age(op)
     op.add_column("outbox", sa.Column("published_at", sa.Float(), nullable=True))
     op.create_index("outbox_pending", "outbox", ["seq"],
                     sqlite_where=sa.text("published_at IS NULL"),
@@ -100,10 +101,8 @@ def create_message_failures_table(op: Any) -> None:
     """``message_failures``: ``(consumer, msg_id)`` → failures so far, the last error, when."""
     import sqlalchemy as sa
 
-    op.create_table(
-        "message_failures",
-        sa.Column("consumer", sa.String(100), primary_key=True),
-        sa.Column("msg_id", sa.String(200), primary_key=True),
+    _create_per_message_table(
+        op, "message_failures",
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("failed_at", sa.Float(), nullable=False),

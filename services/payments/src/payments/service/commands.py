@@ -39,7 +39,7 @@ from payments.service.ports import (
     Stream,
 )
 
-__all__ = ["Decided", "authorize_payment", "capture_payment", "count_events", "decision_reply",
+__all__ = ["Decided", "authorize_payment", "capture_payment", "decision_reply", "record",
            "request_of", "void_payment"]
 
 
@@ -69,12 +69,14 @@ def request_of(payment: Payment) -> AuthorizationRequest:
                                 payment.currency, payment.card_token_kind)
 
 
-def count_events(payments: PaymentsRepository, metrics: PaymentMetrics, stream: Stream,
-                 since: int) -> None:
-    """Count the business events appended after version ``since``, once they are committed."""
-    appended = [stored.event for stored in stream.events[since:]]
-    if appended:
-        payments.after_commit(lambda: _count(metrics, appended))
+async def record(payments: PaymentsRepository, metrics: PaymentMetrics, stream: Stream,
+                 events: list[PaymentEvent]) -> Stream:
+    """Append ``events`` (when there are any) and count them once committed: the stream after."""
+    if not events:
+        return stream
+    appended = await payments.append(stream, events)
+    payments.after_commit(lambda: _count(metrics, events))
+    return appended
 
 
 def _count(metrics: PaymentMetrics, events: list[PaymentEvent]) -> None:
@@ -112,10 +114,9 @@ async def authorize_payment(payments: PaymentsRepository, metrics: PaymentMetric
     if payment.status is Status.PENDING:  # already asked; the answer will come (once)
         return request_of(payment) if await payments.claim(cmd.order_id, lease, now) else None
     if payment.void_requested:
-        stream = await payments.append(stream, rules.decline_voided(
+        stream = await record(payments, metrics, stream, rules.decline_voided(
             payment, user_id=cmd.user_id, amount_minor=cmd.amount_minor, currency=cmd.currency,
             idempotency_key=cmd.idempotency_key))
-        count_events(payments, metrics, stream, payment.version)
         payments.publish(decision_reply(stream.payment, cmd.idempotency_key,
                                         capture=cmd.capture), msg_id=reply_id)
         return None
@@ -132,11 +133,7 @@ async def capture_payment(payments: PaymentsRepository, metrics: PaymentMetrics,
     """Capture the authorized amount once; a repeated capture is answered again, never charged
     again. ``CaptureRefused`` (nothing appended, nothing replied) when it cannot be captured."""
     stream = await payments.load(cmd.order_id)
-    before = stream.version
-    events = rules.capture(stream.payment, cmd.amount_minor)
-    if events:
-        stream = await payments.append(stream, events)
-        count_events(payments, metrics, stream, before)
+    stream = await record(payments, metrics, stream, rules.capture(stream.payment, cmd.amount_minor))
     payment = stream.payment
     payments.publish(PaymentCaptured(
         order_id=cmd.order_id, idempotency_key=cmd.idempotency_key, payment_id=payment.order_id,
@@ -147,10 +144,7 @@ async def void_payment(payments: PaymentsRepository, metrics: PaymentMetrics, cm
                        reply_id: str) -> None:
     """Undo what the payment holds and say what was undone."""
     stream = await payments.load(cmd.order_id)
-    before = stream.version
     events, outcome = rules.void(stream.payment, cmd.idempotency_key)
-    if events:
-        stream = await payments.append(stream, events)
-        count_events(payments, metrics, stream, before)
+    await record(payments, metrics, stream, events)
     payments.publish(PaymentVoided(order_id=cmd.order_id, idempotency_key=cmd.idempotency_key,
                                   outcome=outcome), msg_id=reply_id)

@@ -33,7 +33,7 @@ from payments.domain import payment as rules
 from payments.domain.errors import ConcurrencyConflict
 from payments.domain.events import Voided
 from payments.domain.payment import Decision, Status
-from payments.service.commands import count_events, decision_reply, request_of
+from payments.service.commands import decision_reply, record, request_of
 from payments.service.ports import (
     AuthorizationRequest,
     CardProcessor,
@@ -203,8 +203,8 @@ class LateAuthorizer:
         payment = stream.payment
         if payment.status is not Status.PENDING:
             return False
-        stream = await payments.append(stream, rules.land_authorization(payment, decision))
-        count_events(payments, self._metrics, stream, payment.version)
+        stream = await record(payments, self._metrics, stream,
+                              rules.land_authorization(payment, decision))
         landed = stream.payment
         # published in the asking task's context: the reply continues that payment's trace
         context.run(payments.publish, decision_reply(landed, landed.idempotency_key,

@@ -3,6 +3,7 @@ the tokens in the server-side session (they never reach the browser)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated
 
 from chassis import clock
@@ -45,21 +46,7 @@ async def sign_in_form(request: Request, web: WebContext, next: Next = "/") -> R
 @router.post("/signin", body=FORM, responses=_PAGES)
 async def sign_in(request: Request, web: WebContext) -> Response:
     """Sign in: a new session (the visitor's old one is dropped), then on to `next`."""
-    v = await visit(request, web)
-    form = await posted(v)
-    email, target = form.get("email").strip(), safe_next(form.get("next"))
-    try:
-        opened = await web.sessions.sign_in(email, form.get("password"), v.session, clock.time())
-    except IdentityRefused as exc:
-        error = ("That e-mail and password do not match an account." if exc.status in (400, 401, 422)
-                 else exc.detail)
-        status = 400 if exc.status < 500 and exc.status != 429 else 503
-        return page(v, "signin.html", status if exc.status != 429 else 503, next=target,
-                    email=email, error=error)
-    except ServiceCallError:
-        return _unavailable(v, "signin.html", next=target, email=email)
-    v.session, v.new_token = opened.session, opened.token
-    return redirect(v, target)
+    return await _enter(request, web, "signin.html", _sign_in_refused)
 
 
 @router.get("/signup", responses={200: HTML, 303: (None, "already signed in")})
@@ -71,18 +58,37 @@ async def sign_up_form(request: Request, web: WebContext, next: Next = "/") -> R
 @router.post("/signup", body=FORM, responses=_PAGES)
 async def sign_up(request: Request, web: WebContext) -> Response:
     """Create an account and sign in with it."""
+    return await _enter(request, web, "signup.html", _sign_up_refused, sign_up=True)
+
+
+def _sign_in_refused(exc: IdentityRefused) -> tuple[int, str]:
+    if exc.status in (400, 401, 422):
+        return 400, "That e-mail and password do not match an account."
+    return (400 if exc.status < 500 and exc.status != 429 else 503), exc.detail
+
+
+def _sign_up_refused(exc: IdentityRefused) -> tuple[int, str]:
+    return (400 if exc.status < 500 else 503), exc.detail
+
+
+async def _enter(request: Request, web: WebContext, template: str,
+                 refused: Callable[[IdentityRefused], tuple[int, str]], *,
+                 sign_up: bool = False) -> Response:
+    """The posted form's account (created first with ``sign_up``) signed in with a new session,
+    then on to `next`; a refusal is the form again with its status and message."""
     v = await visit(request, web)
     form = await posted(v)
-    email, password, target = form.get("email").strip(), form.get("password"), safe_next(
-        form.get("next"))
+    email, password, target = (form.get("email").strip(), form.get("password"),
+                               safe_next(form.get("next")))
     try:
-        await web.sessions.identity.sign_up(email, password)
+        if sign_up:
+            await web.sessions.identity.sign_up(email, password)
         opened = await web.sessions.sign_in(email, password, v.session, clock.time())
     except IdentityRefused as exc:
-        return page(v, "signup.html", 400 if exc.status < 500 else 503, next=target,
-                    email=email, error=exc.detail)
+        status, error = refused(exc)
+        return page(v, template, status, next=target, email=email, error=error)
     except ServiceCallError:
-        return _unavailable(v, "signup.html", next=target, email=email)
+        return _unavailable(v, template, next=target, email=email)
     v.session, v.new_token = opened.session, opened.token
     return redirect(v, target)
 
