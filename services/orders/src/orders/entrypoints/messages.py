@@ -1,7 +1,5 @@
-"""The participants' replies: translation to the saga only (the rules live in domain/saga.py).
-Every reply is the same translation (its kind, its key, and the reason or outcome it carries),
-so one handler serves them all, registered per contract type from the table below. It runs
-inside the consumer batch's transaction."""
+"""The participants' replies, one named handler each: translation to the saga only (the rules
+live in domain/saga.py). Each runs inside the consumer batch's transaction."""
 
 from __future__ import annotations
 
@@ -19,32 +17,47 @@ from orders.service.saga_runner import SagaRunner
 
 __all__ = ["handlers"]
 
-SagaReply = (StockReserved | StockRejected | StockReleased | PaymentAuthorized | PaymentDeclined
-             | PaymentCaptured | PaymentVoided)
-
-_KINDS: dict[type[SagaReply], ReplyKind] = {
-    StockReserved: ReplyKind.STOCK_RESERVED,
-    StockRejected: ReplyKind.STOCK_REJECTED,
-    StockReleased: ReplyKind.STOCK_RELEASED,
-    PaymentAuthorized: ReplyKind.PAYMENT_AUTHORIZED,
-    PaymentDeclined: ReplyKind.PAYMENT_DECLINED,
-    PaymentCaptured: ReplyKind.PAYMENT_CAPTURED,
-    PaymentVoided: ReplyKind.PAYMENT_VOIDED,
-}
-
 handlers = MessageHandlers()
 
 
-async def on_saga_reply(reply: SagaReply, tx: MessageTx, runner: SagaRunner) -> None:
+@handlers.on(StockReserved)
+async def on_stock_reserved(reply: StockReserved, tx: MessageTx, runner: SagaRunner) -> None:
     await runner.on_reply(SqlOrders(tx), reply.order_id,
-                          Reply(_KINDS[type(reply)], reply.idempotency_key, _detail(reply)))
+                          Reply(ReplyKind.STOCK_RESERVED, reply.idempotency_key))
 
 
-def _detail(reply: SagaReply) -> str:
-    if isinstance(reply, StockRejected | PaymentDeclined):
-        return reply.reason
-    return reply.outcome if isinstance(reply, PaymentVoided) else ""
+@handlers.on(StockRejected)
+async def on_stock_rejected(reply: StockRejected, tx: MessageTx, runner: SagaRunner) -> None:
+    await runner.on_reply(SqlOrders(tx), reply.order_id,
+                          Reply(ReplyKind.STOCK_REJECTED, reply.idempotency_key, reply.reason))
 
 
-for _contract in _KINDS:
-    handlers.on(_contract)(on_saga_reply)
+@handlers.on(StockReleased)
+async def on_stock_released(reply: StockReleased, tx: MessageTx, runner: SagaRunner) -> None:
+    await runner.on_reply(SqlOrders(tx), reply.order_id,
+                          Reply(ReplyKind.STOCK_RELEASED, reply.idempotency_key))
+
+
+@handlers.on(PaymentAuthorized)
+async def on_payment_authorized(reply: PaymentAuthorized, tx: MessageTx,
+                                runner: SagaRunner) -> None:
+    await runner.on_reply(SqlOrders(tx), reply.order_id,
+                          Reply(ReplyKind.PAYMENT_AUTHORIZED, reply.idempotency_key))
+
+
+@handlers.on(PaymentDeclined)
+async def on_payment_declined(reply: PaymentDeclined, tx: MessageTx, runner: SagaRunner) -> None:
+    await runner.on_reply(SqlOrders(tx), reply.order_id,
+                          Reply(ReplyKind.PAYMENT_DECLINED, reply.idempotency_key, reply.reason))
+
+
+@handlers.on(PaymentCaptured)
+async def on_payment_captured(reply: PaymentCaptured, tx: MessageTx, runner: SagaRunner) -> None:
+    await runner.on_reply(SqlOrders(tx), reply.order_id,
+                          Reply(ReplyKind.PAYMENT_CAPTURED, reply.idempotency_key))
+
+
+@handlers.on(PaymentVoided)
+async def on_payment_voided(reply: PaymentVoided, tx: MessageTx, runner: SagaRunner) -> None:
+    await runner.on_reply(SqlOrders(tx), reply.order_id,
+                          Reply(ReplyKind.PAYMENT_VOIDED, reply.idempotency_key, reply.outcome))
