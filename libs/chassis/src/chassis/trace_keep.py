@@ -76,7 +76,25 @@ class TailKeep:
         self._bound = sampling_bound(ratio)
 
     def add(self, span: Span) -> None:
-        self.add_record(span.record())
+        """A span that just ended: the rules of :meth:`add_record`, read off the span itself,
+        so that a held span (most of them) is never made a :class:`SpanRecord`."""
+        trace_id = span.context.trace_id
+        if trace_id[16:] < self._bound or trace_id in self._kept:
+            self.inner.export(span.record())
+        elif (span.status == _ERROR or span.end_ns - span.start_ns >= self.slow_ns
+              or span.attributes.get("souk.keep") is True):
+            self.keep(trace_id)
+            self.inner.export(span.record())
+            if self.announce is not None:
+                self.announce(trace_id)
+        else:
+            events = span.events
+            self._hold_line(trace_id, orjson.dumps((
+                trace_id, span.context.span_id, span.parent_id, span.name, span.kind,
+                span.start_ns, span.end_ns, span.status, span.status_message, span.attributes,
+                None if events is None else [
+                    (at, name, attrs if attrs is None or type(attrs) is dict else dict(attrs))
+                    for at, name, attrs in events])))
 
     def add_record(self, span: SpanRecord) -> None:
         """A finished span, kept or held by the rules (the gateway hands records directly)."""
@@ -136,9 +154,11 @@ class TailKeep:
                 self.inner.export(_record(orjson.loads(line)))
 
     def _hold(self, trace_id: str, span: SpanRecord) -> None:
+        self._hold_line(trace_id, orjson.dumps(tuple(span)))  # (orjson takes no tuple subclasses)
+
+    def _hold_line(self, trace_id: str, line: bytes) -> None:
         now = time.time_ns()
         held = self._held.get(trace_id)
-        line = orjson.dumps(tuple(span))  # (orjson takes no tuple subclasses)
         if held is None:
             self._held[trace_id] = line
             self._order.append((now, trace_id))
@@ -172,11 +192,19 @@ class TailKeep:
 
 
 def _record(fields: list[Any]) -> SpanRecord:
-    """A held span back from its JSON (lists become the tuples a record has)."""
-    attributes = tuple(tuple(pair) for pair in fields[9])
-    events = tuple((at, name, tuple(tuple(pair) for pair in attrs))
-                   for at, name, attrs in fields[10])
-    return SpanRecord._make([*fields[:9], attributes, events])
+    """A held span back from its JSON (lists become the tuples a record has). A span held by
+    :meth:`TailKeep.add` has its attributes as an object and its events' attributes as objects
+    or null; one held as a record has them as lists of pairs."""
+    return SpanRecord._make([*fields[:9], _pairs(fields[9]), tuple(
+        (at, name, _pairs(attrs)) for at, name, attrs in fields[10] or ())])
+
+
+def _pairs(attributes: Any) -> tuple[tuple[str, Any], ...]:
+    if not attributes:
+        return ()
+    if type(attributes) is dict:
+        return tuple(attributes.items())
+    return tuple(tuple(pair) for pair in attributes)
 
 
 async def listen_for_keeps(tracing: Any, broker: Any) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import time
 from collections.abc import Mapping, MutableMapping
 from contextvars import ContextVar, Token
@@ -266,7 +267,17 @@ def extract(carrier: Mapping[str, str]) -> SpanContext | None:
     return None if value is None else parse_traceparent(value)
 
 
+# the one form Souk's own processes send (version 00, lower-case hex): checked in one C call
+_TRACEPARENT_00 = re.compile("00-([0-9a-f]{32})-([0-9a-f]{16})-0([01])")
+
+
 def parse_traceparent(value: str) -> SpanContext | None:
+    match = _TRACEPARENT_00.fullmatch(value)
+    if match is not None:
+        trace_id, span_id, flag = match.groups()
+        if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+            return None
+        return SpanContext(trace_id, span_id, flag == "1")
     parts = value.strip().split("-")
     if len(parts) < 4 or parts[0] == "ff" or len(parts[0]) != 2:
         return None

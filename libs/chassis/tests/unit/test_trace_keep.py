@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chassis.trace_keep import TailKeep
-from chassis.tracing import SpanRecord, sampled
+from chassis.tracing import Span, SpanContext, SpanKind, SpanRecord, StatusCode, sampled
 
 pytestmark = pytest.mark.unit
 
@@ -68,6 +68,33 @@ def test_a_keep_heard_from_another_process_hands_over_the_held_spans() -> None:
     tail.keep(NOT_BY_RATIO)
     tail.add_record(record(NOT_BY_RATIO, "after"))
     assert [s.name for s in out.spans] == ["mine", "after"] and announced == []
+
+
+def test_a_held_span_is_handed_over_as_the_record_it_would_have_been() -> None:
+    tail, out, _ = keeper()
+    span = Span("consume orders.OrderPlaced.v1", SpanContext(NOT_BY_RATIO, "b7ad6b7169203331"),
+                "00f067aa0ba902b7", SpanKind.CONSUMER, {"souk.order_id": "o-1", "n": 3},
+                1_000)
+    span.add_event("saga.reserve", {"saga.status": "PENDING"})
+    span.add_event("publish inventory.ReserveStock.v1")
+    span.set_status(StatusCode.OK)
+    span.end_ns = 2_000
+    tail.add(span)  # held: neither kept by the ratio nor failed, slow or flagged
+    assert tail.held == 1 and out.spans == []
+    tail.keep(NOT_BY_RATIO)
+    [handed] = out.spans
+    assert handed == span.record()
+    assert tail.held == 0
+
+
+def test_a_span_flagged_for_keeping_keeps_its_trace_without_being_held() -> None:
+    tail, out, announced = keeper()
+    span = Span("GET /x", SpanContext(NOT_BY_RATIO, "b7ad6b7169203331"), "", SpanKind.SERVER,
+                {"souk.keep": True}, 0)
+    span.end_ns = 1
+    tail.add(span)
+    assert [s.name for s in out.spans] == ["GET /x"] and announced == [NOT_BY_RATIO]
+    assert tail.held == 0
 
 
 def test_unkept_spans_are_dropped_after_the_hold() -> None:
