@@ -7,7 +7,7 @@ SERVICES := registry gateway catalog identity cart inventory orders payments not
 PACKAGES := libs/chassis libs/contracts $(addprefix services/,$(SERVICES)) cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 # checkov (tests/deploy) pins packaging 23, the runtime set 26: it gets a virtualenv of its own
 CHECKOV_VENV := .venv-checkov
 # pip warns about every missing local mirror folder on some machines; keep real errors only

@@ -18,6 +18,12 @@ on one, with the reason:
 * test_database_faults.py (PostgreSQL): a SQLite file has no network to cut.
 * test_postgres_platform.py (PostgreSQL): two instances of a service sharing its database is
   what a server allows and a SQLite file does not.
+* test_live_config.py (SQLite): live settings are kept in the broker's key-value store and the
+  services' caches, not in a database.
+* test_web_console.py, test_web_session.py, test_web_accessibility.py (SQLite): the front end's
+  pages, which read the services over HTTP; test_web_storefront.py runs on both, so the web
+  process's own database (its sessions) and a checkout from the browser are proven on
+  PostgreSQL too. (The CI budget on a slower machine, decision 79.)
 
 test_admin_routes.py and test_deploy_files.py start no platform (they read the route table and
 the deploy files).

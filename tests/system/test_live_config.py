@@ -18,9 +18,11 @@ import aiohttp
 import pytest
 
 from .checkout_platform import Checkout, shared_shop
-from .conftest import pid_alive
+from .conftest import only_on, pid_alive
 
 pytestmark = pytest.mark.system
+
+engine = only_on("sqlite")  # live settings live in the broker's key-value store, not in a database
 
 EFFECT_WITHIN = 2.0  # seconds: the bound from `souk config set` to the effect
 PRODUCTS = "/api/v1/catalog/products?limit=1"

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Browser, expect
 
 from .checkout_platform import Checkout
+from .conftest import only_on
 from .web_platform import (
     keep_screenshot,
     new_shopper,
@@ -19,6 +20,8 @@ from .web_platform import (
 )
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
+
+engine = only_on("sqlite")  # the front end's pages; see tests/system/conftest.py
 
 ANONYMOUS_PAGES = ["/", "/signin", "/signup"]
 

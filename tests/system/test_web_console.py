@@ -17,7 +17,7 @@ import requests
 from playwright.sync_api import Browser, Page, expect
 
 from .checkout_platform import Checkout, checkout_shop
-from .conftest import ROOT
+from .conftest import ROOT, only_on
 from .web_platform import (
     WEB_TOPOLOGY,
     keep_screenshot,
@@ -27,6 +27,8 @@ from .web_platform import (
 )
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
+
+engine = only_on("sqlite")  # the console reads the services over HTTP; see tests/system/conftest.py
 
 POISON_SUBJECT = "souk.inventory.ReserveStock.v1"  # one consumer takes it: inventory
 WAIT_MS = 30_000

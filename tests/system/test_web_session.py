@@ -11,9 +11,12 @@ import requests
 from playwright.sync_api import Browser, expect
 
 from .checkout_platform import Checkout
+from .conftest import only_on
 from .web_platform import keep_screenshot, new_shopper, sign_in, visitor, web_shop
 
 pytestmark = [pytest.mark.system, pytest.mark.browser]
+
+engine = only_on("sqlite")  # the front end's pages; see tests/system/conftest.py
 
 
 @pytest.fixture(scope="module")
