@@ -18,6 +18,10 @@ on one, with the reason:
 * test_database_faults.py (PostgreSQL): a SQLite file has no network to cut.
 * test_postgres_platform.py (PostgreSQL): two instances of a service sharing its database is
   what a server allows and a SQLite file does not.
+* test_availability.py (SQLite): on PostgreSQL a broker cut during checkouts is
+  test_faults.py's (payments cut from the broker, then healed, ends clean) and kills during a
+  load are test_checkout.py's, both on both engines; the minute without the broker costs CI
+  80 s an engine.
 * test_live_config.py (SQLite): live settings are kept in the broker's key-value store and the
   services' caches, not in a database.
 * test_web_console.py, test_web_session.py, test_web_accessibility.py (SQLite): the front end's

@@ -12,9 +12,11 @@ import aiohttp
 import pytest
 
 from .checkout_platform import Checkout, Shopper, shared_shop
-from .conftest import pid_alive
+from .conftest import only_on, pid_alive
 
 pytestmark = pytest.mark.system
+
+engine = only_on("sqlite")  # the CI budget; on PostgreSQL see tests/system/conftest.py
 
 OUTAGE = 60.0  # what issue 10 asks for
 
