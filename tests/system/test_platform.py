@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import re
 import signal
@@ -71,6 +72,18 @@ def test_status_shows_every_instance_ready(platform: Platform) -> None:
         assert isinstance(proc["pid"], int) and pid_alive(proc["pid"]), proc
         assert proc["url"], proc
     assert not any(p["url"].endswith(":4222") for p in status)
+
+
+def test_the_launcher_migrates_every_database_before_the_services_start(
+        platform: Platform) -> None:
+    lines = (platform.home / "logs" / "supervisor.log").read_text().splitlines()
+    events = [json.loads(line) for line in lines if line.startswith("{")]
+    migrated = [n for n, e in enumerate(events) if e["event"] == "databases migrated"]
+    assert len(migrated) == 1, events[:20]
+    assert events[migrated[0]]["services"] == 4  # catalog, identity, registry, web
+    started = [n for n, e in enumerate(events) if e["event"] == "process started"
+               and e["process"] in ("registry-1", "identity-1", "catalog-1", "web-1")]
+    assert started and migrated[0] < min(started)
 
 
 async def test_the_gateway_serves_the_seeded_catalog(platform: Platform) -> None:

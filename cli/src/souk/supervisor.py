@@ -133,9 +133,15 @@ class Supervisor:
         deadline = time.monotonic() + self.startup_timeout
         if not await self._ensure_databases():
             return False
+        migrating = asyncio.create_task(self._migrate())  # while the broker starts
         # a cluster's nodes start together: each is ready once JetStream has a meta leader
         nodes = [self._add(node) for node in self.planner.nats_nodes()]
-        if not await self._await_ready(nodes, deadline):
+        ready = await self._await_ready(nodes, deadline)
+        if not ready:
+            migrating.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await migrating
+        if not ready:
             return False
         proxy = self.planner.fault_proxy()
         if proxy is not None and not await self._await_ready([self._add(proxy)], deadline):
@@ -167,6 +173,33 @@ class Supervisor:
         log("info", "postgresql databases ready", server=redact(server), databases=names,
             created=created)
         return True
+
+    async def _migrate(self) -> None:
+        """Bring every service's database to its newest schema in one child process before the
+        services start: one import of Alembic for all (~1 s) instead of one child per service
+        (~1 s of CPU each, ~10 s of a cold start on two cores). Each service still migrates its
+        own at start (under Kubernetes nothing else does), and then finds it at head. If this
+        fails, the services' own attempts report what is wrong, each in its own log."""
+        from chassis.db.migrate import migrate_isolated, service_migrations
+
+        targets = []
+        for service in self.topology.services:
+            url = self.planner.database_url(service)
+            if url is None:
+                continue
+            with contextlib.suppress(LookupError, ValueError):
+                folder = service_migrations(self.topology.module_of(service).partition(".")[0])
+                if (folder / "env.py").is_file():
+                    targets.append((url, folder))
+        began = time.monotonic()
+        try:
+            await migrate_isolated(*targets)
+        except (RuntimeError, OSError) as exc:
+            log("warning", "migrating before the start failed; each service migrates its own",
+                reason=str(exc))
+        else:
+            log("info", "databases migrated", services=len(targets),
+                seconds=round(time.monotonic() - began, 2))
 
     def _add(self, spec: ProcSpec) -> str:
         instance = Instance(spec, cwd=self.root, env=self._env, probe=self._prober,

@@ -54,7 +54,7 @@ def serve(factory: Callable[[S], Any], settings: S) -> None:
     if migrations is not None and settings.database_url:
         from chassis.db.migrate import migrate_isolated
 
-        asyncio.run(migrate_isolated(settings.database_url, migrations))
+        asyncio.run(migrate_isolated((settings.database_url, migrations)))
     config = uvicorn.Config(
         app, host=settings.host, port=settings.port, loop="uvloop", http=ProblemHttpProtocol,
         lifespan="on", log_config=None, access_log=False, server_header=False,

@@ -132,6 +132,43 @@ async def test_instances_starting_together_migrate_once(database_url: str) -> No
         await db.close()
 
 
+async def test_several_databases_migrate_in_one_child_and_not_again_at_head(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chassis.db.migrate import migrate_isolated
+
+    children: list[tuple[object, ...]] = []
+    spawn = asyncio.create_subprocess_exec
+
+    async def counted(*argv: object, **kwargs: object) -> asyncio.subprocess.Process:
+        children.append(argv)
+        return await spawn(*argv, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(asyncio, "create_subprocess_exec", counted)
+    urls = [f"sqlite:///{tmp_path / name}.db" for name in ("one", "two", "three")]
+    await migrate_isolated(*((url, MIGRATIONS) for url in urls))
+    assert len(children) == 1  # one child for the three
+    for url in urls:
+        db = open_database(url)
+        await db.connect()
+        try:
+            async with db.transaction(readonly=True) as tx:
+                assert await tx.fetch_value("SELECT version_num FROM alembic_version") == "0001"
+        finally:
+            await db.close()
+    await migrate_isolated(*((url, MIGRATIONS) for url in urls))
+    assert len(children) == 1  # all at head: no child at all
+
+
+async def test_a_failed_migration_names_the_databases_it_was_for(tmp_path: Path) -> None:
+    from chassis.db.migrate import migrate_isolated
+
+    broken = tmp_path / "migrations"
+    (broken / "versions").mkdir(parents=True)
+    (broken / "env.py").write_text("raise SystemExit(3)\n")
+    with pytest.raises(RuntimeError, match=rf"^migrating {tmp_path.name} failed \(exit"):
+        await migrate_isolated((f"sqlite:///{tmp_path / 'x'}.db", broken))
+
+
 async def test_ping_fails_when_not_connected(database_url: str) -> None:
     db = open_database(database_url)
     with pytest.raises(RuntimeError, match="not connected"):

@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import fcntl
 import importlib.util
+import json
 import re
 import sqlite3
 import sys
@@ -147,19 +148,39 @@ async def migrate(url: str, script_location: str | Path) -> None:
         await _migrate_postgres(url, location)
 
 
-async def migrate_isolated(url: str, script_location: str | Path) -> None:
-    """:func:`migrate` in a child process when the schema is behind: Alembic and SQLAlchemy cost
-    ~20 MB of memory that a long-running service would otherwise keep for nothing."""
-    location = Path(script_location)
-    head = head_revision(location)
-    if head is not None and await _current_revision(url) == head:
+async def migrate_isolated(*targets: tuple[str, str | Path]) -> None:
+    """:func:`migrate` each ``(url, script_location)`` that is behind, all in one child process:
+    Alembic and SQLAlchemy cost ~20 MB of memory that a long-running service would otherwise keep
+    for nothing, and importing them ~0.5 s of CPU, paid once for all the targets (the launcher
+    migrates every service's database this way before starting them; each service then finds its
+    schema at head and starts without a child of its own)."""
+    behind: list[tuple[str, str]] = []
+    for url, script_location in targets:
+        location = Path(script_location)
+        head = head_revision(location)
+        if head is None or await _current_revision(url) != head:
+            behind.append((url, str(location)))
+    if not behind:
         return
     # not "-m chassis.db.migrate": chassis.db imports this module first, and runpy then warns on
     # stderr (RuntimeWarning), a line that is not JSON in a service's log
-    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", _CHILD, url, str(location))
-    if await proc.wait() != 0:
-        raise RuntimeError(f"migrating {location.parent.name} failed (exit {proc.returncode})")
+    proc = await asyncio.create_subprocess_exec(sys.executable, "-c", _CHILD, json.dumps(behind))
+    try:
+        code = await proc.wait()
+    except asyncio.CancelledError:  # the caller gave up (a deadline): no child left behind
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await asyncio.shield(proc.wait())
+        raise
+    if code != 0:
+        names = ", ".join(Path(location).parent.name for _, location in behind)
+        raise RuntimeError(f"migrating {names} failed (exit {code})")
 
 
-_CHILD = ("import asyncio, sys; from chassis.db.migrate import migrate; "
-          "asyncio.run(migrate(sys.argv[1], sys.argv[2]))")
+async def _migrate_each(targets: list[tuple[str, str]]) -> None:
+    for url, location in targets:
+        await migrate(url, location)
+
+
+_CHILD = ("import asyncio, json, sys; from chassis.db.migrate import _migrate_each; "
+          "asyncio.run(_migrate_each(json.loads(sys.argv[1])))")
