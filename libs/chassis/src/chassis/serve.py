@@ -18,14 +18,58 @@ __all__ = ["ProblemHttpProtocol", "serve"]
 S = TypeVar("S", bound=ServiceSettings)
 
 
+class _OneWrite:
+    """A served connection's transport that sends an answer's head together with its body.
+
+    uvicorn writes the status line and headers, then the body: two ``send()`` calls per answer,
+    and on the caller's side as often as not two reads and two wake-ups of its event loop before
+    it has the whole answer. The head is held here until the next write (the body, which the
+    chassis's responses send at once) and both go in one; a head whose body does not follow
+    within the same turn of the event loop (a stream that waits for its first event) is sent
+    alone at the next turn, and nothing ever overtakes it."""
+
+    __slots__ = ("_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.write(held + data)
+        elif data.startswith(b"HTTP/1.1 ") and not data.startswith(b"HTTP/1.1 100 "):
+            self._held = data
+            self._loop.call_soon(self._release)
+        else:
+            self._transport.write(data)
+
+    def _release(self) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            if not self._transport.is_closing():  # an aborted connection sends nothing more
+                self._transport.write(held)
+
+    def close(self) -> None:
+        self._release()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:  # the rest of the transport as it is
+        return getattr(self._transport, name)
+
+
 class ProblemHttpProtocol(HttpToolsProtocol):
     """uvicorn's HTTP/1.1 protocol, except that a request that is not valid HTTP (which never
     reaches the app) is refused with problem+json like every other error, not in plain text,
-    and that the app can close a request's connection without an answer (an injected fault,
+    that an answer's head and body go in one write (:class:`_OneWrite`), and that the app can
+    close a request's connection without an answer (an injected fault,
     ``chassis.web.faults``): ``scope["extensions"]["souk.drop"]["abort"]()``."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        super().connection_made(transport)
+        super().connection_made(_OneWrite(transport, self.loop))  # type: ignore[arg-type]
         self._extensions: dict[str, dict[object, object]] = {
             DROP_EXTENSION: {"abort": transport.abort}}
 
