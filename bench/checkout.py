@@ -15,7 +15,9 @@ edge requests one whole checkout costs. Also printed: each process's CPU per che
 
 `--tracing-compare` measures the same load on the platform without the trace store (tracing off:
 no OTLP endpoint anywhere) and with it (every span exported and stored), alternating
-platforms round by round, and prints the overhead.
+platforms round by round, and prints the overhead: from the medians of each mode, and round by
+round (each round's traced run against the untraced one just before it, which a machine whose
+speed drifts from round to round disturbs less).
 
 `--postgres-compare`: SQLite against PostgreSQL per service, see bench/checkout_postgres.py.
 
@@ -136,6 +138,15 @@ def tracing_compare(args: argparse.Namespace) -> None:
           f"CPU per checkout {cpu['on']:.2f} / {cpu['off']:.2f} ms "
           f"(+{cpu['on'] / cpu['off'] - 1:.1%}), sample ratio "
           f"{'as shipped' if args.sample_ratio is None else args.sample_ratio}")
+    # each round's "on" beside its own "off", run just before it: a machine whose speed drifts
+    # between rounds moves both of a pair alike, and the medians of each mode above do not see it
+    pairs = [(float(on["load"]["per_second"]) / float(off["load"]["per_second"]),  # type: ignore[index]
+              float(on["cpu_ms_per_checkout"]) / float(off["cpu_ms_per_checkout"]))  # type: ignore[arg-type]
+             for off, on in zip(runs["off"], runs["on"], strict=True)]
+    print("round by round, on ÷ off: throughput " + ", ".join(f"{t:.3f}" for t, _ in pairs)
+          + f" (median {statistics.median(t for t, _ in pairs):.3f}); CPU per checkout "
+          + ", ".join(f"{c:.3f}" for _, c in pairs)
+          + f" (median {statistics.median(c for _, c in pairs):.3f})")
 
 
 def main() -> None:
