@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import nats
+import orjson
 import pytest
 from prometheus_client import CollectorRegistry
 
@@ -179,6 +180,42 @@ async def test_rows_left_unpublished_by_a_crash_are_published_by_the_catch_up_po
     last = await broker.jetstream().get_last_msg(STREAM, subject_for(Pinged))
     assert last.headers is not None and last.headers["Nats-Msg-Id"] == msg_id
     await m.close()
+
+
+class Pings:
+    """A batched writer: counts what the handlers added, publishes the count when flushed."""
+
+    made: ClassVar[list[Pings]] = []
+
+    def __init__(self, tx: MessageTx) -> None:
+        self.tx, self.n = tx, 0
+        Pings.made.append(self)
+
+    async def flush(self) -> None:
+        if self.n > 2:
+            raise ValueError("too many")
+        self.tx.publish(Pinged(n=self.n), msg_id=f"pings-{time.time_ns()}")
+
+
+async def test_a_batched_writer_is_one_per_transaction_flushed_at_its_end_inside_it(
+        db: Database) -> None:
+    Pings.made.clear()
+    async with db.transaction() as raw:
+        tx = MessageTx(raw)
+        tx.batched(Pings).n += 1
+        tx.batched(Pings).n += 1
+        await tx.flush_outbox()
+        rows = await raw.fetch_all("SELECT payload FROM outbox")
+    assert len(Pings.made) == 1
+    assert [orjson.loads(row["payload"])["n"] for row in rows] == [2]  # flushed before the outbox
+
+    with pytest.raises(ValueError, match="too many"):
+        async with db.transaction() as raw:
+            tx = MessageTx(raw)
+            tx.batched(Pings).n = 3
+            await tx.flush_outbox()  # the flush fails: the whole transaction is rolled back
+    async with db.transaction(readonly=True) as raw:
+        assert await raw.fetch_value("SELECT count(*) FROM outbox") == 1
 
 
 async def test_a_poison_message_is_dead_lettered_and_the_consumer_keeps_going(

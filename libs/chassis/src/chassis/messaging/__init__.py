@@ -21,8 +21,8 @@ from chassis.messaging.envelope import (
 from chassis.messaging.handlers import MessageHandlers
 from chassis.messaging.history import HistoryIncomplete, history
 from chassis.messaging.schema import create_messaging_tables
-from chassis.messaging.tx import MessageTx
+from chassis.messaging.tx import Batched, MessageTx
 
 __all__ = ["CORRELATION", "DLQ_PREFIX", "DLQ_STREAM", "MSG_ID", "NATS_MSG_ID", "STREAM", "TYPE",
-           "Handler", "HistoryIncomplete", "Incoming", "MessageHandlers", "MessageTx", "Messaging",
+           "Batched", "Handler", "HistoryIncomplete", "Incoming", "MessageHandlers", "MessageTx", "Messaging",
            "create_messaging_tables", "history", "subject_for"]

@@ -6,7 +6,7 @@ import base64
 import contextvars
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, Protocol, TypeVar, cast
 
 import orjson
 
@@ -15,7 +15,8 @@ from chassis.messaging.envelope import CORRELATION, NATS_MSG_ID, Outgoing, subje
 from chassis.tracing import NO_TRACING, Tracing
 from contracts import Message, encode
 
-__all__ = ["INSERT_OUTBOX", "INSERT_OUTBOX_ROWS", "STORED_AS_BASE64", "MessageTx", "stored_row"]
+__all__ = ["INSERT_OUTBOX", "INSERT_OUTBOX_ROWS", "STORED_AS_BASE64", "Batched", "MessageTx",
+           "stored_row"]
 
 INSERT_OUTBOX = ("INSERT INTO outbox (msg_id, subject, headers, payload, created_at) "
                  "VALUES (:msg_id, :subject, :headers, :payload, :created_at) "
@@ -32,6 +33,15 @@ INSERT_OUTBOX_ROWS = ("INSERT INTO outbox (msg_id, subject, headers, payload, cr
 # and neither bytes that are not UTF-8 nor (on PostgreSQL) a NUL fit in it. Only raw publishes
 # (a dead letter carries whatever arrived) can hold such bytes; the relay decodes them back.
 STORED_AS_BASE64 = "Souk-Outbox-Base64"
+
+
+class Batched(Protocol):
+    """Writes gathered over a transaction and made at its end (see :meth:`MessageTx.batched`)."""
+
+    async def flush(self) -> None: ...
+
+
+B = TypeVar("B", bound=Batched)
 
 
 def stored_row(o: Outgoing) -> dict[str, Any]:
@@ -56,8 +66,8 @@ class MessageTx:
     transaction (one ``executemany``) and handed to the relay once it has committed.
     """
 
-    __slots__ = ("_after_commit", "_tracing", "_tx", "correlation_id", "dialect", "outgoing",
-                 "trace_headers")
+    __slots__ = ("_after_commit", "_batched", "_tracing", "_tx", "correlation_id", "dialect",
+                 "outgoing", "trace_headers")
 
     def __init__(self, tx: Transaction, correlation_id: str = "",
                  tracing: Tracing = NO_TRACING, dialect: str = "sqlite") -> None:
@@ -68,6 +78,19 @@ class MessageTx:
         self.correlation_id = correlation_id
         self.trace_headers: dict[str, str] = {}
         self._after_commit: list[tuple[contextvars.Context, Callable[[], None]]] = []
+        self._batched: dict[Callable[[MessageTx], Batched], Batched] = {}
+
+    def batched(self, kind: Callable[[MessageTx], B]) -> B:
+        """This transaction's one ``kind(tx)``, made on first use; its ``flush()`` runs once at
+        the end of the transaction, before the outbox is written. For handlers whose writes cost
+        less together: a consumer applies a batch of messages in one transaction, and what each
+        message's handler adds can then be one statement for the batch instead of one each. The
+        flush is part of the transaction like any statement (if it fails, the batch is rolled
+        back and its messages are applied one per transaction, each flushing its own)."""
+        found = self._batched.get(kind)
+        if found is None:
+            found = self._batched[kind] = kind(self)
+        return cast(B, found)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once this transaction has committed (not on rollback); for in-memory
@@ -124,7 +147,11 @@ class MessageTx:
                                       headers=dict(headers), payload=payload, created_at=time.time()))
 
     async def flush_outbox(self) -> None:
-        """Write the recorded messages to the outbox (called by the owner before commit)."""
+        """Flush what was :meth:`batched`, then write the recorded messages to the outbox
+        (called by the owner before commit)."""
+        batched, self._batched = self._batched, {}
+        for pending in batched.values():
+            await pending.flush()
         if not self.outgoing:
             return
         rows = [stored_row(o) for o in self.outgoing]

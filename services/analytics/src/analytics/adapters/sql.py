@@ -43,6 +43,26 @@ def _merge_fact(table: str) -> str:
 """  # noqa: S608
 
 
+def _merge_facts(table: str) -> str:
+    """PostgreSQL: several orders' facts in one statement the server runs once (one order each:
+    an upsert cannot change a row twice)."""
+    moves_up = f"{_precedence('excluded.status')} > {_precedence(table + '.status')}"
+    return f"""
+    INSERT INTO {table} (order_id, user_id, status, total_minor, currency, lines,
+                         placed_at, settled_at)
+    SELECT * FROM unnest(CAST(:order_id AS text[]), CAST(:user_id AS text[]),
+                         CAST(:status AS text[]), CAST(:total_minor AS bigint[]),
+                         CAST(:currency AS text[]), CAST(:lines AS text[]),
+                         CAST(:placed_at AS double precision[]),
+                         CAST(:settled_at AS double precision[]))
+    ON CONFLICT (order_id) DO UPDATE SET
+        status = CASE WHEN {moves_up} THEN excluded.status ELSE {table}.status END,
+        settled_at = CASE WHEN {moves_up} THEN excluded.settled_at
+                          ELSE {table}.settled_at END,
+        placed_at = COALESCE({table}.placed_at, excluded.placed_at)
+"""  # noqa: S608
+
+
 def _add_sale(table: str) -> str:
     return f"""
     INSERT INTO {table} (order_id, sku, quantity, revenue_minor)
@@ -56,6 +76,7 @@ _SALE_COLUMNS = "order_id, sku, quantity, revenue_minor"
 _LIVE = ("order_facts", "product_sales")
 _REBUILT = ("order_facts_rebuild", "product_sales_rebuild")
 _MERGE = {table: _merge_fact(table) for table in (_LIVE[0], _REBUILT[0])}
+_MERGE_ROWS = {table: _merge_facts(table) for table in (_LIVE[0], _REBUILT[0])}
 _ADD = {table: _add_sale(table) for table in (_LIVE[1], _REBUILT[1])}
 # the live models replaced by the rebuild, in the transaction that ends it
 _SWAP = (
@@ -80,19 +101,26 @@ _ENCODER = msgspec.json.Encoder()
 class _SqlProjection(Projection):
     """One set of read-model tables (the live ones or the rebuild) through one transaction."""
 
-    __slots__ = ("_add", "_merge", "_tx")
+    __slots__ = ("_add", "_merge", "_merge_rows", "_tx")
 
     def __init__(self, tx: Transaction, tables: tuple[str, str]) -> None:
         self._tx = tx
         self._merge = _MERGE[tables[0]]
+        self._merge_rows = _MERGE_ROWS[tables[0]]
         self._add = _ADD[tables[1]]
 
-    async def merge_fact(self, fact: OrderFact) -> None:
-        await self._tx.execute(self._merge, {
-            "order_id": fact.order_id, "user_id": fact.user_id, "status": fact.status.value,
-            "total_minor": fact.total_minor, "currency": fact.currency,
-            "lines": _ENCODER.encode(fact.lines).decode(), "placed_at": fact.placed_at,
-            "settled_at": fact.settled_at})
+    async def merge_facts(self, facts: Sequence[OrderFact]) -> None:
+        rows = [{"order_id": f.order_id, "user_id": f.user_id, "status": f.status.value,
+                 "total_minor": f.total_minor, "currency": f.currency,
+                 "lines": _ENCODER.encode(f.lines).decode(), "placed_at": f.placed_at,
+                 "settled_at": f.settled_at} for f in facts]
+        if len(rows) == 1:
+            await self._tx.execute(self._merge, rows[0])
+        elif self._tx.dialect == "postgresql":
+            await self._tx.execute(self._merge_rows, {
+                column: [row[column] for row in rows] for column in _FACT_COLUMNS.split(", ")})
+        elif rows:
+            await self._tx.execute_many(self._merge, rows)
 
     async def add_sales(self, sales: Sequence[ProductSale]) -> None:
         await self._tx.execute_many(self._add, [
@@ -117,10 +145,10 @@ class SqlReadModels(ReadModels):
             self._rebuilding = bool(await self._tx.fetch_value("SELECT COUNT(*) FROM rebuilds"))
         return self.rebuild() if self._rebuilding else None
 
-    async def merge_fact(self, fact: OrderFact) -> None:
-        await self._live.merge_fact(fact)
+    async def merge_facts(self, facts: Sequence[OrderFact]) -> None:
+        await self._live.merge_facts(facts)
         if rebuild := await self._also():
-            await rebuild.merge_fact(fact)
+            await rebuild.merge_facts(facts)
 
     async def add_sales(self, sales: Sequence[ProductSale]) -> None:
         await self._live.add_sales(sales)

@@ -17,9 +17,9 @@ __all__ = ["AnalyticsUnitOfWork", "EventHistory", "Projection", "ReadModels"]
 class Projection(Protocol):
     """Where facts are projected: order facts and product sales, inside one transaction."""
 
-    async def merge_fact(self, fact: OrderFact) -> None:
-        """Store ``facts.merge(current, fact)`` for its order, atomically (a concurrent merge of
-        the same order is not lost)."""
+    async def merge_facts(self, facts: Sequence[OrderFact]) -> None:
+        """Store ``facts.merge(current, fact)`` for each fact's order (at most one fact per
+        order), atomically (a concurrent merge of the same order is not lost)."""
         ...
 
     async def add_sales(self, sales: Sequence[ProductSale]) -> None:
@@ -28,7 +28,7 @@ class Projection(Protocol):
 
 
 class ReadModels(Projection, Protocol):
-    """The live read models (what ``merge_fact`` and ``add_sales`` write, and also the rebuild
+    """The live read models (what ``merge_facts`` and ``add_sales`` write, and also the rebuild
     beside them while one runs, so that it misses nothing that arrives meanwhile), the summary
     and the rebuild beside them."""
 

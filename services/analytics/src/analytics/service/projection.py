@@ -5,22 +5,34 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterable
+from collections.abc import AsyncIterable, Iterable
 
 from analytics.domain.errors import ReplayIncomplete
-from analytics.domain.facts import OrderFact, sales_of
+from analytics.domain.facts import OrderFact, merge, sales_of
 from analytics.domain.summary import Summary
 from analytics.service.ports import AnalyticsUnitOfWork, Projection
 
-__all__ = ["DEFAULT_BATCH_SIZE", "project", "rebuild", "summary"]
+__all__ = ["DEFAULT_BATCH_SIZE", "project", "project_all", "rebuild", "summary"]
 
 DEFAULT_BATCH_SIZE = 500
 
 
 async def project(models: Projection, fact: OrderFact) -> None:
     """Apply what one event says about its order. Idempotent and order-independent."""
-    await models.merge_fact(fact)
-    if sales := sales_of(fact):
+    await project_all(models, (fact,))
+
+
+async def project_all(models: Projection, facts: Iterable[OrderFact]) -> None:
+    """Apply what several events say, in one write of facts and one of sales: the facts of one
+    order are merged first (``merge`` is associative, so this is what applying them one by one
+    gives). Idempotent and order-independent, like :func:`project`."""
+    merged: dict[str, OrderFact] = {}
+    for fact in facts:
+        merged[fact.order_id] = merge(merged.get(fact.order_id), fact)
+    if not merged:
+        return
+    await models.merge_facts(list(merged.values()))
+    if sales := [sale for fact in merged.values() for sale in sales_of(fact)]:
         await models.add_sales(sales)
 
 
@@ -68,7 +80,5 @@ async def rebuild(uow: AnalyticsUnitOfWork, facts: AsyncIterable[OrderFact], *,
 
 async def _apply(uow: AnalyticsUnitOfWork, batch: list[OrderFact]) -> int:
     async with uow() as models:
-        rebuilt = models.rebuild()
-        for fact in batch:
-            await project(rebuilt, fact)
+        await project_all(models.rebuild(), batch)
     return len(batch)

@@ -20,8 +20,10 @@ class InMemoryProjection:
         self.facts: dict[str, OrderFact] = {}
         self.sales: dict[tuple[str, str], ProductSale] = {}
 
-    async def merge_fact(self, fact: OrderFact) -> None:
-        self.facts[fact.order_id] = merge(self.facts.get(fact.order_id), fact)
+    async def merge_facts(self, facts: Sequence[OrderFact]) -> None:
+        assert len({f.order_id for f in facts}) == len(facts), "one fact per order"
+        for fact in facts:
+            self.facts[fact.order_id] = merge(self.facts.get(fact.order_id), fact)
 
     async def add_sales(self, sales: Sequence[ProductSale]) -> None:
         for sale in sales:
@@ -38,10 +40,10 @@ class InMemoryReadModels(InMemoryProjection):
         self.rebuilding: str | None = None  # the running rebuild's token
         self.transactions = 0
 
-    async def merge_fact(self, fact: OrderFact) -> None:
-        await super().merge_fact(fact)
+    async def merge_facts(self, facts: Sequence[OrderFact]) -> None:
+        await super().merge_facts(facts)
         if self.rebuilding:
-            await self.rebuilt.merge_fact(fact)
+            await self.rebuilt.merge_facts(facts)
 
     async def add_sales(self, sales: Sequence[ProductSale]) -> None:
         await super().add_sales(sales)

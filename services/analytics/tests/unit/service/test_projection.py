@@ -3,9 +3,12 @@ read models."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterable
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analytics.domain.facts import Line, OrderFact, Status
 from analytics.domain.summary import ProductTotal
@@ -71,3 +74,20 @@ async def test_a_rebuild_applies_everything_in_batches_then_swaps(
     assert replayed == 7
     assert models.transactions == 1 + 3 + 1  # the start, 3 + 3 + 1, the swap
     assert await projection.summary(models) == before
+
+
+@given(st.lists(st.sampled_from(history()), max_size=20), st.integers(min_value=1, max_value=8))
+@settings(max_examples=60, deadline=None)
+def test_facts_projected_in_batches_give_what_one_at_a_time_gives(
+        facts: list[OrderFact], batch: int) -> None:
+    # a consumer projects a batch's facts together (several of one order among them)
+    async def both() -> tuple[InMemoryReadModels, InMemoryReadModels]:
+        one, batched = InMemoryReadModels(), InMemoryReadModels()
+        for f in facts:
+            await projection.project(one, f)
+        for start in range(0, len(facts), batch):
+            await projection.project_all(batched, facts[start:start + batch])
+        return one, batched
+
+    one, batched = asyncio.run(both())
+    assert one.facts == batched.facts and one.sales == batched.sales
