@@ -24,5 +24,5 @@ from chassis.messaging.schema import create_messaging_tables
 from chassis.messaging.tx import Batched, MessageTx
 
 __all__ = ["CORRELATION", "DLQ_PREFIX", "DLQ_STREAM", "MSG_ID", "NATS_MSG_ID", "STREAM", "TYPE",
-           "Batched", "Handler", "HistoryIncomplete", "Incoming", "MessageHandlers", "MessageTx", "Messaging",
-           "create_messaging_tables", "history", "subject_for"]
+           "Batched", "Handler", "HistoryIncomplete", "Incoming", "MessageHandlers", "MessageTx",
+           "Messaging", "create_messaging_tables", "history", "subject_for"]
