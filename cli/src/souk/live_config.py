@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from chassis.live.admin import ConfigError, Refused, Store, parse_value
 from chassis.live.overview import ServiceDoc, Setting
 from chassis.live.store import open_bucket, open_services
-from souk.dlq import jetstream
 
 __all__ = ["ConfigError", "Refused", "ServiceDoc", "Setting", "Store", "open_store", "parse_value"]
 
@@ -18,6 +17,8 @@ __all__ = ["ConfigError", "Refused", "ServiceDoc", "Setting", "Store", "open_sto
 @contextlib.asynccontextmanager
 async def open_store(nats_url: str, *, replicas: int = 1) -> AsyncIterator[Store]:
     """The live configuration's buckets (created on ``replicas`` nodes when missing)."""
+    from souk.dlq import jetstream  # the broker's client: imported by the commands that use it
+
     async with jetstream(nats_url, error=ConfigError, name="souk-config") as js:
         yield Store(await open_bucket(js, replicas=replicas),
                     await open_services(js, replicas=replicas))

@@ -16,7 +16,6 @@ from souk import control, identity_client, report
 from souk.console import HomeOption, err, fail, out
 from souk.control import ControlError
 from souk.credentials import read_demo_users
-from souk.dlq import DlqError, list_dead_letters, replay
 from souk.home import Home
 from souk.state import State, read_state
 
@@ -75,6 +74,7 @@ def verify(home: HomeOption = None, json: JsonOption = False,
     """
     from chassis.invariants import check
     from souk.admin import AdminClient, FetchError, take_snapshot, wait_until_settled
+    from souk.dlq import DlqError
 
     where = Home.resolve(home)
     state = _running(where)
@@ -144,6 +144,8 @@ def load(home: HomeOption = None,
 @dlq_app.command("list")
 def dlq_list(home: HomeOption = None, json: JsonOption = False) -> None:
     """Every dead letter: stream seq, consumer, type, message id, deliveries, error, time."""
+    from souk.dlq import DlqError, list_dead_letters  # the broker's client: only when asked
+
     state = _running(Home.resolve(home))
     try:
         letters = asyncio.run(list_dead_letters(state.nats_url))
@@ -164,6 +166,8 @@ def dlq_replay(seqs: Annotated[list[int] | None, typer.Argument(
                all_: Annotated[bool, typer.Option("--all", help="replay every dead letter")] = False,
                home: HomeOption = None) -> None:
     """Republish dead letters to their original subject (they stay in the DLQ)."""
+    from souk.dlq import DlqError, replay  # the broker's client: only when asked
+
     if bool(seqs) == all_:
         raise fail("give the SEQ numbers to replay, or --all (not both)", 2)
     state = _running(Home.resolve(home))
