@@ -27,40 +27,29 @@ def _precedence(column: str) -> str:
     return f"(CASE {column} {whens} ELSE -1 END)"
 
 
-def _merge_fact(table: str) -> str:
+_FACT_COLUMNS = "order_id, user_id, status, total_minor, currency, lines, placed_at, settled_at"
+# one row's values, or (PostgreSQL) several orders' rows in one statement the server runs once
+_ONE_FACT = ("VALUES (:order_id, :user_id, :status, :total_minor, :currency, :lines, "
+             ":placed_at, :settled_at)")
+_FACT_ROWS = ("SELECT * FROM unnest(CAST(:order_id AS text[]), CAST(:user_id AS text[]), "
+              "CAST(:status AS text[]), CAST(:total_minor AS bigint[]), "
+              "CAST(:currency AS text[]), CAST(:lines AS text[]), "
+              "CAST(:placed_at AS double precision[]), CAST(:settled_at AS double precision[]))")
+
+
+def _merge_fact(table: str, rows: str) -> str:
+    """The upsert of order facts (``rows``: one ``VALUES`` row, or an ``unnest`` of several, one
+    order each, since an upsert cannot change a row twice), merging in the database."""
     moves_up = f"{_precedence('excluded.status')} > {_precedence(table + '.status')}"
     # the f-string only splices in a table name of this module and the domain's constants
     return f"""
-    INSERT INTO {table} (order_id, user_id, status, total_minor, currency, lines,
-                         placed_at, settled_at)
-    VALUES (:order_id, :user_id, :status, :total_minor, :currency, :lines,
-            :placed_at, :settled_at)
+    INSERT INTO {table} ({_FACT_COLUMNS}) {rows}
     ON CONFLICT (order_id) DO UPDATE SET
         status = CASE WHEN {moves_up} THEN excluded.status ELSE {table}.status END,
         settled_at = CASE WHEN {moves_up} THEN excluded.settled_at
                           ELSE {table}.settled_at END,
         placed_at = COALESCE({table}.placed_at, excluded.placed_at)
-"""  # noqa: S608
-
-
-def _merge_facts(table: str) -> str:
-    """PostgreSQL: several orders' facts in one statement the server runs once (one order each:
-    an upsert cannot change a row twice)."""
-    moves_up = f"{_precedence('excluded.status')} > {_precedence(table + '.status')}"
-    return f"""
-    INSERT INTO {table} (order_id, user_id, status, total_minor, currency, lines,
-                         placed_at, settled_at)
-    SELECT * FROM unnest(CAST(:order_id AS text[]), CAST(:user_id AS text[]),
-                         CAST(:status AS text[]), CAST(:total_minor AS bigint[]),
-                         CAST(:currency AS text[]), CAST(:lines AS text[]),
-                         CAST(:placed_at AS double precision[]),
-                         CAST(:settled_at AS double precision[]))
-    ON CONFLICT (order_id) DO UPDATE SET
-        status = CASE WHEN {moves_up} THEN excluded.status ELSE {table}.status END,
-        settled_at = CASE WHEN {moves_up} THEN excluded.settled_at
-                          ELSE {table}.settled_at END,
-        placed_at = COALESCE({table}.placed_at, excluded.placed_at)
-"""  # noqa: S608
+"""
 
 
 def _add_sale(table: str) -> str:
@@ -71,12 +60,11 @@ def _add_sale(table: str) -> str:
 """  # noqa: S608
 
 
-_FACT_COLUMNS = "order_id, user_id, status, total_minor, currency, lines, placed_at, settled_at"
 _SALE_COLUMNS = "order_id, sku, quantity, revenue_minor"
 _LIVE = ("order_facts", "product_sales")
 _REBUILT = ("order_facts_rebuild", "product_sales_rebuild")
-_MERGE = {table: _merge_fact(table) for table in (_LIVE[0], _REBUILT[0])}
-_MERGE_ROWS = {table: _merge_facts(table) for table in (_LIVE[0], _REBUILT[0])}
+_MERGE = {table: _merge_fact(table, _ONE_FACT) for table in (_LIVE[0], _REBUILT[0])}
+_MERGE_ROWS = {table: _merge_fact(table, _FACT_ROWS) for table in (_LIVE[0], _REBUILT[0])}
 _ADD = {table: _add_sale(table) for table in (_LIVE[1], _REBUILT[1])}
 # the live models replaced by the rebuild, in the transaction that ends it
 _SWAP = (

@@ -47,6 +47,30 @@ async def test_any_order_and_any_repetition_give_the_same_row(database: Database
     assert len(sales) == (48 if terminal is confirmed else 0)
 
 
+@pytest.mark.parametrize("terminal", [confirmed, cancelled])
+async def test_a_batch_of_events_gives_the_rows_one_event_at_a_time_gives(
+        database: Database, terminal: Any) -> None:
+    # what a consumer batch writes: several orders' facts in one statement, some of them
+    # merged from two events of one order first, over rows already there for others
+    uow = unit_of_work(database)
+    await project(uow, [placed("o-old"), terminal("o-done")])
+    one_by_one = [placed("o-1"), terminal("o-1"), terminal("o-old"), placed("o-done"),
+                  placed("o-2"), terminal("o-1")]
+    async with uow() as models:
+        await projection.project_all(models, [FACT_OF[type(e)](e) for e in one_by_one])
+    batched_facts = await rows(database, "order_facts", "order_id")
+    batched_sales = await rows(database, "product_sales", "order_id, sku")
+    async with database.transaction() as tx:
+        await tx.execute("DELETE FROM product_sales")
+        await tx.execute("DELETE FROM order_facts")
+    await project(uow, [placed("o-old"), terminal("o-done")])
+    for event in one_by_one:
+        await project(uow, [event])
+    assert batched_facts == await rows(database, "order_facts", "order_id")
+    assert batched_sales == await rows(database, "product_sales", "order_id, sku")
+    assert len(batched_facts) == 4
+
+
 async def test_a_placed_after_the_confirmation_does_not_move_it_back(database: Database) -> None:
     uow = unit_of_work(database)
     await project(uow, [confirmed("o-1")])
