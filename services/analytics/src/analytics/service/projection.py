@@ -31,8 +31,12 @@ async def project_all(models: Projection, facts: Iterable[OrderFact]) -> None:
         merged[fact.order_id] = merge(merged.get(fact.order_id), fact)
     if not merged:
         return
-    await models.merge_facts(list(merged.values()))
-    if sales := [sale for fact in merged.values() for sale in sales_of(fact)]:
+    # in the order of their ids: two transactions writing some of the same orders (two
+    # instances, or a replay and the live consumer) lock the rows in the same order, so neither
+    # can wait for the other in a deadlock
+    facts_in_order = [merged[order_id] for order_id in sorted(merged)]
+    await models.merge_facts(facts_in_order)
+    if sales := [sale for fact in facts_in_order for sale in sales_of(fact)]:
         await models.add_sales(sales)
 
 
