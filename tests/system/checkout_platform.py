@@ -17,7 +17,6 @@ import aiohttp
 import pytest
 
 from chassis.testing import free_port
-from souk.home import Home
 
 from .conftest import ROOT, SOUK, Platform, launch
 
@@ -95,12 +94,7 @@ class Checkout:
         return self.platform.gateway
 
     def url_of(self, service: str) -> str:
-        """The first instance of ``service``'s URL, read from the supervisor's state file: what
-        `souk status` shows, without the readiness probes of every process it makes first
-        (~0.9 s a call, and tests ask for URLs in loops)."""
-        state = json.loads(Home(self.platform.home).state_file.read_text())
-        return str(min((p for p in state["processes"] if p["service"] == service),
-                       key=lambda p: p["slot"])["url"])
+        return self.platform.url_of(service)
 
     def pid_of(self, instance: str) -> int:
         return int(self.platform.process(instance)["pid"])

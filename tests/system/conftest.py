@@ -56,6 +56,8 @@ from typing import Any, TypeVar
 import pytest
 
 from chassis.testing import postgres_url_or_skip_reason
+from souk.home import Home
+from souk.state import read_state
 
 ROOT = Path(__file__).resolve().parents[2]
 SOUK = [sys.executable, "-m", "souk.main"]
@@ -82,6 +84,14 @@ class Platform:
     def status(self) -> list[dict[str, Any]]:
         out = self.souk("status", "--json", check=False).stdout
         return list(json.loads(out))
+
+    def url_of(self, service: str) -> str:
+        """The first instance of ``service``'s URL, from the supervisor's state file: what
+        `souk status` shows, without the readiness probes of every process it makes first
+        (~0.9 s a call, and tests ask for URLs in loops)."""
+        state = read_state(Home(self.home).state_file)
+        assert state is not None, f"no platform state in {self.home}"
+        return min(state.of_service(service), key=lambda proc: proc.slot).url
 
     def process(self, instance: str) -> dict[str, Any]:
         return next(p for p in self.status() if p["instance"] == instance)

@@ -180,7 +180,7 @@ async def test_a_payment_past_its_deadline_cancels_and_the_late_authorization_is
 
 
 async def test_a_poison_message_is_dead_lettered_and_checkouts_keep_flowing(shop: Checkout) -> None:
-    nats_url = next(p["url"] for p in shop.platform.status() if p["service"] == "nats")
+    nats_url = shop.platform.url_of("nats")
     poison_id = f"poison-{uuid.uuid4().hex[:8]}"
     nc = await nats.connect(nats_url)
     try:

@@ -83,7 +83,7 @@ async def test_catalog_writes_need_the_admin_role_at_the_edge_and_at_the_service
                                       admin["access_token"], {**NEW_PRODUCT, "sku": sku + "2"})
         assert (status, ctype) == (405, PROBLEM)
         # the catalog verifies the token itself: straight to an instance, no gateway in between
-        direct = next(p["url"] for p in platform.status() if p["service"] == "catalog")
+        direct = platform.url_of("catalog")
         status, ctype, _ = await call(s, "POST", f"{direct}/v1/admin/products",
                                       customer["access_token"], {**NEW_PRODUCT, "sku": sku + "1"})
         assert (status, ctype) == (403, PROBLEM)
@@ -97,7 +97,7 @@ async def test_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_n
     """Every verifier accepts a token of the new key at the first try, even one that fetched the
     keys an instant before (issue 10, item 20: its refetch guard used to refuse it)."""
     users = demo_users(platform)
-    catalog = next(p["url"] for p in platform.status() if p["service"] == "catalog")
+    catalog = platform.url_of("catalog")
     async with aiohttp.ClientSession() as s:
         before = await login(s, platform, users["customer"]["email"], users["customer"]["password"])
         old_kid = jwt.get_unverified_header(before["access_token"])["kid"]
@@ -110,7 +110,7 @@ async def test_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_n
         # A rotation right after a verifier fetched the keys: a token of a key nobody published
         # makes the catalog fetch them now, identity rotates again at once, and the new key's
         # first token reaches the catalog well within its one-fetch-a-second guard.
-        identity = next(p["url"] for p in platform.status() if p["service"] == "identity")
+        identity = platform.url_of("identity")
         made_up = TestIssuer(kid="made-up-kid").mint(roles=("admin",))
         status, _, _ = await call(s, "POST", f"{catalog}/v1/admin/products", made_up,
                                   {**NEW_PRODUCT, "sku": "HOM-000001"})
@@ -136,8 +136,8 @@ async def test_key_rotation_keeps_old_tokens_valid_and_signs_new_ones_with_the_n
 
 async def test_services_trade_their_credentials_for_service_tokens(platform: Platform) -> None:
     secrets = json.loads((platform.home / "secrets" / "services.json").read_text())
-    identity = next(p["url"] for p in platform.status() if p["service"] == "identity")
-    catalog = next(p["url"] for p in platform.status() if p["service"] == "catalog")
+    identity = platform.url_of("identity")
+    catalog = platform.url_of("catalog")
     async with aiohttp.ClientSession() as s:
         status, _, granted = await call(s, "POST", f"{identity}/v1/service-tokens",
                                         body={"service": "gateway", "secret": secrets["gateway"]})
@@ -165,7 +165,7 @@ async def test_the_chassis_service_token_client_gets_and_reuses_a_token(platform
     from chassis.auth import ServiceTokenClient
 
     secrets = json.loads((platform.home / "secrets" / "services.json").read_text())
-    identity = next(p["url"] for p in platform.status() if p["service"] == "identity")
+    identity = platform.url_of("identity")
     async with aiohttp.ClientSession() as s:
         client = ServiceTokenClient(s, service="catalog", secret=secrets["catalog"],
                                     identity_url=lambda: identity)

@@ -188,7 +188,7 @@ async def dead_letter(nats_url: str) -> int:
 
 
 def test_an_admin_replays_a_dead_letter(shop: Checkout, browser: Browser) -> None:
-    nats_url = next(p["url"] for p in shop.platform.status() if p["service"] == "nats")
+    nats_url = shop.platform.url_of("nats")
     seq = in_thread(dead_letter(nats_url))
     with visitor(browser, shop) as context:
         page = context.new_page()

@@ -180,17 +180,14 @@ class Supervisor:
         (~1 s of CPU each, ~10 s of a cold start on two cores). Each service still migrates its
         own at start (under Kubernetes nothing else does), and then finds it at head. If this
         fails, the services' own attempts report what is wrong, each in its own log."""
-        from chassis.db.migrate import migrate_isolated, service_migrations
+        from chassis.db.migrate import migrate_isolated, package_migrations
 
         targets = []
         for service in self.topology.services:
             url = self.planner.database_url(service)
-            if url is None:
-                continue
-            with contextlib.suppress(LookupError, ValueError):
-                folder = service_migrations(self.topology.module_of(service).partition(".")[0])
-                if (folder / "env.py").is_file():
-                    targets.append((url, folder))
+            folder = package_migrations(self.topology.module_of(service).partition(".")[0])
+            if url is not None and folder is not None:
+                targets.append((url, folder))
         began = time.monotonic()
         try:
             await migrate_isolated(*targets)

@@ -26,7 +26,8 @@ from typing import Any, Literal
 import msgspec
 from prometheus_client import CollectorRegistry
 
-from chassis.db import Database, migrate, open_database, service_migrations
+from chassis.db import Database, migrate, open_database
+from chassis.db.migrate import package_migrations
 from chassis.discovery import Discovery, Registration
 from chassis.faults import FaultPoints
 from chassis.health import HealthChecks
@@ -100,7 +101,7 @@ def create_service_app(
                           slow_ms=settings.trace_slow_ms))
     with_messaging = messaging or handlers is not None
     if migrations is None:
-        migrations = _package_migrations(type(settings))
+        migrations = package_migrations(type(settings).__module__.partition(".")[0])
 
     @asynccontextmanager
     async def _lifespan(app: App) -> AsyncIterator[None]:
@@ -154,15 +155,6 @@ def create_service_app(
         app.include(router)
     app.include(_operations_router(app, runtime, with_messaging))
     return app
-
-
-def _package_migrations(settings_class: type[ServiceSettings]) -> Path | None:
-    package = settings_class.__module__.partition(".")[0]
-    try:
-        folder = service_migrations(package)
-    except (LookupError, ValueError):  # a class of a plain module or of __main__
-        return None
-    return folder if folder.is_dir() else None
 
 
 def _storage_problems() -> dict[type[Exception], tuple[int, str]]:

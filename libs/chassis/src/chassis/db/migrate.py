@@ -19,7 +19,8 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-__all__ = ["head_revision", "migrate", "migrate_isolated", "service_migrations"]
+__all__ = ["head_revision", "migrate", "migrate_isolated", "package_migrations",
+           "service_migrations"]
 
 
 def service_migrations(package: str) -> Path:
@@ -29,6 +30,16 @@ def service_migrations(package: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise LookupError(f"{package!r} is not an importable package")
     return Path(next(iter(spec.submodule_search_locations))) / "migrations"
+
+
+def package_migrations(package: str) -> Path | None:
+    """The migrations folder of ``package`` if it has one (None for a module that is not an
+    importable package, or a package without migrations)."""
+    try:
+        folder = service_migrations(package)
+    except (LookupError, ValueError):  # a plain module, or __main__
+        return None
+    return folder if folder.is_dir() else None
 
 
 def _config(script_location: Path, connection: Any) -> Any:
