@@ -28,6 +28,7 @@ from chassis.messaging import (
     history,
     subject_for,
 )
+from chassis.messaging.envelope import CORRELATION
 from chassis.messaging.streams import ensure_consumer, ensure_streams, filter_of
 from contracts import Event, encode
 
@@ -74,12 +75,14 @@ async def effects(db: Database) -> dict[str, int]:
 
 
 async def raw_publish(nats_url: str, msg: Event, *, nats_id: str, souk_id: str,
-                      data: bytes | None = None) -> None:
+                      data: bytes | None = None, correlation: str = "") -> None:
     nc = await nats.connect(nats_url)
+    headers = {"Nats-Msg-Id": nats_id, "Souk-Msg-Id": souk_id, "Souk-Type": msg.TYPE}
+    if correlation:
+        headers[CORRELATION] = correlation
     try:
         await nc.jetstream().publish(subject_for(msg), encode(msg) if data is None else data,
-                                     headers={"Nats-Msg-Id": nats_id, "Souk-Msg-Id": souk_id,
-                                              "Souk-Type": msg.TYPE})
+                                     headers=headers)
     finally:
         await nc.close()
 
@@ -738,16 +741,20 @@ async def test_a_batch_applies_each_message_once_whatever_its_copies_in_and_befo
     before, twice = f"before-{stamp}", f"twice-{stamp}"
     fresh = [f"fresh-{stamp}-{i}" for i in range(3)]
     calls: list[str] = []
+    batches: list[frozenset[str]] = []  # what each call's transaction says its batch is
     handlers = MessageHandlers()
 
     @handlers.on(Pinged)
     async def on_pinged(event: Pinged, tx: MessageTx, meta: Incoming) -> None:
         calls.append(meta.id)
+        batches.append(tx.batch_correlation_ids)
+        assert meta.correlation_id in tx.batch_correlation_ids
         await tx.execute("INSERT INTO effects (msg_id, value) VALUES (:id, :n)",
                          {"id": meta.id, "n": event.n})  # a second application would fail
 
     await ensure_streams(broker.jetstream())
-    await raw_publish(nats_url, Pinged(n=1), nats_id=before, souk_id=before)
+    await raw_publish(nats_url, Pinged(n=1), nats_id=before, souk_id=before,
+                      correlation=f"order-{before}")
     first = make_messaging(db, broker, consumer)
     first.subscribe(handlers, {})
     await first.start()
@@ -758,12 +765,17 @@ async def test_a_batch_applies_each_message_once_whatever_its_copies_in_and_befo
     await eventually(applied_before, timeout=20)
     await first.close()
     # published while no consumer runs, so that they reach the next one together, in one batch
-    await raw_publish(nats_url, Pinged(n=2), nats_id=f"{before}-again", souk_id=before)
-    await raw_publish(nats_url, Pinged(n=3), nats_id=f"{twice}-a", souk_id=twice)
+    await raw_publish(nats_url, Pinged(n=2), nats_id=f"{before}-again", souk_id=before,
+                      correlation=f"order-{before}")
+    await raw_publish(nats_url, Pinged(n=3), nats_id=f"{twice}-a", souk_id=twice,
+                      correlation=f"order-{twice}")
     for n, msg_id in enumerate(fresh, start=4):
-        await raw_publish(nats_url, Pinged(n=n), nats_id=msg_id, souk_id=msg_id)
-    await raw_publish(nats_url, Pinged(n=9), nats_id=f"{twice}-b", souk_id=twice)
+        await raw_publish(nats_url, Pinged(n=n), nats_id=msg_id, souk_id=msg_id,
+                          correlation=f"order-{msg_id}")
+    await raw_publish(nats_url, Pinged(n=9), nats_id=f"{twice}-b", souk_id=twice,
+                      correlation=f"order-{twice}")
     calls.clear()
+    batches.clear()
     second = make_messaging(db, broker, consumer)
     second.subscribe(handlers, {})
     await second.start()
@@ -775,5 +787,9 @@ async def test_a_batch_applies_each_message_once_whatever_its_copies_in_and_befo
     await second.close()
     # each once, in one try (a duplicate effect would have failed the batch and shown here twice)
     assert sorted(calls) == sorted([twice, *fresh]), calls
+    # the batch's transaction names the correlation ids of all its messages (for a read ahead)
+    published = {f"order-{msg_id}" for msg_id in (before, twice, *fresh)}
+    assert all(batch <= published for batch in batches)
+    assert max(len(batch) for batch in batches) > 1, batches
     assert {k: v for k, v in (await effects(db)).items() if k in (before, twice)} == {
         before: 1, twice: 3}

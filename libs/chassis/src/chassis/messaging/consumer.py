@@ -222,6 +222,8 @@ class Consumer:
                 self._metrics.redeliveries.labels(self._messaging.service, self.name).inc()
         try:
             async with self._messaging.transaction() as tx:
+                tx.batch_correlation_ids = frozenset(
+                    item.correlation_id for item in items if item.correlation_id)
                 fresh = await self._claim_inbox(tx, items)
                 outcomes = [await self._apply(tx, item, fresh) for item in items]
         except Exception as exc:

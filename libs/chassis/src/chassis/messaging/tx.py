@@ -66,8 +66,8 @@ class MessageTx:
     transaction (one ``executemany``) and handed to the relay once it has committed.
     """
 
-    __slots__ = ("_after_commit", "_batched", "_tracing", "_tx", "correlation_id", "dialect",
-                 "outgoing", "trace_headers")
+    __slots__ = ("_after_commit", "_batched", "_tracing", "_tx", "batch_correlation_ids",
+                 "correlation_id", "dialect", "outgoing", "trace_headers")
 
     def __init__(self, tx: Transaction, correlation_id: str = "",
                  tracing: Tracing = NO_TRACING, dialect: str = "sqlite") -> None:
@@ -76,17 +76,21 @@ class MessageTx:
         self._tracing = tracing
         self.outgoing: list[Outgoing] = []
         self.correlation_id = correlation_id
+        # a consumer's batch: the correlation ids of the messages this transaction applies, for
+        # a handler that reads by them (one read for the batch instead of one a message)
+        self.batch_correlation_ids: frozenset[str] = frozenset()
         self.trace_headers: dict[str, str] = {}
         self._after_commit: list[tuple[contextvars.Context, Callable[[], None]]] = []
         self._batched: dict[Callable[[MessageTx], Batched], Batched] = {}
 
     def batched(self, kind: Callable[[MessageTx], B]) -> B:
         """This transaction's one ``kind(tx)``, made on first use; its ``flush()`` runs once at
-        the end of the transaction, before the outbox is written. For handlers whose writes cost
-        less together: a consumer applies a batch of messages in one transaction, and what each
-        message's handler adds can then be one statement for the batch instead of one each. The
-        flush is part of the transaction like any statement (if it fails, the batch is rolled
-        back and its messages are applied one per transaction, each flushing its own)."""
+        the end of the transaction, before the outbox is written. For handlers whose writes (or
+        reads, by :attr:`batch_correlation_ids`) cost less together: a consumer applies a batch
+        of messages in one transaction, and what each message's handler adds (or reads) can
+        then be one statement for the batch instead of one each. The flush is part of the
+        transaction like any statement (if it fails, the batch is rolled back and its messages
+        are applied one per transaction, each flushing its own)."""
         found = self._batched.get(kind)
         if found is None:
             found = self._batched[kind] = kind(self)
