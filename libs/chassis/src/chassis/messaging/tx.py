@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import contextvars
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol, TypeVar, cast
 
 import orjson
@@ -16,7 +16,7 @@ from chassis.tracing import NO_TRACING, Tracing
 from contracts import Message, encode
 
 __all__ = ["INSERT_OUTBOX", "INSERT_OUTBOX_ROWS", "STORED_AS_BASE64", "Batched", "MessageTx",
-           "stored_row"]
+           "ReadAheadLoader", "stored_row"]
 
 INSERT_OUTBOX = ("INSERT INTO outbox (msg_id, subject, headers, payload, created_at) "
                  "VALUES (:msg_id, :subject, :headers, :payload, :created_at) "
@@ -42,6 +42,9 @@ class Batched(Protocol):
 
 
 B = TypeVar("B", bound=Batched)
+V = TypeVar("V")
+# reads the values of several ids in one statement (see MessageTx.read_ahead)
+ReadAheadLoader = Callable[["MessageTx", list[str]], Awaitable[Iterable[tuple[str, V]]]]
 
 
 def stored_row(o: Outgoing) -> dict[str, Any]:
@@ -66,8 +69,9 @@ class MessageTx:
     transaction (one ``executemany``) and handed to the relay once it has committed.
     """
 
-    __slots__ = ("_after_commit", "_batched", "_tracing", "_tx", "batch_correlation_ids",
-                 "correlation_id", "dialect", "outgoing", "trace_headers")
+    __slots__ = ("_after_commit", "_ahead", "_batched", "_tracing", "_tx",
+                 "batch_correlation_ids", "correlation_id", "dialect", "outgoing",
+                 "trace_headers")
 
     def __init__(self, tx: Transaction, correlation_id: str = "",
                  tracing: Tracing = NO_TRACING, dialect: str = "sqlite") -> None:
@@ -76,25 +80,45 @@ class MessageTx:
         self._tracing = tracing
         self.outgoing: list[Outgoing] = []
         self.correlation_id = correlation_id
-        # a consumer's batch: the correlation ids of the messages this transaction applies, for
-        # a handler that reads by them (one read for the batch instead of one a message)
+        # a consumer's batch: the correlation ids of the messages this transaction applies (see
+        # read_ahead); whoever applies a batch of its own may set them too
         self.batch_correlation_ids: frozenset[str] = frozenset()
+        self._ahead: dict[ReadAheadLoader[Any], dict[str, Any]] = {}
         self.trace_headers: dict[str, str] = {}
         self._after_commit: list[tuple[contextvars.Context, Callable[[], None]]] = []
         self._batched: dict[Callable[[MessageTx], Batched], Batched] = {}
 
     def batched(self, kind: Callable[[MessageTx], B]) -> B:
         """This transaction's one ``kind(tx)``, made on first use; its ``flush()`` runs once at
-        the end of the transaction, before the outbox is written. For handlers whose writes (or
-        reads, by :attr:`batch_correlation_ids`) cost less together: a consumer applies a batch
-        of messages in one transaction, and what each message's handler adds (or reads) can
-        then be one statement for the batch instead of one each. The flush is part of the
-        transaction like any statement (if it fails, the batch is rolled back and its messages
-        are applied one per transaction, each flushing its own)."""
+        the end of the transaction, before the outbox is written. For handlers whose writes cost
+        less together: a consumer applies a batch of messages in one transaction, and what each
+        message's handler adds can then be one statement for the batch instead of one each. The
+        flush is part of the transaction like any statement (if it fails, the batch is rolled
+        back and its messages are applied one per transaction, each flushing its own)."""
         found = self._batched.get(kind)
         if found is None:
             found = self._batched[kind] = kind(self)
         return cast(B, found)
+
+    async def read_ahead(self, key: str, load: ReadAheadLoader[V]) -> dict[str, V | None] | None:
+        """What ``load`` finds for every id of :attr:`batch_correlation_ids`, read once per
+        transaction and loader (its first use): one statement for a batch instead of one a
+        message. None when ``key`` is not one of several ids of the batch: read it alone.
+        The caller *pops* its key (None: ``load`` found nothing), so that a second message of
+        the batch about the same id reads it again, with what the first one wrote.
+        ``load(tx, ids)`` answers (id, value) pairs; a module-level function, since it is the
+        cache's key. What it read may be older than a read at the message's own turn would be
+        (another instance, under PostgreSQL's READ COMMITTED): only for what the writes guard
+        (a version checked on save), as for any read before a write."""
+        ids = self.batch_correlation_ids
+        if len(ids) < 2 or key not in ids:
+            return None
+        found = self._ahead.get(load)
+        if found is None:
+            wanted = sorted(ids)
+            found = self._ahead[load] = dict.fromkeys(wanted)
+            found.update(await load(self, wanted))
+        return found
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` once this transaction has committed (not on rollback); for in-memory

@@ -70,36 +70,15 @@ def _record(row: Row) -> SagaRecord:
                       else int(row["cart_version"]))
 
 
-class _ReadAhead:
-    """The sagas of a consumer batch's replies (their correlation ids are the order ids), read
-    in one statement at the first load instead of one a reply. Each row is handed out once: a
-    second reply to the same order in the batch reads the row again, as the first one left it.
-    A row read here may be older than a read at its own turn would be, as any read before a
-    save may: the save's version guard refuses it, and the batch is applied again."""
-
-    __slots__ = ("_rows", "_tx")
-
-    def __init__(self, tx: MessageTx) -> None:
-        self._tx = tx
-        self._rows: dict[str, Row | None] | None = None
-
-    async def rows(self) -> dict[str, Row | None]:
-        """The rows not handed out yet, by order id (None: no such order)."""
-        if self._rows is None:
-            ids = sorted(self._tx.batch_correlation_ids)
-            self._rows = dict.fromkeys(ids)
-            if self._tx.dialect == "postgresql":  # one prepared statement for any batch size
-                rows = await self._tx.fetch_all(SELECT + "WHERE id = ANY(CAST(:ids AS text[]))",
-                                                {"ids": ids})
-            else:  # only generated placeholder names are pasted in; the ids are parameters
-                names = {f"o{i}": order_id for i, order_id in enumerate(ids)}
-                rows = await self._tx.fetch_all(
-                    SELECT + f"WHERE id IN ({', '.join(':' + n for n in names)})", names)
-            self._rows.update((row["id"], row) for row in rows)
-        return self._rows
-
-    async def flush(self) -> None:
-        """Nothing to write: a read-ahead."""
+async def _sagas_of(tx: MessageTx, ids: list[str]) -> list[tuple[str, Row]]:
+    """The saga rows of ``ids``, in one statement (a consumer batch's replies: see load)."""
+    if tx.dialect == "postgresql":  # one prepared statement for any number of ids
+        rows = await tx.fetch_all(SELECT + "WHERE id = ANY(CAST(:ids AS text[]))", {"ids": ids})
+    else:  # only generated placeholder names are pasted in; the ids are parameters
+        names = {f"o{i}": order_id for i, order_id in enumerate(ids)}
+        rows = await tx.fetch_all(SELECT + f"WHERE id IN ({', '.join(':' + n for n in names)})",
+                                  names)
+    return [(row["id"], row) for row in rows]
 
 
 class SqlOrders(OrdersRepository):
@@ -129,14 +108,12 @@ class SqlOrders(OrdersRepository):
             "trace_parent": trace_parent, "cart_version": cart_version})
 
     async def load(self, order_id: str) -> SagaRecord | None:
-        batch = self._tx.batch_correlation_ids
-        if len(batch) > 1 and order_id in batch:
-            ahead = await self._tx.batched(_ReadAhead).rows()
-            if order_id in ahead:
-                row = ahead.pop(order_id)
-                return None if row is None else _record(row)
-        row = await self._tx.fetch_one(SELECT + "WHERE id = :id",
-                                       {"id": order_id})
+        # a batch's replies (correlated by order id) read their sagas in one statement
+        ahead = await self._tx.read_ahead(order_id, _sagas_of)
+        if ahead is not None and order_id in ahead:
+            row = ahead.pop(order_id)
+        else:
+            row = await self._tx.fetch_one(SELECT + "WHERE id = :id", {"id": order_id})
         return None if row is None else _record(row)
 
     async def save(self, saga: Saga, *, now: float, journal: JournalEntry) -> bool:

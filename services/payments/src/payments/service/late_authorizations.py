@@ -181,6 +181,7 @@ class LateAuthorizer:
                 group, self._due = self._due, []
                 try:
                     async with self._uow() as payments:
+                        payments.will_load([order_id for order_id, *_ in group])
                         landed = [await self._land_in(payments, order_id, decision, context)
                                   for order_id, decision, context, _ in group]
                 except BaseException as exc:

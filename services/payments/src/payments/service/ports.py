@@ -4,7 +4,7 @@ implements them; the unit tests implement them in memory."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -76,6 +76,11 @@ class PaymentsRepository(Protocol):
 
     async def load(self, order_id: str) -> Stream:
         """Every event of the stream, oldest first (an empty stream if there is none)."""
+        ...
+
+    def will_load(self, order_ids: Collection[str]) -> None:
+        """The streams this transaction is about to load, one after the other: they may be
+        read together, at the first load."""
         ...
 
     async def append(self, stream: Stream, events: Sequence[PaymentEvent], *,

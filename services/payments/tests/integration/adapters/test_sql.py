@@ -138,3 +138,27 @@ async def test_a_request_stored_before_capture_existed_loads_without_capture(
     assert loaded.events[0].event == AuthorizationRequested("u1", 700, "EUR", "timeout",
                                                             "o1:authorize", capture=False)
     assert not loaded.payment.capture_requested
+
+
+async def test_streams_said_to_be_loaded_together_are_read_in_one_statement(
+        database: Database) -> None:
+    """A landing group (``will_load``) or a consumer batch reads its streams at the first load;
+    each stream is handed out once, so a second load sees what was appended in between."""
+    first = await append(database, Stream("o1"), Authorized(1500, "EUR", "u1", "o1:authorize"))
+    await append(database, first, Captured(1500))
+    await append(database, Stream("o2"), Authorized(900, "EUR", "u2", "o2:authorize"))
+    async with sql_uow(database)() as ledger:
+        ledger.will_load(["o1", "o2", "o3"])
+        before = database.counts.statements
+        o2 = await ledger.load("o2")
+        o1 = await ledger.load("o1")
+        o3 = await ledger.load("o3")
+        assert database.counts.statements == before + 1
+        assert [e.version for e in o1.events] == [1, 2] and o1.payment.captured_minor == 1500
+        assert [e.event for e in o2.events] == [Authorized(900, "EUR", "u2", "o2:authorize")]
+        assert o3.events == ()
+        await ledger.append(o2, [Captured(900)])
+        again = await ledger.load("o2")  # read alone, after the append
+        assert database.counts.statements > before + 1
+        assert [e.version for e in again.events] == [1, 2]
+    assert (await load(database, "o1")) == o1

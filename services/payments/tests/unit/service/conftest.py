@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -59,6 +59,9 @@ class InMemoryPayments:
 
     async def load(self, order_id: str) -> Stream:
         return self._store.stream(order_id)
+
+    def will_load(self, order_ids: Collection[str]) -> None:
+        pass  # nothing to read ahead in memory
 
     async def append(self, stream: Stream, events: Sequence[PaymentEvent], *,
                      claim: tuple[Lease, float] | None = None) -> Stream:
