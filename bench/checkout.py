@@ -58,10 +58,11 @@ def topology(gateway_port: int, *, tracing: bool = True, sample_ratio: float | N
 
 
 async def baseline(gateway: str, identity: str, concurrency: int, seconds: float) -> dict[str, float]:
-    from souk.load import _create_user
+    from souk.load import SIGN_UP_CONCURRENCY, _create_user
 
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=concurrency + 8)) as s:
-        tokens = await asyncio.gather(*(_create_user(s, identity, asyncio.Semaphore(4))
+        limit = asyncio.Semaphore(SIGN_UP_CONCURRENCY)  # one for all: identity sheds past its own
+        tokens = await asyncio.gather(*(_create_user(s, identity, limit)
                                         for _ in range(concurrency)))
         latencies: list[float] = []
         deadline = time.monotonic() + seconds
