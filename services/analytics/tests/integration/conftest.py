@@ -16,9 +16,9 @@ from analytics.app import create_app
 from analytics.service import projection
 from analytics.service.ports import AnalyticsUnitOfWork
 from analytics.settings import AnalyticsSettings
-from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
+from chassis.db import Database, SqlUnitOfWork
 from chassis.messaging import subject_for
-from chassis.testing import TestIssuer
+from chassis.testing import TestIssuer, connected_database
 from chassis.testing.service import RunningService, start_service
 from contracts import Event, PricedLine, encode
 from contracts.orders import OrderCancelled, OrderConfirmed, OrderPlaced
@@ -57,13 +57,8 @@ async def project(uow: AnalyticsUnitOfWork, events: Iterable[Event]) -> None:
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The migrated, empty analytics database, connected."""
-    await migrate(database_url, service_migrations("analytics"))
-    db = open_database(database_url)
-    await db.connect()
-    try:
+    async with connected_database(database_url, "analytics") as db:
         yield db
-    finally:
-        await db.close()
 
 
 @dataclass

@@ -9,8 +9,7 @@ import pytest
 
 from analytics.app import create_app
 from analytics.settings import AnalyticsSettings
-from chassis.db import migrate, open_database, service_migrations
-from chassis.testing import TestIssuer, nats_server
+from chassis.testing import TestIssuer, connected_database, nats_server
 from chassis.testing.conformance import check_conformance
 from chassis.testing.service import serve_in_thread
 
@@ -22,14 +21,9 @@ pytestmark = pytest.mark.integration
 async def _seed(url: str) -> None:
     """Read models with every status, revenue and products, so the summary's schema is checked
     with content (a replay empties them again: the stream here is empty)."""
-    await migrate(url, service_migrations("analytics"))
-    db = open_database(url)
-    await db.connect()
-    try:
+    async with connected_database(url, "analytics") as db:
         await project(unit_of_work(db), [placed("o-1"), confirmed("o-1"), cancelled("o-2"),
                                           placed("o-3")])
-    finally:
-        await db.close()
 
 
 def test_every_answer_is_documented(tmp_path: Path, issuer: TestIssuer) -> None:

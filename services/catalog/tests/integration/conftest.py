@@ -11,8 +11,8 @@ import pytest
 
 from catalog.app import create_app
 from catalog.settings import CatalogSettings
-from chassis.db import Database, migrate, open_database, service_migrations
-from chassis.testing import TestIssuer
+from chassis.db import Database
+from chassis.testing import TestIssuer, connected_database
 from chassis.testing.service import Reply, RunningService, start_service
 
 DEMO_PRODUCT_COUNT = 72
@@ -45,10 +45,5 @@ async def catalog(database_url: str, issuer: TestIssuer) -> AsyncIterator[Catalo
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The migrated, empty catalog database, connected."""
-    await migrate(database_url, service_migrations("catalog"))
-    db = open_database(database_url)
-    await db.connect()
-    try:
+    async with connected_database(database_url, "catalog") as db:
         yield db
-    finally:
-        await db.close()

@@ -11,10 +11,10 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
+from chassis.db import Database, SqlUnitOfWork
 from chassis.http import AiohttpTransport, ServiceClient, StaticDirectory
 from chassis.messaging import MessageTx
-from chassis.testing import TestIssuer, free_port
+from chassis.testing import TestIssuer, connected_database, free_port
 from chassis.testing.service import RunningService, start_service
 from inventory.adapters.orders import OrdersSagas
 from inventory.adapters.sql import SqlInventory
@@ -92,13 +92,8 @@ async def inventory(start_inventory: StartInventory) -> AsyncIterator[RunningSer
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The migrated, empty inventory database, connected."""
-    await migrate(database_url, service_migrations("inventory"))
-    db = open_database(database_url)
-    await db.connect()
-    try:
+    async with connected_database(database_url, "inventory") as db:
         yield db
-    finally:
-        await db.close()
 
 
 def sql_uow(db: Database) -> InventoryUnitOfWork:

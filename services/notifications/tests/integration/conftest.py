@@ -11,9 +11,9 @@ from typing import Any
 import nats
 import pytest
 
-from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
+from chassis.db import Database, SqlUnitOfWork
 from chassis.messaging import subject_for
-from chassis.testing import TestIssuer
+from chassis.testing import TestIssuer, connected_database
 from chassis.testing.service import RunningService, start_service
 from contracts import Event, PricedLine, encode
 from contracts.orders import OrderCancelled, OrderConfirmed
@@ -58,13 +58,8 @@ async def seed(uow: MailboxUnitOfWork, *outcomes: OrderOutcome) -> list[bool]:
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The migrated, empty notifications database, connected."""
-    await migrate(database_url, service_migrations("notifications"))
-    db = open_database(database_url)
-    await db.connect()
-    try:
+    async with connected_database(database_url, "notifications") as db:
         yield db
-    finally:
-        await db.close()
 
 
 @dataclass

@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from chassis.db import migrate, open_database, service_migrations
-from chassis.testing import TestIssuer, nats_server
+from chassis.testing import TestIssuer, connected_database, nats_server
 from chassis.testing.conformance import check_conformance
 from chassis.testing.service import serve_in_thread
 from notifications.app import create_app
@@ -23,14 +22,9 @@ pytestmark = pytest.mark.integration
 
 async def _seed(url: str) -> None:
     """A mailbox with messages of both kinds, so that item schemas are checked too."""
-    await migrate(url, service_migrations("notifications"))
-    db = open_database(url)
-    await db.connect()
-    try:
+    async with connected_database(url, "notifications") as db:
         await seed(unit_of_work(db), outcome("o-1", "u1"),
                    outcome("o-2", "u1", Kind.ORDER_CANCELLED), outcome("o-3", "u2"))
-    finally:
-        await db.close()
 
 
 def test_every_answer_is_documented(tmp_path: Path, issuer: TestIssuer) -> None:

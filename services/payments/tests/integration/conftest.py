@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
+from chassis.db import Database, SqlUnitOfWork
 from chassis.messaging import MessageTx
-from chassis.testing import TestIssuer
+from chassis.testing import TestIssuer, connected_database
 from chassis.testing.service import RunningService, start_service
 from payments.adapters.sql import SqlPayments
 from payments.app import create_app
@@ -48,13 +48,8 @@ def start_payments(database_url: str, nats_url: str, issuer: TestIssuer) -> Star
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
     """The migrated, empty payments database, connected."""
-    await migrate(database_url, service_migrations("payments"))
-    db = open_database(database_url)
-    await db.connect()
-    try:
+    async with connected_database(database_url, "payments") as db:
         yield db
-    finally:
-        await db.close()
 
 
 def sql_uow(db: Database) -> PaymentsUnitOfWork:

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from chassis.db import migrate, open_database, service_migrations
-from chassis.testing import TestIssuer, nats_server
+from chassis.testing import TestIssuer, connected_database, nats_server
 from chassis.testing.conformance import check_conformance
 from chassis.testing.service import serve_in_thread
 from payments.app import create_app
@@ -20,13 +19,8 @@ pytestmark = pytest.mark.integration
 
 
 async def _a_payment_of_u1(database_url: str) -> None:
-    await migrate(database_url, service_migrations("payments"))
-    db = open_database(database_url)
-    await db.connect()
-    try:
+    async with connected_database(database_url, "payments") as db:
         await record(db, "o-1", Authorized(1000, "EUR", "u1", "o-1:authorize"), Captured(1000))
-    finally:
-        await db.close()
 
 
 def test_every_answer_is_documented(tmp_path: Path, issuer: TestIssuer) -> None:

@@ -6,16 +6,14 @@ import pytest
 from web.adapters.sql import SqlSessions
 from web.domain.sessions import Session, Tokens
 
-from chassis.db import SqlUnitOfWork, migrate, open_database, service_migrations
+from chassis.db import SqlUnitOfWork
+from chassis.testing import connected_database
 
 pytestmark = pytest.mark.integration
 
 
 async def test_sessions_round_trip_upsert_expire_and_prune(database_url: str) -> None:
-    await migrate(database_url, service_migrations("web"))
-    db = open_database(database_url)
-    await db.connect()
-    try:
+    async with connected_database(database_url, "web") as db:
         uow = SqlUnitOfWork(db.transaction, SqlSessions)
         anonymous = Session(id="a" * 64, csrf="c1", expires_at=200.0)
         signed_in = Session(id="b" * 64, csrf="c2", expires_at=300.0, user_id="u1",
@@ -38,5 +36,3 @@ async def test_sessions_round_trip_upsert_expire_and_prune(database_url: str) ->
             await store.delete(signed_in.id)
         async with uow(readonly=True) as store:
             assert await store.get(signed_in.id, now=100.0) is None
-    finally:
-        await db.close()

@@ -8,6 +8,7 @@
   ``SOUK_TEST_POSTGRES_URL``, dropped afterwards.
 * :func:`temporary_database` — either of the two: a SQLite file, or a fresh PostgreSQL database
   (skipping the test, with the reason, when PostgreSQL is not configured).
+* :func:`connected_database` — a database by URL, migrated to a service's head, connected.
 * :func:`serve_app` — an ASGI app under a real uvicorn server in this event loop.
 * :class:`TestIssuer` — an RSA signing key with its JWKS, minting valid tokens and forged ones.
 """
@@ -30,13 +31,15 @@ import time
 import unittest
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["POSTGRES_URL_ENV", "InMemoryExporter", "TestIssuer", "find_nats_server", "free_port",
-           "nats_server",
-           "postgres_database", "postgres_url_or_skip_reason", "serve_app", "stop_process",
-           "temporary_database"]
+__all__ = ["POSTGRES_URL_ENV", "InMemoryExporter", "TestIssuer", "connected_database",
+           "find_nats_server", "free_port", "nats_server", "postgres_database",
+           "postgres_url_or_skip_reason", "serve_app", "stop_process", "temporary_database"]
+
+if TYPE_CHECKING:
+    from chassis.db import Database
 
 POSTGRES_URL_ENV = "SOUK_TEST_POSTGRES_URL"
 
@@ -145,6 +148,22 @@ async def temporary_database(kind: str, directory: Path, name: str = "test") -> 
         raise unittest.SkipTest(reason)
     async with postgres_database(admin) as url:
         yield url
+
+
+@contextlib.asynccontextmanager
+async def connected_database(url: str, service: str | None = None) -> AsyncIterator[Database]:
+    """The database at ``url``, brought to the head of ``service``'s migrations first (none:
+    as it is, e.g. a second connection to one already migrated), connected; closed afterwards."""
+    from chassis.db import migrate, open_database, service_migrations
+
+    if service is not None:
+        await migrate(url, service_migrations(service))
+    db = open_database(url)
+    await db.connect()
+    try:
+        yield db
+    finally:
+        await db.close()
 
 
 @contextlib.asynccontextmanager

@@ -11,7 +11,8 @@ import pytest
 from cart.adapters.sql import SqlCarts
 from cart.domain.cart import CartLine
 from cart.service.ports import CartRepository
-from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
+from chassis.db import SqlUnitOfWork
+from chassis.testing import connected_database
 
 pytestmark = pytest.mark.integration
 
@@ -20,13 +21,8 @@ NOW = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 @pytest.fixture
 async def carts(database_url: str) -> AsyncIterator[SqlUnitOfWork[CartRepository]]:
-    await migrate(database_url, service_migrations("cart"))
-    db: Database = open_database(database_url)
-    await db.connect()
-    try:
+    async with connected_database(database_url, "cart") as db:
         yield SqlUnitOfWork(db.transaction, SqlCarts)
-    finally:
-        await db.close()
 
 
 async def test_a_replacement_answers_what_a_read_gives(

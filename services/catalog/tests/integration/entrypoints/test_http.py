@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from catalog.adapters.sql import SqlCatalog
-from chassis.db import SqlUnitOfWork, open_database
+from chassis.db import SqlUnitOfWork
+from chassis.testing import connected_database
 
 from ...factories import T0, make_category, make_product
 from ..conftest import DEMO_PRODUCT_COUNT, PROBLEM, Catalog
@@ -101,14 +102,10 @@ async def test_gets_a_product_by_id_and_by_sku(catalog: Catalog) -> None:
 async def test_retired_products_vanish_and_empty_categories_list_nothing(
         catalog: Catalog, database_url: str) -> None:
     retired = make_product("KIT-9999", "Aaa Retired Kettle", retired_at=T0)
-    db = open_database(database_url)
-    await db.connect()
-    try:
-        async with SqlUnitOfWork(db.transaction, SqlCatalog)() as repo:
-            await repo.add_product_if_absent(retired)
-            await repo.add_category_if_absent(make_category("garden"))
-    finally:
-        await db.close()
+    async with connected_database(database_url) as db, \
+            SqlUnitOfWork(db.transaction, SqlCatalog)() as repo:
+        await repo.add_product_if_absent(retired)
+        await repo.add_category_if_absent(make_category("garden"))
     body = (await catalog.get("/v1/products", limit=100)).body
     assert retired.id not in {p["id"] for p in body["items"]}
     assert (await catalog.get(f"/v1/products/{retired.id}")).status == 404

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from chassis.db import Database, SqlUnitOfWork, migrate, open_database, service_migrations
+from chassis.db import SqlUnitOfWork
 from chassis.ids import new_id
+from chassis.testing import connected_database
 from identity.adapters.sql import SqlIdentity
 from identity.domain.accounts import Role, User
 from identity.domain.audit import AuditEvent, AuditKind
@@ -23,11 +24,8 @@ T0 = datetime(2025, 6, 1, 12, 0, 0, 123456, tzinfo=UTC)
 
 @pytest.fixture
 async def uow(database_url: str) -> AsyncIterator[IdentityUnitOfWork]:
-    await migrate(database_url, service_migrations("identity"))
-    db: Database = open_database(database_url)
-    await db.connect()
-    yield SqlUnitOfWork(db.transaction, SqlIdentity)
-    await db.close()
+    async with connected_database(database_url, "identity") as db:
+        yield SqlUnitOfWork(db.transaction, SqlIdentity)
 
 
 def key(kid: str) -> SigningKey:

@@ -8,7 +8,7 @@ from typing import Any
 import jwt
 import pytest
 
-from chassis.db import open_database
+from chassis.testing import connected_database
 
 from ..conftest import (
     ADMIN_EMAIL,
@@ -36,14 +36,9 @@ async def verify(identity: RunningIdentity, token: str, audience: str = "souk") 
 
 
 async def stored_hash(identity: RunningIdentity, email: str) -> str:
-    db = open_database(identity.database_url)
-    await db.connect()
-    try:
-        async with db.transaction(readonly=True) as tx:
-            value = await tx.fetch_value("SELECT password_hash FROM users WHERE email = :e",
-                                         {"e": email})
-    finally:
-        await db.close()
+    async with connected_database(identity.database_url) as db, db.transaction(readonly=True) as tx:
+        value = await tx.fetch_value("SELECT password_hash FROM users WHERE email = :e",
+                                     {"e": email})
     return str(value)
 
 

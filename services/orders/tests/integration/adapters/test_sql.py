@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from chassis.db import Database, migrate, open_database, service_migrations
+from chassis.db import Database
 from chassis.messaging import MessageTx
+from chassis.testing import connected_database
 from orders.adapters.sql import SqlOrders
 from orders.domain.order import Order, OrderLine
 from orders.domain.saga import Saga, Status, Step
@@ -21,13 +22,8 @@ LAMP = OrderLine(sku="HOM-001", quantity=2, unit_price_minor=1250, name="Lamp")
 
 @pytest.fixture
 async def database(database_url: str) -> AsyncIterator[Database]:
-    await migrate(database_url, service_migrations("orders"))
-    db = open_database(database_url)
-    await db.connect()
-    try:
+    async with connected_database(database_url, "orders") as db:
         yield db
-    finally:
-        await db.close()
 
 
 async def place(db: Database, *order_ids: str) -> None:

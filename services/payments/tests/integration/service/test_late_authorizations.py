@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from prometheus_client import CollectorRegistry
 
-from chassis.db import Database, open_database
+from chassis.db import Database
+from chassis.testing import connected_database
 from payments.adapters.fake_processor import FakeCardProcessor
 from payments.adapters.prometheus import PrometheusPaymentMetrics
 from payments.domain.events import AuthorizationRequested
@@ -29,12 +30,8 @@ async def other_connection(database: Database, database_url: str) -> AsyncIterat
     if database.dialect != "postgresql":
         yield database
         return
-    db = open_database(database_url)
-    await db.connect()
-    try:
+    async with connected_database(database_url) as db:
         yield db
-    finally:
-        await db.close()
 
 
 async def test_two_instances_ask_the_processor_once_per_pending_payment(

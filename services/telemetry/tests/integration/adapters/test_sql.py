@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from chassis.db import migrate, open_database, service_migrations
+from chassis.testing import connected_database
 from telemetry.adapters.sql import trace_unit_of_work
 from telemetry.domain.spans import Span
 from telemetry.service.ports import TraceQuery, TraceUnitOfWork
@@ -23,13 +23,8 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def uow(database_url: str) -> AsyncIterator[TraceUnitOfWork]:
-    await migrate(database_url, service_migrations("telemetry"))
-    db = open_database(database_url)
-    await db.connect()
-    try:
+    async with connected_database(database_url, "telemetry") as db:
         yield trace_unit_of_work(db.transaction)
-    finally:
-        await db.close()
 
 
 def kept(*spans: Span) -> list[KeptTrace]:
