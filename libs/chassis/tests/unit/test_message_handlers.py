@@ -72,3 +72,23 @@ def test_work_after_the_commit_runs_in_the_context_it_was_registered_in() -> Non
     tx.run_after_commit()
     assert seen == ["first message", "second message"]
     assert current.get() == "batch"
+
+
+async def test_read_ahead_reads_a_batch_once_per_loader_and_only_for_its_ids() -> None:
+    tx = MessageTx(None)  # type: ignore[arg-type]  # no statement is run
+    calls: list[list[str]] = []
+
+    async def rows_of(_: MessageTx, ids: list[str]) -> list[tuple[str, str]]:
+        calls.append(ids)
+        return [(i, f"row {i}") for i in ids if i != "gone"]
+
+    tx.batch_correlation_ids = frozenset({"a"})
+    assert await tx.read_ahead("a", rows_of) is None  # a batch of one: read alone
+    tx.batch_correlation_ids = frozenset({"b", "a", "gone"})
+    assert await tx.read_ahead("elsewhere", rows_of) is None  # not one of the batch's
+    ahead = await tx.read_ahead("b", rows_of)
+    assert ahead == {"a": "row a", "b": "row b", "gone": None}
+    assert ahead is not None and ahead.pop("b") == "row b"
+    again = await tx.read_ahead("a", rows_of)
+    assert again is ahead and "b" not in again  # taken once; the next read of b is its own
+    assert calls == [["a", "b", "gone"]]  # one read, in a stable order
