@@ -221,6 +221,9 @@ def main() -> None:
         print(f"\n== concurrency {r['concurrency']}: {load['checkouts']} checkouts "
               f"({load['confirmed']} confirmed, {load['cancelled']} cancelled, "
               f"{load['failed']} failed)")
+        if load.get("retries"):  # a shed (503 + Retry-After) or unanswered request sent again
+            print(f"  {load['retried']} checkouts sent a request again ({load['retries']} "
+                  "requests: 502/503/504 or no answer; their latency includes the wait)")
         print(f"  checkouts/s           {load['per_second']:8.1f}   latency p50/p95/p99 "
               f"{lat['p50']:.0f}/{lat['p95']:.0f}/{lat['p99']:.0f} ms")
         print(f"  baseline GET req/s    {base['per_second']:8.1f}   latency p50/p99 "
