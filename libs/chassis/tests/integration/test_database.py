@@ -15,7 +15,7 @@ import pytest
 from chassis import ServiceSettings, create_service_app
 from chassis.db import Database, migrate, open_database
 from chassis.ids import new_id
-from chassis.testing import temporary_database
+from chassis.testing import connected_database, temporary_database
 from chassis.testing.asgi import AsgiClient
 from chassis.web import Query, Router
 
@@ -104,14 +104,9 @@ async def test_concurrent_units_of_work_do_not_interleave(db: Database) -> None:
 
 async def schema_versions(url: str) -> list[str]:
     """The revisions recorded in ``url``'s ``alembic_version`` (one, at head, when migrated)."""
-    db = open_database(url)
-    await db.connect()
-    try:
-        async with db.transaction(readonly=True) as tx:
-            return [row["version_num"] for row in
-                    await tx.fetch_all("SELECT version_num FROM alembic_version")]
-    finally:
-        await db.close()
+    async with connected_database(url) as db, db.transaction(readonly=True) as tx:
+        return [row["version_num"] for row in
+                await tx.fetch_all("SELECT version_num FROM alembic_version")]
 
 
 async def test_migrating_twice_is_a_no_op(database_url: str) -> None:

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 
 from chassis.tracing import NO_TRACING, SpanKind, Tracing
 
-__all__ = ["SLOW_SECONDS", "Database", "DbCounts", "Params", "Row", "Transaction", "open_database",
-           "trace_if_slow"]
+__all__ = ["SLOW_SECONDS", "Database", "DbCounts", "Params", "Row", "Transaction", "one_of",
+           "open_database", "trace_if_slow"]
 
 Row = dict[str, Any]
 SLOW_SECONDS = 0.05
@@ -77,6 +77,17 @@ class Database(Protocol):
     async def ping(self) -> None:
         """Raise if the database cannot answer (readiness)."""
         ...
+
+
+def one_of(dialect: str, column: str, values: Iterable[str],
+           name: str = "ids") -> tuple[str, dict[str, Any]]:
+    """The condition "``column`` is one of ``values``" (text) and its parameters: ``= ANY`` of
+    one array on PostgreSQL (one prepared statement whatever the number), generated placeholders
+    on SQLite (only those names are pasted into the statement; the values are parameters)."""
+    if dialect == "postgresql":
+        return f"{column} = ANY(CAST(:{name} AS text[]))", {name: list(values)}
+    params = {f"{name}{i}": value for i, value in enumerate(values)}
+    return f"{column} IN ({', '.join(':' + key for key in params)})", params
 
 
 def open_database(url: str, *, pool_size: int = 8, tracing: Tracing = NO_TRACING) -> Database:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 
 import orjson
 
-from chassis.db.base import Row
+from chassis.db.base import Row, one_of
 from chassis.messaging import MessageTx
 from contracts import Message
 from orders.domain.order import Order, OrderLine
@@ -72,13 +72,8 @@ def _record(row: Row) -> SagaRecord:
 
 async def _sagas_of(tx: MessageTx, ids: list[str]) -> list[tuple[str, Row]]:
     """The saga rows of ``ids``, in one statement (a consumer batch's replies: see load)."""
-    if tx.dialect == "postgresql":  # one prepared statement for any number of ids
-        rows = await tx.fetch_all(SELECT + "WHERE id = ANY(CAST(:ids AS text[]))", {"ids": ids})
-    else:  # only generated placeholder names are pasted in; the ids are parameters
-        names = {f"o{i}": order_id for i, order_id in enumerate(ids)}
-        rows = await tx.fetch_all(SELECT + f"WHERE id IN ({', '.join(':' + n for n in names)})",
-                                  names)
-    return [(row["id"], row) for row in rows]
+    where, params = one_of(tx.dialect, "id", ids)
+    return [(row["id"], row) for row in await tx.fetch_all(SELECT + "WHERE " + where, params)]
 
 
 class SqlOrders(OrdersRepository):

@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from chassis import clock
-from chassis.db import Row
+from chassis.db import Row, one_of
 from chassis.db.timestamps import from_db_timestamp, to_db_timestamp
 from chassis.messaging import MessageTx
 from contracts import Message
@@ -35,7 +35,7 @@ __all__ = ["SqlPayments", "event_from_record", "event_record"]
 _LOAD = """SELECT version, type, data, recorded_at FROM payment_events
            WHERE stream_id = :stream_id ORDER BY version"""
 _LOAD_MANY = """SELECT stream_id, version, type, data, recorded_at FROM payment_events
-                WHERE stream_id {ids} ORDER BY stream_id, version"""
+                WHERE {where} ORDER BY stream_id, version"""
 _APPEND = """INSERT INTO payment_events (stream_id, version, type, data, recorded_at)
              VALUES (:stream_id, :version, :type, :data, :recorded_at)"""
 _UPSERT = """
@@ -101,13 +101,8 @@ def event_from_record(type_name: str, data: str | bytes) -> PaymentEvent:
 
 async def _streams_of(tx: MessageTx, ids: list[str]) -> list[tuple[str, list[Row]]]:
     """The events of the streams ``ids``, in one statement (see ``SqlPayments.load``)."""
-    if tx.dialect == "postgresql":  # one prepared statement for any number of ids
-        rows = await tx.fetch_all(_LOAD_MANY.format(ids="= ANY(CAST(:ids AS text[]))"),
-                                  {"ids": ids})
-    else:  # only generated placeholder names are pasted in; the ids are parameters
-        names = {f"s{i}": stream_id for i, stream_id in enumerate(ids)}
-        rows = await tx.fetch_all(
-            _LOAD_MANY.format(ids=f"IN ({', '.join(':' + n for n in names)})"), names)
+    where, params = one_of(tx.dialect, "stream_id", ids)
+    rows = await tx.fetch_all(_LOAD_MANY.format(where=where), params)
     streams: dict[str, list[Row]] = {}
     for row in rows:
         streams.setdefault(row["stream_id"], []).append(row)
