@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
 import subprocess
 import sys
@@ -32,15 +33,22 @@ GOAL = 800.0
 
 def prepare(commit: str) -> Path:
     """The reference tree with its virtualenv, made once under var/bench-reference."""
-    full = subprocess.run(["git", "rev-parse", "--verify", f"{commit}^{{commit}}"], cwd=ROOT,
-                          check=True, capture_output=True, text=True).stdout.strip()
+    found = subprocess.run(["git", "rev-parse", "--verify", "--quiet", f"{commit}^{{commit}}"],
+                           cwd=ROOT, capture_output=True, text=True)
+    if found.returncode != 0:
+        raise SystemExit(f"commit {commit} is not in this clone (a shallow clone? "
+                         "`git fetch --unshallow` brings the history)")
+    full = found.stdout.strip()
     tree = ROOT / "var" / "bench-reference" / full[:12]
-    if not (tree / "Makefile").exists():
-        tree.mkdir(parents=True, exist_ok=True)
+    if not tree.exists():  # exported next to it first, so an interrupted export is never used
+        partial = tree.with_name(tree.name + ".partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
         archive = subprocess.Popen(["git", "archive", full], cwd=ROOT, stdout=subprocess.PIPE)
-        subprocess.run(["tar", "-x", "-C", str(tree)], stdin=archive.stdout, check=True)
+        subprocess.run(["tar", "-x", "-C", str(partial)], stdin=archive.stdout, check=True)
         if archive.wait() != 0:
             raise SystemExit(f"git archive {full} failed")
+        partial.rename(tree)
     if not (tree / ".venv" / "bin" / "python").exists():
         print(f"installing the reference's virtualenv in {tree} (once) ...", flush=True)
         subprocess.run(["make", "-s", "install-dev"], cwd=tree, check=True)
