@@ -2,8 +2,8 @@
 
 Issue 9 set its goal (≥ 800 checkouts/s at concurrency 64, souk.toml as shipped) on a machine
 where the code of its day ran 143 checkouts/s, and says: if yours runs that code slower, scale
-the goal by the same factor. Machines of this kind differ by up to ~2.5 times from day to day, so the
-factor is measured in the same invocation as today's code, rounds alternating:
+the goal by the same factor. Machines of this kind differ by up to ~2.5 times from day to day, so
+the factor is measured in the same invocation as today's code, rounds alternating:
 
     .venv/bin/python bench/machine_factor.py [--rounds 2] [--checkouts 3000]
 
