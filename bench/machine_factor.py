@@ -51,16 +51,22 @@ def prepare(commit: str) -> Path:
         partial.rename(tree)
     if not (tree / ".venv" / "bin" / "python").exists():
         print(f"installing the reference's virtualenv in {tree} (once) ...", flush=True)
-        subprocess.run(["make", "-s", "install-dev"], cwd=tree, check=True)
+        if subprocess.run(["make", "-s", "install-dev"], cwd=tree, check=False).returncode:
+            raise SystemExit(f"the reference's `make install-dev` failed (above); run it again "
+                             f"in {tree} once the cause is fixed")
     return tree
 
 
 def checkouts_per_second(tree: Path, args: argparse.Namespace) -> dict[str, float]:
     """One run of ``tree``'s own checkout benchmark at the goal's concurrency."""
-    out = subprocess.run(
+    done = subprocess.run(
         [str(tree / ".venv" / "bin" / "python"), str(tree / "bench" / "checkout.py"),
          "--concurrency", str(args.concurrency), "--checkouts", str(args.checkouts), "--json"],
-        cwd=tree, check=True, capture_output=True, text=True, timeout=1800).stdout
+        cwd=tree, check=False, capture_output=True, text=True, timeout=1800)
+    if done.returncode:
+        raise SystemExit(f"{tree}/bench/checkout.py failed (exit {done.returncode}):\n"
+                         f"{(done.stdout + done.stderr)[-3000:]}")
+    out = done.stdout
     start = out.rfind("\n[")
     if start < 0:
         raise SystemExit(f"no JSON in the output of {tree}/bench/checkout.py:\n{out[-2000:]}")
