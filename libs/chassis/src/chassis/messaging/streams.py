@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from nats.errors import NoRespondersError
 from nats.js import api
 from nats.js.errors import BadRequestError, KeyWrongLastSequenceError, NotFoundError
 
@@ -119,7 +120,8 @@ async def ensure_consumer(js: Any, durable: str, subjects: list[str], *, ack_wai
 async def consumer_lock(js: Any, durable: str, *, seconds: float = LOCK_SECONDS,
                         replicas: int = 1) -> AsyncIterator[None]:
     """Hold the lock of consumer ``durable`` (a key created in the ``SOUK_LOCKS`` bucket, whose
-    entries expire after ``seconds``); raise TimeoutError when it stays taken longer than that."""
+    entries expire after ``seconds``); raise TimeoutError when it stays taken longer than that,
+    or the bucket (just made on a cluster) gets no leader in that time."""
     kv = await ensure_bucket(js, api.KeyValueConfig(
         bucket=LOCKS_BUCKET, ttl=seconds, history=1, max_bytes=1 << 20, replicas=replicas))
     owner = os.urandom(8).hex().encode()
@@ -132,8 +134,11 @@ async def consumer_lock(js: Any, durable: str, *, seconds: float = LOCK_SECONDS,
         except KeyWrongLastSequenceError:  # taken: wait for its release or its expiry
             if loop.time() >= give_up:
                 raise TimeoutError(f"the lock of consumer {durable} stayed taken") from None
-            await asyncio.sleep(pause)
-            pause = min(pause * 2, 0.5)
+        except NoRespondersError:  # a bucket just made on a cluster: its leader is being elected
+            if loop.time() >= give_up:
+                raise TimeoutError(f"the bucket {LOCKS_BUCKET} has no leader") from None
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.5)
     try:
         yield
     finally:
