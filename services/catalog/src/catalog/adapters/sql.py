@@ -8,7 +8,7 @@ from catalog.adapters.sql_values import like_pattern, search_text
 from catalog.domain.money import Money
 from catalog.domain.products import Category, CategorySummary, Product
 from catalog.service.ports import CatalogRepository, ProductQuery
-from chassis.db import Row, Transaction
+from chassis.db import Row, Transaction, one_of
 from chassis.db.timestamps import from_db_timestamp, to_db_timestamp
 
 __all__ = ["SqlCatalog"]
@@ -100,10 +100,9 @@ class SqlCatalog(CatalogRepository):
     async def products_by_sku(self, skus: list[str]) -> list[Product]:
         if not skus:
             return []
-        # one placeholder per SKU (at most a hundred): the same SQL on both engines
-        names = {f"s{i}": sku for i, sku in enumerate(skus)}
-        sql = f"{_SELECT_PRODUCTS} WHERE sku IN ({', '.join(':' + n for n in names)})"
-        return [_product(row) for row in await self._tx.fetch_all(sql, names)]
+        where, params = one_of(self._tx.dialect, "sku", skus)
+        return [_product(row) for row in
+                await self._tx.fetch_all(f"{_SELECT_PRODUCTS} WHERE {where}", params)]
 
     async def get_category(self, slug: str) -> Category | None:
         row = await self._tx.fetch_one(

@@ -70,6 +70,9 @@ def _record(row: Row) -> SagaRecord:
                       else int(row["cart_version"]))
 
 
+_STATUSES = "SELECT id, status FROM orders WHERE "
+
+
 async def _sagas_of(tx: MessageTx, ids: list[str]) -> list[tuple[str, Row]]:
     """The saga rows of ``ids``, in one statement (a consumer batch's replies: see load)."""
     where, params = one_of(tx.dialect, "id", ids)
@@ -160,13 +163,10 @@ class SqlOrders(OrdersRepository):
         return [order_from_row(r) for r in rows]
 
     async def statuses(self, order_ids: Sequence[str]) -> dict[str, Status]:
-        names = {f"o{i}": order_id for i, order_id in enumerate(order_ids)}
-        if not names:
+        if not order_ids:
             return {}
-        # only generated placeholder names are pasted in; the ids travel as parameters
-        placeholders = ", ".join(":" + name for name in names)
-        rows = await self._tx.fetch_all(
-            f"SELECT id, status FROM orders WHERE id IN ({placeholders})", names)  # noqa: S608
+        where, params = one_of(self._tx.dialect, "id", order_ids)
+        rows = await self._tx.fetch_all(_STATUSES + where, params)
         return {row["id"]: Status(row["status"]) for row in rows}
 
     async def journal_of(self, order_id: str) -> list[JournalEntry]:
