@@ -9,6 +9,7 @@ same users, the same concurrency, the same Python client), so the ratio says how
 edge requests one whole checkout costs. Also printed: each process's CPU per checkout.
 
     .venv/bin/python bench/checkout.py [--checkouts 3000] [--concurrency 16 64] [--decline-rate 0]
+        [--perf]
     .venv/bin/python bench/checkout.py --tracing-compare [--rounds 2] [--sample-ratio 0.1]
     .venv/bin/python bench/checkout.py --postgres-compare [--postgres URL] [--rounds 2]
         [--profile orders]
@@ -28,7 +29,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import os
 import re
 import statistics
 import sys
@@ -176,6 +179,9 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=64, help="with --rate: users taking turns")
     ap.add_argument("--profile", metavar="SERVICE", default=None,
                     help="with --postgres-compare: py-spy instance 1 of SERVICE on PostgreSQL")
+    ap.add_argument("--perf", action="store_true",
+                    help="profile the whole machine with Linux perf during the load at the last "
+                         "concurrency: CPU by process and by kind of code (bench/machine_profile.py)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
     if args.postgres_compare:
@@ -188,7 +194,17 @@ def main() -> None:
         return
     port = free_port()
     results = []
-    with running_platform(topology(port)) as platform:
+    profile = None
+    stack = contextlib.ExitStack()
+    if args.perf:
+        from machine_profile import MachineProfile, PerfUnavailable
+
+        try:  # before the platform starts: a machine that cannot is told so at once
+            profile = stack.enter_context(MachineProfile())
+        except PerfUnavailable as exc:
+            sys.exit(f"checkout.py: {exc}")
+    profiled = ""
+    with stack, running_platform(topology(port)) as platform:
         gateway = f"http://127.0.0.1:{port}"
         identity, pids = platform.identity, platform.pids
         asyncio.run(run_load(gateway, identity, 300, 16, args.decline_rate))  # warm-up
@@ -196,14 +212,22 @@ def main() -> None:
             base = asyncio.run(baseline(gateway, identity, c, 5.0))
             before: dict[str, float] = {}
 
-            def first_checkout(state: object, before: dict[str, float] = before) -> None:
+            last = profile is not None and c == args.concurrency[-1]
+
+            def first_checkout(state: object, before: dict[str, float] = before,
+                               last: bool = last) -> None:
                 if not before:  # users are signed up: CPU from here on is checkouts only
                     before.update(cpu_of(pids))
                     before[LOADGEN] = own_cpu()
+                    if last and profile is not None:
+                        profile.start()
 
             result: LoadResult = asyncio.run(run_load(
                 gateway, identity, args.checkouts, c, args.decline_rate,
                 progress=first_checkout))
+            if last and profile is not None:
+                profile.stop()
+                profiled = profile.report({**pids, LOADGEN: os.getpid()})
             after = cpu_of(pids)
             loadgen = own_cpu() - before[LOADGEN]
             done = max(result.confirmed + result.cancelled - 1, 1)
@@ -237,6 +261,8 @@ def main() -> None:
               ", ".join(f"{k} {v:.2f}" for k, v in cpu if v >= 0.05))
         print(f"  load generator (same cores, not in the total): "
               f"{r['loadgen_ms_per_checkout']:.2f} ms per checkout")
+    if profiled:
+        print(f"\n{profiled}")
     if args.json:
         print(json.dumps(results, indent=1))
 
