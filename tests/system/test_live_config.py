@@ -201,6 +201,35 @@ async def test_a_route_fault_switched_on_and_off_with_souk_config(shop: Checkout
     assert shop.pid_of("catalog-1") == pid
 
 
+async def test_cors_origins_allowed_live_and_a_bad_one_refused(shop: Checkout) -> None:
+    """The gateway's CORS origins are a live setting: a page's preflight is answered at the edge
+    once its origin is allowed, and no longer once it is unset; a value that is not an origin
+    is refused by the CLI."""
+    origin = "https://shop.example"
+    asked = {"Origin": origin, "Access-Control-Request-Method": "POST",
+             "Access-Control-Request-Headers": "authorization, content-type"}
+    orders = f"{shop.gateway}/api/v1/orders"
+    async with aiohttp.ClientSession() as s:
+        async def allowed() -> bool:
+            async with s.options(orders, headers=asked) as r:
+                return r.status == 204 and r.headers.get("Access-Control-Allow-Origin") == origin
+
+        async def not_allowed() -> bool:
+            async with s.options(orders, headers=asked) as r:
+                return "Access-Control-Allow-Origin" not in r.headers
+
+        assert await not_allowed()  # off as shipped
+        refused = config(shop, "set", "gateway.cors_origins", '["https://shop.example/"]',
+                         check=False)
+        assert refused.returncode == 2, refused.stdout + refused.stderr
+        config(shop, "set", "gateway.cors_origins", json.dumps([origin]), "--by", "erin")
+        await until("a preflight answered at the edge", allowed, EFFECT_WITHIN + 3)
+        async with s.get(shop.gateway + PRODUCTS, headers={"Origin": origin}) as r:
+            assert r.status == 200 and r.headers["Access-Control-Allow-Origin"] == origin
+        config(shop, "unset", "gateway.cors_origins", "--by", "erin")
+        await until("CORS off again", not_allowed, EFFECT_WITHIN + 3)
+
+
 async def test_with_the_broker_killed_services_keep_their_configuration(shop: Checkout) -> None:
     first = config(shop, "set", "gateway.rate_limit", "5/minute", "--by", "dave")
     config(shop, "set", "gateway.rate_limit", "100000/minute", "--by", "dave")

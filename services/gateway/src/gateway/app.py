@@ -38,6 +38,7 @@ from chassis.tracing import Tracing
 from chassis.web.app import freeze_startup_objects
 from gateway.auth import Authenticator
 from gateway.breaker import CircuitBreaker
+from gateway.cors import Cors
 from gateway.edge_token import RENEW_EVERY, EdgeToken
 from gateway.exchange import Exchange
 from gateway.filters import Filter, StartableFilter, SyncFilter
@@ -159,6 +160,8 @@ class Gateway:
         self.active_faults = ActiveFaults()
         self.live = Live(settings.service_name, settings.instance_id, GatewayLive, settings,
                          cache=Path(settings.live_cache) if settings.live_cache else None)
+        self.cors: Cors | None = None  # off unless origins are allowed (gateway.cors)
+        self.set_cors_origins(settings.cors_origins)
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -264,6 +267,8 @@ class Gateway:
         live.bind(lambda values: self.set_max_outstanding(values.max_outstanding_per_instance),
                   "max_outstanding_per_instance",
                   now=live.overridden("max_outstanding_per_instance"))
+        live.bind(lambda values: self.set_cors_origins(values.cors_origins), "cors_origins",
+                  now=live.overridden("cors_origins"))
 
     async def shutdown(self) -> None:
         """Deregister, stop watching, close the upstream pool (reverse of start-up)."""
@@ -275,6 +280,10 @@ class Gateway:
         await self.tracing.aclose()
         self.session = None
         self.pool = None
+
+    def set_cors_origins(self, origins: Sequence[str]) -> None:
+        """Allow these origins' pages to call the API from a browser (none: CORS off)."""
+        self.cors = Cors(origins, max_age=self.settings.cors_max_age) if origins else None
 
     def set_max_outstanding(self, per_instance: int) -> None:
         """Change, at run time, how many requests may be outstanding to a service per healthy

@@ -276,7 +276,7 @@ class Connection(asyncio.Protocol):
             extra += _KEEP_ALIVE
         return b"".join([status_line(status), self.server.date_line,
                          *[name + b": " + value + b"\r\n" for name, value in headers],
-                         extra, b"\r\n"])
+                         request.cors, extra, b"\r\n"])
 
     def send_response(self, request: Request, status: int,
                       headers: Iterable[tuple[bytes, bytes]], body: bytes) -> None:
@@ -287,6 +287,8 @@ class Connection(asyncio.Protocol):
             self._write(head + body)
 
     def send_lines(self, request: Request, status: int, lines: bytes, body: bytes) -> None:
+        if request.cors:
+            lines += request.cors
         if not request.keep_alive or self.closing:
             request.keep_alive = False
             lines += _CLOSE

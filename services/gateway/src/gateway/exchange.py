@@ -29,6 +29,7 @@ from chassis.problems import Problem
 from chassis.tracing import SpanKind, SpanRecord, StatusCode, sampled
 from chassis.web import valid_request_id
 from gateway.call import Call
+from gateway.cors import Cors
 from gateway.filters import DEFER
 from gateway.headers import REQUEST_ID_HEADER, client_response_block
 from gateway.metrics import UNMATCHED
@@ -94,6 +95,11 @@ class Exchange:
         elif not self.request_id:
             self.request_id = gateway.ids.next()
         try:
+            cors = gateway.cors
+            if cors is not None:
+                origin = request.notable.get(b"origin")
+                if origin is not None and self._cors(cors, origin):
+                    return
             path = request.raw_path
             if "%" in path or "/." in path or "//" in path:
                 path = request.path = _canonical(path)
@@ -114,6 +120,22 @@ class Exchange:
             self._problem(problem)
         except Exception as exc:
             self._crash(exc)
+
+    def _cors(self, cors: Cors, origin: bytes) -> bool:
+        """Mark every answer to an allowed origin; answer a preflight here (True), before any
+        filter: a browser sends it without credentials (a refusal raises a 403 problem)."""
+        request = self.request
+        if request.method == "OPTIONS":
+            method = request.header(b"access-control-request-method")
+            if method is not None:
+                headers = cors.preflight(origin, method,
+                                         request.header(b"access-control-request-headers"))
+                request.respond(204, [*headers, (b"x-request-id", self.request_id)], b"")
+                self._done(204)
+                return True
+        if cors.allows(origin):
+            request.cors = cors.lines(origin)
+        return False
 
     def _forward(self, match: RouteMatch) -> None:
         proxy = self.gateway.proxy

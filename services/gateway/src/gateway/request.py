@@ -25,7 +25,7 @@ __all__ = ["NOTABLE", "ClientGone", "Headers", "Request", "status_line"]
 Headers = list[tuple[bytes, bytes]]
 
 # headers the gateway itself reads: the server notes their first values as it parses
-NOTABLE = frozenset({b"authorization", b"content-length", b"expect", b"upgrade",
+NOTABLE = frozenset({b"authorization", b"content-length", b"expect", b"origin", b"upgrade",
                      b"x-request-id"})
 
 _JSON = b"application/json"
@@ -66,7 +66,7 @@ def status_line(status: int) -> bytes:
 class Request:
     """A parsed request (names of headers lower-case, values as received) and its answer."""
 
-    __slots__ = ("body", "chunked", "client", "conn", "gone", "headers", "http_version",
+    __slots__ = ("body", "chunked", "client", "conn", "cors", "gone", "headers", "http_version",
                  "keep_alive", "method", "notable", "on_disconnect", "path", "query", "raw_path",
                  "responded", "scheme", "status", "streaming", "trace_kept", "user")
 
@@ -97,6 +97,7 @@ class Request:
         self.gone = False  # the client went away
         self.on_disconnect: Callable[[], None] | None = None
         self.trace_kept = False  # the upstream said the trace is kept (souk-trace-keep)
+        self.cors = b""  # header lines every answer carries (gateway.cors: an allowed origin)
 
     def header(self, name: bytes) -> bytes | None:
         """The first value of a (lower-case) header, or None."""

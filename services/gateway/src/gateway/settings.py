@@ -13,6 +13,7 @@ from msgspec import Meta
 
 from chassis.live import LiveSettings
 from chassis.settings import ServiceSettings, Share
+from gateway.cors import ORIGIN_PATTERN, check_origins
 
 __all__ = ["GatewayLive", "GatewaySettings", "Network", "packaged_routes_file"]
 
@@ -31,6 +32,9 @@ Seconds = Annotated[float, Meta(gt=0, le=300)]
 Probes = Annotated[int, Meta(ge=1, le=100)]
 BudgetRatio = Annotated[Share, Meta(description="retries per request over the window")]
 BudgetMin = Annotated[int, Meta(ge=0, description="retries always allowed per window")]
+CorsOrigins = Annotated[tuple[Annotated[str, Meta(pattern=ORIGIN_PATTERN)], ...], Meta(description=(
+    "origins (scheme://host[:port]) whose pages may call the API from a browser, or * for any; "
+    "none: no CORS (gateway.cors)"))]
 
 
 def _check_rate_limits(settings: object) -> None:
@@ -126,8 +130,17 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
     # -- passive outlier ejection
     eject_after_5xx: EjectAfter = 5
 
+    # -- CORS (gateway.cors): comma-separated origins, "*" for any; none: off
+    cors_origins: CorsOrigins = ()
+    cors_max_age: Annotated[int, Meta(ge=0, le=86_400, description=(
+        "seconds a browser may remember a preflight's answer"))] = 600
+
     def __post_init__(self) -> None:
         super().__post_init__()
+        if isinstance(self.cors_origins, str):  # a test's or an operator's "a, b"
+            msgspec.structs.force_setattr(self, "cors_origins", tuple(
+                part.strip() for part in self.cors_origins.split(",") if part.strip()))
+        check_origins(self.cors_origins)
         if isinstance(self.admin_allow, str):  # a test's or an operator's "a, b"
             msgspec.structs.force_setattr(
                 self,
@@ -177,6 +190,8 @@ class GatewayLive(LiveSettings, frozen=True, kw_only=True, forbid_unknown_fields
     max_outstanding_per_instance: Annotated[int, Meta(ge=0, le=100_000, description=(
         "requests outstanding to a service per healthy instance of it, past which the gateway "
         "answers 503 + Retry-After without forwarding (0: no cap)"))] = 128
+    cors_origins: CorsOrigins = ()
 
     def __post_init__(self) -> None:
         _check_rate_limits(self)
+        check_origins(self.cors_origins)

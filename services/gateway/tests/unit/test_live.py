@@ -28,6 +28,15 @@ def test_a_rate_limit_the_limits_notation_refuses_is_refused(value: str) -> None
         msgspec.convert({"rate_limit": value}, GatewayLive)
 
 
+@pytest.mark.parametrize("origins", [["https://shop.example/"], ["shop.example"], ["*.example"],
+                                     ["https://shop.example/app"], ["ftp://shop.example"]])
+def test_a_cors_origin_that_is_not_one_is_refused(origins: list[str]) -> None:
+    with pytest.raises(msgspec.ValidationError):
+        msgspec.convert({"cors_origins": origins}, GatewayLive)
+    assert msgspec.convert({"cors_origins": ["https://shop.example:8443", "*"]},
+                           GatewayLive).cors_origins == ("https://shop.example:8443", "*")
+
+
 def test_the_proxy_takes_a_new_policy_and_keeps_its_breakers_counts() -> None:
     static = GatewaySettings(breaker_window=30, retry_base_delay=0.2)
     proxy = Proxy(None, None, GatewayMetrics("gateway"),  # type: ignore[arg-type]

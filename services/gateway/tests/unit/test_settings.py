@@ -67,7 +67,17 @@ def test_reads_edge_settings_from_the_environment(monkeypatch: pytest.MonkeyPatc
 @pytest.mark.parametrize(("field", "value"), [
     ("admin_allow", "10.0.0.0/33"), ("rate_limit", "lots"), ("login_rate_limit", "10/fortnight"),
     ("redis_url", "http://127.0.0.1:6379"), ("rate_limit_prefix", "has space"),
+    ("cors_origins", "https://shop.example/"), ("cors_origins", "shop.example"),
+    ("cors_origins", "https://a.example,https://shop.example/app"), ("cors_max_age", "-1"),
 ])
 def test_rejects_bad_edge_settings(field: str, value: str) -> None:
     with pytest.raises(ValueError, match=f"(?i){field}"):
         GatewaySettings.load(env={f"GATEWAY_{field.upper()}": value})
+
+
+def test_cors_is_off_by_default_and_takes_origins_from_the_environment(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    assert GatewaySettings().cors_origins == ()
+    monkeypatch.setenv("GATEWAY_CORS_ORIGINS", "https://shop.example, http://localhost:5173, *")
+    assert GatewaySettings.load().cors_origins == (
+        "https://shop.example", "http://localhost:5173", "*")
