@@ -125,6 +125,10 @@ class Planner:
             count = self.topology.platform.nats_nodes
             ports = [(self.ports.pick(), self.ports.pick(), self.ports.pick() if count > 1 else 0)
                      for _ in range(count)]
+            # Go's scheduler otherwise keeps a thread per core and spins them looking for work:
+            # CPU taken from the services on a shared machine (decision 89)
+            gomaxprocs = self.topology.platform.nats_threads
+            threads = {"GOMAXPROCS": str(gomaxprocs)} if gomaxprocs else {}
             for slot, (port, monitor, cluster) in enumerate(ports, start=1):
                 instance = f"{NATS}-{slot}"
                 # --logtime_utc: its text lines then sort correctly against the services' UTC ones
@@ -140,7 +144,7 @@ class Planner:
                              "--routes", routes, "--no_advertise")
                 self._nats.append(ProcSpec(
                     service=NATS, instance=instance, slot=slot, argv=(*argv, "--logtime_utc"),
-                    env={}, port=port, url=f"nats://127.0.0.1:{port}",
+                    env=threads, port=port, url=f"nats://127.0.0.1:{port}",
                     ready_url=f"http://127.0.0.1:{monitor}/healthz",
                     live_url=f"http://127.0.0.1:{monitor}/varz",
                     log_file=self.home.log_file(instance), monitor_port=monitor,

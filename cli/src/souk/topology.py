@@ -109,6 +109,12 @@ class Platform(BaseModel):
         description="nats-server processes: 1, or a JetStream cluster of 3 (or 5) on loopback "
                     "whose streams and key-value buckets keep that many replicas")
 
+    nats_threads: int = Field(
+        default=1, ge=0, le=1024,
+        description="threads each nats-server runs its Go code on (GOMAXPROCS): 1 where it "
+                    "shares a machine's cores with a dozen busy processes, as here; 0: Go's "
+                    "default, one per core (docs/decisions.md 89)")
+
     postgres: str | None = Field(
         default=None, pattern=r"^postgres(ql)?://",
         description="a PostgreSQL server (postgresql://user[:password]@host[:port]/db, db being "

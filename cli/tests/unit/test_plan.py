@@ -130,12 +130,21 @@ def test_nats_runs_with_jetstream_on_disk_in_home_on_free_ports() -> None:
     assert nats.argv == ("/bin/nats-server", "-a", "127.0.0.1", "-p", "42001", "-m", "42002",
                          "-js", "-sd", "/srv/souk/nats", "-n", "souk", "--logtime_utc")
     assert nats.url == "nats://127.0.0.1:42001"
+    assert nats.env == {"GOMAXPROCS": "1"}  # one thread of Go on a machine it shares
     assert nats.ready_url == "http://127.0.0.1:42002/healthz"
     assert nats.instance == "nats-1"
     assert nats.log_file == Path("/srv/souk/logs/nats-1.log")
 
 
 CLUSTER = TOPOLOGY.replace("gateway_port = 8080\n", "gateway_port = 8080\nnats_nodes = 3\n")
+
+
+@pytest.mark.parametrize(("line", "env"), [("nats_threads = 2\n", {"GOMAXPROCS": "2"}),
+                                           ("nats_threads = 0\n", {})])
+def test_the_threads_of_each_nats_server_come_from_the_topology(line: str,
+                                                                 env: dict[str, str]) -> None:
+    plan = planner(CLUSTER.replace("nats_nodes = 3\n", "nats_nodes = 3\n" + line))
+    assert [node.env for node in plan.nats_nodes()] == [env] * 3
 
 
 def test_a_three_node_cluster_routes_its_nodes_to_each_other_each_with_its_own_store() -> None:
