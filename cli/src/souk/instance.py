@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 import subprocess
 import time
@@ -65,6 +66,7 @@ class Instance:
         self.started_at: datetime | None = None
         self._started_mono = 0.0
         self._ready_since: float | None = None
+        self._answered_at = -math.inf  # monotonic time of its last successful readiness probe
         self._stable = False
         self._stopping = False
         self._stopped = asyncio.Event()
@@ -170,7 +172,7 @@ class Instance:
         self.proc = spawn(self.spec, self._cwd, self._env)
         self.started_at = datetime.now(UTC)
         self._started_mono = time.monotonic()
-        self._ready_since, self._stable = None, False
+        self._ready_since, self._stable, self._answered_at = None, False, -math.inf
         self._set(status="starting", ready=False)
         self._log("info", "process started", process=self.name, pid=self.proc.pid,
                   port=self.spec.port)
@@ -202,6 +204,8 @@ class Instance:
         while True:
             ok = await self._probe(self.spec.ready_url, READY_TIMEOUT)
             now = time.monotonic()
+            if ok:
+                self._answered_at = now
             if ok and self._ready_since is None:
                 self._ready_since = now
             elif not ok:
@@ -218,6 +222,10 @@ class Instance:
             began = time.monotonic()
             if self.paused:  # paused on purpose (souk fault pause): not a hang to cure
                 failures = 0
+            elif began - self._answered_at < LIVE_EVERY:
+                # it answered its readiness probe within the period: alive, no need to ask (a
+                # probe fewer a second per process, on the supervisor's side and the process's)
+                failures, seen_live = 0, True
             elif await self._probe(self.spec.live_url, LIVE_TIMEOUT):
                 failures, seen_live = 0, True
             elif seen_live or began - self._started_mono > LIVE_GRACE:
