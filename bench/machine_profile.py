@@ -140,9 +140,7 @@ class MachineProfile:
         split: dict[str, Counter[str]] = {}
         symbols: Counter[tuple[str, str]] = Counter()
         for pid, comm, kind, symbol in self.samples:
-            name = "idle" if pid == 0 else by_pid.get(pid, f"other ({comm})")
-            if name.startswith("other ("):
-                name = "other processes"
+            name = "idle" if pid == 0 else by_pid.get(pid, f"{comm} (not Souk's)")
             per_process[name] += 1
             if name != "idle":
                 per_kind[kind] += 1
