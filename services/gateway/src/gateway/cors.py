@@ -15,10 +15,12 @@ https://shop.example``). When on, for a request carrying an ``Origin`` that is a
   ``Preference-Applied``).
 
 An origin not allowed gets no CORS headers (its browser keeps the answer from the page) and its
-preflight a 403 problem. No credentials mode: the API takes bearer tokens, not cookies, so
+preflight a 403 problem. While CORS is on every answer says ``Vary: origin``, with or without an
+``Origin`` in the request: a shared cache must not hand an answer made for one origin (or for
+none) to another. No credentials mode: the API takes bearer tokens, not cookies, so
 ``Access-Control-Allow-Credentials`` is never sent. A request without ``Origin`` (every
-non-browser client, and a browser on the gateway's own origin for a GET) costs one dictionary
-lookup.
+non-browser client, and a browser on the gateway's own origin for a GET) costs a dictionary
+lookup and that one header line.
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ from collections.abc import Iterable
 
 from chassis.problems import Problem
 
-__all__ = ["ALLOWED_HEADERS", "ALLOWED_METHODS", "ORIGIN_PATTERN", "Cors", "check_origins"]
+__all__ = ["ALLOWED_HEADERS", "ALLOWED_METHODS", "ORIGIN_PATTERN", "VARY_ORIGIN", "Cors",
+           "check_origins"]
 
 # what the API takes: the methods its routes answer, and the request headers the services read
 # beyond the CORS-safelisted ones (Accept, Accept-Language, Content-Language)
@@ -47,6 +50,7 @@ _ALLOW_METHODS = ", ".join(ALLOWED_METHODS).encode()
 _ALLOW_HEADERS = ", ".join(ALLOWED_HEADERS).encode()
 _EXPOSE = ", ".join(EXPOSED_HEADERS).encode()
 _PREFLIGHT_VARY = b"origin, access-control-request-method, access-control-request-headers"
+VARY_ORIGIN = b"vary: origin\r\n"  # every answer while CORS is on
 
 
 def check_origins(origins: Iterable[str]) -> tuple[str, ...]:

@@ -29,7 +29,7 @@ from chassis.problems import Problem
 from chassis.tracing import SpanKind, SpanRecord, StatusCode, sampled
 from chassis.web import valid_request_id
 from gateway.call import Call
-from gateway.cors import Cors
+from gateway.cors import VARY_ORIGIN, Cors
 from gateway.filters import DEFER
 from gateway.headers import REQUEST_ID_HEADER, client_response_block
 from gateway.metrics import UNMATCHED
@@ -98,7 +98,9 @@ class Exchange:
             cors = gateway.cors
             if cors is not None:
                 origin = request.notable.get(b"origin")
-                if origin is not None and self._cors(cors, origin):
+                if origin is None:
+                    request.cors = VARY_ORIGIN
+                elif self._cors(cors, origin):
                     return
             path = request.raw_path
             if "%" in path or "/." in path or "//" in path:
@@ -133,8 +135,7 @@ class Exchange:
                 request.respond(204, [*headers, (b"x-request-id", self.request_id)], b"")
                 self._done(204)
                 return True
-        if cors.allows(origin):
-            request.cors = cors.lines(origin)
+        request.cors = cors.lines(origin) if cors.allows(origin) else VARY_ORIGIN
         return False
 
     def _forward(self, match: RouteMatch) -> None:

@@ -42,6 +42,7 @@ async def test_without_allowed_origins_no_answer_says_cors(start_upstream: Any,
     async with client.get(f"{gateway}/api/v1/catalog/echo", headers={"Origin": SHOP}) as resp:
         assert resp.status == 200
         assert "Access-Control-Allow-Origin" not in resp.headers
+        assert "Vary" not in resp.headers  # answers exactly as before
     # a preflight is not the gateway's to answer then: it goes upstream like any request
     async with client.options(f"{gateway}/api/v1/catalog/echo", headers=preflight(SHOP)) as resp:
         assert "Access-Control-Allow-Origin" not in resp.headers
@@ -116,6 +117,12 @@ async def test_an_origin_not_allowed_gets_its_answer_without_cors_headers(
         assert resp.status == 200
         assert "Access-Control-Allow-Origin" not in resp.headers
         assert "Access-Control-Expose-Headers" not in resp.headers
+        assert "origin" in resp.headers.getall("Vary")  # a cache keeps it apart from the rest
+    # nor a request without an origin (not a browser's, or its own origin's GET)
+    async with client.get(f"{edge}/api/v1/catalog/echo") as resp:
+        assert resp.status == 200
+        assert "Access-Control-Allow-Origin" not in resp.headers
+        assert "origin" in resp.headers.getall("Vary")
 
 
 async def test_any_origin_and_a_live_change(start_upstream: Any, start_gateway: Any, keys: Any,
