@@ -193,7 +193,7 @@ def python() -> str:
 SHARED = {"test_metrics": "checkout", "test_prometheus": "checkout", "test_checkout": "checkout",
           "test_live_config": "checkout", "test_availability": "checkout",
           "test_chaos": "checkout",
-          "test_web_session": "web", "test_web_accessibility": "web",
+          "test_web_session": "web", "test_web_cors": "web", "test_web_accessibility": "web",
           "test_web_storefront": "web",
           "test_faults": "faults", "test_database_faults": "faults",
           # last: its last test stops the platform
