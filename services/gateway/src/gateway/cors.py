@@ -1,7 +1,8 @@
 """CORS at the edge: which pages of other origins may call the API from a browser.
 
-Off unless ``cors_origins`` names some (a live setting: ``souk config set gateway.cors_origins
-https://shop.example``). When on, for a request carrying an ``Origin`` that is allowed:
+Off unless ``cors_origins`` names some (``GATEWAY_CORS_ORIGINS=https://shop.example``, or live:
+``souk config set gateway.cors_origins '["https://shop.example"]'``). When on, for a request
+carrying an ``Origin`` that is allowed:
 
 * a preflight (``OPTIONS`` with ``Access-Control-Request-Method``) is answered by the gateway
   itself, before authentication and rate limits (a browser sends no credentials with it), and

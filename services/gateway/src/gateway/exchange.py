@@ -130,6 +130,9 @@ class Exchange:
         if request.method == "OPTIONS":
             method = request.header(b"access-control-request-method")
             if method is not None:
+                match = self.gateway.router.match(request.raw_path)  # the metrics' label only
+                if match is not None:
+                    self.label = match.route.prefix
                 headers = cors.preflight(origin, method,
                                          request.header(b"access-control-request-headers"))
                 request.respond(204, [*headers, (b"x-request-id", self.request_id)], b"")

@@ -66,6 +66,11 @@ async def test_a_preflight_is_answered_at_the_edge_without_credentials(
         assert resp.headers["X-Request-Id"]
         assert await resp.read() == b""
     assert signals.hits["c1"] == 0  # never forwarded
+    async with client.get(f"{edge}/metrics") as resp:  # counted under its route
+        counted = [line for line in (await resp.text()).splitlines()
+                   if line.startswith("souk_http_requests_total{")
+                   and 'method="OPTIONS"' in line and 'status="204"' in line]
+    assert len(counted) == 1 and 'route="/api/v1/private"' in counted[0], counted
 
 
 @pytest.mark.parametrize(("asked", "names"), [
