@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import os
 import signal
 import subprocess
 import time
@@ -21,7 +22,7 @@ from souk.state import ProcState, ProcStatus, signal_group
 __all__ = ["Instance", "Log"]
 
 EXIT_POLL = 0.05
-READY_EVERY, STARTING_EVERY, READY_TIMEOUT = 0.5, 0.1, 0.5
+READY_EVERY, STARTING_EVERY, READY_TIMEOUT = 1.0, 0.1, 0.5
 LIVE_EVERY, LIVE_TIMEOUT, LIVE_FAILURES = 1.0, 0.9, 3
 # after this long ready, the next crash counts as the first again (restart at once)
 STABLE_AFTER = 30.0
@@ -37,8 +38,35 @@ Probe = Callable[[str, float], Awaitable[bool]]
 
 
 async def _exited(proc: subprocess.Popen[bytes], timeout: float | None = None) -> bool:
-    """Poll until ``proc`` exits (True) or ``timeout`` passes (False). Polling, because the
-    supervisor keeps no threads and no SIGCHLD watcher."""
+    """Wait until ``proc`` exits (True, and reaped) or ``timeout`` passes (False). The supervisor
+    keeps no threads and no SIGCHLD watcher: on Linux a pidfd, readable once the process has
+    exited, wakes it at once (no wake-ups meanwhile); elsewhere it polls every ``EXIT_POLL``."""
+    if proc.poll() is not None:
+        return True
+    try:
+        pidfd = os.pidfd_open(proc.pid)
+    except (AttributeError, OSError):  # not Linux ≥ 5.3: poll
+        return await _polled(proc, timeout)
+    loop = asyncio.get_running_loop()
+    gone: asyncio.Future[None] = loop.create_future()
+
+    def readable() -> None:
+        if not gone.done():
+            gone.set_result(None)
+
+    loop.add_reader(pidfd, readable)
+    try:
+        await asyncio.wait_for(gone, timeout)
+    except TimeoutError:
+        return proc.poll() is not None
+    finally:
+        loop.remove_reader(pidfd)
+        os.close(pidfd)
+    proc.wait()  # exited: reaps it at once
+    return True
+
+
+async def _polled(proc: subprocess.Popen[bytes], timeout: float | None) -> bool:
     deadline = None if timeout is None else time.monotonic() + timeout
     while proc.poll() is None:
         if deadline is not None and time.monotonic() >= deadline:

@@ -55,3 +55,32 @@ async def test_a_process_that_is_not_ready_is_asked_whether_it_lives(
     calls = await probed(tmp_path, False, monkeypatch)
     assert calls[READY] >= 10
     assert calls[LIVE] >= 5  # one a period (0.1 s) while the process ran (~1 s)
+
+
+@pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "polled"])
+async def test_an_exit_is_seen_at_once_and_a_wait_for_one_ends_on_time(
+        pidfd: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+    import subprocess
+    import time
+
+    from souk.instance import _exited
+
+    if not pidfd:  # what a system without pidfd_open (not Linux) does
+        monkeypatch.delattr(os, "pidfd_open", raising=False)
+
+    quick = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(0.3)"])
+    began = time.monotonic()
+    assert await _exited(quick)
+    assert quick.returncode == 0  # reaped
+    assert time.monotonic() - began < 5
+    slow = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        began = time.monotonic()
+        assert not await _exited(slow, timeout=0.3)
+        assert 0.25 <= time.monotonic() - began < 5
+        assert slow.returncode is None
+    finally:
+        slow.kill()
+        assert await _exited(slow, timeout=10)
+    assert slow.returncode is not None
