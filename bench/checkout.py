@@ -12,7 +12,7 @@ edge requests one whole checkout costs. Also printed: each process's CPU per che
         [--perf]
     .venv/bin/python bench/checkout.py --tracing-compare [--rounds 2] [--sample-ratio 0.1]
     .venv/bin/python bench/checkout.py --postgres-compare [--postgres URL] [--rounds 2]
-        [--profile orders]
+        [--profile orders] [--perf]
 
 `--tracing-compare` measures the same load on the platform without the trace store (tracing off:
 no OTLP endpoint anywhere) and with it (every span exported and stored), alternating
@@ -181,7 +181,8 @@ def main() -> None:
                     help="with --postgres-compare: py-spy instance 1 of SERVICE on PostgreSQL")
     ap.add_argument("--perf", action="store_true",
                     help="profile the whole machine with Linux perf during the load at the last "
-                         "concurrency: CPU by process and by kind of code (bench/machine_profile.py)")
+                         "concurrency (with --postgres-compare: the first round on each engine): "
+                         "CPU by process and by kind of code (bench/machine_profile.py)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
     if args.postgres_compare:

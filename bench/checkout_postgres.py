@@ -9,7 +9,9 @@ PostgreSQL (the chassis's ``souk_db_*_total`` counters; ``chassis.db.base.DbCoun
 round trip is), the transactions the server counted (``pg_stat_database``), and the CPU of the
 PostgreSQL backends serving the platform's databases (the server's own background processes, WAL
 writer and checkpointer, are not counted). ``--profile SERVICE`` records instance 1 of it with
-py-spy during the PostgreSQL runs and prints the functions that hold most samples.
+py-spy during the PostgreSQL runs and prints the functions that hold most samples. ``--perf``
+profiles the whole machine during the first round on each engine (bench/machine_profile.py), the
+PostgreSQL backends named as one.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
 import sys
 import tempfile
@@ -148,13 +151,20 @@ async def _open_loop(gateway: str, identity: str, args: argparse.Namespace,
 
 
 def postgres_run(topology_text: str, args: argparse.Namespace, server: str | None,
-                 prefix: str, profile: Path | None) -> dict[str, object]:
+                 prefix: str, profile: Path | None, perf: bool = False) -> dict[str, object]:
     import signal
     import subprocess
 
+    from machine_profile import MachineProfile
+
     c = args.concurrency[-1] if server is not None or args.sqlite_concurrency is None \
         else args.sqlite_concurrency
-    with running_platform(topology_text, purge=server is not None) as platform:
+    machine = MachineProfile() if perf else None
+    stack = contextlib.ExitStack()
+    if machine is not None:
+        stack.enter_context(machine)
+    profiled = ""
+    with stack, running_platform(topology_text, purge=server is not None) as platform:
         gateway, identity, pids = platform.gateway, platform.identity, platform.pids
         status = platform.status
         spy: subprocess.Popen[bytes] | None = None
@@ -170,6 +180,8 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
             if server is not None:
                 before["pg_cpu"] = _pg_backends(server, prefix)
                 before["pg_xacts"] = _pg_xacts(server, prefix)
+            if machine is not None:
+                machine.start()
             if profile is not None and args.profile:
                 spy = subprocess.Popen(
                     [str(Path(sys.executable).parent / "py-spy"), "record",
@@ -184,6 +196,11 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
                                           args.decline_rate, progress=first))
             load, done = result.as_json(), max(result.confirmed + result.cancelled - 1, 1)
         after_cpu = cpu_of(pids) | {LOADGEN: own_cpu()}
+        if machine is not None:
+            machine.stop()
+            backends = dict.fromkeys(
+                _pg_backends(server, prefix) if server is not None else {}, "postgresql backends")
+            profiled = machine.report({**pids, LOADGEN: os.getpid()}, groups=backends)
         after_db = _db_counts(status)
         if spy is not None:
             spy.send_signal(signal.SIGINT)
@@ -203,7 +220,7 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
     db_b: dict[str, tuple[float, float, float]] = before["db"]  # type: ignore[assignment]
     per_service_db = {k: tuple((v[i] - db_b[k][i]) / done for i in range(3))
                       for k, v in after_db.items()}
-    return {"load": load, "cpu_ms_per_checkout": sum(per_process.values()),
+    return {"load": load, "cpu_ms_per_checkout": sum(per_process.values()), "perf": profiled,
             "per_process": per_process, "db_per_checkout": per_service_db,
             "server_xacts_per_checkout": None if pg_xacts is None else
             {k: v / done for k, v in pg_xacts.items()},
@@ -211,8 +228,16 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
 
 
 def postgres_compare(args: argparse.Namespace) -> None:
-    import os
     import uuid
+
+    if args.perf:  # before any platform starts: a machine that cannot is told so at once
+        from machine_profile import MachineProfile, PerfUnavailable
+
+        try:
+            with MachineProfile():
+                pass
+        except PerfUnavailable as exc:
+            sys.exit(f"checkout.py: {exc}")
 
     server = args.postgres or os.environ.get("SOUK_TEST_POSTGRES_URL") or \
         "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -228,7 +253,8 @@ def postgres_compare(args: argparse.Namespace) -> None:
                 text = text.replace("[platform]\n", f'[platform]\npostgres = "{server}"\n'
                                     f'postgres_prefix = "{prefix}"\n', 1)
             run = postgres_run(text, args, server if mode == "postgres" else None, prefix,
-                               profile if mode == "postgres" and round_no == 1 else None)
+                               profile if mode == "postgres" and round_no == 1 else None,
+                               perf=args.perf and round_no == 1)
             runs[mode].append(run)
             load = run["load"]
             users = args.concurrency[-1] if mode == "postgres" or args.sqlite_concurrency is None \
@@ -251,6 +277,8 @@ def postgres_compare(args: argparse.Namespace) -> None:
             totals = [sum(v[i] for v in db.values()) for i in range(3)]
             print(f"    in all: {totals[0]:.1f} units of work, {totals[1]:.1f} statements"
                   + (f", {totals[2]:.1f} round trips" if xacts else ""))
+            if run["perf"]:
+                print("    " + str(run["perf"]).replace("\n", "\n    "))
     cpu = {m: statistics.median(float(r["cpu_ms_per_checkout"]) for r in runs[m])  # type: ignore[arg-type]
            for m in runs}
     rate = {m: statistics.median(float(r["load"]["per_second"]) for r in runs[m])  # type: ignore[index]

@@ -127,12 +127,14 @@ class MachineProfile:
             symbol = " ".join(parts[pid_at + 2:]) or "[unknown]"
             self.samples.append((int(parts[pid_at]), comm, kind_of(dso.rstrip(")")), symbol))
 
-    def report(self, names: dict[str, int], *, top: int = 15) -> str:
-        """The profile as text: ``names`` maps a process's name to its pid (the rest of the
-        machine is "other", pid 0 is idle)."""
+    def report(self, names: dict[str, int], *, groups: dict[int, str] | None = None,
+               top: int = 15) -> str:
+        """The profile as text: ``names`` maps a process's name to its pid, ``groups`` more pids
+        to a name several share (PostgreSQL's backends); any other process is named by its
+        command and "(not Souk's)", pid 0 is idle."""
         if not self.samples:
             return "machine-wide profile: no samples (perf recorded nothing)"
-        by_pid = {pid: name for name, pid in names.items()}
+        by_pid = {pid: name for name, pid in names.items()} | (groups or {})
         total = len(self.samples)
         seconds = total / self.hz / (os.cpu_count() or 1)
         per_process: Counter[str] = Counter()
