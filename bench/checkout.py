@@ -185,6 +185,13 @@ def main() -> None:
                          "CPU by process and by kind of code (bench/machine_profile.py)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
+    if args.perf:  # before any platform starts: a machine that cannot is told so at once
+        from machine_profile import PerfUnavailable, check_perf
+
+        try:
+            check_perf()
+        except PerfUnavailable as exc:
+            sys.exit(f"checkout.py: {exc}")
     if args.postgres_compare:
         from checkout_postgres import postgres_compare
 
@@ -198,12 +205,9 @@ def main() -> None:
     profile = None
     stack = contextlib.ExitStack()
     if args.perf:
-        from machine_profile import MachineProfile, PerfUnavailable
+        from machine_profile import MachineProfile
 
-        try:  # before the platform starts: a machine that cannot is told so at once
-            profile = stack.enter_context(MachineProfile())
-        except PerfUnavailable as exc:
-            sys.exit(f"checkout.py: {exc}")
+        profile = stack.enter_context(MachineProfile())
     profiled = ""
     with stack, running_platform(topology(port)) as platform:
         gateway = f"http://127.0.0.1:{port}"

@@ -230,15 +230,6 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
 def postgres_compare(args: argparse.Namespace) -> None:
     import uuid
 
-    if args.perf:  # before any platform starts: a machine that cannot is told so at once
-        from machine_profile import MachineProfile, PerfUnavailable
-
-        try:
-            with MachineProfile():
-                pass
-        except PerfUnavailable as exc:
-            sys.exit(f"checkout.py: {exc}")
-
     server = args.postgres or os.environ.get("SOUK_TEST_POSTGRES_URL") or \
         "postgresql://postgres@127.0.0.1:5432/postgres"
     runs: dict[str, list[dict[str, object]]] = {"sqlite": [], "postgres": []}

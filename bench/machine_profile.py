@@ -6,7 +6,7 @@ py-spy samples one process and counts a process that waits for a core as running
 load that keeps both cores busy its shares are not CPU. `perf record -a` samples what each core
 runs, the kernel and native code included, so its shares are. Used by `bench/checkout.py --perf`.
 
-    with MachineProfile() as profile:     # raises PerfUnavailable with the reason beforehand
+    with MachineProfile() as profile:     # raises PerfUnavailable with the reason (check_perf)
         profile.start()                   # when the measured part begins
         ...                               # the load
         profile.stop()                    # when it ends
@@ -24,7 +24,7 @@ from collections import Counter
 from pathlib import Path
 from types import TracebackType
 
-__all__ = ["MachineProfile", "PerfUnavailable", "kind_of"]
+__all__ = ["MachineProfile", "PerfUnavailable", "check_perf", "kind_of"]
 
 HZ = 499  # samples per second and core; odd, so it does not beat with the services' timers
 
@@ -33,12 +33,23 @@ class PerfUnavailable(RuntimeError):
     """`perf` is missing or may not sample the whole machine."""
 
 
+def check_perf() -> None:
+    """Raise :class:`PerfUnavailable`, with the reason, where ``perf record -a`` cannot run."""
+    if shutil.which("perf") is None:
+        raise PerfUnavailable("--perf needs Linux perf (Debian: apt-get install linux-perf)")
+    paranoid = Path("/proc/sys/kernel/perf_event_paranoid")
+    level = int(paranoid.read_text()) if paranoid.exists() else 2
+    if os.geteuid() != 0 and level > 0:
+        raise PerfUnavailable(f"--perf samples every process: run as root, or set "
+                              f"kernel.perf_event_paranoid to 0 (it is {level})")
+
+
 def kind_of(dso: str) -> str:
     """The kind of code a sample's shared object holds."""
     name = os.path.basename(dso.strip("()"))
     if name.startswith("libpython"):
         return "Python interpreter"
-    if name in ("[kernel.kallsyms]", "[guest.kernel.kallsyms]") or name.startswith("[kernel"):
+    if name.startswith(("[kernel", "[guest.kernel")):
         return "kernel"
     if name.startswith("libsqlite3"):
         return "SQLite"
@@ -46,7 +57,7 @@ def kind_of(dso: str) -> str:
         return "libc"
     if name == "nats-server":
         return "nats-server (Go)"
-    if name.startswith("postgres") or name == "postgres":
+    if name.startswith("postgres"):
         return "PostgreSQL"
     if ".cpython-" in name or name.endswith(".so") or ".so." in name:
         return "C extensions"
@@ -63,14 +74,7 @@ class MachineProfile:
         self.samples: list[tuple[int, str, str, str]] = []  # pid, comm, kind, symbol
 
     def __enter__(self) -> MachineProfile:
-        perf = shutil.which("perf")
-        if perf is None:
-            raise PerfUnavailable("--perf needs Linux perf (Debian: apt-get install linux-perf)")
-        paranoid = Path("/proc/sys/kernel/perf_event_paranoid")
-        level = int(paranoid.read_text()) if paranoid.exists() else 2
-        if os.geteuid() != 0 and level > 0:
-            raise PerfUnavailable(f"--perf samples every process: run as root, or set "
-                                  f"kernel.perf_event_paranoid to 0 (it is {level})")
+        check_perf()
         self._dir = tempfile.TemporaryDirectory(prefix="souk-perf-")
         return self
 

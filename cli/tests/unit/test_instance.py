@@ -3,14 +3,17 @@ real short-lived child (``sleep``)."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from souk import instance as instance_module
-from souk.instance import Instance
+from souk.instance import Instance, _exited
 from souk.plan import ProcSpec
 
 pytestmark = pytest.mark.unit
@@ -60,12 +63,6 @@ async def test_a_process_that_is_not_ready_is_asked_whether_it_lives(
 @pytest.mark.parametrize("pidfd", [True, False], ids=["pidfd", "polled"])
 async def test_an_exit_is_seen_at_once_and_a_wait_for_one_ends_on_time(
         pidfd: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    import os
-    import subprocess
-    import time
-
-    from souk.instance import _exited
-
     if not pidfd:  # what a system without pidfd_open (not Linux) does
         monkeypatch.delattr(os, "pidfd_open", raising=False)
 

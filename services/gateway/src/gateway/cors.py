@@ -47,6 +47,7 @@ ORIGIN_PATTERN = r"^(\*|https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5}
 _ORIGIN = re.compile(ORIGIN_PATTERN)
 _METHODS = frozenset(ALLOWED_METHODS)
 _HEADERS = frozenset(ALLOWED_HEADERS)
+_SAFELISTED = frozenset({"accept", "accept-language", "content-language"})
 _ALLOW_METHODS = ", ".join(ALLOWED_METHODS).encode()
 _ALLOW_HEADERS = ", ".join(ALLOWED_HEADERS).encode()
 _EXPOSE = ", ".join(EXPOSED_HEADERS).encode()
@@ -117,6 +118,3 @@ class Cors:
                 (b"access-control-allow-headers", _ALLOW_HEADERS),
                 (b"access-control-max-age", b"%d" % self.max_age),
                 (b"vary", _PREFLIGHT_VARY)]
-
-
-_SAFELISTED = frozenset({"accept", "accept-language", "content-language"})
