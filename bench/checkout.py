@@ -12,7 +12,7 @@ edge requests one whole checkout costs. Also printed: each process's CPU per che
         [--perf]
     .venv/bin/python bench/checkout.py --tracing-compare [--rounds 2] [--sample-ratio 0.1]
     .venv/bin/python bench/checkout.py --postgres-compare [--postgres URL] [--rounds 2]
-        [--profile orders] [--perf]
+        [--profile orders] [--perf] [--statements]
 
 `--tracing-compare` measures the same load on the platform without the trace store (tracing off:
 no OTLP endpoint anywhere) and with it (every span exported and stored), alternating
@@ -179,12 +179,17 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=64, help="with --rate: users taking turns")
     ap.add_argument("--profile", metavar="SERVICE", default=None,
                     help="with --postgres-compare: py-spy instance 1 of SERVICE on PostgreSQL")
+    ap.add_argument("--statements", action="store_true",
+                    help="with --postgres-compare: the server's time in each statement per "
+                         "checkout, from pg_stat_statements (the server must preload it)")
     ap.add_argument("--perf", action="store_true",
                     help="profile the whole machine with Linux perf during the load at the last "
                          "concurrency (with --postgres-compare: the first round on each engine): "
                          "CPU by process and by kind of code (bench/machine_profile.py)")
     ap.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = ap.parse_args()
+    if args.statements and not args.postgres_compare:
+        ap.error("--statements goes with --postgres-compare")
     if args.perf:  # before any platform starts: a machine that cannot is told so at once
         from machine_profile import PerfUnavailable, check_perf
 

@@ -11,7 +11,11 @@ PostgreSQL backends serving the platform's databases (the server's own backgroun
 writer and checkpointer, are not counted). ``--profile SERVICE`` records instance 1 of it with
 py-spy during the PostgreSQL runs and prints the functions that hold most samples. ``--perf``
 profiles the whole machine during the first round on each engine (bench/machine_profile.py), the
-PostgreSQL backends named as one.
+PostgreSQL backends named as one. ``--statements`` prints, per checkout, the server's time in each
+statement of the platform's databases (``pg_stat_statements``: the server must preload it; the
+extension is created in the database of the URL when missing). The server's ``autovacuum`` setting
+is printed first: with it off, the planner never sees the tables grow, and a statement prepared in
+the first seconds keeps the plan it got for a nearly empty table (docs/decisions.md 92).
 """
 
 from __future__ import annotations
@@ -68,6 +72,7 @@ def _pg(server: str, sql: str, *args: object) -> list[dict[str, object]]:
     from chassis.db.postgres import asyncpg_dsn
 
     rows: list[dict[str, object]] = []
+    failed: list[BaseException] = []
 
     async def query() -> None:
         conn = await asyncpg.connect(asyncpg_dsn(server))
@@ -76,9 +81,17 @@ def _pg(server: str, sql: str, *args: object) -> list[dict[str, object]]:
         finally:
             await conn.close()
 
-    thread = threading.Thread(target=lambda: asyncio.run(query()))
+    def run() -> None:
+        try:
+            asyncio.run(query())
+        except BaseException as exc:  # raised again in the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=run)
     thread.start()
     thread.join()
+    if failed:
+        raise failed[0]
     return rows
 
 
@@ -99,6 +112,54 @@ def _pg_xacts(server: str, prefix: str) -> dict[str, float]:
     return {str(row["datname"]).removeprefix(prefix + "_"): float(row["n"])  # type: ignore[arg-type]
             for row in _pg(server, "SELECT datname, xact_commit + xact_rollback AS n "
                            "FROM pg_stat_database WHERE datname LIKE $1", prefix + "\\_%")}
+
+
+STATEMENTS = """SELECT d.datname, s.queryid, s.calls, s.total_exec_time, s.query
+FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid WHERE d.datname LIKE $1"""
+
+
+def statements_available(server: str) -> str | None:
+    """None where ``pg_stat_statements`` can be read on ``server`` (its extension created in the
+    URL's database if missing), else why not."""
+    try:
+        if not _pg(server, "SELECT 1 FROM pg_settings WHERE name = 'shared_preload_libraries' "
+                   "AND 'pg_stat_statements' = ANY(string_to_array(replace(setting, ' ', ''), ','))"):
+            return "the server does not preload pg_stat_statements (shared_preload_libraries)"
+        _pg(server, "CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        _pg(server, "SELECT 1 FROM pg_stat_statements LIMIT 1")
+    except Exception as exc:  # whatever the server refuses is the reason printed
+        return f"pg_stat_statements cannot be read: {exc}"
+    return None
+
+
+def _pg_statements(server: str, prefix: str) -> dict[tuple[str, int], tuple[float, float, str]]:
+    """(service, query id) → (calls, milliseconds executing, text) so far, in the databases
+    named ``prefix_…``."""
+    return {(str(r["datname"]).removeprefix(prefix + "_"), int(r["queryid"])):  # type: ignore[call-overload]
+            (float(r["calls"]), float(r["total_exec_time"]), str(r["query"]))  # type: ignore[arg-type]
+            for r in _pg(server, STATEMENTS, prefix + "\\_%")}
+
+
+def statements_report(before: dict[tuple[str, int], tuple[float, float, str]],
+                      after: dict[tuple[str, int], tuple[float, float, str]], done: int,
+                      top: int = 15) -> str:
+    """The statements that took the server most time during the run, per checkout. The time is
+    the executor's, from start to end: it includes waiting for a lock, not parsing or the
+    protocol."""
+    rows = []
+    for key, (calls, ms, text) in after.items():
+        was_calls, was_ms, _ = before.get(key, (0.0, 0.0, ""))
+        if calls > was_calls:
+            rows.append((key[0], calls - was_calls, ms - was_ms, " ".join(text.split())))
+    total = sum(r[2] for r in rows)
+    lines = [f"server time in statements: {total / done:.2f} ms per checkout "
+             f"({sum(r[1] for r in rows) / done:.1f} statements; executor time, lock waits "
+             "included)",
+             "  service        per checkout   us each   ms per checkout  statement"]
+    for service, calls, ms, text in sorted(rows, key=lambda r: -r[2])[:top]:
+        lines.append(f"  {service:14} {calls / done:12.2f} {ms * 1000 / calls:9.0f} "
+                     f"{ms / done:17.3f}  {text[:90]}")
+    return "\n".join(lines)
 
 
 def _profile_summary(path: Path, top: int = 25) -> str:
@@ -180,6 +241,8 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
             if server is not None:
                 before["pg_cpu"] = _pg_backends(server, prefix)
                 before["pg_xacts"] = _pg_xacts(server, prefix)
+                if args.statements:
+                    before["pg_statements"] = _pg_statements(server, prefix)
             if machine is not None:
                 machine.start()
             if profile is not None and args.profile:
@@ -206,7 +269,11 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
             spy.send_signal(signal.SIGINT)
             spy.wait(timeout=60)
         pg_cpu = pg_xacts = None
+        statements = ""
         if server is not None:
+            if args.statements:
+                statements = statements_report(before["pg_statements"],  # type: ignore[arg-type]
+                                               _pg_statements(server, prefix), done)
             after_pg = _pg_backends(server, prefix)
             was: dict[int, float] = before["pg_cpu"]  # type: ignore[assignment]
             # a backend started during the run counts from zero
@@ -221,6 +288,7 @@ def postgres_run(topology_text: str, args: argparse.Namespace, server: str | Non
     per_service_db = {k: tuple((v[i] - db_b[k][i]) / done for i in range(3))
                       for k, v in after_db.items()}
     return {"load": load, "cpu_ms_per_checkout": sum(per_process.values()), "perf": profiled,
+            "statements": statements,
             "per_process": per_process, "db_per_checkout": per_service_db,
             "server_xacts_per_checkout": None if pg_xacts is None else
             {k: v / done for k, v in pg_xacts.items()},
@@ -232,6 +300,13 @@ def postgres_compare(args: argparse.Namespace) -> None:
 
     server = args.postgres or os.environ.get("SOUK_TEST_POSTGRES_URL") or \
         "postgresql://postgres@127.0.0.1:5432/postgres"
+    if args.statements and (why := statements_available(server)):
+        sys.exit(f"checkout.py --statements: {why}")
+    autovacuum = _pg(server, "SELECT setting FROM pg_settings WHERE name = 'autovacuum'")
+    if autovacuum and autovacuum[0]["setting"] == "off":
+        print("note: this PostgreSQL server runs with autovacuum off; its planner never sees the "
+              "tables grow, so a statement prepared while they were nearly empty keeps that plan "
+              "(docs/decisions.md 92)")
     runs: dict[str, list[dict[str, object]]] = {"sqlite": [], "postgres": []}
     profile = Path(tempfile.gettempdir()) / f"souk-bench-{args.profile}.raw" if args.profile \
         else None
@@ -268,8 +343,9 @@ def postgres_compare(args: argparse.Namespace) -> None:
             totals = [sum(v[i] for v in db.values()) for i in range(3)]
             print(f"    in all: {totals[0]:.1f} units of work, {totals[1]:.1f} statements"
                   + (f", {totals[2]:.1f} round trips" if xacts else ""))
-            if run["perf"]:
-                print("    " + str(run["perf"]).replace("\n", "\n    "))
+            for report in (run["statements"], run["perf"]):
+                if report:
+                    print("    " + str(report).replace("\n", "\n    "))
     cpu = {m: statistics.median(float(r["cpu_ms_per_checkout"]) for r in runs[m])  # type: ignore[arg-type]
            for m in runs}
     rate = {m: statistics.median(float(r["load"]["per_second"]) for r in runs[m])  # type: ignore[index]
