@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import pytest
@@ -128,6 +129,32 @@ async def test_one_user_holds_a_bounded_number_of_long_polls_and_status_streams(
                 return response.status == 200
 
         await eventually(slot_again)
+
+
+async def test_a_long_poll_whose_client_hangs_up_frees_its_slot(
+        start_orders: StartOrders, carts: FakeCarts, participants: Participants) -> None:
+    # a caller that gives up on `Prefer: wait` (its own timeout, a closed tab) holds none of its
+    # waits any more, although its order stays pending
+    carts.carts["u1"] = (LAMP,)
+    participants.silent = True  # the order stays PENDING: the long poll would wait its 30 s
+    async with start_orders(max_waits_per_user=1) as orders:
+        waiting = asyncio.ensure_future(orders.checkout(key="k-gone", wait=30))
+
+        async def placed() -> bool:
+            return bool((await orders.call("GET", "/v1/orders")).body["items"])
+
+        await eventually(placed)
+        assert (await orders.checkout(key="k-next", wait=0.1)).status == 429  # the slot is held
+        waiting.cancel()  # the client hangs up: aiohttp closes the connection
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+
+        async def slot_again() -> bool:
+            return (await orders.checkout(key="k-next", wait=0.1)).status == 201
+
+        await eventually(slot_again, timeout=5.0)
+        mine = (await orders.call("GET", "/v1/orders")).body["items"]
+        assert [o["status"] for o in mine] == ["PENDING", "PENDING"]
 
 
 async def test_inventory_looks_up_saga_statuses_with_its_service_token(
