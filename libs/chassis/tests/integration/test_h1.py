@@ -173,6 +173,65 @@ async def test_streams_a_chunked_body_as_it_arrives(upstream: str) -> None:
         await pool.close()
 
 
+async def test_whoever_stops_waiting_hangs_up_on_the_upstream(
+        raw_server: Callable[[Handler], Awaitable[str]]) -> None:
+    # a cancelled request, or try_send's hang-up, closes its connection: the upstream sees its
+    # client go, and a late answer can never be read as the next request's
+    hung_up = 0
+    held = asyncio.Event()
+
+    async def hold(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal hung_up
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                if head.startswith(b"GET /quick "):
+                    writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                else:
+                    held.set()  # never answered
+        except asyncio.IncompleteReadError:
+            hung_up += 1
+        finally:
+            writer.close()
+
+    url = await raw_server(hold)
+    pool = H1Pool(keepalive=2.0)
+
+    def request(path: bytes) -> bytes:
+        return b"GET " + path + b" HTTP/1.1\r\n" + origin.host_line + b"\r\n"
+
+    async def hung_up_once(count: int) -> None:
+        for _ in range(200):
+            if hung_up >= count:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError(f"the upstream saw {hung_up} hang-ups, not {count}")
+
+    try:
+        origin = pool.origin(url)
+        waiting = asyncio.ensure_future(pool.request(origin, request(b"/held"), timeout=10))
+        await asyncio.wait_for(held.wait(), 2)
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        await hung_up_once(1)
+        assert pool.try_send(origin, request(b"/quick"), lambda *_: None, timeout=2) is None
+
+        assert (await pool.request(origin, request(b"/quick"), timeout=2)).body == b"ok"
+        held.clear()
+        answers: list[BaseException | None] = []
+        hang_up = pool.try_send(origin, request(b"/held"), lambda _, e: answers.append(e),
+                                timeout=10)
+        assert hang_up is not None  # sent on the connection kept alive
+        await asyncio.wait_for(held.wait(), 2)
+        hang_up()
+        assert len(answers) == 1 and isinstance(answers[0], SendFailed)
+        await hung_up_once(2)
+        assert pool.try_send(origin, request(b"/quick"), lambda *_: None, timeout=2) is None
+    finally:
+        await pool.close()
+
+
 async def test_the_service_client_runs_over_it(upstream: str, transport: H1Transport) -> None:
     client = ServiceClient(transport, StaticDirectory({"up": upstream}), service="me")
     answer = await client.post("up", "/echo", json={"n": 1})

@@ -35,7 +35,7 @@ from gateway.headers import REQUEST_ID_HEADER, client_response_block
 from gateway.metrics import UNMATCHED
 from gateway.openapi import OPENAPI_PATH, rewrite_openapi_bytes
 from gateway.relay import SMALL_BODY, relay
-from gateway.request import ClientGone, Request
+from gateway.request import CLIENT_GONE, ClientGone, Request
 from gateway.routes import BadPath, RouteMatch, canonical_path, upstream_target
 
 if TYPE_CHECKING:
@@ -163,14 +163,23 @@ class Exchange:
             functools.partial(self.ctx.run, self.answered, call)  # type: ignore[call-arg]
             if self.ctx is not None else functools.partial(self.answered, call))
         # the first attempt starts as the call is made: its whole deadline is left
-        if not pool.try_send(origin, b"".join((call.line, origin.host_line, call.tail)), callback,
-                             timeout=call.seconds, stream_above=SMALL_BODY,
-                             head_only=call.head_only):
+        hang_up = pool.try_send(origin, b"".join((call.line, origin.host_line, call.tail)),
+                                callback, timeout=call.seconds, stream_above=SMALL_BODY,
+                                head_only=call.head_only)
+        if hang_up is None:
             self._spawn(self._drive(proxy.run(call, picked=True)))
+        else:  # a client gone before the answer: the upstream sees its client go too
+            request.on_disconnect = hang_up
 
     def answered(self, call: Call, response: H1Response | None,
                  error: BaseException | None) -> None:
         """The upstream connection's answer (or failure) to the first attempt."""
+        request = self.request
+        request.on_disconnect = None
+        if error is not None and request.gone:  # hung up on by us, for the client that left
+            call.abandon()
+            self._done(CLIENT_GONE)
+            return
         try:
             outcome = call.settle(response, error)
             if not isinstance(outcome, H1Response):  # try again, after a backoff
@@ -228,7 +237,7 @@ class Exchange:
             self._problem(problem)
             return
         except ClientGone:
-            status = 499  # nginx's code for "client closed request": nobody saw a response
+            status = CLIENT_GONE
         except Exception as exc:
             self._crash(exc)
             return

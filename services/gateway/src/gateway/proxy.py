@@ -44,7 +44,7 @@ from gateway.call import MIN_ATTEMPT_SECONDS, Call
 from gateway.headers import Relocate
 from gateway.metrics import GatewayMetrics
 from gateway.relay import SMALL_BODY, Rewrite, relay
-from gateway.request import Request
+from gateway.request import ClientGone, Request
 from gateway.retry import RetryBudget
 from gateway.routes import Route, Router
 
@@ -216,26 +216,43 @@ class Proxy:
     async def run(self, call: Call, *, delay: float = 0.0, picked: bool = False) -> int:
         """Drive ``call`` to its answer: wait ``delay`` first; ``picked`` says its next attempt's
         instance is already chosen."""
-        pool = self.pool
+        pool, request = self.pool, call.request
         if delay:
             await asyncio.sleep(delay)
+        task = asyncio.current_task()
+
+        def hang_up() -> None:
+            if task is not None:
+                task.cancel()
+
         while picked or call.more_attempts():
             instance = call.instance if picked else call.pick()
             picked = False
             if instance is None:
                 break
+            if request.gone:  # nobody to answer: no attempt (a retry after a backoff)
+                call.abandon()
+                raise ClientGone
             origin = pool.origin(instance.url)
+            request.on_disconnect = hang_up  # a client gone before the answer: upstream too
             try:
                 response = await pool.request(origin, call.data(origin),
                                               timeout=call.remaining(), read_timeout=call.seconds,
                                               stream_above=SMALL_BODY, head_only=call.head_only)
             except (ConnectFailed, SendFailed, TimeoutError) as exc:
                 outcome = call.settle(None, exc)
+            except asyncio.CancelledError:
+                call.abandon()
+                if request.gone and task is not None and task.uncancel() == 0:
+                    raise ClientGone from None  # our own cancel: neither a failure nor a retry
+                raise
             except BaseException:
                 call.abandon()
                 raise
             else:
                 outcome = call.settle(response, None)
+            finally:
+                request.on_disconnect = None
             if isinstance(outcome, H1Response):
                 return await relay(outcome, call.service, call.seconds, call.request,
                                    call.request_id, call.rewrite, call.relocate)

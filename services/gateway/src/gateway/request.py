@@ -20,7 +20,7 @@ from chassis.problems import PROBLEM_JSON, Problem, problem_body
 if TYPE_CHECKING:
     from gateway.connection import Connection
 
-__all__ = ["NOTABLE", "ClientGone", "Headers", "Request", "status_line"]
+__all__ = ["CLIENT_GONE", "NOTABLE", "ClientGone", "Headers", "Request", "status_line"]
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -34,6 +34,9 @@ _PROBLEM = PROBLEM_JSON.encode()
 
 class ClientGone(Exception):
     """The client disconnected before the gateway could answer; there is no one to reply to."""
+
+
+CLIENT_GONE = 499  # the status counted then: nginx's "client closed request", never sent
 
 
 _REASONS = {100: "Continue", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content",

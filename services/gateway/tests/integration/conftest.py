@@ -155,6 +155,10 @@ class Signals:
     # /v1/held: calls arrived, and the event that lets them answer
     held: list[str] = field(default_factory=list)
     release_held: asyncio.Event = field(default_factory=asyncio.Event)
+    # /v1/until-gone: calls arrived, and how many saw their client (the gateway) hang up
+    waiting: int = 0
+    hung_up: int = 0
+    gone: asyncio.Event = field(default_factory=asyncio.Event)
 
 
 def upstream_app(name: str, signals: Signals) -> Starlette:
@@ -235,6 +239,14 @@ def upstream_app(name: str, signals: Signals) -> Starlette:
         await signals.release_held.wait()
         return JSONResponse({"instance": name})
 
+    async def until_gone(request: Request) -> Response:
+        signals.waiting += 1
+        while (await request.receive())["type"] != "http.disconnect":
+            pass
+        signals.hung_up += 1
+        signals.gone.set()
+        return Response(b"", status_code=204)
+
     methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
     return Starlette(routes=[
         Route("/v1/echo", echo, methods=methods),
@@ -248,6 +260,7 @@ def upstream_app(name: str, signals: Signals) -> Starlette:
         Route("/openapi.json", openapi),
         Route("/v1/flaky", flaky, methods=methods),
         Route("/v1/held", held),
+        Route("/v1/until-gone", until_gone),
     ])
 
 

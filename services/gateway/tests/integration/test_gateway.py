@@ -262,6 +262,35 @@ async def test_stops_streaming_when_the_client_goes_away(gateway: str, client,
     await asyncio.wait_for(signals.endless_stopped.wait(), 5)
 
 
+@pytest.mark.parametrize("pooled", [False, True], ids=["new-connection", "pooled-connection"])
+async def test_a_client_that_hangs_up_before_the_answer_is_hung_up_on_upstream_too(
+        gateway: str, client, signals, pooled: bool) -> None:
+    # nobody is left to answer: the upstream sees its own client go (a long poll stops waiting)
+    # and the gateway neither retries nor counts a failure of the upstream
+    if pooled:  # the gateway then sends on a kept-alive connection (its first-attempt path)
+        async with client.get(f"{gateway}/api/v1/catalog/echo") as resp:
+            assert resp.status == 200
+    _, writer = await asyncio.open_connection(URL(gateway).host, URL(gateway).port)
+    writer.write(b"GET /api/v1/catalog/until-gone HTTP/1.1\r\nHost: souk\r\n\r\n")
+    await writer.drain()
+    for _ in range(200):
+        if signals.waiting:
+            break
+        await asyncio.sleep(0.01)
+    assert signals.waiting == 1
+    writer.close()
+    await asyncio.wait_for(signals.gone.wait(), 5)
+    assert signals.hung_up == 1
+    await asyncio.sleep(0.1)  # a retry would have reached the upstream by now
+    assert signals.waiting == 1
+    async with client.get(f"{gateway}/metrics") as resp:
+        text = await resp.text()
+    assert 'route="/api/v1/catalog",service="gateway",status="499"} 1.0' in text
+    assert 'outcome="error"' not in text  # not an upstream failure
+    async with client.get(f"{gateway}/api/v1/catalog/echo") as resp:  # and it carries on
+        assert resp.status == 200
+
+
 async def test_an_upstream_dying_mid_body_truncates_the_response(gateway: str, client) -> None:
     async with client.get(f"{gateway}/api/v1/catalog/broken") as resp:
         assert resp.status == 200

@@ -439,22 +439,30 @@ class H1Pool:
             conn = await self._connect(origin, min(self.connect_timeout, timeout))
         waiter = conn.exchange(data, deadline, read_timeout or timeout, stream_above, head_only)
         assert waiter is not None
-        return await waiter
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            # whoever waited has gone: the answer still on its way must not reach the next
+            # request on this connection, and the upstream sees its client hang up
+            conn.abort()
+            raise
 
     def try_send(self, origin: Origin, data: bytes, callback: Callback, *, timeout: float,
                  read_timeout: float | None = None, stream_above: int = 64 * 1024,
-                 head_only: bool = False) -> bool:
+                 head_only: bool = False) -> Callable[[], None] | None:
         """Like :meth:`request` without a coroutine: send on an idle connection to ``origin``
-        if one is open, and hand the answer or the failure to ``callback``; False when no idle
-        connection was at hand (nothing was sent)."""
+        if one is open, and hand the answer or the failure to ``callback``; None when no idle
+        connection was at hand (nothing was sent), else what hangs up on the exchange (it
+        closes the connection; ``callback`` then gets :class:`SendFailed` if it had no answer
+        yet)."""
         idle = self._idle.get(origin)
         while idle:
             conn = idle.pop()
             if not conn.closed:
                 conn.exchange(data, self.loop.time() + timeout, read_timeout or timeout,
                               stream_above, head_only, callback)
-                return True
-        return False
+                return conn.abort
+        return None
 
     async def _connect(self, origin: Origin, timeout: float) -> _Connection:
         if self._open >= self.limit:  # make room by closing the longest idle connection
