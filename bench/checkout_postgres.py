@@ -153,8 +153,8 @@ def statements_report(before: dict[tuple[str, int], tuple[float, float, str]],
             rows.append((key[0], calls - was_calls, ms - was_ms, " ".join(text.split())))
     total = sum(r[2] for r in rows)
     lines = [f"server time in statements: {total / done:.2f} ms per checkout "
-             f"({sum(r[1] for r in rows) / done:.1f} statements; executor time, lock waits "
-             "included)",
+             f"({sum(r[1] for r in rows) / done:.1f} statements, BEGIN and COMMIT among them; "
+             "executor time, lock waits included)",
              "  service        per checkout   us each   ms per checkout  statement"]
     for service, calls, ms, text in sorted(rows, key=lambda r: -r[2])[:top]:
         lines.append(f"  {service:14} {calls / done:12.2f} {ms * 1000 / calls:9.0f} "
