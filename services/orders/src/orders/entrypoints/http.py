@@ -159,19 +159,29 @@ def _hang_up(request: Request) -> asyncio.Task[None]:
 async def _long_poll(orders: OrdersContext, order: Order, seconds: float,
                      request: Request) -> Order:
     """``Prefer: wait``: the order once final, or after ``seconds``, or once the caller hangs
-    up. The hang-up is watched only after ``_QUICK_WAIT``: most checkouts are final sooner, and
-    the watch is a task (~25 µs a checkout when every wait had one); a caller who hangs up
-    earlier is seen as soon as it starts."""
-    quick = min(seconds, _QUICK_WAIT)
-    order = await wait_for_change(orders, order, quick, final_only=True)
-    if order.terminal or seconds <= quick:
-        return order
-    hung_up = _hang_up(request)
+    up. The hang-up is watched only from ``_QUICK_WAIT`` on: most checkouts are final sooner,
+    and the watch is a task (~25 µs a checkout when every wait had one); a caller who hung up
+    earlier is seen as soon as it starts. One wait throughout, so no notice can fall between."""
+    loop = asyncio.get_running_loop()
+    hung_up: asyncio.Future[None] = loop.create_future()
+    watch: asyncio.Task[None] | None = None
+
+    def gone(task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is None and not hung_up.done():
+            hung_up.set_result(None)
+
+    def start_watching() -> None:
+        nonlocal watch
+        watch = _hang_up(request)
+        watch.add_done_callback(gone)
+
+    timer = loop.call_later(_QUICK_WAIT, start_watching)
     try:
-        return await wait_for_change(orders, order, seconds - quick, final_only=True,
-                                     hung_up=hung_up)
+        return await wait_for_change(orders, order, seconds, final_only=True, hung_up=hung_up)
     finally:
-        await cancel_and_wait(hung_up)
+        timer.cancel()
+        if watch is not None:
+            await cancel_and_wait(watch)
 
 
 @router.post("/v1/orders", auth=USER, raises=(EmptyCart, IdempotencyKeyReused, CartUnavailable),
