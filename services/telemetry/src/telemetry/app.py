@@ -6,10 +6,12 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from chassis import create_service_app
 from chassis.app import ServiceLifespan
 from chassis.db import service_migrations
+from chassis.live import Live, LiveSettings
 from chassis.problems import ProblemMap
 from chassis.runtime import Runtime
 from chassis.web import App
@@ -60,6 +62,21 @@ def tail_sampler(uow: TraceUnitOfWork, settings: TelemetrySettings,
         max_kept_per_second=settings.max_kept_per_second)
 
 
+def follow_live_keep_ratio(live: Live[Any], sampler: TailSampler,
+                           settings: TelemetrySettings) -> None:
+    """The store keeps by the live ``trace_keep_ratio`` once one is stored (platform-wide or
+    telemetry's own), as the services export by it: ``souk config set trace_keep_ratio 1`` then
+    keeps every trace, not only the services' exports of them. Unset, the store's static
+    ``keep_ratio`` applies again."""
+
+    def apply(values: LiveSettings) -> None:
+        live_value = live.sources()["trace_keep_ratio"] != "static"
+        ratio = values.trace_keep_ratio if live_value else settings.keep_ratio
+        sampler.rules = KeepRules(keep_ratio=ratio, slow_ms=settings.slow_ms)
+
+    live.bind(apply, "trace_keep_ratio", now=live.sources()["trace_keep_ratio"] != "static")
+
+
 def decision_interval(settings: TelemetrySettings) -> float:
     """Seconds between decision rounds: a few per settle time, so a trace is decided at most a
     quarter of it late."""
@@ -72,6 +89,8 @@ def _bootstrap(settings: TelemetrySettings) -> ServiceLifespan:
         uow = trace_unit_of_work(runtime.transaction)
         sampler = tail_sampler(uow, settings, PrometheusTailMetrics(runtime.metrics_registry))
         app.provide(TelemetryContext(uow=uow, sampler=sampler))
+        if runtime.live is not None:
+            follow_live_keep_ratio(runtime.live, sampler, settings)
         # No wake-up when memory runs short: accept() then decides the oldest traces at once,
         # and the kept ones wait at most one interval for the store, counted against
         # max_held_spans meanwhile, so memory stays bounded without a task of its own.
