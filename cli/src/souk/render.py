@@ -32,13 +32,18 @@ def status_rows(state: State, ready: list[bool] | None = None) -> list[dict[str,
 
 
 def status_table(rows: list[dict[str, Any]]) -> Table:
-    """The rich table of ``souk status`` and ``souk up``."""
+    """The rich table of ``souk status`` and ``souk up``: an instance a row (its name says its
+    service), the URL whole even on an 80-column terminal (the other columns give way)."""
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
-    for column in ("service", "instance", "pid", "url", "ready", "restarts"):
-        table.add_column(column, justify="right" if column in ("pid", "restarts") else "left")
+    table.add_column("instance")
+    table.add_column("pid", justify="right")
+    table.add_column("url", no_wrap=True, min_width=max((len(r["url"] or "") for r in rows),
+                                                         default=3))
+    table.add_column("ready")
+    table.add_column("restarts", justify="right")
     for row in rows:
         ready = Text("yes", "green") if row["ready"] else Text(row["status"], "yellow")
-        table.add_row(row["service"], row["instance"], str(row["pid"] or "-"), row["url"], ready,
+        table.add_row(row["instance"], str(row["pid"] or "-"), row["url"] or "-", ready,
                       str(row["restarts"]))
     return table
 

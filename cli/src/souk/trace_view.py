@@ -5,16 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-__all__ = ["span_label", "trace_tree", "traces_table"]
+__all__ = ["WIDE", "span_label", "trace_list", "trace_tree", "traces_table"]
 
 Json = dict[str, Any]
 ORDER_ID = "souk.order_id"
 _STATUS_STYLES = {"error": "bold red", "ok": "green", "unset": "dim"}
+WIDE = 160  # columns the table of recent traces needs for its every column (else: trace_list)
 
 
 def _ms(value: float) -> str:
@@ -67,8 +69,37 @@ def trace_tree(detail: Json) -> Tree:
     return tree
 
 
+def trace_list(items: list[Json], *, today: datetime | None = None) -> Group:
+    """Recent traces, newest first, for a terminal narrower than :data:`WIDE` (80 columns): a
+    trace on two lines, its start (the time alone when it is today's, else with month and day),
+    id, duration, span count and status, then, indented, its root span and order; the whole id
+    on the first line, to copy."""
+    day = (today or datetime.now(UTC).astimezone()).date()
+    starts = []
+    for item in items:
+        local = datetime.fromtimestamp(int(item["start_ns"]) / 1e9, UTC).astimezone()
+        when = _when(int(item["start_ns"]))[5:]  # without the year: kept traces are recent
+        starts.append(when.split(" ", 1)[1] if local.date() == day else when)
+    durations = [_ms(float(item["duration_ms"])) for item in items]
+    start_w = max(len(start) for start in [*starts, "started"])
+    duration_w = max(len(duration) for duration in [*durations, "duration"])
+    lines = [Text(f"{'started':<{start_w}}  {'trace id':<32}  {'duration':>{duration_w}}  "
+                  "spans  status", style="bold")]
+    for item, start, duration in zip(items, starts, durations, strict=True):
+        status = "error" if item.get("error") else "ok"
+        lines.append(Text.assemble(
+            f"{start:<{start_w}}  {item['trace_id']}  {duration:>{duration_w}}  "
+            f"{item['span_count']:>5}  ", (status, _STATUS_STYLES[status])))
+        second = Text("    ")
+        second.append(f"{item['root_service']}: {item['root_name']}")
+        if item.get("order_id"):
+            second.append(f"  order {item['order_id']}", "yellow")
+        lines.append(second)
+    return Group(*lines)
+
+
 def traces_table(items: list[Json]) -> Table:
-    """Recent traces, newest first."""
+    """Recent traces, newest first, a line each, every column (:data:`WIDE` columns or more)."""
     table = Table(box=None, header_style="bold", pad_edge=False)
     table.add_column("started", no_wrap=True)
     table.add_column("trace id", no_wrap=True, min_width=32)  # whole: it is what one copies

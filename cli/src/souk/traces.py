@@ -20,7 +20,7 @@ from souk.control import ControlError
 from souk.home import Home
 from souk.operate import CANNOT_CHECK, _admin_login, _running
 from souk.topology import TELEMETRY
-from souk.trace_view import trace_tree, traces_table
+from souk.trace_view import WIDE, trace_list, trace_tree, traces_table
 
 __all__ = ["register"]
 
@@ -89,7 +89,11 @@ def trace(trace_id: Annotated[str | None, typer.Argument(
         details = _query(where, ["/v1/traces?" + urlencode({"order_id": order, "limit": 20})],
                          then_traces=True)
         if not details:
-            raise fail(f"no trace of order {order} (not traced, not sampled, or pruned)", 1)
+            raise fail(
+                f"no trace of order {order}. The trace store keeps every failed, cancelled or slow "
+                "checkout and a share of the others (trace_keep_ratio, a tenth as shipped), a few "
+                "seconds after its last span, until pruned. `souk traces` lists the kept ones; "
+                "`souk config set trace_keep_ratio 1` keeps every trace from now on.", 1)
     if json:
         _print_json(details[0] if trace_id is not None else details)
         return
@@ -122,4 +126,4 @@ def list_traces(service: Annotated[str | None, typer.Option(
     if not items:
         out.print("no trace matches" if len(params) > 1 else "no trace received yet")
         return
-    out.print(traces_table(items))
+    out.print(traces_table(items) if out.width >= WIDE else trace_list(items))

@@ -3,8 +3,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
-from souk.render import progress_line, status_rows
+from souk.render import progress_line, status_rows, status_table
 from souk.state import (
     State,
     looks_like,
@@ -71,6 +72,20 @@ def test_status_rows_carry_what_status_json_promises() -> None:
     assert [(r["instance"], r["ready"], r["pid"], r["port"]) for r in rows] == [
         ("w-1", False, 101, 2001), ("w-2", True, 102, 2002)]
     assert {"service", "instance", "pid", "url", "ready", "restarts", "port"} <= set(rows[0])
+
+
+def test_the_status_table_shows_every_url_whole_on_an_80_column_terminal() -> None:
+    rows = [{"service": "notifications", "instance": f"notifications-{n}", "pid": 4_194_300 + n,
+             "url": f"http://127.0.0.1:{65_530 + n}", "ready": n == 1, "status": "starting",
+             "restarts": 12} for n in (1, 2)]
+    console = Console(width=80, record=True, color_system=None)
+
+    console.print(status_table(rows))
+
+    text = console.export_text()
+    assert "http://127.0.0.1:65531" in text and "http://127.0.0.1:65532" in text
+    assert "notifications-2" in text and "starting" in text
+    assert all(len(line.rstrip()) <= 80 for line in text.splitlines())
 
 
 def test_progress_names_what_is_not_ready_yet() -> None:

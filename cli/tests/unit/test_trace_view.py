@@ -1,7 +1,9 @@
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from rich.console import Console
 
-from souk.trace_view import span_label, trace_tree, traces_table
+from souk.trace_view import span_label, trace_list, trace_tree, traces_table
 
 pytestmark = pytest.mark.unit
 
@@ -73,3 +75,42 @@ def test_the_traces_table_lists_each_trace_on_one_line() -> None:
     assert "4bf92f3577b34da6a3ce929d0e0e4736" in row and "gateway: POST /api/v1/orders" in row
     assert "42.0 ms" in row and " 40 " in row and "gateway, orders" in row and " ok " in row
     assert row.rstrip().endswith("o-7")
+
+
+def test_on_an_80_column_terminal_each_trace_takes_two_lines_and_loses_nothing() -> None:
+    order = "01a24e4e-e446-73ff-b597-6d469f6df5f7"
+    items = [{"trace_id": "e369ada6910c39931a147bf2ed6b1ec3", "root_service": "gateway",
+              "root_name": "POST /api/v1/orders", "start_ns": T0, "duration_ms": 20.8,
+              "span_count": 12, "services": ["gateway", "orders"], "error": False,
+              "order_id": order},
+             {"trace_id": "3eaa41b5058b17ce4c5e8899b898f713", "root_service": "gateway",
+              "root_name": "PUT /api/v1/cart", "start_ns": T0 - 86_400_000 * MS,
+              "duration_ms": 12_500.0, "span_count": 3, "services": ["gateway"], "error": True}]
+    today = datetime.fromtimestamp(T0 / 1e9, UTC).astimezone()
+    console = Console(width=80, record=True, color_system=None)
+    console.print(trace_list(items, today=today))
+
+    lines = [line.rstrip() for line in console.export_text().splitlines()]
+
+    assert len(lines) == 5 and all(len(line) <= 80 for line in lines)
+    assert lines[0].split()[:3] == ["started", "trace", "id"]
+    first, second = lines[1], lines[2]
+    assert first.startswith(f"{today:%H:%M:%S}.")  # today's: the time alone
+    assert "e369ada6910c39931a147bf2ed6b1ec3" in first and "20.8 ms" in first
+    assert first.split()[-2:] == ["12", "ok"]
+    assert second.split() == ["gateway:", "POST", "/api/v1/orders", "order", order]
+    assert lines[3].startswith(f"{today - timedelta(days=1):%m-%d %H:%M:%S}.")  # another day
+    assert "12.50 s" in lines[3] and lines[3].split()[-2:] == ["3", "error"]
+    assert lines[4].split() == ["gateway:", "PUT", "/api/v1/cart"]
+
+
+def test_a_trace_of_another_day_shows_its_month_and_day() -> None:
+    item = {"trace_id": "4bf92f3577b34da6a3ce929d0e0e4736", "root_service": "gateway",
+            "root_name": "GET /", "start_ns": T0, "duration_ms": 1.0, "span_count": 1,
+            "services": ["gateway"], "error": False}
+    tomorrow = datetime.fromtimestamp(T0 / 1e9, UTC).astimezone() + timedelta(days=1)
+    console = Console(width=80, record=True, color_system=None)
+    console.print(trace_list([item], today=tomorrow))
+
+    start = datetime.fromtimestamp(T0 / 1e9, UTC).astimezone()
+    assert console.export_text().splitlines()[1].startswith(f"{start:%m-%d %H:%M:%S}.")
