@@ -140,7 +140,12 @@ def config_history(key: KeyArgument, home: HomeOption = None, json: JsonOption =
     if not revisions:
         out.print(f"{stored} was never set: the static value applies.")
         return
-    table = Table("revision", "at", "by", "action", "old", "new")
+    table = Table("revision")
+    table.add_column("at", no_wrap=True)
+    table.add_column("by", no_wrap=True)
+    table.add_column("action", no_wrap=True)
+    for column in ("old", "new"):  # values folded, not cut: they are what a rollback restores
+        table.add_column(column, overflow="fold")
     for r in revisions:
         record = r.record
         table.add_row(str(r.revision), record.at, escape(record.by),
@@ -203,7 +208,12 @@ def config_list(service: Annotated[str | None, typer.Argument(
                 "static": r.static, "source": r.source, "instances": r.instances,
                 "description": r.description} for r in rows])
         return
-    table = Table("service", "setting", "running", "static", "source")
+    # the setting's name whole (it is what `souk config set` takes), the values folded
+    table = Table("service")
+    table.add_column("setting", no_wrap=True, min_width=max((len(r.name) for r in rows), default=7))
+    for column in ("running", "static"):
+        table.add_column(column, overflow="fold")
+    table.add_column("source", no_wrap=True)
     for r in rows:
         table.add_row(r.service, r.name, escape(_show(r.running)), escape(_show(r.static)),
                       r.source)
