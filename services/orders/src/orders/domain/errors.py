@@ -1,4 +1,5 @@
-"""What can go wrong placing or reading an order (mapped to problem+json in app.py)."""
+"""What can go wrong placing or reading an order (mapped to problem+json in app.py); each says
+what happened in words, as a problem's ``detail``."""
 
 from __future__ import annotations
 
@@ -8,13 +9,26 @@ __all__ = ["CartUnavailable", "EmptyCart", "IdempotencyKeyReused", "OrderNotFoun
 class OrderNotFound(Exception):
     """No such order for this caller (another user's order is not found either)."""
 
+    def __init__(self, order_id: str) -> None:
+        super().__init__(f"there is no order {order_id}")
+        self.order_id = order_id
+
 
 class EmptyCart(Exception):
     """There is nothing in the cart to check out."""
 
+    def __init__(self, user_id: str) -> None:
+        super().__init__("the cart is empty: put something in it before checking out")
+        self.user_id = user_id
+
 
 class IdempotencyKeyReused(Exception):
     """The Idempotency-Key was already used for a different request."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"the Idempotency-Key {key!r} was used before with another card; "
+                         "a new checkout takes a new key")
+        self.key = key
 
 
 class CartUnavailable(Exception):

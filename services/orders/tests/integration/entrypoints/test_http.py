@@ -31,6 +31,7 @@ async def test_bad_requests_are_clear_problems(orders: Orders, carts: FakeCarts)
     empty = await orders.call("POST", "/v1/orders", {"card_token": "tok_visa"},
                               headers={"Idempotency-Key": "k-empty"})
     assert empty.status == 422 and empty.body["type"].endswith("orders/empty-cart")
+    assert empty.body["detail"] == "the cart is empty: put something in it before checking out"
     anonymous = await orders.call("GET", "/v1/orders", user=None)
     assert anonymous.status == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
     wrong_method = await orders.call("DELETE", "/v1/orders")
@@ -41,7 +42,8 @@ async def test_orders_are_visible_to_their_owner_only(orders: Orders, carts: Fak
                                                       participants: Participants) -> None:
     carts.carts["u1"] = (LAMP,)
     order = (await orders.checkout()).body
-    assert (await orders.call("GET", f"/v1/orders/{order['id']}", user="u2")).status == 404
+    theirs = await orders.call("GET", f"/v1/orders/{order['id']}", user="u2")
+    assert theirs.status == 404 and theirs.body["detail"] == f"there is no order {order['id']}"
     mine = await orders.call("GET", "/v1/orders")
     assert mine.status == 200 and [o["id"] for o in mine.body["items"]] == [order["id"]]
     assert (await orders.call("GET", "/v1/orders", user="u2")).body["items"] == []

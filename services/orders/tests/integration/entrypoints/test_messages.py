@@ -130,6 +130,8 @@ async def test_the_same_idempotency_key_gives_one_order_even_concurrently(
     # the same key with another request is refused, not silently answered
     reply = await orders.checkout(key="same", token="tok_decline")
     assert reply.status == 422 and reply.body["type"].endswith("orders/idempotency-key-reused")
+    assert reply.body["detail"] == ("the Idempotency-Key 'same' was used before with another "
+                                    "card; a new checkout takes a new key")
 
 
 async def test_payment_past_its_deadline_cancels_and_the_late_authorization_is_voided(
