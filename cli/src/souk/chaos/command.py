@@ -83,14 +83,21 @@ def list_experiments(experiments: DirOption = None) -> None:
 
 
 def _output(value: Any) -> str:
+    """A step's output in a few words: ``checkouts=1160 failed=0`` (the figures that tell a
+    verdict first, when the output has them), a list as its length; the journal has it whole."""
     if isinstance(value, dict):
         keys = ("success_rate", "failed", "violations", "missing", "unexpected", "checkouts",
                 "back_after_s", "seconds", "restarted")
-        shown = {k: value[k] for k in keys if k in value}
-        return json.dumps(shown or value, default=str)[:120]
-    if isinstance(value, list):
-        return f"{len(value)} items"
-    return json.dumps(value, default=str)[:120]
+        shown = {k: value[k] for k in keys if k in value} or value
+        return " ".join(f"{k}={_scalar(v, nested=True)}" for k, v in shown.items())[:120]
+    return _scalar(value)[:120]
+
+
+def _scalar(value: Any, *, nested: bool = False) -> str:
+    if isinstance(value, list | tuple | dict):
+        count = f"{len(value)} {'keys' if isinstance(value, dict) else 'items'}"
+        return f"[{count}]" if nested else count
+    return json.dumps(value, default=str)
 
 
 def _show(result: Verdict, journal: Path) -> None:
