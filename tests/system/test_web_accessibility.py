@@ -12,9 +12,11 @@ from playwright.sync_api import Browser, expect
 from .checkout_platform import Checkout
 from .conftest import only_on
 from .web_platform import (
+    PHONE_WIDTHS,
     keep_screenshot,
     new_shopper,
     serious_violations,
+    sideways,
     visitor,
     web_shop,
 )
@@ -98,3 +100,42 @@ def test_the_checker_does_flag_a_page_that_breaks_the_rules(browser: Browser) ->
         assert "label" in found and "color-contrast" in found
     finally:
         page.close()
+
+
+def test_on_a_phone_no_shop_page_scrolls_sideways(shop: Checkout, browser: Browser) -> None:
+    """The whole header and every column of the shop's tables fit a phone's screen."""
+    with visitor(browser, shop) as context:
+        page = context.new_page()
+        found = {}
+        for width in PHONE_WIDTHS:
+            page.set_viewport_size({"width": width, "height": 800})
+            for path in ANONYMOUS_PAGES:
+                page.goto(path)
+                found[(width, path)] = sideways(page)
+        new_shopper(page)
+        product = page.locator("main a[href^='/products/']").first.get_attribute("href")
+        assert product is not None
+        page.goto(product)
+        page.get_by_role("button", name="Add to cart").click()
+        page.wait_for_url(re.compile(r"/cart"))
+        page.goto("/checkout")
+        page.get_by_role("radio", name=re.compile("tok_visa")).check()
+        page.get_by_role("button", name="Place order").click()
+        page.wait_for_url(re.compile(r"/orders/"))
+        expect(page.get_by_text("Confirmed").first).to_be_visible(timeout=30_000)
+        order = page.url
+        page.goto(product)
+        page.get_by_role("button", name="Add to cart").click()  # a cart with a line again
+        page.wait_for_url(re.compile(r"/cart"))
+        for width in PHONE_WIDTHS:
+            page.set_viewport_size({"width": width, "height": 800})
+            for path in (product, "/cart", "/checkout", "/orders", order, "/mailbox"):
+                page.goto(path)
+                found[(width, path)] = sideways(page)
+        assert found == dict.fromkeys(found, 0)
+        page.set_viewport_size({"width": min(PHONE_WIDTHS), "height": 800})
+        page.goto("/cart")  # the widest of the shop's tables fits whole: nothing to scroll to
+        cart = page.get_by_role("region", name="The products in your cart")
+        assert cart.evaluate("e => e.scrollWidth <= e.clientWidth")
+        assert serious_violations(page) == []
+        keep_screenshot(page, "cart-on-a-phone")

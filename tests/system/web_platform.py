@@ -105,6 +105,15 @@ def sign_in(page: Page, email: str, password: str) -> None:
     page.wait_for_load_state()
 
 
+PHONE_WIDTHS = (360, 390)  # the commonest phone screens, in CSS pixels
+
+
+def sideways(page: Page) -> int:
+    """How many pixels the page as it is now scrolls sideways (0: it fits its viewport)."""
+    return int(page.evaluate(
+        "document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+
+
 def serious_violations(page: Page) -> list[str]:
     """What axe-core finds serious or critical on the page as it is now, one line each."""
     results = Axe().run(page, options=AXE_OPTIONS)
