@@ -77,7 +77,9 @@ def load_summary(result: LoadResult) -> RenderableType:
 def dead_letters_table(letters: Iterable[DeadLetter]) -> Table:
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for column in ("seq", "consumer", "type", "msg id", "deliveries", "error", "time"):
-        table.add_column(column, justify="right" if column in ("seq", "deliveries") else "left")
+        # folded, never cut: an id or an error is read (or copied) whole on any terminal
+        table.add_column(column, justify="right" if column in ("seq", "deliveries") else "left",
+                         overflow="fold", no_wrap=column in ("seq", "deliveries"))
     for letter in letters:
         table.add_row(str(letter.seq), letter.consumer, letter.type, letter.msg_id,
                       str(letter.deliveries or "-"), Text(letter.error, "red"),
@@ -88,7 +90,7 @@ def dead_letters_table(letters: Iterable[DeadLetter]) -> Table:
 def replayed_table(replayed: Iterable[Replayed]) -> Table:
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     for column in ("dlq seq", "to subject", "Souk-Msg-Id", "Nats-Msg-Id", "stream seq"):
-        table.add_column(column, justify="right" if "seq" in column else "left")
+        table.add_column(column, justify="right" if "seq" in column else "left", overflow="fold")
     for item in replayed:
         seq = f"{item.stream_seq} (duplicate)" if item.duplicate else str(item.stream_seq)
         table.add_row(str(item.seq), item.subject, item.msg_id, item.nats_msg_id, seq)
