@@ -189,6 +189,17 @@ def test_logs_of_one_service_only(souk: Souk) -> None:
     assert all(line.split()[1] == "gateway-1" for line in lines)
 
 
+def test_without_the_fault_proxy_a_heal_has_nothing_to_undo_and_a_partition_says_why(
+        souk: Souk) -> None:
+    healed = souk.run("fault", "heal")
+    assert healed.returncode == 0 and "nothing to heal" in healed.stdout
+    assert souk.run("fault", "heal", "worker").returncode == 0
+    unknown = souk.run("fault", "heal", "nosuch")
+    assert unknown.returncode == 2 and "unknown service nosuch" in unknown.stderr
+    cut = souk.run("fault", "partition", "worker", "broker")
+    assert cut.returncode == 2 and "fault_proxies = true" in cut.stderr
+
+
 def test_down_stops_everything_and_leaves_no_process(souk: Souk) -> None:
     souk.state()
     assert souk.seen_pids
@@ -252,3 +263,4 @@ def test_a_topology_error_is_reported_before_anything_starts(souk_factory: Facto
     assert result.returncode == 2
     assert "services.worker.instances" in result.stderr
     assert not souk.home.exists()
+
