@@ -293,6 +293,26 @@ def test_pages_stay_well_under_150_kb(shop: Checkout) -> None:
     assert "immutable" in art.headers["cache-control"]
 
 
+def test_a_visit_logs_no_error_in_the_browser_console(shop: Checkout, browser: Browser) -> None:
+    """No failed request (the icon a browser asks for included) and no script or CSP error."""
+    with visitor(browser, shop) as context:
+        page = context.new_page()
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto("/")
+        product = page.locator("main a[href^='/products/']").first.get_attribute("href")
+        assert product is not None
+        for path in (product, "/signin", "/signup", "/"):
+            page.goto(path)
+        page.wait_for_load_state("networkidle")
+        icon = page.locator("link[rel=icon]").get_attribute("href")
+        assert icon is not None and icon.startswith("/static/icon.svg?v=")
+        assert errors == []
+    answer = requests.get(shop.gateway + icon, timeout=10)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "image/svg+xml"
+
+
 def _csrf(html: str) -> str:
     found = re.search(r'name="csrf" value="([^"]+)"', html)
     assert found is not None, html[:300]

@@ -1,5 +1,5 @@
-"""The front end's own static files (one stylesheet, one script), cached for a year under a
-content-hashed URL (``pages.static_url``)."""
+"""The front end's own static files (the shop's and the console's stylesheets and scripts, the
+icon), cached for a year under a content-hashed URL (``pages.static_url``)."""
 
 from __future__ import annotations
 
