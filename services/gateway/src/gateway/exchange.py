@@ -34,7 +34,7 @@ from gateway.filters import DEFER
 from gateway.headers import REQUEST_ID_HEADER, client_response_block
 from gateway.metrics import UNMATCHED
 from gateway.openapi import OPENAPI_PATH, rewrite_openapi_bytes
-from gateway.relay import SMALL_BODY, relay
+from gateway.relay import SMALL_BODY, public_problem, relay
 from gateway.request import CLIENT_GONE, ClientGone, Request
 from gateway.routes import BadPath, RouteMatch, canonical_path, upstream_target
 
@@ -186,10 +186,9 @@ class Exchange:
                 self._spawn(self._drive(call.proxy.run(call, delay=outcome)))
             elif outcome.complete and outcome.body is not None:
                 status = outcome.status
+                raw, body = public_problem(status, outcome.headers, outcome.body, call.relocate)
                 self.request.respond_lines(
-                    status, client_response_block(outcome.headers, self.request_id,
-                                                  call.relocate),
-                    outcome.body)
+                    status, client_response_block(raw, self.request_id, call.relocate), body)
                 self._done(status)
             else:  # a streamed body
                 self._spawn(self._drive(relay(outcome, call.service, call.seconds,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+
+import orjson
 
 from chassis.http import SendFailed
 from chassis.http.h1 import H1Response
@@ -11,7 +13,8 @@ from chassis.problems import Problem
 from gateway.headers import Relocate, client_response_headers
 from gateway.request import ClientGone, Request
 
-__all__ = ["SMALL_BODY", "Rewrite", "bad_gateway_problem", "relay", "timeout_problem"]
+__all__ = ["SMALL_BODY", "Rewrite", "bad_gateway_problem", "public_problem", "relay",
+           "timeout_problem"]
 
 log = get_logger(__name__)
 
@@ -24,6 +27,41 @@ Rewrite = Callable[[bytes], bytes]
 
 _REWRITE_DROPS = frozenset({b"content-length", b"content-encoding", b"content-type", b"etag"})
 _JSON = b"application/json"
+_PROBLEM = b"application/problem+json"
+RawHeaders = Sequence[tuple[bytes, bytes]]
+
+
+def public_problem(status: int, raw: RawHeaders, body: bytes,
+                   relocate: Relocate | None) -> tuple[RawHeaders, bytes]:
+    """A service's problem as a client of the edge must see it. Its ``instance`` is the request's
+    path in the service's own path space (``/v1/cart/items/X``): it goes out as the public path
+    that leads there (``/api/v1/cart/items/X``), as a ``Location`` does, or not at all when no
+    public path does. Anything else (a success, another media type, a compressed or unreadable
+    body) passes as it is; on the hot path this is one comparison."""
+    if status < 400 or relocate is None or not body.startswith(b"{"):
+        return raw, body
+    if not any(name == b"content-type" and value.startswith(_PROBLEM) for name, value in raw):
+        return raw, body
+    if any(name == b"content-encoding" for name, _ in raw):
+        return raw, body
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return raw, body
+    instance = doc.get("instance") if isinstance(doc, dict) else None
+    if not isinstance(instance, str) or not instance.startswith("/"):
+        return raw, body
+    public = relocate(instance.encode())
+    if public is None:
+        del doc["instance"]
+    elif public.decode(errors="replace") != instance:
+        doc["instance"] = public.decode(errors="replace")
+    else:
+        return raw, body
+    body = orjson.dumps(doc)
+    headers = [(name, value) for name, value in raw if name != b"content-length"]
+    headers.append((b"content-length", b"%d" % len(body)))
+    return headers, body
 
 
 async def relay(resp: H1Response, service: str, seconds: float, request: Request,
@@ -42,10 +80,11 @@ async def relay(resp: H1Response, service: str, seconds: float, request: Request
         headers = client_response_headers(resp.headers, request_id, drop=_REWRITE_DROPS,
                                           relocate=relocate)
         return request.respond_bytes(status, body, _JSON, headers)
-    headers = client_response_headers(resp.headers, request_id, relocate=relocate)
     if resp.complete and resp.body is not None:
-        request.respond(status, headers, resp.body)
+        raw, body = public_problem(status, resp.headers, resp.body, relocate)
+        request.respond(status, client_response_headers(raw, request_id, relocate=relocate), body)
         return status
+    headers = client_response_headers(resp.headers, request_id, relocate=relocate)
     request.start(status, headers, resp.content_length)
     await _stream(resp, service, request)
     return status

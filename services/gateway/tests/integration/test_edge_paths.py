@@ -47,7 +47,19 @@ def service_app(seen: list[str]) -> Starlette:
         return JSONResponse({"id": "42"}, status_code=201,
                             headers={"Location": "/v1/products/42"})
 
+    async def refused(request: Request) -> Response:
+        """A problem as chassis.web makes one: its instance the path the service saw; or, with
+        ?of=, a path of the caller's choosing (an internal one), or with ?as=json plain JSON."""
+        seen.append(request.url.path)
+        instance = request.query_params.get("of", request.url.path)
+        doc = {"type": "https://souk.dev/problems/catalog/product-not-found",
+               "title": "Not Found", "status": 404, "detail": "no product has this id",
+               "instance": instance}
+        media = "application/json" if request.query_params.get("as") == "json" else PROBLEM
+        return JSONResponse(doc, status_code=404, media_type=media)
+
     return Starlette(routes=[
+        Route("/v1/products/missing/{rest:path}", refused, methods=METHODS),
         Route("/v1/login", echo, methods=METHODS),
         Route("/v1/service-tokens", echo, methods=METHODS),
         Route("/v1/internal/prices", echo, methods=METHODS),
@@ -167,6 +179,38 @@ async def test_a_redirect_names_the_public_path_not_the_upstream(start_edge: Any
     address = upstream[0].removeprefix("http://")
     assert address not in everything
     assert resp.status == 307 and location == "/api/v1/identity/login"
+
+
+async def _problem_through_the_edge(start_edge: Any, client: Any,
+                                                         query: str) -> dict[str, Any]:
+    edge = await start_edge()
+    async with client.get(f"{edge}/api/v1/catalog/products/missing/42{query}") as resp:
+        body = await resp.read()
+        assert resp.headers["Content-Length"] == str(len(body))
+        assert resp.status == 404
+        doc: dict[str, Any] = await resp.json(content_type=None)
+    return doc
+
+
+async def test_a_problems_instance_is_the_public_path_not_the_upstreams(
+        start_edge: Any, client: Any, upstream: Any) -> None:
+    doc = await _problem_through_the_edge(start_edge, client, "")
+    assert doc["instance"] == "/api/v1/catalog/products/missing/42"
+    assert doc["detail"] == "no product has this id"  # the rest as the service said it
+    assert upstream[1] == ["/v1/products/missing/42"]
+
+
+async def test_a_problems_internal_instance_is_left_out(start_edge: Any, client: Any,
+                                                        upstream: Any) -> None:
+    doc = await _problem_through_the_edge(
+        start_edge, client, "?of=/v1/internal/prices")
+    assert "instance" not in doc and doc["status"] == 404
+
+
+async def test_a_body_that_is_no_problem_passes_as_it_is(start_edge: Any, client: Any,
+                                                         upstream: Any) -> None:
+    doc = await _problem_through_the_edge(start_edge, client, "?as=json")
+    assert doc["instance"] == "/v1/products/missing/42"
 
 
 # -- item 3: admin capabilities go through admin routes --
