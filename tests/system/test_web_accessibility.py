@@ -16,7 +16,7 @@ from .web_platform import (
     keep_screenshot,
     new_shopper,
     serious_violations,
-    sideways,
+    sideways_on_phones,
     visitor,
     web_shop,
 )
@@ -106,12 +106,7 @@ def test_on_a_phone_no_shop_page_scrolls_sideways(shop: Checkout, browser: Brows
     """The whole header and every column of the shop's tables fit a phone's screen."""
     with visitor(browser, shop) as context:
         page = context.new_page()
-        found = {}
-        for width in PHONE_WIDTHS:
-            page.set_viewport_size({"width": width, "height": 800})
-            for path in ANONYMOUS_PAGES:
-                page.goto(path)
-                found[(width, path)] = sideways(page)
+        found = sideways_on_phones(page, ANONYMOUS_PAGES)
         new_shopper(page)
         product = page.locator("main a[href^='/products/']").first.get_attribute("href")
         assert product is not None
@@ -127,11 +122,8 @@ def test_on_a_phone_no_shop_page_scrolls_sideways(shop: Checkout, browser: Brows
         page.goto(product)
         page.get_by_role("button", name="Add to cart").click()  # a cart with a line again
         page.wait_for_url(re.compile(r"/cart"))
-        for width in PHONE_WIDTHS:
-            page.set_viewport_size({"width": width, "height": 800})
-            for path in (product, "/cart", "/checkout", "/orders", order, "/mailbox"):
-                page.goto(path)
-                found[(width, path)] = sideways(page)
+        found |= sideways_on_phones(page, (product, "/cart", "/checkout", "/orders", order,
+                                           "/mailbox"))
         assert found == dict.fromkeys(found, 0)
         page.set_viewport_size({"width": min(PHONE_WIDTHS), "height": 800})
         page.goto("/cart")  # the widest of the shop's tables fits whole: nothing to scroll to

@@ -19,11 +19,10 @@ from playwright.sync_api import Browser, Page, expect
 from .checkout_platform import Checkout, checkout_shop
 from .conftest import ROOT, only_on
 from .web_platform import (
-    PHONE_WIDTHS,
     WEB_TOPOLOGY,
     keep_screenshot,
     serious_violations,
-    sideways,
+    sideways_on_phones,
     sign_in,
     visitor,
 )
@@ -212,14 +211,20 @@ def test_an_admin_replays_a_dead_letter(shop: Checkout, browser: Browser) -> Non
         keep_screenshot(page, "console-dead-letter-replayed")
 
 
+def admin_at_a_traced_order(page: Page, shop: Checkout) -> str:
+    """A new checkout's id, its console page open as the admin once its trace is there."""
+    order = checkout(shop)
+    as_admin(page, shop)
+    reload_until(page, f"/console/orders/{order['id']}",
+                 lambda p: p.get_by_role("table", name=re.compile("^Trace waterfall")))
+    return str(order["id"])
+
+
 def test_the_console_pages_have_no_serious_accessibility_violation(
         shop: Checkout, browser: Browser) -> None:
-    order = checkout(shop)
     with visitor(browser, shop) as context:
         page = context.new_page()
-        as_admin(page, shop)
-        reload_until(page, f"/console/orders/{order['id']}",
-                     lambda p: p.get_by_role("table", name=re.compile("^Trace waterfall")))
+        order = {"id": admin_at_a_traced_order(page, shop)}
         trace = page.get_by_role("link", name=re.compile("^[0-9a-f]{32}$")).inner_text()
         found = {}
         for path in ("/console", "/console/sagas", f"/console/orders/{order['id']}",
@@ -234,21 +239,12 @@ def test_the_console_pages_have_no_serious_accessibility_violation(
 
 def test_on_a_phone_no_console_page_scrolls_sideways(shop: Checkout, browser: Browser) -> None:
     """A wide table scrolls inside its own region; the page itself fits the screen."""
-    order = checkout(shop)
     with visitor(browser, shop) as context:
         page = context.new_page()
-        as_admin(page, shop)
-        reload_until(page, f"/console/orders/{order['id']}",
-                     lambda p: p.get_by_role("table", name=re.compile("^Trace waterfall")))
-        paths = ("/console", "/console/sagas", f"/console/orders/{order['id']}",
-                 "/console/dead-letters", "/console/invariants", "/console/config",
-                 "/console/chaos")
-        found = {}
-        for width in PHONE_WIDTHS:
-            page.set_viewport_size({"width": width, "height": 800})
-            for path in paths:
-                page.goto(path)
-                found[(width, path)] = sideways(page)
+        order = admin_at_a_traced_order(page, shop)
+        found = sideways_on_phones(page, (
+            "/console", "/console/sagas", f"/console/orders/{order}", "/console/dead-letters",
+            "/console/invariants", "/console/config", "/console/chaos"))
         assert found == dict.fromkeys(found, 0)
         page.goto("/console/config")
         region = page.get_by_role("region", name="Every live setting per service")

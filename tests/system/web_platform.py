@@ -11,7 +11,7 @@ import contextlib
 import os
 import re
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -112,6 +112,18 @@ def sideways(page: Page) -> int:
     """How many pixels the page as it is now scrolls sideways (0: it fits its viewport)."""
     return int(page.evaluate(
         "document.documentElement.scrollWidth - document.documentElement.clientWidth"))
+
+
+def sideways_on_phones(page: Page, paths: Iterable[str]) -> dict[tuple[int, str], int]:
+    """How far each page scrolls sideways at each of :data:`PHONE_WIDTHS` (0: it fits); the
+    viewport stays at the last width."""
+    found = {}
+    for width in PHONE_WIDTHS:
+        page.set_viewport_size({"width": width, "height": 800})
+        for path in paths:
+            page.goto(path)
+            found[(width, path)] = sideways(page)
+    return found
 
 
 def serious_violations(page: Page) -> list[str]:
