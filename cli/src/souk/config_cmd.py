@@ -23,7 +23,7 @@ from rich.table import Table
 from chassis.live import default_author
 from chassis.live.store import Revision
 from souk import control
-from souk.console import HomeOption, fail, out
+from souk.console import HomeOption, command_group, fail, out
 from souk.home import Home
 from souk.live_config import ConfigError, Refused, Store, open_store, parse_value
 from souk.state import read_state
@@ -33,8 +33,8 @@ __all__ = ["config_app"]
 T = TypeVar("T")
 REFUSED = 2
 
-config_app = typer.Typer(help="Live configuration: change a running platform's settings "
-                              "without a restart.", no_args_is_help=True)
+config_app = command_group("Live configuration: change a running platform's settings "
+                           "without a restart.")
 KeyArgument = Annotated[str, typer.Argument(metavar="[SERVICE.]KEY", help=(
     "payments.decline_rate, gateway.rate_limit, or a platform-wide key such as log_level"))]
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON only")]

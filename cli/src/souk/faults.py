@@ -21,7 +21,7 @@ import orjson
 import typer
 
 from souk import control
-from souk.console import HomeOption, fail, out
+from souk.console import HomeOption, command_group, fail, out
 from souk.control import ControlError
 from souk.home import Home
 from souk.plan import BROKER, DATABASE
@@ -163,8 +163,7 @@ def set_net_fault(home: Home, state: State, service: str | None, target: str | N
 
 # -- the commands ----------------------------------------------------------------------------
 
-fault_app = typer.Typer(help="Break the running platform on purpose (and heal it).",
-                        no_args_is_help=True)
+fault_app = command_group("Break the running platform on purpose (and heal it).")
 InstanceArg = Annotated[str, typer.Argument(help="an instance as souk status names it (orders-1, "
                                                  "nats-1, gateway-1 …)", show_default=False)]
 ServiceArg = Annotated[str, typer.Argument(help="a service behind the fault proxy",

@@ -17,7 +17,7 @@ from rich.markup import escape
 from souk import control, faults, identity_client, operate, render, traces
 from souk.chaos import command as chaos_command
 from souk.config_cmd import config_app
-from souk.console import HomeOption, err, out
+from souk.console import HomeOption, command_group, err, out
 from souk.console import fail as _fail
 from souk.control import ControlError
 from souk.credentials import (
@@ -42,9 +42,9 @@ from souk.topology import IDENTITY, TopologyError, find_topology, load_topology
 
 __all__ = ["app"]
 
-app = typer.Typer(help="Run the Souk platform on this machine.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
-keys_app = typer.Typer(help="Identity's token-signing keys.", no_args_is_help=True)
+app = command_group("Run the Souk platform on this machine.", add_completion=False,
+                  pretty_exceptions_enable=False)
+keys_app = command_group("Identity's token-signing keys.")
 app.add_typer(keys_app, name="keys")
 TAIL_ON_FAILURE = 20
 

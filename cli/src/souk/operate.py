@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.progress import Progress, TextColumn
 
 from souk import control, identity_client, report
-from souk.console import HomeOption, err, fail, out
+from souk.console import HomeOption, command_group, err, fail, out
 from souk.control import ControlError
 from souk.credentials import read_demo_users
 from souk.home import Home
@@ -24,8 +24,8 @@ __all__ = ["register"]
 # exit codes: 0 all good, 1 a check failed (or summaries differ), 2 could not check at all
 CANNOT_CHECK = 2
 
-dlq_app = typer.Typer(help="The dead-letter stream SOUK_DLQ.", no_args_is_help=True)
-replay_app = typer.Typer(help="Rebuild read models from the stored events.", no_args_is_help=True)
+dlq_app = command_group("The dead-letter stream SOUK_DLQ.")
+replay_app = command_group("Rebuild read models from the stored events.")
 JsonOption = Annotated[bool, typer.Option("--json", help="print JSON only")]
 
 

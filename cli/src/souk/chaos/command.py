@@ -17,13 +17,12 @@ from rich.table import Table
 
 from souk import control
 from souk.chaos.journal import Verdict, verdict
-from souk.console import HomeOption, err, fail, out
+from souk.console import HomeOption, command_group, err, fail, out
 from souk.home import Home
 
 __all__ = ["experiment_path", "experiments_dir", "register"]
 
-chaos_app = typer.Typer(help="Chaos experiments (Chaos Toolkit) against the running platform.",
-                        no_args_is_help=True)
+chaos_app = command_group("Chaos experiments (Chaos Toolkit) against the running platform.")
 SOURCE_TREE = Path(__file__).resolve().parents[4]
 FOLDER = Path("chaos") / "experiments"
 DirOption = Annotated[Path | None, typer.Option(
