@@ -31,9 +31,15 @@ def status_rows(state: State, ready: list[bool] | None = None) -> list[dict[str,
     return rows
 
 
+# the statuses of an instance whose process has exited (restarting later, held, or stopped):
+# its last pid is no process any more
+_EXITED = frozenset({"backoff", "held", "stopped"})
+
+
 def status_table(rows: list[dict[str, Any]]) -> Table:
     """The rich table of ``souk status`` and ``souk up``: an instance a row (its name says its
-    service), the URL whole even on an 80-column terminal (the other columns give way)."""
+    service; no pid once its process has exited), the URL whole even on an 80-column terminal
+    (the other columns give way)."""
     table = Table(show_edge=False, pad_edge=False, header_style="bold")
     table.add_column("instance")
     table.add_column("pid", justify="right")
@@ -43,8 +49,8 @@ def status_table(rows: list[dict[str, Any]]) -> Table:
     table.add_column("restarts", justify="right")
     for row in rows:
         ready = Text("yes", "green") if row["ready"] else Text(row["status"], "yellow")
-        table.add_row(row["instance"], str(row["pid"] or "-"), row["url"] or "-", ready,
-                      str(row["restarts"]))
+        pid = "-" if row["status"] in _EXITED or not row["pid"] else str(row["pid"])
+        table.add_row(row["instance"], pid, row["url"] or "-", ready, str(row["restarts"]))
     return table
 
 

@@ -88,6 +88,19 @@ def test_the_status_table_shows_every_url_whole_on_an_80_column_terminal() -> No
     assert all(len(line.rstrip()) <= 80 for line in text.splitlines())
 
 
+def test_the_status_table_shows_no_pid_for_an_instance_whose_process_has_exited() -> None:
+    rows = [{"instance": f"catalog-{n}", "pid": 23_880 + n, "url": f"http://127.0.0.1:{n}",
+             "ready": status == "running", "status": status, "restarts": 1}
+            for n, status in enumerate(("running", "held", "backoff", "stopped"), start=1)]
+    console = Console(width=80, record=True, color_system=None)
+
+    console.print(status_table(rows))
+
+    pids = {line.split()[0]: line.split()[2] for line in console.export_text().splitlines()
+            if line.startswith("catalog-")}
+    assert pids == {"catalog-1": "23881", "catalog-2": "-", "catalog-3": "-", "catalog-4": "-"}
+
+
 def test_progress_names_what_is_not_ready_yet() -> None:
     assert progress_line(None) == "starting the supervisor…"
     assert progress_line(a_state()) == "1/2 ready, waiting for w-2"
