@@ -8,7 +8,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from souk.state import (
 )
 from souk.topology import NATS, REGISTRY
 
-__all__ = ["ControlError", "StopReport", "parse_scale", "port_in_use", "request_hold",
+__all__ = ["ControlError", "StopReport", "check_services", "parse_scale", "port_in_use", "request_hold",
            "request_scale", "running_pid", "start_supervisor", "stop_platform", "tell_supervisor",
            "wait_applied", "wait_scaled", "wait_up"]
 
@@ -188,12 +188,17 @@ def parse_scale(args: list[str]) -> dict[str, int]:
     return counts
 
 
-def request_scale(home: Home, state: State, counts: dict[str, int]) -> None:
-    """Write the new desired counts and tell the supervisor (SIGHUP)."""
-    unknown = sorted(set(counts) - set(state.desired))
+def check_services(state: State, services: Iterable[str]) -> None:
+    """Refuse (:class:`ControlError`) the ``services`` the running topology does not have."""
+    unknown = sorted(set(services) - set(state.desired))
     if unknown:
         raise ControlError(f"unknown service {', '.join(unknown)}; the topology has "
                            f"{', '.join(state.desired)}")
+
+
+def request_scale(home: Home, state: State, counts: dict[str, int]) -> None:
+    """Write the new desired counts and tell the supervisor (SIGHUP)."""
+    check_services(state, counts)
     tell_supervisor(state, home.desired_file, {**state.desired, **counts})
 
 

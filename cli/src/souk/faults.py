@@ -258,13 +258,12 @@ def heal(service: Annotated[str | None, typer.Argument(
          home: HomeOption = None) -> None:
     """End the network faults of SERVICE (of every service when left out)."""
     where, state = _running(home)
-    if service is not None and service not in state.desired:
-        raise fail(f"unknown service {service}; the topology has {', '.join(state.desired)}", 2)
-    if not any(p.service == FAULT_PROXY for p in state.processes):
-        # no proxy, no network fault: a heal (a chaos rollback's, a script's) has nothing to undo
-        out.print("nothing to heal: without the fault proxy no network fault can be on")
-        return
     try:
+        control.check_services(state, [service] if service is not None else [])
+        if not any(p.service == FAULT_PROXY for p in state.processes):
+            # no proxy, no network fault: a heal (a chaos rollback's, a script's) undoes nothing
+            out.print("nothing to heal: without the fault proxy no network fault can be on")
+            return
         set_net_fault(where, state, service, None, None)
     except ControlError as exc:
         raise fail(str(exc), 2) from None

@@ -74,12 +74,12 @@ def trace_list(items: list[Json], *, today: datetime | None = None) -> Group:
     trace on two lines, its start (the time alone when it is today's, else with month and day),
     id, duration, span count and status, then, indented, its root span and order; the whole id
     on the first line, to copy."""
-    day = (today or datetime.now(UTC).astimezone()).date()
+    day = f"{today or datetime.now(UTC).astimezone():%Y-%m-%d} "
     starts = []
     for item in items:
-        local = datetime.fromtimestamp(int(item["start_ns"]) / 1e9, UTC).astimezone()
-        when = _when(int(item["start_ns"]))[5:]  # without the year: kept traces are recent
-        starts.append(when.split(" ", 1)[1] if local.date() == day else when)
+        when = _when(int(item["start_ns"]))
+        # today's: the time alone; another day's without the year (kept traces are recent)
+        starts.append(when.removeprefix(day) if when.startswith(day) else when[5:])
     durations = [_ms(float(item["duration_ms"])) for item in items]
     start_w = max(len(start) for start in [*starts, "started"])
     duration_w = max(len(duration) for duration in [*durations, "duration"])

@@ -40,9 +40,9 @@ def public_problem(status: int, raw: RawHeaders, body: bytes,
     body) passes as it is; on the hot path this is one comparison."""
     if status < 400 or relocate is None or not body.startswith(b"{"):
         return raw, body
-    if not any(name == b"content-type" and value.startswith(_PROBLEM) for name, value in raw):
-        return raw, body
-    if any(name == b"content-encoding" for name, _ in raw):
+    framing = {name: value for name, value in raw
+               if name in (b"content-type", b"content-encoding")}
+    if not framing.get(b"content-type", b"").startswith(_PROBLEM) or b"content-encoding" in framing:
         return raw, body
     try:
         doc = orjson.loads(body)

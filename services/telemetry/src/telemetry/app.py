@@ -69,12 +69,14 @@ def follow_live_keep_ratio(live: Live[Any], sampler: TailSampler,
     keeps every trace, not only the services' exports of them. Unset, the store's static
     ``keep_ratio`` applies again."""
 
+    def stored() -> bool:
+        return live.sources()["trace_keep_ratio"] != "static"
+
     def apply(values: LiveSettings) -> None:
-        live_value = live.sources()["trace_keep_ratio"] != "static"
-        ratio = values.trace_keep_ratio if live_value else settings.keep_ratio
+        ratio = values.trace_keep_ratio if stored() else settings.keep_ratio
         sampler.rules = KeepRules(keep_ratio=ratio, slow_ms=settings.slow_ms)
 
-    live.bind(apply, "trace_keep_ratio", now=live.sources()["trace_keep_ratio"] != "static")
+    live.bind(apply, "trace_keep_ratio", now=stored())
 
 
 def decision_interval(settings: TelemetrySettings) -> float:
