@@ -33,10 +33,10 @@ from gateway.cors import VARY_ORIGIN, Cors
 from gateway.filters import DEFER
 from gateway.headers import REQUEST_ID_HEADER, client_response_block
 from gateway.metrics import UNMATCHED
-from gateway.openapi import OPENAPI_PATH, rewrite_openapi_bytes
+from gateway.openapi import rewrite_openapi_bytes
 from gateway.relay import SMALL_BODY, public_problem, relay
 from gateway.request import CLIENT_GONE, ClientGone, Request
-from gateway.routes import BadPath, RouteMatch, canonical_path, upstream_target
+from gateway.routes import OPENAPI_PATH, BadPath, RouteMatch, canonical_path, upstream_target
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -110,6 +110,9 @@ class Exchange:
                 raise Problem(404, "gateway/no-route", f"no route for {path}")
             route = match.route
             self.label = route.prefix
+            if match.rest == OPENAPI_PATH and request.method == "GET":
+                match = gateway.router.document(match)
+                route = match.route
             for index, check in enumerate(gateway.filter_checks):
                 verdict = DEFER if check is None else check(route, request)
                 if verdict is DEFER:
@@ -146,7 +149,7 @@ class Exchange:
         if proxy is None:
             raise _not_ready()
         request = self.request
-        if match.rest == OPENAPI_PATH and request.method == "GET":
+        if match.document_of is not None:
             self._spawn(self._drive(self._forward_async(match)))
             return
         route = match.route
@@ -220,9 +223,11 @@ class Exchange:
         if self.held is None:
             self.held = proxy.admit(proxy.plans.get(route.prefix) or proxy.plan(route),
                                     request.method)
-        if match.rest == OPENAPI_PATH and request.method == "GET":
-            rewrite = functools.partial(rewrite_openapi_bytes, public_prefix=route.prefix,
-                                        upstream_prefix=route.upstream_prefix)
+        asked = match.document_of
+        if asked is not None:
+            rewrite = functools.partial(
+                rewrite_openapi_bytes, public_prefix=asked.prefix,
+                public_path=functools.partial(self.gateway.router.public_path, asked))
             return await proxy.forward(route, OPENAPI_PATH, request, self.request_id,
                                        rewrite=rewrite, drop_headers=_OPENAPI_REQUEST_DROPS,
                                        trace_line=self.trace_line)

@@ -24,9 +24,11 @@ from pydantic import (
     model_validator,
 )
 
-__all__ = ["RATE_LIMIT_CLASSES", "BadPath", "RateLimitClass", "Route", "RouteMatch",
+__all__ = ["OPENAPI_PATH", "RATE_LIMIT_CLASSES", "BadPath", "RateLimitClass", "Route", "RouteMatch",
            "RouteTable", "RouteTableError", "Router", "canonical_path", "load_routes",
            "parse_routes", "upstream_target"]
+
+OPENAPI_PATH = "/openapi.json"  # where every service serves its API document
 
 
 RateLimitClass = Literal["default", "login"]
@@ -216,11 +218,13 @@ def load_routes(path: Path) -> RouteTable:
 
 @dataclass(frozen=True, slots=True)
 class RouteMatch:
-    """A matched route and the upstream path (``upstream_prefix`` + the rest, never empty)."""
+    """A matched route and the upstream path (``upstream_prefix`` + the rest, never empty);
+    ``document_of``: for a service's API document, the route it was asked through."""
 
     route: Route
     rest: str
     upstream_path: str
+    document_of: Route | None = None  # a service's API document, asked through this route
 
 
 class Router:
@@ -240,6 +244,7 @@ class Router:
         self._cache_size = cache_size
         # each service's exposed routes, the longest upstream prefix first (public_location)
         self._reverse: dict[str, list[Route]] = {}
+        self._documents: dict[str, Route] = {}  # a route's prefix -> its document's route
         for route in sorted(table.routes, key=lambda r: -len(r.upstream_prefix)):
             if route.exposed:
                 self._reverse.setdefault(route.service, []).append(route)
@@ -273,26 +278,46 @@ class Router:
 
     def public_location(self, route: Route, location: bytes) -> bytes | None:
         """An upstream's ``Location`` as a client of the edge must see it, for a request that
-        came through ``route``: its path mapped back to the public path that leads there
-        (through ``route`` if it can, else another exposed route of the same service), or None
-        when no public path does. An absolute URL names an internal address: only its path is
+        came through ``route``: its path made public (:meth:`public_path`), or None when no
+        public path leads there. An absolute URL names an internal address: only its path is
         kept. A reference relative to the request's path is the same behind the edge."""
         text = location.decode("latin-1")
         url = urlsplit(text)
         if not (url.scheme or url.netloc or text.startswith("/")):
             return location
-        path = url.path or "/"
+        public = self.public_path(route, url.path or "/")
+        if public is None:
+            return None
+        query = f"?{url.query}" if url.query else ""
+        fragment = f"#{url.fragment}" if url.fragment else ""
+        return f"{public}{query}{fragment}".encode("latin-1")
+
+    def public_path(self, route: Route, path: str) -> str | None:
+        """The public path that leads to the upstream ``path`` of ``route``'s service: through
+        ``route`` if it can, else through another exposed route of that service; None when
+        none does (the path is internal, or a longer route of the edge shadows it)."""
         for candidate in (route, *self._reverse.get(route.service, ())):
             upstream = candidate.upstream_prefix
             if upstream and path != upstream and not path.startswith(upstream + "/"):
                 continue
             public = candidate.prefix.rstrip("/") + path[len(upstream):]  # root: "" + path
-            found = self.match(public)
+            found = self.match(public or "/")
             if found is not None and found.route is candidate:
-                query = f"?{url.query}" if url.query else ""
-                fragment = f"#{url.fragment}" if url.fragment else ""
-                return f"{public}{query}{fragment}".encode("latin-1")
+                return public or "/"
         return None
+
+    def document(self, match: RouteMatch) -> RouteMatch:
+        """The match of a ``GET <prefix>/openapi.json``: the route's service's API document,
+        public whatever the route's own access (documentation is no secret: it says what each
+        operation needs), answered from the service's ``/openapi.json``."""
+        route = match.route
+        documents = self._documents.get(route.prefix)
+        if documents is None:
+            documents = self._documents[route.prefix] = route.model_copy(update={
+                "prefix": route.prefix.rstrip("/") + OPENAPI_PATH, "upstream_prefix": OPENAPI_PATH,
+                "public": False, "public_methods": frozenset({"GET"}), "roles": (),
+                "admin": False})
+        return RouteMatch(documents, "", OPENAPI_PATH, document_of=route)
 
 
 def _matched(route: Route, rest: str) -> RouteMatch | None:

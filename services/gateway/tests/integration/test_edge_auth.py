@@ -167,3 +167,24 @@ async def test_a_key_rotated_in_just_after_a_fetch_is_accepted(edge: str, client
                           headers=bearer(rotated.mint(sub="right-after"))) as resp:
         assert resp.status == 200  # the edge waits out the guard rather than refuse the token
     assert keys.fetches == 2
+
+
+async def test_every_api_document_is_public_whatever_its_route_needs(
+        start_upstream: Any, start_edge: Any, client: Any) -> None:
+    """A newcomer reads how to sign up before holding a token: the document asked through a
+    route that needs a token, or the admin role from an allowed address, is served to anyone,
+    for GET only; the route's own paths still need what they need."""
+    await start_upstream("catalog-1")
+    edge = await start_edge(admin_allow="10.0.0.0/8")  # this client is outside it
+    for prefix in ("/api/v1/private", "/api/v1/admin"):
+        async with client.get(f"{edge}{prefix}/openapi.json") as resp:
+            assert resp.status == 200, prefix
+            doc = await resp.json()
+        assert doc["servers"] == [{"url": prefix}]
+        assert set(doc["paths"]) == {"/products", "/products/{product_id}"}
+    async with client.get(f"{edge}/api/v1/private/echo") as resp:
+        await expect_problem(resp, 401, "gateway/unauthenticated")
+    async with client.get(f"{edge}/api/v1/admin/echo") as resp:
+        await expect_problem(resp, 403, "gateway/forbidden")
+    async with client.post(f"{edge}/api/v1/private/openapi.json", json={}) as resp:
+        await expect_problem(resp, 401, "gateway/unauthenticated")
