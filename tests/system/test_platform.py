@@ -106,13 +106,13 @@ async def test_the_gateway_serves_the_seeded_catalog(platform: Platform) -> None
         status, _, one = await get(s, f"{platform.gateway}/api/v1/catalog/products/{product['id']}")
         assert status == 200 and one["sku"] == product["sku"]
         status, _, doc = await get(s, f"{platform.gateway}/api/v1/catalog/openapi.json")
-        assert status == 200 and doc["servers"] == [{"url": "/api/v1/catalog"}]
-        assert any(p.startswith("/products") for p in doc["paths"])
-        assert "/internal/prices" not in doc["paths"]  # the edge answers it 404
+        assert status == 200 and doc["servers"] == [{"url": "/api/v1"}]
+        assert any(p.startswith("/catalog/products") for p in doc["paths"])
+        assert "/catalog/internal/prices" not in doc["paths"]  # the edge answers it 404
         # no token yet: how to sign up is documented all the same
         status, _, doc = await get(s, f"{platform.gateway}/api/v1/identity/openapi.json")
-        assert status == 200 and "/signup" in doc["paths"], doc
-        assert "/service-tokens" not in doc["paths"]
+        assert status == 200 and "/identity/signup" in doc["paths"], doc
+        assert "/identity/service-tokens" not in doc["paths"]
 
 
 @pytest.mark.parametrize(("path", "statuses"), [

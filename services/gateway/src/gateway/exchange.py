@@ -36,7 +36,7 @@ from gateway.metrics import UNMATCHED
 from gateway.openapi import rewrite_openapi_bytes
 from gateway.relay import SMALL_BODY, public_problem, relay
 from gateway.request import CLIENT_GONE, ClientGone, Request
-from gateway.routes import OPENAPI_PATH, BadPath, RouteMatch, canonical_path, upstream_target
+from gateway.routes import METHODS, OPENAPI_PATH, BadPath, RouteMatch, canonical_path, upstream_target
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
@@ -48,6 +48,8 @@ log = get_logger(__name__)
 
 # the OpenAPI rewrite needs an uncompressed document
 _OPENAPI_REQUEST_DROPS = frozenset({b"accept-encoding"})
+_FORWARDED = frozenset(METHODS)
+_ALLOW = ", ".join(METHODS)
 
 
 class Exchange:
@@ -95,6 +97,10 @@ class Exchange:
         elif not self.request_id:
             self.request_id = gateway.ids.next()
         try:
+            if request.method not in _FORWARDED:  # TRACE, CONNECT: no service answers them
+                raise Problem(405, "gateway/method-not-allowed",
+                              f"the gateway forwards no {request.method} request",
+                              headers={"Allow": _ALLOW})
             cors = gateway.cors
             if cors is not None:
                 origin = request.notable.get(b"origin")
@@ -227,7 +233,7 @@ class Exchange:
         if asked is not None:
             rewrite = functools.partial(
                 rewrite_openapi_bytes, public_prefix=asked.prefix,
-                public_path=functools.partial(self.gateway.router.public_path, asked))
+                published=functools.partial(self.gateway.router.published, asked))
             return await proxy.forward(route, OPENAPI_PATH, request, self.request_id,
                                        rewrite=rewrite, drop_headers=_OPENAPI_REQUEST_DROPS,
                                        trace_line=self.trace_line)

@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable
 
 from gateway.request import Headers, Request
 
-__all__ = ["DEADLINE_HEADER", "EDGE_TOKEN_HEADER", "HOP_BY_HOP", "REQUEST_ID_HEADER",
-           "USER_HEADER", "Relocate", "client_response_block", "client_response_headers",
+__all__ = ["CLIENT_IGNORED", "DEADLINE_HEADER", "EDGE_TOKEN_HEADER", "HOP_BY_HOP",
+           "REQUEST_ID_HEADER", "USER_HEADER", "Relocate", "client_response_block", "client_response_headers",
            "forwarded_block", "header_block", "is_hop_by_hop", "strip_hop_by_hop",
            "upstream_request_block", "upstream_request_headers"]
 
@@ -39,6 +39,8 @@ _REQUEST_OWNED = frozenset({
     EDGE_TOKEN_HEADER, b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host", b"traceparent",
     b"tracestate",
 })
+# what a client may send but the service never sees as sent (the request id is kept when valid)
+CLIENT_IGNORED = frozenset(name.decode() for name in _REQUEST_OWNED - {REQUEST_ID_HEADER})
 # The gateway's server adds its own Date; duplicates confuse clients.
 # A service's word that the trace of its answer is kept (chassis.trace_keep) is for the edge.
 TRACE_KEPT = (b"souk-trace-keep", b"1")

@@ -24,16 +24,17 @@ from pydantic import (
     model_validator,
 )
 
-__all__ = ["OPENAPI_PATH", "RATE_LIMIT_CLASSES", "BadPath", "RateLimitClass", "Route", "RouteMatch",
-           "RouteTable", "RouteTableError", "Router", "canonical_path", "load_routes",
-           "parse_routes", "upstream_target"]
+__all__ = ["METHODS", "OPENAPI_PATH", "RATE_LIMIT_CLASSES", "BadPath", "RateLimitClass", "Route",
+           "RouteMatch", "RouteTable", "RouteTableError", "Router", "canonical_path",
+           "load_routes", "parse_routes", "upstream_target"]
 
 OPENAPI_PATH = "/openapi.json"  # where every service serves its API document
 
 
 RateLimitClass = Literal["default", "login"]
 RATE_LIMIT_CLASSES: tuple[RateLimitClass, ...] = ("default", "login")
-_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE"})
+METHODS = ("GET", "HEAD", "OPTIONS", "POST", "PUT", "PATCH", "DELETE")  # all the edge forwards
+_METHODS = frozenset(METHODS)
 
 
 class RouteTableError(ValueError):
@@ -296,27 +297,33 @@ class Router:
         """The public path that leads to the upstream ``path`` of ``route``'s service: through
         ``route`` if it can, else through another exposed route of that service; None when
         none does (the path is internal, or a longer route of the edge shadows it)."""
+        found = self.published(route, path)
+        return None if found is None else found[0]
+
+    def published(self, route: Route, path: str) -> tuple[str, Route] | None:
+        """:meth:`public_path` and the route that public path takes (whose access rules apply)."""
         for candidate in (route, *self._reverse.get(route.service, ())):
             upstream = candidate.upstream_prefix
             if upstream and path != upstream and not path.startswith(upstream + "/"):
                 continue
-            public = candidate.prefix.rstrip("/") + path[len(upstream):]  # root: "" + path
-            found = self.match(public or "/")
+            public = candidate.prefix.rstrip("/") + path[len(upstream):] or "/"  # root: "" + path
+            found = self.match(public)
             if found is not None and found.route is candidate:
-                return public or "/"
+                return public, candidate
         return None
 
     def document(self, match: RouteMatch) -> RouteMatch:
         """The match of a ``GET <prefix>/openapi.json``: the route's service's API document,
         public whatever the route's own access (documentation is no secret: it says what each
-        operation needs), answered from the service's ``/openapi.json``."""
+        operation needs), answered from the service's ``/openapi.json``, under the default rate
+        limit (reading a document spends nothing of a caller's log-in budget)."""
         route = match.route
         documents = self._documents.get(route.prefix)
         if documents is None:
             documents = self._documents[route.prefix] = route.model_copy(update={
                 "prefix": route.prefix.rstrip("/") + OPENAPI_PATH, "upstream_prefix": OPENAPI_PATH,
                 "public": False, "public_methods": frozenset({"GET"}), "roles": (),
-                "admin": False})
+                "admin": False, "rate_limit": "default"})
         return RouteMatch(documents, "", OPENAPI_PATH, document_of=route)
 
 

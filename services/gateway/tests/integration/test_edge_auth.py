@@ -180,11 +180,23 @@ async def test_every_api_document_is_public_whatever_its_route_needs(
         async with client.get(f"{edge}{prefix}/openapi.json") as resp:
             assert resp.status == 200, prefix
             doc = await resp.json()
-        assert doc["servers"] == [{"url": prefix}]
-        assert set(doc["paths"]) == {"/products", "/products/{product_id}"}
+        name = prefix.rsplit("/", 1)[1]
+        assert doc["servers"] == [{"url": "/api/v1"}]
+        assert set(doc["paths"]) == {f"/{name}/products", f"/{name}/products/{{product_id}}"}
     async with client.get(f"{edge}/api/v1/private/echo") as resp:
         await expect_problem(resp, 401, "gateway/unauthenticated")
     async with client.get(f"{edge}/api/v1/admin/echo") as resp:
         await expect_problem(resp, 403, "gateway/forbidden")
     async with client.post(f"{edge}/api/v1/private/openapi.json", json={}) as resp:
         await expect_problem(resp, 401, "gateway/unauthenticated")
+
+
+@pytest.mark.parametrize("method", ["TRACE", "PROPFIND"])
+async def test_a_method_the_edge_never_forwards_is_405_before_any_token_is_asked_for(
+        edge: str, client: Any, method: str) -> None:
+    """No service answers TRACE: the edge says so, with what it does forward, rather than a
+    401 that a token would only turn into the service's 405."""
+    async with client.request(method, f"{edge}/api/v1/private/echo") as resp:
+        doc = await expect_problem(resp, 405, "gateway/method-not-allowed")
+        assert resp.headers["Allow"] == "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
+    assert method in doc["detail"]

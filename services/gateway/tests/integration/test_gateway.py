@@ -230,8 +230,8 @@ async def test_serves_the_service_openapi_rewritten_for_the_gateway(gateway: str
         assert resp.status == 200
         assert resp.content_type == "application/json"
         doc = await resp.json()
-    assert doc["servers"] == [{"url": "/api/v1/catalog"}]
-    assert set(doc["paths"]) == {"/products", "/products/{product_id}"}
+    assert doc["servers"] == [{"url": "/api/v1"}]
+    assert set(doc["paths"]) == {"/catalog/products", "/catalog/products/{product_id}"}
     assert doc["info"]["title"] == "catalog"
 
 

@@ -1,0 +1,58 @@
+"""Every API document the edge serves describes the edge: requests generated from each one (valid
+and invalid), sent through the gateway of a running platform, get only answers the document
+declares — the service's own and the gateway's (its rate limits, size limits, deadlines, token
+checks) — and never a 5xx. The services' own documents are checked service by service in their
+integration tests; this is what a client generated from `/api/v1/<context>/openapi.json` meets."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import aiohttp
+import pytest
+
+from chassis.testing.conformance import check_conformance
+from gateway.routes import load_routes
+from gateway.settings import packaged_routes_file
+
+from .checkout_platform import Checkout, checkout_shop
+
+pytestmark = pytest.mark.system
+
+# every exposed route under /api with a document of its own (the front end's root route is
+# checked by the web service's tests)
+PREFIXES = sorted(route.prefix for route in load_routes(packaged_routes_file()).routes
+                  if route.exposed and route.prefix.startswith("/api/"))
+# a stream that stays open while the order is pending: no single answer to check
+STREAMS = frozenset({"GET /orders/{order_id}/events"})
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
+    with checkout_shop(tmp_path_factory, "souk-edge-conformance") as plat:
+        yield plat
+
+
+@pytest.fixture(scope="module")
+def tokens(shop: Checkout) -> dict[str, str]:
+    async def both() -> dict[str, str]:
+        async with aiohttp.ClientSession() as s:
+            return {who: await shop.token(s, who) for who in ("admin", "customer")}
+    return asyncio.run(both())
+
+
+def test_the_routes_read_are_the_contexts_and_their_admin_routes() -> None:
+    assert {"/api/v1/catalog", "/api/v1/identity", "/api/v1/orders",
+            "/api/v1/orders/admin"} <= set(PREFIXES)
+
+
+@pytest.mark.parametrize("prefix", PREFIXES)
+def test_every_answer_through_the_edge_is_documented(shop: Checkout, tokens: dict[str, str],
+                                                     prefix: str) -> None:
+    server = prefix.rsplit("/", 1)[0]  # the document's servers entry (gateway.openapi)
+    admin = "admin" in prefix or prefix in ("/api/v1/analytics", "/api/v1/inventory")
+    failures = check_conformance(
+        shop.gateway + server, document_url=f"{shop.gateway}{prefix}/openapi.json",
+        token=tokens["admin" if admin else "customer"], max_examples=8, skip=STREAMS)
+    assert failures == [], "\n".join(failures)
