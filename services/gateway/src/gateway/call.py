@@ -58,7 +58,7 @@ class Call:
     def __init__(self, proxy: Proxy, route: Route, target: str, request: Request,
                  request_id: bytes, *, rewrite: Rewrite | None = None,
                  drop_headers: frozenset[bytes] = frozenset(),
-                 trace_line: bytes = b"", plan: Plan | None = None) -> None:
+                 trace_line: bytes = b"", plan: Plan | None = None, method: str = "") -> None:
         self.proxy = proxy
         if plan is None:
             plan = proxy.plans.get(route.prefix) or proxy.plan(route)
@@ -77,7 +77,7 @@ class Call:
                                        math.ceil((clock.time() + seconds) * 1000),
                                        drop=drop_headers, user=request.user)
         self.traced = bool(trace_line)  # the trace context goes upstream
-        method = request.method
+        method = method or request.method  # another only for a document's HEAD: a GET
         body = request.body
         self.line = f"{method} {target} HTTP/1.1\r\n".encode("latin-1")
         if body or method not in _BODYLESS:

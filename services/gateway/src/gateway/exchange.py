@@ -49,6 +49,7 @@ log = get_logger(__name__)
 # the OpenAPI rewrite needs an uncompressed document
 _OPENAPI_REQUEST_DROPS = frozenset({b"accept-encoding"})
 _FORWARDED = frozenset(METHODS)
+_DOCUMENT_METHODS = ("GET", "HEAD")
 _ALLOW = ", ".join(METHODS)
 
 
@@ -116,7 +117,7 @@ class Exchange:
                 raise Problem(404, "gateway/no-route", f"no route for {path}")
             route = match.route
             self.label = route.prefix
-            if match.rest == OPENAPI_PATH and request.method == "GET":
+            if match.rest == OPENAPI_PATH and request.method in _DOCUMENT_METHODS:
                 match = gateway.router.document(match)
                 route = match.route
             for index, check in enumerate(gateway.filter_checks):
@@ -236,7 +237,7 @@ class Exchange:
                 published=functools.partial(self.gateway.router.published, asked))
             return await proxy.forward(route, OPENAPI_PATH, request, self.request_id,
                                        rewrite=rewrite, drop_headers=_OPENAPI_REQUEST_DROPS,
-                                       trace_line=self.trace_line)
+                                       trace_line=self.trace_line, method="GET")
         return await proxy.forward(route, upstream_target(match, request.query), request,
                                    self.request_id, trace_line=self.trace_line)
 

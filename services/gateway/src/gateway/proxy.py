@@ -201,16 +201,17 @@ class Proxy:
 
     async def forward(self, route: Route, target: str, request: Request, request_id: bytes, *,
                       rewrite: Rewrite | None = None, drop_headers: frozenset[bytes] = frozenset(),
-                      trace_line: bytes = b"") -> int:
+                      trace_line: bytes = b"", method: str = "") -> int:
         """Send the request to ``target`` (path and query) on an instance of ``route.service``
         and relay the answer to the client; return the status sent.
 
         ``rewrite``, when given, transforms a 200 body (read whole) before it is sent;
-        ``trace_line`` (the ``traceparent`` header line) goes upstream too.
+        ``trace_line`` (the ``traceparent`` header line) goes upstream too; ``method``, when
+        given, is sent instead of the request's (a rewrite of a HEAD needs the GET's body).
         Raises :class:`~chassis.problems.Problem` while nothing has been sent yet.
         """
         call = Call(self, route, target, request, request_id, rewrite=rewrite,
-                    drop_headers=drop_headers, trace_line=trace_line)
+                    drop_headers=drop_headers, trace_line=trace_line, method=method)
         return await self.run(call)
 
     async def run(self, call: Call, *, delay: float = 0.0, picked: bool = False) -> int:

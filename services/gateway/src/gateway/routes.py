@@ -313,16 +313,16 @@ class Router:
         return None
 
     def document(self, match: RouteMatch) -> RouteMatch:
-        """The match of a ``GET <prefix>/openapi.json``: the route's service's API document,
-        public whatever the route's own access (documentation is no secret: it says what each
-        operation needs), answered from the service's ``/openapi.json``, under the default rate
-        limit (reading a document spends nothing of a caller's log-in budget)."""
+        """The match of a ``GET`` or ``HEAD <prefix>/openapi.json``: the route's service's API
+        document, public whatever the route's own access (documentation is no secret: it says
+        what each operation needs), answered from the service's ``/openapi.json``, under the
+        default rate limit (reading a document spends nothing of a caller's log-in budget)."""
         route = match.route
         documents = self._documents.get(route.prefix)
         if documents is None:
             documents = self._documents[route.prefix] = route.model_copy(update={
                 "prefix": route.prefix.rstrip("/") + OPENAPI_PATH, "upstream_prefix": OPENAPI_PATH,
-                "public": False, "public_methods": frozenset({"GET"}), "roles": (),
+                "public": False, "public_methods": frozenset({"GET", "HEAD"}), "roles": (),
                 "admin": False, "rate_limit": "default"})
         return RouteMatch(documents, "", OPENAPI_PATH, document_of=route)
 

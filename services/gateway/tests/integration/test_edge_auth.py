@@ -173,7 +173,7 @@ async def test_every_api_document_is_public_whatever_its_route_needs(
         start_upstream: Any, start_edge: Any, client: Any) -> None:
     """A newcomer reads how to sign up before holding a token: the document asked through a
     route that needs a token, or the admin role from an allowed address, is served to anyone,
-    for GET only; the route's own paths still need what they need."""
+    for GET and HEAD only; the route's own paths still need what they need."""
     await start_upstream("catalog-1")
     edge = await start_edge(admin_allow="10.0.0.0/8")  # this client is outside it
     for prefix in ("/api/v1/private", "/api/v1/admin"):
@@ -183,6 +183,11 @@ async def test_every_api_document_is_public_whatever_its_route_needs(
         name = prefix.rsplit("/", 1)[1]
         assert doc["servers"] == [{"url": "/api/v1"}]
         assert set(doc["paths"]) == {f"/{name}/products", f"/{name}/products/{{product_id}}"}
+        async with client.head(f"{edge}{prefix}/openapi.json") as head:
+            # the same answer without its body: the rewritten document's length and type
+            assert head.status == 200 and await head.read() == b""
+            assert head.headers["Content-Length"] == resp.headers["Content-Length"]
+            assert head.content_type == "application/json"
     async with client.get(f"{edge}/api/v1/private/echo") as resp:
         await expect_problem(resp, 401, "gateway/unauthenticated")
     async with client.get(f"{edge}/api/v1/admin/echo") as resp:

@@ -139,6 +139,7 @@ def test_the_document_route_is_public_for_get_whatever_the_route_needs(router: R
         assert match.route.is_public("GET") == (prefix == "/api/v1/identity/login")
         documents = router.document(match)
         assert documents.route.is_public("GET") and not documents.route.admin
+        assert documents.route.is_public("HEAD")
         assert not documents.route.roles and not documents.route.is_public("POST")
         assert documents.route.service == match.route.service
         assert documents.route.rate_limit == "default"
