@@ -130,14 +130,19 @@ def up(home: HomeOption = None,
 
 
 def _welcome_demo_users(state: State, home: Home, users: DemoUsers) -> None:
-    """Sign the demo customer up on the first successful ``up`` and show both passwords then,
-    once; later runs only say where they are kept."""
+    """Make sure the demo customer can log in, and show both passwords on the first successful
+    ``up`` only; later runs say where they are kept. The sign-up is asked for at every ``up``
+    (identity answers 409 when the account exists): identity's database may be new while the
+    home's file is not — ``souk down --purge``, or ``up --postgres`` after SQLite — and the
+    admin is created by identity itself but the customer only here."""
     first_time = not users.customer_signed_up
     url = identity_client.identity_url(state)
-    if first_time and url is not None:
+    created = False
+    if url is not None:
         try:
-            identity_client.sign_up(url, users.customer)
-            users = mark_customer_signed_up(home, users)
+            created = identity_client.sign_up(url, users.customer)
+            if first_time:
+                users = mark_customer_signed_up(home, users)
         except ControlError as exc:
             err.print(f"[yellow]warning:[/] demo customer not signed up: {escape(str(exc))}")
     if first_time:
@@ -147,7 +152,8 @@ def _welcome_demo_users(state: State, home: Home, users: DemoUsers) -> None:
         for label, user in (("admin", users.admin), ("customer", users.customer)):
             out.print(f"  {label:<9} {user.email}  password {user.password}", markup=False)
     else:
-        out.print(f"[bold]demo users[/] {escape(str(home.demo_users_file))}")
+        again = " (the customer signed up again: identity's database was new)" if created else ""
+        out.print(f"[bold]demo users[/] {escape(str(home.demo_users_file))}{again}")
 
 
 @app.command()

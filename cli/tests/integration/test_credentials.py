@@ -100,6 +100,11 @@ def test_demo_users_are_signed_up_and_shown_once_then_only_their_file(
     assert users["customer"]["password"] not in second.stdout
     assert str(souk.home / "secrets" / "demo-users.json") in second.stdout
     assert demo_users(souk) == users
+    # the stand-in identity forgets its accounts when it stops, as a purged database does: the
+    # customer is signed up again (before, it could no longer log in), and the file is unchanged
+    assert "signed up again" in second.stdout
+    signed_up = (souk.home / "logs" / "identity-1.log").read_text()
+    assert signed_up.count('"email": "customer@souk.local"') == 2
 
 
 def test_keys_rotate_logs_in_as_the_demo_admin_and_prints_the_new_kid(

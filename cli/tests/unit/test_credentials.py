@@ -85,3 +85,26 @@ def test_an_unreadable_demo_users_file_is_none(tmp_path: Path) -> None:
     home.demo_users_file.write_text('{"admin": {"email": "x"}}')
 
     assert read_demo_users(home) is None
+
+
+@pytest.mark.parametrize(("created", "note"), [(False, False), (True, True)])
+def test_every_up_asks_identity_for_the_demo_customer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        created: bool, note: bool) -> None:
+    """Identity's database may be newer than the home's file (down --purge, up --postgres after
+    SQLite): the customer is signed up at every up, a 409 (there already) says nothing more."""
+    from souk import identity_client, main
+
+    home = Home(tmp_path)
+    users = mark_customer_signed_up(home, ensure_demo_users(home)[0])
+    asked: list[str] = []
+    monkeypatch.setattr(identity_client, "identity_url", lambda state: "http://identity")
+    monkeypatch.setattr(identity_client, "sign_up",
+                        lambda url, user: asked.append(user.email) or created)
+
+    main._welcome_demo_users({}, home, users)  # type: ignore[arg-type]
+
+    shown = capsys.readouterr().out
+    assert asked == [DEMO_CUSTOMER_EMAIL]
+    assert ("signed up again" in shown) is note
+    assert users.customer.password not in shown  # shown on the first up only
