@@ -34,8 +34,10 @@ STREAMS = frozenset({"GET /orders/{order_id}/events"})
 
 
 @pytest.fixture(scope="module")
-def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Checkout]:
-    with checkout_shop(tmp_path_factory, "souk-edge-conformance", TOPOLOGY) as plat:
+def shop(tmp_path_factory: pytest.TempPathFactory, engine: str) -> Iterator[Checkout]:
+    """On both engines: what a service answers invalid input can depend on its database (a NUL
+    in a text PostgreSQL refuses, SQLite stores)."""
+    with checkout_shop(tmp_path_factory, "souk-edge-conformance", TOPOLOGY, engine) as plat:
         yield plat
 
 

@@ -16,7 +16,6 @@ and hands them to handlers with ``app.provide(obj)``.
 from __future__ import annotations
 
 import asyncio
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
@@ -26,7 +25,7 @@ from typing import Any, Literal
 import msgspec
 from prometheus_client import CollectorRegistry
 
-from chassis.db import Database, migrate, open_database
+from chassis.db import Database, UnstorableText, migrate, open_database
 from chassis.db.migrate import package_migrations
 from chassis.discovery import Discovery, Registration
 from chassis.faults import FaultPoints
@@ -142,7 +141,8 @@ def create_service_app(
             log.info("service stopping")
 
     app = App(title=title or f"Souk {settings.service_name}", version=version, description=description,
-              problems={InvalidCursor: (400, "invalid-cursor"), **_storage_problems(),
+              problems={InvalidCursor: (400, "invalid-cursor"),
+                        UnstorableText: (400, "invalid-characters"),
                         **(problems or {})},
               lifespan=_lifespan, metrics=runtime.http_metrics, tracing=runtime.tracing,
               settings=settings, faults=runtime.active_faults,
@@ -155,16 +155,6 @@ def create_service_app(
         app.include(router)
     app.include(_operations_router(app, runtime, with_messaging))
     return app
-
-
-def _storage_problems() -> dict[type[Exception], tuple[int, str]]:
-    # PostgreSQL cannot store NUL in text; that is the caller's input, not our fault
-    if "asyncpg" not in sys.modules:
-        return {}
-    from asyncpg.exceptions import CharacterNotInRepertoireError, UntranslatableCharacterError
-
-    return {CharacterNotInRepertoireError: (400, "invalid-characters"),
-            UntranslatableCharacterError: (400, "invalid-characters")}
 
 
 def _build_messaging(runtime: Runtime) -> None:

@@ -13,7 +13,7 @@ import msgspec
 import pytest
 
 from chassis import ServiceSettings, create_service_app
-from chassis.db import Database, migrate, open_database
+from chassis.db import Database, UnstorableText, migrate, open_database
 from chassis.ids import new_id
 from chassis.testing import connected_database, temporary_database
 from chassis.testing.asgi import AsgiClient
@@ -191,6 +191,40 @@ async def test_text_postgresql_cannot_store_is_a_400_problem(tmp_path: Path) -> 
             reply = await client.request("GET", "/v1/items?name=a%00b")
         assert (reply.status, reply.headers["content-type"]) == (400, "application/problem+json")
         assert reply.body["type"].endswith("/invalid-characters")
+
+
+async def test_a_text_postgresql_cannot_store_is_unstorable_text_in_every_unit_of_work(
+        db: Database) -> None:
+    """PostgreSQL refuses a NUL in a text, in a read as in a write; SQLite stores it."""
+    if db.dialect != "postgresql":
+        item_id = await insert(db, "a\x00b", 1)
+        async with db.transaction(readonly=True) as tx:
+            assert await tx.fetch_value("SELECT name FROM items WHERE id = :id",
+                                        {"id": item_id}) == "a\x00b"
+        return
+    with pytest.raises(UnstorableText) as refused:
+        await insert(db, "a\x00b", 1)
+    assert type(refused.value.__cause__).__name__ == "CharacterNotInRepertoireError"
+    with pytest.raises(UnstorableText):
+        async with db.transaction(readonly=True) as tx:
+            await tx.fetch_value("SELECT count(*) FROM items WHERE name = :n", {"n": "a\x00b"})
+    assert await insert(db, "ab", 1)  # the pool's connection stays usable
+
+
+def test_the_400_for_unstorable_text_does_not_wait_for_asyncpg_to_be_imported() -> None:
+    """A service imports asyncpg only once it connects, after its app is built: the problem map
+    must not depend on it (it did, and a NUL reached PostgreSQL as a 500)."""
+    script = (
+        "import sys\n"
+        "from chassis import ServiceSettings, create_service_app\n"
+        "from chassis.db import UnstorableText\n"
+        "app = create_service_app(ServiceSettings(service_name='demo', port=1, "
+        "database_url='postgresql://nobody@127.0.0.1:1/none'), title='demo', use_broker=False)\n"
+        "assert 'asyncpg' not in sys.modules, 'asyncpg imported at build time'\n"
+        "assert app.problems[UnstorableText] == (400, 'invalid-characters'), app.problems\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_the_head_revision_is_read_from_the_files() -> None:

@@ -4,9 +4,9 @@
 not at all. SQL is plain text with ``:name`` parameters, portable between both engines.
 """
 
-from chassis.db.base import Database, Row, Transaction, one_of, open_database
+from chassis.db.base import Database, Row, Transaction, UnstorableText, one_of, open_database
 from chassis.db.migrate import migrate, service_migrations
 from chassis.db.uow import SqlUnitOfWork, UnitOfWork
 
-__all__ = ["Database", "Row", "SqlUnitOfWork", "Transaction", "UnitOfWork", "migrate",
-           "one_of", "open_database", "service_migrations"]
+__all__ = ["Database", "Row", "SqlUnitOfWork", "Transaction", "UnitOfWork", "UnstorableText",
+           "migrate", "one_of", "open_database", "service_migrations"]

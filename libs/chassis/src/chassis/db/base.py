@@ -9,12 +9,18 @@ from typing import Any, Protocol
 
 from chassis.tracing import NO_TRACING, SpanKind, Tracing
 
-__all__ = ["SLOW_SECONDS", "Database", "DbCounts", "Params", "Row", "Transaction", "one_of",
-           "open_database", "trace_if_slow"]
+__all__ = ["SLOW_SECONDS", "Database", "DbCounts", "Params", "Row", "Transaction",
+           "UnstorableText", "one_of", "open_database", "trace_if_slow"]
 
 Row = dict[str, Any]
 SLOW_SECONDS = 0.05
 Params = Mapping[str, Any]
+
+
+class UnstorableText(ValueError):
+    """A text the database cannot store or compare: on PostgreSQL a NUL character (SQLite stores
+    it). It comes from the caller's input, so the web layer answers it 400 (``invalid-characters``)
+    rather than 500, and a message carrying one fails as a poison message would."""
 
 
 class DbCounts:

@@ -11,12 +11,15 @@ from typing import Any
 
 import asyncpg
 
-from chassis.db.base import DbCounts, Params, Row, trace_if_slow
+from chassis.db.base import DbCounts, Params, Row, UnstorableText, trace_if_slow
 from chassis.tracing import NO_TRACING, Tracing
 
 __all__ = ["PostgresDatabase", "asyncpg_dsn", "to_positional"]
 
 _PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
+# a NUL in a text parameter (22021), or a character the database's encoding lacks (22P05)
+_UNSTORABLE = (asyncpg.exceptions.CharacterNotInRepertoireError,
+               asyncpg.exceptions.UntranslatableCharacterError)
 
 
 @lru_cache(maxsize=1024)
@@ -138,6 +141,9 @@ class PostgresDatabase:
                     yield _PgTx(conn, self.counts)
         except BaseException as exc:
             trace_if_slow(self._tracing, "postgresql", start, readonly, type(exc).__name__)
+            if isinstance(exc, _UNSTORABLE):
+                raise UnstorableText(f"a text holds a character PostgreSQL cannot store: {exc}"
+                                     ) from exc
             raise
         trace_if_slow(self._tracing, "postgresql", start, readonly)
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from chassis.ids import new_id
-from identity.domain.accounts import User, normalize_email
+from identity.domain.accounts import User, validate_email
 from identity.domain.audit import AuditEvent, AuditKind
-from identity.domain.errors import InvalidCredentials, InvalidRefreshToken
+from identity.domain.errors import InvalidCredentials, InvalidEmail, InvalidRefreshToken
 from identity.domain.refresh import RefreshToken, RefreshVerdict, judge_refresh_token
 from identity.domain.tokens import access_claims
 from identity.service import signing
@@ -36,8 +36,13 @@ def hash_refresh_token(token: str) -> str:
 async def log_in(ctx: IdentityContext, *, email: str, password: str, client: str) -> TokenPair:
     """Tokens for the right email and password. Unknown email and wrong password fail alike:
     same error, and the same argon2 work (against a dummy hash), so neither the answer nor its
-    timing tells whether the account exists."""
-    email = normalize_email(email)
+    timing tells whether the account exists. An address sign-up would refuse has no account
+    (every account was made through ``validate_email``): refused at once, never looked up
+    (PostgreSQL cannot even compare a NUL) nor counted against an account."""
+    try:
+        email = validate_email(email)
+    except InvalidEmail:
+        raise InvalidCredentials() from None
     async with ctx.uow(readonly=True) as repo:
         await check_login_allowed(repo, ctx, email=email, client=client, now=ctx.clock())
         user = await repo.user_by_email(email)

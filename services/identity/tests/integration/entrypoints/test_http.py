@@ -280,3 +280,18 @@ async def test_the_bootstrap_admin_exists_once_across_restarts(start_identity: S
     assert me["roles"] == ["admin"]
     audit = (await first.send("GET", "/v1/audit?limit=500", token=admin)).body["items"]
     assert [item["event"] for item in audit].count("role_granted") == 1
+
+
+@pytest.mark.parametrize("email", ["ada\x00@example.com", "ada@exam\x1fple.com", "\x7f"])
+async def test_a_log_in_with_an_address_sign_up_refuses_fails_like_any_unknown_account(
+        identity: RunningIdentity, email: str) -> None:
+    """No account holds one. PostgreSQL cannot even compare a NUL (it was a 500 there); SQLite
+    looked it up and stored it with the failed log-in. Now: 401 at once, on both engines."""
+    await identity.sign_up(EMAIL, PASSWORD)
+    refused = await identity.log_in(email, PASSWORD)
+    assert (refused.status, refused.headers["Content-Type"]) == (401, PROBLEM), refused.body
+    assert refused.body["type"].endswith("/invalid-credentials")
+    async with connected_database(identity.database_url) as db, \
+            db.transaction(readonly=True) as tx:
+        assert await tx.fetch_value("SELECT count(*) FROM login_failures") == 0
+    assert (await identity.log_in(EMAIL, PASSWORD)).status == 200
