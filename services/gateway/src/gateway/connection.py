@@ -177,8 +177,12 @@ class Connection(asyncio.Protocol):
                                    f"{self.limits.max_header_bytes} bytes of them"))
         name = name.lower()
         headers.append((name, value))
-        if name in NOTABLE and name not in self._notable:
-            self._notable[name] = value
+        if name in NOTABLE:
+            if name not in self._notable:
+                self._notable[name] = value
+            elif name == b"host":  # RFC 9112 3.2: which authority was meant is unknowable
+                raise _Refused(Problem(400, "gateway/bad-request",
+                                       "the request has more than one Host header"))
 
     def on_headers_complete(self) -> None:
         parser = self.parser
@@ -188,12 +192,15 @@ class Connection(asyncio.Protocol):
             raise _Refused(Problem(400, "gateway/bad-request", "the target must be a path"))
         raw = raw_path.decode("latin-1")
         notable = self._notable
+        version = parser.get_http_version()
+        if b"host" not in notable and version == "1.1":  # RFC 9112 3.2
+            raise _Refused(Problem(400, "gateway/bad-request",
+                                   "an HTTP/1.1 request needs a Host header"))
         # positional: the keyword form cost more than some of the gateway's steps
         request = self._request = Request(
             parser.get_method().decode("ascii"), raw, query, self._headers, self.client,
-            parser.get_http_version(), parser.should_keep_alive(), b"", self, raw, "http",
-            notable)
-        if not notable:
+            version, parser.should_keep_alive(), b"", self, raw, "http", notable)
+        if len(notable) == 1 and b"host" in notable:  # nothing more to look at: the usual case
             return
         upgrade = notable.get(b"upgrade")
         if (upgrade is not None and upgrade.lower() == b"websocket"

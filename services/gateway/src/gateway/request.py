@@ -25,8 +25,8 @@ __all__ = ["CLIENT_GONE", "NOTABLE", "ClientGone", "Headers", "Request", "status
 Headers = list[tuple[bytes, bytes]]
 
 # headers the gateway itself reads: the server notes their first values as it parses
-NOTABLE = frozenset({b"authorization", b"content-length", b"expect", b"origin", b"upgrade",
-                     b"x-request-id"})
+NOTABLE = frozenset({b"authorization", b"content-length", b"expect", b"host", b"origin",
+                     b"upgrade", b"x-request-id"})
 
 _JSON = b"application/json"
 _PROBLEM = PROBLEM_JSON.encode()

@@ -178,6 +178,8 @@ async def test_a_body_of_exactly_the_limit_passes(harness: Harness) -> None:
     b"GET /x HTTP/1.1\r\nbad header\r\n\r\n",
     b"NOT HTTP AT ALL\r\n\r\n",
     b"GET http://evil.example/x HTTP/1.1\r\nhost: a\r\n\r\n",
+    b"GET /x HTTP/1.1\r\n\r\n",  # RFC 9112 3.2: an HTTP/1.1 request names its host
+    b"GET /x HTTP/1.1\r\nhost: a\r\nHost: b\r\n\r\n",  # and names one
 ])
 async def test_a_malformed_request_is_a_400_problem(harness: Harness, raw: bytes) -> None:
     conn, transport = harness.connect()
