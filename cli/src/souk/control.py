@@ -24,7 +24,7 @@ from souk.state import (
     still_runs,
     write_json_atomic,
 )
-from souk.topology import NATS, REGISTRY
+from souk.topology import MAX_INSTANCES, NATS, REGISTRY
 
 __all__ = ["ControlError", "StopReport", "check_services", "parse_scale", "port_in_use", "request_hold",
            "request_scale", "running_pid", "start_supervisor", "stop_platform", "tell_supervisor",
@@ -178,6 +178,9 @@ def parse_scale(args: list[str]) -> dict[str, int]:
             raise ControlError(f"{arg!r}: {number!r} is not a whole number") from None
         if count < 0:
             raise ControlError(f"{arg!r}: an instance count cannot be negative")
+        if count > MAX_INSTANCES:
+            raise ControlError(f"{arg!r}: at most {MAX_INSTANCES} instances of a service run on "
+                               "one machine (each is a process of its own)")
         if service == NATS:
             raise ControlError("nats cannot be scaled while it runs: its nodes are [platform] "
                                "nats_nodes of the topology (1, 3 or 5)")

@@ -25,9 +25,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-__all__ = ["FAULT_PROXY", "GATEWAY", "IDENTITY", "NATS", "REGISTRY", "RESERVED_PORT", "TELEMETRY", "Platform",
-           "ServiceConfig", "Topology", "TopologyError", "find_topology", "load_topology",
-           "parse_topology"]
+__all__ = ["FAULT_PROXY", "GATEWAY", "IDENTITY", "MAX_INSTANCES", "NATS", "REGISTRY",
+           "RESERVED_PORT", "TELEMETRY", "Platform", "ServiceConfig", "Topology", "TopologyError",
+           "find_topology", "load_topology", "parse_topology"]
 
 # A developer's own NATS usually listens on 4222; the platform never takes it.
 RESERVED_PORT = 4222
@@ -38,6 +38,9 @@ TELEMETRY = "telemetry"
 WEB = "web"  # the front end (its console lists the chaos experiments)
 NATS = "nats"
 FAULT_PROXY = "faultproxy"  # souk.fault_proxy, started when [platform] fault_proxies asks
+# instances of one service on one machine at the most: each is a process (~100 MB), and a
+# `souk scale catalog=100` meant as 10 should not start a hundred
+MAX_INSTANCES = 64
 _NAME = r"^[a-z][a-z0-9_]*$"
 _MODULE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
 _ENV_KEY = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -58,7 +61,8 @@ class ServiceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    instances: int = Field(default=1, ge=0, description="how many processes to run")
+    instances: int = Field(default=1, ge=0, le=MAX_INSTANCES,
+                           description="how many processes to run")
     database: bool = Field(default=False, description="give each instance a SQLite database URL")
     module: str | None = Field(default=None, pattern=_MODULE,
                                description="python module run with -m; the service name if unset")

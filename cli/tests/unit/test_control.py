@@ -9,8 +9,8 @@ pytestmark = pytest.mark.unit
 
 
 def test_parses_several_scale_requests() -> None:
-    assert parse_scale(["catalog=3", "cart=0", "registry=1"]) == {
-        "catalog": 3, "cart": 0, "registry": 1}
+    assert parse_scale(["catalog=3", "cart=0", "registry=1", "orders=64"]) == {
+        "catalog": 3, "cart": 0, "registry": 1, "orders": 64}
 
 
 @pytest.mark.parametrize(("arg", "message"), [
@@ -18,6 +18,8 @@ def test_parses_several_scale_requests() -> None:
     ("=3", "is not SERVICE=N"),
     ("catalog=three", "'three' is not a whole number"),
     ("catalog=-1", "cannot be negative"),
+    ("catalog=65", "at most 64 instances of a service"),
+    ("catalog=100000000", "at most 64 instances"),
     ("registry=2", "registry runs as a single instance"),
     ("nats=1", "nats cannot be scaled while it runs: its nodes are .platform. nats_nodes"),
     ("nats=3", "nats cannot be scaled"),

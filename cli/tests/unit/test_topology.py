@@ -109,6 +109,12 @@ def test_refuses_a_negative_instance_count() -> None:
     assert "services.catalog.instances: Input should be greater than or equal to 0" in message
 
 
+def test_refuses_more_instances_than_one_machine_should_run() -> None:
+    message = errors_of("[services.catalog]\ninstances = 65\n")
+
+    assert "services.catalog.instances: Input should be less than or equal to 64" in message
+
+
 def test_refuses_a_service_that_is_not_a_table() -> None:
     assert "services.catalog: must be a table" in errors_of("[services]\ncatalog = 3\n")
 
