@@ -74,7 +74,8 @@ def up(home: HomeOption = None,
            show_default=False)] = None,
        gateway_port: Annotated[int | None, typer.Option(
            help="public port of the gateway (0 = a free one)", show_default=False)] = None,
-       timeout: Annotated[float, typer.Option(help="seconds to wait for all to be ready")] = 60,
+       timeout: Annotated[float, typer.Option(
+           min=0, help="seconds to wait for all to be ready")] = 60,
        postgres: Annotated[str | None, typer.Option(
            envvar=POSTGRES_ENV, metavar="URL",
            help="a PostgreSQL server (postgresql://user[:password]@host[:port]/postgres): every "
@@ -159,7 +160,7 @@ def _welcome_demo_users(state: State, home: Home, users: DemoUsers) -> None:
 @app.command()
 def down(home: HomeOption = None,
          timeout: Annotated[float, typer.Option(
-             help="seconds each process gets to exit after SIGTERM")] = 10,
+             min=0, help="seconds each process gets to exit after SIGTERM")] = 10,
          purge: Annotated[bool, typer.Option(
              "--purge", help="then drop this home's PostgreSQL databases (souk up --postgres); "
                              "SQLite files and the broker's store stay in the home folder")] = False,
@@ -234,7 +235,8 @@ def logs(service: Annotated[str | None, typer.Argument(
              show_default=False)] = None,
          home: HomeOption = None,
          follow_: Annotated[bool, typer.Option("--follow", "-f", help="keep printing")] = False,
-         lines: Annotated[int, typer.Option("--lines", "-n", help="how many to show")] = 200,
+         lines: Annotated[int, typer.Option(
+             "--lines", "-n", min=0, help="how many to show (0 with -f: only new ones)")] = 200,
          trace: Annotated[str | None, typer.Option(
              "--trace", metavar="TRACE_ID",
              help="only the lines logged inside this trace (every file searched whole)",
@@ -272,7 +274,8 @@ def logs(service: Annotated[str | None, typer.Argument(
 def scale(counts: Annotated[list[str], typer.Argument(
               help="SERVICE=N, one or more", metavar="SERVICE=N...", show_default=False)],
           home: HomeOption = None,
-          timeout: Annotated[float, typer.Option(help="seconds to wait for the change")] = 60,
+          timeout: Annotated[float, typer.Option(
+              min=0, help="seconds to wait for the change")] = 60,
           ) -> None:
     """Change how many instances of running services run, leaving the others untouched."""
     where = Home.resolve(home)

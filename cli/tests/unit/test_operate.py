@@ -56,6 +56,19 @@ def test_verify_refuses_a_negative_wait(tmp_path: Path) -> None:
     assert "--wait" in output
 
 
+@pytest.mark.parametrize(("command", "bad"), [
+    (["up", "--timeout", "-1"], "--timeout"), (["down", "--timeout", "-1"], "--timeout"),
+    (["scale", "--timeout", "-1", "catalog=2"], "--timeout"), (["logs", "--lines", "-3"], "--lines"),
+])
+def test_a_negative_wait_or_count_is_refused_before_anything_is_done(
+        tmp_path: Path, command: list[str], bad: str) -> None:
+    code, output = run(*command, "--home", str(tmp_path))
+
+    assert code == 2
+    assert f"Invalid value for '{bad}'" in output and "greater than or equal to" in output
+    assert not (tmp_path / "run").exists()  # nothing started, nothing written
+
+
 def test_dlq_replay_takes_only_whole_sequence_numbers(tmp_path: Path) -> None:
     code, _ = run("dlq", "replay", "seven", "--home", str(tmp_path))
 
