@@ -166,6 +166,24 @@ async def test_a_value_the_service_refuses_is_logged_and_the_running_value_stays
     config(shop, "unset", "payments.latency_ms", "--by", "carol")
 
 
+def test_a_key_no_service_has_is_refused_and_a_negative_value_is_a_value(shop: Checkout) -> None:
+    """`get` and `history` of a key never set said "the static value applies" even when there
+    was no such setting; a value such as -5 was taken for an unknown option."""
+    def said(proc: Any) -> str:  # the message, however the terminal width folded it
+        return " ".join(proc.stderr.split())
+
+    for args in (("get", "orders.nosuch"), ("history", "orders.nosuch"), ("get", "ghost.x")):
+        refused = config(shop, *args, check=False)
+        assert refused.returncode == 2, refused.stdout
+        assert "no live setting" in said(refused), refused.stderr
+    assert "max_concurrency" in said(config(shop, "get", "orders.nosuch", check=False))
+    negative = config(shop, "set", "orders.max_concurrency", "-5", check=False)
+    assert negative.returncode == 2
+    assert "-5 is less than the minimum of 0" in said(negative), negative.stderr
+    never = config(shop, "get", "orders.max_concurrency")
+    assert never["set"] is False and never["running"]  # a real key: the static value applies
+
+
 async def test_a_route_fault_switched_on_and_off_with_souk_config(shop: Checkout) -> None:
     """Fault flags are live settings: an error fault on catalog's product list reaches the
     shopper as a 5xx problem, a latency fault slows it, and unsetting it heals it, with no

@@ -91,7 +91,8 @@ def _print_change(revision: Revision, json: bool) -> None:
         out.print(_change_line(revision))
 
 
-@config_app.command("set")
+# a value that starts with '-' (-5, -0.5) is the value, not an unknown option
+@config_app.command("set", context_settings={"ignore_unknown_options": True})
 def config_set(key: KeyArgument,
                value: Annotated[str, typer.Argument(help="JSON, or plain text")],
                by: ByOption = None, home: HomeOption = None, json: JsonOption = False) -> None:
@@ -130,10 +131,18 @@ def config_history(key: KeyArgument, home: HomeOption = None, json: JsonOption =
     from chassis.live import parse_key, store_key
 
     try:
-        stored = store_key(*parse_key(key))
+        scope, name = parse_key(key)
     except ValueError as exc:
         raise fail(str(exc), REFUSED) from None
-    revisions = _run(home, lambda store: store.history(stored))
+    stored = store_key(scope, name)
+
+    async def work(store: Store) -> list[Revision]:
+        revisions = await store.history(stored)
+        if not revisions:  # a key no service has, rather than one never set
+            await store.known(scope, name)
+        return revisions
+
+    revisions = _run(home, work)
     if json:
         _json([_revision_json(r) for r in revisions])
         return
@@ -168,6 +177,8 @@ def config_get(key: KeyArgument, home: HomeOption = None, json: JsonOption = Fal
 
     async def work(store: Store) -> dict[str, Any]:
         latest = await store.latest(stored)
+        if latest is None:  # a key no service has, rather than one never set
+            await store.known(scope, name)
         docs = await store.docs()
         running = {instance: state.get("running", {}).get(name)
                    for service, doc in docs.items() if scope in (PLATFORM, service)

@@ -77,3 +77,15 @@ async def test_a_bad_key_or_value_is_refused_with_the_reason(key: str, raw: str,
     with pytest.raises(Refused, match=None) as refused:
         await STORE.check(key, parse_value(raw), raw)
     assert reason in str(refused.value)
+
+
+async def test_a_key_is_known_when_a_running_service_has_the_setting() -> None:
+    """What `souk config get` and `history` ask of a key never set: is it one at all?"""
+    await STORE.known("demo", "decline_rate")
+    await STORE.known("platform", "log_level")
+    for scope, name, reason in (("demo", "nope", "demo has no live setting 'nope'"),
+                                ("ghost", "x", "no live settings known for service 'ghost'"),
+                                ("platform", "rate_limit", "not a platform-wide live setting")):
+        with pytest.raises(Refused) as refused:
+            await STORE.known(scope, name)
+        assert reason in str(refused.value)

@@ -68,23 +68,7 @@ class Store:
             scope, name = parse_key(key)
         except ValueError as exc:
             raise Refused(str(exc)) from None
-        docs = await self.docs()
-        if scope == PLATFORM:
-            targets = [doc for doc in docs.values() if name in doc.platform_fields]
-            if not targets:
-                owners = sorted(s for s, doc in docs.items() if name in doc.properties)
-                hint = (f"; it is a setting of {', '.join(owners)}: use {owners[0]}.{name}"
-                        if owners else "")
-                raise Refused(f"{name!r} is not a platform-wide live setting{hint}")
-        else:
-            if scope not in docs:
-                known = ", ".join(sorted(docs)) or "none yet"
-                raise Refused(f"no live settings known for service {scope!r} (services that "
-                              f"published theirs: {known}); is it running?")
-            if name not in docs[scope].properties:
-                raise Refused(f"{scope} has no live setting {name!r}; its live settings: "
-                              f"{', '.join(sorted(docs[scope].properties))}")
-            targets = [docs[scope]]
+        targets = _targets(await self.docs(), scope, name)
         first: list[str] = []
         for candidate in _candidates(value, raw):
             problems = [f"{doc.service}: {message}" if scope == PLATFORM else message
@@ -96,6 +80,11 @@ class Store:
         reason = "; ".join(first)
         raise Refused(f"{key} = {raw if raw is not None else value!r} refused: {reason}"
                       + (f" ({description})" if description else ""))
+
+    async def known(self, scope: str, name: str) -> None:
+        """Nothing when a running service has the live setting ``scope.name``, else
+        :class:`Refused` saying which there are."""
+        _targets(await self.docs(), scope, name)
 
     async def set(self, key: str, value: Any, *, by: str, raw: str | None = None,
                   action: str = "set", rollback_to: int = 0, unset: bool = False) -> Revision:
@@ -152,6 +141,26 @@ class Store:
             raise Refused(f"no live settings known for service {service!r} (known: "
                           f"{', '.join(sorted(docs)) or 'none yet'}); is it running?")
         return settings_rows(docs, service)
+
+
+def _targets(docs: dict[str, ServiceDoc], scope: str, name: str) -> list[ServiceDoc]:
+    """The services whose live setting ``name`` a key of ``scope`` sets, or :class:`Refused`."""
+    if scope == PLATFORM:
+        targets = [doc for doc in docs.values() if name in doc.platform_fields]
+        if not targets:
+            owners = sorted(s for s, doc in docs.items() if name in doc.properties)
+            hint = (f"; it is a setting of {', '.join(owners)}: use {owners[0]}.{name}"
+                    if owners else "")
+            raise Refused(f"{name!r} is not a platform-wide live setting{hint}")
+        return targets
+    if scope not in docs:
+        known = ", ".join(sorted(docs)) or "none yet"
+        raise Refused(f"no live settings known for service {scope!r} (services that "
+                      f"published theirs: {known}); is it running?")
+    if name not in docs[scope].properties:
+        raise Refused(f"{scope} has no live setting {name!r}; its live settings: "
+                      f"{', '.join(sorted(docs[scope].properties))}")
+    return [docs[scope]]
 
 
 def _candidates(value: Any, raw: str | None) -> list[Any]:
