@@ -345,6 +345,39 @@ async def test_background_work_stops_before_the_database_closes(tmp_path: FilePa
     assert seen == ["stopped, the database still open"]
 
 
+async def test_a_start_that_fails_reports_its_reason_once_and_cleans_up(
+        tmp_path: FilePath) -> None:
+    """The lifespan's own error is the start-up failure: no second error from exiting a context
+    that was never entered (it buried the reason under "generator didn't stop after athrow()"),
+    and what the chassis had opened before it (the database) is closed."""
+    opened: list[Runtime] = []
+
+    @asynccontextmanager
+    async def lifespan(app: App, runtime: Runtime) -> AsyncIterator[None]:
+        opened.append(runtime)
+        raise RuntimeError("demo needs an upstream it was not given")
+        yield
+
+    settings = ServiceSettings(service_name="demo", port=1,
+                               database_url=f"sqlite:///{tmp_path / 'demo.db'}")
+    app = create_service_app(settings, title="demo", use_broker=False, lifespan=lifespan)
+    sent: list[dict[str, object]] = []
+    inbox = [{"type": "lifespan.startup"}]
+
+    async def receive() -> dict[str, object]:
+        return inbox.pop(0)
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    await app({"type": "lifespan"}, receive, send)  # raised before: the second error
+
+    assert sent == [{"type": "lifespan.startup.failed",
+                     "message": "demo needs an upstream it was not given"}]
+    with pytest.raises(RuntimeError, match="not connected"):
+        await opened[0].require_db().ping()
+
+
 async def test_an_answer_whose_trace_is_kept_says_so_for_the_edge() -> None:
     from chassis.trace_keep import TailKeep
     from chassis.tracing import Tracing, current_span

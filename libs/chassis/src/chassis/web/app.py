@@ -175,8 +175,12 @@ class App:
             if message["type"] == "lifespan.startup":
                 try:
                     if self.lifespan is not None:
-                        context = self.lifespan(self)
-                        await context.__aenter__()
+                        entering = self.lifespan(self)
+                        await entering.__aenter__()
+                        # exited only once entered: a context whose entry failed has cleaned
+                        # up already, and exiting it again raised a second error ("generator
+                        # didn't stop after athrow()") that buried the first in the log
+                        context = entering
                     self._check_ready_to_serve()
                 except Exception as exc:
                     log.exception("start-up failed")
