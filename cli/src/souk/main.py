@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import sys
 import time
@@ -28,7 +29,7 @@ from souk.credentials import (
     read_demo_users,
 )
 from souk.home import Home
-from souk.logs import follow, format_line, only_trace, recent, tail_lines, traced
+from souk.logs import follow, format_line, only_trace, parse_line, recent, tail_lines, traced
 from souk.postgres import (
     POSTGRES_ENV,
     PostgresError,
@@ -47,6 +48,7 @@ app = command_group("Run the Souk platform on this machine.", add_completion=Fal
 keys_app = command_group("Identity's token-signing keys.")
 app.add_typer(keys_app, name="keys")
 TAIL_ON_FAILURE = 20
+_TRACEBACKS = frozenset({"exception", "traceback"})  # the fields souk logs prints on their own lines
 
 
 def _show_status(state: State, home: Home) -> list[dict[str, object]]:
@@ -60,11 +62,21 @@ def _show_status(state: State, home: Home) -> list[dict[str, object]]:
 
 
 def _explain(error: ControlError) -> None:
+    """What failed, then the last lines of its log as ``souk logs`` shows them: one line each,
+    and the traceback of the last that has one (a process restarted in a loop logs the same
+    one each time; a wall of JSON hid the one line that says why)."""
     err.print(f"[bold red]start-up failed:[/] {escape(str(error))}")
     if error.log and Path(error.log).is_file():
-        err.print(f"[dim]last lines of {escape(error.log)}:[/]")
-        for line in tail_lines(Path(error.log), TAIL_ON_FAILURE):
-            err.print(f"  {line}", markup=False)
+        path = Path(error.log)
+        err.print(f"[dim]last lines of {escape(error.log)} (souk logs {escape(path.stem)} for "
+                  "more):[/]")
+        lines = [parse_line(path.stem, raw) for raw in tail_lines(path, TAIL_ON_FAILURE)]
+        failed = [n for n, line in enumerate(lines) if _TRACEBACKS & line.fields.keys()]
+        for n, line in enumerate(lines):
+            if failed and n != failed[-1]:
+                line = dataclasses.replace(line, fields={
+                    key: value for key, value in line.fields.items() if key not in _TRACEBACKS})
+            err.print(format_line(line, len(path.stem)), soft_wrap=True)
 
 
 @app.command()
