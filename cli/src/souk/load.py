@@ -1,7 +1,9 @@
 """The checkout workload of ``souk load`` (and of the benchmarks, which import ``run_load``).
 
-``concurrency`` users are signed up and logged in straight at identity (the gateway limits log-ins
-to a few a minute); then one worker per user runs checkouts through the gateway until
+``concurrency`` users (no more than ``checkouts``: a user beyond them would never check out, and
+each sign-up costs identity a password hash) are signed up and logged in straight at identity
+(the gateway limits log-ins to a few a minute); then one worker per user runs checkouts through
+the gateway until
 ``checkouts`` have been started: fill the cart with ``lines`` SKUs in one ``PUT /api/v1/cart``
 (which replaces whatever it held; none of the previous order's SKUs, whose lines the cart clears
 when that order's confirmation arrives), ``POST /api/v1/orders`` with an ``Idempotency-Key`` and
@@ -289,7 +291,7 @@ async def run_load(gateway_url: str, identity_url: str, checkouts: int, concurre
         try:
             limit = asyncio.Semaphore(SIGN_UP_CONCURRENCY)
             tokens = await asyncio.gather(*(_create_user(session, identity_url, limit)
-                                            for _ in range(concurrency)))
+                                            for _ in range(min(concurrency, checkouts))))
             skus = await _skus(session, gateway_url)
         except (_Failed, aiohttp.ClientError, TimeoutError) as exc:
             raise LoadError(str(exc) or type(exc).__name__) from None

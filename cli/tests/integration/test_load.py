@@ -124,6 +124,17 @@ async def test_runs_exactly_the_asked_checkouts_and_counts_outcomes(
     assert result.per_second > 0
 
 
+async def test_no_more_users_sign_up_than_there_are_checkouts(shop: tuple[Shop, str]) -> None:
+    """A user beyond the checkouts never checks out, and each costs identity a password hash:
+    `souk load --checkouts 3 --concurrency 500` signed up 500."""
+    fake, url = shop
+
+    result = await run_load(url, url, checkouts=3, concurrency=50, decline_rate=0.0)
+
+    assert len(fake.users) == 3
+    assert result.checkouts == 3 and result.failed == 0
+
+
 async def test_once_enough_no_checkout_is_started_and_those_under_way_finish(
         shop: tuple[Shop, str]) -> None:
     fake, url = shop
