@@ -105,6 +105,38 @@ async def test_a_minute_without_nats_keeps_reads_cart_and_orders_working_and_eve
     shop.verify(wait=120)
 
 
+async def test_one_service_away_opens_no_breaker_of_the_services_that_depend_on_it(
+        shop: Checkout) -> None:
+    """Cart away: checkouts are refused (503, orders says the cart is unavailable), and orders'
+    other routes stay served. Its 503s carry Proxy-Status, so the gateway's breaker for orders
+    stays closed; before, it opened after ten and reading one's orders failed too."""
+    async with aiohttp.ClientSession() as s:
+        shopper = await shop.shopper(s)
+        cart = shop.pid_of("cart-1")
+        shop.souk("hold", "cart-1")
+        try:
+            os.kill(cart, signal.SIGKILL)
+
+            async def cart_gone() -> bool:
+                return not pid_alive(cart)
+
+            await wait_until("cart-1 dead", cart_gone, 10)
+            for n in range(12):
+                status, body = await shop.checkout(s, shopper, f"away-{time.time_ns()}-{n}")
+                assert (status, body["type"].rsplit("/", 2)[-2:]) == (
+                    503, ["orders", "cart-unavailable"]), body
+            status, listing = await shop.call(s, "GET", "/api/v1/orders", shopper.token)
+            assert status == 200 and listing["items"] == [], listing
+        finally:
+            shop.souk("release", "cart-1")
+        shop.platform.wait_ready("cart-1", other_than_pid=cart, timeout=60)
+
+        async def cart_routed() -> bool:
+            return (await shop.call(s, "GET", "/api/v1/cart", shopper.token))[0] == 200
+
+        await wait_until("the restarted cart routed through the gateway", cart_routed, 30)
+
+
 def _post_orders_served(orders_url: str) -> bool:
     import urllib.request
 

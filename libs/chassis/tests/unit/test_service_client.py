@@ -253,6 +253,26 @@ async def test_the_breaker_opens_after_failures_and_fails_fast_until_a_probe_suc
     assert b'souk_client_calls_total{outcome="circuit_open",service="cart",upstream="catalog"} 1.0' in text
 
 
+async def test_an_answer_for_a_failed_service_further_on_opens_no_breaker_and_is_not_retried(
+        ) -> None:
+    """A 503 with Proxy-Status: the upstream is healthy, a service behind it is not. Counting it
+    opened the upstream's breaker, and its calls that need nothing of the failed one failed."""
+    clock = Clock()
+    further_on = RawResponse(503, {"proxy-status": 'cart; error=destination_unavailable; '
+                                                   'next-hop="catalog"'},
+                             orjson.dumps({"type": "x", "status": 503}))
+    transport = FakeTransport({"http://a": [further_on] * 6 + [ok()]})
+    c = client(transport, clock=clock,
+               breaker=lambda: CircuitBreaker(window=4, min_calls=4, open_seconds=2.0, probes=1,
+                                              clock=clock))
+    for _ in range(6):
+        with pytest.raises(UpstreamError) as caught:
+            await c.get("catalog", "/x")  # idempotent: a plain 503 would be retried
+        assert caught.value.status == 503
+    assert len(transport.sent) == 6  # one attempt each, no retry
+    assert (await c.get("catalog", "/x")).status == 200  # the breaker stayed closed
+
+
 async def test_the_bulkhead_fails_fast_past_the_in_flight_limit() -> None:
     gate = asyncio.Event()
     transport = FakeTransport({"http://a": [ok()]}, gate=gate)

@@ -452,3 +452,43 @@ async def test_a_front_ends_error_page_answers_browsers_and_problem_json_the_res
         document = (await c.request("GET", "/openapi.json")).body
     answers = document["paths"]["/v1/items/{n}"]["get"]["responses"]["400"]["content"]
     assert set(answers) == {"application/problem+json", "text/html"}
+
+
+class SuppliesAway(Exception):
+    """A domain error a service maps to 503 when another service does not answer."""
+
+
+async def test_a_5xx_for_a_failed_service_further_on_says_so_in_proxy_status() -> None:
+    """So that the caller's breaker does not open on this healthy service (chassis.http.errors):
+    only an answer caused by a failed call to another service carries it."""
+    from chassis.http import UpstreamError, UpstreamTimeout
+
+    r = Router()
+
+    @r.get("/v1/supplies/{n}", raises=(SuppliesAway, OutOfBeans))
+    async def supplies(n: Annotated[int, Path(ge=0)]) -> Item:
+        try:
+            if n == 0:
+                raise UpstreamTimeout("beans", "no answer within 1s")
+            if n == 1:
+                raise UpstreamError("beans", 500, {})
+            raise OSError("the disk is full")  # this service's own failure
+        except (UpstreamError, UpstreamTimeout) as exc:
+            raise SuppliesAway(str(exc)) from exc
+        except OSError as exc:
+            if n == 3:
+                raise OutOfBeans("mapped to a 4xx") from exc
+            raise SuppliesAway(str(exc)) from exc
+
+    app = create_service_app(ServiceSettings(service_name="grocer", port=1), title="demo",
+                             problems={SuppliesAway: (503, "demo/supplies-away"),
+                                       OutOfBeans: (409, "demo/out-of-beans")},
+                             use_broker=False, routers=[r])
+    async with AsgiClient(app) as c:
+        timed_out, failed, own, refused = [await c.request("GET", f"/v1/supplies/{n}")
+                                           for n in range(4)]
+    assert timed_out.status == 503 and timed_out.headers["proxy-status"] == (
+        'grocer; error=http_response_timeout; next-hop="beans"')
+    assert failed.headers["proxy-status"] == 'grocer; error=destination_unavailable; next-hop="beans"'
+    assert own.status == 503 and "proxy-status" not in own.headers
+    assert refused.status == 409 and "proxy-status" not in refused.headers

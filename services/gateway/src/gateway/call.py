@@ -148,6 +148,15 @@ class Call:
                 if self.traced and TRACE_KEPT in response.headers:
                     self.request.trace_kept = True
                 return response
+            if response.header(b"proxy-status") is not None:
+                # the service is healthy: a service behind it failed (RFC 9209; the chassis
+                # says so). No failure for its breaker or ejection, no retry (another instance
+                # would meet the same failure), no shedding: its other routes stay served
+                self.breaker.record(self.ticket, failed=False, seconds=elapsed)
+                proxy.metrics.attempts.inc(service, "response")
+                if self.traced and TRACE_KEPT in response.headers:
+                    self.request.trace_kept = True
+                return response
             # a 503 with Retry-After is an instance shedding load (RFC 9110 §15.6.4): healthy,
             # only busy — no failure for its breaker or ejection, and never retried at once
             retry_after = response.header(b"retry-after") is not None

@@ -174,9 +174,12 @@ def upstream_app(name: str, signals: Signals) -> Starlette:
             "query": request.scope["query_string"].decode(),
             "headers": [[k.decode(), v.decode()] for k, v in request.scope["headers"]],
             "body": body.decode(),
-        }, status_code=int(request.query_params.get("status", "200")),
+        }, status_code=int(request.query_params.get("status", "200")), headers={
             # a service that kept the request's trace says so to the edge (chassis.trace_keep)
-            headers={"souk-trace-keep": "1"} if request.query_params.get("keep") else None)
+            **({"souk-trace-keep": "1"} if request.query_params.get("keep") else {}),
+            # one whose own upstream failed says so too (chassis.http.errors)
+            **({"proxy-status": f'{name}; error=destination_unavailable; next-hop="beans"'}
+               if request.query_params.get("further_on") else {})})
 
     async def status(request: Request) -> Response:
         code = request.path_params["code"]

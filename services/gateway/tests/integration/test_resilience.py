@@ -80,6 +80,30 @@ async def test_the_breaker_opens_when_every_instance_fails_and_recovers(
     assert 'souk_gateway_breaker_rejections_total{service="catalog"} 5.0' in text
 
 
+async def test_a_service_whose_own_upstream_failed_keeps_its_breaker_closed(
+        start_upstream: Any, start_gateway: Any, client: Any, discovery: Any,
+        signals: Any) -> None:
+    """Its 503s say a service behind it failed (Proxy-Status): counted, they opened the
+    breaker of a healthy service and its other routes failed too. Not retried either (another
+    instance meets the same failure), not shed, and the header stays inside."""
+    await start_upstream("one")
+    await start_upstream("two")
+    gateway = await start_gateway(breaker_window=10, breaker_min_calls=4,
+                                  breaker_open_seconds=5, breaker_half_open_probes=1,
+                                  eject_after_5xx=2)
+    echoed: list[str] = []
+    for _ in range(8):  # GETs: a plain 503 would be retried on the other instance
+        async with client.get(gateway + "/api/v1/catalog/echo?status=503&further_on=1") as resp:
+            assert resp.status == 503 and "Proxy-Status" not in resp.headers
+            echoed.append((await resp.json())["instance"])
+    assert sorted(echoed) == ["one"] * 4 + ["two"] * 4  # one attempt each, both kept
+    assert [await call(client, gateway + FLAKY) for _ in range(4)] == [200] * 4
+    text = await metrics(client, gateway)
+    assert 'souk_gateway_breaker_state{service="catalog"} 0.0' in text
+    assert discovery.ejections == []
+    assert "souk_gateway_retries_total{" not in text
+
+
 async def test_a_failed_probe_keeps_the_breaker_open(
         start_upstream: Any, start_gateway: Any, client: Any, signals: Any) -> None:
     await start_upstream("one")

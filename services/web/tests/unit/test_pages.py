@@ -45,3 +45,18 @@ def test_money_is_shown_in_major_units_with_the_currency_sign() -> None:
     assert money(123456) == "€1,234.56"
     assert money(5, "USD") == "$0.05"
     assert money(100, "CHF") == "CHF 1.00"
+
+
+def test_a_page_a_service_behind_the_shop_keeps_from_us_says_so_to_the_edge() -> None:
+    """Every 503 page of the front end stands for another service: its Proxy-Status keeps the
+    gateway's breaker for the whole front end closed (one service away opened it before, and
+    every page, the console too, became the gateway's JSON 503)."""
+    from types import SimpleNamespace
+
+    from web.entrypoints.pages import Visit, _response
+
+    v = Visit(request(host="127.0.0.1:8080"), SimpleNamespace(cookie_secure=False), None)  # type: ignore[arg-type]
+    busy = _response(b"<p>busy</p>", 503, v)
+    assert dict(busy.headers)[b"proxy-status"] == b"web; error=destination_unavailable"
+    for status in (200, 400, 404):
+        assert b"proxy-status" not in dict(_response(b"", status, v).headers)

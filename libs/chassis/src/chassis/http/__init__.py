@@ -26,6 +26,7 @@ from chassis.http.deadline import (
 )
 from chassis.http.directory import Directory, StaticDirectory
 from chassis.http.errors import (
+    PROXY_STATUS,
     BulkheadFull,
     CircuitOpen,
     NoHealthyInstance,
@@ -33,6 +34,9 @@ from chassis.http.errors import (
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnavailable,
+    dependency_failure,
+    for_another,
+    proxy_status,
 )
 from chassis.http.h1 import H1Pool, H1Response, H1Transport
 from chassis.http.retry import IDEMPOTENT_METHODS, RETRYABLE_STATUSES, RetryBudget, backoff
@@ -44,11 +48,13 @@ from chassis.http.transport import (
     Transport,
 )
 
-__all__ = ["DEADLINE_HEADER", "IDEMPOTENT_METHODS", "RETRYABLE_STATUSES", "AiohttpTransport",
+__all__ = ["DEADLINE_HEADER", "IDEMPOTENT_METHODS", "PROXY_STATUS", "RETRYABLE_STATUSES",
+           "AiohttpTransport",
            "BreakerState", "Bulkhead", "BulkheadFull", "CircuitBreaker", "CircuitOpen",
            "ClientPolicy", "ConnectFailed", "Directory", "H1Pool", "H1Response", "H1Transport",
            "IdentityUnavailable",
            "NoHealthyInstance", "RawResponse", "RetryBudget", "SendFailed", "ServiceCallError",
            "ServiceClient", "ServiceResponse", "StaticDirectory", "TokenSource", "Transport",
            "UpstreamError", "UpstreamTimeout", "UpstreamUnavailable", "backoff",
-           "current_deadline", "deadline_from_headers", "deadline_header_value"]
+           "current_deadline", "deadline_from_headers", "deadline_header_value",
+           "dependency_failure", "for_another", "proxy_status"]

@@ -47,6 +47,7 @@ from chassis.http.errors import (
     UpstreamError,
     UpstreamTimeout,
     UpstreamUnavailable,
+    for_another,
 )
 from chassis.http.metrics import ClientMetrics
 from chassis.http.retry import IDEMPOTENT_METHODS, RetryBudget, backoff, retryable, sheds
@@ -305,9 +306,11 @@ class ServiceClient:
                 breaker.record(ticket, failed=True, seconds=self._clock() - started)
                 settled = True
                 return UpstreamUnavailable(call.upstream, f"connection failed: {exc}"), True, "reset"
-            # an upstream shedding load is busy, not failing
+            # an upstream shedding load is busy, not failing; one whose own upstream failed
+            # (Proxy-Status) is not failing either
             shed = sheds(raw.status, _has_retry_after(raw.headers))
-            breaker.record(ticket, failed=raw.status >= 500 and not shed,
+            another = for_another(raw.status, raw.headers)
+            breaker.record(ticket, failed=raw.status >= 500 and not shed and not another,
                            seconds=self._clock() - started)
             settled = True
         finally:
@@ -317,7 +320,8 @@ class ServiceClient:
         if 200 <= raw.status < 300:
             return ServiceResponse(raw.status, raw.headers, raw.body)
         error = _status_error(call.upstream, raw)
-        return error, retryable(raw.status, shed), "status"
+        # another instance would meet the same failure further on: no retry
+        return error, retryable(raw.status, shed) and not another, "status"
 
     def _pick(self, call: _Call) -> Instance | None:
         if call.instance is not None:

@@ -11,8 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["BulkheadFull", "CircuitOpen", "NoHealthyInstance", "ServiceCallError",
-           "UpstreamError", "UpstreamTimeout", "UpstreamUnavailable"]
+__all__ = ["PROXY_STATUS", "BulkheadFull", "CircuitOpen", "NoHealthyInstance", "ServiceCallError",
+           "UpstreamError", "UpstreamTimeout", "UpstreamUnavailable", "dependency_failure",
+           "for_another", "proxy_status"]
+
+# RFC 9209: an answer made because a service further on failed. Its caller (the gateway, another
+# service's client) then knows the service that answered is healthy: no failure for its breaker,
+# no ejection, no retry — else one service's outage opens the breakers of every service that
+# depends on it, and their calls that need nothing of it fail too.
+PROXY_STATUS = "Proxy-Status"
 
 
 class ServiceCallError(Exception):
@@ -62,3 +69,30 @@ class UpstreamError(ServiceCallError):
         super().__init__(upstream, f"answered {status}" + (f": {detail}" if detail else ""))
         self.status = status
         self.problem = dict(problem)
+
+
+def dependency_failure(exc: BaseException) -> ServiceCallError | None:
+    """The failed call to another service that ``exc`` stands for (``exc`` itself, or in its
+    chain of causes), if any."""
+    current: BaseException | None = exc
+    for _ in range(8):  # chains are short; a cycle must not hang an error path
+        if current is None:
+            return None
+        if isinstance(current, ServiceCallError):
+            return current
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def proxy_status(service: str, failure: ServiceCallError | None = None) -> str:
+    """The ``Proxy-Status`` value of an answer ``service`` gives because ``failure`` happened."""
+    if failure is None:
+        return f"{service}; error=destination_unavailable"
+    error = ("http_response_timeout" if isinstance(failure, UpstreamTimeout)
+             else "destination_unavailable")
+    return f'{service}; error={error}; next-hop="{failure.upstream}"'
+
+
+def for_another(status: int, headers: Mapping[str, str]) -> bool:
+    """Whether a 5xx answer says a service further on failed (``Proxy-Status``)."""
+    return status >= 500 and ("proxy-status" in headers or PROXY_STATUS in headers)

@@ -28,6 +28,7 @@ from chassis import clock
 from chassis.auth.tokens import TokenVerifier
 from chassis.fault_rules import ActiveFaults
 from chassis.http.deadline import current_deadline
+from chassis.http.errors import PROXY_STATUS, dependency_failure, proxy_status
 from chassis.logging import get_logger, request_id_var
 from chassis.metrics import HttpMetrics
 from chassis.problems import Problem, ProblemMap
@@ -111,6 +112,9 @@ class App:
         self.metrics = metrics
         self.tracing = tracing
         self.settings = settings
+        # who answers a Proxy-Status (chassis.http.errors): the service, else the app's title
+        name = str(getattr(settings, "service_name", "") or title)
+        self._name = "".join(c if c.isalnum() or c in "-_." else "-" for c in name)
         self.verifier: TokenVerifier | None = None
         self.max_body = max_body
         self.faults = faults or ActiveFaults()  # switched on live (chassis.web.faults)
@@ -301,7 +305,11 @@ class App:
         for cls in type(exc).__mro__:
             mapped = self.problems.get(cls)
             if mapped is not None:
-                return problem(Problem(mapped[0], mapped[1], str(exc)), path)
+                status, slug = mapped
+                failure = dependency_failure(exc) if status >= 500 else None
+                headers = ({PROXY_STATUS: proxy_status(self._name, failure)}
+                           if failure is not None else None)
+                return problem(Problem(status, slug, str(exc), headers=headers), path)
         log.exception("unhandled error", path=path, error_type=type(exc).__name__)
         return problem(Problem(500, "internal-error", "an unexpected error occurred; quote the "
                                "request id when reporting it", request_id=request_id), path)

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import jinja2
 
 from chassis import clock
+from chassis.http import PROXY_STATUS, proxy_status
 from chassis.problems import Problem
 from chassis.web import Answer, Media, Request, Response
 from web.domain.money import money
@@ -34,6 +35,9 @@ MAX_FORM_BYTES = 16 * 1024
 # No inline script or style anywhere: everything the page runs or wears comes from /static.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+# every 503 page of the front end stands for a service behind it (its caller's breaker must not
+# take the whole front end for the one service that is away: chassis.http.errors)
+_PROXY_STATUS = proxy_status("web")
 _SECURITY = {"Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff",
              "Referrer-Policy": "same-origin", "X-Frame-Options": "DENY",
              "Cross-Origin-Opener-Policy": "same-origin"}
@@ -122,6 +126,8 @@ async def visit(request: Request, web: WebContext) -> Visit:
 
 def _response(body: bytes, status: int, visit: Visit | None,
               headers: dict[str, str] | None = None) -> Response:
+    if status == 503:  # a page is unavailable only when a service behind the shop is
+        headers = {PROXY_STATUS: _PROXY_STATUS, **(headers or {})}
     response = Response(body, status, headers={**_SECURITY, "Cache-Control": "no-store",
                                                **(headers or {})},
                         media_type="text/html; charset=utf-8")
