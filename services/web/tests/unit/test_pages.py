@@ -60,3 +60,12 @@ def test_a_page_a_service_behind_the_shop_keeps_from_us_says_so_to_the_edge() ->
     assert dict(busy.headers)[b"proxy-status"] == b"web; error=destination_unavailable"
     for status in (200, 400, 404):
         assert b"proxy-status" not in dict(_response(b"", status, v).headers)
+    # this instance overloaded (the chassis's 503, as a page for a browser) is its own: the edge
+    # must see it shedding (Retry-After), not a service further on
+    from web.entrypoints.pages import error_page
+
+    from chassis.problems import Problem
+
+    overloaded = dict(error_page(Problem(503, "overloaded", "busy", headers={"Retry-After": "1"}),
+                                 request(host="127.0.0.1:8080", accept="text/html")).headers)
+    assert overloaded[b"retry-after"] == b"1" and b"proxy-status" not in overloaded

@@ -126,7 +126,10 @@ async def visit(request: Request, web: WebContext) -> Visit:
 
 def _response(body: bytes, status: int, visit: Visit | None,
               headers: dict[str, str] | None = None) -> Response:
-    if status == 503:  # a page is unavailable only when a service behind the shop is
+    if status == 503 and visit is not None:
+        # a page of the shop is unavailable only when a service behind it is; the chassis's
+        # own 503s (this instance overloaded: Retry-After) come through error_page, without
+        # a visit, and stay this instance's own
         headers = {PROXY_STATUS: _PROXY_STATUS, **(headers or {})}
     response = Response(body, status, headers={**_SECURITY, "Cache-Control": "no-store",
                                                **(headers or {})},
