@@ -62,7 +62,12 @@ class AdminClient:
                 async with self._session.request(method, url, json=json, headers=headers,
                                                  timeout=TIMEOUT) as response:
                     status, raw = response.status, await response.read()
-            except (aiohttp.ClientError, TimeoutError) as exc:
+            except aiohttp.ClientConnectorError:
+                raise FetchError(f"{url}: the connection was refused (is it running? "
+                                 "souk status)") from None
+            except TimeoutError:
+                raise FetchError(f"{url}: no answer within {TIMEOUT.total:g} s") from None
+            except aiohttp.ClientError as exc:
                 raise FetchError(f"{url}: {exc or type(exc).__name__}") from None
             if status == 401 and stale is None:
                 stale = token
@@ -86,7 +91,7 @@ class AdminClient:
             try:
                 status, body = await self.call(method, proc.url + path, json)
             except FetchError as exc:
-                errors.append(str(exc))
+                errors.append(f"{proc.instance} {exc}")
                 continue
             if 200 <= status < 300:
                 return body
