@@ -154,6 +154,8 @@ class Call:
                 # would meet the same failure), no shedding: its other routes stay served
                 self.breaker.record(self.ticket, failed=False, seconds=elapsed)
                 proxy.metrics.attempts.inc(service, "response")
+                if proxy.failing:  # an answer of a healthy instance, as any below 500
+                    proxy.outcome(service, instance_id, failed=False)
                 if self.traced and TRACE_KEPT in response.headers:
                     self.request.trace_kept = True
                 return response
