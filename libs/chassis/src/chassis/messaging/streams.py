@@ -11,7 +11,12 @@ from typing import Any
 
 from nats.errors import NoRespondersError
 from nats.js import api
-from nats.js.errors import BadRequestError, KeyWrongLastSequenceError, NotFoundError
+from nats.js.errors import (
+    BadRequestError,
+    KeyWrongLastSequenceError,
+    NoStreamResponseError,
+    NotFoundError,
+)
 
 from chassis.broker import ensure_bucket
 from chassis.logging import get_logger
@@ -134,7 +139,9 @@ async def consumer_lock(js: Any, durable: str, *, seconds: float = LOCK_SECONDS,
         except KeyWrongLastSequenceError:  # taken: wait for its release or its expiry
             if loop.time() >= give_up:
                 raise TimeoutError(f"the lock of consumer {durable} stayed taken") from None
-        except NoRespondersError:  # a bucket just made on a cluster: its leader is being elected
+        # a bucket just made on a cluster: its leader is being elected (a JetStream publish,
+        # which the key-value create is, reports that as NoStreamResponseError)
+        except (NoRespondersError, NoStreamResponseError):
             if loop.time() >= give_up:
                 raise TimeoutError(f"the bucket {LOCKS_BUCKET} has no leader") from None
         await asyncio.sleep(pause)
