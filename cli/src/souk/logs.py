@@ -22,14 +22,16 @@ from typing import Any
 import orjson
 from rich.text import Text
 
-__all__ = ["FileCursor", "LogLine", "follow", "format_line", "log_files", "merge", "only_trace",
-           "parse_line", "recent", "tail_lines", "traced"]
+__all__ = ["TRACEBACK_FIELDS", "FileCursor", "LogLine", "follow", "format_line", "log_files",
+           "merge", "only_trace", "parse_line", "recent", "tail_lines", "traced"]
 
 EARLIEST = datetime.min.replace(tzinfo=UTC)
 _NATS = re.compile(r"^\[\d+\] (\d{4}/\d\d/\d\d \d\d:\d\d:\d\d\.\d+) \[(\w+)\] (.*)$")
 _NATS_LEVELS = {"INF": "info", "WRN": "warning", "ERR": "error", "FTL": "critical",
                 "DBG": "debug", "TRC": "debug"}
-_SHOWN_ELSEWHERE = {"ts", "level", "event", "service", "instance", "exception", "traceback"}
+# the fields printed on lines of their own, after the line
+TRACEBACK_FIELDS = ("exception", "traceback")
+_SHOWN_ELSEWHERE = {"ts", "level", "event", "service", "instance", *TRACEBACK_FIELDS}
 LEVEL_STYLES = {"debug": "dim", "info": "green", "warning": "yellow", "error": "bold red",
                 "critical": "bold white on red"}
 
@@ -111,7 +113,7 @@ def format_line(line: LogLine, width: int = 12) -> Text:
         if key not in _SHOWN_ELSEWHERE:
             text.append(f" {key}=", "dim")
             text.append(_value(value))
-    for key in ("exception", "traceback"):
+    for key in TRACEBACK_FIELDS:
         if isinstance(extra := line.fields.get(key), str) and extra:
             text.append("\n" + extra.rstrip("\n"))
     return text

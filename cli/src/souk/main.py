@@ -29,7 +29,16 @@ from souk.credentials import (
     read_demo_users,
 )
 from souk.home import Home
-from souk.logs import follow, format_line, only_trace, parse_line, recent, tail_lines, traced
+from souk.logs import (
+    TRACEBACK_FIELDS,
+    follow,
+    format_line,
+    only_trace,
+    parse_line,
+    recent,
+    tail_lines,
+    traced,
+)
 from souk.postgres import (
     POSTGRES_ENV,
     PostgresError,
@@ -48,7 +57,6 @@ app = command_group("Run the Souk platform on this machine.", add_completion=Fal
 keys_app = command_group("Identity's token-signing keys.")
 app.add_typer(keys_app, name="keys")
 TAIL_ON_FAILURE = 20
-_TRACEBACKS = frozenset({"exception", "traceback"})  # the fields souk logs prints on their own lines
 
 
 def _show_status(state: State, home: Home) -> list[dict[str, object]]:
@@ -71,11 +79,12 @@ def _explain(error: ControlError) -> None:
         err.print(f"[dim]last lines of {escape(error.log)} (souk logs {escape(path.stem)} for "
                   "more):[/]")
         lines = [parse_line(path.stem, raw) for raw in tail_lines(path, TAIL_ON_FAILURE)]
-        failed = [n for n, line in enumerate(lines) if _TRACEBACKS & line.fields.keys()]
+        failed = [n for n, line in enumerate(lines)
+                  if any(key in line.fields for key in TRACEBACK_FIELDS)]
         for n, line in enumerate(lines):
             if failed and n != failed[-1]:
                 line = dataclasses.replace(line, fields={
-                    key: value for key, value in line.fields.items() if key not in _TRACEBACKS})
+                    key: value for key, value in line.fields.items() if key not in TRACEBACK_FIELDS})
             err.print(format_line(line, len(path.stem)), soft_wrap=True)
 
 

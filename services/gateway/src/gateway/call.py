@@ -140,21 +140,13 @@ class Call:
         elapsed = time.monotonic() - self.started
         if response is not None:
             status = response.status
-            if status < 500:  # the common answer: nothing to shed, eject or retry
+            # the common answer, and a 5xx of a healthy service whose own upstream failed
+            # (Proxy-Status, RFC 9209; the chassis says so): nothing to shed, eject or retry
+            # (another instance would meet the same failure), its other routes stay served
+            if status < 500 or response.header(b"proxy-status") is not None:
                 self.breaker.record(self.ticket, failed=False, seconds=elapsed)
                 proxy.metrics.attempts.inc(service, "response")
                 if proxy.failing:
-                    proxy.outcome(service, instance_id, failed=False)
-                if self.traced and TRACE_KEPT in response.headers:
-                    self.request.trace_kept = True
-                return response
-            if response.header(b"proxy-status") is not None:
-                # the service is healthy: a service behind it failed (RFC 9209; the chassis
-                # says so). No failure for its breaker or ejection, no retry (another instance
-                # would meet the same failure), no shedding: its other routes stay served
-                self.breaker.record(self.ticket, failed=False, seconds=elapsed)
-                proxy.metrics.attempts.inc(service, "response")
-                if proxy.failing:  # an answer of a healthy instance, as any below 500
                     proxy.outcome(service, instance_id, failed=False)
                 if self.traced and TRACE_KEPT in response.headers:
                     self.request.trace_kept = True
