@@ -177,9 +177,9 @@ def config_get(key: KeyArgument, home: HomeOption = None, json: JsonOption = Fal
 
     async def work(store: Store) -> dict[str, Any]:
         latest = await store.latest(stored)
-        if latest is None:  # a key no service has, rather than one never set
-            await store.known(scope, name)
         docs = await store.docs()
+        if latest is None:  # a key no service has, rather than one never set
+            await store.known(scope, name, docs)
         running = {instance: state.get("running", {}).get(name)
                    for service, doc in docs.items() if scope in (PLATFORM, service)
                    for instance, state in doc.instances.items()

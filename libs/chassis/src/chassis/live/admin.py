@@ -81,10 +81,11 @@ class Store:
         raise Refused(f"{key} = {raw if raw is not None else value!r} refused: {reason}"
                       + (f" ({description})" if description else ""))
 
-    async def known(self, scope: str, name: str) -> None:
+    async def known(self, scope: str, name: str,
+                    docs: dict[str, ServiceDoc] | None = None) -> None:
         """Nothing when a running service has the live setting ``scope.name``, else
-        :class:`Refused` saying which there are."""
-        _targets(await self.docs(), scope, name)
+        :class:`Refused` saying which there are (``docs``: as read already)."""
+        _targets(docs if docs is not None else await self.docs(), scope, name)
 
     async def set(self, key: str, value: Any, *, by: str, raw: str | None = None,
                   action: str = "set", rollback_to: int = 0, unset: bool = False) -> Revision:
