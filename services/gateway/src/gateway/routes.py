@@ -279,29 +279,26 @@ class Router:
 
     def public_location(self, route: Route, location: bytes) -> bytes | None:
         """An upstream's ``Location`` as a client of the edge must see it, for a request that
-        came through ``route``: its path made public (:meth:`public_path`), or None when no
+        came through ``route``: its path made public (:meth:`published`), or None when no
         public path leads there. An absolute URL names an internal address: only its path is
         kept. A reference relative to the request's path is the same behind the edge."""
         text = location.decode("latin-1")
         url = urlsplit(text)
         if not (url.scheme or url.netloc or text.startswith("/")):
             return location
-        public = self.public_path(route, url.path or "/")
-        if public is None:
+        found = self.published(route, url.path or "/")
+        if found is None:
             return None
+        public = found[0]
         query = f"?{url.query}" if url.query else ""
         fragment = f"#{url.fragment}" if url.fragment else ""
         return f"{public}{query}{fragment}".encode("latin-1")
 
-    def public_path(self, route: Route, path: str) -> str | None:
-        """The public path that leads to the upstream ``path`` of ``route``'s service: through
-        ``route`` if it can, else through another exposed route of that service; None when
-        none does (the path is internal, or a longer route of the edge shadows it)."""
-        found = self.published(route, path)
-        return None if found is None else found[0]
-
     def published(self, route: Route, path: str) -> tuple[str, Route] | None:
-        """:meth:`public_path` and the route that public path takes (whose access rules apply)."""
+        """The public path that leads to the upstream ``path`` of ``route``'s service, and the
+        route it takes (whose access rules apply): through ``route`` if it can, else through
+        another exposed route of that service; None when none does (the path is internal, or a
+        longer route of the edge shadows it)."""
         for candidate in (route, *self._reverse.get(route.service, ())):
             upstream = candidate.upstream_prefix
             if upstream and path != upstream and not path.startswith(upstream + "/"):
