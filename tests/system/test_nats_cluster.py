@@ -124,8 +124,17 @@ class Probe:
     received: dict[int, float] = field(default_factory=dict)
     publish_errors: int = 0
     fetch_errors: int = 0
+    # set once the publisher has returned: a probe it was sending when ``stop`` came may still
+    # be acknowledged after that, and the consumer must wait for it too
+    published: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def publish(self, js: Any, stop: asyncio.Event, run: str) -> None:
+        try:
+            await self._publish(js, stop, run)
+        finally:
+            self.published.set()
+
+    async def _publish(self, js: Any, stop: asyncio.Event, run: str) -> None:
         number = 0
         deadline = time.monotonic() + 600
         while not stop.is_set() and time.monotonic() < deadline:
@@ -143,12 +152,12 @@ class Probe:
                     break
             await asyncio.sleep(PROBE_EVERY)
 
-    async def consume(self, js: Any, stop: asyncio.Event) -> None:
+    async def consume(self, js: Any) -> None:
         sub = await js.pull_subscribe(PROBE_SUBJECT, durable="failover-probe", stream="SOUK",
                                       config=api.ConsumerConfig(ack_wait=5.0))
         deadline = time.monotonic() + 660
         while time.monotonic() < deadline and not (
-                stop.is_set() and set(self.acked) <= set(self.received)):
+                self.published.is_set() and set(self.acked) <= set(self.received)):
             try:
                 msgs = await sub.fetch(100, timeout=0.5)
             except nats.errors.TimeoutError:  # nothing new within the timeout
@@ -213,7 +222,7 @@ async def kill_during_checkouts(shop: Checkout, pick: Callable[[str], str], *, w
     victim_pid = shop.pid_of(victim)
 
     probe, stop = Probe(), asyncio.Event()
-    probes = [asyncio.create_task(probe.consume(js, stop)),
+    probes = [asyncio.create_task(probe.consume(js)),
               asyncio.create_task(probe.publish(js, stop, f"probe-{time.time_ns()}"))]
     finished: list[float] = []
     half_way = asyncio.Event()
