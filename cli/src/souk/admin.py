@@ -27,7 +27,12 @@ MAX_PAGES = 100_000
 
 
 class FetchError(Exception):
-    """A service did not answer as its admin API promises."""
+    """A service did not answer as its admin API promises. ``status`` is the HTTP status when
+    every instance asked answered with one (a 404 of an id: nothing there), else None."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class AdminClient:
@@ -87,18 +92,21 @@ class AdminClient:
         if not procs:
             raise FetchError(f"no instance of {service} is running")
         errors = []
+        answered: int | None = None
         for proc in procs:
             try:
                 status, body = await self.call(method, proc.url + path, json)
             except FetchError as exc:
                 errors.append(f"{proc.instance} {exc}")
+                answered = None
                 continue
             if 200 <= status < 300:
                 return body
             errors.append(f"{proc.instance} {method} {path}: {status} {_detail(body)}")
+            answered = status
             if status < 500:
                 break  # the others would say the same
-        raise FetchError("; ".join(errors))
+        raise FetchError("; ".join(errors), answered)
 
     async def listing(self, service: str, path: str) -> list[Json] | None:
         """Every item of a paged admin listing, or None when ``service`` is not in the topology."""

@@ -66,8 +66,19 @@ def _query(home: Home, paths: list[str], *, then_traces: bool = False) -> list[A
 
     try:
         return asyncio.run(run())
-    except (FetchError, ControlError) as exc:
+    except FetchError as exc:
+        if exc.status == 404 and not then_traces and paths[0].startswith("/v1/traces/"):
+            raise fail(f"no trace {paths[0].rsplit('/', 1)[1]}. {_KEPT}", 1) from None
         raise fail(f"telemetry did not answer: {exc}", 1) from None
+    except ControlError as exc:
+        raise fail(f"telemetry did not answer: {exc}", 1) from None
+
+
+# what a missing trace may mean, for a trace id and an order alike
+_KEPT = ("The trace store keeps every failed, cancelled or slow checkout and a share of the others "
+         "(trace_keep_ratio, a tenth as shipped), a few seconds after its last span, until pruned. "
+         "`souk traces` lists the kept ones; `souk config set trace_keep_ratio 1` keeps every "
+         "trace from now on.")
 
 
 def trace(trace_id: Annotated[str | None, typer.Argument(
@@ -89,11 +100,7 @@ def trace(trace_id: Annotated[str | None, typer.Argument(
         details = _query(where, ["/v1/traces?" + urlencode({"order_id": order, "limit": 20})],
                          then_traces=True)
         if not details:
-            raise fail(
-                f"no trace of order {order}. The trace store keeps every failed, cancelled or slow "
-                "checkout and a share of the others (trace_keep_ratio, a tenth as shipped), a few "
-                "seconds after its last span, until pruned. `souk traces` lists the kept ones; "
-                "`souk config set trace_keep_ratio 1` keeps every trace from now on.", 1)
+            raise fail(f"no trace of order {order}. {_KEPT}", 1)
     if json:
         _print_json(details[0] if trace_id is not None else details)
         return
