@@ -168,11 +168,13 @@ async def test_a_value_the_service_refuses_is_logged_and_the_running_value_stays
 
 def test_a_key_no_service_has_is_refused_and_a_negative_value_is_a_value(shop: Checkout) -> None:
     """`get` and `history` of a key never set said "the static value applies" even when there
-    was no such setting; a value such as -5 was taken for an unknown option."""
+    was no such setting, and `unset` wrote an audited revision of it; a value such as -5 was
+    taken for an unknown option."""
     def said(proc: Any) -> str:  # the message, however the terminal width folded it
         return " ".join(proc.stderr.split())
 
-    for args in (("get", "orders.nosuch"), ("history", "orders.nosuch"), ("get", "ghost.x")):
+    for args in (("get", "orders.nosuch"), ("history", "orders.nosuch"), ("get", "ghost.x"),
+                 ("unset", "orders.nosuch"), ("rollback", "orders.nosuch")):
         refused = config(shop, *args, check=False)
         assert refused.returncode == 2, refused.stdout
         assert "no live setting" in said(refused), refused.stderr
@@ -182,6 +184,9 @@ def test_a_key_no_service_has_is_refused_and_a_negative_value_is_a_value(shop: C
     assert "-5 is less than the minimum of 0" in said(negative), negative.stderr
     never = config(shop, "get", "orders.max_concurrency")
     assert never["set"] is False and never["running"]  # a real key: the static value applies
+    nothing = config(shop, "unset", "orders.max_concurrency", check=False)  # no audit of nothing
+    assert nothing.returncode == 2 and "applies already" in said(nothing), nothing.stderr
+    assert config(shop, "history", "orders.max_concurrency") == []
 
 
 async def test_a_route_fault_switched_on_and_off_with_souk_config(shop: Checkout) -> None:

@@ -107,9 +107,8 @@ def config_set(key: KeyArgument,
 def config_unset(key: KeyArgument, by: ByOption = None, home: HomeOption = None,
                  json: JsonOption = False) -> None:
     """Remove a key's value (an audited revision): the static value (or the platform-wide key)
-    applies again."""
-    revision = _run(home, lambda store: store.set(key, None, unset=True, action="unset",
-                                                  by=by or default_author()))
+    applies again. A key with no stored value is refused (exit 2): nothing is written."""
+    revision = _run(home, lambda store: store.unset(key, by=by or default_author()))
     _print_change(revision, json)
 
 

@@ -12,7 +12,9 @@ from msgspec import Meta
 
 from chassis.live import LiveSettings, ServiceLiveSettings
 from chassis.live.admin import Refused, Store, parse_value
+from chassis.live.model import Record
 from chassis.live.overview import ServiceDoc
+from chassis.live.store import Revision
 
 pytestmark = pytest.mark.unit
 
@@ -89,3 +91,54 @@ async def test_a_key_is_known_when_a_running_service_has_the_setting() -> None:
         with pytest.raises(Refused) as refused:
             await STORE.known(scope, name)
         assert reason in str(refused.value)
+
+
+class Kept(Published):
+    """The store with the revisions of its keys kept (the write itself is the broker's)."""
+
+    def __init__(self, revisions: dict[str, list[Revision]], *docs: ServiceDoc) -> None:
+        super().__init__(*docs)
+        self._revisions = revisions
+        self.written: list[tuple[str, Record]] = []
+
+    async def history(self, key: str) -> list[Revision]:
+        return self._revisions.get(key, [])
+
+    async def latest(self, key: str) -> Revision | None:
+        kept = self._revisions.get(key)
+        return kept[-1] if kept else None
+
+    async def set(self, key: str, value: Any, **how: Any) -> Revision:
+        record = Record(value=value, unset=how.get("unset", False), action=how.get("action", "set"))
+        self.written.append((key, record))
+        return Revision(key, 9, record)
+
+
+async def test_unset_and_rollback_refuse_a_key_no_service_has_and_write_nothing() -> None:
+    """`souk config unset nope` wrote an audited revision "(static) -> (static)" of a key no
+    service has; `rollback nope` said only that it was never set."""
+    store = Kept({}, doc("demo", DemoLive))
+    for work in (store.unset("demo.nope", by="ann"), store.rollback("demo.nope", to=None, by="ann"),
+                 store.unset("ghost.x", by="ann")):
+        with pytest.raises(Refused, match="no live setting"):
+            await work
+    assert store.written == []
+
+
+async def test_unset_of_a_key_with_no_stored_value_writes_nothing() -> None:
+    static = Record(unset=True, action="unset", old=0.2, old_unset=False)
+    store = Kept({"demo.name": [Revision("demo.name", 4, static)]}, doc("demo", DemoLive))
+    for key in ("demo.decline_rate", "demo.name"):  # never set; unset already
+        with pytest.raises(Refused, match="static value applies already"):
+            await store.unset(key, by="ann")
+    assert store.written == []
+
+
+async def test_unset_removes_a_stored_value_even_of_a_setting_no_service_has_any_more() -> None:
+    store = Kept({"demo.gone": [Revision("demo.gone", 2, Record(value=3))],
+                  "demo.decline_rate": [Revision("demo.decline_rate", 5, Record(value=0.5))]},
+                 doc("demo", DemoLive))
+    await store.unset("demo.decline_rate", by="ann")
+    await store.unset("demo.gone", by="ann")
+    assert [(key, r.unset, r.action) for key, r in store.written] == [
+        ("demo.decline_rate", True, "unset"), ("demo.gone", True, "unset")]

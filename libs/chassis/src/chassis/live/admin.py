@@ -112,6 +112,23 @@ class Store:
             raise ConfigError(f"{stored} changed while this change was made; try again") from None
         return Revision(stored, revision, record)
 
+    async def unset(self, key: str, *, by: str) -> Revision:
+        """Remove the stored value of ``key`` as a new, audited revision: the static value (or
+        the platform-wide key) applies again. :class:`Refused` when there is none to remove, a
+        key no service has among them: an audit of nothing changed is not written. A stored
+        key no running service has any more can still be unset."""
+        try:
+            scope, name = parse_key(key)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        stored = store_key(scope, name)
+        current = await self.latest(stored)
+        if current is None or current.record.unset:
+            await self.known(scope, name)
+            raise Refused(f"{stored} has no stored value: its static value applies already; "
+                          "nothing to unset")
+        return await self.set(stored, None, by=by, action="unset", unset=True)
+
     async def rollback(self, key: str, *, to: int | None, by: str) -> Revision:
         """Restore the value before the latest revision (or revision ``to``) as a new one."""
         try:
@@ -121,6 +138,7 @@ class Store:
         stored = store_key(scope, name)
         revisions = await self.history(stored)
         if not revisions:
+            await self.known(scope, name)  # a key no service has is refused as such
             raise Refused(f"{stored} was never set: nothing to roll back")
         if to is None and len(revisions) > 1:
             target, target_revision = revisions[-2].record, revisions[-2].revision
