@@ -293,6 +293,19 @@ def test_pages_stay_well_under_150_kb(shop: Checkout) -> None:
     assert "immutable" in art.headers["cache-control"]
 
 
+def test_a_shared_link_with_tracking_parameters_opens_its_page(shop: Checkout) -> None:
+    """A link to the shop shared in a newsletter or a social network comes back with the
+    sharer's parameters; each page answered 400 "That address is not quite right"."""
+    home = requests.get(shop.gateway + "/", timeout=10)
+    product = re.findall(r'href="(/products/[^"]+)"', home.text)[0]
+    for path in ("/", "/search?q=tea", "/categories/kitchen", product, "/signin"):
+        shared = f"{path}{'&' if '?' in path else '?'}utm_source=newsletter&fbclid=IwAR0x"
+        r = requests.get(shop.gateway + shared, timeout=10, headers={"Accept": "text/html"})
+        assert r.status_code == 200, (shared, r.status_code)
+    refused = requests.get(shop.gateway + "/?cursor=not-a-cursor&utm_source=x", timeout=10)
+    assert refused.status_code == 400  # what the page declares is still checked
+
+
 def test_a_visit_logs_no_error_in_the_browser_console(shop: Checkout, browser: Browser) -> None:
     """No failed request (the icon a browser asks for included) and no script or CSP error."""
     with visitor(browser, shop) as context:

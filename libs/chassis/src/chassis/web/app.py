@@ -318,7 +318,7 @@ class App:
         if route.auth is not None:
             request.principal = await authenticate(route.auth, request, self.verifier,
                                                    self.settings)
-        if request.scope.get("query_string"):
+        if request.scope.get("query_string") and not route.ignore_other_query:
             unknown = set(request.query) - route.compiled.query_names
             if unknown:  # a typo must not look like success
                 raise Problem(400, "validation-error", "unknown query parameter(s): "

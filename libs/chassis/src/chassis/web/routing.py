@@ -60,6 +60,9 @@ class Route:
     names: tuple[str, ...] = field(default_factory=tuple)
     body_media: tuple[Media, ...] = ()  # a body the handler reads itself, by media type
     priority: Priority = Priority.READ
+    # a query parameter the route does not declare: refused (400), so that a typo does not look
+    # like success; or ignored, for pages whose links may carry others' (utm_source, fbclid …)
+    ignore_other_query: bool = False
 
     @property
     def operation_id(self) -> str:
@@ -85,9 +88,14 @@ def _described(doc: ResponseDoc) -> bool:
 class Router:
     """A group of routes; the app includes routers (``app.include(router)``)."""
 
-    def __init__(self, *, prefix: str = "", tags: Iterable[str] = ()) -> None:
+    def __init__(self, *, prefix: str = "", tags: Iterable[str] = (),
+                 ignore_other_query: bool = False) -> None:
+        """``ignore_other_query``: its routes ignore query parameters they do not declare
+        instead of refusing them (400), as a web page must (a shared link carries tracking
+        parameters); an API refuses them, so that a typo does not look like success."""
         self.prefix = prefix
         self.tags = tuple(tags)
+        self.ignore_other_query = ignore_other_query
         self.routes: list[Route] = []
 
     def route(self, method: str, path: str, *, status: int = 200,
@@ -120,7 +128,8 @@ class Router:
                 include_in_schema=include_in_schema, compiled=compiled, regex=regex,
                 names=names, body_media=body if isinstance(body, tuple) else
                 (() if body is None else (body,)),
-                priority=priority if priority is not None else _default_priority(method)))
+                priority=priority if priority is not None else _default_priority(method),
+                ignore_other_query=self.ignore_other_query))
             return handler
 
         return declare

@@ -15,7 +15,7 @@ from web.service.ports import IdentityRefused
 
 __all__ = ["router"]
 
-router = Router(tags=["account"])
+router = Router(tags=["account"], ignore_other_query=True)
 
 Next = Annotated[str, Query("next", max_length=300)]
 _SEE_OTHER = (None, "done: on to `next` (a page of this site)")

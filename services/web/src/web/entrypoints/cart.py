@@ -21,7 +21,7 @@ from web.service.context import WebContext
 
 __all__ = ["CARDS", "router"]
 
-router = Router(tags=["cart"])
+router = Router(tags=["cart"], ignore_other_query=True)
 
 CARDS = (("tok_visa", "Visa test card (paid)"),
          ("tok_decline", "Test card that is declined"),

@@ -27,7 +27,7 @@ from web.service.context import WebContext
 
 __all__ = ["router"]
 
-router = Router(tags=["console"])
+router = Router(tags=["console"], ignore_other_query=True)
 
 FRAGMENT = Media("text/html", "a fragment of a console page (its live part)")
 _TO_SIGN_IN = (None, "not signed in: to the sign-in form, then back here")

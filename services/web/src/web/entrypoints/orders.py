@@ -24,7 +24,7 @@ from web.service.context import WebContext
 
 __all__ = ["router"]
 
-router = Router(tags=["orders"])
+router = Router(tags=["orders"], ignore_other_query=True)
 
 OrderId = Annotated[str, Path()]
 Cursor = Annotated[str | None, Query(description="the page after this one (from a `Next` link)")]

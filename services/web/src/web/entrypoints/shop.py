@@ -17,7 +17,7 @@ from web.service.context import WebContext
 
 __all__ = ["router"]
 
-router = Router(tags=["shop"])
+router = Router(tags=["shop"], ignore_other_query=True)
 
 Cursor = Annotated[str | None, Query(description="the page after this one (from a `Next` link)")]
 MAX_CURSOR = 500
