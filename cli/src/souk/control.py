@@ -187,6 +187,9 @@ def parse_scale(args: list[str]) -> dict[str, int]:
         if service == REGISTRY and count > 1:
             raise ControlError(f"{service} runs as a single instance; it cannot be scaled to "
                                f"{count}")
+        if service in counts:  # the last would win silently: say which was meant
+            raise ControlError(f"{service} is given twice ({service}={counts[service]}, "
+                               f"{arg}); give each service once")
         counts[service] = count
     return counts
 

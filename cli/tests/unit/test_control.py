@@ -30,6 +30,11 @@ def test_refuses_what_cannot_be_scaled(arg: str, message: str) -> None:
         parse_scale([arg])
 
 
+def test_a_service_given_twice_is_refused() -> None:
+    with pytest.raises(ControlError, match=r"catalog is given twice \(catalog=2, catalog=3\)"):
+        parse_scale(["catalog=2", "cart=1", "catalog=3"])
+
+
 def test_needs_something_to_scale() -> None:
     with pytest.raises(ControlError, match="say what to scale"):
         parse_scale([])
