@@ -64,7 +64,7 @@ ifdef SERVICE
 # `make test SERVICE=orders`: that service's lint, types, unit and integration tests and the
 # contract tests it takes part in (deploy/callgraph.py picks them)
 test: install-dev
-	@test -d services/$(SERVICE)/src/$(SERVICE) || { echo "no service '$(SERVICE)'"; exit 2; }
+	@test -d services/$(SERVICE)/src/$(SERVICE) || { echo "no service '$(SERVICE)'; the services are: $(SERVICES)"; exit 2; }
 	$(BIN)/ruff check services/$(SERVICE) libs
 	$(BIN)/mypy libs/chassis/src libs/contracts/src services/$(SERVICE)/src
 	$(BIN)/lint-imports --no-cache
