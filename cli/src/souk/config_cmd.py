@@ -124,16 +124,21 @@ def config_rollback(key: KeyArgument,
     _print_change(revision, json)
 
 
-@config_app.command("history")
-def config_history(key: KeyArgument, home: HomeOption = None, json: JsonOption = False) -> None:
-    """Every kept revision of a key (64 at most), oldest first: who, when, old -> new."""
+def _key(key: str) -> tuple[str, str, str]:
+    """``key``'s scope, setting name and key in the store; a malformed key is refused."""
     from chassis.live import parse_key, store_key
 
     try:
         scope, name = parse_key(key)
     except ValueError as exc:
         raise fail(str(exc), REFUSED) from None
-    stored = store_key(scope, name)
+    return scope, name, store_key(scope, name)
+
+
+@config_app.command("history")
+def config_history(key: KeyArgument, home: HomeOption = None, json: JsonOption = False) -> None:
+    """Every kept revision of a key (64 at most), oldest first: who, when, old -> new."""
+    scope, name, stored = _key(key)
 
     async def work(store: Store) -> list[Revision]:
         revisions = await store.history(stored)
@@ -166,13 +171,9 @@ def config_history(key: KeyArgument, home: HomeOption = None, json: JsonOption =
 @config_app.command("get")
 def config_get(key: KeyArgument, home: HomeOption = None, json: JsonOption = False) -> None:
     """A key's stored value and what the service's instances run with."""
-    from chassis.live import PLATFORM, parse_key, store_key
+    from chassis.live import PLATFORM
 
-    try:
-        scope, name = parse_key(key)
-    except ValueError as exc:
-        raise fail(str(exc), REFUSED) from None
-    stored = store_key(scope, name)
+    scope, name, stored = _key(key)
 
     async def work(store: Store) -> dict[str, Any]:
         latest = await store.latest(stored)

@@ -64,10 +64,7 @@ class Store:
     async def check(self, key: str, value: Any, raw: str | None = None) -> tuple[str, Any]:
         """The store key and the value to write, or :class:`Refused` with the reason. ``raw``
         is the value as typed: tried as text when its JSON reading is refused."""
-        try:
-            scope, name = parse_key(key)
-        except ValueError as exc:
-            raise Refused(str(exc)) from None
+        scope, name = _parsed(key)
         targets = _targets(await self.docs(), scope, name)
         first: list[str] = []
         for candidate in _candidates(value, raw):
@@ -93,10 +90,7 @@ class Store:
         from nats.js.errors import KeyWrongLastSequenceError
 
         if unset:
-            try:
-                scope, name = parse_key(key)
-            except ValueError as exc:
-                raise Refused(str(exc)) from None
+            scope, name = _parsed(key)
             stored = store_key(scope, name)
         else:
             stored, value = await self.check(key, value, raw)
@@ -117,10 +111,7 @@ class Store:
         the platform-wide key) applies again. :class:`Refused` when there is none to remove, a
         key no service has among them: an audit of nothing changed is not written. A stored
         key no running service has any more can still be unset."""
-        try:
-            scope, name = parse_key(key)
-        except ValueError as exc:
-            raise Refused(str(exc)) from None
+        scope, name = _parsed(key)
         stored = store_key(scope, name)
         current = await self.latest(stored)
         if current is None or current.record.unset:
@@ -131,10 +122,7 @@ class Store:
 
     async def rollback(self, key: str, *, to: int | None, by: str) -> Revision:
         """Restore the value before the latest revision (or revision ``to``) as a new one."""
-        try:
-            scope, name = parse_key(key)
-        except ValueError as exc:
-            raise Refused(str(exc)) from None
+        scope, name = _parsed(key)
         stored = store_key(scope, name)
         revisions = await self.history(stored)
         if not revisions:
@@ -160,6 +148,14 @@ class Store:
             raise Refused(f"no live settings known for service {service!r} (known: "
                           f"{', '.join(sorted(docs)) or 'none yet'}); is it running?")
         return settings_rows(docs, service)
+
+
+def _parsed(key: str) -> tuple[str, str]:
+    """``key``'s scope and setting name, or :class:`Refused` with what is wrong with it."""
+    try:
+        return parse_key(key)
+    except ValueError as exc:
+        raise Refused(str(exc)) from None
 
 
 def _targets(docs: dict[str, ServiceDoc], scope: str, name: str) -> list[ServiceDoc]:
