@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import socket
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from souk.state import (
 from souk.topology import MAX_INSTANCES, NATS, REGISTRY
 
 __all__ = ["ControlError", "StopReport", "check_services", "parse_scale", "port_in_use", "request_hold",
-           "request_scale", "running_pid", "start_supervisor", "stop_platform", "tell_supervisor",
+           "request_scale", "running_pid", "start_supervisor", "starting", "stop_platform", "tell_supervisor",
            "wait_applied", "wait_scaled", "wait_up"]
 
 SUPERVISOR_MARKER = "souk.supervisor"
@@ -64,6 +65,36 @@ def port_in_use(host: str, port: int) -> bool:
         except OSError:
             return True
     return False
+
+
+@contextlib.contextmanager
+def starting(home: Home, timeout: float, waiting: Callable[[], None]) -> Iterator[None]:
+    """Hold ``home``'s start lock while one ``souk up`` checks for a running platform, starts
+    it and waits for it, or stops what it started: a second ``souk up`` of the same home (two
+    terminals, a script) waits here (``waiting()`` is called once), then finds it running.
+    Without the lock the second cleared the first's state files and, once its own supervisor
+    had refused to run beside the first, stopped the first: neither was left. The kernel drops
+    the lock with the process, however it ends."""
+    home.create()
+    with open(home.start_lock, "a") as lock:
+        deadline = time.monotonic() + timeout
+        told = False
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not told:
+                    waiting()
+                    told = True
+                if time.monotonic() > deadline:
+                    raise ControlError(f"another souk up has been starting {home.root} for "
+                                       f"{timeout:g} s; try again once it is done") from None
+                time.sleep(POLL)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def start_supervisor(home: Home, topology: Path, *, gateway_port: int | None,

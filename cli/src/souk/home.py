@@ -56,6 +56,8 @@ class Home:
     net_faults_file = _Path("net-faults.json", under=run)
     # the grace period `souk down` asked for, read by the supervisor on SIGTERM
     stop_file = _Path("stop.json", under=run)
+    # locked (flock) by the `souk up` starting this home: a second one waits for it
+    start_lock = _Path("start.lock", under=run)
     # {"<service>": "<secret>"}: each service's credential for a service token
     service_secrets_file = _Path("services.json", under=secrets)
     # {"<service>": "<sha256 hex of its secret>"}: what identity checks secrets against

@@ -48,7 +48,7 @@ from souk.postgres import (
     redact,
 )
 from souk.state import State, read_state
-from souk.topology import IDENTITY, TopologyError, find_topology, load_topology
+from souk.topology import IDENTITY, Topology, TopologyError, find_topology, load_topology
 
 __all__ = ["app"]
 
@@ -115,6 +115,17 @@ def up(home: HomeOption = None,
             spec = spec.with_postgres(postgres)
     except TopologyError as exc:
         raise _fail(str(exc), 2) from None
+    try:
+        with control.starting(where, timeout + 30, lambda: err.print(
+                f"another souk up is starting {where.root}; waiting for it")):
+            _start(where, path, spec, gateway_port, timeout, postgres)
+    except ControlError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _start(where: Home, path: Path, spec: Topology, gateway_port: int | None, timeout: float,
+           postgres: str | None) -> None:
+    """``souk up`` once it holds the home's start lock."""
     if (pid := control.running_pid(where)) is not None:
         out.print(f"Souk is already running (supervisor pid {pid}, home {where.root}).")
         if (state := read_state(where.state_file)) is not None:
@@ -124,7 +135,6 @@ def up(home: HomeOption = None,
         if control.port_in_use(spec.platform.host, port):
             raise _fail(f"{instance} needs {spec.platform.host}:{port}, which is already in use"
                         " (another souk? pass --gateway-port 0 to pick a free port)")
-    where.create()
     ensure_service_secrets(where, spec.services)
     demo_users = ensure_demo_users(where)[0] if IDENTITY in spec.services else None
     began = time.monotonic()

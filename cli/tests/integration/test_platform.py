@@ -8,6 +8,8 @@ import os
 import re
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 
@@ -241,6 +243,28 @@ def test_up_refuses_a_gateway_port_in_use(souk_factory: Factory) -> None:
     assert result.returncode == 1
     assert f"127.0.0.1:{port}, which is already in use" in result.stderr
     assert not (souk.home / "run" / "state.json").exists()
+
+
+def test_two_ups_of_one_home_at_once_leave_it_running_once(souk_factory: Factory) -> None:
+    """Two terminals, or a script, ran `souk up` together: the second cleared the first's state
+    files and, once its supervisor had refused to run beside the first, stopped the first;
+    both failed and nothing ran. Now the second waits for the first and finds it running."""
+    souk = souk_factory(workers=1)
+    env = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+    env.pop("SOUK_HOME", None)
+    command = [sys.executable, "-m", "souk.main", "up", "--topology", str(souk.topology),
+               "--timeout", "30", "--home", str(souk.home)]
+    ups = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=souk.topology.parent) for _ in range(2)]
+    outputs = [up.communicate(timeout=90) for up in ups]
+
+    assert [up.returncode for up in ups] == [0, 0], outputs
+    said = [out for out, _ in outputs]
+    assert sum("Souk is up in" in out for out in said) == 1, said
+    assert sum("Souk is already running" in out for out in said) == 1, said
+    state = souk.state()
+    assert state["phase"] == "running" and pid_alive(state["supervisor_pid"])
+    assert all(p["ready"] for p in souk.status())
 
 
 def test_children_die_with_a_killed_supervisor(souk_factory: Factory) -> None:
