@@ -76,7 +76,8 @@ def starting(home: Home, timeout: float, waiting: Callable[[], None]) -> Iterato
     had refused to run beside the first, stopped the first: neither was left. The kernel drops
     the lock with the process, however it ends."""
     home.create()
-    with open(home.start_lock, "a") as lock:
+    # the owner's only, as everything in the home (the CLI runs under the user's umask)
+    with open(os.open(home.start_lock, os.O_RDWR | os.O_CREAT, 0o600), "rb") as lock:
         deadline = time.monotonic() + timeout
         told = False
         while True:
