@@ -43,6 +43,14 @@ def verify_report(report: Report) -> RenderableType:
         if len(report.violations) > SHOWN_VIOLATIONS:
             parts.append(Text(f"  … and {len(report.violations) - SHOWN_VIOLATIONS} more "
                               "(--json lists them all)", style="dim"))
+        if not report.settled:
+            counts = report.counts
+            parts.append(Text(
+                f"\nThe platform was not at rest when read ({counts.get('not_terminal', 0)} "
+                f"orders not terminal, {counts.get('outbox_pending', 0)} outbox rows pending, "
+                f"{report.backlog} messages not yet consumed): some of these may be checkouts in "
+                "flight. Verify once the load has stopped, or with --wait SECONDS.",
+                style="yellow"))
     else:
         parts.append(Text("\nevery invariant holds", style="bold green"))
     return Group(*parts)

@@ -257,6 +257,26 @@ def test_the_human_report_shows_each_check(platform: tuple[FakePlatform, Home]) 
     assert "stock-balance" in output and "every invariant holds" in output
 
 
+def test_a_platform_read_under_load_is_said_not_at_rest(
+        platform: tuple[FakePlatform, Home]) -> None:
+    """`souk verify` during `souk load` listed checkouts in flight as violations, and nothing
+    said why; read at rest, the same report carries no such note."""
+    fake, home = platform
+    fake.data["orders/v1/admin/orders"][3]["status"] = "PENDING"
+    fake.pending = 2
+
+    code, output = run(home, "verify")
+
+    assert code == 1 and "orders-terminal" in output
+    said = " ".join(output.split())
+    assert "not at rest when read (1 orders not terminal, " in said
+    assert "Verify once the load has stopped, or with --wait SECONDS" in said
+    fake.data["orders/v1/admin/orders"][3]["status"] = "CONFIRMED"
+    fake.pending = 0
+    code, output = run(home, "verify")
+    assert code == 0 and "not at rest" not in output
+
+
 def test_replay_analytics_compares_the_summaries(platform: tuple[FakePlatform, Home]) -> None:
     fake, home = platform
 

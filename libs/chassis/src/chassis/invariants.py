@@ -64,6 +64,11 @@ class Report:
     checks: list[CheckResult]
     violations: list[Violation]
     counts: dict[str, int]
+    # whether the snapshot was taken at rest (is_settled), and the messages not yet consumed: a
+    # platform read under load shows checkouts in flight as violations (not in the JSON report,
+    # whose counts say as much: not_terminal, outbox_pending)
+    settled: bool = True
+    backlog: int = 0
 
     @property
     def ok(self) -> bool:
@@ -345,7 +350,8 @@ def check(snapshot: Snapshot) -> Report:
         summary = body(data, _collector(name, violations))
         found = len(violations) - before
         checks.append(CheckResult(name, description, "fail" if found else "pass", summary, found))
-    return Report(checks, violations, _counts(data, checks))
+    return Report(checks, violations, _counts(data, checks), is_settled(snapshot),
+                  consumer_backlog(snapshot))
 
 
 def _collector(name: str, into: list[Violation]) -> Report_:

@@ -82,6 +82,13 @@ def test_the_json_report_has_exactly_ok_violations_and_counts() -> None:
         {"check": "orders-terminal", "subject": "C", "detail": "status PENDING, not terminal"}]
 
 
+def test_a_report_says_whether_the_platform_was_at_rest() -> None:
+    assert check(Snapshot(**clean())).settled
+    data = clean()
+    data["orders"].append(order("C", "PENDING"))
+    assert not check(Snapshot(**data)).settled
+
+
 def test_an_order_left_pending_is_not_terminal() -> None:
     assert broken(lambda d: d["orders"].append(order("C", "PAYMENT_AUTHORIZED"))) == [
         ("orders-terminal", "C")]
