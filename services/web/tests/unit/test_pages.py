@@ -69,3 +69,21 @@ def test_a_page_a_service_behind_the_shop_keeps_from_us_says_so_to_the_edge() ->
     overloaded = dict(error_page(Problem(503, "overloaded", "busy", headers={"Retry-After": "1"}),
                                  request(host="127.0.0.1:8080", accept="text/html")).headers)
     assert overloaded[b"retry-after"] == b"1" and b"proxy-status" not in overloaded
+
+
+def test_the_invariants_page_says_when_the_platform_was_not_at_rest() -> None:
+    """Read under load, checkouts in flight show as violations: the page says so, with what
+    was in flight; read at rest it does not."""
+    from web.entrypoints.pages import pages
+
+    from chassis.invariants import Report
+
+    counts = {"not_terminal": 3, "outbox_pending": 7}
+    busy = Report([], [], counts, settled=False, backlog=4)
+    html = pages.get_template("console/invariants.html").render(report=busy, violations=[],
+                                                               user=None, csrf="", path="/")
+    assert "not at rest when read (3 orders not terminal, 7 outbox rows pending, 4 messages" in html
+    calm = Report([], [], counts)
+    html = pages.get_template("console/invariants.html").render(report=calm, violations=[],
+                                                               user=None, csrf="", path="/")
+    assert "not at rest" not in html
