@@ -136,6 +136,8 @@ def run(experiment: Annotated[str, typer.Argument(
     path = experiment_path(experiment, experiments_dir(experiments))
     if path is None:
         raise fail(f"no experiment {experiment!r} (see souk chaos list)", 2)
+    if path.suffix == ".json":  # refused here in a line, not by Chaos Toolkit's traceback
+        _read(path)
     if control.running_pid(where) is None:
         raise fail(f"souk is not running (home {where.root}); start it with souk up", 2)
     runs = where.root / "chaos"
