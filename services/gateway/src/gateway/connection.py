@@ -188,8 +188,8 @@ class Connection(asyncio.Protocol):
         parser = self.parser
         url = self._url
         raw_path, _, query = url.partition(b"?")
-        if not raw_path.startswith(b"/"):  # absolute-form or '*': not for a reverse proxy
-            raise _Refused(Problem(400, "gateway/bad-request", "the target must be a path"))
+        if not raw_path.startswith(b"/"):
+            raw_path = self._origin_form(raw_path)
         raw = raw_path.decode("latin-1")
         notable = self._notable
         version = parser.get_http_version()
@@ -214,6 +214,22 @@ class Connection(asyncio.Protocol):
         if (expect is not None and expect.lower() == b"100-continue"
                 and request.http_version == "1.1" and self.active is None and not self.queue):
             self._write(_CONTINUE)  # the client waits for this before sending the body
+
+    def _origin_form(self, target: bytes) -> bytes:
+        """The path of an absolute-form target (``http://shop.example/api/v1/…``), which a
+        server must accept (RFC 9112 3.2.2); its authority replaces the Host header, as the RFC
+        has a proxy do. Anything else that is not a path ('*', another scheme, userinfo) is a
+        400."""
+        scheme, sep, rest = target.partition(b"://")
+        authority, _, path = rest.partition(b"/")
+        if (not sep or scheme.lower() not in (b"http", b"https") or not authority
+                or b"@" in authority):
+            raise _Refused(Problem(400, "gateway/bad-request",
+                                   "the target must be a path or an http(s) URL"))
+        self._notable[b"host"] = authority
+        self._headers = [h for h in self._headers if h[0] != b"host"]
+        self._headers.append((b"host", authority))
+        return b"/" + path
 
     def on_body(self, body: bytes) -> None:
         self._body_size += len(body)

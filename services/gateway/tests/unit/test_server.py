@@ -177,7 +177,10 @@ async def test_a_body_of_exactly_the_limit_passes(harness: Harness) -> None:
     b"POST /x HTTP/1.1\r\nhost: a\r\ncontent-length: ten\r\n\r\n",
     b"GET /x HTTP/1.1\r\nbad header\r\n\r\n",
     b"NOT HTTP AT ALL\r\n\r\n",
-    b"GET http://evil.example/x HTTP/1.1\r\nhost: a\r\n\r\n",
+    b"GET ftp://a/x HTTP/1.1\r\nhost: a\r\n\r\n",  # a target is a path or an http(s) URL
+    b"GET http://user@a/x HTTP/1.1\r\nhost: a\r\n\r\n",
+    b"GET http:///x HTTP/1.1\r\nhost: a\r\n\r\n",
+    b"OPTIONS * HTTP/1.1\r\nhost: a\r\n\r\n",
     b"GET /x HTTP/1.1\r\n\r\n",  # RFC 9112 3.2: an HTTP/1.1 request names its host
     b"GET /x HTTP/1.1\r\nhost: a\r\nHost: b\r\n\r\n",  # and names one
 ])
@@ -190,6 +193,21 @@ async def test_a_malformed_request_is_a_400_problem(harness: Harness, raw: bytes
     assert headers[b"content-type"] == b"application/problem+json"
     assert orjson.loads(body)["status"] == 400
     assert harness.seen == []
+
+
+async def test_an_absolute_form_target_is_served_by_its_path_and_authority(
+        harness: Harness) -> None:
+    """RFC 9112 3.2.2: a server must accept it; its authority replaces Host (it was a 400)."""
+    conn, transport = harness.connect()
+    conn.data_received(b"GET HTTP://shop.example:8080/a/b?x=1 HTTP/1.1\r\nhost: other\r\n\r\n"
+                       b"GET http://shop.example HTTP/1.1\r\n\r\n")
+    await settle()
+    assert [status for status, _, _ in responses(transport.out)] == [200, 200]
+    first, second = harness.seen
+    assert (first.raw_path, first.query) == ("/a/b", b"x=1")
+    assert [v for n, v in first.headers if n == b"host"] == [b"shop.example:8080"]
+    assert second.raw_path == "/" and [v for n, v in second.headers if n == b"host"] == [
+        b"shop.example"]
 
 
 async def test_a_client_that_disconnects_mid_body_is_never_handled(harness: Harness) -> None:
