@@ -193,6 +193,10 @@ class Connection(asyncio.Protocol):
         raw = raw_path.decode("latin-1")
         notable = self._notable
         version = parser.get_http_version()
+        if version not in ("1.1", "1.0"):  # the parser lets HTTP/2.0 and HTTP/0.9 lines by
+            raise _Refused(Problem(400, "gateway/bad-request",
+                                   f"HTTP/{version} in an HTTP/1 message: this server speaks "
+                                   "HTTP/1.1 and HTTP/1.0"))
         if b"host" not in notable and version == "1.1":  # RFC 9112 3.2
             raise _Refused(Problem(400, "gateway/bad-request",
                                    "an HTTP/1.1 request needs a Host header"))

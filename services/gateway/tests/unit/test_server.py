@@ -181,6 +181,8 @@ async def test_a_body_of_exactly_the_limit_passes(harness: Harness) -> None:
     b"GET http://user@a/x HTTP/1.1\r\nhost: a\r\n\r\n",
     b"GET http:///x HTTP/1.1\r\nhost: a\r\n\r\n",
     b"OPTIONS * HTTP/1.1\r\nhost: a\r\n\r\n",
+    b"GET /x HTTP/2.0\r\nhost: a\r\n\r\n",  # answered as HTTP/1.1 before
+    b"GET /x HTTP/0.9\r\nhost: a\r\n\r\n",
     b"GET /x HTTP/1.1\r\n\r\n",  # RFC 9112 3.2: an HTTP/1.1 request names its host
     b"GET /x HTTP/1.1\r\nhost: a\r\nHost: b\r\n\r\n",  # and names one
 ])
