@@ -10,6 +10,7 @@ sorts right after the previous timestamped line of its own file.
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import re
 import time
@@ -17,10 +18,12 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 from rich.text import Text
+
+from souk.logrotate import generation, rotated_id
 
 __all__ = ["TRACEBACK_FIELDS", "FileCursor", "LogLine", "follow", "format_line", "log_files",
            "merge", "only_trace", "parse_line", "recent", "tail_lines", "traced"]
@@ -156,24 +159,43 @@ class FileCursor:
         self.instance = path.stem
         self.last_ts = EARLIEST
         self._partial = b""
+        self._rotation = rotated_id(path)  # a new .1: the file was rotated since the last read
 
     def read_new(self) -> list[LogLine]:
-        """Lines completed since the last call (a truncated file is read from its start)."""
+        """Lines completed since the last call. A file truncated by the supervisor's rotation
+        is read from its start, after the rest of what was moved to its ``.1`` file."""
         try:
-            size = self.path.stat().st_size
-            if size < self.offset:
+            moved = b""
+            if (rotation := rotated_id(self.path)) != self._rotation:
+                self._rotation = rotation
+                moved = self._rest_of_rotated()
+                self.offset = 0
+            elif self.path.stat().st_size < self.offset:  # truncated by someone else
                 self.offset, self._partial = 0, b""
             with open(self.path, "rb") as handle:
                 handle.seek(self.offset)
-                chunk = handle.read()
+                chunk = moved + handle.read()
         except FileNotFoundError:
             return []
-        self.offset += len(chunk)
+        self.offset += len(chunk) - len(moved)
         *complete, self._partial = (self._partial + chunk).split(b"\n")
         lines = [parse_line(self.instance, raw.decode("utf-8", errors="replace"))
                  for raw in complete]
         self._advance(lines)
         return lines
+
+    def _rest_of_rotated(self) -> bytes:
+        """What the rotated copy holds past this cursor (empty when it is not this file's)."""
+        try:
+            with open(generation(self.path, 1), "rb") as handle:
+                if handle.seek(0, 2) < self.offset:
+                    self._partial = b""
+                    return b""
+                handle.seek(self.offset)
+                return handle.read()
+        except FileNotFoundError:
+            self._partial = b""
+            return b""
 
     def _advance(self, lines: Iterable[LogLine]) -> None:
         for line in lines:
@@ -213,22 +235,45 @@ def traced(logs: Path, selector: str | None, trace_id: str,
     for path in log_files(logs, selector):
         cursor = FileCursor(path)
         found: list[LogLine] = []
+        for older in reversed(generations(path)):  # what rotation moved away, oldest first
+            with contextlib.suppress(FileNotFoundError), open(older, "rb") as handle:
+                found += _trace_lines(handle, cursor.instance, needle, trace_id)[0]
         try:
             with open(path, "rb") as handle:
-                for raw in handle:
-                    if not raw.endswith(b"\n"):
-                        break  # a line still being written: the follower reads it whole
-                    cursor.offset += len(raw)
-                    if needle in raw:  # cheap test first: most lines are of other traces
-                        line = parse_line(cursor.instance, raw.decode("utf-8", errors="replace"))
-                        if _of_trace(line, trace_id):
-                            found.append(line)
+                lines, cursor.offset = _trace_lines(handle, cursor.instance, needle, trace_id)
+                found += lines
         except FileNotFoundError:
             continue
         cursor._advance(found)
         per_file.append(found)
         cursors.append(cursor)
     return merge(per_file)[-count:] if count > 0 else [], cursors
+
+
+def generations(path: Path) -> list[Path]:
+    """The older files rotation left of ``path``, newest first (``.1``, ``.2`` …)."""
+    found = []
+    for n in range(1, 10):
+        older = generation(path, n)
+        if not older.exists():
+            break
+        found.append(older)
+    return found
+
+
+def _trace_lines(handle: IO[bytes], instance: str, needle: bytes,
+                 trace_id: str) -> tuple[list[LogLine], int]:
+    """The complete lines of ``trace_id`` in ``handle``, and the bytes those lines span."""
+    found, read = [], 0
+    for raw in handle:
+        if not raw.endswith(b"\n"):
+            break  # a line still being written: the follower reads it whole
+        read += len(raw)
+        if needle in raw:  # cheap test first: most lines are of other traces
+            line = parse_line(instance, raw.decode("utf-8", errors="replace"))
+            if _of_trace(line, trace_id):
+                found.append(line)
+    return found, read
 
 
 def only_trace(batches: Iterator[list[LogLine]], trace_id: str) -> Iterator[list[LogLine]]:

@@ -33,6 +33,7 @@ from souk.credentials import (
 )
 from souk.home import Home
 from souk.instance import Instance
+from souk.logrotate import rotate_large
 from souk.plan import Planner, PortAllocator, ProcSpec
 from souk.postgres import (
     POSTGRES_ENV,
@@ -64,6 +65,7 @@ from souk.topology import (
 __all__ = ["Supervisor", "log", "main"]
 
 STARTUP_CRASHES = 3
+LOG_CHECK_SECONDS = 5.0
 DEFAULT_STOP_TIMEOUT = 10.0
 
 
@@ -123,11 +125,32 @@ class Supervisor:
             log("info", "platform ready", processes=len(self.instances))
             if self._reload_pending:
                 self._on_hup()
+            rotating = asyncio.create_task(self._keep_logs_bounded())
             await stopped
+            rotating.cancel()
+            await asyncio.gather(rotating, return_exceptions=True)
         else:
             starting.cancel()
             stopped.cancel()
             await asyncio.gather(starting, stopped, return_exceptions=True)
+
+    async def _keep_logs_bounded(self) -> None:
+        """Every few seconds, rotate the log files grown past ``[platform] log_max_mb``
+        (:mod:`souk.logrotate`); a copy runs in a thread, off the supervisor's loop."""
+        platform = self.topology.platform
+        if platform.log_max_mb <= 0:
+            return
+        while True:
+            await asyncio.sleep(LOG_CHECK_SECONDS)
+            try:
+                rotated = await asyncio.to_thread(rotate_large, self.home.logs,
+                                                  platform.log_max_mb << 20,
+                                                  platform.log_generations)
+            except OSError as exc:  # a full disk: say so, and try again later
+                log("error", "log rotation failed", error=str(exc))
+                continue
+            if rotated:
+                log("info", "logs rotated", files=rotated, max_mb=platform.log_max_mb)
 
     async def _start(self) -> bool:
         deadline = time.monotonic() + self.startup_timeout

@@ -108,6 +108,14 @@ class Platform(BaseModel):
         description="bytes SOUK holds at most (past them publishes wait in the outboxes); every "
                     "service is told the same")
 
+    log_max_mb: int = Field(
+        default=16, ge=0, le=1 << 20,
+        description="a process's log file is kept under this many MiB: past it, the supervisor "
+                    "moves what it holds to <name>.1 (the one before to .2 …); 0: never")
+    log_generations: int = Field(
+        default=2, ge=1, le=9,
+        description="older log files kept per process (<name>.1 … <name>.N)")
+
     nats_nodes: int = Field(
         default=1, ge=1, le=5,
         description="nats-server processes: 1, or a JetStream cluster of 3 (or 5) on loopback "

@@ -184,6 +184,8 @@ def test_logs_merges_every_process_in_time_order(souk: Souk) -> None:
 
 
 def test_logs_of_one_service_only(souk: Souk) -> None:
+    log = souk.home / "logs" / "gateway-1.log"  # the stand-in logs a tick every half second
+    souk.wait_for(lambda: log.read_bytes().count(b"\n") >= 5, 10, "five lines of the gateway")
     result = souk.run("logs", "gateway", "-n", "5")
 
     lines = result.stdout.splitlines()
@@ -265,6 +267,25 @@ def test_two_ups_of_one_home_at_once_leave_it_running_once(souk_factory: Factory
     state = souk.state()
     assert state["phase"] == "running" and pid_alive(state["supervisor_pid"])
     assert all(p["ready"] for p in souk.status())
+
+
+def test_a_log_past_its_size_is_rotated_while_the_platform_runs(souk_factory: Factory) -> None:
+    """Logs grew without bound (a long `souk load` wrote hundreds of MB): past `[platform]
+    log_max_mb` the supervisor moves a file's lines to `<name>.1` and empties it in place."""
+    souk = souk_factory(workers=1, registry=False, gateway=False)
+    souk.topology.write_text(souk.topology.read_text().replace(
+        "[platform]\n", "[platform]\nlog_max_mb = 1\nlog_generations = 1\n"))
+    assert souk.up().returncode == 0
+    log = souk.home / "logs" / "worker-1.log"
+    chatter = b'{"level": "info", "event": "chatter", "ts": "2026-12-07T08:00:00Z"}\n'
+    with open(log, "ab") as chatty:  # as a chatty process appends to its own log
+        chatty.write(chatter * (1_600_000 // len(chatter)))
+    older = log.with_name("worker-1.log.1")
+    souk.wait_for(older.exists, 20, "the log rotated")
+    assert older.stat().st_size >= 1_600_000 and log.stat().st_size < 1 << 20
+    said = (souk.home / "logs" / "supervisor.log").read_text()
+    assert '"logs rotated"' in said and "worker-1.log" in said
+    assert souk.run("logs", "worker-1", "-n", "3").returncode == 0
 
 
 def test_children_die_with_a_killed_supervisor(souk_factory: Factory) -> None:
