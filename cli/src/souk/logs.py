@@ -263,7 +263,8 @@ def generations(path: Path) -> list[Path]:
 
 def _trace_lines(handle: IO[bytes], instance: str, needle: bytes,
                  trace_id: str) -> tuple[list[LogLine], int]:
-    """The complete lines of ``trace_id`` in ``handle``, and the bytes those lines span."""
+    """The complete lines of ``trace_id`` in ``handle``, and how many bytes of complete lines
+    were read (a line still being written is left for the follower)."""
     found, read = [], 0
     for raw in handle:
         if not raw.endswith(b"\n"):
