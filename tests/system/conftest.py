@@ -57,7 +57,7 @@ import pytest
 
 from chassis.testing import postgres_url_or_skip_reason
 from souk.home import Home
-from souk.state import read_state
+from souk.state import pid_alive, read_state
 
 ROOT = Path(__file__).resolve().parents[2]
 SOUK = [sys.executable, "-m", "souk.main"]
@@ -105,16 +105,6 @@ class Platform:
                 return proc, time.monotonic() - start
             time.sleep(0.05)
         raise AssertionError(f"{instance} not back and ready within {timeout}s: {self.process(instance)}")
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    # a zombie is dead for our purposes
-    stat = Path(f"/proc/{pid}/stat")
-    return not (stat.exists() and stat.read_text().split(") ", 1)[1].startswith("Z"))
 
 
 def on_engine(topology_text: str, engine: str, prefix: str) -> str:

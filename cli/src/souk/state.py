@@ -112,7 +112,9 @@ def pid_alive(pid: int) -> bool:
         return True
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+    except (FileNotFoundError, ProcessLookupError):  # it ended since the signal test
+        return False
+    except OSError:  # no /proc to look in: the signal test is all there is
         return True
     # the state letter follows the parenthesised command name, which may itself hold spaces
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
