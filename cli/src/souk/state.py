@@ -112,10 +112,10 @@ def pid_alive(pid: int) -> bool:
         return True
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):  # it ended since the signal test
+    except ProcessLookupError:  # it ended since the signal test
         return False
-    except OSError:  # no /proc to look in: the signal test is all there is
-        return True
+    except OSError:  # gone too, unless this system has no /proc (then only the signal says)
+        return not Path("/proc/self").exists()
     # the state letter follows the parenthesised command name, which may itself hold spaces
     return stat.rsplit(")", 1)[-1].split()[0] not in ("Z", "X")
 
