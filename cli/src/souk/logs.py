@@ -212,6 +212,9 @@ def recent(logs: Path, selector: str | None, count: int) -> tuple[list[LogLine],
             raws = tail_lines(path, count, end)
         except FileNotFoundError:
             continue
+        if len(raws) < count:  # just rotated: the rest is in the file before
+            with contextlib.suppress(FileNotFoundError):
+                raws = tail_lines(generation(path, 1), count - len(raws)) + raws
         cursor = FileCursor(path, end)
         lines = [parse_line(cursor.instance, raw) for raw in raws]
         cursor._advance(lines)

@@ -12,7 +12,7 @@ import orjson
 import pytest
 
 from souk.logrotate import generation, rotate, rotate_large
-from souk.logs import FileCursor, traced
+from souk.logs import FileCursor, recent, traced
 
 pytestmark = pytest.mark.unit
 
@@ -83,3 +83,11 @@ def test_a_trace_is_found_in_the_rotated_files_too(tmp_path: Path) -> None:
     path.write_bytes(line(4) + line(5, trace))
     found, _ = traced(tmp_path, None, trace, 10)
     assert [ln.fields["event"] for ln in found] == ["e1", "e3", "e5"]
+
+
+def test_the_last_lines_of_a_file_just_rotated_come_from_the_file_before(tmp_path: Path) -> None:
+    path = tmp_path / "orders-1.log"
+    generation(path, 1).write_bytes(line(1) + line(2) + line(3))
+    path.write_bytes(line(4))
+    shown, _ = recent(tmp_path, None, 3)
+    assert [ln.fields["event"] for ln in shown] == ["e2", "e3", "e4"]
