@@ -124,7 +124,11 @@ def load(home: HomeOption = None,
                             disable=json)
     task = progress_bar.add_task("creating users…", total=checkouts)
 
+    last = LoadProgress(total=checkouts)
+
     def show(state_: LoadProgress) -> None:
+        nonlocal last
+        last = state_
         progress_bar.update(task, completed=state_.done, description=report.load_line(state_))
 
     try:
@@ -134,7 +138,10 @@ def load(home: HomeOption = None,
     except LoadError as exc:
         raise fail(f"load could not start: {exc}", CANNOT_CHECK) from None
     except KeyboardInterrupt:
-        raise fail("interrupted", 130) from None
+        raise fail(f"interrupted after {last.done} of {last.total} checkouts ({last.confirmed} "
+                   f"confirmed, {last.cancelled} cancelled, {last.failed} failed); those "
+                   "already placed finish on their own: souk verify --wait 30 checks them",
+                   130) from None
     if json:
         _print_json(result.as_json())
         return
