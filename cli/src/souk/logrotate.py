@@ -12,7 +12,7 @@ import os
 import shutil
 from pathlib import Path
 
-__all__ = ["generation", "rotate", "rotate_large", "rotated_id"]
+__all__ = ["generation", "generations", "rotate", "rotate_large", "rotated_id"]
 
 _COPY_CHUNK = 1 << 20
 
@@ -20,6 +20,17 @@ _COPY_CHUNK = 1 << 20
 def generation(path: Path, n: int) -> Path:
     """The ``n``-th older file of ``path`` (``orders-1.log.1`` the newest of them)."""
     return path.with_name(f"{path.name}.{n}")
+
+
+def generations(path: Path) -> list[Path]:
+    """The older files rotation left of ``path``, newest first (``.1``, ``.2`` …)."""
+    found = []
+    for n in range(1, 10):
+        older = generation(path, n)
+        if not older.exists():
+            break
+        found.append(older)
+    return found
 
 
 def rotated_id(path: Path) -> int | None:

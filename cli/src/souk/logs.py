@@ -23,7 +23,7 @@ from typing import IO, Any
 import orjson
 from rich.text import Text
 
-from souk.logrotate import generation, rotated_id
+from souk.logrotate import generation, generations, rotated_id
 
 __all__ = ["TRACEBACK_FIELDS", "FileCursor", "LogLine", "follow", "format_line", "log_files",
            "merge", "only_trace", "parse_line", "recent", "tail_lines", "traced"]
@@ -251,17 +251,6 @@ def traced(logs: Path, selector: str | None, trace_id: str,
         per_file.append(found)
         cursors.append(cursor)
     return merge(per_file)[-count:] if count > 0 else [], cursors
-
-
-def generations(path: Path) -> list[Path]:
-    """The older files rotation left of ``path``, newest first (``.1``, ``.2`` …)."""
-    found = []
-    for n in range(1, 10):
-        older = generation(path, n)
-        if not older.exists():
-            break
-        found.append(older)
-    return found
 
 
 def _trace_lines(handle: IO[bytes], instance: str, needle: bytes,

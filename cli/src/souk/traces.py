@@ -39,9 +39,10 @@ def _print_json(data: object) -> None:
     sys.stdout.write(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def _query(home: Home, paths: list[str], *, then_traces: bool = False) -> list[Any]:
+def _query(home: Home, paths: list[str], *, then_traces: bool = False,
+           missing: str = "") -> list[Any]:
     """GET each path from telemetry; with ``then_traces``, the first answer is a search page and
-    every trace in it is fetched too."""
+    every trace in it is fetched too. ``missing``: what to say when telemetry answers 404."""
     from souk.admin import AdminClient, FetchError
 
     state = _running(home)
@@ -67,8 +68,8 @@ def _query(home: Home, paths: list[str], *, then_traces: bool = False) -> list[A
     try:
         return asyncio.run(run())
     except FetchError as exc:
-        if exc.status == 404 and not then_traces and paths[0].startswith("/v1/traces/"):
-            raise fail(f"no trace {paths[0].rsplit('/', 1)[1]}. {_KEPT}", 1) from None
+        if exc.status == 404 and missing:
+            raise fail(missing, 1) from None
         raise fail(f"telemetry did not answer: {exc}", 1) from None
     except ControlError as exc:
         raise fail(f"telemetry did not answer: {exc}", 1) from None
@@ -95,7 +96,8 @@ def trace(trace_id: Annotated[str | None, typer.Argument(
     if trace_id is not None:
         if not _TRACE_ID.match(trace_id.strip()):
             raise fail(f"{trace_id!r} is not a trace id (32 hexadecimal digits)", 2)
-        details = _query(where, [f"/v1/traces/{trace_id.strip().lower()}"])
+        wanted = trace_id.strip().lower()
+        details = _query(where, [f"/v1/traces/{wanted}"], missing=f"no trace {wanted}. {_KEPT}")
     else:
         details = _query(where, ["/v1/traces?" + urlencode({"order_id": order, "limit": 20})],
                          then_traces=True)
