@@ -9,7 +9,11 @@ Where the edges come from:
   and any call passing an HTTP method literal then a service's name (a helper wrapping the
   client, ``call(client, "GET", "catalog", ...)``),
   with UPSTREAM a string literal or a module-level string constant (``CATALOG = "catalog"``), and
-  every ``discovery.pick("<service>")`` (the gateway finds identity that way);
+  every ``discovery.pick("<service>")`` (the gateway finds identity that way); a function of the
+  service's that passes a parameter on as UPSTREAM wraps the client, and its calls count the same
+  way (``self._listing("payments", "/v1/admin/payments", ...)``); an UPSTREAM that is none of
+  these, nor a wrapper's parameter, is known only when the code runs: whatever instance the
+  registry lists (the console reads every instance's ``/metrics``), an edge to every service;
 * the gateway's route table (``services/gateway/src/gateway/routes.toml``): gateway -> each
   routed service;
 * what the chassis does for every service (:data:`PLATFORM`): register and discover through the
@@ -98,38 +102,105 @@ def _receiver(node: ast.expr) -> str:
     return ""
 
 
+def _functions(tree: ast.Module) -> list[tuple[str, list[str], list[ast.Call]]]:
+    """Every function of a module: its name, its positional parameters (``self`` left out) and
+    the calls in its body; the module's own statements as a function named ""."""
+    found: list[tuple[str, list[str], list[ast.Call]]] = []
+
+    def visit(node: ast.AST, calls: list[ast.Call]) -> None:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            params = [p.arg for p in [*node.args.posonlyargs, *node.args.args]]
+            own: list[ast.Call] = []
+            found.append((node.name, params[1:] if params[:1] in (["self"], ["cls"]) else params,
+                          own))
+            calls = own
+        elif isinstance(node, ast.Call):
+            calls.append(node)
+        for child in ast.iter_child_nodes(node):
+            visit(child, calls)
+
+    top: list[ast.Call] = []
+    found.append(("", [], top))
+    visit(tree, top)
+    return found
+
+
+def _callee(node: ast.Call) -> str:
+    return node.func.attr if isinstance(node.func, ast.Attribute) else \
+        node.func.id if isinstance(node.func, ast.Name) else ""
+
+
+def _upstream(node: ast.Call, wrappers: dict[str, int]) -> ast.expr | None:
+    """The argument of a call that names the service called, if it is a call of the client
+    (``client.get(UPSTREAM, ...)``, ``client.request(METHOD, UPSTREAM, ...)``), of discovery
+    (``discovery.pick(UPSTREAM)``) or of a function of the service's that wraps one of them."""
+    args, name = node.args, _callee(node)
+    receiver = _receiver(node.func.value).lower() if isinstance(node.func, ast.Attribute) else ""
+    if "client" in receiver and name in _CALLS and args:
+        return args[0]
+    if "client" in receiver and name == "request" and len(args) >= 2:
+        return args[1]
+    if "discovery" in receiver and name == "pick" and args:
+        return args[0]
+    position = wrappers.get(name)
+    return args[position] if position is not None and len(args) > position else None
+
+
 def code_calls(service: str) -> dict[str, str]:
-    """The upstreams a service's own code calls: {upstream: "file:line"}."""
+    """The upstreams a service's own code names: {upstream: "file:line"}."""
+    return _code_calls(service)[0]
+
+
+def any_instance_call(service: str) -> str:
+    """Where the service's code calls whatever instance the registry lists ("file:line"), or "".
+    Such a call is pinned to an instance the registry listed, so it goes through discovery even
+    where fixed URLs name the service (see ``generate.fixed_upstreams``)."""
+    return _code_calls(service)[1]
+
+
+def _code_calls(service: str) -> tuple[dict[str, str], str]:
     names = set(service_names())
-    found: dict[str, str] = {}
     trees = [(path, ast.parse(path.read_text(), str(path))) for path in _sources(service)]
     # module constants of the whole service: one module may import another's CATALOG
     constants = {k: v for _, tree in trees for k, v in _constants(tree).items()}
-    for path, tree in trees:
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.Call):
+    functions = [(path, *f) for path, tree in trees for f in _functions(tree)]
+    # the service's functions that pass a parameter on as the service called (a wrapper, whose
+    # callers name the service), to a fixed point: one wrapper may call another; not the names
+    # of the client's own methods (``get`` would make every dict.get a call)
+    wrappers: dict[str, int] = {}
+    grew = True
+    while grew:
+        grew = False
+        for _, name, params, calls in functions:
+            if name in wrappers or name in _CALLS or name in ("", "request", "pick"):
                 continue
-            # a helper that wraps the client: call(client, "GET", "catalog", ...) — an HTTP
-            # method literal followed by a service's name, in any call
+            for node in calls:
+                upstream = _upstream(node, wrappers)
+                if isinstance(upstream, ast.Name) and upstream.id in params:
+                    wrappers[name] = params.index(upstream.id)
+                    grew = True
+                    break
+    found: dict[str, str] = {}
+    anywhere = ""
+    for path, _, params, calls in functions:
+        for node in calls:
+            where = f"{path.relative_to(ROOT)}:{node.lineno}"
+            # a helper that wraps the client, not defined here: call(client, "GET", "catalog",
+            # ...) — an HTTP method literal followed by a service's name, in any call
             for first, second in zip(node.args, node.args[1:], strict=False):
                 if (_value(first, constants) or "").upper() in _HTTP_METHODS:
                     wrapped = _value(second, constants)
                     if wrapped in names and wrapped != service:
-                        found.setdefault(wrapped, f"{path.relative_to(ROOT)}:{node.lineno}")
-            if not isinstance(node.func, ast.Attribute):
-                continue
-            method, receiver = node.func.attr, _receiver(node.func.value).lower()
-            args = node.args
-            target: str | None = None
-            if "client" in receiver and method in _CALLS and args:
-                target = _value(args[0], constants)
-            elif "client" in receiver and method == "request" and len(args) >= 2:
-                target = _value(args[1], constants)
-            elif "discovery" in receiver and method == "pick" and args:
-                target = _value(args[0], constants)
-            if target in names and target != service:
-                found.setdefault(target, f"{path.relative_to(ROOT)}:{node.lineno}")
-    return found
+                        found.setdefault(wrapped, where)
+            upstream = _upstream(node, wrappers)
+            if upstream is None or (isinstance(upstream, ast.Name) and upstream.id in params):
+                continue  # not a call to a service, or a wrapper passing its parameter on
+            target = _value(upstream, constants)
+            if target is None:  # a service known only when it runs: whatever the registry lists
+                anywhere = anywhere or where
+            elif target in names and target != service:
+                found.setdefault(target, where)
+    return found, anywhere
 
 
 def routed_services() -> list[str]:
@@ -167,6 +238,10 @@ def graph() -> dict[str, Service]:
     built = {}
     for name in names:
         reasons = {upstream: f"calls it ({where})" for upstream, where in code_calls(name).items()}
+        if anywhere := any_instance_call(name):
+            for other in names:
+                if other != name:
+                    reasons.setdefault(other, f"calls any instance the registry lists ({anywhere})")
         if name == GATEWAY:
             for routed in routed_services():
                 reasons.setdefault(routed, "routes.toml sends requests to it")

@@ -215,6 +215,15 @@ def test_known_edges_of_the_call_graph() -> None:
     assert "identity" in graph["web"].calls           # sign up, in and out
     # the front end's pages, through its helper that wraps the client
     assert {"catalog", "inventory", "cart", "orders", "notifications"} <= graph["web"].calls
+    # the console: payments' ledger for the invariants (a helper naming the service and a
+    # path), the trace store, and every instance's /metrics and messaging status, whatever
+    # the registry lists
+    assert "console.py" in graph["web"].reasons["payments"]
+    assert "console.py" in graph["web"].reasons["telemetry"]
+    assert graph["web"].calls == set(graph) - {"web"}
+    assert generate().fixed_upstreams("web") == [
+        "cart", "catalog", "identity", "inventory", "notifications", "orders", "payments",
+        "registry", "telemetry"]  # not the services reached only through the registry's list
     routed = generate().callgraph.routed_services()
     assert set(routed) <= graph["gateway"].calls and "web" in routed and "orders" in routed
     for name, node in graph.items():                  # the chassis's own calls
@@ -243,6 +252,21 @@ def test_the_call_graph_finds_a_new_client_call(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setattr(callgraph, "SERVICES_DIR", tmp_path / "services")
     monkeypatch.setattr(callgraph, "ROOT", tmp_path)
     assert set(callgraph.code_calls("cart")) == {"orders", "payments", "catalog"}
+    assert callgraph.any_instance_call("cart") == ""
+    # a wrapper of the client (and a wrapper of that) names its service where it is called;
+    # a service known only when the code runs is whatever the registry lists
+    (source / "console.py").write_text(
+        'class Console:\n'
+        '    async def _get(self, service, path):\n'
+        '        return await self._client.get(service, path)\n'
+        '    async def _listing(self, service, path, bearer):\n'
+        '        return await self._get(service, path)\n'
+        '    async def ledger(self, bearer):\n'
+        '        return await self._listing("inventory", "/v1/admin/stock", bearer)\n'
+        '    async def scrape(self, inst):\n'
+        '        return await self._client.get(inst.service, "/metrics")\n')
+    assert set(callgraph.code_calls("cart")) == {"orders", "payments", "catalog", "inventory"}
+    assert callgraph.any_instance_call("cart") == "services/cart/src/cart/console.py:9"
 
 
 # -- containers, compose, CI -------------------------------------------------------------------------

@@ -309,3 +309,17 @@ async def test_a_pinned_call_that_is_refused_tries_no_other_instance() -> None:
     with pytest.raises(UpstreamUnavailable):
         await c.get("catalog", "/metrics", instance="catalog-1")
     assert [s.url for s in transport.sent] == ["http://b/metrics"]
+
+
+async def test_a_call_pinned_to_an_instance_the_registry_listed_finds_it_beside_a_fixed_url() -> None:
+    """A service reached by a fixed name (a Kubernetes Service) still has the instances the
+    registry lists: the console reads each one's /metrics by its id."""
+    transport = FakeTransport({"http://svc": [ok()], "http://pod-2": [ok(), ok()]})
+    listed = StaticDirectory({"catalog": ["http://pod-1", "http://pod-2"]})  # the registry's view
+    c = ServiceClient(transport, StaticDirectory({"catalog": "http://svc"}, fallback=listed),  # type: ignore[arg-type]
+                      service="web", tokens=Tokens(), policy=ClientPolicy(), rand=lambda: 1.0)
+    await c.get("catalog", "/metrics", instance="catalog-1")
+    await c.get("catalog", "/v1/x")  # an unpinned call still goes to the fixed name
+    assert [s.url for s in transport.sent] == ["http://pod-2/metrics", "http://svc/v1/x"]
+    with pytest.raises(NoHealthyInstance):
+        await c.get("catalog", "/metrics", instance="catalog-7")

@@ -38,7 +38,7 @@ from chassis.discovery import Instance
 from chassis.http.breaker import CircuitBreaker
 from chassis.http.bulkhead import Bulkhead
 from chassis.http.deadline import DEADLINE_HEADER, current_deadline, deadline_header_value
-from chassis.http.directory import Directory
+from chassis.http.directory import Directory, StaticDirectory
 from chassis.http.errors import (
     BulkheadFull,
     CircuitOpen,
@@ -336,16 +336,23 @@ class ServiceClient:
 
     def _pinned(self, call: _Call) -> Instance | None:
         """The instance ``call.instance``, if healthy and not yet tried (the directory is
-        walked through ``pick``'s exclusions: it lists nothing else)."""
+        walked through ``pick``'s exclusions: it lists nothing else). Fixed URLs name no
+        instance the registry listed: such an id is looked for in the registry's view too."""
         tried = frozenset(call.refused + call.failed)
         if call.instance in tried:
             return None
-        seen: set[str] = set()
-        for _ in range(_MAX_PINNED_WALK):
-            found = self.directory.pick(call.upstream, exclude=frozenset(seen))
-            if found is None or found.instance_id == call.instance:
-                return found
-            seen.add(found.instance_id)
+        directories = [self.directory]
+        if isinstance(self.directory, StaticDirectory) and self.directory.fallback is not None:
+            directories.append(self.directory.fallback)
+        for directory in directories:
+            seen: set[str] = set()
+            for _ in range(_MAX_PINNED_WALK):
+                found = directory.pick(call.upstream, exclude=frozenset(seen))
+                if found is None:
+                    break
+                if found.instance_id == call.instance:
+                    return found
+                seen.add(found.instance_id)
         return None
 
     def _retry_delay(self, call: _Call, state: _Upstream, attempt: int,

@@ -53,6 +53,13 @@ class StaticDirectory:
             bal = self._balancers[service] = RoundRobin()
         return bal
 
+    @property
+    def fallback(self) -> Directory | None:
+        """Where the services without a fixed URL are found (the registry's view): also where
+        an instance the registry listed is found, a call pinned to it (the console's read of
+        each instance's ``/metrics``) while its service is reached by a fixed name."""
+        return self._fallback
+
     def eject(self, instance_id: str, seconds: float) -> None:
         # a fixed name is the only one its service has: nothing else to pick, nothing to eject
         if self._fallback is not None and instance_id not in self._own_ids:
