@@ -16,7 +16,9 @@ import base64
 import binascii
 import hashlib
 import hmac
-from typing import Annotated, Generic, TypeVar
+import math
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 
@@ -60,8 +62,9 @@ class CursorCodec:
         payload = msgspec.json.encode(key)
         return base64.urlsafe_b64encode(self._tag(payload) + payload).rstrip(b"=").decode()
 
-    def decode(self, cursor: str, shape: tuple[type, ...]) -> Key:
-        """The key inside ``cursor``, whose items must have the types of ``shape``."""
+    def decode(self, cursor: str, shape: tuple[type, ...]) -> list[Any]:
+        """The key inside ``cursor``, whose items must have the types of ``shape``; an item of
+        type ``datetime`` travels as its ISO 8601 text and is given back parsed."""
         if not cursor or len(cursor) > MAX_CURSOR_LENGTH:
             raise InvalidCursor("the cursor is empty or too long")
         try:
@@ -78,9 +81,32 @@ class CursorCodec:
             raise InvalidCursor("the cursor was altered or truncated")
         try:
             key = msgspec.json.decode(payload)
-        except msgspec.DecodeError as exc:  # only reachable if our own encoding changed
+        except (msgspec.DecodeError, RecursionError) as exc:  # not one of ours (see above)
             raise InvalidCursor("the cursor payload is malformed") from exc
-        if (not isinstance(key, list) or len(key) != len(shape)
-                or not all(isinstance(v, t) for v, t in zip(key, shape, strict=True))):
+        if not isinstance(key, list) or len(key) != len(shape):
             raise InvalidCursor("the cursor payload is malformed")
-        return key
+        return [_item(v, t) for v, t in zip(key, shape, strict=True)]
+
+
+def _item(value: object, kind: type) -> Any:
+    if kind is datetime and isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidCursor("the cursor payload is malformed") from None
+    if not isinstance(value, kind) or not _storable(value):
+        raise InvalidCursor("the cursor payload is malformed")
+    return value
+
+
+def _storable(value: object) -> bool:
+    """What a database takes as a query parameter: a 64-bit integer, a finite float, text
+    without NUL (PostgreSQL's text refuses it). The tag's key is no secret (see above): a made-up
+    cursor must not reach a query that would fail on it."""
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, str) and "\x00" not in value

@@ -62,3 +62,35 @@ def test_a_cursor_round_trips_and_refuses_any_change() -> None:
         codec.decode(cursor, (str, str))
     with pytest.raises(InvalidCursor):
         CursorCodec("other.listing.v1").decode(cursor, (str, str, int))
+
+
+def test_a_made_up_cursor_names_nothing_a_query_would_fail_on() -> None:
+    """The tag's key is the listing's name, no secret: a cursor anyone builds with it is
+    refused when its payload is not a flat list of the listing's types, or holds what a database
+    refuses as a parameter (an integer past 64 bits, text with NUL)."""
+    import base64
+    import hashlib
+
+    def forged(payload: bytes) -> str:
+        tag = hashlib.blake2b(payload, key=b"test.listing.v1", digest_size=8).digest()
+        return base64.urlsafe_b64encode(tag + payload).rstrip(b"=").decode()
+
+    codec = CursorCodec("test.listing.v1")
+    assert codec.decode(forged(b'[9223372036854775807,"x"]'), (int, str)) == [2**63 - 1, "x"]
+    for payload, shape in ((b"[" * 760 + b"]" * 760, (str,)),  # as deep as 2,048 characters hold
+                           (b'[9223372036854775808,"x"]', (int, str)),
+                           (b'[-9223372036854775809,"x"]', (int, str)),
+                           (b'["a\\u0000b"]', (str,)), (b"[true]", (int,))):
+        with pytest.raises(InvalidCursor, match="malformed"):
+            codec.decode(forged(payload), shape)
+
+
+def test_a_cursor_item_of_type_datetime_is_given_back_parsed() -> None:
+    from datetime import UTC, datetime
+
+    codec = CursorCodec("test.listing.v1")
+    at = datetime(2026, 12, 7, 11, 0, tzinfo=UTC)
+    assert codec.decode(codec.encode([at.isoformat(), "e1"]), (datetime, str)) == [at, "e1"]
+    for bad in (["not-a-date", "e1"], [7, "e1"]):
+        with pytest.raises(InvalidCursor, match="malformed"):
+            codec.decode(codec.encode(bad), (datetime, str))

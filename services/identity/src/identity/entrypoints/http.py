@@ -124,8 +124,8 @@ async def audit_log(identity: IdentityContext, cursor: CursorParam = None,
     """Security events, newest first."""
     before = None
     if cursor:
-        at, event_id = _AUDIT_PAGES.decode(cursor, (str, str))
-        before = (datetime.fromisoformat(str(at)), str(event_id))
+        at, event_id = _AUDIT_PAGES.decode(cursor, (datetime, str))
+        before = (at, event_id)
     events = await audit.recent_events(identity, limit, before=before)
     nxt = (_AUDIT_PAGES.encode([events[-1].at.isoformat(), events[-1].id])
            if len(events) == limit else None)
