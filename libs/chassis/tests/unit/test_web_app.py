@@ -508,3 +508,27 @@ async def test_a_5xx_for_a_failed_service_further_on_says_so_in_proxy_status() -
     assert failed.headers["proxy-status"] == 'grocer; error=destination_unavailable; next-hop="beans"'
     assert own.status == 503 and "proxy-status" not in own.headers
     assert refused.status == 409 and "proxy-status" not in refused.headers
+
+
+class NoteIn(msgspec.Struct):  # unknown fields ignored, as most services' bodies
+    text: str = ""
+
+
+notes = Router(tags=["notes"])
+
+
+@notes.post("/v1/notes", responses={204: None})
+async def add_note(body: NoteIn) -> None:
+    return None
+
+
+async def test_a_body_nested_past_the_decoders_depth_is_400_even_in_an_ignored_field() -> None:
+    app = create_service_app(ServiceSettings(service_name="demo", port=1), title="demo",
+                             use_broker=False, routers=[notes])
+    headers = {"Content-Type": "application/json"}
+    async with AsgiClient(app) as c:
+        assert (await c.request("POST", "/v1/notes", json={"text": "a", "x": [[1]]})).status == 204
+        deep = b'{"text": "a", "x": ' + b"[" * 10_000 + b"]" * 10_000 + b"}"
+        body = problem(await c.request("POST", "/v1/notes", body=deep, headers=headers), 400,
+                       "invalid-json")
+        assert "nested too deeply" in body["detail"]

@@ -408,3 +408,5 @@ async def _body(request: Request, route: Route) -> Any:
         raise validation_problem(422, "body", exc) from None
     except msgspec.DecodeError:
         raise Problem(400, "invalid-json", "the request body is not valid JSON") from None
+    except RecursionError:  # msgspec's depth limit, even in a field the route ignores
+        raise Problem(400, "invalid-json", "the request body is nested too deeply") from None

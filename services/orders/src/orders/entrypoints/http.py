@@ -48,7 +48,9 @@ __all__ = ["router"]
 
 router = Router(tags=["orders"])
 
-_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)")
+# RFC 7240: wait=delta-seconds, whole seconds; fractions (tests use them) are read to the
+# millisecond. Anything else ("wait=1e9", "wait=5s") is no wait preference at all.
+_WAIT = re.compile(r"(?:^|[,;\s])wait=(\d+(?:\.\d+)?)(?=$|[,;\s])")
 _OWN_PAGES = CursorCodec("orders.own.v1")
 _ALL_PAGES = CursorCodec("orders.all.v1")
 OrderId = Annotated[str, Path(max_length=64)]
@@ -99,7 +101,7 @@ def _prefer_wait(prefer: str | None, cap: float) -> float:
     if not prefer:
         return 0.0
     match = _WAIT.search(prefer)
-    return min(float(match.group(1)), cap) if match else 0.0
+    return round(min(float(match.group(1)), cap), 3) if match else 0.0
 
 
 async def _read(orders: OrdersContext, order_id: str) -> Order | None:
