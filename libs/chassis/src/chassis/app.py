@@ -108,7 +108,7 @@ def create_service_app(
             stack.push_async_callback(runtime.tracing.aclose)  # posts the spans still queued
             stack.push_async_callback(runtime.background.close)  # a start that fails half-way
             await _start_shared(runtime, stack, migrations, use_broker)
-            await _start_live(app, runtime, stack, live)
+            await _start_live(app, runtime, stack, live, handlers)
             stack.push_async_callback(runtime.close_client)
             _start_auth(runtime, verify_tokens)
             if app.verifier is None:
@@ -218,14 +218,23 @@ async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Pat
         stack.push_async_callback(runtime.discovery.close)
 
 
+def fault_targets(app: App, handlers: MessageHandlers | None) -> dict[str, list[str]]:
+    """What a service's fault rules may name (``chassis.fault_rules``): its routes as the
+    OpenAPI document names them, the message types it handles by wire and class name."""
+    return {"routes": sorted(f"{route.method} {route.path}" for route in app.table.routes),
+            "message_types": sorted({name for contract in handlers or ()
+                                     for name in (contract.TYPE, contract.__name__)})}
+
+
 async def _start_live(app: App, runtime: Runtime, stack: AsyncExitStack,
-                      kind: type[LiveSettings]) -> None:
+                      kind: type[LiveSettings], handlers: MessageHandlers | None) -> None:
     from chassis.live import Live
     from chassis.live.wiring import bind_common
 
     settings = runtime.settings
     runtime.live = Live(settings.service_name, settings.instance_id, kind, settings,
                         cache=Path(settings.live_cache) if settings.live_cache else None)
+    runtime.live.fault_targets = fault_targets(app, handlers)
     bind_common(runtime.live, runtime.tracing, runtime.active_faults)
     if "max_concurrency" in runtime.live.fields:
         runtime.live.bind(lambda values: app.set_max_concurrency(values.max_concurrency),

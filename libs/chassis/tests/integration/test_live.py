@@ -19,6 +19,7 @@ from chassis.live.store import history, open_bucket, write
 from chassis.settings import ServiceSettings, Share
 from chassis.testing import free_port, nats_server
 from chassis.testing.service import eventually
+from contracts.inventory import ReserveStock
 
 pytestmark = pytest.mark.integration
 
@@ -207,3 +208,59 @@ async def test_a_service_apps_concurrency_limit_follows_the_store(tmp_path: Path
                 return bool(app.admission.limit == 0)
 
             await eventually(unlimited)
+
+
+async def test_a_service_publishes_the_routes_and_message_types_its_fault_rules_may_name(
+        tmp_path: Path) -> None:
+    """What `souk config` checks a fault rule against (a rule for a route the service has not
+    would do nothing): its routes as the OpenAPI document names them, the message types it
+    handles by wire and class name (none here: ``fault_targets`` with handlers is below)."""
+    from chassis import create_service_app
+    from chassis.live.admin import Refused, Store
+    from chassis.live.store import open_services
+    from chassis.testing import serve_app
+    from chassis.web import Router
+
+    router = Router()
+
+    @router.get("/v1/stock/{sku}")
+    async def stock(sku: str) -> dict[str, str]:
+        return {"sku": sku}
+
+    with nats_server(tmp_path / "js") as url:
+        settings = DemoSettings(nats_url=url, live_cache=str(tmp_path / "demo.live.json"))
+        app = create_service_app(settings, title="demo", verify_tokens=False, register=False,
+                                 routers=[router])
+        async with serve_app(app), _broker(url) as broker:
+            await broker.wait_connected(5)
+            js = broker.jetstream()
+            store = Store(await open_bucket(js), await open_services(js))
+
+            async def published() -> bool:
+                return "demo" in await store.docs()
+
+            await eventually(published)
+            targets = (await store.docs())["demo"].fault_targets
+            assert "GET /v1/stock/{sku}" in targets["routes"]
+            assert "GET /health/ready" in targets["routes"]  # named, it is faulted too
+            assert targets["message_types"] == []
+            await store.check("demo.fault_routes", [{"route": "GET /v1/stock/{sku}"}])
+            with pytest.raises(Refused, match="demo has no route 'POST /v1/stock'"):
+                await store.check("demo.fault_routes", [{"route": "POST /v1/stock"}])
+
+
+def test_the_fault_targets_name_the_message_types_handled() -> None:
+    from chassis import create_service_app
+    from chassis.app import fault_targets
+    from chassis.messaging import MessageHandlers
+
+    handlers = MessageHandlers()
+
+    @handlers.on(ReserveStock)
+    async def on_reserve_stock(command: ReserveStock) -> None:
+        return None
+
+    app = create_service_app(DemoSettings(), title="demo", verify_tokens=False, register=False)
+    assert fault_targets(app, handlers)["message_types"] == [
+        "ReserveStock", "inventory.ReserveStock.v1"]
+    assert fault_targets(app, None)["message_types"] == []

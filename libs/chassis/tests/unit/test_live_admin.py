@@ -142,3 +142,34 @@ async def test_unset_removes_a_stored_value_even_of_a_setting_no_service_has_any
     await store.unset("demo.gone", by="ann")
     assert [(key, r.unset, r.action) for key, r in store.written] == [
         ("demo.decline_rate", True, "unset"), ("demo.gone", True, "unset")]
+
+
+async def test_a_fault_rule_naming_no_route_or_message_type_of_the_service_is_refused() -> None:
+    """A rule for a route or message type the service does not have would do nothing (and a
+    chaos experiment built on it would hold for the wrong reason): refused, with the list."""
+    inventory = doc("inventory", ServiceLiveSettings)
+    inventory.fault_targets = {"routes": ["GET /v1/stock/{sku}"],
+                               "message_types": ["ReserveStock", "inventory.ReserveStock.v1"]}
+    catalog = doc("catalog", ServiceLiveSettings)
+    catalog.fault_targets = {"routes": ["GET /v1/products"], "message_types": []}
+    old = doc("old", ServiceLiveSettings)  # published no list: not asked
+    store = Published(inventory, catalog, old)
+    for key, raw in (("inventory.fault_routes", '[{"route": "GET /v1/stock/{sku}"}]'),
+                     ("inventory.fault_routes", '[{"route": "*", "error_rate": 1}]'),
+                     ("inventory.fault_consumers", '[{"type": "ReserveStock"}]'),
+                     ("inventory.fault_consumers", '[{"type": "inventory.ReserveStock.v1"}]'),
+                     ("fault_routes", '[{"route": "GET /v1/products"}]'),  # one service has it
+                     ("old.fault_routes", '[{"route": "POST /v1/anything"}]')):
+        await store.check(key, parse_value(raw), raw)
+    for key, raw, reason in (
+            ("inventory.fault_routes", '[{"route": "POST /v1/reservations"}]',
+             "inventory has no route 'POST /v1/reservations', so a rule for it would do "
+             "nothing; its routes: GET /v1/stock/{sku}, or \"*\" for every one"),
+            ("inventory.fault_consumers", '[{"type": "*"}, {"type": "StockReserved"}]',
+             "inventory has no message type 'StockReserved'"),
+            ("catalog.fault_consumers", '[{"type": "ReserveStock"}]', "message types: none"),
+            ("fault_routes", '[{"route": "GET /v1/nowhere"}]',
+             "no service has the route 'GET /v1/nowhere'")):
+        with pytest.raises(Refused) as refused:
+            await store.check(key, parse_value(raw), raw)
+        assert reason in str(refused.value)

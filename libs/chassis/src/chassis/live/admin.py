@@ -71,6 +71,7 @@ class Store:
             problems = [f"{doc.service}: {message}" if scope == PLATFORM else message
                         for doc in targets for message in _errors(doc, name, candidate)]
             if not problems:
+                _check_fault_targets(targets, scope, name, candidate)
                 return store_key(scope, name), candidate
             first = first or problems
         description = targets[0].properties.get(name, {}).get("description", "")
@@ -176,6 +177,35 @@ def _targets(docs: dict[str, ServiceDoc], scope: str, name: str) -> list[Service
         raise Refused(f"{scope} has no live setting {name!r}; its live settings: "
                       f"{', '.join(sorted(docs[scope].properties))}")
     return [docs[scope]]
+
+
+# a fault rule's field naming what it applies to, and what each service publishes it may name
+_FAULT_TARGETS = {"fault_routes": ("route", "routes", "route"),
+                  "fault_consumers": ("type", "message_types", "message type")}
+
+
+def _check_fault_targets(targets: list[ServiceDoc], scope: str, name: str, value: Any) -> None:
+    """:class:`Refused` when a fault rule names a route or message type that no service it
+    applies to has: the rule would do nothing, and an experiment built on it would hold for
+    the wrong reason. ``"*"`` names every one; a service that published no list is not asked."""
+    if name not in _FAULT_TARGETS:
+        return
+    field_name, listed, what = _FAULT_TARGETS[name]
+    known = [doc for doc in targets if doc.fault_targets]
+    if not known:
+        return
+    names = {n for doc in known for n in doc.fault_targets.get(listed, [])}
+    for rule in value:
+        wanted = rule.get(field_name, "*")
+        if wanted != "*" and wanted not in names:
+            if scope == PLATFORM:
+                owner, their = f"no service has the {what} {wanted!r}", "the services'"
+            else:
+                owner, their = f"{scope} has no {what} {wanted!r}", "its"
+            which = ", ".join(sorted(names)) or "none"
+            raise Refused(f"{store_key(scope, name)} refused: {owner}, so a rule for it would "
+                          f"do nothing; {their} {listed.replace('_', ' ')}: {which}, or \"*\" "
+                          "for every one")
 
 
 def _candidates(value: Any, raw: str | None) -> list[Any]:

@@ -23,6 +23,9 @@ class ServiceDoc:
     static: dict[str, Any]
     platform_fields: list[str]
     instances: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # what its fault rules may name: {"routes": ["GET /v1/stock/{sku}", ...], "message_types":
+    # [wire and class names]}; empty from a service that published none
+    fault_targets: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def properties(self) -> dict[str, Any]:
@@ -51,7 +54,8 @@ async def service_docs(services: Any) -> dict[str, ServiceDoc]:
            for entry in await read_entries(services)
            if entry.value and entry.operation not in ("DEL", "PURGE")}
     docs = {key: ServiceDoc(key, value["schema"], value.get("static", {}),
-                            value.get("platform_fields", []))
+                            value.get("platform_fields", []),
+                            fault_targets=value.get("fault_targets", {}))
             for key, value in raw.items() if "." not in key}
     for key, value in raw.items():
         service, dot, instance = key.partition(".")

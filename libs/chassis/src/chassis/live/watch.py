@@ -57,6 +57,9 @@ class Live(Generic[L]):
         self.fields = frozenset(field.name for field in msgspec.structs.fields(kind))
         self._layers: Layers = {PLATFORM: {}, service: {}}
         self._bindings: list[tuple[frozenset[str] | None, Callable[[L], None]]] = []
+        # published with the schema: the routes and message types its fault rules may name
+        # (``souk config`` refuses a rule naming another, which would do nothing)
+        self.fault_targets: dict[str, list[str]] = {}
         self._cache = cache
         self._replicas = static.stream_replicas  # of the buckets, when this process creates them
         self._task: asyncio.Task[None] | None = None
@@ -232,7 +235,8 @@ class Live(Generic[L]):
         await services.put(self.service, msgspec.json.encode({
             "service": self.service, "schema": msgspec.json.schema(self.kind),
             "static": self.defaults, "platform_fields": sorted(
-                self.fields & {f.name for f in msgspec.structs.fields(LiveSettings)})}))
+                self.fields & {f.name for f in msgspec.structs.fields(LiveSettings)}),
+            "fault_targets": self.fault_targets}))
         # the store as it is now, then every change: the watch delivers each key's latest
         # value again first (no change, nothing done), so nothing between the two is missed
         initial = (await read_all(kv)).values()
