@@ -2,7 +2,7 @@
 
 These are the shapes of the live settings ``fault_routes``, ``fault_consumers`` and ``clock_skew``
 that every service has; ``chassis.live`` carries them, the web layer and the message consumer
-apply them. A rule matches one route template (``"POST /v1/reservations"``, ``"*"`` for all) or one
+apply them. A rule matches one route template (``"GET /v1/stock/{sku}"``, ``"*"`` for all) or one
 message type (``"PaymentAuthorized"``, ``"*"``) and adds, each with its own probability: a delay,
 an error answer, or a dropped connection (HTTP) / a message left unacknowledged (messages).
 """
