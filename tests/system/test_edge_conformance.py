@@ -63,3 +63,28 @@ def test_every_answer_through_the_edge_is_documented(shop: Checkout, tokens: dic
         shop.gateway + server, document_url=f"{shop.gateway}{prefix.rstrip('/')}/openapi.json",
         token=tokens["admin" if admin else "customer"], max_examples=8, skip=STREAMS)
     assert failures == [], "\n".join(failures)
+
+
+def test_head_is_answered_through_the_edge_as_get_without_a_body(
+        shop: Checkout, tokens: dict[str, str]) -> None:
+    """RFC 9110 9.1: a general-purpose server supports GET and HEAD. The edge forwards HEAD; a
+    service answers it with GET's status and headers and no body (before, every route answered
+    405), and the connection stays usable for the next request."""
+    async def check() -> None:
+        auth = {"Authorization": f"Bearer {tokens['customer']}"}
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=1)) as s:
+            for path in ("/api/v1/catalog/products?limit=2", "/api/v1/cart", "/api/v1/orders",
+                         "/api/v1/catalog/openapi.json", "/", "/products/nope"):
+                async with s.get(shop.gateway + path, headers=auth) as got:
+                    body = await got.read()
+                async with s.head(shop.gateway + path, headers=auth) as head:
+                    assert head.status == got.status, path
+                    assert head.headers["Content-Type"] == got.headers["Content-Type"], path
+                    assert int(head.headers["Content-Length"]) == len(body) > 0, path
+                    assert await head.read() == b"", path
+            async with s.head(shop.gateway + "/api/v1/catalog/products?limit=0") as refused:
+                assert refused.status == 400
+                assert refused.headers["Content-Type"] == "application/problem+json"
+            async with s.delete(shop.gateway + "/api/v1/catalog/products", headers=auth) as no:
+                assert no.status == 405 and "HEAD" in no.headers["Allow"].split(", ")
+    asyncio.run(check())

@@ -221,6 +221,21 @@ async def test_unknown_route_and_method_are_problems(client: AsgiClient) -> None
     reply = await client.request("DELETE", "/v1/orders")
     problem(reply, 405, "method-not-allowed")
     assert reply.headers["allow"] == "POST"
+    reply = await client.request("DELETE", "/v1/items/3")
+    assert reply.status == 405 and reply.headers["allow"] == "GET, HEAD"
+
+
+async def test_head_is_answered_as_get_without_the_body(client: AsgiClient) -> None:
+    """RFC 9110 9.3.2: every GET route answers HEAD, with GET's status and headers."""
+    got = await client.request("GET", "/v1/items/3?limit=5")
+    head = await client.request("HEAD", "/v1/items/3?limit=5")
+    assert (head.status, head.raw) == (200, b"")
+    assert head.headers["content-length"] == got.headers["content-length"] != "0"
+    assert head.headers["content-type"] == got.headers["content-type"]
+    refused = await client.request("HEAD", "/v1/items/3?limit=500")
+    assert refused.status == 400 and refused.raw == b""
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert (await client.request("HEAD", "/v1/orders")).status == 405  # no GET there
 
 
 async def test_a_path_has_one_spelling_a_trailing_slash_is_not_redirected(
@@ -532,3 +547,22 @@ async def test_a_body_nested_past_the_decoders_depth_is_400_even_in_an_ignored_f
         body = problem(await c.request("POST", "/v1/notes", body=deep, headers=headers), 400,
                        "invalid-json")
         assert "nested too deeply" in body["detail"]
+
+
+async def test_a_stream_answers_head_with_its_headers_and_makes_no_chunk() -> None:
+    from chassis.web.responses import StreamResponse
+
+    made: list[int] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        made.append(1)
+        yield b"data: 1\n\n"
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    await StreamResponse(chunks(), media_type="text/event-stream").send(send, head_only=True)
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body"]
+    assert sent[1]["body"] == b"" and made == []

@@ -230,7 +230,8 @@ class App:
             if refused is None and not admission.enter(route.priority):
                 refused = _overloaded(path)
             if refused is not None:
-                await refused.send(send, ((REQUEST_ID, request_id.encode()),))
+                await refused.send(send, ((REQUEST_ID, request_id.encode()),),
+                                   head_only=method == "HEAD")
                 if self.metrics is not None:
                     self.metrics.observe(method, template, refused.status,
                                          time.perf_counter() - started)
@@ -293,7 +294,7 @@ class App:
         extra: tuple[tuple[bytes, bytes], ...] = ((REQUEST_ID, request_id.encode()),)
         if trace_id is not None and self.tracing.is_kept(trace_id):
             extra += (TRACE_KEPT,)  # kept whatever the ratio: the edge keeps its span too
-        await response.send(send, extra)
+        await response.send(send, extra, head_only=scope["method"] == "HEAD")
         return response.status
 
     def _problem(self, error: Problem, request: Request, path: str) -> Response:

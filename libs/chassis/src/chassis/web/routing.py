@@ -189,8 +189,10 @@ class RouteTable:
             else:
                 return None, {}, []
         route = methods.get(method)
+        if route is None and method == "HEAD":  # RFC 9110 9.3.2: GET's answer without its body
+            route = methods.get("GET")
         if route is None:
-            return None, {}, sorted(methods)
+            return None, {}, sorted({*methods, "HEAD"} if "GET" in methods else methods)
         return route, params, []
 
 
