@@ -206,6 +206,15 @@ async def test_malformed_json_is_400_and_other_media_types_415(client: AsgiClien
     form = {"Idempotency-Key": "k", "Content-Type": "text/plain"}
     problem(await client.request("POST", "/v1/orders", body=b"x", headers=form), 415,
             "unsupported-media-type")
+    # a content coding is not decoded: refused, rather than read as if it were not there
+    plain = b'{"quantity": 1}'
+    for coding in ("gzip", "br, gzip"):
+        body = problem(await client.request(
+            "POST", "/v1/orders", body=plain, headers={**headers, "Content-Encoding": coding}),
+            415, "unsupported-media-type")
+        assert "content coding" in body["detail"]
+    identity = {**headers, "Content-Encoding": "identity"}
+    assert (await client.request("POST", "/v1/orders", body=plain, headers=identity)).status == 201
 
 
 async def test_a_body_over_the_limit_is_413(client: AsgiClient) -> None:

@@ -400,6 +400,12 @@ async def _body(request: Request, route: Route) -> Any:
     content_type = request.header("content-type")
     if content_type is not None and not _is_json(content_type):
         raise Problem(415, "unsupported-media-type", "send the body as application/json")
+    coding = request.header("content-encoding")
+    if coding is not None and coding.strip().lower() not in ("", "identity"):
+        # RFC 9110 8.4.1: a coding the server does not decode is refused, not read as it is
+        raise Problem(415, "unsupported-media-type",
+                      f"the body's content coding {coding.strip()[:40]!r} is not accepted: "
+                      "send it uncompressed")
     raw = await request.body()
     decoder = route.compiled.body_decoder
     assert decoder is not None
