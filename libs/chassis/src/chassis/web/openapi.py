@@ -47,7 +47,8 @@ _CHASSIS_PROBLEMS = {
     "params": {400: "a parameter is missing or fails its constraints (validation-error)"},
     "body": {400: "the body is not JSON (invalid-json)",
              413: "the body is too large (too-large)",
-             415: "the body is not declared as JSON (unsupported-media-type)",
+             415: "the body is not declared as JSON, or has a content coding "
+                  "(unsupported-media-type)",
              422: "the body does not fit the schema (validation-error)"},
     "admission": {503: "this instance is at its concurrency limit: nothing was done, try again "
                        "after Retry-After (overloaded)",
