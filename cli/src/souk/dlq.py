@@ -42,7 +42,9 @@ async def jetstream(nats_url: str, *, error: type[Exception] | None = None,
             servers=servers_of(nats_url), connect_timeout=TIMEOUT, allow_reconnect=False,
             max_reconnect_attempts=1, reconnect_time_wait=0.1, error_cb=quiet, name=name), TIMEOUT * 2)
     except (NoServersError, OSError, TimeoutError) as exc:
-        raise (error or DlqError)(f"cannot reach NATS at {nats_url}: {exc}") from None
+        reason = str(exc) or (f"no answer within {TIMEOUT * 2:g} s (is it paused? souk status)"
+                              if isinstance(exc, TimeoutError) else type(exc).__name__)
+        raise (error or DlqError)(f"cannot reach NATS at {nats_url}: {reason}") from None
     try:
         yield nc.jetstream(timeout=TIMEOUT)
     except (TimeoutError, NoRespondersError, ServiceUnavailableError) as exc:

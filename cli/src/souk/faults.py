@@ -90,15 +90,19 @@ def request_pause(home: Home, state: State, name: str, seconds: float | None, *,
     return pid
 
 
-def request_resume(home: Home, state: State, name: str, *, timeout: float = 10.0) -> None:
-    """Have the supervisor SIGCONT ``name``; wait until it has."""
-    _instance(state, name)
+def request_resume(home: Home, state: State, name: str, *, timeout: float = 10.0) -> bool:
+    """Have the supervisor SIGCONT ``name``; wait until it has. False when it was not paused
+    (nothing done: what a resume is for holds already)."""
+    proc = _instance(state, name)
     pauses = _pauses(home)
+    if not proc.paused and name not in pauses:
+        return False
     pauses.pop(name, None)
     control.tell_supervisor(state, home.pause_file, pauses)
     control.wait_applied(
         home, lambda now: not any(p.paused for p in now.processes if p.instance == name),
         "resume it", timeout, poll=POLL)
+    return True
 
 
 def _get(url: str) -> dict[str, Any]:
@@ -217,13 +221,19 @@ def pause(instance: InstanceArg, seconds: Annotated[float | None, typer.Option(
 
 @fault_app.command()
 def resume(instance: InstanceArg, home: HomeOption = None) -> None:
-    """SIGCONT a paused instance."""
+    """SIGCONT a paused instance (one that is not paused is left as it is, and said so)."""
     where, state = _running(home)
     try:
-        request_resume(where, state, instance)
+        resumed = request_resume(where, state, instance)
     except ControlError as exc:
         raise fail(str(exc), 2) from None
-    out.print(f"resumed {instance}")
+    if resumed:
+        out.print(f"resumed {instance}")
+        return
+    proc = _instance(state, instance)
+    held = (f" (it is held and {proc.status}: souk release {instance})"
+            if proc.held and proc.status != "running" else "")
+    out.print(f"{instance} was not paused: nothing to resume{held}")
 
 
 @fault_app.command()

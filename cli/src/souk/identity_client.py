@@ -13,7 +13,7 @@ from souk.credentials import DemoUser
 from souk.state import State
 from souk.topology import IDENTITY
 
-__all__ = ["identity_url", "log_in", "rotate_keys", "sign_up"]
+__all__ = ["identity_url", "log_in", "no_identity", "rotate_keys", "sign_up"]
 
 TIMEOUT = 10.0
 
@@ -22,6 +22,28 @@ def identity_url(state: State) -> str | None:
     """The URL of a ready identity instance, or None when the platform runs none."""
     ready = [proc for proc in state.of_service(IDENTITY) if proc.ready]
     return ready[0].url if ready else None
+
+
+_NOT_READY = {"starting": "is starting", "running": "runs but is not ready",
+              "backoff": "exited and is about to be restarted", "stopping": "is stopping",
+              "stopped": "is stopped"}
+
+
+def no_identity(state: State) -> str:
+    """Why :func:`identity_url` found none, and what to do about it."""
+    procs = state.of_service(IDENTITY)
+    if not procs:
+        return "no identity instance runs: the topology has none"
+    why = []
+    for proc in procs:
+        if proc.paused:
+            why.append(f"{proc.instance} is paused (souk fault resume {proc.instance})")
+        elif proc.held and proc.status != "running":
+            why.append(f"{proc.instance} is held and not running (souk release {proc.instance})")
+        else:
+            state_ = _NOT_READY.get(proc.status, f"is {proc.status} and not ready")
+            why.append(f"{proc.instance} {state_} (souk status; try again in a few seconds)")
+    return "no ready identity instance: " + "; ".join(why)
 
 
 def _post(url: str, body: dict[str, Any] | None = None,

@@ -368,7 +368,7 @@ def rotate_keys(home: HomeOption = None) -> None:
         raise _fail(f"souk is not running (home {where.root}); start it with souk up")
     url = identity_client.identity_url(state)
     if url is None:
-        raise _fail("no ready identity instance; is identity in the topology?")
+        raise _fail(identity_client.no_identity(state))
     users = read_demo_users(where)
     if users is None:
         raise _fail(f"no demo admin in {where.demo_users_file}")

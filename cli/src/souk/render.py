@@ -21,7 +21,9 @@ def status_rows(state: State, ready: list[bool] | None = None) -> list[dict[str,
     rows = []
     for index, proc in enumerate(state.processes):
         rows.append({
-            "service": proc.service, "instance": proc.instance, "pid": proc.pid,
+            "service": proc.service, "instance": proc.instance,
+            # an exited process's last pid may be another process's by now: none is given
+            "pid": None if proc.status in _EXITED else proc.pid,
             "port": proc.port, "url": proc.url,
             "ready": ready[index] if ready is not None else proc.ready,
             "restarts": proc.restarts, "status": proc.status, "held": proc.held,

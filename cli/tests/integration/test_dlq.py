@@ -117,3 +117,20 @@ async def test_an_unreachable_nats_is_a_clear_error() -> None:
 
     with pytest.raises(DlqError, match="cannot reach NATS"):
         await list_dead_letters(f"nats://127.0.0.1:{free_port()}")
+
+
+
+async def test_a_broker_that_never_answers_is_said_to_be_silent(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paused nats-server takes the connection and says nothing, and the connect times out
+    with an empty TimeoutError: the error said "cannot reach NATS at …: " and stopped."""
+    import nats
+
+    async def silent(*args: Any, **kwargs: Any) -> Any:
+        raise TimeoutError
+
+    monkeypatch.setattr(nats, "connect", silent)
+    with pytest.raises(DlqError) as refused:
+        await list_dead_letters("nats://127.0.0.1:4999")
+    assert str(refused.value) == ("cannot reach NATS at nats://127.0.0.1:4999: no answer within "
+                                  "10 s (is it paused? souk status)")

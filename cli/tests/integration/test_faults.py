@@ -81,9 +81,13 @@ def test_a_paused_instance_is_left_paused_by_liveness_until_resumed(souk: Souk) 
     assert now["pid"] == before["pid"] and now["restarts"] == before["restarts"]
     assert now["status"] == "paused"
 
-    assert souk.run("fault", "resume", "worker-1").returncode == 0
+    resumed = souk.run("fault", "resume", "worker-1")
+    assert resumed.returncode == 0 and "resumed worker-1" in resumed.stdout
     souk.wait_for(lambda: souk.proc("worker-1")["ready"], 10, "ready again")
     assert souk.proc("worker-1")["pid"] == before["pid"]
+    again = souk.run("fault", "resume", "worker-1")  # it said "resumed" of a running instance
+    assert again.returncode == 0
+    assert "worker-1 was not paused: nothing to resume" in " ".join(again.stdout.split())
 
 
 def test_pause_for_is_ended_by_the_supervisor_after_the_cli_exits(souk: Souk) -> None:

@@ -115,3 +115,33 @@ def test_the_status_table_shows_no_pid_for_an_instance_whose_process_has_exited(
 def test_progress_names_what_is_not_ready_yet() -> None:
     assert progress_line(None) == "starting the supervisor…"
     assert progress_line(a_state()) == "1/2 ready, waiting for w-2"
+
+
+def test_status_json_gives_no_pid_for_an_instance_whose_process_has_exited() -> None:
+    """The last pid of a held or restarting instance may belong to another process by now: a
+    script must not signal it."""
+    state = a_state()
+    state.processes[1].status = "held"
+    state.processes[1].held = True
+    assert [r["pid"] for r in status_rows(state)] == [101, None]
+
+
+def test_why_no_identity_answers_says_which_instance_and_the_way_out() -> None:
+    from souk.identity_client import no_identity
+
+    def with_identity(**proc: object) -> State:
+        state = a_state()
+        state.processes[0].service, state.processes[0].instance = "identity", "identity-1"
+        state.processes[0].ready = False
+        for key, value in proc.items():
+            setattr(state.processes[0], key, value)
+        return state
+
+    assert "the topology has none" in no_identity(a_state())
+    assert no_identity(with_identity(status="held", held=True)) == (
+        "no ready identity instance: identity-1 is held and not running "
+        "(souk release identity-1)")
+    assert "identity-1 is paused (souk fault resume identity-1)" in no_identity(
+        with_identity(status="paused", paused=True))
+    assert "identity-1 exited and is about to be restarted" in no_identity(
+        with_identity(status="backoff"))
