@@ -51,7 +51,7 @@ def _admin_login(home: Home, state: State) -> Callable[[], Awaitable[str]]:
         raise fail(f"no demo admin in {home.demo_users_file}", CANNOT_CHECK)
     url = identity_client.identity_url(state)
     if url is None:
-        raise fail("no ready identity instance; is identity in the topology?", CANNOT_CHECK)
+        raise fail(identity_client.no_identity(state), CANNOT_CHECK)
 
     async def log_in() -> str:
         return await asyncio.to_thread(identity_client.log_in, url, users.admin)
@@ -112,14 +112,18 @@ def load(home: HomeOption = None,
              min=0.0, max=1.0, help="share of checkouts paid with a declined card")] = 0.1,
          lines: Annotated[int, typer.Option(min=1, max=20, help="cart lines per checkout")] = 1,
          json: JsonOption = False) -> None:
-    """Run checkouts through the gateway as new users; print throughput and latency."""
+    """Run checkouts through the gateway as new users; print throughput and latency. Exit 1
+    when a checkout failed, 2 when the load could not start."""
     from souk.load import LoadError, LoadProgress, run_load
 
     where = Home.resolve(home)
     state = _running(where)
     identity = identity_client.identity_url(state)
-    if state.gateway_url is None or identity is None:
-        raise fail("load needs a running gateway and identity", CANNOT_CHECK)
+    if state.gateway_url is None:
+        raise fail("load needs a running gateway (souk status)", CANNOT_CHECK)
+    if identity is None:
+        raise fail(f"load needs identity to sign its users up: "
+                   f"{identity_client.no_identity(state)}", CANNOT_CHECK)
     progress_bar = Progress(TextColumn("{task.description}"), console=err, transient=True,
                             disable=json)
     task = progress_bar.add_task("creating users…", total=checkouts)
@@ -144,8 +148,10 @@ def load(home: HomeOption = None,
                    130) from None
     if json:
         _print_json(result.as_json())
-        return
-    out.print(report.load_summary(result))
+    else:
+        out.print(report.load_summary(result))
+    if result.failed:  # a script (CI, a chaos run) must not read a failed load as a good one
+        raise fail(f"{result.failed} of {result.checkouts} checkouts failed", 1)
 
 
 @dlq_app.command("list")
