@@ -16,7 +16,7 @@ import orjson
 
 from chassis.invariants import TERMINAL, Json, Snapshot, consumer_backlog, is_settled, outbox_pending
 from souk.dlq import count_by_consumer
-from souk.state import State
+from souk.state import ProcState, State
 from souk.topology import GATEWAY, NATS
 
 __all__ = ["PAGE_SIZE", "AdminClient", "FetchError", "take_snapshot", "wait_until_settled"]
@@ -94,10 +94,13 @@ class AdminClient:
         errors = []
         answered: int | None = None
         for proc in procs:
+            if proc.paused:  # it would hold the read for the whole timeout
+                errors.append(f"{proc.instance} not asked{_why(proc)}")
+                continue
             try:
                 status, body = await self.call(method, proc.url + path, json)
             except FetchError as exc:
-                errors.append(f"{proc.instance} {exc}")
+                errors.append(f"{proc.instance} {exc}{_why(proc)}")
                 answered = None
                 continue
             if 200 <= status < 300:
@@ -131,14 +134,21 @@ class AdminClient:
         database, so they report the same outbox and dead letters)."""
         # the edge has no messaging of its own: a path it does not serve itself goes to a routed
         # service (its root route: the front end, or none)
-        procs = [p for p in self._state.processes if p.service not in (NATS, GATEWAY)]
-        answers = await asyncio.gather(*(self.call("GET", p.url + "/v1/admin/messaging")
-                                         for p in procs), return_exceptions=True)
         found: dict[str, list[Json]] = {}
         failed: dict[str, str] = {}
+        procs = []
+        for proc in self._state.processes:
+            if proc.service in (NATS, GATEWAY):
+                continue
+            if proc.paused:  # it would hold the read for the whole timeout
+                failed.setdefault(proc.service, f"{proc.instance} not asked{_why(proc)}")
+            else:
+                procs.append(proc)
+        answers = await asyncio.gather(*(self.call("GET", p.url + "/v1/admin/messaging")
+                                         for p in procs), return_exceptions=True)
         for proc, answer in zip(procs, answers, strict=True):
             if isinstance(answer, FetchError):
-                failed.setdefault(proc.service, str(answer))
+                failed.setdefault(proc.service, f"{proc.instance} {answer}{_why(proc)}")
                 continue
             if isinstance(answer, BaseException):
                 raise answer
@@ -155,6 +165,26 @@ class AdminClient:
         return found
 
 
+def _why(proc: ProcState) -> str:
+    """What the state file says of an instance that did not answer, and what to do."""
+    if proc.paused:
+        return f" ({proc.instance} is paused: souk fault resume {proc.instance})"
+    if proc.held and proc.status != "running":
+        return f" ({proc.instance} is held and not running: souk release {proc.instance})"
+    return ""
+
+
+async def _all(*reads: Awaitable[Any]) -> list[Any]:
+    """The results of ``reads`` run at once; when one fails, the others are waited for (not
+    left running past the command's end, where a late failure printed a traceback) and the
+    first failure is raised."""
+    results = await asyncio.gather(*reads, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
 def _detail(body: Any) -> str:
     if isinstance(body, dict):
         return str(body.get("detail") or body.get("title") or "")
@@ -163,13 +193,13 @@ def _detail(body: Any) -> str:
 
 async def take_snapshot(client: AdminClient, nats_url: str) -> Snapshot:
     """Everything the invariants look at, read concurrently."""
-    listings = await asyncio.gather(
+    listings = await _all(
         client.listing("orders", "/v1/admin/orders"),
         client.listing("inventory", "/v1/admin/stock"),
         client.listing("inventory", "/v1/admin/reservations"),
         client.listing("payments", "/v1/admin/payments"),
         client.listing("notifications", "/v1/admin/notifications"))
-    messaging, dlq = await asyncio.gather(client.messaging(), count_by_consumer(nats_url))
+    messaging, dlq = await _all(client.messaging(), count_by_consumer(nats_url))
     orders, stock, reservations, payments, notifications = listings
     return Snapshot(orders=orders, stock=stock, reservations=reservations, payments=payments,
                     notifications=notifications, messaging=messaging, dlq=dlq)
@@ -179,13 +209,14 @@ async def wait_until_settled(client: AdminClient, wait: float,
                           progress: Callable[[str], None]) -> None:
     """Poll orders and messaging until every order is terminal, every outbox empty and every
     consumer caught up, or until ``wait`` seconds pass (a service not answering meanwhile
-    counts as not settled yet)."""
+    counts as not settled yet; a read still waiting for one when the time is up is given up)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     while True:
         try:
-            orders, messaging = await asyncio.gather(
-                client.listing("orders", "/v1/admin/orders"), client.messaging())
+            orders, messaging = await asyncio.wait_for(
+                _all(client.listing("orders", "/v1/admin/orders"), client.messaging()),
+                max(deadline - loop.time(), 0.5))
             partial = Snapshot(orders=orders, messaging=messaging)
             if is_settled(partial):
                 return
@@ -194,6 +225,8 @@ async def wait_until_settled(client: AdminClient, wait: float,
                     f"pending, {consumer_backlog(partial)} messages not yet consumed")
         except FetchError as exc:
             note = f"not answering yet: {exc}"
+        except TimeoutError:
+            note = "no answer within the wait"
         remaining = deadline - loop.time()
         if remaining <= 0:
             progress(f"gave up waiting: {note}")

@@ -22,7 +22,8 @@ def closed_port() -> int:
 
 async def test_an_instance_that_is_not_running_is_said_to_refuse_the_connection() -> None:
     url = f"http://127.0.0.1:{closed_port()}"
-    proc = SimpleNamespace(service="orders", instance="orders-1", url=url, ready=False)
+    proc = SimpleNamespace(service="orders", instance="orders-1", url=url, ready=False,
+                           paused=False, held=False, status="running")
     state = SimpleNamespace(desired={"orders": 1}, of_service=lambda service: [proc])
 
     async def log_in() -> str:

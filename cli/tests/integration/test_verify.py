@@ -288,3 +288,19 @@ def test_replay_analytics_compares_the_summaries(platform: tuple[FakePlatform, H
     code, output = run(home, "replay", "analytics")
     assert code == 1
     assert "DIFFERENT" in output
+
+
+def test_a_paused_instance_is_named_with_the_way_out_and_not_waited_for(
+        platform: tuple[FakePlatform, Home]) -> None:
+    """A paused instance holds no answer: verify says which one and how to resume it, without
+    asking it (it waited 30 s for each read of it, then named only its URL)."""
+    _, home = platform
+    state = json.loads(home.state_file.read_text())
+    for proc in state["processes"]:
+        if proc["instance"] == "notifications-1":
+            proc.update(status="paused", paused=True, ready=False)
+    write_json_atomic(home.state_file, state)
+    result = CliRunner().invoke(app, ["verify", "--wait", "2", "--home", str(home.root)])
+    said = " ".join(result.stderr.split())
+    assert result.exit_code == 2, result.output
+    assert "notifications-1 is paused: souk fault resume notifications-1" in said
