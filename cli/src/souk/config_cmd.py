@@ -49,7 +49,11 @@ def _run(home: Path | None, work: Callable[[Store], Awaitable[T]]) -> T:
         raise fail(f"souk is not running (home {where.root}); start it with souk up", REFUSED)
 
     async def main() -> T:
-        async with open_store(state.nats_url, replicas=state.stream_replicas) as store:
+        # an instance scaled away, or exited and held, last published what it ran with then
+        running = frozenset(p.instance for p in state.processes
+                            if p.status in ("starting", "running", "paused"))
+        async with open_store(state.nats_url, replicas=state.stream_replicas,
+                              running=running) as store:
             return await work(store)
 
     try:

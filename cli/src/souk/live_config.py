@@ -15,10 +15,12 @@ __all__ = ["ConfigError", "Refused", "ServiceDoc", "Setting", "Store", "open_sto
 
 
 @contextlib.asynccontextmanager
-async def open_store(nats_url: str, *, replicas: int = 1) -> AsyncIterator[Store]:
-    """The live configuration's buckets (created on ``replicas`` nodes when missing)."""
+async def open_store(nats_url: str, *, replicas: int = 1,
+                     running: frozenset[str] | None = None) -> AsyncIterator[Store]:
+    """The live configuration's buckets (created on ``replicas`` nodes when missing);
+    ``running``: the instances that run now, the only ones whose running values are read."""
     from souk.dlq import jetstream  # the broker's client: imported by the commands that use it
 
     async with jetstream(nats_url, error=ConfigError, name="souk-config") as js:
         yield Store(await open_bucket(js, replicas=replicas),
-                    await open_services(js, replicas=replicas))
+                    await open_services(js, replicas=replicas), running=running)

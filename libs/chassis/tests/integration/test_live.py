@@ -247,6 +247,14 @@ async def test_a_service_publishes_the_routes_and_message_types_its_fault_rules_
             await store.check("demo.fault_routes", [{"route": "GET /v1/stock/{sku}"}])
             with pytest.raises(Refused, match="demo has no route 'POST /v1/stock'"):
                 await store.check("demo.fault_routes", [{"route": "POST /v1/stock"}])
+            assert list((await store.docs())["demo"].instances) == [settings.instance_id]
+        # stopped, the instance takes back what it published of itself (scaled down, it was
+        # still listed as running its last values); the service's schema stays
+        async with _broker(url) as broker:
+            await broker.wait_connected(5)
+            js = broker.jetstream()
+            left = (await Store(await open_bucket(js), await open_services(js)).docs())["demo"]
+            assert left.instances == {} and left.fault_targets["routes"]
 
 
 def test_the_fault_targets_name_the_message_types_handled() -> None:

@@ -33,11 +33,11 @@ def doc(service: str, kind: type[LiveSettings]) -> ServiceDoc:
 class Published(Store):
     """The store's reading side, as the services published it."""
 
-    def __init__(self, *docs: ServiceDoc) -> None:
-        super().__init__(None, None)
+    def __init__(self, *docs: ServiceDoc, running: frozenset[str] | None = None) -> None:
+        super().__init__(None, None, running=running)
         self._docs = {d.service: d for d in docs}
 
-    async def docs(self) -> dict[str, ServiceDoc]:
+    async def _published(self) -> dict[str, ServiceDoc]:
         return self._docs
 
 
@@ -173,3 +173,18 @@ async def test_a_fault_rule_naming_no_route_or_message_type_of_the_service_is_re
         with pytest.raises(Refused) as refused:
             await store.check(key, parse_value(raw), raw)
         assert reason in str(refused.value)
+
+
+async def test_only_the_instances_that_run_now_are_read_when_the_caller_knows_them() -> None:
+    """An instance scaled away, or killed and held, keeps what it last published: `souk config`
+    showed "catalog-3 runs with info" after a scale-down, and a running value as "varies"."""
+    catalog = doc("catalog", ServiceLiveSettings)
+    catalog.instances = {f"catalog-{n}": {"running": {"log_level": level},
+                                          "sources": {"log_level": source}}
+                         for n, level, source in ((1, "debug", "service"), (2, "debug", "service"),
+                                                  (3, "info", "static"))}
+    rows = await Published(catalog, running=frozenset({"catalog-1", "catalog-2"})).settings(None)
+    level = next(r for r in rows if r.name == "log_level")
+    assert (level.running, level.source, level.instances) == ("debug", "service", 2)
+    everyone = await Published(catalog).settings(None)  # the console: whatever published
+    assert next(r for r in everyone if r.name == "log_level").source == "varies"

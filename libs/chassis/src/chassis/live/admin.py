@@ -7,6 +7,7 @@ service. Each write is a new revision of ``SOUK_CONFIG`` with its audit (:class:
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import msgspec
@@ -46,12 +47,24 @@ def _errors(doc: ServiceDoc, name: str, value: Any) -> list[str]:
 
 
 class Store:
-    def __init__(self, kv: Any, services: Any) -> None:
+    def __init__(self, kv: Any, services: Any, *, running: frozenset[str] | None = None) -> None:
         self.kv = kv
         self.services = services
+        # the instances that run now, when the caller knows (the supervisor's state): one
+        # gone (scaled down, killed and held) keeps what it last published, which is not read
+        self.running = running
 
     async def docs(self) -> dict[str, ServiceDoc]:
         """Every service's published live settings, with its instances' running values."""
+        docs = await self._published()
+        if self.running is None:
+            return docs
+        return {service: replace(doc, instances={
+                    name: published for name, published in doc.instances.items()
+                    if name in self.running})
+                for service, doc in docs.items()}
+
+    async def _published(self) -> dict[str, ServiceDoc]:
         return await service_docs(self.services)
 
     async def latest(self, key: str) -> Revision | None:

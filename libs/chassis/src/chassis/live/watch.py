@@ -63,6 +63,7 @@ class Live(Generic[L]):
         self._cache = cache
         self._replicas = static.stream_replicas  # of the buckets, when this process creates them
         self._task: asyncio.Task[None] | None = None
+        self._services: Any = None  # the bucket this instance publishes in, once opened
         self._restart = asyncio.Event()
         self._loaded = asyncio.Event()
         self._load_cache()
@@ -206,6 +207,10 @@ class Live(Generic[L]):
     async def close(self) -> None:
         await cancel_and_wait(self._task)
         self._task = None
+        services, self._services = self._services, None
+        if services is not None:  # what this instance ran with is no one's any more
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(services.delete(self._instance_key()), 1.0)
 
     async def _run(self, broker: Broker) -> None:
         while True:
@@ -231,7 +236,7 @@ class Live(Generic[L]):
     async def _watch(self, broker: Broker) -> None:
         js = broker.jetstream()
         kv = await open_bucket(js, replicas=self._replicas)
-        services = await open_services(js, replicas=self._replicas)
+        services = self._services = await open_services(js, replicas=self._replicas)
         await services.put(self.service, msgspec.json.encode({
             "service": self.service, "schema": msgspec.json.schema(self.kind),
             "static": self.defaults, "platform_fields": sorted(
@@ -258,11 +263,13 @@ class Live(Generic[L]):
             with contextlib.suppress(Exception):
                 await watcher.stop()
 
+    def _instance_key(self) -> str:
+        return f"{self.service}.{re.sub(r'[^A-Za-z0-9_-]', '_', self.instance)}"
+
     async def _publish(self, services: Any) -> None:
         """Tell ``souk config list`` what this instance runs with."""
-        instance = re.sub(r"[^A-Za-z0-9_-]", "_", self.instance)
         with contextlib.suppress(Exception):
-            await services.put(f"{self.service}.{instance}", msgspec.json.encode({
+            await services.put(self._instance_key(), msgspec.json.encode({
                 "instance": self.instance, "revision": self.revision, "at": utc_now(),
                 "running": self.current, "sources": self.sources(), "refused": self.refused}))
 
