@@ -17,7 +17,7 @@ import binascii
 import hashlib
 import hmac
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
@@ -90,10 +90,13 @@ class CursorCodec:
 
 def _item(value: object, kind: type) -> Any:
     if kind is datetime and isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            raise InvalidCursor("the cursor payload is malformed") from None
+        try:  # in UTC, as the listings store it: a time whose UTC is out of range is refused
+            parsed = datetime.fromisoformat(value)
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
+        except (ValueError, OverflowError):
+            pass
+        raise InvalidCursor("the cursor payload is malformed")
     if not isinstance(value, kind) or not _storable(value):
         raise InvalidCursor("the cursor payload is malformed")
     return value

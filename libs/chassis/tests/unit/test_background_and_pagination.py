@@ -91,6 +91,10 @@ def test_a_cursor_item_of_type_datetime_is_given_back_parsed() -> None:
     codec = CursorCodec("test.listing.v1")
     at = datetime(2026, 12, 7, 11, 0, tzinfo=UTC)
     assert codec.decode(codec.encode([at.isoformat(), "e1"]), (datetime, str)) == [at, "e1"]
-    for bad in (["not-a-date", "e1"], [7, "e1"]):
+    assert codec.decode(codec.encode(["2026-12-07T12:00:00+01:00", "e1"]), (datetime, str)) \
+        == [at, "e1"]  # given back in UTC
+    for bad in (["not-a-date", "e1"], [7, "e1"], ["2026-12-07T11:00:00", "e1"],  # no zone
+                # valid text whose UTC is outside what a datetime holds (a 500 in payments)
+                ["0001-01-01T00:00:00+14:00", "e1"], ["9999-12-31T23:59:59.999999-23:59", "e1"]):
         with pytest.raises(InvalidCursor, match="malformed"):
             codec.decode(codec.encode(bad), (datetime, str))
