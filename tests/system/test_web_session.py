@@ -74,6 +74,26 @@ def test_a_signed_out_session_cannot_be_reused(shop: Checkout) -> None:
     assert "Max-Age=0" in r.headers.get("Set-Cookie", "")
 
 
+def test_a_next_with_a_line_break_is_a_redirect_and_takes_the_shop_down_for_no_one(
+        shop: Checkout) -> None:
+    """A CR or LF in `next` ended the redirect's head: the server dropped the connection, the
+    edge answered 502 and counted a failure of the front end per try, and nine such requests by
+    one signed-in customer opened its breaker: the shop answered 503 to everyone."""
+    users = shop.users()
+    with requests.Session() as s:
+        s.post(f"{shop.gateway}/signin", allow_redirects=False, timeout=10, data={
+            "csrf": _csrf(s.get(f"{shop.gateway}/signin", timeout=10).text),
+            "email": users["customer"]["email"], "password": users["customer"]["password"],
+            "next": "/"})
+        for _ in range(12):  # more than the breaker's minimum of failures
+            r = s.get(f"{shop.gateway}/signin?next=/x%0d%0aSet-Cookie:%20a=b",
+                      allow_redirects=False, timeout=10)
+            assert r.status_code == 303, r.text[:300]
+            assert r.headers["Location"] == "/x%0D%0ASet-Cookie:%20a=b"
+            assert "a=b" not in r.headers.get("Set-Cookie", "")
+    assert requests.get(f"{shop.gateway}/", timeout=10).status_code == 200
+
+
 def test_a_cross_site_form_post_is_refused_and_changes_nothing(shop: Checkout) -> None:
     users = shop.users()
     with requests.Session() as s:

@@ -14,7 +14,12 @@ pytestmark = pytest.mark.unit
 @pytest.mark.parametrize(("given", "expected"), [
     ("/cart", "/cart"), ("/orders/o-1?x=1", "/orders/o-1?x=1"), (None, "/"), ("", "/"),
     ("//evil.example/x", "/"), ("https://evil.example", "/"), ("/\\evil.example", "/"),
-    ("cart", "/")])
+    ("cart", "/"),
+    # fit for a Location header: a CR or LF ended the answer's head, and the server dropped the
+    # connection (each such page a failure of the front end at the edge, whose breaker opened)
+    ("/x\r\nSet-Cookie: a=b", "/x%0D%0ASet-Cookie:%20a=b"), ("/x\x7f\x00", "/x%7F%00"),
+    ("/search?q=caf\u00e9 \u20ac", "/search?q=caf%C3%A9%20%E2%82%AC"),
+    ("/orders/o%2F1", "/orders/o%2F1")])  # what is encoded already stays so
 def test_next_only_leads_to_a_path_of_this_site(given: str | None, expected: str) -> None:
     assert safe_next(given) == expected
 

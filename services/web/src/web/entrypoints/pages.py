@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from http.cookies import CookieError, SimpleCookie
 from importlib.resources import files
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import jinja2
 
@@ -154,11 +154,18 @@ def redirect(visit: Visit, location: str) -> Response:
     return _response(b"", 303, visit, {"Location": location})
 
 
+# what a Location header carries as it is: printable ASCII; the rest is percent-encoded
+_PRINTABLE = "".join(chr(c) for c in range(0x21, 0x7F))
+
+
 def safe_next(value: str | None, default: str = "/") -> str:
-    """A ``next`` target that stays on this site (a path, never ``//host`` or a URL)."""
+    """A ``next`` target that stays on this site (a path, never ``//host`` or a URL), fit for a
+    ``Location`` header: a control character (a CR or LF ended the answer's head, and the
+    server dropped the connection: the edge counted a failure of the front end per try) or
+    any other character outside printable ASCII is percent-encoded."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return default
-    return value
+    return quote(value, safe=_PRINTABLE)
 
 
 @dataclass(frozen=True, slots=True)
