@@ -87,4 +87,7 @@ def test_head_is_answered_through_the_edge_as_get_without_a_body(
                 assert refused.headers["Content-Type"] == "application/problem+json"
             async with s.delete(shop.gateway + "/api/v1/catalog/products", headers=auth) as no:
                 assert no.status == 405 and "HEAD" in no.headers["Allow"].split(", ")
+                assert "/v1/products" not in (await no.json())["detail"]  # the service's path
+            async with s.get(shop.gateway + "/api/v1/cart/internal/carts/x", headers=auth) as no:
+                assert no.status == 404 and "/v1/cart" not in (await no.json())["detail"]
     asyncio.run(check())

@@ -272,11 +272,13 @@ class App:
         request = Request(scope, receive, request_id=request_id, max_body=self.max_body)
         try:
             if route is None:
+                # the path is not repeated: behind the edge it is the service's own, which no
+                # answer shows (the problem's instance is the path the caller sent)
                 if allowed:
                     raise Problem(405, "method-not-allowed",
-                                  f"{scope['method']} is not allowed on {path}",
-                                  headers={"Allow": ", ".join(allowed)})
-                raise Problem(404, "not-found", f"no resource at {path}")
+                                  f"{scope['method']} is not allowed here; allowed: "
+                                  + ", ".join(allowed), headers={"Allow": ", ".join(allowed)})
+                raise Problem(404, "not-found", "there is no resource at this address")
             request.path_params = params
             if self.faults.routes:  # the one check on this path while no fault is switched on
                 rule = rule_for(self.faults, route)
