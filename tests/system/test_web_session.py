@@ -133,3 +133,33 @@ def test_every_answer_of_the_front_end_matches_its_openapi_document(shop: Checko
 
     failures = check_conformance(shop.url_of("web"), max_examples=10)
     assert failures == []
+
+
+def test_failed_sign_ins_from_one_address_lock_no_other_shopper_out(shop: Checkout) -> None:
+    """Every shopper signs in through the front end, so identity saw one address for all of
+    them: twenty failed sign-ins by one visitor locked the shop's sign-in for everyone. The
+    front end now tells identity the visitor's address, which the edge proved to it."""
+    import asyncio
+
+    import aiohttp
+
+    users = shop.users()
+
+    async def attempt(source: str, email: str, password: str) -> int:
+        connector = aiohttp.TCPConnector(local_addr=(source, 0))
+        async with aiohttp.ClientSession(connector=connector,
+                                         cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+            async with s.get(f"{shop.gateway}/signin") as r:
+                csrf = _csrf(await r.text())
+            async with s.post(f"{shop.gateway}/signin", allow_redirects=False, data={
+                    "csrf": csrf, "email": email, "password": password, "next": "/"}) as r:
+                return r.status
+
+    async def scenario() -> None:
+        statuses = [await attempt("127.0.0.2", f"nobody{n}@example.com", "wrong password 1")
+                    for n in range(22)]  # past identity's 20 failures per address
+        assert statuses[0] == 400 and statuses[-1] == 503, statuses  # that visitor: locked
+        assert await attempt("127.0.0.3", users["customer"]["email"],
+                             users["customer"]["password"]) == 303  # another: signed in
+
+    asyncio.run(scenario())

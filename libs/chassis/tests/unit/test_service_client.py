@@ -323,3 +323,21 @@ async def test_a_call_pinned_to_an_instance_the_registry_listed_finds_it_beside_
     assert [s.url for s in transport.sent] == ["http://pod-2/metrics", "http://svc/v1/x"]
     with pytest.raises(NoHealthyInstance):
         await c.get("catalog", "/metrics", instance="catalog-7")
+
+
+async def test_a_call_for_a_client_carries_its_address_with_this_services_proof() -> None:
+    """A front end signing its visitor in: identity's throttles are to count the visitor, not
+    the front end (one visitor's failures locked every shopper out)."""
+    transport = FakeTransport({"http://a": [ok(), ok()]})
+    c = client(transport)
+    await c.post("catalog", "/v1/login", json={}, for_client="203.0.113.7")
+    await c.get("catalog", "/v1/me", on_behalf_of="user-token", for_client="203.0.113.7")
+    first, second = (sent.headers for sent in transport.sent)
+    assert first["X-Forwarded-For"] == "203.0.113.7"
+    assert first["X-Souk-Edge-Token"] == "svc-token" and first["Authorization"] == "Bearer svc-token"
+    assert second["Authorization"] == "Bearer user-token"  # the user's, the proof still ours
+    assert second["X-Souk-Edge-Token"] == "svc-token"
+    plain = FakeTransport({"http://a": [ok()]})
+    await client(plain).get("catalog", "/v1/x")
+    assert "X-Forwarded-For" not in plain.sent[0].headers
+    assert "X-Souk-Edge-Token" not in plain.sent[0].headers

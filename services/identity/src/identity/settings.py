@@ -19,6 +19,9 @@ class IdentitySettings(StatefulServiceSettings, frozen=True, kw_only=True):
                                                    "signing_key_secret"})
 
     service_name: str = "identity"
+    # the front end signs its visitors in here, and says which address each comes from (the
+    # edge proved it to the front end): the login throttles count the visitor, not the front end
+    edge_services: frozenset[str] = frozenset({"gateway", "web"})
 
     access_token_ttl_seconds: Annotated[int, Meta(ge=30, le=3600)] = 900
     service_token_ttl_seconds: Annotated[int, Meta(ge=30, le=3600)] = 300

@@ -42,10 +42,10 @@ class FakeIdentity:
     logged_out: list[str] = field(default_factory=list)
     refuse_refresh: bool = False
 
-    async def sign_up(self, email: str, password: str) -> None:
+    async def sign_up(self, email: str, password: str, client: str | None = None) -> None:
         pass
 
-    async def log_in(self, email: str, password: str) -> SignedIn:
+    async def log_in(self, email: str, password: str, client: str | None = None) -> SignedIn:
         if password != "right":
             raise IdentityRefused(401, "invalid-credentials", "no")
         return SignedIn("u1", email, ("customer",), Tokens("a0", "r0", 1000.0))

@@ -62,6 +62,8 @@ log = get_logger(__name__)
 
 # an attempt that would get less than this before the deadline is not worth starting
 _MIN_ATTEMPT_SECONDS = 0.005
+# a header name, not a secret: chassis.web.auth reads it (chassis.http imports nothing of web)
+_EDGE_TOKEN_HEADER = "X-Souk-Edge-Token"  # noqa: S105
 _MAX_PINNED_WALK = 256  # instances of one upstream looked at to find a pinned one
 
 
@@ -168,7 +170,7 @@ class ServiceClient:
     async def request(self, method: str, upstream: str, path: str, *, json: Any = None,
                       headers: Mapping[str, str] | None = None, idempotent: bool | None = None,
                       deadline: float | None = None, timeout: float | None = None,
-                      on_behalf_of: str | None = None,
+                      on_behalf_of: str | None = None, for_client: str | None = None,
                       instance: str | None = None) -> ServiceResponse:
         """Call ``path`` (with its query) on an instance of ``upstream``.
 
@@ -180,7 +182,11 @@ class ServiceClient:
         from ``X-Souk-Deadline``); ``timeout`` overrides the attempt timeout. ``instance`` pins
         the call to that instance id (an operator's read of one instance, its ``/metrics``
         say): no other instance is tried, and none healthy by that id is
-        :class:`NoHealthyInstance`.
+        :class:`NoHealthyInstance`. ``for_client`` is the address of the client this call is
+        made for, as this service knows it (a front end's visitor, proven to it by the edge):
+        sent as ``X-Forwarded-For`` with this service's token in ``X-Souk-Edge-Token``, which a
+        callee that names this service in ``edge_services`` believes (its throttles count that
+        client, not this service).
         """
         # no client span: one span per hop, the callee's server span (a child of the caller's
         # span, through traceparent) shows the call; a call that got no answer is an event here
@@ -191,7 +197,7 @@ class ServiceClient:
             raise BulkheadFull(upstream, state.bulkhead.limit)
         try:
             call = await self._prepare(method, upstream, path, json, headers, idempotent,
-                                       deadline, on_behalf_of)
+                                       deadline, on_behalf_of, for_client)
             call.instance = instance
             state.budget.request()
             response = await self._attempts(call, state, timeout or self.policy.attempt_timeout)
@@ -209,7 +215,8 @@ class ServiceClient:
 
     async def _prepare(self, method: str, upstream: str, path: str, json: Any,
                        headers: Mapping[str, str] | None, idempotent: bool | None,
-                       deadline: float | None, on_behalf_of: str | None = None) -> _Call:
+                       deadline: float | None, on_behalf_of: str | None = None,
+                       for_client: str | None = None) -> _Call:
         seconds = self.policy.deadline
         if deadline is None:
             deadline = current_deadline.get()
@@ -230,12 +237,17 @@ class ServiceClient:
             sent["Content-Type"] = "application/json"
         if on_behalf_of is not None:
             sent["Authorization"] = f"Bearer {on_behalf_of}"
-        elif self.tokens is not None:
+        if (on_behalf_of is None or for_client is not None) and self.tokens is not None:
             try:
-                sent.update(await self.tokens.authorization())
+                own = await self.tokens.authorization()
             except Exception as exc:
                 raise IdentityUnavailable(
                     upstream, f"no service token: {str(exc) or type(exc).__name__}") from exc
+            if on_behalf_of is None:
+                sent.update(own)
+            if for_client is not None:
+                sent["X-Forwarded-For"] = for_client
+                sent[_EDGE_TOKEN_HEADER] = own["Authorization"].removeprefix("Bearer ")
         method = method.upper()
         return _Call(upstream, method, path, sent, body,
                      method in IDEMPOTENT_METHODS if idempotent is None else idempotent,

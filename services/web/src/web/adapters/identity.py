@@ -33,18 +33,18 @@ class IdentityClient(Identity):
     def __init__(self, client: ServiceClient) -> None:
         self._client = client
 
-    async def sign_up(self, email: str, password: str) -> None:
+    async def sign_up(self, email: str, password: str, client: str | None = None) -> None:
         try:
-            await self._client.post(IDENTITY, "/v1/signup",
+            await self._client.post(IDENTITY, "/v1/signup", for_client=client,
                                      json={"email": email, "password": password})
         except UpstreamError as exc:
             if exc.status >= 500:
                 raise
             raise _refused(exc) from exc
 
-    async def log_in(self, email: str, password: str) -> SignedIn:
+    async def log_in(self, email: str, password: str, client: str | None = None) -> SignedIn:
         try:
-            answer = await self._client.post(IDENTITY, "/v1/login",
+            answer = await self._client.post(IDENTITY, "/v1/login", for_client=client,
                                               json={"email": email, "password": password})
             tokens = _tokens(answer.json())
             me = (await self._client.get(IDENTITY, "/v1/me",

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from chassis import clock
 from chassis.http import ServiceCallError
-from chassis.web import Query, Request, Response, Router
+from chassis.web import ClientAddress, Query, Request, Response, Router
 from web.entrypoints.pages import FORM, HTML, Visit, page, posted, redirect, safe_next, visit
 from web.service.context import WebContext
 from web.service.ports import IdentityRefused
@@ -44,9 +44,9 @@ async def sign_in_form(request: Request, web: WebContext, next: Next = "/") -> R
 
 
 @router.post("/signin", body=FORM, responses=_PAGES)
-async def sign_in(request: Request, web: WebContext) -> Response:
+async def sign_in(request: Request, web: WebContext, address: ClientAddress) -> Response:
     """Sign in: a new session (the visitor's old one is dropped), then on to `next`."""
-    return await _enter(request, web, "signin.html", _sign_in_refused)
+    return await _enter(request, web, address, "signin.html", _sign_in_refused)
 
 
 @router.get("/signup", responses={200: HTML, 303: (None, "already signed in")})
@@ -56,9 +56,9 @@ async def sign_up_form(request: Request, web: WebContext, next: Next = "/") -> R
 
 
 @router.post("/signup", body=FORM, responses=_PAGES)
-async def sign_up(request: Request, web: WebContext) -> Response:
+async def sign_up(request: Request, web: WebContext, address: ClientAddress) -> Response:
     """Create an account and sign in with it."""
-    return await _enter(request, web, "signup.html", _sign_up_refused, sign_up=True)
+    return await _enter(request, web, address, "signup.html", _sign_up_refused, sign_up=True)
 
 
 def _sign_in_refused(exc: IdentityRefused) -> tuple[int, str]:
@@ -71,19 +71,22 @@ def _sign_up_refused(exc: IdentityRefused) -> tuple[int, str]:
     return (400 if exc.status < 500 else 503), exc.detail
 
 
-async def _enter(request: Request, web: WebContext, template: str,
+async def _enter(request: Request, web: WebContext, address: ClientAddress, template: str,
                  refused: Callable[[IdentityRefused], tuple[int, str]], *,
                  sign_up: bool = False) -> Response:
     """The posted form's account (created first with ``sign_up``) signed in with a new session,
-    then on to `next`; a refusal is the form again with its status and message."""
+    then on to `next`; a refusal is the form again with its status and message. Identity is
+    told the visitor's ``address`` (the edge's proven one): its throttles count that visitor,
+    not the front end, through which every shopper signs in."""
     v = await visit(request, web)
     form = await posted(v)
     email, password, target = (form.get("email").strip(), form.get("password"),
                                safe_next(form.get("next")))
     try:
         if sign_up:
-            await web.sessions.identity.sign_up(email, password)
-        opened = await web.sessions.sign_in(email, password, v.session, clock.time())
+            await web.sessions.identity.sign_up(email, password, str(address))
+        opened = await web.sessions.sign_in(email, password, v.session, clock.time(),
+                                            str(address))
     except IdentityRefused as exc:
         status, error = refused(exc)
         return page(v, template, status, next=target, email=email, error=error)

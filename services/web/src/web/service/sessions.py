@@ -58,10 +58,10 @@ class Sessions:
         return Opened(session, token)
 
     async def sign_in(self, email: str, password: str, previous: Session | None,
-                      now: float) -> Opened:
-        """Log in with identity; the new session replaces ``previous`` (raises
-        :class:`IdentityRefused` for bad credentials)."""
-        user = await self.identity.log_in(email, password)
+                      now: float, client: str | None = None) -> Opened:
+        """Log in with identity for the visitor at ``client``; the new session replaces
+        ``previous`` (raises :class:`IdentityRefused` for bad credentials)."""
+        user = await self.identity.log_in(email, password, client)
         token = new_token()
         session = Session(id=hash_token(token), csrf=new_token(),
                           expires_at=now + self.signed_in_seconds, user_id=user.user_id,
