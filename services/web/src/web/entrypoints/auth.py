@@ -19,7 +19,9 @@ router = Router(tags=["account"], ignore_other_query=True)
 
 Next = Annotated[str, Query("next", max_length=300)]
 _SEE_OTHER = (None, "done: on to `next` (a page of this site)")
-_PAGES = {200: HTML, 303: _SEE_OTHER, 400: HTML, 403: HTML, 503: HTML}
+_PAGES = {200: HTML, 303: _SEE_OTHER, 400: HTML, 403: HTML,
+          429: (HTML, "too many failed sign-ins from this address or for this account: the "
+                      "form again, saying when to try again"), 503: HTML}
 
 
 def _unavailable(v: Visit, template: str, **context: str) -> Response:
@@ -64,11 +66,11 @@ async def sign_up(request: Request, web: WebContext, address: ClientAddress) -> 
 def _sign_in_refused(exc: IdentityRefused) -> tuple[int, str]:
     if exc.status in (400, 401, 422):
         return 400, "That e-mail and password do not match an account."
-    return (400 if exc.status < 500 and exc.status != 429 else 503), exc.detail
+    return (exc.status if exc.status == 429 else 400 if exc.status < 500 else 503), exc.detail
 
 
 def _sign_up_refused(exc: IdentityRefused) -> tuple[int, str]:
-    return (400 if exc.status < 500 else 503), exc.detail
+    return (exc.status if exc.status == 429 else 400 if exc.status < 500 else 503), exc.detail
 
 
 async def _enter(request: Request, web: WebContext, address: ClientAddress, template: str,
