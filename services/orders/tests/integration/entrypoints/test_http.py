@@ -35,7 +35,7 @@ async def test_bad_requests_are_clear_problems(orders: Orders, carts: FakeCarts)
     anonymous = await orders.call("GET", "/v1/orders", user=None)
     assert anonymous.status == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
     wrong_method = await orders.call("DELETE", "/v1/orders")
-    assert wrong_method.status == 405 and wrong_method.headers["allow"] == "GET, POST"
+    assert wrong_method.status == 405 and wrong_method.headers["allow"] == "GET, HEAD, POST"
 
 
 async def test_orders_are_visible_to_their_owner_only(orders: Orders, carts: FakeCarts,
