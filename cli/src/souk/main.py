@@ -59,10 +59,17 @@ app.add_typer(keys_app, name="keys")
 TAIL_ON_FAILURE = 20
 
 
-def _show_status(state: State, home: Home) -> list[dict[str, object]]:
-    from souk.probes import probe_all
+def _probed_rows(state: State) -> list[dict[str, object]]:
+    """The status rows with live readiness, and what each ready instance reports failing."""
+    from souk.probes import probe_readiness
 
-    rows = render.status_rows(state, probe_all([p.ready_url for p in state.processes], 1.0))
+    probed = probe_readiness([proc.ready_url for proc in state.processes], 1.0)
+    return render.status_rows(state, [ready for ready, _ in probed],
+                              [failing for _, failing in probed])
+
+
+def _show_status(state: State, home: Home) -> list[dict[str, object]]:
+    rows = _probed_rows(state)
     out.print(render.status_table(rows))
     out.print()
     out.print(render.summary(state, home))
@@ -251,10 +258,7 @@ def status(home: HomeOption = None,
             out.print(f"Souk is not running (home {where.root}).")
         raise typer.Exit(1)
     if json:
-        from souk.probes import probe_all
-
-        live = probe_all([proc.ready_url for proc in state.processes], 1.0)
-        rows = render.status_rows(state, live)
+        rows = _probed_rows(state)
         sys.stdout.write(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
     _show_status(state, where)

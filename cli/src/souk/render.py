@@ -15,9 +15,11 @@ from souk.state import State
 __all__ = ["progress_line", "status_rows", "status_table", "summary"]
 
 
-def status_rows(state: State, ready: list[bool] | None = None) -> list[dict[str, Any]]:
+def status_rows(state: State, ready: list[bool] | None = None,
+                degraded: list[tuple[str, ...]] | None = None) -> list[dict[str, Any]]:
     """One plain dict per process (what ``status --json`` prints); ``ready`` overrides the
-    state's readiness with live probe results."""
+    state's readiness with live probe results, ``degraded`` names the optional checks each
+    ready instance reports failing."""
     rows = []
     for index, proc in enumerate(state.processes):
         rows.append({
@@ -26,6 +28,7 @@ def status_rows(state: State, ready: list[bool] | None = None) -> list[dict[str,
             "pid": None if proc.status in _EXITED else proc.pid,
             "port": proc.port, "url": proc.url,
             "ready": ready[index] if ready is not None else proc.ready,
+            "degraded": list(degraded[index]) if degraded is not None else [],
             "restarts": proc.restarts, "status": proc.status, "held": proc.held,
             "started_at": proc.started_at,
             "log": proc.log,
@@ -50,7 +53,9 @@ def status_table(rows: list[dict[str, Any]]) -> Table:
     table.add_column("ready")
     table.add_column("restarts", justify="right")
     for row in rows:
-        ready = Text("yes", "green") if row["ready"] else Text(row["status"], "yellow")
+        ready = (Text("yes", "green") if row["ready"] and not row.get("degraded") else
+                 Text(f"degraded: no {', '.join(row['degraded'])}", "yellow") if row["ready"]
+                 else Text(row["status"], "yellow"))
         pid = "-" if row["status"] in _EXITED or not row["pid"] else str(row["pid"])
         table.add_row(row["instance"], pid, row["url"] or "-", ready, str(row["restarts"]))
     return table

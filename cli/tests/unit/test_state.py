@@ -145,3 +145,15 @@ def test_why_no_identity_answers_says_which_instance_and_the_way_out() -> None:
         with_identity(status="paused", paused=True))
     assert "identity-1 exited and is about to be restarted" in no_identity(
         with_identity(status="backoff"))
+
+
+def test_the_status_table_says_which_ready_instance_is_degraded_and_why() -> None:
+    """A service without its broker answers ready (degraded): status showed "yes" for every
+    one of them while the broker was down."""
+    rows = status_rows(a_state(), ready=[True, True], degraded=[("broker",), ()])
+    assert [r["degraded"] for r in rows] == [["broker"], []]
+    console = Console(width=100, record=True, color_system=None)
+    console.print(status_table(rows))
+    lines = {line.split()[0]: line for line in console.export_text().splitlines()
+             if line.startswith("w-")}
+    assert "degraded: no broker" in lines["w-1"] and "yes" in lines["w-2"]
