@@ -70,7 +70,10 @@ def load_summary(result: LoadResult) -> RenderableType:
     table.add_column(justify="right")
     rows = [("checkouts", str(result.checkouts)), ("confirmed", str(result.confirmed)),
             ("cancelled", str(result.cancelled)), ("failed", str(result.failed)),
-            ("retried", f"{result.retried} checkouts ({result.retries} requests sent again)"),
+            # retried counts checkouts that then ended; the requests sent again are all of them,
+            # a failed checkout's included ("retried 0 checkouts (72 …)" read as a contradiction)
+            ("retried", f"{result.retried} ended checkouts ({result.retries} requests sent "
+                        "again in all)"),
             ("throughput", f"{result.per_second:.1f} checkouts/s over {result.elapsed_s:.1f} s")]
     rows += [(f"latency p{p}", f"{result.latency(p):.1f} ms") for p in (50, 95, 99)]
     for label, value in rows:

@@ -23,3 +23,19 @@ def test_no_dead_letter_field_is_cut_on_an_80_column_terminal() -> None:
     assert all(len(line.rstrip()) <= 80 for line in text.splitlines())
     assert "…" not in text  # folded over lines where narrow, never cut short
     assert "1042 │ inventory" in text and ".reserve" in text
+
+
+def test_the_load_summary_says_retried_counts_only_checkouts_that_ended() -> None:
+    """Every checkout failed after its retries: "retried 0 checkouts (72 requests sent
+    again)" read as a contradiction."""
+    from rich.console import Console
+
+    from souk.load import LoadResult
+    from souk.report import load_summary
+
+    result = LoadResult(checkouts=4, confirmed=0, cancelled=0, failed=4, elapsed_s=60.0,
+                        latencies_ms=[], errors=["no answer"], retried=0, retries=72)
+    console = Console(width=100, record=True, color_system=None)
+    console.print(load_summary(result))
+    text = " ".join(console.export_text().split())
+    assert "retried 0 ended checkouts (72 requests sent again in all)" in text
