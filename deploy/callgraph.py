@@ -237,8 +237,9 @@ def graph() -> dict[str, Service]:
     databases = _databases()
     built = {}
     for name in names:
-        reasons = {upstream: f"calls it ({where})" for upstream, where in code_calls(name).items()}
-        if anywhere := any_instance_call(name):
+        calls, anywhere = _code_calls(name)  # the service's sources read once
+        reasons = {upstream: f"calls it ({where})" for upstream, where in calls.items()}
+        if anywhere:
             for other in names:
                 if other != name:
                     reasons.setdefault(other, f"calls any instance the registry lists ({anywhere})")

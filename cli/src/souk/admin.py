@@ -167,11 +167,8 @@ class AdminClient:
 
 def _why(proc: ProcState) -> str:
     """What the state file says of an instance that did not answer, and what to do."""
-    if proc.paused:
-        return f" ({proc.instance} is paused: souk fault resume {proc.instance})"
-    if proc.held and proc.status != "running":
-        return f" ({proc.instance} is held and not running: souk release {proc.instance})"
-    return ""
+    kept = proc.kept_out()
+    return f" ({proc.instance} {kept[0]}: {kept[1]})" if kept is not None else ""
 
 
 async def _all(*reads: Awaitable[Any]) -> list[Any]:

@@ -230,10 +230,9 @@ def resume(instance: InstanceArg, home: HomeOption = None) -> None:
     if resumed:
         out.print(f"resumed {instance}")
         return
-    proc = _instance(state, instance)
-    held = (f" (it is held and {proc.status}: souk release {instance})"
-            if proc.held and proc.status != "running" else "")
-    out.print(f"{instance} was not paused: nothing to resume{held}")
+    kept = _instance(state, instance).kept_out()  # not paused: held, if anything
+    out.print(f"{instance} was not paused: nothing to resume"
+              + (f" (it {kept[0]}: {kept[1]})" if kept is not None else ""))
 
 
 @fault_app.command()

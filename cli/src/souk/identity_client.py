@@ -36,10 +36,8 @@ def no_identity(state: State) -> str:
         return "no identity instance runs: the topology has none"
     why = []
     for proc in procs:
-        if proc.paused:
-            why.append(f"{proc.instance} is paused (souk fault resume {proc.instance})")
-        elif proc.held and proc.status != "running":
-            why.append(f"{proc.instance} is held and not running (souk release {proc.instance})")
+        if (kept := proc.kept_out()) is not None:
+            why.append(f"{proc.instance} {kept[0]} ({kept[1]})")
         else:
             state_ = _NOT_READY.get(proc.status, f"is {proc.status} and not ready")
             why.append(f"{proc.instance} {state_} (souk status; try again in a few seconds)")

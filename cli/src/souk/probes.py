@@ -7,11 +7,15 @@ must stay single-threaded for its children's parent-death signal to work.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import json
+from collections.abc import Awaitable, Callable, Sequence
+from typing import TypeVar
 
 import aiohttp
 
 __all__ = ["Prober", "probe_all", "probe_readiness"]
+
+T = TypeVar("T")
 
 
 class Prober:
@@ -22,31 +26,31 @@ class Prober:
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(force_close=True, limit=0), trust_env=False)
 
-    async def __call__(self, url: str, timeout: float) -> bool:
+    async def _get(self, url: str, timeout: float, body: bool) -> tuple[int, bytes] | None:
+        """(status, the body when ``body``), or None when nothing answered in time."""
         try:
             async with self._session.get(
                     url, timeout=aiohttp.ClientTimeout(total=timeout),
                     allow_redirects=False) as response:
-                return response.status == 200
+                return response.status, await response.read() if body else b""
         except (aiohttp.ClientError, TimeoutError, OSError):
-            return False
+            return None
+
+    async def __call__(self, url: str, timeout: float) -> bool:
+        answer = await self._get(url, timeout, body=False)
+        return answer is not None and answer[0] == 200
 
     async def readiness(self, url: str, timeout: float) -> tuple[bool, tuple[str, ...]]:
         """(ready, the checks failing when it is ready but degraded: ``("broker",)``)."""
-        try:
-            async with self._session.get(
-                    url, timeout=aiohttp.ClientTimeout(total=timeout),
-                    allow_redirects=False) as response:
-                if response.status != 200:
-                    return False, ()
-                try:
-                    body = await response.json(content_type=None)
-                except ValueError:
-                    return True, ()
-        except (aiohttp.ClientError, TimeoutError, OSError):
+        answer = await self._get(url, timeout, body=True)
+        if answer is None or answer[0] != 200:
             return False, ()
-        checks = body.get("checks") if isinstance(body, dict) else None
-        if not isinstance(checks, dict) or body.get("status") != "degraded":
+        try:
+            found = json.loads(answer[1])
+        except ValueError:  # nats-server's /healthz says less
+            return True, ()
+        checks = found.get("checks") if isinstance(found, dict) else None
+        if not isinstance(checks, dict) or found.get("status") != "degraded":
             return True, ()
         return True, tuple(sorted(name for name, outcome in checks.items() if outcome != "ok"))
 
@@ -54,19 +58,11 @@ class Prober:
         await self._session.close()
 
 
-async def _probe_all(urls: Sequence[str], timeout: float) -> list[bool]:
+async def _each(urls: Sequence[str], timeout: float,
+                how: Callable[[Prober, str, float], Awaitable[T]]) -> list[T]:
     prober = Prober()
     try:
-        return list(await asyncio.gather(*(prober(url, timeout) for url in urls)))
-    finally:
-        await prober.close()
-
-
-async def _readiness_all(urls: Sequence[str], timeout: float
-                         ) -> list[tuple[bool, tuple[str, ...]]]:
-    prober = Prober()
-    try:
-        return list(await asyncio.gather(*(prober.readiness(url, timeout) for url in urls)))
+        return list(await asyncio.gather(*(how(prober, url, timeout) for url in urls)))
     finally:
         await prober.close()
 
@@ -77,11 +73,11 @@ def probe_readiness(urls: Sequence[str], timeout: float = 1.0
     (a service without its broker is ready, degraded: ``souk status`` says so)."""
     if not urls:
         return []
-    return asyncio.run(_readiness_all(urls, timeout))
+    return asyncio.run(_each(urls, timeout, Prober.readiness))
 
 
 def probe_all(urls: Sequence[str], timeout: float = 1.0) -> list[bool]:
     """Probe every URL concurrently; one bool per URL, in order."""
     if not urls:
         return []
-    return asyncio.run(_probe_all(urls, timeout))
+    return asyncio.run(_each(urls, timeout, Prober.__call__))

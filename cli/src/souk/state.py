@@ -44,6 +44,16 @@ class ProcState(BaseModel):
     marker: str = ""
     monitor_port: int | None = None
 
+    def kept_out(self) -> tuple[str, str] | None:
+        """Why an operator's act keeps it from answering, and the command that ends it:
+        ``("is paused", "souk fault resume X")``, ``("is held and not running", "souk release
+        X")``; None when nothing the operator did explains it."""
+        if self.paused:
+            return "is paused", f"souk fault resume {self.instance}"
+        if self.held and self.status != "running":
+            return "is held and not running", f"souk release {self.instance}"
+        return None
+
 
 class ErrorInfo(BaseModel):
     """Why start-up failed: the process at fault and what went wrong."""

@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from souk.admin import AdminClient, FetchError
+from souk.state import ProcState
 
 pytestmark = pytest.mark.integration
 
@@ -22,8 +23,9 @@ def closed_port() -> int:
 
 async def test_an_instance_that_is_not_running_is_said_to_refuse_the_connection() -> None:
     url = f"http://127.0.0.1:{closed_port()}"
-    proc = SimpleNamespace(service="orders", instance="orders-1", url=url, ready=False,
-                           paused=False, held=False, status="running")
+    proc = ProcState(service="orders", instance="orders-1", slot=1, pid=None, port=1, url=url,
+                     ready_url="", ready=False, restarts=0, status="running", started_at=None,
+                     log="")
     state = SimpleNamespace(desired={"orders": 1}, of_service=lambda service: [proc])
 
     async def log_in() -> str:

@@ -41,6 +41,7 @@ from chassis.settings import ServiceSettings
 from chassis.tasks import cancel_and_wait
 from chassis.tracing import Tracing
 from chassis.web import ADMIN, App, Media, Priority, Response, Router
+from chassis.web.faults import fault_key
 
 __all__ = ["ServiceLifespan", "create_service_app"]
 
@@ -221,7 +222,7 @@ async def _start_shared(runtime: Runtime, stack: AsyncExitStack, migrations: Pat
 def fault_targets(app: App, handlers: MessageHandlers | None) -> dict[str, list[str]]:
     """What a service's fault rules may name (``chassis.fault_rules``): its routes as the
     OpenAPI document names them, the message types it handles by wire and class name."""
-    return {"routes": sorted(f"{route.method} {route.path}" for route in app.table.routes),
+    return {"routes": sorted(fault_key(route) for route in app.table.routes),
             "message_types": sorted({name for contract in handlers or ()
                                      for name in (contract.TYPE, contract.__name__)})}
 

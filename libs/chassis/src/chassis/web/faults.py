@@ -25,7 +25,8 @@ if TYPE_CHECKING:
     from chassis.web.request import Receive, Scope
     from chassis.web.routing import Route
 
-__all__ = ["DROP_EXTENSION", "FAULT_SLUG", "Dropped", "apply_route_fault", "rule_for"]
+__all__ = ["DROP_EXTENSION", "FAULT_SLUG", "Dropped", "apply_route_fault", "fault_key",
+           "rule_for"]
 
 FAULT_SLUG = "fault/injected"
 # the server's way to close a request's connection without an answer (chassis.serve puts
@@ -38,9 +39,14 @@ class Dropped(Exception):
     """The request's connection was closed without an answer."""
 
 
+def fault_key(route: Route) -> str:
+    """How a route rule names ``route``: ``"METHOD /template"``, as the OpenAPI document does."""
+    return f"{route.method} {route.path}"
+
+
 def rule_for(faults: ActiveFaults, route: Route) -> RouteFault | None:
     """The rule for ``route``: its own, else ``"*"`` unless it is an operations route."""
-    own = faults.routes.get(f"{route.method} {route.path}")
+    own = faults.routes.get(fault_key(route))
     if own is not None or OPERATIONS_TAG in route.tags:
         return own
     return faults.routes.get("*")

@@ -74,11 +74,6 @@ def problem(error: Problem, instance: str) -> Response:
     return Response(body, error.status, headers=error.headers, media_type=PROBLEM_JSON)
 
 
-async def _nothing() -> AsyncIterator[bytes]:  # a HEAD request's stream: no chunk is made
-    return
-    yield b""
-
-
 class StreamResponse(Response):
     """A body sent as it is produced (server-sent events): chunked, no length."""
 
@@ -94,8 +89,9 @@ class StreamResponse(Response):
         try:  # the chunks are closed however the stream ends, even before its first one
             await send({"type": "http.response.start", "status": self.status,
                         "headers": [*self.headers, *extra]})
-            async for chunk in self.chunks if not head_only else _nothing():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            if not head_only:  # a HEAD request's stream makes no chunk
+                async for chunk in self.chunks:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
         finally:
             aclose = getattr(self.chunks, "aclose", None)
             if aclose is not None:
