@@ -22,11 +22,9 @@ from rich.table import Table
 
 from chassis.live import default_author
 from chassis.live.store import Revision
-from souk import control
-from souk.console import HomeOption, command_group, fail, out
+from souk.console import HomeOption, command_group, fail, out, running_state
 from souk.home import Home
 from souk.live_config import ConfigError, Refused, Store, open_store, parse_value
-from souk.state import read_state
 
 __all__ = ["config_app"]
 
@@ -43,10 +41,7 @@ ByOption = Annotated[str | None, typer.Option(
 
 
 def _run(home: Path | None, work: Callable[[Store], Awaitable[T]]) -> T:
-    where = Home.resolve(home)
-    state = read_state(where.state_file)
-    if control.running_pid(where) is None or state is None:
-        raise fail(f"souk is not running (home {where.root}); start it with souk up", REFUSED)
+    state = running_state(Home.resolve(home))
 
     async def main() -> T:
         # an instance scaled away, or exited and held, last published what it ran with then

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-__all__ = ["HomeOption", "command_group", "err", "fail", "out"]
+if TYPE_CHECKING:
+    from souk.home import Home
+    from souk.state import State
+
+__all__ = ["CANNOT_ACT", "HomeOption", "command_group", "err", "fail", "out", "running_state"]
+
+# the exit code of a command that could not do what it was asked (souk is not running, a value
+# refused, a platform that could not be read); 1 is kept for a check that ran and failed
+CANNOT_ACT = 2
 
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -30,3 +38,14 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``message`` as an error on stderr; the exit to raise."""
     err.print(f"[bold red]error:[/] {escape(message)}")
     return typer.Exit(code)
+
+
+def running_state(where: Home) -> State:
+    """The running platform's state; exit 2 saying how to start it when souk is not running."""
+    from souk.control import running_pid
+    from souk.state import read_state
+
+    state = read_state(where.state_file)
+    if running_pid(where) is None or state is None:
+        raise fail(f"souk is not running (home {where.root}); start it with souk up", CANNOT_ACT)
+    return state

@@ -21,7 +21,7 @@ import orjson
 import typer
 
 from souk import control
-from souk.console import HomeOption, command_group, fail, out
+from souk.console import HomeOption, command_group, fail, out, running_state
 from souk.control import ControlError
 from souk.home import Home
 from souk.plan import BROKER, DATABASE
@@ -29,7 +29,6 @@ from souk.state import (
     ProcState,
     State,
     read_json,
-    read_state,
     signal_group,
     still_runs,
     write_json_atomic,
@@ -182,10 +181,7 @@ def register(app: typer.Typer) -> None:
 
 def _running(home: Path | None) -> tuple[Home, State]:
     where = Home.resolve(home)
-    state = read_state(where.state_file)
-    if control.running_pid(where) is None or state is None:
-        raise fail(f"souk is not running (home {where.root}); start it with souk up")
-    return where, state
+    return where, running_state(where)
 
 
 def _target(target: str) -> str:

@@ -18,7 +18,7 @@ from rich.markup import escape
 from souk import control, faults, identity_client, operate, render, traces
 from souk.chaos import command as chaos_command
 from souk.config_cmd import config_app
-from souk.console import HomeOption, command_group, err, out
+from souk.console import HomeOption, command_group, err, out, running_state
 from souk.console import fail as _fail
 from souk.control import ControlError
 from souk.credentials import (
@@ -318,9 +318,7 @@ def scale(counts: Annotated[list[str], typer.Argument(
         wanted = control.parse_scale(counts)
     except ControlError as exc:
         raise _fail(str(exc), 2) from None
-    state = read_state(where.state_file)
-    if control.running_pid(where) is None or state is None:
-        raise _fail(f"souk is not running (home {where.root}); start it with souk up")
+    state = running_state(where)
     if not wanted:
         out.print("Nothing to change.")
         return
@@ -336,9 +334,7 @@ def scale(counts: Annotated[list[str], typer.Argument(
 
 def _hold(instances: list[str], home: Path | None, *, held: bool) -> None:
     where = Home.resolve(home)
-    state = read_state(where.state_file)
-    if control.running_pid(where) is None or state is None:
-        raise _fail(f"souk is not running (home {where.root}); start it with souk up")
+    state = running_state(where)
     try:
         holds = control.request_hold(where, state, instances, held=held)
     except ControlError as exc:
@@ -367,9 +363,7 @@ def release(instances: InstancesArgument, home: HomeOption = None) -> None:
 def rotate_keys(home: HomeOption = None) -> None:
     """Sign new tokens with a new key; tokens signed before stay valid until they expire."""
     where = Home.resolve(home)
-    state = read_state(where.state_file)
-    if control.running_pid(where) is None or state is None:
-        raise _fail(f"souk is not running (home {where.root}); start it with souk up")
+    state = running_state(where)
     url = identity_client.identity_url(state)
     if url is None:
         raise _fail(identity_client.no_identity(state))

@@ -12,12 +12,12 @@ import typer
 from rich.markup import escape
 from rich.progress import Progress, TextColumn
 
-from souk import control, identity_client, report
-from souk.console import HomeOption, command_group, err, fail, out
+from souk import identity_client, report
+from souk.console import HomeOption, command_group, err, fail, out, running_state
 from souk.control import ControlError
 from souk.credentials import read_demo_users
 from souk.home import Home
-from souk.state import State, read_state
+from souk.state import State
 
 __all__ = ["register"]
 
@@ -35,13 +35,6 @@ def register(app: typer.Typer) -> None:
     app.command()(load)
     app.add_typer(dlq_app, name="dlq")
     app.add_typer(replay_app, name="replay")
-
-
-def _running(home: Home) -> State:
-    state = read_state(home.state_file)
-    if control.running_pid(home) is None or state is None:
-        raise fail(f"souk is not running (home {home.root}); start it with souk up", CANNOT_CHECK)
-    return state
 
 
 def _admin_login(home: Home, state: State) -> Callable[[], Awaitable[str]]:
@@ -77,7 +70,7 @@ def verify(home: HomeOption = None, json: JsonOption = False,
     from souk.dlq import DlqError
 
     where = Home.resolve(home)
-    state = _running(where)
+    state = running_state(where)
     log_in = _admin_login(where, state)
 
     def show(note: str) -> None:
@@ -117,7 +110,7 @@ def load(home: HomeOption = None,
     from souk.load import LoadError, LoadProgress, run_load
 
     where = Home.resolve(home)
-    state = _running(where)
+    state = running_state(where)
     identity = identity_client.identity_url(state)
     if state.gateway_url is None:
         raise fail("load needs a running gateway (souk status)", CANNOT_CHECK)
@@ -159,7 +152,7 @@ def dlq_list(home: HomeOption = None, json: JsonOption = False) -> None:
     """Every dead letter: stream seq, consumer, type, message id, deliveries, error, time."""
     from souk.dlq import DlqError, list_dead_letters  # the broker's client: only when asked
 
-    state = _running(Home.resolve(home))
+    state = running_state(Home.resolve(home))
     try:
         letters = asyncio.run(list_dead_letters(state.nats_url))
     except DlqError as exc:
@@ -183,7 +176,7 @@ def dlq_replay(seqs: Annotated[list[int] | None, typer.Argument(
 
     if bool(seqs) == all_:
         raise fail("give the SEQ numbers to replay, or --all (not both)", 2)
-    state = _running(Home.resolve(home))
+    state = running_state(Home.resolve(home))
     try:
         done = asyncio.run(replay(state.nats_url, None if all_ else seqs))
     except DlqError as exc:
@@ -202,7 +195,7 @@ def replay_analytics(home: HomeOption = None) -> None:
     from souk.admin import AdminClient, FetchError
 
     where = Home.resolve(home)
-    state = _running(where)
+    state = running_state(where)
     log_in = _admin_login(where, state)
 
     async def run() -> tuple[Any, Any]:

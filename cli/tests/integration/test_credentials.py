@@ -123,4 +123,4 @@ def test_keys_rotate_needs_a_running_platform(souk_factory: Factory) -> None:
 
     result = souk.run("keys", "rotate")
 
-    assert result.returncode == 1 and "not running" in result.stderr
+    assert result.returncode == 2 and "not running" in result.stderr

@@ -14,7 +14,7 @@ from aiohttp import web
 from typer.testing import CliRunner
 
 from chassis.testing import free_port
-from souk import console, operate
+from souk import console, control
 from souk.credentials import DemoUser, DemoUsers, _write_demo_users
 from souk.home import Home
 from souk.main import app
@@ -109,7 +109,7 @@ def platform_home(tmp_path: Path, base: str, services: list[str]) -> Home:
 @pytest.fixture
 def telemetry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FakeTelemetry, Home]]:
     fake = FakeTelemetry()
-    monkeypatch.setattr(operate.control, "running_pid", lambda _: 1)
+    monkeypatch.setattr(control, "running_pid", lambda _: 1)
     with fake.serve():
         yield fake, platform_home(tmp_path, fake.url, ["identity", "telemetry"])
 
@@ -185,10 +185,20 @@ def test_an_unknown_trace_and_a_malformed_id_are_clear_errors(
 def test_without_telemetry_or_without_a_platform_the_commands_say_so(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     home = platform_home(tmp_path, "http://127.0.0.1:1", ["identity"])
-    monkeypatch.setattr(operate.control, "running_pid", lambda _: 1)
+    monkeypatch.setattr(control, "running_pid", lambda _: 1)
     code, _, err = run(home, "traces")
     assert code == 2 and "runs no telemetry service" in err
 
-    monkeypatch.setattr(operate.control, "running_pid", lambda _: None)
+    monkeypatch.setattr(control, "running_pid", lambda _: None)
     code, _, err = run(home, "trace", TRACE)
     assert code == 2 and "souk is not running" in err
+
+
+def test_a_telemetry_that_does_not_answer_is_a_platform_not_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = platform_home(tmp_path, "http://127.0.0.1:1", ["identity", "telemetry"])
+    monkeypatch.setattr(control, "running_pid", lambda _: 1)
+
+    code, _, err = run(home, "traces")
+
+    assert code == 2 and "did not answer" in err

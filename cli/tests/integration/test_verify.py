@@ -17,7 +17,7 @@ from nats.js import api
 from typer.testing import CliRunner
 
 from chassis.testing import free_port, nats_server
-from souk import operate
+from souk import control
 from souk.credentials import DemoUser, DemoUsers, _write_demo_users
 from souk.home import Home
 from souk.main import app
@@ -147,7 +147,7 @@ def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[
             "desired": dict.fromkeys(services, 1), "processes": procs, "updated_at": ""})
         _write_demo_users(home, DemoUsers(DemoUser("admin@souk.local", "pw"),
                                           DemoUser("customer@souk.local", "pw")))
-        monkeypatch.setattr(operate.control, "running_pid", lambda _: 1)
+        monkeypatch.setattr(control, "running_pid", lambda _: 1)
         fake.nats_url = nats_url
         yield fake, home
 

@@ -21,7 +21,7 @@ def test_an_interrupted_load_says_how_many_checkouts_were_done(
         progress(LoadProgress(total=50, confirmed=7, cancelled=2, failed=1))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(operate, "_running", lambda home: SimpleNamespace(gateway_url="http://gw"))
+    monkeypatch.setattr(operate, "running_state", lambda home: SimpleNamespace(gateway_url="http://gw"))
     monkeypatch.setattr(operate.identity_client, "identity_url", lambda state: "http://id")
     monkeypatch.setattr(load, "run_load", interrupted)
 
@@ -48,7 +48,7 @@ def test_a_load_with_failed_checkouts_exits_1_after_its_report(
         return LoadResult(checkouts=4, confirmed=4, cancelled=0, failed=0, elapsed_s=1.0,
                           latencies_ms=[5.0] * 4, errors=[])
 
-    monkeypatch.setattr(operate, "_running", lambda home: SimpleNamespace(gateway_url="http://gw"))
+    monkeypatch.setattr(operate, "running_state", lambda home: SimpleNamespace(gateway_url="http://gw"))
     monkeypatch.setattr(operate.identity_client, "identity_url", lambda state: "http://id")
     args = ["load", "--checkouts", "4", *(["--json"] if json else [])]
     monkeypatch.setattr(load, "run_load", ended)

@@ -21,8 +21,13 @@ def run(*args: str) -> tuple[int, str]:
 @pytest.mark.parametrize("command", [
     ["verify"], ["verify", "--json", "--wait", "5"], ["load", "--checkouts", "3"],
     ["dlq", "list"], ["dlq", "replay", "--all"], ["dlq", "replay", "3", "4"],
-    ["replay", "analytics"]])
-def test_operator_commands_exit_2_when_souk_is_not_running(tmp_path: Path,
+    ["replay", "analytics"], ["scale", "orders=2"], ["hold", "orders-1"], ["release", "orders-1"],
+    ["keys", "rotate"], ["fault", "kill", "orders-1"], ["fault", "pause", "orders-1"],
+    ["fault", "resume", "orders-1"], ["fault", "heal"], ["fault", "list"],
+    ["fault", "slow", "orders", "broker", "--ms", "5"], ["config", "list"],
+    ["config", "get", "orders.log_level"], ["config", "set", "orders.log_level", "debug"],
+    ["traces"], ["trace", "0" * 32], ["chaos", "run", "kill-the-broker"]])
+def test_commands_on_the_platform_exit_2_when_souk_is_not_running(tmp_path: Path,
                                                           command: list[str]) -> None:
     code, output = run(*command, "--home", str(tmp_path))
 

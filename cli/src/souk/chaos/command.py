@@ -15,9 +15,8 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from souk import control
 from souk.chaos.journal import Verdict, verdict
-from souk.console import HomeOption, command_group, err, fail, out
+from souk.console import HomeOption, command_group, err, fail, out, running_state
 from souk.home import Home
 
 __all__ = ["experiment_path", "experiments_dir", "register"]
@@ -138,8 +137,7 @@ def run(experiment: Annotated[str, typer.Argument(
         raise fail(f"no experiment {experiment!r} (see souk chaos list)", 2)
     if path.suffix == ".json":  # refused here in a line, not by Chaos Toolkit's traceback
         _read(path)
-    if control.running_pid(where) is None:
-        raise fail(f"souk is not running (home {where.root}); start it with souk up", 2)
+    running_state(where)
     runs = where.root / "chaos"
     runs.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
