@@ -26,7 +26,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 ARTIFACTS = Path(os.environ.get("SOUK_TEST_ARTIFACTS", ROOT / "var" / "test-artifacts")) / "browser"
 
 # the checkout platform, plus the trace store (the console's waterfall) and the front end
-WEB_TOPOLOGY = CHECKOUT_TOPOLOGY + """
+# the browser tests sign in dozens of times from one address: past the edge's log-in limit
+WEB_TOPOLOGY = CHECKOUT_TOPOLOGY.replace(
+    'GATEWAY_RATE_LIMIT = "100000/minute"',
+    'GATEWAY_RATE_LIMIT = "100000/minute", GATEWAY_LOGIN_RATE_LIMIT = "100000/minute"', 1) + """
 [services.telemetry]
 instances = 1
 database = true

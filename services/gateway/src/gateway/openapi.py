@@ -15,7 +15,8 @@ A service documents ``/v1/products/{product_id}``; through the gateway that oper
 * adds what the edge itself answers to every operation: its problems on any request (a URL or
   headers too long, the rate limit, no healthy instance, the deadline …), and 401 or 403 where
   the route needs a token or the admin role for that method. A status the service documents
-  already keeps its schema and gains the gateway's reason in its description.
+  already keeps its schema and gains the gateway's reason in its description, and the problem
+  document among its media types (the front end's 429 is a page; the edge's, a problem).
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ EDGE_ANSWERS = {
 _UNAUTHENTICATED = "no valid bearer token (unauthenticated)"
 _FORBIDDEN = "the token lacks the role the route needs (forbidden)"
 _ADMIN = "the admin role from an address in the gateway's admin allow-list (forbidden)"
+_PROBLEM = "application/problem+json"
 _OPERATIONS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 _PROBLEM_SCHEMA = {"type": "object", "properties": {
     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
@@ -97,12 +99,19 @@ def _with_edge(operation: dict[str, Any], method: str, route: Route,
         declared = responses.get(status)
         if isinstance(declared, dict) and "$ref" not in declared:
             said = declared.get("description") or ""
+            content = declared.get("content")
+            if isinstance(content, dict) and _PROBLEM not in content:
+                # the service answers it otherwise (the front end's 429 page): the gateway's
+                # problem document is one more way the status comes
+                content = {**content, _PROBLEM: {"schema": problem}}
             responses[status] = {**declared,
                                  "description": f"{said}; or the gateway: {reason}" if said
                                  else f"the gateway: {reason}"}
+            if content is not None:
+                responses[status]["content"] = content
         elif declared is None:
             responses[status] = {"description": f"the gateway: {reason}",
-                                 "content": {"application/problem+json": {"schema": problem}}}
+                                 "content": {_PROBLEM: {"schema": problem}}}
     return {**operation, "responses": responses}
 
 

@@ -64,7 +64,7 @@ def parse_limits(text: str) -> tuple[Limit, ...]:
 
 def rate_limit_key(route: Route, request: Request) -> str:
     """Whom a call counts against: ``u:<subject>`` or ``a:<client address>``."""
-    if route.rate_limit != "login" and request.user is not None:
+    if route.limit_class(request.method) != "login" and request.user is not None:
         return "u:" + request.user
     return "a:" + (request.client or "unknown")
 
@@ -143,7 +143,7 @@ class RateLimits:
             await shared.close()
 
     async def __call__(self, route: Route, request: Request) -> Problem | None:
-        cls = route.rate_limit
+        cls = route.limit_class(request.method)
         key = rate_limit_key(route, request)
         shared = self._shared
         for index, limit in self._limits[cls]:
@@ -165,7 +165,9 @@ class RateLimits:
         if self._shared is not None and self._clock() >= self._shared_down_until:
             return DEFER
         cls = route.rate_limit
-        user = request.user  # rate_limit_key, inline: this runs on every request
+        if route.rate_limit_methods and request.method not in route.rate_limit_methods:
+            cls = "default"  # Route.limit_class, inline: this runs on every request
+        user = request.user  # rate_limit_key, inline too
         key = "u:" + user if cls != "login" and user is not None else rate_limit_key(route, request)
         take = self._local.take
         for index, limit in self._limits[cls]:

@@ -115,7 +115,9 @@ class Route(BaseModel):
     * ``roles`` — the token must carry at least one of these roles;
     * ``admin`` — the ``admin`` role *and* a client address inside the gateway's admin allow-list;
     * ``exposed = false`` — never reachable from outside (an internal endpoint under a prefix);
-    * ``rate_limit`` — which limit class counts the call (``login`` is the strict one).
+    * ``rate_limit`` — which limit class counts the call (``login`` is the strict one);
+      ``rate_limit_methods`` — for those methods only, the others under ``default`` (the shop's
+      sign-in form: its POST is a log-in, its page a page).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -129,6 +131,7 @@ class Route(BaseModel):
     admin: StrictBool = False
     exposed: StrictBool = True
     rate_limit: RateLimitClass = "default"
+    rate_limit_methods: frozenset[str] = frozenset()
     timeout: float | None = Field(default=None, gt=0, le=300)
 
     @field_validator("prefix")
@@ -142,7 +145,7 @@ class Route(BaseModel):
         value = _check_path_prefix(value, allow_empty=True)
         return "" if value == "/" else value
 
-    @field_validator("public_methods", mode="before")
+    @field_validator("public_methods", "rate_limit_methods", mode="before")
     @classmethod
     def _valid_methods(cls, value: object) -> object:
         if isinstance(value, list | tuple | set | frozenset):
@@ -166,6 +169,9 @@ class Route(BaseModel):
             raise ValueError("a public route cannot also need roles, admin or public_methods")
         if self.admin and self.public_methods:
             raise ValueError("an admin route has no public methods")
+        if self.rate_limit_methods and self.rate_limit == "default":
+            raise ValueError("rate_limit_methods name the methods of a rate_limit other than "
+                             "default")
         if self.admin and "admin" not in self.roles:
             # frozen model: normalise once, at validation, so the filters check one field
             object.__setattr__(self, "roles", (*self.roles, "admin"))
@@ -174,6 +180,12 @@ class Route(BaseModel):
     def is_public(self, method: str) -> bool:
         """Whether ``method`` on this route admits anonymous callers."""
         return self.public or method in self.public_methods
+
+    def limit_class(self, method: str) -> RateLimitClass:
+        """The rate limit that counts ``method`` on this route."""
+        if self.rate_limit_methods and method not in self.rate_limit_methods:
+            return "default"
+        return self.rate_limit
 
 
 class RouteTable(BaseModel):
@@ -320,7 +332,7 @@ class Router:
             documents = self._documents[route.prefix] = route.model_copy(update={
                 "prefix": route.prefix.rstrip("/") + OPENAPI_PATH, "upstream_prefix": OPENAPI_PATH,
                 "public": False, "public_methods": frozenset({"GET", "HEAD"}), "roles": (),
-                "admin": False, "rate_limit": "default"})
+                "admin": False, "rate_limit": "default", "rate_limit_methods": frozenset()})
         return RouteMatch(documents, "", OPENAPI_PATH, document_of=route)
 
 

@@ -78,6 +78,14 @@ public = true
 rate_limit = "login"
 
 [[routes]]
+prefix = "/api/v1/signin"
+service = "catalog"
+upstream_prefix = "/v1/echo"
+public = true
+rate_limit = "login"
+rate_limit_methods = ["POST"]
+
+[[routes]]
 prefix = "/api/v1/hidden"
 service = "catalog"
 upstream_prefix = "/v1"

@@ -61,6 +61,26 @@ async def test_log_in_is_stricter(start_edge: Any, client: Any) -> None:
     assert await statuses(client, f"{edge}/api/v1/catalog/echo", 3) == [200] * 3
 
 
+async def test_a_form_counts_its_post_as_a_log_in_and_its_page_as_a_page(
+        start_edge: Any, client: Any) -> None:
+    """The shop's sign-in: `rate_limit_methods = ["POST"]` puts only the posted form under the
+    log-in limit, per address even with a token; the page itself is under the default limit."""
+    edge = await start_edge(rate_limit="50/minute", login_rate_limit="2/minute")
+    url = f"{edge}/api/v1/signin"
+    token = {"Authorization": f"Bearer {ISSUER.mint(sub='alice')}"}
+
+    posted = []
+    for headers in ({}, token, {}):  # a token does not buy a log-in budget of its own
+        async with client.post(url, data=b"x", headers=headers) as resp:
+            await resp.read()
+            posted.append(resp.status)
+
+    assert posted == [200, 200, 429]
+    assert await statuses(client, url, 5) == [200] * 5
+    async with client.get(f"{edge}/metrics") as resp:
+        assert 'souk_gateway_rate_limited_total{limit_class="login"} 1.0' in await resp.text()
+
+
 async def test_authenticated_callers_are_limited_per_user(start_edge: Any, client: Any) -> None:
     edge = await start_edge(rate_limit="3/minute")
     alice = {"Authorization": f"Bearer {ISSUER.mint(sub='alice')}"}

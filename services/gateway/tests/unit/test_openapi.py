@@ -112,6 +112,21 @@ def test_every_operation_documents_what_the_edge_answers(router: Router) -> None
     assert set(doc["paths"]["/v1/products"]["get"]["responses"]) == {"200", "503"}  # a copy
 
 
+def test_a_status_the_service_answers_as_a_page_may_come_as_the_edges_problem_too(
+        router: Router) -> None:
+    """The front end's sign-in answers 429 as a page (identity's throttle); the edge's log-in
+    limit answers 429 as a problem document on the same operation."""
+    page = {"text/html": {"schema": {"type": "string"}}}
+    doc = {"paths": {"/signin": {"post": {"operationId": "sign_in", "responses": {
+        "303": {"description": "signed in"},
+        "429": {"description": "throttled", "content": page}}}}}}
+    paths = rewritten(router, "/signin", doc)["paths"]
+    throttled = paths["/signin"]["post"]["responses"]["429"]
+    assert set(throttled["content"]) == {"text/html", "application/problem+json"}
+    assert throttled["description"].startswith("throttled; or the gateway: the caller's rate")
+    assert set(doc["paths"]["/signin"]["post"]["responses"]["429"]["content"]) == {"text/html"}
+
+
 def test_the_headers_the_edge_sets_itself_are_no_parameters_there(router: Router) -> None:
     deadline = {"in": "header", "name": "x-souk-deadline", "schema": {"type": "integer"}}
     request_id = {"in": "header", "name": "X-Request-ID", "schema": {"type": "string"}}

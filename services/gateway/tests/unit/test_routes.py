@@ -225,6 +225,11 @@ def test_packaged_table_declares_who_may_call_what() -> None:
         assert admin.admin and admin.roles == ("admin",)
     assert router.match("/api/v1/identity/service-tokens") is None
     assert route("/api/v1/orders/mine").rate_limit == "default"
+    for page in ("/signin", "/signup"):  # the shop's forms post passwords too
+        assert route(page).service == "web" and route(page).public
+        assert route(page).limit_class("POST") == "login", page
+        assert route(page).limit_class("GET") == "default", page
+    assert route("/").limit_class("POST") == "default"
 
 
 def test_access_fields_default_to_a_token_and_the_default_limit() -> None:
@@ -255,6 +260,8 @@ def test_an_admin_route_needs_the_admin_role() -> None:
     ('public_methods = ["FETCH"]', "unknown HTTP methods"),
     ('roles = [""]', "roles"),
     ('rate_limit = "burst"', "rate_limit"),
+    ('rate_limit_methods = ["POST"]', "rate_limit other than default"),
+    ('rate_limit = "login"\nrate_limit_methods = ["SEND"]', "unknown HTTP methods"),
     ('exposed = "no"', "exposed"),
 ])
 def test_rejects_incoherent_access_rules(entry: str, complaint: str) -> None:
