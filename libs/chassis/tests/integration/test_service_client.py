@@ -71,6 +71,32 @@ async def test_calls_a_live_instance_and_skips_a_dead_one(session: aiohttp.Clien
             assert doc["headers"]["x-souk-deadline"].isdigit()
 
 
+async def test_a_fixed_name_that_refused_is_tried_again_a_moment_later(
+        session: aiohttp.ClientSession) -> None:
+    """A Kubernetes Service balances each new connection over its ready pods: one refused by a
+    pod shutting down says nothing of the next. The name is the only instance the client has,
+    so it is tried again after a short pause (nothing was sent: a POST too), within the call's
+    attempts; before, the call failed at once ('every instance tried refused the connection')."""
+    from contextlib import AsyncExitStack
+
+    hits: list[str] = []
+    port = free_port()
+    pauses: list[float] = []
+    async with AsyncExitStack() as stack:
+        async def sleep(seconds: float) -> None:  # the pause: the next pod is there by then
+            pauses.append(seconds)
+            if len(pauses) == 1:
+                await stack.enter_async_context(serve_app(upstream(hits, {}), port=port))
+
+        client = ServiceClient(AiohttpTransport(session),
+                               StaticDirectory({"up": f"http://127.0.0.1:{port}"}),
+                               service="me", tokens=Tokens(), sleep=sleep, rand=lambda: 1.0)
+        resp = await client.post("up", "/echo", json={"n": 2})
+
+        assert resp.json()["body"] == {"n": 2} and hits == ["/echo"]
+        assert pauses == [0.05]  # backoff_base, the first retry's cap
+
+
 async def test_a_slow_upstream_times_out_per_attempt(session: aiohttp.ClientSession) -> None:
     async with serve_app(upstream([], {})) as url:
         client = ServiceClient(AiohttpTransport(session), StaticDirectory({"up": url}),

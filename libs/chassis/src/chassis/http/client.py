@@ -272,6 +272,12 @@ class ServiceClient:
                 return outcome
             if outcome is None:  # refused: never sent, go elsewhere at once
                 self.metrics.retry(call.upstream, "refused")
+                if self._names_all_refused(call):
+                    # a name again, a moment later: nothing was sent, nothing to budget
+                    pause = backoff(attempt, base=self.policy.backoff_base,
+                                    cap=self.policy.backoff_cap, rand=self._rand)
+                    if self._clock() + pause + _MIN_ATTEMPT_SECONDS < call.deadline:
+                        await self._sleep(pause)
                 continue
             last, retryable, reason = outcome
             call.failed.append(instance.instance_id)
@@ -344,7 +350,19 @@ class ServiceClient:
                                        exclude=frozenset(call.refused + call.failed))
         if instance is None and call.failed:  # a retry may go back to an instance that answered
             instance = self.directory.pick(call.upstream, exclude=frozenset(call.refused))
+        if instance is None and self._names_all_refused(call):
+            # a fixed name (a Kubernetes Service) balances each new connection over its ready
+            # pods: the one that refused was most likely a pod shutting down, the next is not
+            instance = self.directory.pick(call.upstream)
         return instance
+
+    def _names_all_refused(self, call: _Call) -> bool:
+        """Whether ``call``'s upstream is reached by fixed names and every one has refused."""
+        directory = self.directory
+        if not call.refused or not isinstance(directory, StaticDirectory):
+            return False
+        names = directory.fixed(call.upstream)
+        return bool(names) and names <= frozenset(call.refused)
 
     def _pinned(self, call: _Call) -> Instance | None:
         """The instance ``call.instance``, if healthy and not yet tried (the directory is

@@ -53,6 +53,10 @@ class StaticDirectory:
             bal = self._balancers[service] = RoundRobin()
         return bal
 
+    def fixed(self, service: str) -> frozenset[str]:
+        """The ids of ``service``'s fixed names here; none when the fallback finds it."""
+        return frozenset(i.instance_id for i in self._instances.get(service, ()))
+
     @property
     def fallback(self) -> Directory | None:
         """Where the services without a fixed URL are found (the registry's view): also where
