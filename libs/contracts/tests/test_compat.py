@@ -84,3 +84,34 @@ def test_the_command_compares_the_code_with_a_base_copy(tmp_path: Path,
     (tmp_path / "base.json").write_text(json.dumps(base))
     assert main([str(tmp_path / "base.json")]) == 1
     assert "orders.Retired.v1: gone" in capsys.readouterr().out
+
+
+def test_the_command_prints_what_the_pinned_file_holds(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--current"]) == 0
+    assert capsys.readouterr().out == PINNED.read_text()
+
+
+def test_a_new_contract_module_is_registered_without_being_listed_anywhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new context's contracts (say `contracts/reviews.py`) were registered only when some test
+    had imported the module first: the pinned schemas passed alone and failed beside that test."""
+    import sys
+
+    import contracts
+    from contracts import registry
+
+    (tmp_path / "reviews_probe.py").write_text(
+        "from typing import ClassVar\n"
+        "from contracts.base import Event\n\n\n"
+        "class ReviewPosted(Event):\n"
+        "    TYPE: ClassVar[str] = 'reviews_probe.ReviewPosted.v1'\n"
+        "    sku: str\n")
+    monkeypatch.setattr(contracts, "__path__", [*contracts.__path__, str(tmp_path)])
+    monkeypatch.delitem(sys.modules, "contracts.reviews_probe", raising=False)
+    try:
+        assert "reviews_probe.ReviewPosted.v1" in registry()
+    finally:
+        from contracts import base
+
+        base._REGISTRY.pop("reviews_probe.ReviewPosted.v1", None)
+        sys.modules.pop("contracts.reviews_probe", None)

@@ -2,7 +2,8 @@
 its JSON Schema, pinned: a change to a contract that alters what travels shows here first.
 
 Contracts change additively (a new optional field, a new type name); when one does, regenerate
-``wire_schemas.json`` and review its diff as part of the change."""
+``wire_schemas.json`` (``python -m contracts.compat --current > libs/contracts/tests/
+wire_schemas.json``) and review its diff as part of the change."""
 
 from __future__ import annotations
 

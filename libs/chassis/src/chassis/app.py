@@ -116,6 +116,10 @@ def create_service_app(
                 app.verifier = runtime.verifier
             if with_messaging:
                 _build_messaging(runtime)
+                from chassis.messaging.schema import check_messaging_tables
+
+                assert runtime.db is not None  # _build_messaging refused otherwise
+                await check_messaging_tables(runtime.db, settings.service_name)
             app.provide(runtime)
             if runtime.db is not None:
                 app.provide(runtime.db, Database)

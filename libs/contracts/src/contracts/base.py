@@ -94,9 +94,15 @@ def decode(data: bytes, model: type[M]) -> M:
 
 
 def registry() -> dict[str, type[Message]]:
-    """Every contract by wire name (all contract modules imported)."""
-    from contracts import inventory, orders, payments  # noqa: F401 - registers them
+    """Every contract by wire name (every module of the package imported: a new context's
+    module registers its contracts without being listed anywhere)."""
+    import importlib
+    import pkgutil
 
+    import contracts
+
+    for module in pkgutil.iter_modules(contracts.__path__):
+        importlib.import_module(f"contracts.{module.name}")
     return dict(_REGISTRY)
 
 

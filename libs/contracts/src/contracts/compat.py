@@ -115,8 +115,13 @@ def current_schemas() -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
+    if args == ["--current"]:  # what libs/contracts/tests/wire_schemas.json pins
+        print(json.dumps(current_schemas(), indent=1))
+        return 0
     if len(args) != 1:
-        print("usage: python -m contracts.compat BASE_WIRE_SCHEMAS.json", file=sys.stderr)
+        print("usage: python -m contracts.compat BASE_WIRE_SCHEMAS.json\n"
+              "       python -m contracts.compat --current > libs/contracts/tests/wire_schemas.json",
+              file=sys.stderr)
         return 2
     base = json.loads(Path(args[0]).read_text())
     found = breaking_changes(base, current_schemas())

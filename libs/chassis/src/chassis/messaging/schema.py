@@ -1,5 +1,9 @@
 """The messaging tables every messaging service creates in its own first migration.
 
+A new service creates them as they stand now in one call, :func:`create_current_messaging_tables`.
+The services that came first reached the same tables in four revisions (the functions below, in
+their migrations 0001 to 0004); the tests hold that both ways make the same schema.
+
 * ``outbox``: messages written in the same transaction as the state change that caused them;
   the relay deletes a row once JetStream acknowledged it, so the table holds only what is still
   to be published (:func:`slim_messaging_tables`, a service's second messaging migration: the
@@ -20,15 +24,68 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["create_message_failures_table", "create_messaging_tables", "drop_messaging_tables",
-           "index_inbox_by_age", "slim_messaging_tables", "unindex_inbox_by_age",
-           "unslim_messaging_tables"]
+if TYPE_CHECKING:
+    from chassis.db import Database
+
+__all__ = ["MESSAGING_TABLES", "check_messaging_tables", "create_current_messaging_tables",
+           "create_message_failures_table", "create_messaging_tables",
+           "drop_current_messaging_tables", "drop_messaging_tables", "index_inbox_by_age",
+           "slim_messaging_tables", "unindex_inbox_by_age", "unslim_messaging_tables"]
+
+# what the chassis's messaging reads and writes (checked when a service starts)
+MESSAGING_TABLES = ("outbox", "inbox", "dead_letters", "message_failures")
+
+
+def create_current_messaging_tables(op: Any) -> None:
+    """A new service's first migration: every messaging table as it stands now."""
+    import sqlalchemy as sa
+
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
+                  autoincrement=True),
+        sa.Column("msg_id", sa.String(200), nullable=False, unique=True),
+        sa.Column("subject", sa.String(200), nullable=False),
+        sa.Column("headers", sa.Text(), nullable=False),
+        sa.Column("payload", sa.Text(), nullable=False),
+        sa.Column("created_at", sa.Float(), nullable=False),
+    )
+    _create_per_message_table(op, "inbox", sa.Column("processed_at", sa.Float(), nullable=False))
+    index_inbox_by_age(op)
+    _create_dead_letters_table(op)
+    create_message_failures_table(op)
+
+
+async def check_messaging_tables(db: Database, service: str) -> None:
+    """Refuse to start a service whose database lacks a messaging table: without one, a
+    handler that fails is never dead-lettered (``message_failures``), or nothing is sent at all,
+    and the service would otherwise look ready."""
+    missing = []
+    for table in MESSAGING_TABLES:
+        try:
+            async with db.transaction(readonly=True) as tx:
+                await tx.fetch_all(f"SELECT * FROM {table} WHERE 1 = 0")  # noqa: S608 (names above)
+        except Exception as exc:
+            missing.append(f"{table} ({(str(exc) or type(exc).__name__).splitlines()[0]})")
+    if missing:
+        raise RuntimeError(
+            f"{service}'s database lacks messaging tables: {', '.join(missing)}. A service's "
+            "migrations live in its package (src/<name>/migrations), and its first revision "
+            "calls chassis.messaging.schema.create_current_messaging_tables(op)")
+
+
+def drop_current_messaging_tables(op: Any) -> None:
+    """Undo :func:`create_current_messaging_tables`."""
+    for table in reversed(MESSAGING_TABLES):
+        op.drop_table(table)
 
 
 def create_messaging_tables(op: Any) -> None:
-    """Create the tables with Alembic's ``op`` (portable between SQLite and PostgreSQL)."""
+    """The first version of the tables (migration 0001 of the services that came first),
+    with Alembic's ``op`` (portable between SQLite and PostgreSQL). A new service calls
+    :func:`create_current_messaging_tables` instead."""
     import sqlalchemy as sa
 
     op.create_table(
@@ -48,6 +105,12 @@ def create_messaging_tables(op: Any) -> None:
     op.create_index("outbox_published", "outbox", ["published_at"])
     _create_per_message_table(op, "inbox", sa.Column("processed_at", sa.Float(), nullable=False))
     index_inbox_by_age(op)
+    _create_dead_letters_table(op)
+
+
+def _create_dead_letters_table(op: Any) -> None:
+    import sqlalchemy as sa
+
     _create_per_message_table(
         op, "dead_letters",
         sa.Column("subject", sa.String(200), nullable=False),
