@@ -42,16 +42,7 @@ def create_current_messaging_tables(op: Any) -> None:
     """A new service's first migration: every messaging table as it stands now."""
     import sqlalchemy as sa
 
-    op.create_table(
-        "outbox",
-        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
-                  autoincrement=True),
-        sa.Column("msg_id", sa.String(200), nullable=False, unique=True),
-        sa.Column("subject", sa.String(200), nullable=False),
-        sa.Column("headers", sa.Text(), nullable=False),
-        sa.Column("payload", sa.Text(), nullable=False),
-        sa.Column("created_at", sa.Float(), nullable=False),
-    )
+    _create_outbox_table(op)
     _create_per_message_table(op, "inbox", sa.Column("processed_at", sa.Float(), nullable=False))
     index_inbox_by_age(op)
     _create_dead_letters_table(op)
@@ -88,6 +79,19 @@ def create_messaging_tables(op: Any) -> None:
     :func:`create_current_messaging_tables` instead."""
     import sqlalchemy as sa
 
+    _create_outbox_table(op, sa.Column("published_at", sa.Float(), nullable=True))
+    op.create_index("outbox_pending", "outbox", ["seq"],
+                    sqlite_where=sa.text("published_at IS NULL"),
+                    postgresql_where=sa.text("published_at IS NULL"))
+    op.create_index("outbox_published", "outbox", ["published_at"])
+    _create_per_message_table(op, "inbox", sa.Column("processed_at", sa.Float(), nullable=False))
+    index_inbox_by_age(op)
+    _create_dead_letters_table(op)
+
+
+def _create_outbox_table(op: Any, *more: Any) -> None:
+    import sqlalchemy as sa
+
     op.create_table(
         "outbox",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True,
@@ -97,15 +101,8 @@ def create_messaging_tables(op: Any) -> None:
         sa.Column("headers", sa.Text(), nullable=False),
         sa.Column("payload", sa.Text(), nullable=False),
         sa.Column("created_at", sa.Float(), nullable=False),
-        sa.Column("published_at", sa.Float(), nullable=True),
+        *more,
     )
-    op.create_index("outbox_pending", "outbox", ["seq"],
-                    sqlite_where=sa.text("published_at IS NULL"),
-                    postgresql_where=sa.text("published_at IS NULL"))
-    op.create_index("outbox_published", "outbox", ["published_at"])
-    _create_per_message_table(op, "inbox", sa.Column("processed_at", sa.Float(), nullable=False))
-    index_inbox_by_age(op)
-    _create_dead_letters_table(op)
 
 
 def _create_dead_letters_table(op: Any) -> None:
