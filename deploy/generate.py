@@ -51,6 +51,13 @@ PART_OF = {"app.kubernetes.io/part-of": "souk"}
 # telemetry store was never run with two instances; both are left out of autoscaling
 SINGLE = frozenset({callgraph.REGISTRY, callgraph.TELEMETRY})
 
+# demo data, the services' own default (right for `souk up`): the catalog inserts its 72 demo
+# products, and the inventory gives every catalog SKU without a stock row 100,000 units at each
+# start, so a product an admin adds later would get that phantom stock at the next inventory
+# start. The base turns both off (prod, and any overlay built on the base, sells only what an
+# admin stocks); the dev overlay and compose turn them back on (docs/deploy.md)
+DEMO_SEEDING = {"catalog": "SEED_DEMO", "inventory": "SEED_FROM_CATALOG"}
+
 
 @dataclass(frozen=True)
 class Size:
@@ -111,6 +118,8 @@ def config(service: str) -> dict[str, str]:
                 "TRACE_SLOW_MS": str(plat["trace_slow_ms"])}
     if service in (callgraph.IDENTITY, callgraph.REGISTRY):
         env["SERVICE_CREDENTIALS_FILE"] = f"{CREDENTIALS_DIR}/{CREDENTIALS_FILE}"
+    if service in DEMO_SEEDING:
+        env[DEMO_SEEDING[service]] = "false"
     if upstreams := fixed_upstreams(service):
         env["UPSTREAM_URLS"] = ",".join(f"{name}=http://{name}:{PORT}" for name in upstreams)
     return {p + key: value for key, value in sorted(env.items())}
@@ -363,6 +372,8 @@ def compose_service(service: str) -> dict[str, Any]:
         env["SERVICE_CREDENTIALS_FILE"] = f"/run/souk/{CREDENTIALS_FILE}"
     if service == callgraph.IDENTITY:
         env["SIGNING_KEY_SECRET"] = "${SOUK_SIGNING_KEY_SECRET:-dev-only-signing-key-not-a-secret}"  # noqa: S105
+    if service in DEMO_SEEDING:  # a laptop's shop: the demo catalog, stocked (SOUK_DEMO_DATA=false: none)
+        env[DEMO_SEEDING[service]] = "${SOUK_DEMO_DATA:-true}"
     if service == "cart":
         env["CATALOG_URL"] = f"http://catalog:{PORT}"
     if service == callgraph.GATEWAY:
@@ -536,7 +547,11 @@ def files() -> dict[Path, str]:
         resources=["default-deny.yaml", *services])
     out[Path("k8s/overlays/dev/namespace.yaml")] = namespace()
     out[Path("k8s/overlays/dev/kustomization.yaml")] = kustomization(
-        namespace=NAMESPACE, resources=["namespace.yaml", "../../base"])
+        namespace=NAMESPACE, resources=["namespace.yaml", "../../base"],
+        # the demo catalog and its stock, which the base leaves off
+        configMapGenerator=[{"name": f"{s}-config", "behavior": "merge",
+                             "literals": [f"{prefix(s)}{field}=true"]}
+                            for s, field in DEMO_SEEDING.items()])
     scaled = [s for s in services if s not in SINGLE]
     out[Path("k8s/overlays/prod/namespace.yaml")] = namespace()
     out[Path("k8s/overlays/prod/hpa.yaml")] = [hpa(s) for s in scaled]

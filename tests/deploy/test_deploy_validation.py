@@ -141,6 +141,20 @@ def test_prod_autoscales_the_scalable_services_and_puts_the_gateway_at_the_edge(
     assert all(s["spec"]["type"] == "ClusterIP" for s in others)
 
 
+def test_prod_seeds_no_demo_data_and_dev_and_compose_do() -> None:
+    """The demo catalog and its 100,000 units per SKU (stocked at every inventory start, also for
+    a product an admin adds later) stay out of prod; dev and compose keep the demo shop."""
+    seeding = {"catalog": "CATALOG_SEED_DEMO", "inventory": "INVENTORY_SEED_FROM_CATALOG"}
+    for overlay, expected in (("prod", "false"), ("dev", "true")):
+        configs = of_kind(overlay, "ConfigMap")
+        for service, key in seeding.items():
+            (config,) = [c for name, c in configs.items() if name.startswith(f"{service}-config-")]
+            assert config["data"][key] == expected, (overlay, key)
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
+    for service, key in seeding.items():
+        assert compose[service]["environment"][key] == "${SOUK_DEMO_DATA:-true}", key
+
+
 def test_no_secret_value_is_in_the_manifests() -> None:
     for overlay in OVERLAYS:
         assert "Secret" not in {d["kind"] for d in documents(overlay)}
