@@ -166,7 +166,11 @@ def deployment(service: str) -> dict[str, Any]:
     container = {
         "name": service,
         "image": IMAGE.format(service=service),
-        "imagePullPolicy": "Always",
+        # the tag is a version, never rebuilt under the same name (a release pins digests on
+        # top): a node that has it uses it. Always would never run an image loaded
+        # into kind or minikube (dev: docs/deploy.md), and would make every pod start depend on
+        # the registry answering
+        "imagePullPolicy": "IfNotPresent",
         "ports": [{"name": "http", "containerPort": PORT, "protocol": "TCP"}],
         "env": [
             {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},

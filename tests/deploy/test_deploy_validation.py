@@ -117,6 +117,8 @@ def test_every_service_runs_hardened_with_probes_and_limits(overlay: str) -> Non
         assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, name
         assert pod["automountServiceAccountToken"] is False, name
         (container,) = pod["containers"]
+        # a version tag or a digest: an image loaded into a dev cluster is used as it is
+        assert container["imagePullPolicy"] == "IfNotPresent", name
         context = container["securityContext"]
         assert context["readOnlyRootFilesystem"] is True, name
         assert context["allowPrivilegeEscalation"] is False, name
