@@ -3,7 +3,8 @@ values and deploy/compose.yaml from the code: the services (services/*), their s
 environment prefixes, the call graph (deploy/callgraph.py: each service's own ServiceClient
 calls, the gateway's route table, what the chassis does for every service) and souk.toml (who
 owns a database, the stream limits, the trace rules). The NetworkPolicies allow exactly that
-graph, on top of a default deny.
+graph, on top of a default deny. What no code knows, the prod overlay's image registry and
+digests, comes from k8s/prod.toml, which is edited by hand, not generated.
 
     python deploy/generate.py              # (re)write the files
     python deploy/generate.py --check      # exit 1 if a file differs from what it would write
@@ -19,11 +20,12 @@ import argparse
 import base64
 import hashlib
 import json
+import re
 import secrets
 import sys
 import tomllib
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +41,8 @@ NAMESPACE = "souk"                 # the services
 DATA_NAMESPACE = "souk-data"       # NATS and PostgreSQL, from their charts
 MONITORING_NAMESPACE = "monitoring"  # Prometheus scrapes /metrics from there
 PORT = 8000                        # every service listens here in a container (deploy/Dockerfile)
-IMAGE = "souk/{service}:0.1.0"     # overlays point these at a registry (kustomize `images`)
+IMAGE = "souk/{service}:0.1.0"     # prod points these at a registry (kustomize `images`, prod.toml)
+PROD_SETTINGS = HERE / "k8s" / "prod.toml"  # not generated: a release's registry and digests
 NATS_URL = f"nats://nats.{DATA_NAMESPACE}.svc.cluster.local:4222"  # the nats chart, release "nats"
 PG_CLUSTER = "souk-pg"             # the CloudNativePG cluster (charts/postgresql-values.yaml)
 PG_HOST = f"{PG_CLUSTER}-rw.{DATA_NAMESPACE}.svc.cluster.local"
@@ -57,6 +60,46 @@ SINGLE = frozenset({callgraph.REGISTRY, callgraph.TELEMETRY})
 # start. The base turns both off (prod, and any overlay built on the base, sells only what an
 # admin stocks); the dev overlay and compose turn them back on (docs/deploy.md)
 DEMO_SEEDING = {"catalog": "SEED_DEMO", "inventory": "SEED_FROM_CATALOG"}
+
+
+@dataclass(frozen=True)
+class Prod:
+    """What ``k8s/prod.toml`` says the prod overlay runs: its images."""
+
+    registry: str = "registry.example.com/souk"
+    tag: str = "0.1.0"
+    digests: dict[str, str] = field(default_factory=dict)  # service -> sha256:<64 hex>
+
+
+DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
+
+
+def prod_settings(text: str | None = None) -> Prod:
+    """``k8s/prod.toml`` (or ``text``) read and checked: a mistake stops the generator."""
+    doc = tomllib.loads(PROD_SETTINGS.read_text() if text is None else text)
+
+    def fail(message: str) -> SystemExit:
+        return SystemExit(f"deploy/k8s/prod.toml: {message}")
+
+    def table(parent: dict[str, Any], name: str, keys: set[str]) -> dict[str, Any]:
+        value = parent.get(name, {})
+        if not isinstance(value, dict):
+            raise fail(f"{name}: a table")
+        if unknown := set(value) - keys:
+            raise fail(f"{name}: unknown keys {sorted(unknown)} (known: {sorted(keys)})")
+        return value
+
+    if unknown := set(doc) - {"images"}:
+        raise fail(f"unknown tables {sorted(unknown)} (known: images)")
+    images = table(doc, "images", {"registry", "tag", "digests"})
+    digests = table(images, "digests", set(callgraph.service_names()))
+    for service, digest in digests.items():
+        if not (isinstance(digest, str) and DIGEST.fullmatch(digest)):
+            raise fail(f"images.digests.{service}: sha256: and 64 lowercase hex digits, not {digest!r}")
+    prod = Prod(**{k: images[k] for k in ("registry", "tag") if k in images}, digests=dict(digests))
+    if not (isinstance(prod.registry, str) and prod.registry and isinstance(prod.tag, str) and prod.tag):
+        raise fail("images.registry and images.tag: non-empty strings")
+    return prod
 
 
 @dataclass(frozen=True)
@@ -531,8 +574,10 @@ def platform_workflow() -> dict[str, Any]:
             "jobs": {"test": _test_job("make test", 90)}}
 
 
-def files() -> dict[Path, str]:
-    """Every generated file and its text."""
+def files(prod: Prod | None = None) -> dict[Path, str]:
+    """Every generated file and its text; the prod overlay's images from ``prod``
+    (by default ``k8s/prod.toml``)."""
+    prod = prod or prod_settings()
     services = callgraph.service_names()
     out: dict[Path, Any] = {}
     for service in services:
@@ -563,8 +608,8 @@ def files() -> dict[Path, str]:
         namespace=NAMESPACE,
         resources=["namespace.yaml", "../../base", "hpa.yaml"],
         replicas=[{"name": s, "count": 2} for s in scaled],
-        images=[{"name": f"souk/{s}", "newName": f"registry.example.com/souk/{s}", "newTag": "0.1.0"}
-                for s in services],
+        images=[{"name": f"souk/{s}", "newName": f"{prod.registry}/{s}", "newTag": prod.tag,
+                 **({"digest": prod.digests[s]} if s in prod.digests else {})} for s in services],
         configMapGenerator=[{"name": "web-config", "behavior": "merge",
                              "literals": ["WEB_COOKIE_SECURE=true"]}],
         patches=[{"target": {"kind": "Service", "name": callgraph.GATEWAY}, "patch": yaml.safe_dump([
@@ -600,9 +645,9 @@ def _dump(doc: Any) -> str:
     return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, width=100)
 
 
-def write(root: Path = HERE) -> list[Path]:
+def write(root: Path = HERE, prod: Prod | None = None) -> list[Path]:
     written = []
-    for path, text in files().items():
+    for path, text in files(prod).items():
         target = root / path
         if not target.is_file() or target.read_text() != text:
             target.parent.mkdir(parents=True, exist_ok=True)

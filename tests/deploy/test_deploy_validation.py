@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -155,6 +156,54 @@ def test_prod_seeds_no_demo_data_and_dev_and_compose_do() -> None:
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]
     for service, key in seeding.items():
         assert compose[service]["environment"][key] == "${SOUK_DEMO_DATA:-true}", key
+
+
+PINNED = "sha256:" + "0123456789abcdef" * 4
+
+
+def render_with(prod_toml: str, tmp_path: Path) -> list[dict[str, Any]]:
+    """The prod overlay as generate.py writes it for this k8s/prod.toml (in tmp_path), built and
+    validated against the Kubernetes API."""
+    gen = generate()
+    gen.write(tmp_path / "deploy", gen.prod_settings(prod_toml))
+    result = run(tool("kubectl"), "kustomize", str(tmp_path / "deploy/k8s/overlays/prod"))
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "prod.yaml").write_text(result.stdout)
+    validate = run(tool("kubernetes-validate"), "--kubernetes-version", KUBERNETES_VERSION,
+                   "--strict", "--quiet", str(tmp_path / "prod.yaml"))
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    return [d for d in yaml.safe_load_all(result.stdout) if d]
+
+
+def test_a_release_pins_prod_images_by_digest_in_prod_toml(tmp_path: Path) -> None:
+    """The digests live in k8s/prod.toml (not generated): generate.py writes them into the prod
+    overlay, so --check stays clean and regenerating keeps them."""
+    docs = render_with(f"""
+[images]
+registry = "ghcr.io/example/souk"
+tag = "0.2.0"
+[images.digests]
+orders = "{PINNED}"
+gateway = "{PINNED}"
+""", tmp_path)
+    images = {d["metadata"]["name"]: d["spec"]["template"]["spec"]["containers"][0]["image"]
+              for d in docs if d["kind"] == "Deployment"}
+    assert images["orders"] == f"ghcr.io/example/souk/orders:0.2.0@{PINNED}"
+    assert images["gateway"] == f"ghcr.io/example/souk/gateway:0.2.0@{PINNED}"
+    assert images["cart"] == "ghcr.io/example/souk/cart:0.2.0"  # not pinned: its tag
+    # the committed file gives the committed overlay
+    assert generate().files(generate().prod_settings()) == generate().files()
+
+
+@pytest.mark.parametrize(("text", "complaint"), [
+    ('[images.digests]\norders = "sha256:abc"', "images.digests.orders"),
+    (f'[images.digests]\nshop = "{PINNED}"', "unknown keys ['shop']"),
+    ('[images]\nregistry = ""', "images.registry"),
+    ('[release]\n', "unknown tables"),
+])
+def test_prod_toml_mistakes_stop_the_generator(text: str, complaint: str) -> None:
+    with pytest.raises(SystemExit, match=re.escape(complaint)):
+        generate().prod_settings(text)
 
 
 def test_no_secret_value_is_in_the_manifests() -> None:
