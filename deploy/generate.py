@@ -3,8 +3,8 @@ values and deploy/compose.yaml from the code: the services (services/*), their s
 environment prefixes, the call graph (deploy/callgraph.py: each service's own ServiceClient
 calls, the gateway's route table, what the chassis does for every service) and souk.toml (who
 owns a database, the stream limits, the trace rules). The NetworkPolicies allow exactly that
-graph, on top of a default deny. What no code knows, the prod overlay's image registry and
-digests, comes from k8s/prod.toml, which is edited by hand, not generated.
+graph, on top of a default deny. What no code knows, the prod overlay's image registry, digests
+and the gateway's Redis, comes from k8s/prod.toml, which is edited by hand, not generated.
 
     python deploy/generate.py              # (re)write the files
     python deploy/generate.py --check      # exit 1 if a file differs from what it would write
@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -42,7 +43,7 @@ DATA_NAMESPACE = "souk-data"       # NATS and PostgreSQL, from their charts
 MONITORING_NAMESPACE = "monitoring"  # Prometheus scrapes /metrics from there
 PORT = 8000                        # every service listens here in a container (deploy/Dockerfile)
 IMAGE = "souk/{service}:0.1.0"     # prod points these at a registry (kustomize `images`, prod.toml)
-PROD_SETTINGS = HERE / "k8s" / "prod.toml"  # not generated: a release's registry and digests
+PROD_SETTINGS = HERE / "k8s" / "prod.toml"  # not generated: a release's registry, digests, Redis
 NATS_URL = f"nats://nats.{DATA_NAMESPACE}.svc.cluster.local:4222"  # the nats chart, release "nats"
 PG_CLUSTER = "souk-pg"             # the CloudNativePG cluster (charts/postgresql-values.yaml)
 PG_HOST = f"{PG_CLUSTER}-rw.{DATA_NAMESPACE}.svc.cluster.local"
@@ -64,11 +65,17 @@ DEMO_SEEDING = {"catalog": "SEED_DEMO", "inventory": "SEED_FROM_CATALOG"}
 
 @dataclass(frozen=True)
 class Prod:
-    """What ``k8s/prod.toml`` says the prod overlay runs: its images."""
+    """What ``k8s/prod.toml`` says the prod overlay runs: its images and the gateway's Redis."""
 
     registry: str = "registry.example.com/souk"
     tag: str = "0.1.0"
     digests: dict[str, str] = field(default_factory=dict)  # service -> sha256:<64 hex>
+    redis_url: str = ""
+    redis_peers: list[dict[str, Any]] = field(default_factory=list)  # NetworkPolicy `to` peers
+
+    @property
+    def redis_port(self) -> int:
+        return urlsplit(self.redis_url).port or 6379
 
 
 DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
@@ -89,8 +96,8 @@ def prod_settings(text: str | None = None) -> Prod:
             raise fail(f"{name}: unknown keys {sorted(unknown)} (known: {sorted(keys)})")
         return value
 
-    if unknown := set(doc) - {"images"}:
-        raise fail(f"unknown tables {sorted(unknown)} (known: images)")
+    if unknown := set(doc) - {"images", "redis"}:
+        raise fail(f"unknown tables {sorted(unknown)} (known: images, redis)")
     images = table(doc, "images", {"registry", "tag", "digests"})
     digests = table(images, "digests", set(callgraph.service_names()))
     for service, digest in digests.items():
@@ -99,7 +106,30 @@ def prod_settings(text: str | None = None) -> Prod:
     prod = Prod(**{k: images[k] for k in ("registry", "tag") if k in images}, digests=dict(digests))
     if not (isinstance(prod.registry, str) and prod.registry and isinstance(prod.tag, str) and prod.tag):
         raise fail("images.registry and images.tag: non-empty strings")
-    return prod
+    if "redis" not in doc:
+        return prod
+    redis = table(doc, "redis", {"url", "namespace", "pod_labels", "cidrs"})
+    url = redis.get("url", "")
+    parts = urlsplit(url) if isinstance(url, str) else None
+    if parts is None or parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise fail(f"redis.url: a redis:// or rediss:// URL with a host, not {url!r}")
+    try:
+        parts.port  # noqa: B018 (reading it checks it)
+    except ValueError as exc:
+        raise fail(f"redis.url: {exc}") from None
+    if parts.password:
+        raise fail("redis.url: no password here (it would be in a ConfigMap); put the URL with "
+                   "it in the souk-gateway Secret as GATEWAY_REDIS_URL (docs/deploy.md)")
+    peers: list[dict[str, Any]] = []
+    if "namespace" in redis:
+        peers.append(_in_namespace(str(redis["namespace"]), dict(redis.get("pod_labels", {}))))
+    elif "pod_labels" in redis:
+        raise fail("redis.pod_labels: give the namespace too")
+    peers += [{"ipBlock": {"cidr": str(cidr)}} for cidr in redis.get("cidrs", [])]
+    if not peers:
+        raise fail("redis: say where it runs (namespace and pod_labels, or cidrs) for the "
+                   "gateway's NetworkPolicy")
+    return Prod(prod.registry, prod.tag, prod.digests, url, peers)
 
 
 @dataclass(frozen=True)
@@ -351,6 +381,25 @@ def hpa(service: str) -> dict[str, Any]:
                                                    "averageUtilization": 70}}}]}}
 
 
+def redis_config(prod: Prod) -> list[dict[str, Any]]:
+    """The gateway's shared rate limits, when prod.toml names a Redis."""
+    if not prod.redis_url:
+        return []
+    return [{"name": f"{callgraph.GATEWAY}-config", "behavior": "merge",
+             "literals": [f"{prefix(callgraph.GATEWAY)}REDIS_URL={prod.redis_url}"]}]
+
+
+def redis_egress(prod: Prod) -> list[dict[str, Any]]:
+    """A rule added to the gateway's NetworkPolicy: its Redis, where prod.toml says it runs (the
+    default deny would drop the connections, and the gateway would limit per replica, unsaid)."""
+    if not prod.redis_url:
+        return []
+    rule = {"to": prod.redis_peers, "ports": [_tcp(prod.redis_port)]}
+    return [{"target": {"kind": "NetworkPolicy", "name": callgraph.GATEWAY},
+             "patch": yaml.safe_dump([{"op": "add", "path": "/spec/egress/-", "value": rule}],
+                                     sort_keys=False)}]
+
+
 def postgresql_values() -> dict[str, Any]:
     """Values of the CloudNativePG ``cluster`` chart (release in the namespace ``souk-data``, the
     operator installed from its own chart first): one PostgreSQL cluster of three instances, a
@@ -575,7 +624,7 @@ def platform_workflow() -> dict[str, Any]:
 
 
 def files(prod: Prod | None = None) -> dict[Path, str]:
-    """Every generated file and its text; the prod overlay's images from ``prod``
+    """Every generated file and its text; the prod overlay's images and Redis from ``prod``
     (by default ``k8s/prod.toml``)."""
     prod = prod or prod_settings()
     services = callgraph.service_names()
@@ -611,12 +660,13 @@ def files(prod: Prod | None = None) -> dict[Path, str]:
         images=[{"name": f"souk/{s}", "newName": f"{prod.registry}/{s}", "newTag": prod.tag,
                  **({"digest": prod.digests[s]} if s in prod.digests else {})} for s in services],
         configMapGenerator=[{"name": "web-config", "behavior": "merge",
-                             "literals": ["WEB_COOKIE_SECURE=true"]}],
+                             "literals": ["WEB_COOKIE_SECURE=true"]}, *redis_config(prod)],
         patches=[{"target": {"kind": "Service", "name": callgraph.GATEWAY}, "patch": yaml.safe_dump([
             {"op": "replace", "path": "/spec/type", "value": "LoadBalancer"},
             # the client's own address reaches the gateway (rate limits, GATEWAY_ADMIN_ALLOW)
             {"op": "add", "path": "/spec/externalTrafficPolicy", "value": "Local"},
-            {"op": "replace", "path": "/spec/ports/0/port", "value": 80}], sort_keys=False)}])
+            {"op": "replace", "path": "/spec/ports/0/port", "value": 80}], sort_keys=False)},
+            *redis_egress(prod)])
     out[Path("k8s/charts/postgresql-values.yaml")] = postgresql_values()
     out[Path("compose.yaml")] = compose()
     for service in services:

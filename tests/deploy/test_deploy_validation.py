@@ -199,11 +199,44 @@ gateway = "{PINNED}"
     ('[images.digests]\norders = "sha256:abc"', "images.digests.orders"),
     (f'[images.digests]\nshop = "{PINNED}"', "unknown keys ['shop']"),
     ('[images]\nregistry = ""', "images.registry"),
+    ('[redis]\nurl = "redis://:hunter2@redis:6379/0"\ncidrs = ["10.0.0.0/8"]', "no password"),
+    ('[redis]\nurl = "redis://redis:6379/0"', "say where it runs"),
+    ('[redis]\nurl = "unix:///run/redis.sock"\ncidrs = ["10.0.0.0/8"]', "redis.url"),
     ('[release]\n', "unknown tables"),
 ])
 def test_prod_toml_mistakes_stop_the_generator(text: str, complaint: str) -> None:
     with pytest.raises(SystemExit, match=re.escape(complaint)):
         generate().prod_settings(text)
+
+
+def test_a_configured_redis_reaches_the_gateway_through_its_network_policy(tmp_path: Path) -> None:
+    """GATEWAY_REDIS_URL without an egress rule would be dropped by the default deny, and the
+    gateway would limit per replica without a word: prod.toml's [redis] gives both."""
+    docs = render_with("""
+[redis]
+url = "redis://redis-master.cache.svc.cluster.local:6380/0"
+namespace = "cache"
+pod_labels = { "app.kubernetes.io/name" = "redis" }
+cidrs = ["10.0.12.0/24"]
+""", tmp_path)
+    config = next(d for d in docs if d["kind"] == "ConfigMap"
+                  and d["metadata"]["name"].startswith("gateway-config-"))
+    assert config["data"]["GATEWAY_REDIS_URL"] == "redis://redis-master.cache.svc.cluster.local:6380/0"
+    policies = {d["metadata"]["name"]: d for d in docs if d["kind"] == "NetworkPolicy"}
+    redis = [rule for rule in policies["gateway"]["spec"]["egress"]
+             if rule["ports"] == [{"port": 6380, "protocol": "TCP"}]]
+    assert redis == [{"to": [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cache"}},
+         "podSelector": {"matchLabels": {"app.kubernetes.io/name": "redis"}}},
+        {"ipBlock": {"cidr": "10.0.12.0/24"}}], "ports": [{"port": 6380, "protocol": "TCP"}]}]
+    committed = of_kind("prod", "NetworkPolicy")["gateway"]["spec"]["egress"]
+    assert policies["gateway"]["spec"]["egress"][:-1] == committed  # the call graph's, kept
+    for name, policy in policies.items():  # no other service reaches it
+        if name != "gateway":
+            assert all(rule["ports"] != redis[0]["ports"] for rule in policy["spec"].get("egress", []))
+    # the committed prod.toml names no Redis: no URL, no rule (each replica limits on its own)
+    assert "GATEWAY_REDIS_URL" not in next(
+        c for n, c in of_kind("prod", "ConfigMap").items() if n.startswith("gateway-config-"))["data"]
 
 
 def test_no_secret_value_is_in_the_manifests() -> None:
