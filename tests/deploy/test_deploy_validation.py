@@ -239,6 +239,17 @@ cidrs = ["10.0.12.0/24"]
         c for n, c in of_kind("prod", "ConfigMap").items() if n.startswith("gateway-config-"))["data"]
 
 
+def test_the_port_forwards_in_the_docs_reach_the_gateway_in_each_overlay() -> None:
+    """docs/deploy.md gives a port-forward per overlay: the Service's port there, and the
+    container's port for the Deployment (the same in both)."""
+    docs = (ROOT / "docs" / "deploy.md").read_text()
+    for overlay in OVERLAYS:
+        (port,) = of_kind(overlay, "Service")["gateway"]["spec"]["ports"]
+        assert f"`svc/gateway 8080:{port['port']}` with {overlay}" in docs, overlay
+        (container,) = of_kind(overlay, "Deployment")["gateway"]["spec"]["template"]["spec"]["containers"]
+        assert f"port-forward deploy/gateway 8080:{container['ports'][0]['containerPort']}`" in docs
+
+
 def test_no_secret_value_is_in_the_manifests() -> None:
     for overlay in OVERLAYS:
         assert "Secret" not in {d["kind"] for d in documents(overlay)}
