@@ -49,6 +49,7 @@ PG_CLUSTER = "souk-pg"             # the CloudNativePG cluster (charts/postgresq
 PG_HOST = f"{PG_CLUSTER}-rw.{DATA_NAMESPACE}.svc.cluster.local"
 CREDENTIALS_DIR = "/etc/souk/credentials"
 CREDENTIALS_FILE = "service-credentials.json"
+BOOTSTRAP_ADMIN = "admin@souk.local"  # the first admin identity creates; sign in, change the password
 PART_OF = {"app.kubernetes.io/part-of": "souk"}
 
 # one instance only: the registry's watches and instance list live in its process, and the
@@ -468,6 +469,10 @@ def compose_service(service: str) -> dict[str, Any]:
         env["SERVICE_CREDENTIALS_FILE"] = f"/run/souk/{CREDENTIALS_FILE}"
     if service == callgraph.IDENTITY:
         env["SIGNING_KEY_SECRET"] = "${SOUK_SIGNING_KEY_SECRET:-dev-only-signing-key-not-a-secret}"  # noqa: S105
+        # the first admin, as `generate.py secrets --dev` gives a cluster: a known password unless
+        # SOUK_ADMIN_PASSWORD is set, so the gateway's port is published on loopback only
+        env["BOOTSTRAP_ADMIN_EMAIL"] = f"${{SOUK_ADMIN_EMAIL:-{BOOTSTRAP_ADMIN}}}"
+        env["BOOTSTRAP_ADMIN_PASSWORD"] = "${SOUK_ADMIN_PASSWORD:-dev-only-admin-password-not-a-secret}"  # noqa: S105
     if service in DEMO_SEEDING:  # a laptop's shop: the demo catalog, stocked (SOUK_DEMO_DATA=false: none)
         env[DEMO_SEEDING[service]] = "${SOUK_DEMO_DATA:-true}"
     if service == "cart":
@@ -497,8 +502,9 @@ def compose_service(service: str) -> dict[str, Any]:
         doc["configs"] = [{"source": "service-credentials",
                            "target": f"/run/souk/{CREDENTIALS_FILE}", "mode": 0o444}]
     if service == callgraph.GATEWAY:
-        # a range, so `--scale gateway=N` (N <= 4) gives each replica a host port of its own
-        doc["ports"] = ["8080-8083:8000"]
+        # a range, so `--scale gateway=N` (N <= 4) gives each replica a host port of its own; on
+        # loopback, like every other published port (dev credentials, a known admin password)
+        doc["ports"] = ["127.0.0.1:8080-8083:8000"]
         doc["depends_on"]["redis"] = {"condition": "service_started"}
     return doc
 
@@ -744,7 +750,7 @@ def secret_manifests(dev: bool) -> Iterator[dict[str, Any]]:
         if service == callgraph.IDENTITY:
             data[prefix(service) + "SIGNING_KEY_SECRET"] = value("signing-key")
             # the first admin, created at start; sign in and change the password
-            data[prefix(service) + "BOOTSTRAP_ADMIN_EMAIL"] = "admin@souk.local"
+            data[prefix(service) + "BOOTSTRAP_ADMIN_EMAIL"] = BOOTSTRAP_ADMIN
             data[prefix(service) + "BOOTSTRAP_ADMIN_PASSWORD"] = value("admin-password")
         yield _secret(f"souk-{service}", NAMESPACE, data)
     yield _secret("souk-service-credentials", NAMESPACE,

@@ -415,12 +415,28 @@ def test_compose_runs_every_service_scalable_beside_its_infrastructure() -> None
         assert "container_name" not in service, name
         assert service["read_only"] is True and service["cap_drop"] == ["ALL"], name
         assert service["build"]["args"] == {"SERVICE": name}, name
-        # scalable: no fixed host port (the gateway takes one from a range per replica)
+        # scalable: no fixed host port (the gateway takes one from a range per replica), and
+        # published on loopback only
         for port in service.get("ports", []):
-            assert "-" in port.split(":")[0], (name, port)
+            address, host_ports, _ = port.split(":")
+            assert address == "127.0.0.1" and "-" in host_ports, (name, port)
     for node in ("nats-1", "nats-2", "nats-3"):
         command = services[node]["command"]
         assert "--jetstream" in command and "--routes" in command
+
+
+def test_compose_creates_the_first_admin_as_a_dev_cluster_does() -> None:
+    """identity gets IDENTITY_BOOTSTRAP_ADMIN_* like its Secret in Kubernetes: the dev values of
+    `generate.py secrets --dev`, overridable, none of them secret."""
+    identity = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["identity"]
+    env = identity["environment"]
+    (dev,) = [s for s in generate().secret_manifests(dev=True)
+              if s["metadata"]["name"] == "souk-identity"]
+    for key, variable in (("IDENTITY_BOOTSTRAP_ADMIN_EMAIL", "SOUK_ADMIN_EMAIL"),
+                          ("IDENTITY_BOOTSTRAP_ADMIN_PASSWORD", "SOUK_ADMIN_PASSWORD")):
+        value = base64.b64decode(dev["data"][key]).decode()
+        assert env[key] == f"${{{variable}:-{value}}}", key
+    assert "not-a-secret" in env["IDENTITY_BOOTSTRAP_ADMIN_PASSWORD"]
 
 
 def test_ci_workflows_follow_the_github_workflow_schema() -> None:
