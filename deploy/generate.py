@@ -532,7 +532,9 @@ def compose() -> dict[str, Any]:
                             "SOUK_DB_PASSWORD": COMPOSE_DB_PASSWORD},
             "volumes": ["postgres:/var/lib/postgresql/data",
                         "./compose/postgres-init.sh:/docker-entrypoint-initdb.d/souk.sh:ro"],
-            "healthcheck": {"test": ["CMD", "pg_isready", "-U", "postgres"],
+            # over TCP: while the image's init scripts run, its temporary server listens on the
+            # Unix socket only, so a socket check would pass before the real server is up
+            "healthcheck": {"test": ["CMD", "pg_isready", "-h", "127.0.0.1", "-U", "postgres"],
                             "interval": "5s", "timeout": "3s", "retries": 20},
             "networks": ["souk"], "restart": "unless-stopped"},
         **{name: _nats(name) for name in COMPOSE_NATS},
@@ -574,7 +576,9 @@ SETUP_PYTHON = "actions/setup-python@v5"
 _PG_SERVICE = {"image": "postgres:16-alpine",
                "env": {"POSTGRES_HOST_AUTH_METHOD": "trust"},
                "ports": ["5432:5432"],
-               "options": "--health-cmd pg_isready --health-interval 5s --health-retries 20"}
+               # over TCP, not the socket the image's temporary init server listens on
+               "options": ('--health-cmd "pg_isready -h 127.0.0.1 -U postgres" --health-interval 5s '
+                           "--health-retries 20")}
 _SETUP = [{"uses": CHECKOUT}, {"uses": SETUP_PYTHON, "with": {"python-version": "3.11"}}]
 
 

@@ -425,6 +425,17 @@ def test_compose_runs_every_service_scalable_beside_its_infrastructure() -> None
         assert "--jetstream" in command and "--routes" in command
 
 
+def test_compose_and_ci_wait_for_the_real_postgresql_server() -> None:
+    """The image's init scripts run on a temporary server that listens on the Unix socket only:
+    healthy means answering over TCP, where the services connect."""
+    postgres = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["postgres"]
+    test = postgres["healthcheck"]["test"]
+    assert test[:2] == ["CMD", "pg_isready"] and test[test.index("-h") + 1] == "127.0.0.1"
+    for workflow in (ROOT / ".github" / "workflows").glob("*.yml"):
+        options = yaml.safe_load(workflow.read_text())["jobs"]["test"]["services"]["postgres"]["options"]
+        assert '--health-cmd "pg_isready -h 127.0.0.1' in options, workflow.name
+
+
 def test_compose_creates_the_first_admin_as_a_dev_cluster_does() -> None:
     """identity gets IDENTITY_BOOTSTRAP_ADMIN_* like its Secret in Kubernetes: the dev values of
     `generate.py secrets --dev`, overridable, none of them secret."""
