@@ -225,6 +225,19 @@ def http_get(path: str, period: int, failures: int) -> dict[str, Any]:
             "timeoutSeconds": 2, "failureThreshold": failures}
 
 
+def strategy(service: str) -> dict[str, Any]:
+    """A new pod ready before an old one goes, except for the registry: its instance list,
+    watches and epoch live in its process, so a surge would run two registries behind one
+    Service, each knowing only the instances whose calls kube-proxy happened to send it (and
+    answering the others' heartbeats with 404, so they register again and again). It is
+    replaced instead: the old pod goes, then the new one starts; meanwhile the gateway serves
+    from its cached list, then every instance registers again at its next heartbeat (404) and
+    the watchers see the new epoch and take a fresh snapshot."""
+    if service == callgraph.REGISTRY:
+        return {"type": "Recreate"}
+    return {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+
+
 def deployment(service: str) -> dict[str, Any]:
     size, p = SIZES.get(service, Size()), prefix(service)
     volumes: list[dict[str, Any]] = [
@@ -276,8 +289,7 @@ def deployment(service: str) -> dict[str, Any]:
             "replicas": 1,
             "revisionHistoryLimit": 5,
             "selector": {"matchLabels": labels(service)},
-            "strategy": {"type": "RollingUpdate",
-                         "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}},
+            "strategy": strategy(service),
             "template": {
                 "metadata": {"labels": labels(service)},
                 "spec": {

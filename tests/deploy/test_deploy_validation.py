@@ -130,6 +130,12 @@ def test_every_service_runs_hardened_with_probes_and_limits(overlay: str) -> Non
         assert set(container["resources"]) == {"requests", "limits"}, name
         assert {"/tmp", "/srv/souk"} <= {m["mountPath"] for m in container["volumeMounts"]}, name
         assert name in of_kind(overlay, "PodDisruptionBudget"), name
+        # one registry at a time (its state is in its process); the others surge, never dip
+        if name == "registry":
+            assert deployment["spec"]["strategy"] == {"type": "Recreate"}
+        else:
+            assert deployment["spec"]["strategy"]["rollingUpdate"] == {"maxUnavailable": 0,
+                                                                       "maxSurge": 1}, name
 
 
 def test_prod_autoscales_the_scalable_services_and_puts_the_gateway_at_the_edge() -> None:
