@@ -678,7 +678,6 @@ def files(prod: Prod | None = None) -> dict[Path, str]:
     out[Path("k8s/overlays/prod/kustomization.yaml")] = kustomization(
         namespace=NAMESPACE,
         resources=["namespace.yaml", "../../base", "hpa.yaml"],
-        replicas=[{"name": s, "count": 2} for s in scaled],
         images=[{"name": f"souk/{s}", "newName": f"{prod.registry}/{s}", "newTag": prod.tag,
                  **({"digest": prod.digests[s]} if s in prod.digests else {})} for s in services],
         configMapGenerator=[{"name": "web-config", "behavior": "merge",
@@ -688,6 +687,11 @@ def files(prod: Prod | None = None) -> dict[Path, str]:
             # the client's own address reaches the gateway (rate limits, GATEWAY_ADMIN_ALLOW)
             {"op": "add", "path": "/spec/externalTrafficPolicy", "value": "Local"},
             {"op": "replace", "path": "/spec/ports/0/port", "value": 80}], sort_keys=False)},
+            # an autoscaled Deployment states no replicas: each `kubectl apply -k` would reset
+            # them (to the base's 1) under its HPA, which sets them from minReplicas up
+            {"target": {"kind": "Deployment",
+                        "labelSelector": f"app.kubernetes.io/name in ({','.join(scaled)})"},
+             "patch": yaml.safe_dump([{"op": "remove", "path": "/spec/replicas"}])},
             *redis_egress(prod)])
     out[Path("k8s/charts/postgresql-values.yaml")] = postgresql_values()
     out[Path("compose.yaml")] = compose()

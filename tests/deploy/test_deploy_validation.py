@@ -143,6 +143,12 @@ def test_prod_autoscales_the_scalable_services_and_puts_the_gateway_at_the_edge(
     services = generate().callgraph.service_names()
     assert sorted(hpas) == sorted(set(services) - generate().SINGLE)
     assert all(h["spec"]["minReplicas"] >= 2 for h in hpas.values())
+    # the HPA alone sets an autoscaled Deployment's replicas (kubectl apply would reset them);
+    # the others keep theirs, and dev runs one of each
+    for name, deployment in of_kind("prod", "Deployment").items():
+        assert ("replicas" in deployment["spec"]) == (name not in hpas), name
+        assert name in hpas or deployment["spec"]["replicas"] == 1, name
+    assert all(d["spec"]["replicas"] == 1 for d in of_kind("dev", "Deployment").values())
     edge = of_kind("prod", "Service")["gateway"]["spec"]
     assert edge["type"] == "LoadBalancer" and edge["externalTrafficPolicy"] == "Local"
     assert of_kind("dev", "Service")["gateway"]["spec"]["type"] == "ClusterIP"
