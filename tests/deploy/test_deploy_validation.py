@@ -130,6 +130,9 @@ def test_every_service_runs_hardened_with_probes_and_limits(overlay: str) -> Non
         assert set(container["resources"]) == {"requests", "limits"}, name
         assert {"/tmp", "/srv/souk"} <= {m["mountPath"] for m in container["volumeMounts"]}, name
         assert name in of_kind(overlay, "PodDisruptionBudget"), name
+        # a pod being replaced still takes the connections kube-proxy sends it for a moment
+        (_, seconds) = container["lifecycle"]["preStop"]["exec"]["command"]
+        assert 0 < int(seconds) < pod["terminationGracePeriodSeconds"] - 5, name
         # one registry at a time (its state is in its process); the others surge, never dip
         if name == "registry":
             assert deployment["spec"]["strategy"] == {"type": "Recreate"}
