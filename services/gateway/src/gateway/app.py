@@ -36,7 +36,7 @@ from chassis.problems import Problem
 from chassis.tasks import cancel_and_wait
 from chassis.tracing import Tracing
 from chassis.web.app import freeze_startup_objects
-from gateway.auth import Authenticator
+from gateway.auth import Authenticator, client_allowed
 from gateway.breaker import CircuitBreaker
 from gateway.cors import Cors
 from gateway.edge_token import RENEW_EVERY, EdgeToken
@@ -150,6 +150,7 @@ class Gateway:
         self.filter_checks = tuple(f.check if isinstance(f, SyncFilter) else None
                                    for f in self.filters)
 
+        self._metrics_networks = settings.metrics_networks()
         self._local: dict[str, _LocalEndpoint] = {
             "/health/live": self._live, "/health/ready": self._ready, "/metrics": self._metrics}
         self.tracing = Tracing.from_settings(
@@ -338,6 +339,9 @@ class Gateway:
                                           "registry": registry})
 
     async def _metrics(self, request: Request) -> int:
+        if not client_allowed(request.client or "", self._metrics_networks):
+            raise Problem(403, "gateway/forbidden",
+                          "the edge's metrics are read from the addresses in GATEWAY_METRICS_ALLOW")
         return request.respond_bytes(200, self.metrics.render(), _METRICS_TYPE)
 
     async def _check_routes(self) -> None:

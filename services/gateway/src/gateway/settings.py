@@ -91,6 +91,12 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
     admin_allow: Annotated[
         tuple[str, ...], Meta(description="comma-separated CIDRs from which admin routes may be called")
     ] = ("127.0.0.1/32", "::1/128")
+    # the edge is public: its own counters (routes, latencies, rate limits, breakers) are served
+    # to the addresses a scraper has (loopback, and the private ranges a cluster or a compose
+    # network uses), not to the internet (with externalTrafficPolicy Local, the client's own)
+    metrics_allow: Annotated[
+        tuple[str, ...], Meta(description="comma-separated CIDRs from which /metrics may be read")
+    ] = ("127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7")
 
     # -- rate limits (the `limits` notation: "600/minute", "10/second;100/minute")
     rate_limit: Annotated[RateLimit, Meta(description=(
@@ -141,17 +147,16 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
             msgspec.structs.force_setattr(self, "cors_origins", tuple(
                 part.strip() for part in self.cors_origins.split(",") if part.strip()))
         check_origins(self.cors_origins)
-        if isinstance(self.admin_allow, str):  # a test's or an operator's "a, b"
-            msgspec.structs.force_setattr(
-                self,
-                "admin_allow",
-                tuple(part.strip() for part in self.admin_allow.split(",") if part.strip()),
-            )
-        for cidr in self.admin_allow:
-            try:
-                ipaddress.ip_network(cidr)
-            except ValueError as exc:
-                raise ValueError(f"admin_allow: {exc}") from None
+        for name in ("admin_allow", "metrics_allow"):
+            cidrs = getattr(self, name)
+            if isinstance(cidrs, str):  # a test's or an operator's "a, b"
+                cidrs = tuple(part.strip() for part in cidrs.split(",") if part.strip())
+                msgspec.structs.force_setattr(self, name, cidrs)
+            for cidr in cidrs:
+                try:
+                    ipaddress.ip_network(cidr)
+                except ValueError as exc:
+                    raise ValueError(f"{name}: {exc}") from None
         _check_rate_limits(self)
         if self.redis_url and not self.redis_url.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("redis_url: must be a redis://, rediss:// or unix:// URL")
@@ -159,6 +164,10 @@ class GatewaySettings(ServiceSettings, frozen=True, kw_only=True):
     def admin_networks(self) -> tuple[Network, ...]:
         """``admin_allow`` parsed."""
         return tuple(ipaddress.ip_network(cidr) for cidr in self.admin_allow)
+
+    def metrics_networks(self) -> tuple[Network, ...]:
+        """``metrics_allow`` parsed."""
+        return tuple(ipaddress.ip_network(cidr) for cidr in self.metrics_allow)
 
     def routes_path(self) -> Path:
         return Path(self.routes_file) if self.routes_file else packaged_routes_file()

@@ -317,6 +317,23 @@ async def test_metrics_count_requests_by_route_and_upstream_attempts(gateway: st
     assert "souk_gateway_ejected_instances 0.0" in text
 
 
+async def test_metrics_are_read_only_from_the_allowed_addresses(start_upstream, start_gateway,
+                                                                client) -> None:
+    """The edge is public (a LoadBalancer in prod): its counters go to a scraper's addresses
+    (loopback and the private ranges by default), not to anyone who asks."""
+    await start_upstream("catalog-1")
+    default = await start_gateway()
+    elsewhere = await start_gateway(metrics_allow="10.0.0.0/8, fc00::/7")
+
+    async with client.get(f"{default}/metrics") as resp:
+        assert resp.status == 200
+    async with client.get(f"{elsewhere}/metrics") as resp:
+        assert resp.status == 403
+        assert (await resp.json(content_type=None))["type"].endswith("/gateway/forbidden")
+    async with client.get(f"{elsewhere}/health/ready") as resp:  # probes stay open
+        assert resp.status == 200
+
+
 async def test_health_probes(gateway: str, client, discovery) -> None:
     async with client.get(f"{gateway}/health/live") as resp:
         assert resp.status == 200
