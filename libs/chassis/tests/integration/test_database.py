@@ -50,6 +50,19 @@ async def test_a_committed_unit_of_work_is_visible(db: Database) -> None:
         assert await tx.fetch_one("SELECT * FROM items WHERE id = :id", {"id": "nope"}) is None
 
 
+async def test_publishing_on_a_plain_transaction_says_the_service_has_no_messaging(
+        db: Database) -> None:
+    """A service built without messaging gets plain transactions from runtime.transaction; its
+    first publish was an AttributeError naming the driver's class, nothing about why."""
+    async with db.transaction() as tx:
+        with pytest.raises(AttributeError, match=r"'publish': this is a plain database "
+                           r"transaction.*create_service_app\(\.\.\., handlers=\.\.\.\)"):
+            tx.publish  # type: ignore[attr-defined]
+        with pytest.raises(AttributeError, match="object has no attribute 'nonsense'"):
+            tx.nonsense  # type: ignore[attr-defined]
+        assert getattr(tx, "publish", None) is None
+
+
 async def test_an_exception_rolls_back_every_statement(db: Database) -> None:
     with pytest.raises(RuntimeError):
         async with db.transaction() as tx:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from chassis.tracing import NO_TRACING, SpanKind, Tracing
 
 __all__ = ["SLOW_SECONDS", "Database", "DbCounts", "Params", "Row", "Transaction",
-           "UnstorableText", "one_of", "open_database", "trace_if_slow"]
+           "UnstorableText", "missing_attribute", "one_of", "open_database", "trace_if_slow"]
 
 Row = dict[str, Any]
 SLOW_SECONDS = 0.05
@@ -21,6 +21,22 @@ class UnstorableText(ValueError):
     """A text the database cannot store or compare: on PostgreSQL a NUL character (SQLite stores
     it). It comes from the caller's input, so the web layer answers it 400 (``invalid-characters``)
     rather than 500, and a message carrying one fails as a poison message would."""
+
+
+# what a messaging transaction has beyond a plain one (chassis.messaging.tx.MessageTx)
+_MESSAGING_ONLY = frozenset({"publish", "publish_raw", "after_commit", "run_after_commit",
+                             "batched", "read_ahead", "flush_outbox", "batch_correlation_ids"})
+
+
+def missing_attribute(tx: object, name: str) -> AttributeError:
+    """The error for ``tx.<name>`` that does not exist; a messaging name says why it is missing
+    (the service was built without messaging, so its transactions have no outbox)."""
+    if name in _MESSAGING_ONLY:
+        return AttributeError(
+            f"{name!r}: this is a plain database transaction, without the outbox; a service "
+            "whose transactions publish is built with messaging (create_service_app(..., "
+            "handlers=...) or messaging=True), and then runtime.transaction gives one")
+    return AttributeError(f"{type(tx).__name__!r} object has no attribute {name!r}")
 
 
 class DbCounts:

@@ -11,7 +11,7 @@ from typing import Any
 
 import asyncpg
 
-from chassis.db.base import DbCounts, Params, Row, UnstorableText, trace_if_slow
+from chassis.db.base import DbCounts, Params, Row, UnstorableText, missing_attribute, trace_if_slow
 from chassis.tracing import NO_TRACING, Tracing
 
 __all__ = ["PostgresDatabase", "asyncpg_dsn", "to_positional"]
@@ -54,6 +54,9 @@ class _PgTx:
     def __init__(self, conn: Any, counts: DbCounts) -> None:
         self._conn = conn
         self._counts = counts
+
+    def __getattr__(self, name: str) -> Any:
+        raise missing_attribute(self, name)
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
         self._counts.statements += 1

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from chassis.db.base import DbCounts, Params, Row, trace_if_slow
+from chassis.db.base import DbCounts, Params, Row, missing_attribute, trace_if_slow
 from chassis.tracing import NO_TRACING, Tracing
 
 __all__ = ["SQLiteDatabase", "sqlite_path"]
@@ -44,6 +44,9 @@ class _SQLiteTx:
     def __init__(self, conn: sqlite3.Connection, counts: DbCounts) -> None:
         self._conn = conn
         self._counts = counts
+
+    def __getattr__(self, name: str) -> Any:
+        raise missing_attribute(self, name)
 
     async def execute(self, sql: str, params: Params | None = None) -> int:
         self._counts.statements += 1
