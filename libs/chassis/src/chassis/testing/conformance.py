@@ -32,7 +32,12 @@ def check_conformance(base_url: str, *, token: str = "", max_examples: int = 15,
     from schemathesis.config import SchemathesisConfig
     from schemathesis.specs.openapi import checks as _registers_openapi_checks  # noqa: F401
 
-    document = requests.get(document_url or base_url + "/openapi.json", timeout=10).json()
+    where = document_url or base_url + "/openapi.json"
+    answer = requests.get(where, timeout=10)
+    if answer.status_code != 200:  # schemathesis would say "Unable to determine the version"
+        raise RuntimeError(f"no API document at {where}: {answer.status_code} "
+                           f"{answer.text[:300]}")
+    document = answer.json()
     settings: dict[str, Any] = {"checks": {"negative_data_rejection": {
         "expected-statuses": _REJECTIONS}}}
     if token:
