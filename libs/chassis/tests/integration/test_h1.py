@@ -107,6 +107,40 @@ async def test_keeps_connections_alive(raw_server: Callable[[Handler], Awaitable
     assert connections == 1
 
 
+async def test_a_connection_past_its_age_is_not_reused(
+        raw_server: Callable[[Handler], Awaitable[str]]) -> None:
+    """An origin behind a Service name balances per connection: a connection kept for ever
+    would keep its pod for ever (a pod an autoscaler adds would get none of these calls)."""
+    connections = 0
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        for _ in range(10):
+            try:
+                await reader.readuntil(b"\r\n\r\n")
+            except asyncio.IncompleteReadError:
+                break
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+        writer.close()
+
+    url = await raw_server(answer)
+    pool = H1Pool(max_age=0.3)
+    transport = H1Transport(pool)
+    try:
+        for _ in range(3):  # one connection while young
+            assert (await transport.send("GET", f"{url}/", headers={}, body=None,
+                                         timeout=2)).body == b"ok"
+        assert connections == 1
+        await asyncio.sleep(0.5)  # past its age (the pool's clock ticks every 50 ms)
+        for _ in range(2):  # the next exchange is its last; the one after opens another
+            assert (await transport.send("GET", f"{url}/", headers={}, body=None,
+                                         timeout=2)).body == b"ok"
+        assert connections == 2
+    finally:
+        await transport.close()
+
+
 async def test_a_refused_connection_is_connect_failed(transport: H1Transport) -> None:
     with pytest.raises(ConnectFailed):
         await transport.send("POST", f"http://127.0.0.1:{free_port()}/x", headers={},

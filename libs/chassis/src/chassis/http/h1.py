@@ -209,6 +209,7 @@ class _Connection(asyncio.Protocol):
         self.paused = False
         self.deadline = 0.0  # loop time; checked by the pool's ticker while busy
         self.idle_since = 0.0
+        self.born = pool.now
         self._waiter: asyncio.Future[H1Response] | None = None
         self._callback: Callback | None = None
         self._response: H1Response | None = None
@@ -388,14 +389,18 @@ class _Connection(asyncio.Protocol):
 class H1Pool:
     """Keep-alive connections per origin, at most ``limit`` open in all; an idle connection is
     closed after ``keepalive`` seconds (keep it below the upstreams' own keep-alive, so this
-    side closes first and never reuses a connection the other side is closing)."""
+    side closes first and never reuses a connection the other side is closing), and one older
+    than ``max_age`` seconds when its exchange ends: an origin that is a load-balanced name (a
+    Kubernetes Service) balances per connection, so a connection kept for ever would keep its
+    pod for ever, and a pod added by an autoscaler would get none of this process's calls."""
 
     def __init__(self, *, limit: int = 1024, keepalive: float = 4.0,
-                 connect_timeout: float = 1.0) -> None:
+                 connect_timeout: float = 1.0, max_age: float = 60.0) -> None:
         self.loop = asyncio.get_running_loop()
         self.batch = WriteBatch.of(self.loop)
         self.limit = limit
         self.keepalive = keepalive
+        self.max_age = max_age
         self.connect_timeout = connect_timeout
         self.busy: set[_Connection] = set()
         self.closed = False
@@ -494,7 +499,7 @@ class H1Pool:
 
     def release(self, conn: _Connection) -> None:
         """Back to the idle list, for the next request to the same origin."""
-        if self.closed:
+        if self.closed or self.now - conn.born > self.max_age:
             conn.abort()
             return
         conn.idle_since = self.now  # the ticker's clock: idle expiry is coarse anyway
