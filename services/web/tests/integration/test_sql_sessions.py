@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from web.adapters.sql import SqlSessions
-from web.domain.sessions import Session, Tokens
 
 from chassis.db import SqlUnitOfWork
 from chassis.testing import connected_database
+from web.adapters.sql import SqlSessions
+from web.domain.sessions import Session, Tokens
 
 pytestmark = pytest.mark.integration
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from web.entrypoints.auth import _sign_in_refused, _sign_up_refused
 from web.service.ports import IdentityRefused
 

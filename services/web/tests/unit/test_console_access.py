@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+
 from web.domain.console_access import Access, console_access
 
 pytestmark = pytest.mark.unit

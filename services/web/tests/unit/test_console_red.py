@@ -5,6 +5,7 @@ zero, breaker states read from both gauges."""
 from __future__ import annotations
 
 import pytest
+
 from web.domain.red import Breaker, parse_scrape, red_between
 
 pytestmark = pytest.mark.unit

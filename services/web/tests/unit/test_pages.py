@@ -4,9 +4,9 @@ coming from this site."""
 from __future__ import annotations
 
 import pytest
-from web.entrypoints.pages import _same_origin, money, safe_next
 
 from chassis.web import Request
+from web.entrypoints.pages import _same_origin, money, safe_next
 
 pytestmark = pytest.mark.unit
 
@@ -67,9 +67,8 @@ def test_a_page_a_service_behind_the_shop_keeps_from_us_says_so_to_the_edge() ->
         assert b"proxy-status" not in dict(_response(b"", status, v).headers)
     # this instance overloaded (the chassis's 503, as a page for a browser) is its own: the edge
     # must see it shedding (Retry-After), not a service further on
-    from web.entrypoints.pages import error_page
-
     from chassis.problems import Problem
+    from web.entrypoints.pages import error_page
 
     overloaded = dict(error_page(Problem(503, "overloaded", "busy", headers={"Retry-After": "1"}),
                                  request(host="127.0.0.1:8080", accept="text/html")).headers)
@@ -79,9 +78,8 @@ def test_a_page_a_service_behind_the_shop_keeps_from_us_says_so_to_the_edge() ->
 def test_the_invariants_page_says_when_the_platform_was_not_at_rest() -> None:
     """Read under load, checkouts in flight show as violations: the page says so, with what
     was in flight; read at rest it does not."""
-    from web.entrypoints.pages import pages
-
     from chassis.invariants import Report
+    from web.entrypoints.pages import pages
 
     counts = {"not_terminal": 3, "outbox_pending": 7}
     busy = Report([], [], counts, settled=False, backlog=4)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import pytest
+
 from web.domain.sessions import Session, Tokens, hash_token
 from web.service.ports import IdentityRefused, SessionStore, SignedIn
 from web.service.sessions import Sessions

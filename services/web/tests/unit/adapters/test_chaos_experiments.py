@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+
 from web.adapters.chaos import read_experiments
 
 pytestmark = pytest.mark.unit

@@ -8,9 +8,9 @@ from typing import Any
 
 import orjson
 import pytest
-from web.adapters.console import WATCH_FOR, Console
 
 from chassis.http import ServiceResponse
+from web.adapters.console import WATCH_FOR, Console
 
 pytestmark = pytest.mark.unit
 

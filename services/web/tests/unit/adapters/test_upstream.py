@@ -3,11 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
+from chassis.http import CircuitOpen, ServiceResponse, UpstreamError, UpstreamTimeout
 from web.adapters.shop import Shop, path_segment
 from web.adapters.upstream import call
 from web.domain.errors import NotFound, Refused, Unavailable
-
-from chassis.http import CircuitOpen, ServiceResponse, UpstreamError, UpstreamTimeout
 
 pytestmark = pytest.mark.unit
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 
 import pytest
+
 from web.domain.art import category_art
 
 pytestmark = pytest.mark.unit

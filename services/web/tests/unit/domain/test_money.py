@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from web.domain.money import money, when
 
 pytestmark = pytest.mark.unit

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from web.domain.progress import progress, reason_text
 
 pytestmark = pytest.mark.unit
