@@ -12,7 +12,7 @@ import pytest
 from chassis import ServiceSettings, create_service_app
 from chassis.http import current_deadline
 from chassis.testing.asgi import AsgiClient
-from chassis.web import App, Priority, Router
+from chassis.web import App, Priority, Request, Router
 from chassis.web.admission import Admission
 
 pytestmark = pytest.mark.unit
@@ -43,6 +43,14 @@ async def step() -> dict[str, str]:
     return await _work("step")
 
 
+@router.post("/v1/polls")
+async def poll(request: Request) -> dict[str, str]:
+    """A long poll: its work done, it only waits."""
+    request.waiting()
+    request.waiting()  # once counts
+    return await _work("poll")
+
+
 @router.get("/v1/deadline")
 async def deadline() -> dict[str, float | None]:
     return {"deadline": current_deadline.get()}
@@ -70,9 +78,14 @@ async def hold(client: AsgiClient, method: str, path: str, n: int) -> list[async
     """``n`` requests left in flight (their handlers wait on the gate)."""
     before = len(worked)
     tasks = [asyncio.create_task(client.request(method, path)) for _ in range(n)]
-    while len(worked) < before + n:  # every one has reached its handler
+    for _ in range(100_000):  # until every one has reached its handler (bounded)
+        if len(worked) >= before + n:
+            return tasks
+        if any(t.done() for t in tasks):  # answered without reaching it: refused
+            break
         await asyncio.sleep(0)
-    return tasks
+    answers = [t.result().status for t in tasks if t.done()]
+    raise AssertionError(f"{len(worked) - before} of {n} reached the handler; answered: {answers}")
 
 
 def test_each_priority_has_its_share_of_the_limit() -> None:
@@ -103,6 +116,19 @@ async def test_past_the_limit_a_request_gets_503_with_retry_after_and_no_work(
     open_gate()
     assert all(r.status == 200 for r in await asyncio.gather(*held))
     assert (await client.request("POST", "/v1/internal/steps")).status == 200
+
+
+async def test_a_request_that_only_waits_is_no_longer_counted(client: AsgiClient) -> None:
+    """Eighty long polls of eight users refused every other user's reads and checkouts for as
+    long as they waited: a wait held an admission slot while doing no work."""
+    held = await hold(client, "POST", "/v1/polls", 30)  # three times the limit
+    held += await hold(client, "GET", "/v1/browse", 5)  # reads still have their whole share
+    assert (await client.request("GET", "/v1/browse")).status == 503
+    held += await hold(client, "POST", "/v1/orders", 3)  # and orders theirs
+    assert (await client.request("POST", "/v1/orders")).status == 503
+    open_gate()
+    assert [r.status for r in await asyncio.gather(*held)] == [200] * 38
+    assert client.app.admission.in_flight == 0  # each left once, whichever way
 
 
 async def test_reads_are_shed_first_then_orders_and_internal_steps_last(

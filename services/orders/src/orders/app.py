@@ -71,7 +71,8 @@ def _bootstrap(settings: OrdersSettings, carts: CartReader | None) -> ServiceLif
         app.provide(runner)
         app.provide(OrdersContext(uow=uow, carts=reader, runner=runner,
                                   max_wait=settings.max_wait,
-                                  waits=WaitSlots(settings.max_waits_per_user)))
+                                  waits=WaitSlots(settings.max_waits_per_user,
+                                                  total=settings.max_waits)))
         # deadlines are stored, so after a crash the first sweep picks up what was in flight
         runtime.background.every(settings.sweep_interval, lambda: runner.sweep(uow),
                                  name="saga-sweeper")

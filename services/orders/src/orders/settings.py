@@ -41,6 +41,11 @@ class OrdersSettings(StatefulServiceSettings, frozen=True, kw_only=True):
         int, Meta(ge=1, le=1000, description="long polls (`Prefer: wait`) and status streams one "
                                              "user holds at once in one instance; more get 429")
     ] = 10
+    max_waits: Annotated[
+        int, Meta(ge=1, le=100_000, description="long polls one instance holds at once, all users "
+                                                "together; past it `Prefer: wait` is not applied "
+                                                "(the order is answered at once)")
+    ] = 2000
 
 
 class OrdersLive(ServiceLiveSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -37,7 +37,7 @@ from chassis.web.admission import Admission, Priority
 from chassis.web.auth import authenticate, client_address
 from chassis.web.faults import Dropped, apply_route_fault, rule_for
 from chassis.web.params import ParamSpec, validation_problem
-from chassis.web.request import Receive, Request, Scope, Send
+from chassis.web.request import ADMITTED, Receive, Request, Scope, Send
 from chassis.web.responses import Answer, Response, json_response, problem
 from chassis.web.routing import Route, Router, RouteTable
 
@@ -236,11 +236,13 @@ class App:
                     self.metrics.observe(method, template, refused.status,
                                          time.perf_counter() - started)
                 return
+            scope[ADMITTED] = admission  # counted until answered, or a long poll steps out
             try:
                 await self._traced(route, params, allowed, scope, receive, send, request_id,
                                    parent, method, template, started)
             finally:
-                admission.leave()
+                if scope.pop(ADMITTED, None) is not None:
+                    admission.leave()
             return
         await self._traced(route, params, allowed, scope, receive, send, request_id, parent,
                            method, template, started)

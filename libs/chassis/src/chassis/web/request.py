@@ -9,7 +9,10 @@ from urllib.parse import parse_qs
 from chassis.auth.principal import Principal
 from chassis.problems import Problem
 
-__all__ = ["Receive", "Request", "Scope", "Send"]
+__all__ = ["ADMITTED", "Receive", "Request", "Scope", "Send"]
+
+# the scope's key for the admission bound that counts the request (chassis.web.admission)
+ADMITTED = "souk.admitted"
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -60,6 +63,14 @@ class Request:
     def client_host(self) -> str:
         client = self.scope.get("client")
         return str(client[0]) if client else ""
+
+    def waiting(self) -> None:
+        """This request's work is done and it now only waits (a long poll): the service's
+        admission bound stops counting it, so waits that hold no work never refuse others'
+        work. Bound them apart (per caller, in all)."""
+        admission = self.scope.pop(ADMITTED, None)
+        if admission is not None:
+            admission.leave()
 
     async def disconnected(self) -> None:
         """Return once the client has hung up: a long poll races this against its wait, so it

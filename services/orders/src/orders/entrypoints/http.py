@@ -42,7 +42,7 @@ from orders.entrypoints.schemas import (
 )
 from orders.service.checkout import place_order
 from orders.service.context import OrdersContext
-from orders.service.waits import TooManyWaits
+from orders.service.waits import AllWaitsTaken, TooManyWaits
 
 __all__ = ["router"]
 
@@ -69,10 +69,12 @@ _TOO_MANY_WAITS = {429: "the caller already holds as many long polls (`Prefer: w
                         "(orders/too-many-waits)"}
 
 
-def _wait_slot(orders: OrdersContext, user: Principal) -> Callable[[], None]:
-    """One of the caller's wait slots (its release), or the 429 problem."""
+def _wait_slot(orders: OrdersContext, user: Principal, *, poll: bool = False
+               ) -> Callable[[], None]:
+    """One of the caller's wait slots (its release), or the 429 problem; for a long poll,
+    :class:`AllWaitsTaken` past the instance's bound."""
     try:
-        return orders.waits.take(user.id)
+        return orders.waits.take(user.id, poll=poll)
     except TooManyWaits as exc:  # a limit of this process, and its answer carries a header
         raise Problem(429, "orders/too-many-waits", str(exc),
                       headers={"Retry-After": _RETRY_WAIT_AFTER}) from None
@@ -200,13 +202,19 @@ async def place(body: PlaceOrderIn, user: Principal, orders: OrdersContext,
     before anything is placed: the same request later, with the same key, is safe. A wait
     counts as one of the caller's until it ends, or the caller hangs up."""
     wait = _prefer_wait(prefer, orders.max_wait)
-    release = _wait_slot(orders, user) if wait > 0 else None
+    release = None
+    if wait > 0:
+        try:
+            release = _wait_slot(orders, user, poll=True)
+        except AllWaitsTaken:  # a preference, not a demand: the order is answered at once
+            wait = 0.0
     try:
         placed = await place_order(orders.uow, orders.carts, orders.runner, user_id=user.id,
                                    idempotency_key=idempotency_key, card_token=body.card_token)
         order = placed.order
         headers = {"Location": f"/v1/orders/{order.id}"}
         if wait > 0:
+            request.waiting()  # the work is done: waiting refuses nobody else's work
             order = await _long_poll(orders, order, wait, request)
             headers["Preference-Applied"] = f"wait={wait:g}"
     finally:

@@ -1,8 +1,12 @@
-"""How many long polls (``Prefer: wait``) and status streams one user holds at once.
+"""How many long polls (``Prefer: wait``) and status streams one user holds at once, and how
+many long polls all users hold together.
 
 Each one keeps a task and a watch on its order in this process until it ends, so without a
 bound one user could hold hundreds of them. Past ``per_user`` the next is refused (429 with
-``Retry-After`` at the edge) until one of theirs ends. Counted per process: with N instances of
+``Retry-After`` at the edge) until one of theirs ends. Past ``total`` long polls in all, a new
+one is not a wait at all: ``Prefer`` is a preference, and the order is answered at once (RFC
+7240). A wait holds no work, so it is not counted by the service's admission bound
+(``Request.waiting``): these bounds are its only ones. Counted per process: with N instances of
 orders a user may hold up to N times as many.
 """
 
@@ -10,25 +14,35 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-__all__ = ["TooManyWaits", "WaitSlots"]
+__all__ = ["AllWaitsTaken", "TooManyWaits", "WaitSlots"]
 
 
 class TooManyWaits(Exception):
     """The user already holds as many long polls and status streams as allowed."""
 
 
+class AllWaitsTaken(Exception):
+    """This instance holds as many long polls as it allows, all users together."""
+
+
 class WaitSlots:
-    def __init__(self, per_user: int) -> None:
+    def __init__(self, per_user: int, *, total: int = 2000) -> None:
         self.per_user = per_user
+        self.total = total
+        self.polls = 0  # long polls held, all users
         self._held: dict[str, int] = {}
 
-    def take(self, user_id: str) -> Callable[[], None]:
-        """One of ``user_id``'s slots, or :class:`TooManyWaits`; call the returned release when
-        the wait ends (once counts; later calls do nothing)."""
+    def take(self, user_id: str, *, poll: bool = False) -> Callable[[], None]:
+        """One of ``user_id``'s slots, or :class:`TooManyWaits`; for a long poll (``poll``) one
+        of all users' too, or :class:`AllWaitsTaken`. Call the returned release when the wait
+        ends (once counts; later calls do nothing)."""
         held = self._held.get(user_id, 0)
         if held >= self.per_user:
             raise TooManyWaits(f"at most {self.per_user} long polls and status streams at once")
+        if poll and self.polls >= self.total:
+            raise AllWaitsTaken(f"{self.total} long polls held")
         self._held[user_id] = held + 1
+        self.polls += poll
         released = False
 
         def release() -> None:
@@ -36,6 +50,7 @@ class WaitSlots:
             if released:
                 return
             released = True
+            self.polls -= poll
             left = self._held[user_id] - 1
             if left:
                 self._held[user_id] = left

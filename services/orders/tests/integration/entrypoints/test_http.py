@@ -133,6 +133,37 @@ async def test_one_user_holds_a_bounded_number_of_long_polls_and_status_streams(
         await eventually(slot_again)
 
 
+async def test_long_polls_refuse_no_one_elses_work_and_past_their_bound_are_not_waits(
+        start_orders: StartOrders, carts: FakeCarts, participants: Participants) -> None:
+    """Eighty long polls from eight accounts refused every other customer's reads and
+    checkouts while they waited: each held an admission slot, doing no work. A long poll now
+    leaves the admission bound once its order is placed; past `max_waits` in all, `Prefer:
+    wait` is not applied (RFC 7240: a preference) and the order is answered at once."""
+    for user in ("u1", "u2", "u3", "u4"):
+        carts.carts[user] = (LAMP,)
+    participants.silent = True  # every order stays PENDING: the long polls wait their time
+    async with start_orders(max_concurrency=4, max_waits=3) as orders:
+        polls = [asyncio.ensure_future(orders.checkout(user=f"u{n}", key=f"k{n}", wait=20))
+                 for n in (1, 2, 3)]
+
+        async def three_placed() -> bool:
+            return all([(await orders.call("GET", "/v1/orders", user=f"u{n}")).body["items"]
+                        for n in (1, 2, 3)])
+
+        await eventually(three_placed)
+        # three waits in flight of a limit of four, whose reads' share is two: all admitted
+        for _ in range(3):
+            assert (await orders.call("GET", "/v1/orders", user="u4")).status == 200
+        at_once = await orders.checkout(user="u4", key="k4", wait=20)
+        assert at_once.status == 201 and at_once.body["status"] == "PENDING"
+        assert "preference-applied" not in {k.lower() for k in at_once.headers}
+        for poll in polls:
+            poll.cancel()
+        for poll in polls:
+            with contextlib.suppress(asyncio.CancelledError):
+                await poll
+
+
 async def test_a_long_poll_whose_client_hangs_up_frees_its_slot(
         start_orders: StartOrders, carts: FakeCarts, participants: Participants) -> None:
     # a caller that gives up on `Prefer: wait` (its own timeout, a closed tab) holds none of its

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orders.service.waits import TooManyWaits, WaitSlots
+from orders.service.waits import AllWaitsTaken, TooManyWaits, WaitSlots
 
 pytestmark = pytest.mark.unit
 
@@ -21,3 +21,17 @@ def test_a_user_holds_at_most_the_bound_and_a_release_frees_one_slot_once() -> N
     slots.take("u1")
     with pytest.raises(TooManyWaits):
         slots.take("u1")
+
+
+def test_long_polls_are_bounded_in_all_and_streams_only_per_user() -> None:
+    slots = WaitSlots(per_user=5, total=2)
+    first = slots.take("u1", poll=True)
+    slots.take("u2", poll=True)
+    with pytest.raises(AllWaitsTaken):
+        slots.take("u3", poll=True)
+    slots.take("u3")  # a status stream is bounded per user only
+    first()
+    first()
+    assert slots.polls == 1
+    slots.take("u3", poll=True)
+    assert slots.polls == 2 and slots.held("u3") == 2
