@@ -37,6 +37,10 @@ class OutOfBeans(Exception):
     """The beans ran out."""
 
 
+class OvenCold(Exception):
+    """A dependency is away."""
+
+
 class OrderIn(msgspec.Struct, forbid_unknown_fields=True):
     quantity: Annotated[int, msgspec.Meta(ge=1, le=99)]
     password: str = ""
@@ -60,6 +64,17 @@ async def get_item(n: Annotated[int, Path(ge=0)],
     if n == 2:
         raise Problem(402, "demo/pay-up", "payment needed", headers={"Retry-After": "3"})
     return Item(n, limit)
+
+
+@router.get("/v1/kitchen/{n}", raises=(OvenCold,), problems={503: "the kitchen is away"})
+async def kitchen(n: int) -> Item:
+    if n == 0:
+        raise Problem(503, "demo/kitchen-away", "the kitchen did not answer")
+    if n == 1:
+        raise OvenCold("the oven is cold")
+    if n == 2:
+        raise Problem(404, "demo/no-dish", "no such dish")
+    return Item(n, 0)
 
 
 @router.post("/v1/orders", status=201)
@@ -112,7 +127,8 @@ async def shelf(row: Annotated[int, Query(ge=1)] = 1) -> Response:
 
 def make_app() -> App:
     return create_service_app(ServiceSettings(service_name="demo", port=1), title="demo",
-                             problems={OutOfBeans: (409, "demo/out-of-beans")}, use_broker=False,
+                             problems={OutOfBeans: (409, "demo/out-of-beans"),
+                                       OvenCold: (503, "demo/oven-cold")}, use_broker=False,
                              routers=[router, pages])
 
 
@@ -160,6 +176,30 @@ async def test_unexpected_errors_are_500_without_internals(client: AsgiClient) -
     body = problem(reply, 500, "internal-error")
     assert b"secret" not in reply.raw and b"Traceback" not in reply.raw
     assert body["request_id"] == "req-123"
+
+
+async def test_a_server_error_answered_on_purpose_is_logged_with_its_request(
+        client: AsgiClient, capsys: pytest.CaptureFixture[str]) -> None:
+    """A 5xx a service means (a dependency away) left no line in any log: `souk logs --trace`
+    could not say why a request failed. A 4xx is the caller's business and stays quiet."""
+    import json
+
+    from chassis.logging import configure_logging
+
+    configure_logging("demo", "demo-1")
+    capsys.readouterr()
+    for n, rid in ((0, "req-away"), (1, "req-cold"), (2, "req-caller")):
+        await client.request("GET", f"/v1/kitchen/{n}", headers={"X-Request-Id": rid})
+
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+             if line.startswith("{")]
+    logged = {line["request_id"]: line for line in lines
+              if line.get("event") == "answered with a server error"}
+    assert set(logged) == {"req-away", "req-cold"}
+    assert logged["req-away"]["problem"] == "demo/kitchen-away"
+    assert logged["req-away"]["level"] == "warning" and logged["req-away"]["status"] == 503
+    assert logged["req-cold"]["error_type"] == "OvenCold"
+    assert logged["req-cold"]["path"] == "/v1/kitchen/1"
 
 
 async def test_problem_exceptions_keep_status_and_headers(client: AsgiClient) -> None:

@@ -292,6 +292,8 @@ class App:
         except Dropped:
             return DROPPED
         except Problem as error:
+            if error.status >= 500:
+                _log_server_error(error.status, error.slug, error.detail, path)
             response = self._problem(error, request, path)
         except Exception as exc:
             response = self._unexpected(exc, path, request_id)
@@ -314,6 +316,8 @@ class App:
                 failure = dependency_failure(exc) if status >= 500 else None
                 headers = ({PROXY_STATUS: proxy_status(self._name, failure)}
                            if failure is not None else None)
+                if status >= 500:
+                    _log_server_error(status, slug, str(exc), path, type(exc).__name__)
                 return problem(Problem(status, slug, str(exc), headers=headers), path)
         log.exception("unhandled error", path=path, error_type=type(exc).__name__)
         return problem(Problem(500, "internal-error", "an unexpected error occurred; quote the "
@@ -421,3 +425,12 @@ async def _body(request: Request, route: Route) -> Any:
         raise Problem(400, "invalid-json", "the request body is not valid JSON") from None
     except RecursionError:  # msgspec's depth limit, even in a field the route ignores
         raise Problem(400, "invalid-json", "the request body is nested too deeply") from None
+
+
+def _log_server_error(status: int, slug: str, detail: str, path: str, error_type: str = "") -> None:
+    """A 5xx the service answers on purpose (a dependency away, overload past a handler) is
+    still the operator's business: one line with its request and trace ids, so that `souk logs
+    --trace` finds why a request failed. (An unexpected error logs its traceback instead; a 4xx
+    is the caller's.)"""
+    log.warning("answered with a server error", status=status, problem=slug, detail=detail[:300],
+                path=path, **({"error_type": error_type} if error_type else {}))
