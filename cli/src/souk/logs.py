@@ -224,7 +224,9 @@ def recent(logs: Path, selector: str | None, count: int) -> tuple[list[LogLine],
 
 
 def _of_trace(line: LogLine, trace_id: str) -> bool:
-    return line.fields.get("trace_id") == trace_id
+    # the edge's lines name their request, whose id is the trace's (unless the client sent one)
+    fields = line.fields
+    return fields.get("trace_id") == trace_id or fields.get("request_id") == trace_id
 
 
 def traced(logs: Path, selector: str | None, trace_id: str,

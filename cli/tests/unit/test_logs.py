@@ -214,6 +214,20 @@ def test_trace_lines_are_found_in_every_file_however_far_back_and_merged_in_time
     assert [line.event for line in traced(tmp_path, None, TRACE, 1)[0]] == ["response"]
 
 
+def test_the_edges_lines_are_found_by_their_request_id_which_is_the_trace_id(
+        tmp_path: Path) -> None:
+    """The gateway names the request a line is about; its request id is the trace id it
+    started (unless the client sent its own): `souk logs --trace` never showed the edge."""
+    (tmp_path / "gateway-1.log").write_text(
+        json_line("2026-01-01T00:00:01Z", "upstream refused the connection; ejected",
+                  request_id=TRACE) + "\n"
+        + json_line("2026-01-01T00:00:02Z", "another request", request_id=OTHER) + "\n")
+
+    shown, _ = traced(tmp_path, None, TRACE, 200)
+
+    assert [line.event for line in shown] == ["upstream refused the connection; ejected"]
+
+
 def test_following_a_trace_shows_only_its_new_lines(tmp_path: Path) -> None:
     log = tmp_path / "cart-1.log"
     log.write_text(json_line("2026-01-01T00:00:01Z", "before", trace_id=TRACE) + "\n"

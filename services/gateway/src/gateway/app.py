@@ -43,7 +43,7 @@ from gateway.edge_token import RENEW_EVERY, EdgeToken
 from gateway.exchange import Exchange
 from gateway.filters import Filter, StartableFilter, SyncFilter
 from gateway.ids import RequestIds
-from gateway.metrics import GatewayMetrics
+from gateway.metrics import UNMATCHED, GatewayMetrics
 from gateway.proxy import DiscoveryLike, Proxy, Resilience
 from gateway.ratelimit import RateLimits
 from gateway.request import Request
@@ -296,6 +296,11 @@ class Gateway:
         self.resilience = dataclasses.replace(self.resilience, max_outstanding=per_instance)
 
     # -- requests -------------------------------------------------------------------------------
+
+    def refused(self, method: str, status: int) -> None:
+        """A request the server refused before any route (malformed, too large, an upgrade):
+        counted like a request that matched none, so a flood of them shows."""
+        self.metrics.observe(method, UNMATCHED, status, 0.0)
 
     def handle(self, request: Request) -> None:
         """Answer one request (the server's handler; see :mod:`gateway.exchange`)."""

@@ -68,6 +68,7 @@ class ServerLike(Protocol):
     """What a connection needs of its :class:`~gateway.server.Server`."""
 
     handler: Handler
+    refused: Callable[[str, int], None]
     limits: Limits
     loop: asyncio.AbstractEventLoop
     connections: set[Connection]
@@ -375,7 +376,7 @@ class Connection(asyncio.Protocol):
             return
         request = self._request or Request("GET", "/", b"", [], self.client, conn=self)
         request.keep_alive = False
-        request.respond_problem(problem)
+        self.server.refused(request.method, request.respond_problem(problem))
         self._linger()
 
     def _upgraded(self) -> None:

@@ -264,6 +264,12 @@ class Exchange:
     # -- endings --
 
     def _problem(self, problem: Problem) -> None:
+        if problem.status >= 500:  # the edge's own (no healthy instance, a breaker open …)
+            log.warning("answered with a server error", status=problem.status,
+                        problem=problem.slug, detail=problem.detail[:300],
+                        path=self.request.path, route=self.label,
+                        request_id=self.request_id.decode(),
+                        **({"trace_id": self.trace[0].decode()} if self.trace else {}))
         self._done(self.request.respond_problem(problem, [(REQUEST_ID_HEADER, self.request_id)]))
 
     def _crash(self, exc: Exception) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email.utils
+from collections.abc import Callable
 
 from chassis.http.h1 import WriteBatch
 from gateway.connection import Connection, Handler, Limits
@@ -22,8 +23,12 @@ __all__ = ["Connection", "Handler", "Limits", "Server"]
 class Server:
     """Listens, keeps the ``Date`` line and the per-connection timers, shuts down gracefully."""
 
-    def __init__(self, handler: Handler, limits: Limits | None = None) -> None:
+    def __init__(self, handler: Handler, limits: Limits | None = None,
+                 refused: Callable[[str, int], None] | None = None) -> None:
         self.handler = handler
+        # told of each request refused before it reached the handler (method, status): a
+        # malformed request, a head or URL too large, a WebSocket upgrade
+        self.refused = refused or _ignore
         self.limits = limits or Limits()
         self.loop = asyncio.get_running_loop()
         self.connections: set[Connection] = set()
@@ -70,3 +75,7 @@ class Server:
             with contextlib.suppress(Exception):
                 async with asyncio.timeout(1):
                     await self._server.wait_closed()
+
+
+def _ignore(method: str, status: int) -> None:
+    pass

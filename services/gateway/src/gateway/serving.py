@@ -32,7 +32,7 @@ async def serving(gateway: Gateway, host: str, port: int) -> AsyncIterator[Serve
     finish (at most ``shutdown_timeout`` seconds) and close the gateway's resources."""
     await gateway.startup()
     try:
-        server = Server(gateway.handle, limits_from_settings(gateway))
+        server = Server(gateway.handle, limits_from_settings(gateway), gateway.refused)
         try:
             await server.listen(host, port)
             yield server

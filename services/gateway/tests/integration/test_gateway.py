@@ -317,6 +317,32 @@ async def test_metrics_count_requests_by_route_and_upstream_attempts(gateway: st
     assert "souk_gateway_ejected_instances 0.0" in text
 
 
+async def test_requests_refused_before_any_route_are_counted_and_server_errors_logged(
+        gateway: str, client, capsys) -> None:
+    """A flood of malformed or oversized requests was invisible: refused by the connection,
+    they reached no counter. And the edge's own 5xx (no healthy instance, a breaker open) left
+    no log line."""
+    import json
+
+    async with client.get(f"{gateway}/api/v1/catalog/{'x' * 9000}") as resp:
+        assert resp.status == 414
+    async with client.get(f"{gateway}/metrics") as resp:
+        text = await resp.text()
+    assert 'route="<unmatched>",service="gateway",status="414"} 1.0' in text
+
+    from chassis.logging import configure_logging
+
+    configure_logging("gateway", "gateway-1")
+    capsys.readouterr()
+    async with client.get(f"{gateway}/api/v1/orders/mine") as resp:  # no orders instance
+        assert resp.status == 503
+        rid = resp.headers["X-Request-Id"]
+    logged = [json.loads(line) for line in capsys.readouterr().out.splitlines()
+              if '"answered with a server error"' in line]
+    assert [(line["status"], line["request_id"], line["route"], line["problem"])
+            for line in logged] == [(503, rid, "/api/v1/orders", "gateway/no-healthy-instance")]
+
+
 async def test_metrics_are_read_only_from_the_allowed_addresses(start_upstream, start_gateway,
                                                                 client) -> None:
     """The edge is public (a LoadBalancer in prod): its counters go to a scraper's addresses
