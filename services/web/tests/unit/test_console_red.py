@@ -98,3 +98,25 @@ def test_other_families_are_skipped_and_quoted_labels_read() -> None:
 def test_a_malformed_sample_of_a_family_read_is_refused(line: str) -> None:
     with pytest.raises(ValueError):
         parse_scrape(line + "\n", 0)
+
+
+def test_long_polls_and_streams_are_not_latency() -> None:
+    """The registry's watch answers after up to 10 s of waiting, an order's status stream stays
+    open until the order is final: counted, an idle registry read "p95 ≤ 10000 ms"."""
+    def scrape(n: int, at: float) -> object:
+        return parse_scrape(f"""
+souk_http_requests_total{{service="registry",method="GET",route="/v1/watch",status="200"}} {n}
+souk_http_requests_total{{service="registry",method="GET",route="/v1/list",status="200"}} {n}
+souk_http_requests_total{{service="orders",method="GET",route="/v1/o/{{id}}/events",status="200"}} {n}
+souk_http_request_duration_seconds_bucket{{service="registry",method="GET",route="/v1/watch",le="0.005"}} 0
+souk_http_request_duration_seconds_bucket{{service="registry",method="GET",route="/v1/watch",le="10"}} {n}
+souk_http_request_duration_seconds_bucket{{service="registry",method="GET",route="/v1/watch",le="+Inf"}} {n}
+souk_http_request_duration_seconds_bucket{{service="registry",method="GET",route="/v1/list",le="0.005"}} {n}
+souk_http_request_duration_seconds_bucket{{service="registry",method="GET",route="/v1/list",le="+Inf"}} {n}
+""", at=at)
+
+    red = red_between([(scrape(0, 0.0), scrape(10, 10.0))])  # type: ignore[list-item]
+
+    assert red is not None
+    assert red.rate == pytest.approx(1.0)  # the instance reads only
+    assert red.p95 == 0.005

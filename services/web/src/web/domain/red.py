@@ -5,7 +5,10 @@ the rate is the growth of the request count over ``dt``, the error rate that of 
 the latency quantiles are read from the growth of the histogram's buckets (the upper bound of the
 bucket where the quantile falls, as Prometheus' ``histogram_quantile`` does before
 interpolating). An instance that restarted between them (a counter went down) counts from zero.
-Probes and scrapes themselves (``/health/...``, ``/metrics``) are left out. Breaker states come
+Probes and scrapes themselves (``/health/...``, ``/metrics``) are left out, and so are the
+long polls and streams whose time is waiting, not work (the registry's ``/v1/watch``, an order's
+``.../events``): a watch answering after 10 s made the registry's p95 read 10 s on an idle
+platform. Breaker states come
 from ``souk_breaker_state`` (service clients) and ``souk_gateway_breaker_state`` (the gateway)."""
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ __all__ = ["BREAKER_STATES", "Breaker", "Red", "Scrape", "parse_scrape", "red_be
 
 REQUESTS = "souk_http_requests"
 DURATION = "souk_http_request_duration_seconds"
-_IGNORED_ROUTES = ("/metrics", "/health/")
+_IGNORED_ROUTES = ("/metrics", "/health/", "/v1/watch")
+_WAITING_ROUTES = ("/events",)  # a stream: open until the order is final
 BREAKER_STATES = {0: "closed", 1: "half-open", 2: "open"}
 _READ = (REQUESTS + "_total{", DURATION + "_bucket{", "souk_breaker_state{",
          "souk_gateway_breaker_state{")
@@ -62,7 +66,7 @@ class Red:
 
 
 def _counted(route: str) -> bool:
-    return not route.startswith(_IGNORED_ROUTES)
+    return not route.startswith(_IGNORED_ROUTES) and not route.endswith(_WAITING_ROUTES)
 
 
 def _samples(text: str) -> Iterator[tuple[str, dict[str, str], float]]:
