@@ -47,7 +47,8 @@ def _bootstrap(settings: RegistrySettings) -> ServiceLifespan:
         # (discovery by name, retries, a breaker) would hide exactly what they look for
         async with aiohttp.ClientSession() as session:
             registry = RegistryService(
-                Directory(ttl=settings.ttl, failure_threshold=settings.failure_threshold),
+                Directory(ttl=settings.ttl, failure_threshold=settings.failure_threshold,
+                          keep_gone=settings.keep_gone),
                 SqlUnitOfWork(runtime.transaction, SqlInstances),
                 HttpProber(session, settings.check_timeout))
             await registry.restore()

@@ -48,11 +48,15 @@ def _restarts(old: Instance | None, metadata: dict[str, str]) -> int:
 class Directory:
     """All registered instances, keyed by instance id."""
 
-    def __init__(self, *, ttl: float, failure_threshold: int) -> None:
+    def __init__(self, *, ttl: float, failure_threshold: int, keep_gone: float = 300.0) -> None:
         self.ttl = ttl
         self.failure_threshold = failure_threshold
+        self.keep_gone = keep_gone
         self.version = 0
         self._instances: dict[str, Instance] = {}
+        # evicted (no heartbeat: a crash, a hang), by id, with when: still a scrape target for
+        # ``keep_gone`` seconds, so that monitoring sees it down rather than not at all
+        self._gone: dict[str, tuple[Instance, float]] = {}
 
     def register(self, instance_id: str, service: str, url: str, metadata: dict[str, str],
                  now: float) -> tuple[Instance, bool]:
@@ -61,6 +65,7 @@ class Directory:
         Returns the instance and whether the visible directory changed.
         """
         old = self._owned(instance_id, service)
+        self._gone.pop(instance_id, None)
         inst = Instance(instance_id, service, url, PASSING, now if old is None else old.registered_at,
                         now, dict(metadata), restarts=_restarts(old, metadata))
         self._instances[instance_id] = inst
@@ -81,7 +86,7 @@ class Directory:
     def deregister(self, instance_id: str, service: str) -> bool:
         if self._owned(instance_id, service) is None:
             return False
-        del self._instances[instance_id]
+        del self._instances[instance_id]  # a planned stop: not missed
         self.version += 1
         return True
 
@@ -120,6 +125,7 @@ class Directory:
         expired = [i for i in self._instances.values() if now - i.last_heartbeat > self.ttl]
         for inst in expired:
             del self._instances[inst.instance_id]
+            self._gone[inst.instance_id] = (inst, now)
         if expired:
             self.version += 1
         return expired
@@ -132,6 +138,14 @@ class Directory:
 
     def all(self) -> list[Instance]:
         return sorted(self._instances.values(), key=lambda i: (i.service, i.instance_id))
+
+    def recently_gone(self, now: float) -> list[Instance]:
+        """The instances evicted within ``keep_gone`` seconds and not registered since (older
+        ones are forgotten here)."""
+        for instance_id in [i for i, (_, at) in self._gone.items() if now - at > self.keep_gone]:
+            del self._gone[instance_id]
+        return sorted((inst for inst, _ in self._gone.values()),
+                      key=lambda i: (i.service, i.instance_id))
 
     def of_service(self, service: str) -> list[Instance]:
         return [i for i in self.all() if i.service == service]

@@ -141,11 +141,14 @@ async def watch(request: Request, registry: RegistryService, settings: RegistryS
 async def prometheus_targets(registry: RegistryService) -> list[TargetGroup]:
     """Prometheus HTTP service discovery: one target group per instance.
 
-    Passing or not: a failing instance should show up as `up == 0`, not vanish. `instance` is
-    the registry's instance id (`orders-1`), which outlives a restart on a new port, rather than
-    Prometheus' default `host:port`; `job` is left to the scrape config."""
+    Passing or not: a failing instance should show up as `up == 0`, not vanish. So does one
+    evicted for missing heartbeats (a crash, a hang), for `REGISTRY_KEEP_GONE` seconds after (a
+    graceful deregistration leaves at once). `instance` is the registry's instance id
+    (`orders-1`), which outlives a restart on a new port, rather than Prometheus' default
+    `host:port`; `job` is left to the scrape config."""
     groups = []
-    for inst in registry.directory.all():
+    directory = registry.directory
+    for inst in [*directory.all(), *directory.recently_gone(registry.clock())]:
         parts = urlsplit(inst.url)
         groups.append(TargetGroup(targets=[parts.netloc], labels={
             "service": inst.service, "instance": inst.instance_id,

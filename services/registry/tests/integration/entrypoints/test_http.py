@@ -128,6 +128,24 @@ async def test_prometheus_sd_lists_every_instance_in_prometheus_shape(
                     "__metrics_path__": "/metrics"}} for n in (1, 2)]
 
 
+async def test_prometheus_sd_keeps_an_evicted_instance_so_it_shows_down(
+        start_registry: StartRegistry, http: aiohttp.ClientSession) -> None:
+    """A crashed instance stops its heartbeats and is evicted in seconds: discovery dropped it
+    and Prometheus forgot it (no `up == 0`, one tile fewer). It stays a target a while."""
+    async with start_registry(ttl=0.3, check_interval=0.1, keep_gone=60) as url:
+        await put(http, f"{url}/v1/instances/catalog-1",
+                  {"service": "catalog", "url": "http://127.0.0.1:9001"})
+
+        async def evicted() -> bool:
+            async with http.get(f"{url}/v1/services/catalog/instances?status=any") as r:
+                return r.status == 200 and not (await r.json())["items"]
+
+        await eventually(evicted, timeout=10.0)
+        async with http.get(f"{url}/v1/sd/prometheus") as r:
+            groups = await r.json()
+        assert [g["labels"]["instance"] for g in groups] == ["catalog-1"]
+
+
 async def test_a_watch_ends_when_its_client_hangs_up(registry_url: str,
                                                     http: aiohttp.ClientSession) -> None:
     async with http.get(f"{registry_url}/v1/watch") as r:

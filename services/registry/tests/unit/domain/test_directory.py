@@ -80,6 +80,23 @@ def test_instances_without_heartbeat_past_ttl_are_evicted() -> None:
     assert [i.instance_id for i in d.all()] == ["b-1"]
 
 
+def test_an_evicted_instance_is_remembered_for_a_while_a_deregistered_one_not() -> None:
+    """Prometheus discovers the instances through the registry: an evicted one (a crash, a
+    hang) must stay a target for a while to show as down, not vanish from monitoring."""
+    d = Directory(ttl=10.0, failure_threshold=2, keep_gone=300.0)
+    for n in (1, 2, 3):
+        d.register(f"a-{n}", "a", f"http://127.0.0.1:{n}", {}, now=0.0)
+    d.deregister("a-3", "a")  # a planned stop
+    d.heartbeat("a-2", "a", now=5.0)
+    d.evict_expired(now=12.0)
+    assert [i.instance_id for i in d.recently_gone(now=12.0)] == ["a-1"]
+    assert [i.instance_id for i in d.recently_gone(now=312.0)] == ["a-1"]
+    assert d.recently_gone(now=312.1) == []  # forgotten past keep_gone
+    d.evict_expired(now=20.0)  # a-2 now
+    d.register("a-2", "a", "http://127.0.0.1:22", {}, now=21.0)  # back: listed once again
+    assert d.recently_gone(now=21.0) == [] and [i.url for i in d.all()] == ["http://127.0.0.1:22"]
+
+
 def test_restored_instances_get_a_fresh_heartbeat_window() -> None:
     d = make()
     d.register("a-1", "a", "http://127.0.0.1:1", {}, now=0.0)
