@@ -4,6 +4,7 @@ consumer with inbox, redelivery, dead letters and history."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -75,11 +76,14 @@ async def effects(db: Database) -> dict[str, int]:
 
 
 async def raw_publish(nats_url: str, msg: Event, *, nats_id: str, souk_id: str,
-                      data: bytes | None = None, correlation: str = "") -> None:
+                      data: bytes | None = None, correlation: str = "",
+                      traceparent: str = "") -> None:
     nc = await nats.connect(nats_url)
     headers = {"Nats-Msg-Id": nats_id, "Souk-Msg-Id": souk_id, "Souk-Type": msg.TYPE}
     if correlation:
         headers[CORRELATION] = correlation
+    if traceparent:
+        headers["traceparent"] = traceparent
     try:
         await nc.jetstream().publish(subject_for(msg), encode(msg) if data is None else data,
                                      headers=headers)
@@ -222,9 +226,17 @@ async def test_a_batched_writer_is_one_per_transaction_flushed_at_its_end_inside
 
 
 async def test_a_poison_message_is_dead_lettered_and_the_consumer_keeps_going(
-        db: Database, broker: Broker, nats_url: str) -> None:
+        db: Database, broker: Broker, nats_url: str, capsys: pytest.CaptureFixture[str]) -> None:
+    from prometheus_client import generate_latest
+
+    from chassis.logging import configure_logging
+
+    configure_logging("demo", "demo-1")
     consumer = f"poison-{time.time_ns()}"
-    m = make_messaging(db, broker, consumer, max_failures=3, nak_delay=0.05)
+    registry = CollectorRegistry()
+    m = Messaging(db, broker, consumer, registry, FaultPoints(None), max_failures=3,
+                  nak_delay=0.05)
+    dead_series = f'souk_dead_letters_total{{consumer="{consumer}",service="{consumer}"}}'
 
     handlers = MessageHandlers()
 
@@ -238,8 +250,12 @@ async def test_a_poison_message_is_dead_lettered_and_the_consumer_keeps_going(
     m.subscribe(handlers, {})
     await m.start()
     await m.wait_started(10)
+    # at 0 from the start: the first dead letter is an increase a dashboard's rate() shows
+    assert f"{dead_series} 0.0" in generate_latest(registry).decode()
     stamp = time.time_ns()
-    await raw_publish(nats_url, Pinged(n=-1), nats_id=f"bad-{stamp}", souk_id=f"bad-{stamp}")
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    await raw_publish(nats_url, Pinged(n=-1), nats_id=f"bad-{stamp}", souk_id=f"bad-{stamp}",
+                      correlation="order-7", traceparent=f"00-{trace}-00f067aa0ba902b7-01")
     for i in range(5):
         await raw_publish(nats_url, Pinged(n=i), nats_id=f"ok-{stamp}-{i}", souk_id=f"ok-{stamp}-{i}")
 
@@ -263,6 +279,11 @@ async def test_a_poison_message_is_dead_lettered_and_the_consumer_keeps_going(
     assert dead.headers is not None
     assert "negative pings" in dead.headers["Souk-Dlq-Error"]
     assert dead.headers["Souk-Dlq-Failures"] == "3"
+    assert f"{dead_series} 1.0" in generate_latest(registry).decode()
+    # the line says which checkout it was: souk logs --trace finds it
+    [line] = [json.loads(raw) for raw in capsys.readouterr().out.splitlines()
+              if '"message dead-lettered"' in raw]
+    assert (line["trace_id"], line["correlation_id"]) == (trace, "order-7")
     await m.close()
 
 

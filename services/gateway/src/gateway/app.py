@@ -48,7 +48,7 @@ from gateway.proxy import DiscoveryLike, Proxy, Resilience
 from gateway.ratelimit import RateLimits
 from gateway.request import Request
 from gateway.retry import RetryBudget, backoff
-from gateway.routes import Router, RouteTable, load_routes
+from gateway.routes import RATE_LIMIT_CLASSES, Router, RouteTable, load_routes
 from gateway.settings import GatewayLive, GatewaySettings
 
 if TYPE_CHECKING:
@@ -84,6 +84,7 @@ def create_app(settings: GatewaySettings | None = None, discovery: DiscoveryLike
     settings = settings or GatewaySettings.load()
     table = routes or load_routes(settings.routes_path())
     metrics = GatewayMetrics(settings.service_name)
+    metrics.zero_series(sorted({route.service for route in table.routes}), RATE_LIMIT_CLASSES)
     if filters is None:
         filters = (
             Authenticator(settings, metrics, verifier=verifier),

@@ -49,6 +49,11 @@ class _Family:
     def inc(self, *labels: str) -> None:
         self.values[labels] = self.values.get(labels, 0.0) + 1.0
 
+    def zero(self, *labels: str) -> None:
+        """The series exists at 0 until its first event: that event is then an increase that
+        ``rate()`` and ``increase()`` see (a series born at 1 is read as its starting point)."""
+        self.values.setdefault(labels, 0.0)
+
     def render(self, out: list[str]) -> None:
         suffix = "_total" if self.kind == "counter" else ""
         out.append(f"# HELP {self.name}{suffix} {self.help}")
@@ -99,6 +104,23 @@ class GatewayMetrics:
                                          "a refused connection", ())
         self.ejected_instances.readers[()] = self._count_ejected
         self._ejected_until: dict[str, float] = {}
+
+    def zero_series(self, services: Iterable[str], limit_classes: Iterable[str]) -> None:
+        """Every labelled counter of the edge at 0 for the services it routes to and the limit
+        classes it has, so that the first 429, ejection or failed attempt shows on a graph."""
+        for service in services:
+            for outcome in ("response", "connect_error", "timeout", "error"):
+                self.attempts.zero(service, outcome)
+            for reason in ("refused", "reset", "status", "budget_exhausted"):
+                self.retries.zero(service, reason)
+            for reason in ("refused", "consecutive_5xx"):
+                self.ejections.zero(service, reason)
+            self.breaker_rejections.zero(service)
+            self.saturated.zero(service)
+        for limit_class in limit_classes:
+            self.rate_limited.zero(limit_class)
+        for status in ("401", "403"):
+            self.auth_rejections.zero(status)
 
     # -- hot path --
 

@@ -63,3 +63,19 @@ def test_label_values_are_escaped() -> None:
     metrics.observe("GET", 'a"b\\c\nd', 200, 0.01)
     assert samples(metrics)  # parses
     assert 'route="a\\"b\\\\c\\nd"' in metrics.render().decode()
+
+
+def test_the_edges_labelled_counters_start_at_zero() -> None:
+    """A series born at its first event is read by rate() and increase() as its own starting
+    point: the first 429 or refused attempt showed nowhere on the dashboard."""
+    metrics = GatewayMetrics("gateway")
+    metrics.zero_series(["catalog"], ("default", "login"))
+    found = samples(metrics)
+    assert found[("souk_gateway_rate_limited_total", frozenset({("limit_class", "login")}))] == 0
+    assert found[("souk_gateway_upstream_attempts_total",
+                  frozenset({("service", "catalog"), ("outcome", "connect_error")}))] == 0
+    assert found[("souk_gateway_ejections_total",
+                  frozenset({("service", "catalog"), ("reason", "refused")}))] == 0
+    metrics.rate_limited.inc("login")
+    assert samples(metrics)[("souk_gateway_rate_limited_total",
+                             frozenset({("limit_class", "login")}))] == 1

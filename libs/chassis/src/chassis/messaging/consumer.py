@@ -48,7 +48,7 @@ from chassis.messaging.envelope import (
 from chassis.messaging.pull import CreditPull, delivered_count
 from chassis.messaging.tx import MessageTx
 from chassis.tasks import cancel_and_wait
-from chassis.tracing import SpanKind, extract
+from chassis.tracing import SpanKind, extract, parse_traceparent
 from contracts import Message, decode
 
 if TYPE_CHECKING:
@@ -130,7 +130,11 @@ class Consumer:
         self._ready = asyncio.Event()
         self._pull: CreditPull | None = None
         self._task: asyncio.Task[None] | None = None
-        self._metrics = messaging.metrics
+        self._metrics = metrics = messaging.metrics
+        # the series exist from the start at 0: a first dead letter is then an increase a
+        # dashboard's rate() shows (a series born at 1 is read as its own starting point)
+        metrics.redeliveries.labels(messaging.service, name)
+        metrics.dead_letters.labels(messaging.service, name)
         self._doomed: frozenset[str] = frozenset()  # ids whose handling a fault fails now
 
     @property
@@ -352,8 +356,11 @@ class Consumer:
                 "at": time.time()}))
 
     async def _dead_letter(self, item: Incoming, error: str, failures: int) -> None:
+        context = parse_traceparent(item.headers.get("traceparent", ""))
         log.error("message dead-lettered", consumer=self.name, type=item.type, msg_id=item.id,
-                  delivered=item.delivered, failures=failures, error=error)
+                  correlation_id=item.correlation_id, delivered=item.delivered,
+                  failures=failures, error=error,  # the message's trace: souk logs --trace
+                  **({"trace_id": context.trace_id} if context is not None else {}))
         key = _key(item)
         headers = {k: v for k, v in item.headers.items() if k not in ("Status", "Description")}
         headers.update({NATS_MSG_ID: f"dlq.{self.name}.{key}", "Souk-Dlq-Consumer": self.name,
