@@ -116,7 +116,9 @@ def list_traces(service: Annotated[str | None, typer.Option(
                     help="traces with a span of this service", show_default=False)] = None,
                 operation: Annotated[str | None, typer.Option(
                     help="traces with a span of this name", show_default=False)] = None,
-                errors: Annotated[bool, typer.Option("--errors", help="failed traces only")] = False,
+                errors: Annotated[bool, typer.Option("--errors", help=(
+                    "failed traces only: an error span or a 5xx (a declined or cancelled "
+                    "checkout is no failure: `souk trace --order ID` finds it)"))] = False,
                 min_ms: Annotated[float | None, typer.Option(
                     "--min-ms", min=0, help="at least this long", show_default=False)] = None,
                 limit: Annotated[int, typer.Option(min=1, max=MAX_LIMIT)] = 20,
