@@ -82,7 +82,8 @@ async def order(body: OrderIn, key: Annotated[str, Header("Idempotency-Key")]) -
     return Item(body.quantity, len(key))
 
 
-@router.put("/v1/things/{name}", responses={204: None})
+@router.put("/v1/things/{name}", responses={204: None},
+            headers={"Content-Location": "the thing's address"})
 async def put_thing(name: str) -> None:
     return None
 
@@ -346,6 +347,11 @@ async def test_the_openapi_document_declares_every_answer(client: AsgiClient) ->
     assert set(doc["paths"]["/v1/things/{name}"]["put"]["responses"]) == {
         "204", "400", "503", "504", "5XX"}
     assert "content" not in doc["paths"]["/v1/things/{name}"]["put"]["responses"]["204"]
+    # headers: those a route declares on its successes, Retry-After on every 429 and 503
+    put = doc["paths"]["/v1/things/{name}"]["put"]["responses"]
+    assert put["204"]["headers"]["Content-Location"]["description"] == "the thing's address"
+    assert "headers" not in put["400"]
+    assert set(put["503"]["headers"]) == {"Retry-After"}
 
 
 def test_the_openapi_title_names_the_service_unless_given() -> None:

@@ -57,6 +57,10 @@ _CHASSIS_PROBLEMS = {
 }
 
 
+_RETRY_AFTER = {"Retry-After": {"description": "seconds to wait before trying again",
+                                "schema": {"type": "string", "pattern": "^[0-9]+$"}}}
+
+
 def _types(app: App) -> list[Any]:
     seen: list[Any] = []
     for route in app.table.routes:
@@ -132,9 +136,15 @@ def build_openapi(app: App) -> dict[str, Any]:
         responses: dict[str, Any] = {}
         for status, (doc, text) in sorted(route.responses.items()):
             responses[str(status)] = _success(doc, text, schema)
+            if route.headers and 200 <= status < 300:
+                responses[str(status)]["headers"] = {
+                    name: {"description": said, "schema": {"type": "string"}}
+                    for name, said in route.headers.items()}
         for status, texts in sorted(_problems(app, route).items()):
             responses[str(status)] = {"description": "; ".join(texts),
                                       "content": problem_content}
+            if status in (429, 503):  # the chassis's and the services' own say when to retry
+                responses[str(status)]["headers"] = _RETRY_AFTER
         responses["5XX"] = {"description": SERVER_ERROR, "content": problem_content}
         op["responses"] = responses
         paths.setdefault(route.path, {})[route.method.lower()] = op

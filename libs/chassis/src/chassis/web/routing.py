@@ -63,6 +63,8 @@ class Route:
     # a query parameter the route does not declare: refused (400), so that a typo does not look
     # like success; or ignored, for pages whose links may carry others' (utm_source, fbclid …)
     ignore_other_query: bool = False
+    # headers its successful answers may carry, by name, with what each says (the document)
+    headers: dict[str, str] = field(default_factory=dict)
 
     @property
     def operation_id(self) -> str:
@@ -104,7 +106,8 @@ class Router:
               raises: Iterable[type[Exception]] = (), problems: Mapping[int, str] | None = None,
               tags: Iterable[str] | None = None, summary: str = "",
               include_in_schema: bool = True,
-              priority: Priority | None = None) -> Callable[[Handler], Handler]:
+              priority: Priority | None = None,
+              headers: Mapping[str, str] | None = None) -> Callable[[Handler], Handler]:
         full = self.prefix + path
         names = tuple(_PARAM.findall(full))
 
@@ -129,7 +132,7 @@ class Router:
                 names=names, body_media=body if isinstance(body, tuple) else
                 (() if body is None else (body,)),
                 priority=priority if priority is not None else _default_priority(method),
-                ignore_other_query=self.ignore_other_query))
+                ignore_other_query=self.ignore_other_query, headers=dict(headers or {})))
             return handler
 
         return declare

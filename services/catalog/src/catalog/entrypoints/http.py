@@ -90,7 +90,8 @@ _WRITE_ERRORS = (InvalidProduct, UnknownCategory)
 
 
 @router.post("/v1/admin/products", auth=ADMIN, raises=(*_WRITE_ERRORS, SkuTaken), tags=["admin"],
-             responses={201: (ProductOut, "added; `Location` names it")})
+             responses={201: (ProductOut, "added; `Location` names it")},
+             headers={"Location": "the product's address"})
 async def create_product(body: ProductIn, catalog: CatalogContext) -> Response:
     """Add a product (admin only)."""
     product = await commands.create_product(catalog.uow, commands.NewProduct(

@@ -191,7 +191,10 @@ async def _long_poll(orders: OrdersContext, order: Order, seconds: float,
 @router.post("/v1/orders", auth=USER, raises=(EmptyCart, IdempotencyKeyReused, CartUnavailable),
              responses={201: (OrderOut, "placed; with `Prefer: wait` usually already final"),
                         200: (OrderOut, "this key placed the order before: the same order")},
-             problems=_TOO_MANY_WAITS)
+             problems=_TOO_MANY_WAITS,
+             headers={"Location": "the order's address",
+                      "Preference-Applied": "`wait=N`: the answer waited for the order to be "
+                                            "final, at most N seconds (RFC 7240)"})
 async def place(body: PlaceOrderIn, user: Principal, orders: OrdersContext,
                 idempotency_key: IdempotencyKey, request: Request,
                 prefer: Prefer = None) -> Response:

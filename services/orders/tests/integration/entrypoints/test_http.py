@@ -139,22 +139,25 @@ async def test_long_polls_refuse_no_one_elses_work_and_past_their_bound_are_not_
     checkouts while they waited: each held an admission slot, doing no work. A long poll now
     leaves the admission bound once its order is placed; past `max_waits` in all, `Prefer:
     wait` is not applied (RFC 7240: a preference) and the order is answered at once."""
-    for user in ("u1", "u2", "u3", "u4"):
+    users = [f"u{n}" for n in range(1, 8)]
+    for user in users:
         carts.carts[user] = (LAMP,)
     participants.silent = True  # every order stays PENDING: the long polls wait their time
-    async with start_orders(max_concurrency=4, max_waits=3) as orders:
-        polls = [asyncio.ensure_future(orders.checkout(user=f"u{n}", key=f"k{n}", wait=20))
-                 for n in (1, 2, 3)]
+    # a limit of 10: reads are admitted while fewer than 5 requests are counted
+    async with start_orders(max_concurrency=10, max_waits=6) as orders:
+        polls = []
+        for user in users[:6]:  # one at a time: each placed (its work done) before the next
+            polls.append(asyncio.ensure_future(orders.checkout(user=user, key=user, wait=20)))
 
-        async def three_placed() -> bool:
-            return all([(await orders.call("GET", "/v1/orders", user=f"u{n}")).body["items"]
-                        for n in (1, 2, 3)])
+            async def placed(user: str = user) -> bool:
+                mine = await orders.call("GET", "/v1/orders", user=user)
+                return mine.status == 200 and bool(mine.body["items"])
 
-        await eventually(three_placed)
-        # three waits in flight of a limit of four, whose reads' share is two: all admitted
+            await eventually(placed)
+        assert not any(poll.done() for poll in polls)  # six waits, more than reads' 5
         for _ in range(3):
-            assert (await orders.call("GET", "/v1/orders", user="u4")).status == 200
-        at_once = await orders.checkout(user="u4", key="k4", wait=20)
+            assert (await orders.call("GET", "/v1/orders", user="u7")).status == 200
+        at_once = await orders.checkout(user="u7", key="u7", wait=20)  # the seventh wait
         assert at_once.status == 201 and at_once.body["status"] == "PENDING"
         assert "preference-applied" not in {k.lower() for k in at_once.headers}
         for poll in polls:
