@@ -85,13 +85,13 @@ async def test_sends_and_reads_a_whole_exchange(upstream: str, transport: H1Tran
     assert doc["headers"]["host"] == upstream.removeprefix("http://")
 
 
-async def test_keeps_connections_alive(raw_server: Callable[[Handler], Awaitable[str]],
-                                       transport: H1Transport) -> None:
-    connections = 0
+async def counting_server(raw_server: Callable[[Handler], Awaitable[str]]
+                          ) -> tuple[str, list[int]]:
+    """A server answering "ok" to up to 10 requests a connection; the connections it took."""
+    connections: list[int] = []
 
     async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
+        connections.append(1)
         for _ in range(10):
             try:
                 await reader.readuntil(b"\r\n\r\n")
@@ -100,43 +100,35 @@ async def test_keeps_connections_alive(raw_server: Callable[[Handler], Awaitable
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
         writer.close()
 
-    url = await raw_server(answer)
+    return await raw_server(answer), connections
+
+
+async def test_keeps_connections_alive(raw_server: Callable[[Handler], Awaitable[str]],
+                                       transport: H1Transport) -> None:
+    url, connections = await counting_server(raw_server)
     for _ in range(5):
         raw = await transport.send("GET", f"{url}/", headers={}, body=None, timeout=2)
         assert raw.body == b"ok"
-    assert connections == 1
+    assert len(connections) == 1
 
 
 async def test_a_connection_past_its_age_is_not_reused(
         raw_server: Callable[[Handler], Awaitable[str]]) -> None:
     """An origin behind a Service name balances per connection: a connection kept for ever
     would keep its pod for ever (a pod an autoscaler adds would get none of these calls)."""
-    connections = 0
-
-    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        nonlocal connections
-        connections += 1
-        for _ in range(10):
-            try:
-                await reader.readuntil(b"\r\n\r\n")
-            except asyncio.IncompleteReadError:
-                break
-            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-        writer.close()
-
-    url = await raw_server(answer)
+    url, connections = await counting_server(raw_server)
     pool = H1Pool(max_age=0.3)
     transport = H1Transport(pool)
     try:
         for _ in range(3):  # one connection while young
             assert (await transport.send("GET", f"{url}/", headers={}, body=None,
                                          timeout=2)).body == b"ok"
-        assert connections == 1
+        assert len(connections) == 1
         await asyncio.sleep(0.5)  # past its age (the pool's clock ticks every 50 ms)
         for _ in range(2):  # the next exchange is its last; the one after opens another
             assert (await transport.send("GET", f"{url}/", headers={}, body=None,
                                          timeout=2)).body == b"ok"
-        assert connections == 2
+        assert len(connections) == 2
     finally:
         await transport.close()
 
