@@ -22,14 +22,13 @@ from rich.table import Table
 
 from chassis.live import default_author
 from chassis.live.store import Revision
-from souk.console import HomeOption, command_group, fail, out, running_state
+from souk.console import CANNOT_ACT, HomeOption, command_group, fail, out, running_state
 from souk.home import Home
 from souk.live_config import ConfigError, Refused, Store, open_store, parse_value
 
 __all__ = ["config_app"]
 
 T = TypeVar("T")
-REFUSED = 2
 
 config_app = command_group("Live configuration: change a running platform's settings "
                            "without a restart.")
@@ -54,7 +53,7 @@ def _run(home: Path | None, work: Callable[[Store], Awaitable[T]]) -> T:
     try:
         return asyncio.run(main())
     except Refused as exc:
-        raise fail(str(exc), REFUSED) from None
+        raise fail(str(exc), CANNOT_ACT) from None
     except ConfigError as exc:
         raise fail(str(exc)) from None
 
@@ -130,7 +129,7 @@ def _key(key: str) -> tuple[str, str, str]:
     try:
         scope, name = parse_key(key)
     except ValueError as exc:
-        raise fail(str(exc), REFUSED) from None
+        raise fail(str(exc), CANNOT_ACT) from None
     return scope, name, store_key(scope, name)
 
 

@@ -13,16 +13,13 @@ from rich.markup import escape
 from rich.progress import Progress, TextColumn
 
 from souk import identity_client, report
-from souk.console import HomeOption, command_group, err, fail, out, running_state
+from souk.console import CANNOT_ACT, HomeOption, command_group, err, fail, out, running_state
 from souk.control import ControlError
 from souk.credentials import read_demo_users
 from souk.home import Home
 from souk.state import State
 
 __all__ = ["register"]
-
-# exit codes: 0 all good, 1 a check failed (or summaries differ), 2 could not check at all
-CANNOT_CHECK = 2
 
 dlq_app = command_group("The dead-letter stream SOUK_DLQ.")
 replay_app = command_group("Rebuild read models from the stored events.")
@@ -41,10 +38,10 @@ def _admin_login(home: Home, state: State) -> Callable[[], Awaitable[str]]:
     """Logs the demo admin in straight at identity (the gateway limits log-ins)."""
     users = read_demo_users(home)
     if users is None:
-        raise fail(f"no demo admin in {home.demo_users_file}", CANNOT_CHECK)
+        raise fail(f"no demo admin in {home.demo_users_file}", CANNOT_ACT)
     url = identity_client.identity_url(state)
     if url is None:
-        raise fail(identity_client.no_identity(state), CANNOT_CHECK)
+        raise fail(identity_client.no_identity(state), CANNOT_ACT)
 
     async def log_in() -> str:
         return await asyncio.to_thread(identity_client.log_in, url, users.admin)
@@ -88,7 +85,7 @@ def verify(home: HomeOption = None, json: JsonOption = False,
     try:
         result = asyncio.run(run())
     except (FetchError, DlqError, ControlError) as exc:
-        raise fail(f"could not verify: {exc}", CANNOT_CHECK) from None
+        raise fail(f"could not verify: {exc}", CANNOT_ACT) from None
     if json:
         _print_json(result.as_json())
     else:
@@ -113,10 +110,10 @@ def load(home: HomeOption = None,
     state = running_state(where)
     identity = identity_client.identity_url(state)
     if state.gateway_url is None:
-        raise fail("load needs a running gateway (souk status)", CANNOT_CHECK)
+        raise fail("load needs a running gateway (souk status)", CANNOT_ACT)
     if identity is None:
         raise fail(f"load needs identity to sign its users up: "
-                   f"{identity_client.no_identity(state)}", CANNOT_CHECK)
+                   f"{identity_client.no_identity(state)}", CANNOT_ACT)
     progress_bar = Progress(TextColumn("{task.description}"), console=err, transient=True,
                             disable=json)
     task = progress_bar.add_task("creating users…", total=checkouts)
@@ -133,7 +130,7 @@ def load(home: HomeOption = None,
             result = asyncio.run(run_load(state.gateway_url, identity, checkouts, concurrency,
                                           decline_rate, lines, progress=show))
     except LoadError as exc:
-        raise fail(f"load could not start: {exc}", CANNOT_CHECK) from None
+        raise fail(f"load could not start: {exc}", CANNOT_ACT) from None
     except KeyboardInterrupt:
         raise fail(f"interrupted after {last.done} of {last.total} checkouts ({last.confirmed} "
                    f"confirmed, {last.cancelled} cancelled, {last.failed} failed); those "
@@ -211,9 +208,9 @@ def replay_analytics(home: HomeOption = None) -> None:
     try:
         before, rebuilt = asyncio.run(run())
     except (FetchError, ControlError) as exc:
-        raise fail(f"could not replay: {exc}", CANNOT_CHECK) from None
+        raise fail(f"could not replay: {exc}", CANNOT_ACT) from None
     if not isinstance(rebuilt, dict) or "summary" not in rebuilt:
-        raise fail("analytics answered the replay without a summary", CANNOT_CHECK)
+        raise fail("analytics answered the replay without a summary", CANNOT_ACT)
     out.print(report.summaries(before, rebuilt["summary"], rebuilt.get("replayed", "?")))
     if before != rebuilt["summary"]:
         raise typer.Exit(1)

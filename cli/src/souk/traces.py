@@ -15,10 +15,10 @@ from urllib.parse import urlencode
 import orjson
 import typer
 
-from souk.console import HomeOption, fail, out, running_state
+from souk.console import CANNOT_ACT, HomeOption, fail, out, running_state
 from souk.control import ControlError
 from souk.home import Home
-from souk.operate import CANNOT_CHECK, _admin_login
+from souk.operate import _admin_login
 from souk.topology import TELEMETRY
 from souk.trace_view import WIDE, trace_list, trace_tree, traces_table
 
@@ -48,7 +48,7 @@ def _query(home: Home, paths: list[str], *, then_traces: bool = False,
     state = running_state(home)
     if not (state.desired.get(TELEMETRY, 0) > 0 or state.of_service(TELEMETRY)):
         raise fail("this platform runs no telemetry service; add [services.telemetry] to the "
-                   "topology (souk.toml) and restart it", CANNOT_CHECK)
+                   "topology (souk.toml) and restart it", CANNOT_ACT)
     log_in = _admin_login(home, state)
 
     async def run() -> list[Any]:
@@ -70,9 +70,9 @@ def _query(home: Home, paths: list[str], *, then_traces: bool = False,
     except FetchError as exc:
         if exc.status == 404 and missing:
             raise fail(missing, 1) from None
-        raise fail(f"telemetry did not answer: {exc}", CANNOT_CHECK) from None
+        raise fail(f"telemetry did not answer: {exc}", CANNOT_ACT) from None
     except ControlError as exc:
-        raise fail(f"telemetry did not answer: {exc}", CANNOT_CHECK) from None
+        raise fail(f"telemetry did not answer: {exc}", CANNOT_ACT) from None
 
 
 # what a missing trace may mean, for a trace id and an order alike
