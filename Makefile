@@ -8,6 +8,7 @@ PACKAGES := libs/chassis libs/contracts $(addprefix services/,$(SERVICES)) cli
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 TEST_WORKERS ?= 3
+SYSTEM_WORKERS ?= 2
 # checkov (tests/deploy) pins packaging 23, the runtime set 26: it gets a virtualenv of its own
 CHECKOV_VENV := .venv-checkov
 # pip warns about every missing local mirror folder on some machines; keep real errors only
@@ -72,10 +73,12 @@ test: install-dev
 else
 # the unit, integration and deploy tests spend most of their time waiting (databases created, a
 # nats-server started, an answer polled for), so they run in TEST_WORKERS processes, a file each;
-# the system tests start whole platforms that use every core, so they run one at a time after
+# the system tests start whole platforms, so they run after them, SYSTEM_WORKERS platforms side
+# by side: a platform's tests in one process (tests/system/conftest.py groups them); the 15
+# slowest steps are printed (decision 109)
 test: lint install-tools ## lint, then the whole suite: unit, integration, deploy files, then system
 	$(BIN)/pytest -p no:cacheprovider -n $(TEST_WORKERS) --dist loadfile -m "not system and not browser"
-	$(BIN)/pytest -p no:cacheprovider -m "system or browser"
+	$(BIN)/pytest -p no:cacheprovider -n $(SYSTEM_WORKERS) --dist loadgroup -m "system or browser" --durations=15
 endif
 
 k8s: install ## regenerate deploy/k8s from the code (call graph, settings, souk.toml)

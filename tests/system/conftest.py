@@ -35,6 +35,10 @@ the deploy files).
 Shared platforms (the CI budget, decision 73): the modules of ``checkout_platform.SHARED`` share
 one platform per group and engine instead of starting their own; the hooks below run a group's
 tests together, engine by engine, and stop its platform after the last of them.
+
+Platforms side by side (decision 109): every test is marked with its platform as its
+``xdist_group`` (a shared group and engine, else its module and engine), so `make test` runs the
+system tests in two processes (``-n 2 --dist loadgroup``), each platform's tests in one of them.
 """
 
 from __future__ import annotations
@@ -265,6 +269,19 @@ def _shared_key(item: pytest.Item | None) -> tuple[int, int, int] | None:
     groups = list(dict.fromkeys(SHARED.values()))
     return (groups.index(SHARED[item.path.stem]), ENGINE_NAMES.index(_engine_of(item)),
             list(SHARED).index(item.path.stem))
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """Mark a test with the platform it runs on as its ``xdist_group``: a shared platform's
+    group and engine, else its module and engine. Under ``pytest -n 2 --dist loadgroup`` (`make
+    test`'s second phase) a platform's tests then run in one worker, in the order below, and two
+    platforms run side by side (most of a system test is waiting: a platform starting, a load
+    draining, a process restarting). Marked as collected, before xdist reads the marks."""
+    from .checkout_platform import SHARED
+
+    if item.path.parent == Path(__file__).parent:
+        owner = SHARED.get(item.path.stem, item.path.stem)
+        item.add_marker(pytest.mark.xdist_group(f"{owner}-{_engine_of(item)}"))
 
 
 @pytest.hookimpl(trylast=True)
