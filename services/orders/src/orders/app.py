@@ -32,6 +32,7 @@ PROBLEMS: ProblemMap = {
     errors.OrderNotFound: (404, "orders/not-found"),
     errors.EmptyCart: (422, "orders/empty-cart"),
     errors.IdempotencyKeyReused: (422, "orders/idempotency-key-reused"),
+    errors.CartAlreadyOrdered: (409, "orders/cart-already-ordered"),
     errors.CartUnavailable: (503, "orders/cart-unavailable"),
 }
 

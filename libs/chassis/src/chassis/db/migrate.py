@@ -51,13 +51,13 @@ def _config(script_location: Path, connection: Any) -> Any:
     return cfg
 
 
-def _upgrade(connection: Any, script_location: Path) -> None:
+def _upgrade(connection: Any, script_location: Path, to: str = "head") -> None:
     from alembic import command
 
-    command.upgrade(_config(script_location, connection), "head")
+    command.upgrade(_config(script_location, connection), to)
 
 
-def _migrate_sqlite(path: str, script_location: Path) -> None:
+def _migrate_sqlite(path: str, script_location: Path, to: str = "head") -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.pool import NullPool
 
@@ -67,14 +67,14 @@ def _migrate_sqlite(path: str, script_location: Path) -> None:
         try:
             engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
             with engine.connect() as conn:
-                _upgrade(conn, script_location)
+                _upgrade(conn, script_location, to)
                 conn.commit()
             engine.dispose()
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-async def _migrate_postgres(url: str, script_location: Path) -> None:
+async def _migrate_postgres(url: str, script_location: Path, to: str = "head") -> None:
     from sqlalchemy import text
     from sqlalchemy.ext.asyncio import create_async_engine
     from sqlalchemy.pool import NullPool
@@ -88,7 +88,7 @@ async def _migrate_postgres(url: str, script_location: Path) -> None:
         async with engine.connect() as conn:
             await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
             try:
-                await conn.run_sync(_upgrade, script_location)
+                await conn.run_sync(_upgrade, script_location, to)
                 await conn.commit()
             finally:
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
@@ -143,20 +143,21 @@ async def _current_revision(url: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-async def migrate(url: str, script_location: str | Path) -> None:
-    """Upgrade the database at ``url`` to the newest revision found in ``script_location``."""
+async def migrate(url: str, script_location: str | Path, *, to: str = "head") -> None:
+    """Upgrade the database at ``url`` to the newest revision found in ``script_location`` (or
+    to revision ``to``: a migration's test, with the data it must build on)."""
     location = Path(script_location)
     if not (location / "env.py").is_file():
         raise FileNotFoundError(f"no Alembic env.py in {location}")
-    head = head_revision(location)
+    head = head_revision(location) if to == "head" else to
     if head is not None and await _current_revision(url) == head:
         return  # already at head: the common restart case
     if url.startswith("sqlite:"):
         from chassis.db.sqlite import sqlite_path
 
-        await asyncio.to_thread(_migrate_sqlite, sqlite_path(url), location)
+        await asyncio.to_thread(_migrate_sqlite, sqlite_path(url), location, to)
     else:
-        await _migrate_postgres(url, location)
+        await _migrate_postgres(url, location, to)
 
 
 async def migrate_isolated(*targets: tuple[str, str | Path]) -> None:

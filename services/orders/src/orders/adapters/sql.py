@@ -23,7 +23,7 @@ INSERT = ("INSERT INTO orders (id, user_id, idempotency_key, request_hash, card_
           "version, created_at, updated_at, trace_parent, cart_version) VALUES (:id, :user_id, :key, "
           ":hash, :card_token, :status, :step, :attempt, :deadline_at, :payment_requested, '', "
           ":total_minor, :currency, :lines, 0, :now, :now, :trace_parent, :cart_version) "
-          "ON CONFLICT (user_id, idempotency_key) DO NOTHING")
+          "ON CONFLICT DO NOTHING")  # (user, key) was used, or an order holds this cart version
 SAVE = ("UPDATE orders SET status = :status, step = :step, attempt = :attempt, "
         "deadline_at = :deadline_at, payment_requested = :payment_requested, reason = :reason, "
         "version = version + 1, updated_at = :now WHERE id = :id AND version = :version")
@@ -93,6 +93,12 @@ class SqlOrders(OrdersRepository):
             SELECT + "WHERE user_id = :u AND idempotency_key = :k",
             {"u": user_id, "k": key})
         return None if row is None else (order_from_row(row), row["request_hash"])
+
+    async def find_by_cart(self, user_id: str, cart_version: int) -> Order | None:
+        row = await self._tx.fetch_one(
+            SELECT + "WHERE user_id = :u AND cart_version = :v AND status <> 'CANCELLED'",
+            {"u": user_id, "v": cart_version})
+        return None if row is None else order_from_row(row)
 
     async def insert(self, order: Order, saga: Saga, *, idempotency_key: str, request_hash: str,
                      card_token: str, trace_parent: str, journal: JournalEntry,

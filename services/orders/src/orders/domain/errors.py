@@ -3,7 +3,8 @@ what happened in words, as a problem's ``detail``."""
 
 from __future__ import annotations
 
-__all__ = ["CartUnavailable", "EmptyCart", "IdempotencyKeyReused", "OrderNotFound"]
+__all__ = ["CartAlreadyOrdered", "CartUnavailable", "EmptyCart", "IdempotencyKeyReused",
+           "OrderNotFound"]
 
 
 class OrderNotFound(Exception):
@@ -29,6 +30,17 @@ class IdempotencyKeyReused(Exception):
         super().__init__(f"the Idempotency-Key {key!r} was used before with another card; "
                          "a new checkout takes a new key")
         self.key = key
+
+
+class CartAlreadyOrdered(Exception):
+    """The cart, as it is, was ordered already under another Idempotency-Key: that order is under
+    way or confirmed (the cart empties once the confirmation reaches it)."""
+
+    def __init__(self, order_id: str | None) -> None:
+        of = f"order {order_id}" if order_id else "another order"
+        super().__init__(f"this cart, as it is, is already being checked out or was bought: {of}; "
+                         "change the cart to order again")
+        self.order_id = order_id
 
 
 class CartUnavailable(Exception):

@@ -30,7 +30,13 @@ from chassis.web import (
     services,
 )
 from chassis.web.responses import Response, json_response
-from orders.domain.errors import CartUnavailable, EmptyCart, IdempotencyKeyReused, OrderNotFound
+from orders.domain.errors import (
+    CartAlreadyOrdered,
+    CartUnavailable,
+    EmptyCart,
+    IdempotencyKeyReused,
+    OrderNotFound,
+)
 from orders.domain.order import Order
 from orders.entrypoints.schemas import (
     OrderDetailOut,
@@ -188,7 +194,8 @@ async def _long_poll(orders: OrdersContext, order: Order, seconds: float,
             await cancel_and_wait(watch)
 
 
-@router.post("/v1/orders", auth=USER, raises=(EmptyCart, IdempotencyKeyReused, CartUnavailable),
+@router.post("/v1/orders", auth=USER,
+             raises=(EmptyCart, IdempotencyKeyReused, CartAlreadyOrdered, CartUnavailable),
              responses={201: (OrderOut, "placed; with `Prefer: wait` usually already final"),
                         200: (OrderOut, "this key placed the order before: the same order")},
              problems=_TOO_MANY_WAITS,
@@ -203,7 +210,8 @@ async def place(body: PlaceOrderIn, user: Principal, orders: OrdersContext,
     The order starts PENDING; with `Prefer: wait=N` the answer comes when it is CONFIRMED or
     CANCELLED (or after N seconds). A caller already holding as many waits as allowed gets 429
     before anything is placed: the same request later, with the same key, is safe. A wait
-    counts as one of the caller's until it ends, or the caller hangs up."""
+    counts as one of the caller's until it ends, or the caller hangs up. A cart is ordered once
+    as it is: another key for the cart an order not cancelled was taken from is 409."""
     wait = _prefer_wait(prefer, orders.max_wait)
     release = None
     if wait > 0:

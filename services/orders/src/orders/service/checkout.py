@@ -12,7 +12,7 @@ from chassis.tracing import inject
 from contracts import PricedLine
 from contracts.orders import OrderPlaced
 from orders.domain import saga as machine
-from orders.domain.errors import CartUnavailable, EmptyCart, IdempotencyKeyReused
+from orders.domain.errors import CartAlreadyOrdered, CartUnavailable, EmptyCart, IdempotencyKeyReused
 from orders.domain.order import Order
 from orders.domain.saga import Status
 from orders.service.ports import CartReader, OrdersUnitOfWork, SagaRecord
@@ -53,7 +53,9 @@ async def place_order(uow: OrdersUnitOfWork, carts: CartReader, runner: SagaRunn
     The key is not looked up first: a retry is rare, and the unique (user, key) index settles it
     at the insert, so a checkout costs one transaction less. Only when the cart cannot give a
     new order (empty — it was cleared by the first one — or unavailable) is the key looked up,
-    so a retry still gets its order."""
+    so a retry still gets its order. The insert is refused, too, when an order not CANCELLED
+    was taken from the same version of the cart (another key, before the cart applied that
+    order's confirmation): ``CartAlreadyOrdered``, naming that order."""
     digest = request_hash(card_token)
     try:
         cart = await carts.priced_cart(user_id)  # network: outside any transaction
@@ -93,10 +95,15 @@ async def place_order(uow: OrdersUnitOfWork, carts: CartReader, runner: SagaRunn
                 msg_id=f"{order_id}.placed", correlation_id=order_id)
             await runner.apply(orders, record, start, now, stored=True)
             orders.after_commit(runner.metrics.placed)
-    if not inserted:  # the key was used before: a retry, or a concurrent request
+    if not inserted:  # the key was used before (a retry, or a concurrent request), or the cart
         again = await _existing(uow, user_id, idempotency_key, digest)
-        assert again is not None
-        return again
+        if again is not None:
+            return again
+        if cart.version is None:  # neither: no other uniqueness can refuse the order
+            raise AssertionError(f"order {order_id} was not stored, and nothing conflicts")
+        async with uow(readonly=True) as orders:
+            taken = await orders.find_by_cart(user_id, cart.version)
+        raise CartAlreadyOrdered(taken.id if taken is not None else None)
     log.info("order placed", order_id=order_id, total_minor=cart.total_minor,
              lines=len(cart.lines))
     return Placed(order, created=True)

@@ -78,8 +78,13 @@ class OrdersRepository(Protocol):
                      card_token: str, trace_parent: str, journal: JournalEntry,
                      cart_version: int | None = None) -> bool:
         """Store a new order with its saga's first journal entry; False (nothing stored) when
-        an order with this user and key exists already. ``cart_version``: the version of the
-        cart it was taken from, which its confirmation will carry."""
+        an order with this user and key exists already, or an order of this user not CANCELLED
+        was taken from the same ``cart_version`` (the version of the cart it was taken from,
+        which its confirmation will carry; None: unknown, never a conflict)."""
+        ...
+
+    async def find_by_cart(self, user_id: str, cart_version: int) -> Order | None:
+        """The order of this user, not CANCELLED, taken from this version of the cart."""
         ...
 
     async def load(self, order_id: str) -> SagaRecord | None: ...

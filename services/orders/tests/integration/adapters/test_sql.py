@@ -74,3 +74,63 @@ async def test_outside_a_batch_each_load_reads_its_own_row(database: Database) -
         loaded = [await orders.load(order_id) for order_id in ("o1", "o2", "none")]
         assert [r and r.saga.order_id for r in loaded] == ["o1", "o2", None]
         assert database.counts.statements == before + 3
+
+
+async def _insert(db: Database, order_id: str, key: str, cart_version: int | None,
+                  created_at: float = 1.0) -> bool:
+    async with db.transaction() as raw:
+        orders = SqlOrders(MessageTx(raw, dialect=db.dialect))
+        order = Order(id=order_id, user_id="u1", status=Status.PENDING, total_minor=2500,
+                      currency="EUR", lines=(LAMP,), reason="", created_at=created_at,
+                      updated_at=created_at)
+        saga = Saga(order_id=order_id, status=Status.PENDING, step=Step.RESERVE,
+                    deadline_at=100.0)
+        return await orders.insert(order, saga, idempotency_key=key, request_hash="h",
+                                   card_token="tok_visa", trace_parent="", cart_version=cart_version,
+                                   journal=JournalEntry("placed", "placed", created_at))
+
+
+async def _cancel(db: Database, order_id: str) -> None:
+    async with db.transaction() as raw:
+        orders = SqlOrders(MessageTx(raw, dialect=db.dialect))
+        record = await orders.load(order_id)
+        assert record is not None
+        done = Saga(order_id=order_id, status=Status.CANCELLED, step=Step.DONE,
+                    version=record.saga.version)
+        assert await orders.save(done, now=2.0, journal=JournalEntry("cancelled", "declined", 2.0))
+
+
+async def test_one_cart_version_gives_one_order_not_cancelled(database: Database) -> None:
+    assert await _insert(database, "o1", "k1", cart_version=7)
+    assert not await _insert(database, "o2", "k2", cart_version=7)  # another key, the same cart
+    assert await _insert(database, "o3", "k3", cart_version=8)  # the cart changed since
+    assert await _insert(database, "o4", "k4", cart_version=None)  # a cart without versions
+    assert await _insert(database, "o5", "k5", cart_version=None)
+    async with database.transaction() as raw:
+        found = await SqlOrders(MessageTx(raw, dialect=database.dialect)).find_by_cart("u1", 7)
+    assert found is not None and found.id == "o1"
+
+    await _cancel(database, "o1")  # declined: the cart stays, and may be ordered again
+    assert await _insert(database, "o6", "k6", cart_version=7)
+    async with database.transaction() as raw:
+        found = await SqlOrders(MessageTx(raw, dialect=database.dialect)).find_by_cart("u1", 7)
+    assert found is not None and found.id == "o6"
+
+
+async def test_the_guard_builds_on_orders_that_already_hold_one_cart_twice(
+        database_url: str) -> None:
+    from chassis.db import migrate, service_migrations
+
+    migrations = service_migrations("orders")
+    await migrate(database_url, migrations, to="0005")  # before the guard: the race could happen
+    async with connected_database(database_url) as db:
+        assert await _insert(db, "old1", "k1", cart_version=7, created_at=1.0)
+        assert await _insert(db, "old2", "k2", cart_version=7, created_at=2.0)
+    await migrate(database_url, migrations)
+    async with connected_database(database_url) as db:
+        assert await _insert(db, "new1", "k3", cart_version=9, created_at=3.0)
+        assert not await _insert(db, "new2", "k4", cart_version=9, created_at=4.0)
+        async with db.transaction() as raw:
+            ids = [row["id"] for row in await raw.fetch_all(
+                "SELECT id FROM orders ORDER BY created_at")]
+    assert ids == ["old1", "old2", "new1"]  # nothing placed before the guard was touched

@@ -134,6 +134,29 @@ async def test_the_same_idempotency_key_gives_one_order_even_concurrently(
                                     "card; a new checkout takes a new key")
 
 
+async def test_one_cart_is_ordered_once_whatever_keys_its_checkouts_carry(
+        orders: Orders, carts: FakeCarts, participants: Participants) -> None:
+    # a second checkout sent before the cart applied the first one's confirmation (a double
+    # click that made a new key, two tabs): the cart still holds its lines, at the same version
+    carts.carts["u1"] = (LAMP,)
+    carts.versions["u1"] = 3
+    results = await asyncio.gather(*(orders.checkout(key=f"tab-{n}", token="tok_decline")
+                                     for n in range(6)))
+    assert sorted(r.status for r in results) == [201] + [409] * 5, [r.body for r in results]
+    (placed,) = [r.body for r in results if r.status == 201]
+    for refused in (r for r in results if r.status == 409):
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.body["type"].endswith("orders/cart-already-ordered")
+        assert placed["id"] in refused.body["detail"], refused.body
+    assert [m.order_id for m in participants.seen  # type: ignore[attr-defined]
+            if isinstance(m, inventory.ReserveStock)] == [placed["id"]]
+    assert placed["status"] == "CANCELLED"  # declined: the cart stays, and may be ordered again
+    again = await orders.checkout(key="tab-again")
+    assert again.status == 201 and again.body["status"] == "CONFIRMED", again.body
+    refused = await orders.checkout(key="tab-late")  # the cart has not applied it yet
+    assert refused.status == 409 and again.body["id"] in refused.body["detail"]
+
+
 async def test_payment_past_its_deadline_cancels_and_the_late_authorization_is_voided(
         start_orders: StartOrders, carts: FakeCarts, participants: Participants) -> None:
     carts.carts["u1"] = (LAMP,)

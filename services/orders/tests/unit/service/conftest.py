@@ -11,7 +11,7 @@ import pytest
 
 from contracts import Message
 from orders.domain.order import Order, OrderLine
-from orders.domain.saga import Saga, Step
+from orders.domain.saga import Saga, Status, Step
 from orders.service.notices import StatusNotices
 from orders.service.ports import CartSnapshot, JournalEntry, SagaRecord
 from orders.service.saga_runner import SagaRunner
@@ -49,10 +49,20 @@ class FakeOrders:
                 return s.order, s.request_hash
         return None
 
+    async def find_by_cart(self, user_id: str, cart_version: int) -> Order | None:
+        for s in self.state.orders.values():
+            if (s.order.user_id == user_id and s.record.cart_version == cart_version
+                    and s.order.status != Status.CANCELLED):
+                return s.order
+        return None
+
     async def insert(self, order: Order, saga: Saga, *, idempotency_key: str, request_hash: str,
                      card_token: str, trace_parent: str, journal: JournalEntry,
                      cart_version: int | None = None) -> bool:
         if await self.find_by_key(order.user_id, idempotency_key) is not None:
+            return False
+        if cart_version is not None and await self.find_by_cart(order.user_id,
+                                                                cart_version) is not None:
             return False
         await self.journal(order.id, journal.step, journal.note, journal.at)
         record = SagaRecord(saga=saga, user_id=order.user_id, total_minor=order.total_minor,
@@ -131,7 +141,10 @@ class FakeUnitOfWork:
 class FakeCarts:
     def __init__(self) -> None:
         self.lines: dict[str, tuple[OrderLine, ...]] = {}
-        self.versions: dict[str, int] = {}  # 1 unless set
+        # a version pinned per user; else every read is of a cart filled anew (a new version),
+        # so one test can check out one user's cart more than once
+        self.versions: dict[str, int] = {}
+        self.filled = 0
         self.reads = 0
 
     async def priced_cart(self, user_id: str) -> CartSnapshot:
@@ -139,7 +152,13 @@ class FakeCarts:
         lines = self.lines.get(user_id, ())
         return CartSnapshot(user_id=user_id, lines=lines,
                             total_minor=sum(x.total_minor for x in lines), currency="EUR",
-                            version=self.versions.get(user_id, 1))
+                            version=self._version(user_id))
+
+    def _version(self, user_id: str) -> int:
+        if user_id in self.versions:
+            return self.versions[user_id]
+        self.filled += 1
+        return 1000 + self.filled
 
 
 class FakeMetrics:

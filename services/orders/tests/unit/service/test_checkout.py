@@ -6,7 +6,7 @@ import pytest
 
 from contracts.inventory import ReserveStock
 from contracts.orders import OrderPlaced
-from orders.domain.errors import CartUnavailable, EmptyCart, IdempotencyKeyReused
+from orders.domain.errors import CartAlreadyOrdered, CartUnavailable, EmptyCart, IdempotencyKeyReused
 from orders.domain.saga import Status
 from orders.service.checkout import place_order
 from orders.service.saga_runner import SagaRunner
@@ -85,6 +85,33 @@ async def test_keys_are_per_user(uow: FakeUnitOfWork, carts: FakeCarts,
     a = await place(uow, carts, runner, user="u1")
     b = await place(uow, carts, runner, user="u2")
     assert a.order.id != b.order.id and b.created
+
+
+async def test_another_key_for_a_cart_already_ordered_is_refused_naming_that_order(
+        uow: FakeUnitOfWork, carts: FakeCarts, runner: SagaRunner) -> None:
+    carts.lines["u1"] = (LAMP,)
+    carts.versions["u1"] = 1
+    first = await place(uow, carts, runner, key="k1")
+    with pytest.raises(CartAlreadyOrdered) as refused:  # sent before the cart applied "confirmed"
+        await place(uow, carts, runner, key="k2")
+    assert refused.value.order_id == first.order.id and first.order.id in str(refused.value)
+    assert len(uow.state.orders) == 1 and len(uow.state.published) == 2
+    assert (await place(uow, carts, runner, key="k1")).order.id == first.order.id  # a retry
+    carts.versions["u1"] = 2  # the shopper changed the cart: a new order
+    assert (await place(uow, carts, runner, key="k3")).created
+
+
+async def test_a_cart_whose_order_was_cancelled_can_be_ordered_again(
+        uow: FakeUnitOfWork, carts: FakeCarts, runner: SagaRunner) -> None:
+    from dataclasses import replace
+
+    carts.lines["u1"] = (LAMP,)
+    carts.versions["u1"] = 1
+    first = await place(uow, carts, runner, key="k1")
+    stored = uow.state.orders[first.order.id]
+    stored.order = replace(stored.order, status=Status.CANCELLED)  # declined: the cart stays
+    again = await place(uow, carts, runner, key="k2")
+    assert again.created and again.order.id != first.order.id
 
 
 async def test_an_empty_cart_places_nothing(uow: FakeUnitOfWork, carts: FakeCarts,

@@ -125,6 +125,19 @@ async def remove_line(request: Request, web: WebContext, sku: str) -> Response:
     return redirect(v, "/cart")
 
 
+# what a shopper reads when orders refuses a checkout: heading, message, back link and its label
+CHECKOUT_REFUSALS = {
+    "orders/empty-cart": ("Your cart is empty",
+                          "There is nothing to check out yet: add a product first.",
+                          "/", "Find something you like"),
+    # another tab's checkout, or the page sent again, before the cart applied the first order
+    "orders/cart-already-ordered": ("This cart is already ordered",
+                                    "An order of this cart is under way or done (the cart empties "
+                                    "once it is confirmed). Change the cart to order again.",
+                                    "/orders", "See your orders"),
+}
+
+
 @router.get("/checkout", responses={200: HTML, 303: (None, "sign in first"), 400: HTML,
                                      503: HTML})
 async def checkout_form(request: Request, web: WebContext) -> Response:
@@ -155,10 +168,10 @@ async def check_out(request: Request, web: WebContext) -> Response:
     try:
         order = await shop.place_order(v.bearer, key, card, wait=form.get("js") != "1")
     except Refused as exc:
-        if exc.slug == "orders/empty-cart":
-            return page(v, "error.html", 400, heading="Your cart is empty",
-                        message="There is nothing to check out yet: add a product first.",
-                        back="/", back_label="Find something you like")
+        if (says := CHECKOUT_REFUSALS.get(exc.slug)) is not None:
+            heading, message, back, back_label = says
+            return page(v, "error.html", 400, heading=heading, message=message, back=back,
+                        back_label=back_label)
         return bad_request(v, exc.detail or "The order could not be placed.", "/cart")
     except ShopError as exc:
         return failed(v, exc)
