@@ -24,9 +24,14 @@ INSERT = ("INSERT INTO orders (id, user_id, idempotency_key, request_hash, card_
           ":hash, :card_token, :status, :step, :attempt, :deadline_at, :payment_requested, '', "
           ":total_minor, :currency, :lines, 0, :now, :now, :trace_parent, :cart_version) "
           "ON CONFLICT DO NOTHING")  # (user, key) was used, or an order holds this cart version
-SAVE = ("UPDATE orders SET status = :status, step = :step, attempt = :attempt, "
-        "deadline_at = :deadline_at, payment_requested = :payment_requested, reason = :reason, "
-        "version = version + 1, updated_at = :now WHERE id = :id AND version = :version")
+_SAVE = ("UPDATE orders SET status = :status, step = :step, attempt = :attempt, "
+         "deadline_at = :deadline_at, payment_requested = :payment_requested, reason = :reason, "
+         "version = version + 1, updated_at = :now{} WHERE id = :id AND version = :version")
+SAVE = _SAVE.format("")
+# a cancelled order lets go of its cart version (migration 0006's unique index holds one order
+# per version, over the rows that have one): the cart stays as it was, and may be ordered again.
+# Only this statement names the column, so the index is not touched by the saga's other steps
+SAVE_CANCELLED = _SAVE.format(", cart_version = NULL")
 JOURNAL = ("INSERT INTO saga_journal (order_id, step, note, at) "
            "VALUES (:order_id, :step, :note, :at)")
 # PostgreSQL: the row and its journal entry in one statement (one round trip instead of two); the
@@ -36,6 +41,7 @@ _JOURNAL_WRITTEN = ("INSERT INTO saga_journal (order_id, step, note, at) "
                     "CAST(:j_at AS double precision) FROM written")
 INSERT_JOURNALED = f"WITH written AS ({INSERT} RETURNING id) {_JOURNAL_WRITTEN}"
 SAVE_JOURNALED = f"WITH written AS ({SAVE} RETURNING id) {_JOURNAL_WRITTEN}"
+SAVE_CANCELLED_JOURNALED = f"WITH written AS ({SAVE_CANCELLED} RETURNING id) {_JOURNAL_WRITTEN}"
 
 
 def _lines_json(lines: tuple[OrderLine, ...]) -> str:
@@ -96,7 +102,7 @@ class SqlOrders(OrdersRepository):
 
     async def find_by_cart(self, user_id: str, cart_version: int) -> Order | None:
         row = await self._tx.fetch_one(
-            SELECT + "WHERE user_id = :u AND cart_version = :v AND status <> 'CANCELLED'",
+            SELECT + "WHERE user_id = :u AND cart_version = :v",
             {"u": user_id, "v": cart_version})
         return None if row is None else order_from_row(row)
 
@@ -121,7 +127,10 @@ class SqlOrders(OrdersRepository):
         return None if row is None else _record(row)
 
     async def save(self, saga: Saga, *, now: float, journal: JournalEntry) -> bool:
-        return await self._written(SAVE, SAVE_JOURNALED, saga.order_id, journal, {
+        cancelled = saga.status is Status.CANCELLED
+        return await self._written(SAVE_CANCELLED if cancelled else SAVE,
+                                   SAVE_CANCELLED_JOURNALED if cancelled else SAVE_JOURNALED,
+                                   saga.order_id, journal, {
             "id": saga.order_id, "status": str(saga.status), "step": str(saga.step),
             "attempt": saga.attempt, "deadline_at": saga.deadline_at,
             "payment_requested": int(saga.payment_requested), "reason": saga.reason,

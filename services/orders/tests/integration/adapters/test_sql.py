@@ -111,6 +111,9 @@ async def test_one_cart_version_gives_one_order_not_cancelled(database: Database
     assert found is not None and found.id == "o1"
 
     await _cancel(database, "o1")  # declined: the cart stays, and may be ordered again
+    async with database.transaction() as raw:
+        cancelled = await SqlOrders(MessageTx(raw, dialect=database.dialect)).load("o1")
+    assert cancelled is not None and cancelled.cart_version is None  # let go of, as it cancelled
     assert await _insert(database, "o6", "k6", cart_version=7)
     async with database.transaction() as raw:
         found = await SqlOrders(MessageTx(raw, dialect=database.dialect)).find_by_cart("u1", 7)
@@ -126,11 +129,15 @@ async def test_the_guard_builds_on_orders_that_already_hold_one_cart_twice(
     async with connected_database(database_url) as db:
         assert await _insert(db, "old1", "k1", cart_version=7, created_at=1.0)
         assert await _insert(db, "old2", "k2", cart_version=7, created_at=2.0)
+        assert await _insert(db, "old3", "k3", cart_version=8, created_at=2.5)
+        async with db.transaction() as raw:  # cancelled as orders did before: version kept
+            await raw.execute("UPDATE orders SET status = 'CANCELLED' WHERE id = 'old3'")
     await migrate(database_url, migrations)
     async with connected_database(database_url) as db:
-        assert await _insert(db, "new1", "k3", cart_version=9, created_at=3.0)
-        assert not await _insert(db, "new2", "k4", cart_version=9, created_at=4.0)
+        assert await _insert(db, "new1", "k4", cart_version=9, created_at=3.0)
+        assert not await _insert(db, "new2", "k5", cart_version=9, created_at=4.0)
+        assert await _insert(db, "new3", "k6", cart_version=8, created_at=5.0)
         async with db.transaction() as raw:
             ids = [row["id"] for row in await raw.fetch_all(
                 "SELECT id FROM orders ORDER BY created_at")]
-    assert ids == ["old1", "old2", "new1"]  # nothing placed before the guard was touched
+    assert ids == ["old1", "old2", "old3", "new1", "new3"]  # none placed before it was lost
