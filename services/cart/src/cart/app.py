@@ -34,6 +34,7 @@ PROBLEMS: ProblemMap = {
     errors.PricingUnavailable: (503, "cart/pricing-unavailable"),
     errors.MixedCurrencies: (409, "cart/mixed-currencies"),
     errors.DuplicateSku: (422, "cart/duplicate-sku"),
+    errors.CartChanged: (412, "cart/changed"),
 }
 
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["CartError", "CartFull", "DuplicateSku", "InvalidQuantity", "InvalidSku", "ItemNotFound",
-           "MixedCurrencies", "PricingUnavailable", "UnknownSku"]
+__all__ = ["CartChanged", "CartError", "CartFull", "DuplicateSku", "InvalidQuantity", "InvalidSku",
+           "ItemNotFound", "MixedCurrencies", "PricingUnavailable", "UnknownSku"]
 
 
 class CartError(Exception):
@@ -40,3 +40,13 @@ class MixedCurrencies(CartError):
 
 class DuplicateSku(CartError):
     """A whole-cart replacement named the same SKU twice."""
+
+
+class CartChanged(CartError):
+    """The cart is not at a version the change was made for (``If-Match``): it changed since the
+    caller read it, so nothing was changed."""
+
+    def __init__(self, current: int) -> None:
+        super().__init__(f"the cart changed since you read it (it is at version {current} now): "
+                         "nothing was changed; read it again and make the change on what it holds")
+        self.current = current

@@ -7,13 +7,24 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from cart.domain.cart import Cart, CartLine, check_quantity, check_replacement, check_sku
-from cart.domain.errors import UnknownSku
+from cart.domain.errors import CartChanged, UnknownSku
 from cart.domain.pricing import PricedCart, price_cart
 from cart.service.ports import CartRepository, CartUnitOfWork
 from cart.service.pricing import Pricer
 
-__all__ = ["clear_cart", "remove_item", "remove_ordered_lines", "replace_cart", "set_item",
+__all__ = ["Versions", "clear_cart", "remove_item", "remove_ordered_lines", "replace_cart", "set_item",
            "view_cart"]
+
+
+# the versions a change is made for (``If-Match``): the cart must be at one of them; None: any
+Versions = frozenset[int] | None
+
+
+def _made_for(versions: Versions, bumped: int) -> None:
+    """Inside the change's transaction, once its first statement bumped the version (and holds
+    the cart's lock): refuse it, rolled back, unless the cart was at one of ``versions``."""
+    if versions is not None and bumped - 1 not in versions:
+        raise CartChanged(bumped - 1)
 
 
 async def view_cart(uow: CartUnitOfWork, pricer: Pricer, user_id: str, *, default_currency: str,
@@ -29,7 +40,7 @@ async def view_cart(uow: CartUnitOfWork, pricer: Pricer, user_id: str, *, defaul
 
 
 async def set_item(uow: CartUnitOfWork, pricer: Pricer, user_id: str, sku: str, quantity: int,
-                   now: datetime) -> None:
+                   now: datetime, *, versions: Versions = None) -> None:
     """Set a line's quantity, adding the line if absent; the catalog must sell the SKU."""
     check_sku(sku)
     check_quantity(quantity)
@@ -38,13 +49,14 @@ async def set_item(uow: CartUnitOfWork, pricer: Pricer, user_id: str, sku: str, 
         raise UnknownSku(f"the catalog does not sell {sku!r}")
     async with uow() as carts:
         cart = await carts.lock(user_id, now)
+        _made_for(versions, cart.version)
         cart.check_can_set(sku, quantity)
         await carts.set_quantity(user_id, sku, quantity, now, cart.version)
 
 
 async def replace_cart(uow: CartUnitOfWork, pricer: Pricer, user_id: str,
                        lines: Iterable[tuple[str, int]], now: datetime, *,
-                       default_currency: str) -> PricedCart:
+                       default_currency: str, versions: Versions = None) -> PricedCart:
     """Make the cart hold exactly ``lines`` (SKU, quantity), every SKU sold, and answer it priced.
 
     On the checkout's path, so it costs one price lookup at most (none while the cached prices
@@ -60,23 +72,31 @@ async def replace_cart(uow: CartUnitOfWork, pricer: Pricer, user_id: str,
     price_cart(Cart(user_id, tuple(wanted)), quotes, (), default_currency=default_currency)
     async with uow() as carts:
         cart = await carts.replace(user_id, wanted, now)
+        _made_for(versions, cart.version)
     return price_cart(cart, quotes, (), default_currency=default_currency)
 
 
-async def remove_item(uow: CartUnitOfWork, user_id: str, sku: str, now: datetime) -> None:
-    """Take the line of ``sku`` out of the cart (``ItemNotFound`` when there is none)."""
+async def remove_item(uow: CartUnitOfWork, user_id: str, sku: str, now: datetime, *,
+                      versions: Versions = None) -> int:
+    """Take the line of ``sku`` out of the cart (``ItemNotFound`` when there is none); its
+    version."""
     check_sku(sku)
     async with uow() as carts:
         cart = await carts.lock(user_id, now)
+        _made_for(versions, cart.version)
         cart.check_has(sku)
         await carts.remove(user_id, [sku])
+    return cart.version
 
 
-async def clear_cart(uow: CartUnitOfWork, user_id: str, now: datetime) -> None:
-    """Empty the cart (an empty one too: its version still counts the change)."""
+async def clear_cart(uow: CartUnitOfWork, user_id: str, now: datetime, *,
+                     versions: Versions = None) -> int:
+    """Empty the cart (an empty one too: its version still counts the change); its version."""
     async with uow() as carts:
-        await carts.touch(user_id, now)
+        version = await carts.touch(user_id, now)
+        _made_for(versions, version)
         await carts.clear(user_id)
+    return version
 
 
 async def remove_ordered_lines(carts: CartRepository, user_id: str,

@@ -101,6 +101,55 @@ async def test_deleting_lines_and_the_whole_cart(cart: Cart) -> None:
     assert doc["items"] == [] and doc["version"] == 4
 
 
+async def test_a_change_made_for_a_version_the_cart_has_left_is_refused_and_changes_nothing(
+        cart: Cart) -> None:
+    read = await cart.get()
+    assert read.headers["etag"] == '"0"'
+    first = await cart.call("PUT", "/v1/cart", {"items": [{"sku": "KIT-0001", "quantity": 1}]},
+                            headers={"If-Match": read.headers["etag"]})
+    assert (first.status, first.headers["etag"], first.body["version"]) == (200, '"1"', 1)
+    # a second tab, still holding the ETag of version 0, replaces the cart: refused, nothing done
+    stale = await cart.call("PUT", "/v1/cart", {"items": [{"sku": "KIT-0002", "quantity": 3}]},
+                            headers={"If-Match": '"0"'})
+    assert stale.status == 412 and stale.headers["content-type"] == "application/problem+json"
+    assert stale.body["type"] == PROBLEMS + "cart/changed"
+    assert "version 1 now" in stale.body["detail"]
+    for method, path, body in [("PUT", "/v1/cart/items/KIT-0002", {"quantity": 2}),
+                               ("DELETE", "/v1/cart/items/KIT-0001", None),
+                               ("DELETE", "/v1/cart", None)]:
+        for if_match in ('"0"', 'W/"1"', '"one"', '"0", "7"'):  # a weak tag never matches
+            reply = await cart.call(method, path, body, headers={"If-Match": if_match})
+            assert (reply.status, reply.body["type"]) == (412, PROBLEMS + "cart/changed"), (
+                method, path, if_match)
+    after = await cart.get()
+    assert after.body == first.body and after.headers["etag"] == '"1"'  # as the first change left it
+
+    # the cart's current tag, among others, or "*": the change is made, with the next tag
+    reply = await cart.call("PUT", "/v1/cart/items/KIT-0002", {"quantity": 2},
+                            headers={"If-Match": '"0", "1"'})
+    assert (reply.status, reply.headers["etag"]) == (200, '"2"')
+    reply = await cart.call("DELETE", "/v1/cart/items/KIT-0001", headers={"If-Match": '"2"'})
+    assert (reply.status, reply.headers["etag"]) == (204, '"3"')
+    reply = await cart.call("DELETE", "/v1/cart", headers={"If-Match": "*"})
+    assert (reply.status, reply.headers["etag"]) == (204, '"4"')
+    # not an entity tag at all: a bad request, not a mismatch
+    bad = await cart.call("DELETE", "/v1/cart", headers={"If-Match": "4"})
+    assert bad.status == 400 and bad.body["errors"][0]["loc"] == ["header", "if-match"]
+    assert (await cart.get()).headers["etag"] == '"4"'
+
+
+async def test_of_changes_made_at_once_for_one_version_one_is_made(cart: Cart) -> None:
+    import asyncio
+
+    tag = (await cart.put("KIT-0001", 1)).headers["etag"]
+    replies = await asyncio.gather(*(
+        cart.call("PUT", "/v1/cart", {"items": [{"sku": "KIT-0002", "quantity": n}]},
+                  headers={"If-Match": tag}) for n in range(1, 7)))
+    assert sorted(r.status for r in replies) == [200] + [412] * 5
+    (made,) = [r for r in replies if r.status == 200]
+    assert (await cart.get()).body == made.body
+
+
 async def test_replacing_the_whole_cart_in_one_call(cart: Cart, catalog: StubCatalog) -> None:
     await cart.put("KIT-0001", 4)
     reply = await cart.call("PUT", "/v1/cart", {"items": [
