@@ -73,7 +73,8 @@ def _bootstrap(settings: OrdersSettings, carts: CartReader | None) -> ServiceLif
         app.provide(OrdersContext(uow=uow, carts=reader, runner=runner,
                                   max_wait=settings.max_wait,
                                   waits=WaitSlots(settings.max_waits_per_user,
-                                                  total=settings.max_waits)))
+                                                  total=settings.max_waits,
+                                                  streams=settings.max_streams)))
         # deadlines are stored, so after a crash the first sweep picks up what was in flight
         runtime.background.every(settings.sweep_interval, lambda: runner.sweep(uow),
                                  name="saga-sweeper")

@@ -46,6 +46,10 @@ class OrdersSettings(StatefulServiceSettings, frozen=True, kw_only=True):
                                                 "together; past it `Prefer: wait` is not applied "
                                                 "(the order is answered at once)")
     ] = 2000
+    max_streams: Annotated[
+        int, Meta(ge=1, le=100_000, description="status streams one instance holds at once, all "
+                                                "users together; more get 429 with Retry-After")
+    ] = 2000
 
 
 class OrdersLive(ServiceLiveSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -48,7 +48,7 @@ from orders.entrypoints.schemas import (
 )
 from orders.service.checkout import place_order
 from orders.service.context import OrdersContext
-from orders.service.waits import AllWaitsTaken, TooManyWaits
+from orders.service.waits import AllStreamsTaken, AllWaitsTaken, TooManyWaits
 
 __all__ = ["router"]
 
@@ -69,6 +69,7 @@ Prefer = Annotated[str | None, Header(
 _ENCODER = msgspec.json.Encoder()
 # a wait ends when its order is final (usually well within a second) or after `Prefer: wait`
 _RETRY_WAIT_AFTER = "1"
+_RETRY_STREAM_AFTER = "5"  # a stream lasts until its order is final: seconds, usually
 _QUICK_WAIT = 0.5  # seconds of a long poll before its caller's hang-up is watched for
 _TOO_MANY_WAITS = {429: "the caller already holds as many long polls (`Prefer: wait`) and status "
                         "streams as allowed; `Retry-After` says when to try again "
@@ -78,12 +79,18 @@ _TOO_MANY_WAITS = {429: "the caller already holds as many long polls (`Prefer: w
 def _wait_slot(orders: OrdersContext, user: Principal, *, poll: bool = False
                ) -> Callable[[], None]:
     """One of the caller's wait slots (its release), or the 429 problem; for a long poll,
-    :class:`AllWaitsTaken` past the instance's bound."""
+    :class:`AllWaitsTaken` past the instance's bound; for a stream, a 429 problem past it: a
+    resource exhausted (as gRPC's RESOURCE_EXHAUSTED maps to 429), not a service shedding load,
+    which a 503 with Retry-After would tell the edge, and it would then refuse every read of
+    orders for a second."""
     try:
         return orders.waits.take(user.id, poll=poll)
     except TooManyWaits as exc:  # a limit of this process, and its answer carries a header
         raise Problem(429, "orders/too-many-waits", str(exc),
                       headers={"Retry-After": _RETRY_WAIT_AFTER}) from None
+    except AllStreamsTaken as exc:
+        raise Problem(429, "orders/too-many-streams", str(exc),
+                      headers={"Retry-After": _RETRY_STREAM_AFTER}) from None
 
 
 class _Held:
@@ -254,12 +261,15 @@ async def get_order(order_id: OrderId, user: Principal, orders: OrdersContext) -
 
 @router.get("/v1/orders/{order_id}/events", auth=USER, raises=(OrderNotFound,),
             responses={200: Media("text/event-stream", "`status` events until it is final")},
-            problems=_TOO_MANY_WAITS, priority=Priority.EXEMPT)  # a wait, not work: bounded apart
+            problems={429: _TOO_MANY_WAITS[429] + "; or this instance holds as many status "
+                      "streams, all callers together, as it allows (orders/too-many-streams)"},
+            priority=Priority.EXEMPT)  # a wait, not work: bounded apart
 async def order_events(order_id: OrderId, user: Principal, orders: OrdersContext,
                        request: Request) -> Response:
     """Server-sent events: the order's status now and at every change, until it is final.
 
-    A stream counts as one of the caller's waits until it ends, or its client hangs up."""
+    A stream counts as one of the caller's waits until it ends, or its client hangs up, and as
+    one of the instance's streams: past `ORDERS_MAX_STREAMS` in all, 429 with Retry-After."""
     order = await _own(orders, user, order_id)
     release = _wait_slot(orders, user)
 

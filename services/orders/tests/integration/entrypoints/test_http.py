@@ -133,6 +133,42 @@ async def test_one_user_holds_a_bounded_number_of_long_polls_and_status_streams(
         await eventually(slot_again)
 
 
+async def test_status_streams_are_bounded_in_all_users_together(
+        start_orders: StartOrders, carts: FakeCarts, participants: Participants) -> None:
+    participants.silent = True  # the orders stay PENDING: their streams stay open
+    async with start_orders(max_streams=2) as orders, contextlib.AsyncExitStack() as streams:
+        held = []
+        for user in ("u1", "u2"):
+            carts.carts[user] = (LAMP,)
+            order = (await orders.checkout(user=user, key=f"k-{user}", wait=0)).body
+            token = {"Authorization": "Bearer " + orders.issuer.mint(sub=user)}
+            response = await streams.enter_async_context(
+                orders.http.get(f"{orders.url}/v1/orders/{order['id']}/events", headers=token))
+            assert response.status == 200
+            await response.content.readuntil(b"\n\n")
+            held.append(response)
+
+        carts.carts["u3"] = (LAMP,)
+        third = (await orders.checkout(user="u3", key="k-u3", wait=0)).body
+        refused = await orders.call("GET", f"/v1/orders/{third['id']}/events", user="u3")
+        assert refused.status == 429 and int(refused.headers["retry-after"]) >= 1
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.body["type"].endswith("orders/too-many-streams"), refused.body
+        # a long poll is bounded apart, and reads go on
+        assert (await orders.checkout(user="u3", key="k-u3-poll", wait=0.2)).status == 201
+        assert (await orders.call("GET", f"/v1/orders/{third['id']}", user="u3")).status == 200
+
+        held[0].close()  # a stream that ends frees its place for anyone
+
+        async def stream_again() -> bool:
+            token = {"Authorization": "Bearer " + orders.issuer.mint(sub="u3")}
+            async with orders.http.get(f"{orders.url}/v1/orders/{third['id']}/events",
+                                       headers=token) as response:
+                return response.status == 200
+
+        await eventually(stream_again)
+
+
 async def test_long_polls_refuse_no_one_elses_work_and_past_their_bound_are_not_waits(
         start_orders: StartOrders, carts: FakeCarts, participants: Participants) -> None:
     """Eighty long polls from eight accounts refused every other customer's reads and
