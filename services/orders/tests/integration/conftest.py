@@ -4,6 +4,7 @@ commands over JetStream."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
@@ -32,19 +33,13 @@ class FakeCarts:
         # a version pinned per user; else every read is of a cart filled anew (a new version),
         # so one test can check out one user's cart more than once
         self.versions: dict[str, int] = {}
-        self.filled = 0
+        self._filled = itertools.count(1001)
 
     async def priced_cart(self, user_id: str) -> CartSnapshot:
         lines = self.carts.get(user_id, ())
         return CartSnapshot(user_id=user_id, lines=lines,
                             total_minor=sum(x.total_minor for x in lines), currency="EUR",
-                            version=self._version(user_id))
-
-    def _version(self, user_id: str) -> int:
-        if user_id in self.versions:
-            return self.versions[user_id]
-        self.filled += 1
-        return 1000 + self.filled
+                            version=self.versions.get(user_id) or next(self._filled))
 
 
 _COMMANDS = {c.TYPE: c for c in (inventory.ReserveStock, inventory.ReleaseStock,

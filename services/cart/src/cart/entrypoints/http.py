@@ -37,13 +37,13 @@ UserId = Annotated[str, Path(max_length=100)]
 _PRICING = (PricingUnavailable, MixedCurrencies)
 # optimistic concurrency (RFC 9110 §13.1.1): a change sent with the ETag of the cart it was made
 # for is refused (412) when the cart has changed since; without If-Match the last change wins
-_TAGS = r'(W/)?"[\x21\x23-\x7e]*"'  # an entity tag (RFC 9110 §8.8.3)
+_TAG = re.compile(r'(W/)?"([\x21\x23-\x7e]*)"')  # an entity tag (RFC 9110 §8.8.3)
 IfMatch = Annotated[str | None, Header(
-    "If-Match", max_length=200, pattern=rf"^[ \t]*(\*|{_TAGS}([ \t]*,[ \t]*{_TAGS})*)[ \t]*$",
+    "If-Match", max_length=200,
+    pattern=rf"^[ \t]*(\*|{_TAG.pattern}([ \t]*,[ \t]*{_TAG.pattern})*)[ \t]*$",
     description="the `ETag` of the cart this change was made for (several, comma-separated: "
                 "any of them); the change is refused with 412 if the cart is not at it any more. "
                 "`*` or none: whatever it holds")]
-_TAG = re.compile(r'(W/)?"([^"]*)"')
 _ETAG = {"ETag": "the cart's version after this answer, for `If-Match`"}
 
 

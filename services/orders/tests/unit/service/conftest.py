@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -144,7 +145,7 @@ class FakeCarts:
         # a version pinned per user; else every read is of a cart filled anew (a new version),
         # so one test can check out one user's cart more than once
         self.versions: dict[str, int] = {}
-        self.filled = 0
+        self._filled = itertools.count(1001)
         self.reads = 0
 
     async def priced_cart(self, user_id: str) -> CartSnapshot:
@@ -152,13 +153,7 @@ class FakeCarts:
         lines = self.lines.get(user_id, ())
         return CartSnapshot(user_id=user_id, lines=lines,
                             total_minor=sum(x.total_minor for x in lines), currency="EUR",
-                            version=self._version(user_id))
-
-    def _version(self, user_id: str) -> int:
-        if user_id in self.versions:
-            return self.versions[user_id]
-        self.filled += 1
-        return 1000 + self.filled
+                            version=self.versions.get(user_id) or next(self._filled))
 
 
 class FakeMetrics:
