@@ -16,3 +16,10 @@ def test_every_checkout_refusal_the_shop_words_is_one_orders_answers() -> None:
     assert set(CHECKOUT_REFUSALS) <= set(answered), set(CHECKOUT_REFUSALS) - set(answered)
     assert all(400 <= answered[slug] < 500 for slug in CHECKOUT_REFUSALS)  # refusals, not outages
     assert {"orders/empty-cart", "orders/cart-already-ordered"} <= set(CHECKOUT_REFUSALS)
+
+
+def test_the_slug_the_shop_words_an_overfull_line_by_is_one_the_cart_answers() -> None:
+    from cart.app import PROBLEMS
+    from web.entrypoints.cart import LINE_FULL
+
+    assert (422, LINE_FULL) in PROBLEMS.values()

@@ -347,6 +347,35 @@ def _shopper_with_a_cart(shop: Checkout, sku: str) -> requests.Session:
     return s
 
 
+def _held(s: requests.Session, shop: Checkout, sku: str) -> int:
+    page = s.get(f"{shop.gateway}/cart", timeout=10)
+    found = re.search(rf'id="qty-{sku}" name="quantity"[^>]* value="(\d+)"', page.text)
+    assert page.status_code == 200 and found is not None, page.text[:300]
+    return int(found[1])
+
+
+def test_adds_from_two_tabs_at_once_all_count(shop: Checkout) -> None:
+    """Each "Add to cart" adds to the line in the cart's own transaction: four sent at once from
+    two tabs of one shopper all count (reading the line and setting the sum lost some)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    shopper = _shopper_with_a_cart(shop, "PAN-0002")
+    csrf = _csrf(shopper.get(f"{shop.gateway}/cart", timeout=10).text)
+
+    def add(quantity: int) -> requests.Response:
+        return shopper.post(f"{shop.gateway}/cart/items", allow_redirects=False, timeout=10,
+                            data={"csrf": csrf, "sku": "PAN-0002", "quantity": str(quantity),
+                                  "next": "/"})
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(add, [2, 2, 2, 2]))
+    assert [a.status_code for a in answers] == [303] * 4, [a.text[:200] for a in answers]
+    assert _held(shopper, shop, "PAN-0002") == 9
+    over = add(91)  # 9 + 91 passes the 99 a line holds: refused in the shop's words, unchanged
+    assert over.status_code == 400 and "A cart holds at most 99 of one product" in over.text
+    assert _held(shopper, shop, "PAN-0002") == 9
+
+
 def test_with_the_catalog_down_the_shop_says_try_again_shortly(shop: Checkout) -> None:
     """Last in this module: it takes the catalog away (and brings it back)."""
     shopper = _shopper_with_a_cart(shop, "PAN-0001")

@@ -18,7 +18,7 @@ from cart.domain.errors import (
     UnknownSku,
 )
 from cart.domain.pricing import PricedCart
-from cart.entrypoints.schemas import CartIn, CartOut, InternalCartOut, QuantityIn
+from cart.entrypoints.schemas import CartIn, CartOut, InternalCartOut, LineIn, QuantityIn
 from cart.service import carts as use
 from cart.service.context import CartContext
 from chassis import clock
@@ -88,6 +88,21 @@ async def replace_cart(body: CartIn, user: Principal, cart: CartContext,
     return _answer(await use.replace_cart(
         cart.uow, cart.pricer, user.id, [(x.sku, x.quantity) for x in body.items],
         clock.now(), default_currency=cart.default_currency, versions=_versions(if_match)))
+
+
+@router.post("/v1/cart/items", auth=USER,
+             raises=(InvalidSku, InvalidQuantity, CartFull, UnknownSku, CartChanged, *_PRICING),
+             responses={200: (CartOut, "the cart as it is now")}, headers=_ETAG)
+async def add_item(body: LineIn, user: Principal, cart: CartContext,
+                   if_match: IfMatch = None) -> Response:
+    """Add `quantity` of `sku` to what the cart holds of it (a new line if none; a line holds
+    99 at most); the priced cart. Two adds at once both count. Not idempotent: a client that
+    must retry one whose answer it lost sends the `ETag` it read as `If-Match`, and reads the
+    cart on a 412."""
+    await use.add_item(cart.uow, cart.pricer, user.id, body.sku, body.quantity, clock.now(),
+                       versions=_versions(if_match))
+    return _answer(await use.view_cart(cart.uow, cart.pricer, user.id,
+                                       default_currency=cart.default_currency))
 
 
 @router.put("/v1/cart/items/{sku}", auth=USER,

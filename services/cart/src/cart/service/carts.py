@@ -6,14 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from cart.domain.cart import Cart, CartLine, check_quantity, check_replacement, check_sku
-from cart.domain.errors import CartChanged, UnknownSku
+from cart.domain.cart import MAX_QUANTITY, Cart, CartLine, check_quantity, check_replacement, check_sku
+from cart.domain.errors import CartChanged, InvalidQuantity, UnknownSku
 from cart.domain.pricing import PricedCart, price_cart
 from cart.service.ports import CartRepository, CartUnitOfWork
 from cart.service.pricing import Pricer
 
-__all__ = ["Versions", "clear_cart", "remove_item", "remove_ordered_lines", "replace_cart", "set_item",
-           "view_cart"]
+__all__ = ["Versions", "add_item", "clear_cart", "remove_item", "remove_ordered_lines",
+           "replace_cart", "set_item", "view_cart"]
 
 
 # the versions a change is made for (``If-Match``): the cart must be at one of them; None: any
@@ -42,6 +42,19 @@ async def view_cart(uow: CartUnitOfWork, pricer: Pricer, user_id: str, *, defaul
 async def set_item(uow: CartUnitOfWork, pricer: Pricer, user_id: str, sku: str, quantity: int,
                    now: datetime, *, versions: Versions = None) -> None:
     """Set a line's quantity, adding the line if absent; the catalog must sell the SKU."""
+    await _change_line(uow, pricer, user_id, sku, quantity, now, versions, add=False)
+
+
+async def add_item(uow: CartUnitOfWork, pricer: Pricer, user_id: str, sku: str, quantity: int,
+                   now: datetime, *, versions: Versions = None) -> None:
+    """Add ``quantity`` of ``sku`` to what the cart holds of it (a new line if none), under the
+    cart's lock: two adds at once both count, where a read and a ``set_item`` of the sum could
+    lose one. The catalog must sell the SKU; the line stays within ``MAX_QUANTITY``."""
+    await _change_line(uow, pricer, user_id, sku, quantity, now, versions, add=True)
+
+
+async def _change_line(uow: CartUnitOfWork, pricer: Pricer, user_id: str, sku: str, quantity: int,
+                       now: datetime, versions: Versions, *, add: bool) -> None:
     check_sku(sku)
     check_quantity(quantity)
     found = await pricer.quote([sku])
@@ -50,6 +63,11 @@ async def set_item(uow: CartUnitOfWork, pricer: Pricer, user_id: str, sku: str, 
     async with uow() as carts:
         cart = await carts.lock(user_id, now)
         _made_for(versions, cart.version)
+        if add and (line := cart.line(sku)) is not None:
+            if line.quantity + quantity > MAX_QUANTITY:
+                raise InvalidQuantity(f"a line holds at most {MAX_QUANTITY}, and the cart "
+                                      f"holds {line.quantity} of {sku} already")
+            quantity += line.quantity
         cart.check_can_set(sku, quantity)
         await carts.set_quantity(user_id, sku, quantity, now, cart.version)
 

@@ -38,6 +38,36 @@ async def test_putting_items_prices_them_fresh_from_the_catalog(cart: Cart) -> N
     assert doc["items"][0]["quantity"] == 5 and doc["version"] == 3
 
 
+async def test_adding_counts_on_what_the_line_holds_and_adds_at_once_all_count(cart: Cart) -> None:
+    import asyncio
+
+    add = {"sku": "KIT-0001", "quantity": 2}
+    reply = await cart.call("POST", "/v1/cart/items", add)
+    assert (reply.status, reply.headers["etag"]) == (200, '"1"')
+    assert reply.body["items"] == [line("KIT-0001", 2, 1250)]
+    # six tabs add one each at the same moment: none is lost (a read and a set of the sum would)
+    replies = await asyncio.gather(*(cart.call("POST", "/v1/cart/items", {**add, "quantity": 1})
+                                     for _ in range(6)))
+    assert [r.status for r in replies] == [200] * 6
+    doc = (await cart.get()).body
+    assert (doc["items"], doc["version"]) == ([line("KIT-0001", 8, 1250)], 7)
+    # past 99 in a line: refused whole, the line as it was
+    over = await cart.call("POST", "/v1/cart/items", {**add, "quantity": 92})
+    assert (over.status, over.body["type"]) == (422, PROBLEMS + "cart/invalid-quantity")
+    assert "holds 8 of KIT-0001" in over.body["detail"]
+    assert (await cart.call("POST", "/v1/cart/items", {**add, "quantity": 91})).status == 200
+    for bad, status, slug in [({"sku": "NOT-SOLD", "quantity": 1}, 422, "cart/unknown-sku"),
+                              ({"sku": "kit-lower", "quantity": 1}, 400, "cart/invalid-sku"),
+                              ({"sku": "KIT-0002", "quantity": 0}, 422, "validation-error"),
+                              ({"sku": "KIT-0002"}, 422, "validation-error")]:
+        reply = await cart.call("POST", "/v1/cart/items", bad)
+        assert (reply.status, reply.body["type"]) == (status, PROBLEMS + slug), bad
+    stale = await cart.call("POST", "/v1/cart/items", add, headers={"If-Match": '"1"'})
+    assert (stale.status, stale.body["type"]) == (412, PROBLEMS + "cart/changed")
+    doc = (await cart.get()).body
+    assert (doc["items"], doc["version"]) == ([line("KIT-0001", 99, 1250)], 8)
+
+
 async def test_a_user_sees_only_their_own_cart(cart: Cart) -> None:
     await cart.put("KIT-0001", 1, user="alice")
     reply = await cart.get(user="bob")

@@ -9,8 +9,10 @@ import pytest
 
 from cart.domain.cart import MAX_LINES, CartLine
 from cart.domain.errors import (
+    CartChanged,
     CartFull,
     DuplicateSku,
+    InvalidQuantity,
     ItemNotFound,
     MixedCurrencies,
     PricingUnavailable,
@@ -97,6 +99,24 @@ async def test_setting_an_item_adds_or_changes_its_line(uow: FakeUnitOfWork,
     assert cart.version == 3
     with pytest.raises(UnknownSku):
         await carts.set_item(uow, pricer, "alice", "NOT-SOLD", 1, NOW)
+
+
+async def test_adding_an_item_adds_to_its_line_within_99(uow: FakeUnitOfWork,
+                                                          pricer: Pricer) -> None:
+    await carts.add_item(uow, pricer, "alice", "A", 2, NOW)  # a new line
+    await carts.add_item(uow, pricer, "alice", "B", 1, NOW)
+    await carts.add_item(uow, pricer, "alice", "A", 3, NOW)  # adds to what it holds
+    with pytest.raises(InvalidQuantity, match="holds 5 of A"):
+        await carts.add_item(uow, pricer, "alice", "A", 95, NOW)
+    await carts.add_item(uow, pricer, "alice", "A", 94, NOW)
+    with pytest.raises(UnknownSku):
+        await carts.add_item(uow, pricer, "alice", "NOT-SOLD", 1, NOW)
+    cart = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    assert [(x.sku, x.quantity) for x in cart.lines] == [("A", 99), ("B", 1)]
+    assert cart.version == 4  # the refused add changed nothing
+    with pytest.raises(CartChanged):
+        await carts.add_item(uow, pricer, "alice", "B", 1, NOW, versions=frozenset({3}))
+    assert (await carts.view_cart(uow, pricer, "alice", default_currency="EUR")).version == 4
 
 
 async def test_an_empty_cart_is_priced_without_asking_the_catalog(

@@ -58,6 +58,11 @@ class Shop:
     async def cart(self, bearer: str) -> Json:
         return dict(await call(self._client, "GET", "cart", "/v1/cart", bearer=bearer))
 
+    async def add(self, bearer: str, sku: str, quantity: int) -> Json:
+        """Add ``quantity`` of ``sku`` to the line (not idempotent, so never sent twice)."""
+        return dict(await call(self._client, "POST", "cart", "/v1/cart/items", bearer=bearer,
+                               json={"sku": sku, "quantity": quantity}))
+
     async def set_quantity(self, bearer: str, sku: str, quantity: int) -> Json:
         return dict(await call(self._client, "PUT", "cart", f"/v1/cart/items/{path_segment(sku)}",
                                bearer=bearer, json={"quantity": quantity}))

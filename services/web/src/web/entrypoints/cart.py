@@ -19,7 +19,7 @@ from web.entrypoints.failures import bad_request, failed, shopper, sign_in_first
 from web.entrypoints.pages import FORM, HTML, Posted, Visit, page, posted, redirect, safe_next, visit
 from web.service.context import WebContext
 
-__all__ = ["CARDS", "router"]
+__all__ = ["CARDS", "CHECKOUT_REFUSALS", "LINE_FULL", "router"]
 
 router = Router(tags=["cart"], ignore_other_query=True)
 
@@ -29,6 +29,8 @@ CARDS = (("tok_visa", "Visa test card (paid)"),
 MAX_QUANTITY = 99
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,31}$")
 _KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
+# the cart's refusal of an add that would take a line past MAX_QUANTITY
+LINE_FULL = "cart/invalid-quantity"
 _TO_CART = (None, "done: on to the cart (or to sign in first)")
 _FORMS = {303: _TO_CART, 400: HTML, 403: HTML, 503: HTML}
 
@@ -80,14 +82,11 @@ async def add_to_cart(request: Request, web: WebContext) -> Response:
     sku, quantity = form.get("sku"), _quantity(form.get("quantity", "1") or "1")
     if not _SKU.match(sku) or quantity is None:
         return bad_request(v, f"Choose between 1 and {MAX_QUANTITY} of a product.", back)
-    shop = Shop(web.client)
-    try:
-        cart = await shop.cart(v.bearer)
-        held = next((line["quantity"] for line in cart["items"] if line["sku"] == sku), 0)
-        if held + quantity > MAX_QUANTITY:
-            return bad_request(v, f"A cart holds at most {MAX_QUANTITY} of one product.", back)
-        await shop.set_quantity(v.bearer, sku, held + quantity)
+    try:  # the cart adds under its lock: two tabs adding at once both count
+        await Shop(web.client).add(v.bearer, sku, quantity)
     except Refused as exc:
+        if exc.slug == LINE_FULL:
+            return bad_request(v, f"A cart holds at most {MAX_QUANTITY} of one product.", back)
         return bad_request(v, exc.detail or "That product cannot be added.", back)
     except ShopError as exc:
         return failed(v, exc)
