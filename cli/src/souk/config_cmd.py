@@ -184,7 +184,14 @@ def config_get(key: KeyArgument, home: HomeOption = None, json: JsonOption = Fal
                    if name in state.get("running", {})}
         static = {service: doc.static.get(name) for service, doc in docs.items()
                   if scope in (PLATFORM, service) and name in doc.static}
+        # a service's key not set: the platform-wide one applies where it is stored
+        doc = docs.get(scope)
+        wide = (await store.latest(f"{PLATFORM}.{name}")
+                if doc is not None and scope != PLATFORM and name in doc.platform_fields
+                else None)
         return {"key": stored, "set": latest is not None and not latest.record.unset,
+                "platform": None if wide is None or wide.record.unset else wide.record.value,
+                "platform_set": wide is not None and not wide.record.unset,
                 "value": None if latest is None else latest.record.value,
                 "revision": None if latest is None else latest.revision,
                 "by": None if latest is None else latest.record.by,
@@ -198,6 +205,9 @@ def config_get(key: KeyArgument, home: HomeOption = None, json: JsonOption = Fal
     if found["set"]:
         out.print(f"{stored} = {escape(_show(found['value']))}  (revision {found['revision']}, "
                   f"by {escape(found['by'])} at {found['at']})")
+    elif found["platform_set"]:
+        out.print(f"{stored} is not set: {PLATFORM}.{name} applies "
+                  f"(= {escape(_show(found['platform']))})")
     else:
         out.print(f"{stored} is not set: the static value applies")
     for instance, value in sorted(found["running"].items()):

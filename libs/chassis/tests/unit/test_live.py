@@ -133,6 +133,19 @@ def test_a_binding_runs_now_and_on_changes_of_its_fields_only() -> None:
         live.bind(lambda values: None, "nope")
 
 
+def test_a_key_stored_at_the_value_in_force_moves_its_source_and_calls_its_bindings() -> None:
+    """Storing a key at the value already in force changes no value, but what reads the source
+    (the trace store's keep ratio: stored or not) and `souk config list` must follow it."""
+    live = demo()
+    seen: list[str] = []
+    live.bind(lambda values: seen.append(live.sources()["decline_rate"]), "decline_rate")
+    assert live.apply([("platform.decline_rate", Record(value=0.25))]) == ["decline_rate"]
+    assert live.apply([("demo.decline_rate", Record(value=0.25))]) == ["decline_rate"]
+    assert live.apply([("demo.decline_rate", Record(value=0.25))]) == []  # nothing moved
+    assert live.apply([("demo.decline_rate", Record(unset=True))]) == ["decline_rate"]
+    assert seen == ["static", "platform", "service", "platform"]
+
+
 def test_a_failing_binding_does_not_stop_the_others() -> None:
     live = demo()
     seen: list[int] = []

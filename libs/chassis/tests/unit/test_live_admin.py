@@ -21,6 +21,8 @@ pytestmark = pytest.mark.unit
 
 class DemoLive(ServiceLiveSettings, frozen=True, kw_only=True, forbid_unknown_fields=True):
     decline_rate: Annotated[float, Meta(ge=0, le=1, description="share of cards declined")] = 0.0
+    calls: Annotated[int, Meta(ge=1)] = 20
+    timeout: Annotated[float, Meta(gt=0)] = 1.5
     rate_limit: Annotated[str, Meta(pattern=r"^\d+/minute$")] = "10/minute"
     name: str = "x"
 
@@ -79,6 +81,34 @@ async def test_a_bad_key_or_value_is_refused_with_the_reason(key: str, raw: str,
     with pytest.raises(Refused, match=None) as refused:
         await STORE.check(key, parse_value(raw), raw)
     assert reason in str(refused.value)
+
+
+@pytest.mark.parametrize(("key", "raw", "value"), [
+    ("demo.calls", "8.0", 8), ("demo.calls", "1e1", 10), ("demo.timeout", "2.0", 2),
+    ("demo.timeout", "2.5", 2.5),
+    ("demo.fault_routes", '[{"route": "*", "error_status": 503.0}]',
+     [{"route": "*", "error_status": 503}])])
+async def test_a_whole_number_typed_as_a_float_is_stored_as_an_int(key: str, raw: str,
+                                                                   value: Any) -> None:
+    """JSON Schema counts 8.0 as an integer and msgspec, which the service applies it with,
+    does not: stored as 8 it is applied, and 8 is the same number for a float setting."""
+    stored, checked = await STORE.check(key, parse_value(raw), raw)
+    assert stored == key
+    assert checked == value and type(checked) is type(value)
+    msgspec.convert({key.split(".")[1]: checked}, DemoLive)  # what the service does with it
+
+
+@pytest.mark.parametrize("raw", ["100000000000000000000", "-9223372036854775809", "1e300"])
+async def test_a_number_past_64_bits_is_refused(raw: str) -> None:
+    with pytest.raises(Refused, match="past the 64-bit range"):
+        await STORE.check("demo.calls", parse_value(raw), raw)
+
+
+async def test_two_fault_rules_for_one_route_are_refused() -> None:
+    """A service applies one rule a route (the last): the other would silently do nothing."""
+    raw = '[{"route": "*", "error_rate": 1}, {"route": "*", "latency_ms": 1}]'
+    with pytest.raises(Refused, match="two rules for the route '\\*'"):
+        await STORE.check("demo.fault_routes", parse_value(raw), raw)
 
 
 async def test_a_key_is_known_when_a_running_service_has_the_setting() -> None:
@@ -188,3 +218,16 @@ async def test_only_the_instances_that_run_now_are_read_when_the_caller_knows_th
     assert (level.running, level.source, level.instances) == ("debug", "service", 2)
     everyone = await Published(catalog).settings(None)  # the console: whatever published
     assert next(r for r in everyone if r.name == "log_level").source == "varies"
+
+
+async def test_a_rollback_to_what_the_key_holds_already_writes_nothing() -> None:
+    """Rolling an unset key back to a revision that unset it wrote "(static) -> (static)"."""
+    unset = Record(unset=True, action="unset", old=0.2, old_unset=False)
+    store = Kept({"demo.decline_rate": [
+        Revision("demo.decline_rate", 3, Record(value=0.2, old_unset=True)),
+        Revision("demo.decline_rate", 4, unset)]}, doc("demo", DemoLive))
+    with pytest.raises(Refused, match="nothing to roll back"):
+        await store.rollback("demo.decline_rate", to=4, by="ann")
+    assert store.written == []
+    await store.rollback("demo.decline_rate", to=3, by="ann")  # back to 0.2: a change
+    assert store.written == [("demo.decline_rate", Record(value=0.2, action="rollback"))]

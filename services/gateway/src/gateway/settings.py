@@ -19,19 +19,20 @@ __all__ = ["GatewayLive", "GatewaySettings", "Network", "packaged_routes_file"]
 
 # the `limits` notation, checked by its parser too (RATE_LIMITS_VALID): "600/minute",
 # "10/second;100/minute", "5 per 2 seconds"
-_RATE = (r"\d+\s*(?:/|per)\s*(?:\d+\s*)?(?:second|minute|hour|day|month|year)s?")
+# an amount of 0 is refused: a limit that grants nothing would divide by its rate of 0
+_RATE = (r"0*[1-9]\d*\s*(?:/|per)\s*(?:0*[1-9]\d*\s*)?(?:second|minute|hour|day|month|year)s?")
 RateLimit = Annotated[str, Meta(pattern=rf"^\s*{_RATE}(?:\s*[;,|]\s*{_RATE})*\s*$")]
 UpstreamTimeout = Annotated[float, Meta(gt=0, le=300, description=(
     "deadline of a call when a route sets none"))]
 MaxRetries = Annotated[int, Meta(ge=0, le=5, description="extra attempts after a failed one, at most")]
 EjectSeconds = Annotated[float, Meta(ge=0, le=300, description="how long a refusing instance is skipped")]
 EjectAfter = Annotated[int, Meta(ge=1, le=1000, description="consecutive 5xx that eject an instance")]
-MinCalls = Annotated[int, Meta(ge=1, description="before any ratio counts")]
+MinCalls = Annotated[int, Meta(ge=1, le=1_000_000, description="before any ratio counts")]
 Ratio = Annotated[float, Meta(gt=0, le=1)]
 Seconds = Annotated[float, Meta(gt=0, le=300)]
 Probes = Annotated[int, Meta(ge=1, le=100)]
 BudgetRatio = Annotated[Share, Meta(description="retries per request over the window")]
-BudgetMin = Annotated[int, Meta(ge=0, description="retries always allowed per window")]
+BudgetMin = Annotated[int, Meta(ge=0, le=1_000_000, description="retries always allowed per window")]
 CorsOrigins = Annotated[tuple[Annotated[str, Meta(pattern=ORIGIN_PATTERN)], ...], Meta(description=(
     "origins (scheme://host[:port]) whose pages may call the API from a browser, or * for any; "
     "none: no CORS (gateway.cors)"))]
@@ -40,9 +41,11 @@ CorsOrigins = Annotated[tuple[Annotated[str, Meta(pattern=ORIGIN_PATTERN)], ...]
 def _check_rate_limits(settings: object) -> None:
     for name in ("rate_limit", "login_rate_limit"):
         try:
-            limits.parse_many(getattr(settings, name))
+            parsed = limits.parse_many(getattr(settings, name))
         except ValueError as exc:
             raise ValueError(f"{name}: not a rate limit ({exc})") from None
+        if any(item.amount < 1 or item.get_expiry() < 1 for item in parsed):
+            raise ValueError(f"{name}: a limit grants at least one call a period")
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 

@@ -22,10 +22,19 @@ def test_live_values_start_from_the_static_settings() -> None:
         "50/second", 3.0, 7)
 
 
-@pytest.mark.parametrize("value", ["10/fortnight", "lots", "", "5/minute;"])
+# a limit of 0 a period divided by its rate of 0: every request through the edge was a 500
+@pytest.mark.parametrize("value", ["10/fortnight", "lots", "", "5/minute;", "0/minute",
+                                   "10/second;0/minute", "5 per 0 seconds"])
 def test_a_rate_limit_the_limits_notation_refuses_is_refused(value: str) -> None:
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert({"rate_limit": value}, GatewayLive)
+
+
+def test_counts_past_any_use_are_refused() -> None:
+    """A count past 64 bits crashed the store's and the log's encoders (`souk config`)."""
+    for name in ("breaker_min_calls", "retry_budget_min"):
+        with pytest.raises(msgspec.ValidationError):
+            msgspec.convert({name: 10**20}, GatewayLive)
 
 
 @pytest.mark.parametrize("origins", [["https://shop.example/"], ["shop.example"], ["*.example"],

@@ -61,6 +61,18 @@ def test_the_store_keeps_by_the_live_keep_ratio_while_one_is_stored() -> None:
     assert sampler.rules == KeepRules(keep_ratio=0.3, slow_ms=500)
 
 
+def test_a_keep_ratio_stored_at_the_value_the_store_runs_with_applies_too() -> None:
+    """As shipped the store's own live trace_keep_ratio is 1.0 (no TRACE_KEEP_RATIO reaches
+    it): `souk config set trace_keep_ratio 1`, the README's example, changed no value of it,
+    so the store went on keeping by its static ratio while the services exported everything."""
+    live, sampler = _keeping(keep_ratio=0.1, trace_keep_ratio=1.0)
+    assert sampler.rules.keep_ratio == 0.1
+    live.apply([("platform.trace_keep_ratio", Record(value=1))])
+    assert sampler.rules.keep_ratio == 1.0
+    live.apply([("platform.trace_keep_ratio", Record(unset=True))])
+    assert sampler.rules.keep_ratio == 0.1
+
+
 def test_a_keep_ratio_stored_before_the_store_started_applies_from_the_start() -> None:
     static = settings(keep_ratio=0.1, trace_keep_ratio=0.1)
     live = Live("telemetry", "telemetry-1", LiveSettings, static)

@@ -16,7 +16,7 @@ from chassis.live.model import PLATFORM, Record, parse_key, store_key, utc_now
 from chassis.live.overview import ServiceDoc, Setting, service_docs, settings_rows
 from chassis.live.store import Revision, history, write
 
-__all__ = ["ConfigError", "Refused", "Store", "parse_value"]
+__all__ = ["ConfigError", "Refused", "Store", "only_running", "parse_value"]
 
 
 class ConfigError(Exception):
@@ -57,12 +57,7 @@ class Store:
     async def docs(self) -> dict[str, ServiceDoc]:
         """Every service's published live settings, with its instances' running values."""
         docs = await self._published()
-        if self.running is None:
-            return docs
-        return {service: replace(doc, instances={
-                    name: published for name, published in doc.instances.items()
-                    if name in self.running})
-                for service, doc in docs.items()}
+        return docs if self.running is None else only_running(docs, self.running)
 
     async def _published(self) -> dict[str, ServiceDoc]:
         return await service_docs(self.services)
@@ -80,7 +75,7 @@ class Store:
         scope, name = _parsed(key)
         targets = _targets(await self.docs(), scope, name)
         first: list[str] = []
-        for candidate in _candidates(value, raw):
+        for candidate in _candidates(_numbers(key, value), raw):
             problems = [f"{doc.service}: {message}" if scope == PLATFORM else message
                         for doc in targets for message in _errors(doc, name, candidate)]
             if not problems:
@@ -152,6 +147,11 @@ class Store:
                 kept = ", ".join(str(r.revision) for r in revisions)
                 raise Refused(f"{stored} has no revision {to} (kept: {kept})")
             target, target_revision = found[0].record, to
+        latest = revisions[-1].record
+        if latest.unset == target.unset and (target.unset or latest.value == target.value):
+            now = "its static value" if target.unset else repr(target.value)
+            raise Refused(f"{stored} holds {now} already, as revision {target_revision} "
+                          "left it: nothing to roll back")
         return await self.set(stored, target.value, by=by, action="rollback",
                               rollback_to=target_revision, unset=target.unset)
 
@@ -162,6 +162,15 @@ class Store:
             raise Refused(f"no live settings known for service {service!r} (known: "
                           f"{', '.join(sorted(docs)) or 'none yet'}); is it running?")
         return settings_rows(docs, service)
+
+
+def only_running(docs: dict[str, ServiceDoc], running: frozenset[str]) -> dict[str, ServiceDoc]:
+    """``docs`` with the running values of the instances in ``running`` only: an instance
+    killed without a clean stop leaves what it last published behind."""
+    return {service: replace(doc, instances={name: published
+                                             for name, published in doc.instances.items()
+                                             if name in running})
+            for service, doc in docs.items()}
 
 
 def _parsed(key: str) -> tuple[str, str]:
@@ -204,6 +213,7 @@ def _check_fault_targets(targets: list[ServiceDoc], scope: str, name: str, value
     if name not in _FAULT_TARGETS:
         return
     field_name, listed, what = _FAULT_TARGETS[name]
+    _one_rule_each(scope, name, field_name, what, value)
     known = [doc for doc in targets if doc.fault_targets]
     if not known:
         return
@@ -219,6 +229,47 @@ def _check_fault_targets(targets: list[ServiceDoc], scope: str, name: str, value
             raise Refused(f"{store_key(scope, name)} refused: {owner}, so a rule for it would "
                           f"do nothing; {their} {listed.replace('_', ' ')}: {which}, or \"*\" "
                           "for every one")
+
+
+_INT64 = 2**63 - 1
+_EXACT = 2**53  # floats up to here hold every whole number exactly
+
+
+def _numbers(key: str, value: Any) -> Any:
+    """``value`` with its whole-number floats as ints (``8.0`` → ``8``), or :class:`Refused` for
+    a number past 64 bits. JSON Schema counts 8.0 as an integer where msgspec, which the service
+    applies the value with, refuses it; a float for a float setting is the same number as an
+    int. A number past 64 bits no setting needs, and neither the store's encoder nor the
+    service's could carry it."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        if abs(value) > _INT64:
+            raise Refused(f"{key} refused: {value} is past the 64-bit range of a setting")
+        return value
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) <= _EXACT:
+            return int(value)
+        if abs(value) > _INT64 and value == value:  # NaN is the schema's to refuse
+            raise Refused(f"{key} refused: {value} is past the 64-bit range of a setting")
+        return value
+    if isinstance(value, list):
+        return [_numbers(key, item) for item in value]
+    if isinstance(value, dict):
+        return {name: _numbers(key, item) for name, item in value.items()}
+    return value
+
+
+def _one_rule_each(scope: str, name: str, field_name: str, what: str, rules: Any) -> None:
+    """:class:`Refused` when two rules name the same target: a service applies one rule a
+    target (the last), so the other would silently do nothing."""
+    seen: set[str] = set()
+    for rule in rules:
+        wanted = rule.get(field_name, "*")
+        if wanted in seen:
+            raise Refused(f"{store_key(scope, name)} refused: two rules for the {what} "
+                          f"{wanted!r}; a {what} takes one rule (put its faults together in it)")
+        seen.add(wanted)
 
 
 def _candidates(value: Any, raw: str | None) -> list[Any]:

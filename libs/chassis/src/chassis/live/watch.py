@@ -100,8 +100,9 @@ class Live(Generic[L]):
         """Apply stored changes (``key``, record) in order; with ``full`` they are the whole
         store, and a key of ours missing from them is unset. Each is checked against the
         values so far: a bad one is refused (logged, its running value stays). Returns the
-        settings whose value changed."""
+        settings whose value or source changed."""
         layers = {scope: dict(values) for scope, values in self._layers.items()}
+        sources = self.sources()
         candidate = self.current
         changes = list(changes)
         if full:
@@ -129,9 +130,14 @@ class Live(Generic[L]):
                 continue
             self.refused.pop(key, None)
             layers = trial
+        moved = layers != self._layers
         self._layers = layers
         self.revision = max(self.revision, revision)
-        return self._install(candidate)
+        # a key stored or removed at the value in force moves only the source: what reads the
+        # source (the trace store's keep ratio), `souk config list` and the cache follow it too
+        now = self.sources()
+        return self._install(candidate, {name for name in now if now[name] != sources[name]},
+                             moved)
 
     def _merge(self, layers: Layers) -> L:
         values = msgspec.structs.asdict(self.defaults)
@@ -144,16 +150,18 @@ class Live(Generic[L]):
         log.warning("live setting refused; the running value stays", key=key,
                     value=record.value, by=record.by, reason=reason)
 
-    def _install(self, new: L) -> list[str]:
+    def _install(self, new: L, moved: set[str], layers_moved: bool) -> list[str]:
         old, self.current = self.current, new
         changed = [name for name in sorted(self.fields)
                    if getattr(old, name) != getattr(new, name)]
-        if not changed:
-            return changed
         for name in changed:
             log.info("live setting applied", setting=name, old=_plain(getattr(old, name)),
                      new=_plain(getattr(new, name)))
-        touched = set(changed)
+        touched = set(changed) | moved
+        if not touched:
+            if layers_moved:
+                self._save_cache()
+            return []
         for fields, callback in self._bindings:
             if fields is None or fields & touched:
                 try:
@@ -162,7 +170,7 @@ class Live(Generic[L]):
                     log.error("applying a live setting failed", callback=repr(callback),
                               error=str(exc) or type(exc).__name__)
         self._save_cache()
-        return changed
+        return sorted(touched)
 
     # -- the cache of the last good values -------------------------------------------------------
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from chassis.live.admin import Store, parse_value
+from chassis.live.admin import Store, only_running, parse_value
 from chassis.live.overview import Setting, settings_rows
 from chassis.live.store import Revision, open_bucket, open_services
-from web.adapters.console import BROKER_ERRORS, Unavailable
+from web.adapters.console import BROKER_ERRORS, REGISTRY, Unavailable
 
 __all__ = ["live_settings", "set_setting"]
 
@@ -18,11 +18,18 @@ async def _store(js: Any) -> Store:
     return Store(await open_bucket(js), await open_services(js))
 
 
-async def live_settings(js: Any) -> list[Setting]:
+async def live_settings(js: Any, registered: frozenset[str] | None = None) -> list[Setting]:
+    """Every live setting with the values its instances run. ``registered``: the instances the
+    registry lists (None: not known), whose running values are the ones shown; the registry's
+    own, which it does not list, are shown too."""
     try:
-        return settings_rows(await (await _store(js)).docs())
+        docs = await (await _store(js)).docs()
     except BROKER_ERRORS as exc:
         raise Unavailable(f"the configuration store did not answer: {exc}") from None
+    if registered is not None:
+        registry = docs.get(REGISTRY)
+        docs = only_running(docs, registered | frozenset(registry.instances if registry else ()))
+    return settings_rows(docs)
 
 
 async def set_setting(js: Any, key: str, raw: str, by: str) -> Revision:

@@ -253,8 +253,12 @@ async def config(request: Request, web: WebContext, console: Console, address: C
 
 
 async def _config_page(v: Visit, console: Console, status: int, **context: Any) -> Response:
+    try:  # the values of instances that run now: one killed leaves its last ones behind
+        registered = frozenset(i.instance_id for i in await console.instances(v.bearer))
+    except (Unavailable, NotFound):
+        registered = None  # every published value, as better than none
     try:
-        settings = await live_settings(console.jetstream())
+        settings = await live_settings(console.jetstream(), registered)
     except Unavailable as exc:
         return _error(v, 503, str(exc))
     context.setdefault("error", None)
