@@ -354,26 +354,34 @@ def _held(s: requests.Session, shop: Checkout, sku: str) -> int:
     return int(found[1])
 
 
-def test_adds_from_two_tabs_at_once_all_count(shop: Checkout) -> None:
+def test_adds_from_two_tabs_at_once_all_count_and_one_form_sent_twice_adds_once(
+        shop: Checkout) -> None:
     """Each "Add to cart" adds to the line in the cart's own transaction: four sent at once from
-    two tabs of one shopper all count (reading the line and setting the sum lost some)."""
+    two tabs of one shopper all count (reading the line and setting the sum lost some); the key
+    a form is shown with makes it add once however often it is sent."""
     from concurrent.futures import ThreadPoolExecutor
 
     shopper = _shopper_with_a_cart(shop, "PAN-0002")
     csrf = _csrf(shopper.get(f"{shop.gateway}/cart", timeout=10).text)
 
-    def add(quantity: int) -> requests.Response:
+    def add(quantity: int, key: str = "") -> requests.Response:
         return shopper.post(f"{shop.gateway}/cart/items", allow_redirects=False, timeout=10,
                             data={"csrf": csrf, "sku": "PAN-0002", "quantity": str(quantity),
-                                  "next": "/"})
+                                  "next": "/", "key": key or f"add-{time.time_ns()}"})
 
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(add, [2, 2, 2, 2]))
     assert [a.status_code for a in answers] == [303] * 4, [a.text[:200] for a in answers]
     assert _held(shopper, shop, "PAN-0002") == 9
-    over = add(91)  # 9 + 91 passes the 99 a line holds: refused in the shop's words, unchanged
+    # one form sent three times (a double click, a resend): its key adds once
+    with ThreadPoolExecutor(3) as pool:
+        answers = list(pool.map(lambda _: add(1, "add-the-same-form"), range(3)))
+    assert [a.status_code for a in answers] == [303] * 3
+    assert _held(shopper, shop, "PAN-0002") == 10
+    assert add(1, "add-the-same-form").status_code == 303 and _held(shopper, shop, "PAN-0002") == 10
+    over = add(90)  # 10 + 90 passes the 99 a line holds: refused in the shop's words, unchanged
     assert over.status_code == 400 and "A cart holds at most 99 of one product" in over.text
-    assert _held(shopper, shop, "PAN-0002") == 9
+    assert _held(shopper, shop, "PAN-0002") == 10
 
 
 def test_with_the_catalog_down_the_shop_says_try_again_shortly(shop: Checkout) -> None:

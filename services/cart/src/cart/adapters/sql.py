@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from cart.domain.cart import Cart, CartLine
-from cart.service.ports import CartRepository
+from cart.service.ports import ADD_KEYS_KEPT, CartRepository
 from chassis.db import Transaction
 from chassis.db.timestamps import to_db_timestamp
 
@@ -64,6 +64,10 @@ _TAKE_ALL = ("DELETE FROM cart_items WHERE user_id = :user_id AND sku = :sku "
 _TAKE_SOME = ("UPDATE cart_items SET quantity = quantity - :quantity "
               "WHERE user_id = :user_id AND sku = :sku")
 _CLEAR = "DELETE FROM cart_items WHERE user_id = :user_id"
+# an add's key: refused (0 rows) when the user has it already; the user's old ones go with a new
+_FIRST_ADD = ("INSERT INTO cart_add_keys (user_id, key, at) VALUES (:user_id, :key, :now) "
+              "ON CONFLICT (user_id, key) DO NOTHING")
+_FORGET_ADDS = "DELETE FROM cart_add_keys WHERE user_id = :user_id AND at < :before"
 
 
 def _version(value: Any) -> int | None:
@@ -149,3 +153,11 @@ class SqlCarts(CartRepository):
 
     async def clear(self, user_id: str) -> int:
         return await self._tx.execute(_CLEAR, {"user_id": user_id})
+
+    async def first_add(self, user_id: str, key: str, now: datetime) -> bool:
+        if not await self._tx.execute(_FIRST_ADD, {
+                "user_id": user_id, "key": key, "now": to_db_timestamp(self._dialect, now)}):
+            return False
+        await self._tx.execute(_FORGET_ADDS, {
+            "user_id": user_id, "before": to_db_timestamp(self._dialect, now - ADD_KEYS_KEPT)})
+        return True

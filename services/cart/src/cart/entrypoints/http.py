@@ -44,6 +44,10 @@ IfMatch = Annotated[str | None, Header(
     description="the `ETag` of the cart this change was made for (several, comma-separated: "
                 "any of them); the change is refused with 412 if the cart is not at it any more. "
                 "`*` or none: whatever it holds")]
+AddKey = Annotated[str | None, Header(
+    "Idempotency-Key", pattern=r"^[\x21-\x7e]{1,200}$",
+    description="one key per add (a form shown once): an add already made with it is not made "
+                "again, and the answer is the cart as it is (a double click, a retry)")]
 _ETAG = {"ETag": "the cart's version after this answer, for `If-Match`"}
 
 
@@ -94,13 +98,13 @@ async def replace_cart(body: CartIn, user: Principal, cart: CartContext,
              raises=(InvalidSku, InvalidQuantity, CartFull, UnknownSku, CartChanged, *_PRICING),
              responses={200: (CartOut, "the cart as it is now")}, headers=_ETAG)
 async def add_item(body: LineIn, user: Principal, cart: CartContext,
-                   if_match: IfMatch = None) -> Response:
+                   if_match: IfMatch = None, key: AddKey = None) -> Response:
     """Add `quantity` of `sku` to what the cart holds of it (a new line if none; a line holds
-    99 at most); the priced cart. Two adds at once both count. Not idempotent: a client that
-    must retry one whose answer it lost sends the `ETag` it read as `If-Match`, and reads the
-    cart on a 412."""
+    99 at most); the priced cart. Two adds at once both count. With an `Idempotency-Key` (kept
+    a day) the same add sent again is made once, so it may be retried; without one, it must
+    not be."""
     await use.add_item(cart.uow, cart.pricer, user.id, body.sku, body.quantity, clock.now(),
-                       versions=_versions(if_match))
+                       versions=_versions(if_match), key=key)
     return _answer(await use.view_cart(cart.uow, cart.pricer, user.id,
                                        default_currency=cart.default_currency))
 

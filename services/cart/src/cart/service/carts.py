@@ -46,21 +46,26 @@ async def set_item(uow: CartUnitOfWork, pricer: Pricer, user_id: str, sku: str, 
 
 
 async def add_item(uow: CartUnitOfWork, pricer: Pricer, user_id: str, sku: str, quantity: int,
-                   now: datetime, *, versions: Versions = None) -> None:
+                   now: datetime, *, versions: Versions = None, key: str | None = None) -> bool:
     """Add ``quantity`` of ``sku`` to what the cart holds of it (a new line if none), under the
     cart's lock: two adds at once both count, where a read and a ``set_item`` of the sum could
-    lose one. The catalog must sell the SKU; the line stays within ``MAX_QUANTITY``."""
-    await _change_line(uow, pricer, user_id, sku, quantity, now, versions, add=True)
+    lose one. The catalog must sell the SKU; the line stays within ``MAX_QUANTITY``. ``key``
+    (an Idempotency-Key): an add already made with it is not made again (False)."""
+    return await _change_line(uow, pricer, user_id, sku, quantity, now, versions, add=True,
+                              key=key)
 
 
 async def _change_line(uow: CartUnitOfWork, pricer: Pricer, user_id: str, sku: str, quantity: int,
-                       now: datetime, versions: Versions, *, add: bool) -> None:
+                       now: datetime, versions: Versions, *, add: bool,
+                       key: str | None = None) -> bool:
     check_sku(sku)
     check_quantity(quantity)
     found = await pricer.quote([sku])
     if sku in found.missing:
         raise UnknownSku(f"the catalog does not sell {sku!r}")
     async with uow() as carts:
+        if key is not None and not await carts.first_add(user_id, key, now):
+            return False  # made already: the cart as it is, version and all
         cart = await carts.lock(user_id, now)
         _made_for(versions, cart.version)
         if add and (line := cart.line(sku)) is not None:
@@ -70,6 +75,7 @@ async def _change_line(uow: CartUnitOfWork, pricer: Pricer, user_id: str, sku: s
             quantity += line.quantity
         cart.check_can_set(sku, quantity)
         await carts.set_quantity(user_id, sku, quantity, now, cart.version)
+    return True
 
 
 async def replace_cart(uow: CartUnitOfWork, pricer: Pricer, user_id: str,

@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from cart.domain.cart import Cart, CartLine
 from cart.domain.pricing import Price
 from chassis.db import UnitOfWork
 
-__all__ = ["CartRepository", "CartUnitOfWork", "PriceLookup", "PriceSource",
+__all__ = ["ADD_KEYS_KEPT", "CartRepository", "CartUnitOfWork", "PriceLookup", "PriceSource",
            "PriceSourceUnavailable"]
+
+# how long an add's Idempotency-Key is remembered (a form resent later than that adds again)
+ADD_KEYS_KEPT = timedelta(days=1)
 
 
 class CartRepository(Protocol):
@@ -59,6 +62,12 @@ class CartRepository(Protocol):
         ...
 
     async def clear(self, user_id: str) -> int: ...
+
+    async def first_add(self, user_id: str, key: str, now: datetime) -> bool:
+        """Record ``key`` as one of the user's adds; False when it is recorded already (the add
+        was made). The first statement of the add's transaction: an add of the same key at the
+        same time waits for this one to end. The user's keys older than ``ADD_KEYS_KEPT`` go."""
+        ...
 
 
 CartUnitOfWork = UnitOfWork[CartRepository]

@@ -68,6 +68,31 @@ async def test_adding_counts_on_what_the_line_holds_and_adds_at_once_all_count(c
     assert (doc["items"], doc["version"]) == ([line("KIT-0001", 99, 1250)], 8)
 
 
+async def test_an_add_sent_again_with_its_key_is_made_once(cart: Cart) -> None:
+    import asyncio
+
+    add = {"sku": "KIT-0001", "quantity": 1}
+    first = await cart.call("POST", "/v1/cart/items", add, headers={"Idempotency-Key": "form-1"})
+    assert (first.status, first.body["version"]) == (200, 1)
+    # a double click and two resends at once: the cart as it is, nothing added
+    again = await asyncio.gather(*(cart.call("POST", "/v1/cart/items", add,
+                                             headers={"Idempotency-Key": "form-1"})
+                                   for _ in range(3)))
+    assert [(r.status, r.body) for r in again] == [(200, first.body)] * 3
+    assert again[0].headers["etag"] == '"1"'
+    # four new forms sent at once with one key: one add
+    fresh = await asyncio.gather(*(cart.call("POST", "/v1/cart/items", add,
+                                             headers={"Idempotency-Key": "form-2"})
+                                   for _ in range(4)))
+    assert [r.status for r in fresh] == [200] * 4
+    doc = (await cart.get()).body
+    assert (doc["items"][0]["quantity"], doc["version"]) == (2, 2)
+    assert (await cart.call("POST", "/v1/cart/items", add, user="bob",
+                            headers={"Idempotency-Key": "form-1"})).body["version"] == 1
+    bad = await cart.call("POST", "/v1/cart/items", add, headers={"Idempotency-Key": "a b"})
+    assert bad.status == 400
+
+
 async def test_a_user_sees_only_their_own_cart(cart: Cart) -> None:
     await cart.put("KIT-0001", 1, user="alice")
     reply = await cart.get(user="bob")

@@ -13,7 +13,7 @@ import pytest
 
 from cart.domain.cart import Cart, CartLine
 from cart.domain.pricing import Price, PriceCache
-from cart.service.ports import PriceLookup, PriceSourceUnavailable
+from cart.service.ports import ADD_KEYS_KEPT, PriceLookup, PriceSourceUnavailable
 from cart.service.pricing import Pricer
 
 
@@ -49,6 +49,7 @@ class FakeCatalog:
 class State:
     lines: dict[str, list[CartLine]] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
+    add_keys: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
 
 class FakeCarts:
@@ -96,6 +97,14 @@ class FakeCarts:
             line for line in before
             if not (line.sku in skus and line.version is not None and line.version <= version)]
         return len(before) - len(self.state.lines[user_id])
+
+    async def first_add(self, user_id: str, key: str, now: datetime) -> bool:
+        if (user_id, key) in self.state.add_keys:
+            return False
+        self.state.add_keys = {k: at for k, at in self.state.add_keys.items()
+                               if k[0] != user_id or at >= now - ADD_KEYS_KEPT}
+        self.state.add_keys[user_id, key] = now
+        return True
 
     async def take(self, user_id: str, sku: str, quantity: int) -> int:
         lines = self.state.lines.get(user_id, [])

@@ -3,7 +3,7 @@ a refused change leaves the cart as it was."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -117,6 +117,20 @@ async def test_adding_an_item_adds_to_its_line_within_99(uow: FakeUnitOfWork,
     with pytest.raises(CartChanged):
         await carts.add_item(uow, pricer, "alice", "B", 1, NOW, versions=frozenset({3}))
     assert (await carts.view_cart(uow, pricer, "alice", default_currency="EUR")).version == 4
+
+
+async def test_an_add_with_a_key_it_made_already_is_not_made_again(uow: FakeUnitOfWork,
+                                                                   pricer: Pricer) -> None:
+    assert await carts.add_item(uow, pricer, "alice", "A", 2, NOW, key="k1")
+    assert not await carts.add_item(uow, pricer, "alice", "A", 2, NOW, key="k1")  # resent
+    assert await carts.add_item(uow, pricer, "alice", "A", 1, NOW, key="k2")
+    assert await carts.add_item(uow, pricer, "bob", "A", 1, NOW, key="k1")  # keys are per user
+    cart = await carts.view_cart(uow, pricer, "alice", default_currency="EUR")
+    assert ([(x.sku, x.quantity) for x in cart.lines], cart.version) == ([("A", 3)], 2)
+    # a day later the key is forgotten (with the next keyed add) and adds again
+    later = NOW + timedelta(days=1, seconds=1)
+    assert await carts.add_item(uow, pricer, "alice", "A", 1, later, key="k3")
+    assert await carts.add_item(uow, pricer, "alice", "A", 1, later, key="k1")
 
 
 async def test_an_empty_cart_is_priced_without_asking_the_catalog(

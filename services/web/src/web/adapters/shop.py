@@ -58,10 +58,13 @@ class Shop:
     async def cart(self, bearer: str) -> Json:
         return dict(await call(self._client, "GET", "cart", "/v1/cart", bearer=bearer))
 
-    async def add(self, bearer: str, sku: str, quantity: int) -> Json:
-        """Add ``quantity`` of ``sku`` to the line (not idempotent, so never sent twice)."""
+    async def add(self, bearer: str, sku: str, quantity: int, key: str | None) -> Json:
+        """Add ``quantity`` of ``sku`` to the line. With ``key`` (the form's) an add sent again
+        is made once, so it is retried like any idempotent call; without, it is sent once."""
         return dict(await call(self._client, "POST", "cart", "/v1/cart/items", bearer=bearer,
-                               json={"sku": sku, "quantity": quantity}))
+                               json={"sku": sku, "quantity": quantity},
+                               headers=None if key is None else {"Idempotency-Key": key},
+                               idempotent=key is not None))
 
     async def set_quantity(self, bearer: str, sku: str, quantity: int) -> Json:
         return dict(await call(self._client, "PUT", "cart", f"/v1/cart/items/{path_segment(sku)}",

@@ -73,7 +73,8 @@ async def _shopper_form(request: Request, web: WebContext, back: str) -> tuple[V
 @router.post("/cart/items", body=FORM, responses={**_FORMS, 404: HTML})
 async def add_to_cart(request: Request, web: WebContext) -> Response:
     """Add one of a product (or `quantity`) to the cart: fields `sku`, `quantity`, `next` (the
-    product page, where a visitor who is not signed in comes back to)."""
+    product page, where a visitor who is not signed in comes back to), `key` (made when the
+    form was shown: a form sent twice, a double click, adds once)."""
     v = await visit(request, web)
     form = await posted(v)
     back = safe_next(form.get("next"), "/")
@@ -82,8 +83,9 @@ async def add_to_cart(request: Request, web: WebContext) -> Response:
     sku, quantity = form.get("sku"), _quantity(form.get("quantity", "1") or "1")
     if not _SKU.match(sku) or quantity is None:
         return bad_request(v, f"Choose between 1 and {MAX_QUANTITY} of a product.", back)
+    key = form.get("key")  # made with the form: the same form sent twice adds once
     try:  # the cart adds under its lock: two tabs adding at once both count
-        await Shop(web.client).add(v.bearer, sku, quantity)
+        await Shop(web.client).add(v.bearer, sku, quantity, key if _KEY.match(key) else None)
     except Refused as exc:
         if exc.slug == LINE_FULL:
             return bad_request(v, f"A cart holds at most {MAX_QUANTITY} of one product.", back)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import uuid
 from typing import Annotated
 
 from chassis.web import Media, Path, Query, Request, Response, Router
@@ -107,8 +108,10 @@ async def product(request: Request, web: WebContext,
         available: int | None = await shop.available(item["sku"])
     except ShopError:
         available = None
+    # the add's key, made as the form is shown (pages are not stored: Back shows a new one)
     return page(v, "product.html", product=item, available=available,
-                category=names.get(item["category"], item["category"]))
+                category=names.get(item["category"], item["category"]),
+                key=f"add-{uuid.uuid4().hex}")
 
 
 @router.get("/art/{slug}.svg", responses={200: _SVG, 404: Media("text/plain", "no such picture")})
