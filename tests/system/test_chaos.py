@@ -7,13 +7,17 @@ and read back here from its journal."""
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from .checkout_platform import Checkout, shared_shop
-from .conftest import ROOT
+from .conftest import ROOT, SOUK
 
 pytestmark = pytest.mark.system
 
@@ -61,3 +65,53 @@ def test_checkouts_survive_kills_of_every_critical_process_in_a_chaos_toolkit_ex
     assert found["no-checkout-of-the-load-failed"]["failed"] == 0
     # and the platform agrees outside the experiment
     shop.verify(wait=60)
+
+
+def _interruptible(path: Path) -> Path:
+    """An experiment that switches a route fault and a consumer fault on, then waits, with no
+    rollback of its own (as the soaks: their faults are timed inside one action)."""
+    def action(name: str, func: str, **arguments: Any) -> dict[str, Any]:
+        return {"type": "action", "name": name, "provider": {
+            "type": "python", "module": "souk.chaos.actions", "func": func,
+            "arguments": arguments}}
+    path.write_text(json.dumps({
+        "version": "1.0.0", "title": "faults switched on, then a wait",
+        "description": "interrupted while it waits",
+        "configuration": {"souk_home": {"type": "env", "key": "SOUK_HOME", "default": "var"}},
+        "controls": [{"name": "souk", "provider": {"type": "python",
+                                                   "module": "souk.chaos.control"}}],
+        "method": [action("slow-cart", "slow_route", service="cart", route="*", latency_ms=5),
+                   action("slow-inventory", "slow_consumer", service="inventory", latency_ms=5),
+                   {"type": "action", "name": "wait",
+                    "provider": {"type": "process", "path": "sleep", "arguments": "120"}}],
+        "rollbacks": []}))
+    return path
+
+
+def _stored(shop: Checkout, key: str) -> bool:
+    return bool(json.loads(shop.souk("config", "get", key, "--json").stdout)["set"])
+
+
+def test_an_interrupted_experiment_leaves_no_fault_it_switched_on(
+        shop: Checkout, tmp_path: Path) -> None:
+    """Ctrl-C during the method: Chaos Toolkit's default strategy skipped the rollbacks of an
+    interrupted run, and the faults stayed on after it (a checkout load then failed)."""
+    journal = tmp_path / "journal.json"
+    run = subprocess.Popen([*SOUK, "chaos", "run", str(_interruptible(tmp_path / "e.json")),
+                            "--journal", str(journal), "--home", str(shop.platform.home)],
+                           text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           env={**os.environ, "NO_COLOR": "1"})
+    try:
+        deadline = time.monotonic() + 120
+        while not (_stored(shop, "cart.fault_routes") and _stored(shop, "inventory.fault_consumers")):
+            assert run.poll() is None and time.monotonic() < deadline, "the faults never went on"
+            time.sleep(0.5)
+        run.send_signal(signal.SIGINT)  # to souk alone, as `kill -INT` (a terminal's Ctrl-C too)
+        stdout, stderr = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 130, stdout[-2000:] + stderr[-2000:]
+    assert json.loads(journal.read_text())["status"] == "interrupted"
+    assert not _stored(shop, "cart.fault_routes")
+    assert not _stored(shop, "inventory.fault_consumers")

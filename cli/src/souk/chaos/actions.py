@@ -23,6 +23,7 @@ from souk.chaos import background, poison
 from souk.chaos.context import instance_of, log, platform_home, running_state, wait_for, work_dir
 from souk.chaos.faults import (
     config_set,
+    config_unset,
     fault_heal,
     fault_kill,
     fault_partition,
@@ -172,9 +173,11 @@ def slow_consumer(service: str, latency_ms: float, type: str = "*",
 
 
 def clear_faults(service: str, configuration: Configuration = None) -> list[str]:
-    """No route or consumer fault on ``service`` any more (a rollback)."""
+    """No route or consumer fault of ``service``'s own any more (a rollback): its keys unset,
+    so a platform-wide rule applies to it again rather than being hidden by an empty list."""
     home = platform_home(configuration)
-    return [config_set(home, f"{service}.{key}", []) for key in ("fault_routes", "fault_consumers")]
+    return [f"{service}.{key}" for key in ("fault_routes", "fault_consumers")
+            if config_unset(home, f"{service}.{key}")]
 
 
 def poison_messages(types: list[str] | None = None, copies: int = 2,

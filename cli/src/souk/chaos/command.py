@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -127,7 +128,7 @@ def run(experiment: Annotated[str, typer.Argument(
             show_default=False)],
         home: HomeOption = None, experiments: DirOption = None,
         journal: Annotated[Path | None, typer.Option(
-            help="where to write the journal [default: <home>/chaos/<name>-<time>.json]",
+            help="where to write the journal [default: `HOME/chaos/NAME-TIME.json`]",
             show_default=False)] = None) -> None:
     """Run an experiment through Chaos Toolkit (``chaos run``) against the running platform;
     exit 0 only if its hypothesis held."""
@@ -142,17 +143,43 @@ def run(experiment: Annotated[str, typer.Argument(
     runs.mkdir(mode=0o700, parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     journal = journal or runs / f"{path.stem}-{stamp}.json"
+    # rollbacks are played however the run ends: Chaos Toolkit's default skips them when the
+    # run is interrupted or its hypothesis failed, which left the faults on
     command = [sys.executable, "-m", "chaostoolkit", "--log-file", str(journal.with_suffix(".log")),
-               "run", "--journal-path", str(journal), "--var", f"souk_home={where.root}",
-               str(path)]
+               "run", "--rollback-strategy", "always", "--journal-path", str(journal),
+               "--var", f"souk_home={where.root}", str(path)]
     err.print(f"[dim]$ chaos run {escape(str(path))}  (home {escape(str(where.root))})[/]")
-    try:
-        done = subprocess.run(command, check=False, env={**os.environ, "SOUK_HOME": str(where.root)})
-    except KeyboardInterrupt:
-        raise fail("interrupted", 130) from None
+    code = _run_to_the_end(command, {**os.environ, "SOUK_HOME": str(where.root)})
     if not journal.is_file():
-        raise fail(f"chaos run exited {done.returncode} without a journal", 2)
+        raise fail(f"chaos run exited {code} without a journal", 2)
     result = verdict(json.loads(journal.read_text()))
     _show(result, journal)
+    if code == INTERRUPTED:
+        raise fail("interrupted: the rollbacks were played and the run's faults taken off",
+                   INTERRUPTED)
     if not result.held:
         raise typer.Exit(1)
+
+
+INTERRUPTED = 130
+
+
+def _run_to_the_end(command: list[str], env: dict[str, str]) -> int:
+    """Run Chaos Toolkit in a session of its own, so that a Ctrl-C reaches it once, from here:
+    it then stops the method, plays the rollbacks and writes its journal, which is waited for.
+    A second Ctrl-C stops waiting (and Chaos Toolkit). INTERRUPTED when interrupted."""
+    child = subprocess.Popen(command, env=env, start_new_session=True)
+    try:
+        return child.wait()
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted: ending the experiment, playing its rollbacks "
+                  "(Ctrl-C again to stop waiting)[/]")
+        child.send_signal(signal.SIGINT)
+    try:
+        child.wait()
+    except KeyboardInterrupt:
+        child.kill()
+        child.wait()
+        raise fail("interrupted twice: Chaos Toolkit stopped before its rollbacks ended; "
+                   "see souk fault list and souk config list", INTERRUPTED) from None
+    return INTERRUPTED
