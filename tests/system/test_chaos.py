@@ -106,6 +106,9 @@ def test_an_interrupted_experiment_leaves_no_fault_it_switched_on(
         while not (_stored(shop, "cart.fault_routes") and _stored(shop, "inventory.fault_consumers")):
             assert run.poll() is None and time.monotonic() < deadline, "the faults never went on"
             time.sleep(0.5)
+        listed = json.loads(shop.souk("fault", "list", "--json").stdout)  # they show as faults
+        assert {(row["instance"], row["setting"]) for row in listed["settings"]} >= {
+            ("cart-1", "fault_routes"), ("inventory-1", "fault_consumers")}, listed
         run.send_signal(signal.SIGINT)  # to souk alone, as `kill -INT` (a terminal's Ctrl-C too)
         stdout, stderr = run.communicate(timeout=120)
     finally:
@@ -115,3 +118,7 @@ def test_an_interrupted_experiment_leaves_no_fault_it_switched_on(
     assert json.loads(journal.read_text())["status"] == "interrupted"
     assert not _stored(shop, "cart.fault_routes")
     assert not _stored(shop, "inventory.fault_consumers")
+    deadline = time.monotonic() + 30  # the instances apply the unset within a second or two
+    while json.loads(shop.souk("fault", "list", "--json").stdout)["settings"]:
+        assert time.monotonic() < deadline, "the fault settings still run"
+        time.sleep(0.5)

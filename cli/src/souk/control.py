@@ -23,6 +23,7 @@ from souk.state import (
     read_state,
     signal_group,
     still_runs,
+    updating,
     write_json_atomic,
 )
 from souk.topology import MAX_INSTANCES, NATS, REGISTRY
@@ -249,11 +250,12 @@ def request_hold(home: Home, state: State, instances: list[str], *, held: bool,
     if unknown:
         raise ControlError(f"unknown instance {', '.join(unknown)}; running are "
                            f"{', '.join(sorted(known))}")
-    current = read_json(home.hold_file)
-    holds = {name for name in current if isinstance(name, str)} \
-        if isinstance(current, list) else set()
-    holds = holds | set(instances) if held else holds - set(instances)
-    tell_supervisor(state, home.hold_file, sorted(holds))
+    with updating(home.hold_file):
+        current = read_json(home.hold_file)
+        holds = {name for name in current if isinstance(name, str)} \
+            if isinstance(current, list) else set()
+        holds = holds | set(instances) if held else holds - set(instances)
+        tell_supervisor(state, home.hold_file, sorted(holds))
     wait_applied(home, lambda now: all(proc.held == held for proc in now.processes
                                        if proc.instance in instances),
                  "apply the hold", timeout)

@@ -11,6 +11,7 @@ both ways by ``--ms``, ``heal`` ends both.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import time
 import urllib.request
@@ -31,6 +32,7 @@ from souk.state import (
     read_json,
     signal_group,
     still_runs,
+    updating,
     write_json_atomic,
 )
 from souk.topology import FAULT_PROXY
@@ -77,8 +79,9 @@ def request_pause(home: Home, state: State, name: str, seconds: float | None, *,
     until it has; return the pid paused."""
     pid = _alive_pid(_instance(state, name))
     until = None if seconds is None else time.time() + seconds
-    control.tell_supervisor(state, home.pause_file,
-                            {**_pauses(home), name: {"pid": pid, "until": until}})
+    with updating(home.pause_file):
+        control.tell_supervisor(state, home.pause_file,
+                                {**_pauses(home), name: {"pid": pid, "until": until}})
 
     def paused(now: State) -> bool:
         proc = next((p for p in now.processes if p.instance == name), None)
@@ -93,11 +96,18 @@ def request_resume(home: Home, state: State, name: str, *, timeout: float = 10.0
     """Have the supervisor SIGCONT ``name``; wait until it has. False when it was not paused
     (nothing done: what a resume is for holds already)."""
     proc = _instance(state, name)
-    pauses = _pauses(home)
-    if not proc.paused and name not in pauses:
-        return False
-    pauses.pop(name, None)
-    control.tell_supervisor(state, home.pause_file, pauses)
+    with updating(home.pause_file):
+        pauses = _pauses(home)
+        asked = pauses.get(name)
+        # a pause asked of a process that is gone (killed, restarted) paused nothing now
+        if not proc.paused and (asked is None or not isinstance(asked, dict)
+                                or asked.get("pid") != proc.pid):
+            if asked is not None:
+                pauses.pop(name)
+                write_json_atomic(home.pause_file, pauses)
+            return False
+        pauses.pop(name, None)
+        control.tell_supervisor(state, home.pause_file, pauses)
     control.wait_applied(
         home, lambda now: not any(p.paused for p in now.processes if p.instance == name),
         "resume it", timeout, poll=POLL)
@@ -140,20 +150,21 @@ def set_net_fault(home: Home, state: State, service: str | None, target: str | N
                                f"PostgreSQL ({service.upper()}_DATABASE_URL=postgresql://… in "
                                "the service's env in the topology)")
         raise ControlError(f"no link from {service} to {target}")
-    data = read_json(home.net_faults_file)
-    current = data if isinstance(data, dict) else {}
-    faults: dict[str, dict[str, Any]] = dict(current.get("faults") or {})
-    if fault is not None and service is not None and target is not None:
-        faults[service] = {**faults.get(service, {}), target: fault}
-    elif service is None:
-        faults = {}
-    elif target is None:
-        faults.pop(service, None)
-    else:
-        faults[service] = {t: f for t, f in faults.get(service, {}).items() if t != target}
-    rev = max(int(current.get("rev", 0)), int(now["rev"])) + 1
-    write_json_atomic(home.net_faults_file, {"rev": rev, "faults": {
-        name: targets for name, targets in faults.items() if targets}})
+    with updating(home.net_faults_file):
+        data = read_json(home.net_faults_file)
+        current = data if isinstance(data, dict) else {}
+        faults: dict[str, dict[str, Any]] = dict(current.get("faults") or {})
+        if fault is not None and service is not None and target is not None:
+            faults[service] = {**faults.get(service, {}), target: fault}
+        elif service is None:
+            faults = {}
+        elif target is None:
+            faults.pop(service, None)
+        else:
+            faults[service] = {t: f for t, f in faults.get(service, {}).items() if t != target}
+        rev = max(int(current.get("rev", 0)), int(now["rev"])) + 1
+        write_json_atomic(home.net_faults_file, {"rev": rev, "faults": {
+            name: targets for name, targets in faults.items() if targets}})
     deadline = time.monotonic() + timeout
     while True:
         answer = _get(url + "/v1/links")
@@ -203,7 +214,7 @@ def kill(instance: InstanceArg, home: HomeOption = None) -> None:
 
 @fault_app.command()
 def pause(instance: InstanceArg, seconds: Annotated[float | None, typer.Option(
-        "--for", min=0.0, help="resume after this many seconds (the supervisor does it)")] = None,
+        "--for", min=0.1, help="resume after this many seconds (the supervisor does it)")] = None,
           home: HomeOption = None) -> None:
     """SIGSTOP an instance: alive but unresponsive, until souk fault resume or --for."""
     where, state = _running(home)
@@ -278,23 +289,62 @@ def heal(service: Annotated[str | None, typer.Argument(
 @fault_app.command("list")
 def list_faults(json: Annotated[bool, typer.Option("--json", help="print JSON only")] = False,
                 home: HomeOption = None) -> None:
-    """The faults on now: paused instances and network faults."""
+    """The faults on now: paused and held instances, network faults, and the fault settings
+    instances run with (route and consumer rules, clock skews: `souk config`)."""
     _, state = _running(home)
     paused = [{"instance": p.instance, "pid": p.pid, "until": p.paused_until}
               for p in state.processes if p.paused]
+    held = [p.instance for p in state.processes if p.held]
     try:
         network = [link for link in net_faults(state)[1]["links"] if link["fault"]]
     except ControlError:
         network = []
+    settings, unknown = _fault_settings(state)
     if json:
-        out.print(orjson.dumps({"paused": paused, "network": network}).decode(), markup=False)
+        out.print(orjson.dumps({"paused": paused, "held": held, "network": network,
+                                "settings": settings, "settings_unknown": unknown}).decode(),
+                  markup=False)
         return
     for row in paused:
         out.print(f"paused  {row['instance']} (pid {row['pid']})"
                   + (f" until {row['until']}" if row["until"] else ""))
+    for instance in held:
+        out.print(f"held    {instance} (not restarted: souk release {instance})")
     for link in network:
         fault = link["fault"]
         out.print(f"network {link['service']} → {link['target']}: {fault['mode']}"
                   + (f" {fault['ms']:g} ms" if fault["mode"] == "slow" else ""))
-    if not paused and not network:
-        out.print("no fault is on")
+    for row in settings:
+        out.print(f"setting {row['instance']} runs {row['setting']} = "
+                  f"{orjson.dumps(row['value']).decode()}", markup=False)
+    if unknown:
+        out.print(f"[yellow]{unknown}[/]")
+    if not (paused or held or network or settings):
+        out.print("no fault is on" + (" that souk could see" if unknown else ""))
+
+
+FAULT_SETTINGS = ("fault_routes", "fault_consumers", "clock_skew")
+
+
+def _fault_settings(state: State) -> tuple[list[dict[str, Any]], str]:
+    """The fault settings (``FAULT_SETTINGS``) each running instance runs with, when not off;
+    and why they are not known, when they are not (the broker away)."""
+    from souk.live_config import open_store
+
+    running = frozenset(p.instance for p in state.processes
+                        if p.status in ("starting", "running", "paused"))
+
+    async def read() -> list[dict[str, Any]]:
+        async with open_store(state.nats_url, replicas=state.stream_replicas,
+                              running=running) as store:
+            docs = await store.docs()
+        return [{"instance": instance, "setting": name, "value": value}
+                for service in sorted(docs)
+                for instance, published in sorted(docs[service].instances.items())
+                for name in FAULT_SETTINGS
+                if (value := published.get("running", {}).get(name))]
+
+    try:
+        return asyncio.run(asyncio.wait_for(read(), 10)), ""
+    except Exception as exc:  # the broker away, or its buckets not made yet
+        return [], f"the fault settings could not be read: {exc or type(exc).__name__}"

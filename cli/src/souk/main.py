@@ -323,6 +323,10 @@ def scale(counts: Annotated[list[str], typer.Argument(
         out.print("Nothing to change.")
         return
     try:
+        control.check_services(state, wanted)
+    except ControlError as exc:  # a service the topology has not: a refused argument
+        raise _fail(str(exc), 2) from None
+    try:
         control.request_scale(where, state, wanted)
         with out.status("scaling…") as progress:
             state = control.wait_scaled(where, wanted, timeout,

@@ -6,8 +6,10 @@ The supervisor rewrites the file atomically on every change; the CLI only reads 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -15,7 +17,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 __all__ = ["ErrorInfo", "Phase", "ProcState", "ProcStatus", "State", "looks_like", "pid_alive", "read_json",
-           "read_state", "signal_group", "still_runs", "write_json_atomic"]
+           "read_state", "signal_group", "still_runs", "updating", "write_json_atomic"]
 
 Phase = Literal["starting", "running", "stopping", "stopped", "failed"]
 ProcStatus = Literal["starting", "running", "backoff", "held", "paused", "stopping", "stopped"]
@@ -86,10 +88,25 @@ class State(BaseModel):
 
 
 def write_json_atomic(path: Path, data: object) -> None:
-    """Write JSON so that readers see the old file or the new one, never half of one."""
+    """Write JSON so that readers see the old file or the new one, never half of one; owner-only,
+    as everything in a home."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2))
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as file:
+        file.write(orjson.dumps(data, option=orjson.OPT_INDENT_2))
     os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def updating(path: Path) -> Iterator[None]:
+    """Hold the lock of ``path`` while it is read, changed and written again: two commands
+    changing it at once (two ``souk fault slow``) would otherwise lose one change."""
+    fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 def read_json(path: Path) -> object | None:

@@ -13,6 +13,7 @@ from souk.state import (
     read_json,
     read_state,
     still_runs,
+    updating,
     write_json_atomic,
 )
 
@@ -157,3 +158,30 @@ def test_the_status_table_says_which_ready_instance_is_degraded_and_why() -> Non
     lines = {line.split()[0]: line for line in console.export_text().splitlines()
              if line.startswith("w-")}
     assert "degraded: no broker" in lines["w-1"] and "yes" in lines["w-2"]
+
+
+def test_changes_made_at_once_under_updating_all_land_and_files_are_owner_only(
+        tmp_path: Path) -> None:
+    """Four `souk fault slow` at once each read the faults file, added theirs and wrote it: one
+    of the four was sometimes lost."""
+    import threading
+    import time
+
+    path = tmp_path / "net-faults.json"
+    write_json_atomic(path, {"faults": {}})
+
+    def add(name: str) -> None:
+        with updating(path):
+            data = read_json(path)
+            assert isinstance(data, dict)
+            time.sleep(0.01)  # the window another writer used to fall into
+            write_json_atomic(path, {"faults": {**data["faults"], name: "slow"}})
+
+    threads = [threading.Thread(target=add, args=(f"s{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    data = read_json(path)
+    assert isinstance(data, dict) and sorted(data["faults"]) == [f"s{i}" for i in range(8)]
+    assert path.stat().st_mode & 0o777 == 0o600

@@ -9,6 +9,8 @@ an error answer, or a dropped connection (HTTP) / a message left unacknowledged 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Annotated
 
 import msgspec
@@ -58,12 +60,29 @@ class ActiveFaults:
         self.routes: dict[str, RouteFault] = {}
         self.consumers: dict[str, ConsumerFault] = {}
         self.clock_skew = 0.0
+        self._changed: asyncio.Event | None = None  # made by the first delay, on its loop
 
     def set_routes(self, rules: tuple[RouteFault, ...] | list[RouteFault]) -> None:
         self.routes = {rule.route: rule for rule in rules}
+        self._end_delays()
 
     def set_consumers(self, rules: tuple[ConsumerFault, ...] | list[ConsumerFault]) -> None:
         self.consumers = {rule.type: rule for rule in rules}
+        self._end_delays()
+
+    async def delay(self, seconds: float) -> None:
+        """A rule's latency: ``seconds``, or less when the rules change meanwhile (lifting a
+        fault of two minutes ends the waits it started; what comes next follows the new
+        rules)."""
+        if self._changed is None:
+            self._changed = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._changed.wait(), seconds)
+
+    def _end_delays(self) -> None:
+        if self._changed is not None:
+            self._changed.set()
+            self._changed = None
 
     def set_clock_skew(self, seconds: float) -> None:
         """Skew this process's wall clock (``chassis.clock``) by ``seconds``."""

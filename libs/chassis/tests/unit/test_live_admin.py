@@ -197,7 +197,8 @@ async def test_a_fault_rule_naming_no_route_or_message_type_of_the_service_is_re
              "nothing; its routes: GET /v1/stock/{sku}, or \"*\" for every one"),
             ("inventory.fault_consumers", '[{"type": "*"}, {"type": "StockReserved"}]',
              "inventory has no message type 'StockReserved'"),
-            ("catalog.fault_consumers", '[{"type": "ReserveStock"}]', "message types: none"),
+            ("catalog.fault_consumers", '[{"type": "ReserveStock"}]',
+             "catalog has no message types a rule could apply to"),
             ("fault_routes", '[{"route": "GET /v1/nowhere"}]',
              "no service has the route 'GET /v1/nowhere'")):
         with pytest.raises(Refused) as refused:
@@ -231,3 +232,25 @@ async def test_a_rollback_to_what_the_key_holds_already_writes_nothing() -> None
     assert store.written == []
     await store.rollback("demo.decline_rate", to=3, by="ann")  # back to 0.2: a change
     assert store.written == [("demo.decline_rate", Record(value=0.2, action="rollback"))]
+
+
+async def test_a_fault_rule_for_a_service_with_nothing_it_could_apply_to_is_refused() -> None:
+    """The gateway answers with its upstreams' answers and handles no message: a rule there,
+    even for "*", was stored, shown as running and did nothing."""
+    edge = ServiceDoc("gateway", msgspec.json.schema(LiveSettings), {},
+                      sorted(f.name for f in msgspec.structs.fields(LiveSettings)),
+                      fault_targets={"routes": [], "message_types": []})
+    shop = ServiceDoc("shop", msgspec.json.schema(LiveSettings), {},
+                      sorted(f.name for f in msgspec.structs.fields(LiveSettings)),
+                      fault_targets={"routes": ["GET /v1/x"], "message_types": []})
+    store = Published(edge, shop)
+    for key, raw in (("gateway.fault_routes", '[{"route": "*", "latency_ms": 800}]'),
+                     ("gateway.fault_consumers", '[{"type": "*", "latency_ms": 1}]'),
+                     ("shop.fault_consumers", '[{"type": "*", "latency_ms": 1}]'),
+                     ("fault_consumers", '[{"type": "*", "latency_ms": 1}]')):
+        with pytest.raises(Refused, match="would do nothing"):
+            await store.check(key, parse_value(raw), raw)
+    raw = '[{"route": "*", "latency_ms": 1}]'  # platform-wide: the services that have routes
+    assert await store.check("fault_routes", parse_value(raw), raw) == (
+        "platform.fault_routes", [{"route": "*", "latency_ms": 1}])
+    assert await store.check("gateway.fault_routes", [], "[]") == ("gateway.fault_routes", [])

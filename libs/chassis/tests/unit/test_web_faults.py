@@ -7,9 +7,9 @@ import msgspec
 import pytest
 
 from chassis import ServiceSettings, create_service_app
-from chassis.fault_rules import RouteFault
+from chassis.fault_rules import ActiveFaults, RouteFault
 from chassis.testing.asgi import AsgiClient
-from chassis.web import App, Router, faults
+from chassis.web import App, Router
 
 pytestmark = pytest.mark.unit
 
@@ -41,10 +41,10 @@ async def client() -> AsgiClient:
 def slept(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     delays: list[float] = []
 
-    async def sleep(seconds: float) -> None:
+    async def delay(self: ActiveFaults, seconds: float) -> None:
         delays.append(seconds)
 
-    monkeypatch.setattr(faults.asyncio, "sleep", sleep)
+    monkeypatch.setattr(ActiveFaults, "delay", delay)
     return delays
 
 
@@ -103,3 +103,20 @@ def test_the_document_declares_the_server_errors_a_fault_can_answer() -> None:
 def test_a_rule_cannot_inject_a_client_error() -> None:
     with pytest.raises(msgspec.ValidationError, match="error_status"):
         msgspec.convert({"route": "*", "error_status": 404}, RouteFault)
+
+
+async def test_lifting_a_latency_rule_ends_the_delays_it_started(client: AsgiClient) -> None:
+    """A 30 s delay went on to its end after the rule was lifted (a checkout then missed its
+    saga deadline): a change of the rules ends the waits under way."""
+    import asyncio
+    import time
+
+    app_faults = client.app.faults
+    app_faults.set_routes([RouteFault(route="*", latency_ms=30_000)])
+    began = time.monotonic()
+    waiting = asyncio.ensure_future(client.request("POST", "/v1/items"))
+    await asyncio.sleep(0.2)
+    assert not waiting.done()
+    app_faults.set_routes([])
+    reply = await asyncio.wait_for(waiting, 10)
+    assert reply.status == 201 and time.monotonic() - began < 10

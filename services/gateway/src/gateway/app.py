@@ -162,6 +162,9 @@ class Gateway:
         self.active_faults = ActiveFaults()
         self.live = Live(settings.service_name, settings.instance_id, GatewayLive, settings,
                          cache=Path(settings.live_cache) if settings.live_cache else None)
+        # no route or message a fault rule could apply to: what the edge answers is its
+        # upstreams' (a fault goes on the service behind a route, or `souk fault` between them)
+        self.live.fault_targets = {"routes": [], "message_types": []}
         self.cors: Cors | None = None  # off unless origins are allowed (gateway.cors)
         self.set_cors_origins(settings.cors_origins)
 

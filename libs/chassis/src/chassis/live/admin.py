@@ -218,6 +218,10 @@ def _check_fault_targets(targets: list[ServiceDoc], scope: str, name: str, value
     if not known:
         return
     names = {n for doc in known for n in doc.fault_targets.get(listed, [])}
+    if value and not names:  # even "*": a service with none of them (the gateway proxies)
+        owner = "no service has" if scope == PLATFORM else f"{scope} has no"
+        raise Refused(f"{store_key(scope, name)} refused: {owner} {listed.replace('_', ' ')} a "
+                      "rule could apply to, so it would do nothing")
     for rule in value:
         wanted = rule.get(field_name, "*")
         if wanted != "*" and wanted not in names:

@@ -215,7 +215,7 @@ class Consumer:
             kept_msgs.append(msg)
             kept.append(item)
         if delay:
-            await asyncio.sleep(delay)
+            await faults.delay(delay)
         return kept_msgs, kept, frozenset(doomed)
 
     async def _apply_items(self, batch: list[Any], items: list[Incoming], started: float) -> None:

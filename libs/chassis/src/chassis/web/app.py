@@ -285,7 +285,7 @@ class App:
             if self.faults.routes:  # the one check on this path while no fault is switched on
                 rule = rule_for(self.faults, route)
                 if rule is not None:
-                    await apply_route_fault(rule, route, scope, receive)
+                    await apply_route_fault(rule, route, scope, receive, self.faults)
             response = await self._call(route, request)
         except Answer as answer:
             response = answer.response

@@ -14,7 +14,6 @@ dropped connection (``drop_rate``), an error answer (``error_rate``: problem+jso
 
 from __future__ import annotations
 
-import asyncio
 import random
 from typing import TYPE_CHECKING
 
@@ -53,11 +52,11 @@ def rule_for(faults: ActiveFaults, route: Route) -> RouteFault | None:
 
 
 async def apply_route_fault(rule: RouteFault, route: Route, scope: Scope,
-                            receive: Receive) -> None:
-    """Delay, then raise :class:`Dropped` (connection closed) or a ``fault/injected``
-    :class:`Problem`, or return to let the handler answer."""
+                            receive: Receive, faults: ActiveFaults) -> None:
+    """Delay (cut short when the rules change), then raise :class:`Dropped` (connection closed)
+    or a ``fault/injected`` :class:`Problem`, or return to let the handler answer."""
     if rule.latency_ms and random.random() < rule.latency_rate:  # noqa: S311 (not a secret)
-        await asyncio.sleep(rule.latency_ms / 1000)
+        await faults.delay(rule.latency_ms / 1000)
     draw = random.random()  # noqa: S311
     if draw < rule.drop_rate:
         drop = scope.get("extensions", {}).get(DROP_EXTENSION)
