@@ -153,6 +153,13 @@ def test_an_admin_sees_a_checkouts_saga_timeline_and_trace_waterfall(
         for service in ("gateway", "orders", "inventory", "payments"):
             expect(waterfall.get_by_role("cell", name=service, exact=True).first).to_be_visible()
         keep_screenshot(page, "console-saga-and-trace")
+        # an id the service refuses finds nothing: a 404 page, not "unavailable" (a 503 the
+        # console counted among the services' errors)
+        for path in (f"/console/orders/{'a' * 65}", f"/console/traces/{'0' * 32}"):
+            answer = page.goto(path)
+            assert answer is not None and answer.status == 404, path
+        answer = page.goto(f"/console/order?id={'a' * 65}")
+        assert answer is not None and answer.status == 400
 
 
 def in_thread(coro: Any) -> Any:

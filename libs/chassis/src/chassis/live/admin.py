@@ -76,13 +76,22 @@ class Store:
         targets = _targets(await self.docs(), scope, name)
         first: list[str] = []
         for candidate in _candidates(_numbers(key, value), raw):
-            problems = [f"{doc.service}: {message}" if scope == PLATFORM else message
-                        for doc in targets for message in _errors(doc, name, candidate)]
-            if not problems:
+            # a platform-wide key: each reason once, with the services that give it
+            by_reason: dict[str, list[str]] = {}
+            for doc in targets:
+                for message in _errors(doc, name, candidate):
+                    by_reason.setdefault(message, []).append(doc.service)
+            if not by_reason:
                 _check_fault_targets(targets, scope, name, candidate)
                 return store_key(scope, name), candidate
-            first = first or problems
-        description = targets[0].properties.get(name, {}).get("description", "")
+            first = first or [
+                f"{_services(services, len(targets))}: {message}" if scope == PLATFORM
+                else message for message, services in by_reason.items()]
+        spec = targets[0].properties.get(name, {})
+        description = spec.get("description", "")
+        if isinstance(spec.get("enum"), list):  # the validator names two and counts the rest
+            description = "; ".join(filter(None, (description, "one of " + ", ".join(
+                str(choice) for choice in spec["enum"]))))
         reason = "; ".join(first)
         raise Refused(f"{key} = {raw if raw is not None else value!r} refused: {reason}"
                       + (f" ({description})" if description else ""))
@@ -162,6 +171,10 @@ class Store:
             raise Refused(f"no live settings known for service {service!r} (known: "
                           f"{', '.join(sorted(docs)) or 'none yet'}); is it running?")
         return settings_rows(docs, service)
+
+
+def _services(services: list[str], of: int) -> str:
+    return "every service" if len(services) == of and of > 1 else ", ".join(services)
 
 
 def only_running(docs: dict[str, ServiceDoc], running: frozenset[str]) -> dict[str, ServiceDoc]:

@@ -55,11 +55,15 @@ def validate_email(raw: str) -> str:
 
 
 def check_password_policy(password: str, common_passwords: Container[str]) -> None:
-    """NIST SP 800-63B: a length range and a block list of known passwords; no composition
-    rules, which push people to ``Password1!``."""
+    """NIST SP 800-63B: a length range and a block list of known passwords (and, as it asks of
+    that list, of repetitive ones: one character over and over, or only blanks); no
+    composition rules, which push people to ``Password1!``."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise WeakPassword(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
     if len(password) > MAX_PASSWORD_LENGTH:
         raise WeakPassword(f"the password must have at most {MAX_PASSWORD_LENGTH} characters")
+    if not password.strip() or len(set(password)) == 1:
+        raise WeakPassword("this password is one character repeated (or only blanks); "
+                           "choose another")
     if password.lower() in common_passwords:
         raise WeakPassword("this password is among the most common ones; choose another")

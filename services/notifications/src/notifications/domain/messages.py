@@ -54,6 +54,18 @@ def format_money(amount_minor: int, currency: str) -> str:
     return f"{units}.{cents:0{exponent}d} {currency}"
 
 
+# the saga's reasons for a cancellation, in the customer's words (another is shown as it came)
+_WHY = {"payment-declined": "your card was declined",
+        "payment-timeout": "the payment timed out",
+        "out-of-stock": "an item was out of stock",
+        "insufficient-stock": "an item was out of stock",
+        "rejected": "an item was out of stock",
+        "unknown-sku": "an item is no longer sold",
+        "inventory-timeout": "we could not reserve your items in time",
+        "expired": "we could not hold your items long enough",
+        "released": "we could not hold your items long enough"}
+
+
 def compose(outcome: OrderOutcome, *, message_id: str, now: datetime) -> Message:
     """The message that tells the customer about ``outcome``."""
     items = "1 item" if outcome.item_count == 1 else f"{outcome.item_count} items"
@@ -64,7 +76,8 @@ def compose(outcome: OrderOutcome, *, message_id: str, now: datetime) -> Message
                 "was taken. We will let you know when it ships.")
     else:
         subject = f"Your order {outcome.order_id} was cancelled"
-        why = f" ({outcome.reason})" if outcome.reason else ""
+        reason = outcome.reason
+        why = (f": {_WHY[reason]}" if reason in _WHY else f" ({reason})" if reason else "")
         body = (f"Sorry, your order of {items} ({total}) was cancelled{why}. "
                 "You have not been charged.")
     return Message(id=message_id, user_id=outcome.user_id, order_id=outcome.order_id,

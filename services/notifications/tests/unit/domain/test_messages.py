@@ -28,6 +28,17 @@ def test_a_cancellation_says_why_and_that_nothing_was_charged() -> None:
     assert "not been charged" in message.body
 
 
+@pytest.mark.parametrize(("reason", "says"), [
+    ("payment-declined", "was cancelled: your card was declined."),
+    ("payment-timeout", "was cancelled: the payment timed out."),
+    ("insufficient-stock", "was cancelled: an item was out of stock."),
+    ("", "was cancelled. You")])
+def test_the_sagas_reasons_are_said_in_words(reason: str, says: str) -> None:
+    message = compose(OrderOutcome(Kind.ORDER_CANCELLED, "o-1", "u-1", 1, 900, "EUR",
+                                   reason=reason), message_id="m-1", now=NOW)
+    assert says in message.body and "-" not in message.body.split("cancelled")[1]
+
+
 def test_a_confirmation_says_what_was_taken() -> None:
     message = compose(OrderOutcome(Kind.ORDER_CONFIRMED, "o-2", "u-1", 3, 2490, "EUR"),
                       message_id="m-2", now=NOW)

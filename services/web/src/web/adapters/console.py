@@ -93,7 +93,9 @@ def _pin(inst: Instance) -> str | None:
 
 
 def _problem(service: str, exc: ServiceCallError) -> Exception:
-    if isinstance(exc, UpstreamError) and exc.status == 404:
+    # a lookup the service refuses (not one of its ids: 400, 422) finds nothing, as a 404: it
+    # is not the service being away, which the console counts among its errors
+    if isinstance(exc, UpstreamError) and exc.status in (400, 404, 422):
         return NotFound(f"{service}: not found")
     return Unavailable(f"{service} did not answer: {exc}")
 

@@ -45,7 +45,7 @@ def _ms(seconds: float | None) -> str:
 
 
 pages.filters.update(isotime=_isotime, ms=_ms)
-_ID = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")  # as long as orders takes
 OrderId = Annotated[str, Path(max_length=100)]
 TraceId = Annotated[str, Path(max_length=64)]
 _T = TypeVar("_T")

@@ -15,7 +15,7 @@ from chassis import clock
 from chassis.tasks import cancel_and_wait
 from chassis.web import Answer, Media, Path, Query, Request, Response, Router, StreamResponse
 from web.adapters.shop import Shop
-from web.domain.errors import ShopError
+from web.domain.errors import Refused, ShopError
 from web.domain.money import when
 from web.domain.progress import Progress, progress
 from web.entrypoints.failures import bad_request, failed, not_found, shopper
@@ -139,6 +139,10 @@ async def _listing(request: Request, web: WebContext, cursor: str | None, path: 
         return bad_request(v, "That page link is broken.", path)
     try:
         listing = await read(Shop(web.client), v.bearer, cursor)
+    except Refused as exc:  # a cursor the service does not take (altered, cut short)
+        if cursor is not None and exc.status == 400:
+            return bad_request(v, "That page link is broken.", path)
+        return failed(v, exc)
     except ShopError as exc:
         return failed(v, exc)
     return page(v, template, listing=listing, **context)

@@ -65,6 +65,15 @@ pages.globals.update(static=static_url)
 pages.filters["money"] = money
 
 
+def order_ref(order_id: str) -> str:
+    """An order's short name: the end of its id (an id begins with its time, so orders placed
+    within a minute share their first eight characters)."""
+    return order_id[-8:]
+
+
+pages.filters["order_ref"] = order_ref
+
+
 @dataclass(slots=True)
 class Visit:
     """The browser behind a request: its session (None = anonymous without one) and what the

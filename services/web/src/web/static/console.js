@@ -5,19 +5,34 @@
   var PERIOD = 5000;
   function refresh(region) {
     if (document.hidden) { return; }
+    var status = document.getElementById(region.id + "-status");
+    var last = region.getAttribute("data-updated") || "the page was loaded";
+    function stale(why) {  // what is shown stays, and says how old it is
+      if (status) { status.textContent = "Not updated since " + last + ": " + why + "."; }
+    }
     region.setAttribute("aria-busy", "true");
     fetch(region.getAttribute("data-refresh"), { credentials: "same-origin", redirect: "manual", headers: { "Accept": "text/html" } })
-      .then(function (response) { return response.ok ? response.text() : null; })
+      .then(function (response) {
+        if (response.ok) { return response.text(); }
+        // a redirect (opaque here) is the way to sign in: the session ended
+        stale(response.type === "opaqueredirect" || response.status === 403
+              ? "signed out (reload the page to sign in again)"
+              : "the console answered " + response.status + "; trying again");
+        return null;
+      })
       .then(function (html) {
         if (html !== null) {
           var fresh = new DOMParser().parseFromString(html, "text/html");
           var changed = fresh.body.innerHTML !== region.innerHTML;
           region.replaceChildren.apply(region, Array.prototype.slice.call(fresh.body.childNodes));
-          var status = document.getElementById(region.id + "-status");
-          if (status && changed) { status.textContent = "Updated at " + new Date().toLocaleTimeString() + "."; }
+          var now = new Date().toLocaleTimeString();
+          region.setAttribute("data-updated", now);
+          if (status && (changed || status.textContent.indexOf("Not updated") === 0)) {
+            status.textContent = "Updated at " + now + ".";
+          }
         }
       })
-      .catch(function () { /* the page as it is stays; the next round tries again */ })
+      .catch(function () { stale("the console did not answer; trying again"); })
       .finally(function () { region.setAttribute("aria-busy", "false"); });
   }
   document.querySelectorAll("[data-refresh]").forEach(function (region) {
