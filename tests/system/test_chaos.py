@@ -100,7 +100,10 @@ def test_an_interrupted_experiment_leaves_no_fault_it_switched_on(
     run = subprocess.Popen([*SOUK, "chaos", "run", str(_interruptible(tmp_path / "e.json")),
                             "--journal", str(journal), "--home", str(shop.platform.home)],
                            text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                           env={**os.environ, "NO_COLOR": "1"})
+                           env={**os.environ, "NO_COLOR": "1"},
+                           # as from a shell: a test worker may ignore SIGINT, which a child
+                           # would inherit (and then never see the Ctrl-C)
+                           preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 120
         while not (_stored(shop, "cart.fault_routes") and _stored(shop, "inventory.fault_consumers")):
@@ -114,6 +117,7 @@ def test_an_interrupted_experiment_leaves_no_fault_it_switched_on(
     finally:
         if run.poll() is None:
             run.kill()
+            run.communicate(timeout=30)
     assert run.returncode == 130, stdout[-2000:] + stderr[-2000:]
     assert json.loads(journal.read_text())["status"] == "interrupted"
     assert not _stored(shop, "cart.fault_routes")

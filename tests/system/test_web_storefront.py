@@ -48,7 +48,7 @@ def _add(page: Page, product: str, quantity: int = 1) -> str:
     sku = page.locator(".facts dd").first.inner_text()
     page.get_by_label("Quantity").fill(str(quantity))
     page.get_by_role("button", name="Add to cart").click()
-    expect(page.get_by_role("status")).to_contain_text("Added to your cart")
+    expect(page.get_by_role("status")).to_contain_text(f"Added to your cart: {product}")
     return sku
 
 
