@@ -227,8 +227,10 @@ def config_list(service: Annotated[str | None, typer.Argument(
                 "static": r.static, "source": r.source, "instances": r.instances,
                 "description": r.description} for r in rows])
         return
-    # the setting's name whole (it is what `souk config set` takes), the values folded
-    table = Table("service")
+    # the service's and the setting's names whole (`souk config set` takes them), values folded
+    table = Table()
+    table.add_column("service", no_wrap=True,
+                     min_width=max((len(r.service) for r in rows), default=7))
     table.add_column("setting", no_wrap=True, min_width=max((len(r.name) for r in rows), default=7))
     for column in ("running", "static"):
         table.add_column(column, overflow="fold")

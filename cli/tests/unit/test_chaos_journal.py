@@ -30,8 +30,8 @@ def journal(*, status: str = "completed", deviated: bool = False, before: bool =
 def test_holds_when_the_steady_state_is_met_before_and_after_and_every_activity_succeeded() -> None:
     result = verdict(journal())
     assert result.held and not result.reasons
-    assert [(s.phase, s.name) for s in result.steps] == [
-        ("before", "verify"), ("after", "verify"), ("method", "kill-orders-1"),
+    assert [(s.phase, s.name) for s in result.steps] == [  # in the order they ran
+        ("before", "verify"), ("method", "kill-orders-1"), ("after", "verify"),
         ("rollback", "stop-the-load")]
 
 

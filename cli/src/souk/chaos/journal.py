@@ -42,9 +42,10 @@ def verdict(journal: Mapping[str, Any]) -> Verdict:
     every activity of the method succeeded (a fault that was not injected proves nothing)."""
     steps: list[Step] = []
     states = journal.get("steady_states") or {}
-    for phase in ("before", "after"):
-        steps += [_step(phase, run) for run in (states.get(phase) or {}).get("probes", [])]
+    # in the order they ran: the check before, the method, the check after, the rollbacks
+    steps += [_step("before", run) for run in (states.get("before") or {}).get("probes", [])]
     steps += [_step("method", run) for run in journal.get("run") or []]
+    steps += [_step("after", run) for run in (states.get("after") or {}).get("probes", [])]
     steps += [_step("rollback", run) for run in journal.get("rollbacks") or []]
     status, deviated = str(journal.get("status", "?")), bool(journal.get("deviated"))
     reasons = []

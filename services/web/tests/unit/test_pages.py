@@ -75,6 +75,19 @@ def test_a_page_a_service_behind_the_shop_keeps_from_us_says_so_to_the_edge() ->
     assert overloaded[b"retry-after"] == b"1" and b"proxy-status" not in overloaded
 
 
+def test_a_page_made_before_the_session_is_read_does_not_say_signed_out() -> None:
+    """A 404 for a path with no route, to a signed-in shopper, offered "Sign in / Create
+    account": the chassis makes that page before any session is read."""
+    from chassis.problems import Problem
+    from web.entrypoints.pages import error_page
+
+    page = error_page(Problem(404, "not-found", "no route"),
+                      request(host="127.0.0.1:8080", accept="text/html"))
+    html = page.body.decode() if isinstance(page.body, bytes) else str(page.body)
+    assert 'href="/cart"' in html and 'href="/orders"' in html
+    assert 'href="/signin"' not in html and "Create account" not in html
+
+
 def test_the_invariants_page_says_when_the_platform_was_not_at_rest() -> None:
     """Read under load, checkouts in flight show as violations: the page says so, with what
     was in flight; read at rest it does not."""

@@ -231,6 +231,8 @@ def error_page(error: Problem, request: Request) -> Response:
     """The chassis's own problems (no route, a bad parameter, a body too large, overload) as a
     page of the shop, for browsers (the app answers problem+json to other callers)."""
     heading, message = _HEADINGS.get(error.status, ("Something went wrong", error.detail))
+    # made before any session is read: the header offers what is right signed in or not
     html = pages.get_template("error.html").render(
-        user=None, csrf="", path=request.path, heading=heading, message=message)
+        user=None, account_unknown=True, csrf="", path=request.path, heading=heading,
+        message=message)
     return _response(html.encode(), error.status, None, dict(error.headers or {}))
