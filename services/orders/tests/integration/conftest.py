@@ -60,6 +60,15 @@ class Participants:
     held: list[payments.AuthorizePayment] = field(default_factory=list)
     silent: bool = False
     only_authorize: bool = False
+    paused: bool = False  # commands wait in ``backlog`` until ``resume``
+    backlog: list[Any] = field(default_factory=list)
+
+    async def resume(self) -> None:
+        """Answer the commands that arrived while ``paused``, and those to come."""
+        self.paused = False
+        backlog, self.backlog = self.backlog, []
+        for msg in backlog:
+            await self.on_message(msg)
 
     async def reply(self, command_id: str, message: Message) -> None:
         await self.nc.jetstream().publish(
@@ -69,6 +78,9 @@ class Participants:
                      "Souk-Correlation-Id": message.order_id})  # type: ignore[attr-defined]
 
     async def on_message(self, msg: Any) -> None:
+        if self.paused:
+            self.backlog.append(msg)
+            return
         headers = msg.headers or {}
         model = _COMMANDS.get(msg.subject.removeprefix("souk."))
         if model is None:
