@@ -24,7 +24,7 @@ from chassis.live import default_author
 from chassis.live.store import Revision
 from souk.console import CANNOT_ACT, HomeOption, command_group, fail, out, running_state
 from souk.home import Home
-from souk.live_config import ConfigError, Refused, Store, open_store, parse_value
+from souk.live_config import ConfigError, Refused, Store, parse_value, store_of
 
 __all__ = ["config_app"]
 
@@ -43,11 +43,7 @@ def _run(home: Path | None, work: Callable[[Store], Awaitable[T]]) -> T:
     state = running_state(Home.resolve(home))
 
     async def main() -> T:
-        # an instance scaled away, or exited and held, last published what it ran with then
-        running = frozenset(p.instance for p in state.processes
-                            if p.status in ("starting", "running", "paused"))
-        async with open_store(state.nats_url, replicas=state.stream_replicas,
-                              running=running) as store:
+        async with store_of(state) as store:
             return await work(store)
 
     try:

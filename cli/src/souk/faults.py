@@ -329,14 +329,10 @@ FAULT_SETTINGS = ("fault_routes", "fault_consumers", "clock_skew")
 def _fault_settings(state: State) -> tuple[list[dict[str, Any]], str]:
     """The fault settings (``FAULT_SETTINGS``) each running instance runs with, when not off;
     and why they are not known, when they are not (the broker away)."""
-    from souk.live_config import open_store
-
-    running = frozenset(p.instance for p in state.processes
-                        if p.status in ("starting", "running", "paused"))
+    from souk.live_config import store_of
 
     async def read() -> list[dict[str, Any]]:
-        async with open_store(state.nats_url, replicas=state.stream_replicas,
-                              running=running) as store:
+        async with store_of(state) as store:
             docs = await store.docs()
         return [{"instance": instance, "setting": name, "value": value}
                 for service in sorted(docs)

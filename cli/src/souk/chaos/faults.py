@@ -62,8 +62,9 @@ def switch_off_everything(home: Home) -> list[str]:
     return done
 
 
-def souk(home: Home, *args: str, timeout: float = TIMEOUT) -> str:
-    """Run ``souk ARGS --home HOME``; its output, or ActivityFailed with its error."""
+def souk(home: Home, *args: str, timeout: float = TIMEOUT, nothing_to_do: str = "") -> str:
+    """Run ``souk ARGS --home HOME``; its output, or ActivityFailed with its error. A refusal
+    (exit 2) saying ``nothing_to_do`` is no failure: "" is answered (what was asked holds)."""
     command = [sys.executable, "-m", "souk.main", *args, "--home", str(home.root)]
     log.info("$ souk " + " ".join(args))
     try:
@@ -71,6 +72,8 @@ def souk(home: Home, *args: str, timeout: float = TIMEOUT) -> str:
                               check=False, env={**os.environ, "NO_COLOR": "1"})
     except subprocess.TimeoutExpired:
         raise ActivityFailed(f"souk {' '.join(args)}: no answer within {timeout:g} s") from None
+    if nothing_to_do and done.returncode == 2 and nothing_to_do in done.stderr:
+        return ""
     if done.returncode != 0:
         raise ActivityFailed(f"souk {' '.join(args)} exited {done.returncode}: "
                              f"{(done.stderr or done.stdout).strip()[-2000:]}")
@@ -113,13 +116,4 @@ def config_set(home: Home, key: str, value: object) -> str:
 def config_unset(home: Home, key: str) -> bool:
     """``souk config unset KEY``: the static value (or the platform-wide key) applies again.
     False when nothing was stored (nothing to do)."""
-    command = [sys.executable, "-m", "souk.main", "config", "unset", key, "--home", str(home.root)]
-    log.info(f"$ souk config unset {key}")
-    done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT, check=False,
-                          env={**os.environ, "NO_COLOR": "1"})
-    if done.returncode == 2 and "nothing to unset" in done.stderr:
-        return False
-    if done.returncode != 0:
-        raise ActivityFailed(f"souk config unset {key} exited {done.returncode}: "
-                             f"{(done.stderr or done.stdout).strip()[-2000:]}")
-    return True
+    return bool(souk(home, "config", "unset", key, nothing_to_do="nothing to unset"))

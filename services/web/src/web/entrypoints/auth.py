@@ -5,12 +5,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
-from urllib.parse import parse_qs
 
 from chassis import clock
 from chassis.http import ServiceCallError
 from chassis.web import Answer, ClientAddress, Query, Request, Response, Router
-from web.entrypoints.pages import FORM, HTML, Visit, page, posted, redirect, safe_next, visit
+from web.entrypoints.pages import (
+    FORM,
+    HTML,
+    Visit,
+    form_fields,
+    page,
+    posted,
+    redirect,
+    safe_next,
+    visit,
+)
 from web.service.context import WebContext
 from web.service.ports import IdentityRefused
 
@@ -87,8 +96,7 @@ async def _enter(request: Request, web: WebContext, address: ClientAddress, temp
     except Answer:
         if v.signed_in and not sign_up:  # in another tab meanwhile: this form's token was
             # the anonymous session's, which signing in replaced; nothing to do but go on
-            sent = parse_qs((await request.body()).decode("utf-8", "replace"))
-            return redirect(v, safe_next(sent.get("next", [""])[-1]))
+            return redirect(v, safe_next(form_fields(await request.body()).get("next")))
         raise
     email, password, target = (form.get("email").strip(), form.get("password"),
                                safe_next(form.get("next")))

@@ -24,8 +24,8 @@ from web.domain.money import money
 from web.domain.sessions import Session, same_secret
 from web.service.context import WebContext
 
-__all__ = ["COOKIE", "FORM", "HTML", "Posted", "Visit", "error_page", "page", "pages", "posted",
-           "redirect", "safe_next", "static_url", "visit"]
+__all__ = ["COOKIE", "FORM", "HTML", "Posted", "Visit", "error_page", "form_fields", "page",
+           "pages", "posted", "redirect", "safe_next", "static_url", "visit"]
 
 COOKIE = "souk_session"
 HTML = Media("text/html", "a page of the shop (or of the console)")
@@ -198,11 +198,8 @@ def _same_origin(request: Request) -> bool:
     return urlsplit(origin).netloc == host
 
 
-async def posted(visit: Visit) -> Posted:
-    """The posted form if it comes from a page of this site, with this session's CSRF token;
-    else the request is answered with the 403 page (nothing was done)."""
-    request = visit.request
-    body = await request.body()
+def form_fields(body: bytes) -> dict[str, str]:
+    """A posted form's fields (the last value of each); none when it is too large or not one."""
     fields: dict[str, str] = {}
     if len(body) <= MAX_FORM_BYTES:
         try:
@@ -211,6 +208,14 @@ async def posted(visit: Visit) -> Posted:
                 fields[name] = values[-1]
         except (UnicodeDecodeError, ValueError):
             fields = {}
+    return fields
+
+
+async def posted(visit: Visit) -> Posted:
+    """The posted form if it comes from a page of this site, with this session's CSRF token;
+    else the request is answered with the 403 page (nothing was done)."""
+    request = visit.request
+    fields = form_fields(await request.body())
     session = visit.session
     if (session is None or not _same_origin(request)
             or not same_secret(fields.get("csrf", ""), session.csrf)):
