@@ -193,21 +193,22 @@ def test_an_empty_cart_and_an_unknown_product_read_like_a_shop(shop: Checkout,
         assert response is not None and response.status == 404
         expect(page.get_by_role("heading", level=1)).to_have_text(
             "We could not find that product")
-        # a visitor who is not signed in is sent to sign in, then back to the product
+        # a visitor who is not signed in is sent to sign in (or to create an account), and
+        # the add they pressed is made once they are in
         page.goto("/search?q=notebook")
         page.get_by_role("link", name="Dot Grid Notebook A5").click()
-        product_url = page.url
         page.get_by_role("button", name="Add to cart").click()
         expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        expect(page.get_by_text("goes into your cart")).to_be_visible()
         page.get_by_role("link", name="Create an account").click()
         page.get_by_label("E-mail").fill(f"anonymous-{time.time_ns()}@souk.local")
         page.get_by_label("Password").fill("correct horse battery staple")
         page.get_by_role("button", name="Create account").click()
-        page.wait_for_url(product_url)  # back where they were, signed in, the form now real
-        expect(page.get_by_label("Quantity")).to_be_visible()
+        page.wait_for_url(re.compile(r"/cart\?added="))
+        expect(page.get_by_role("status")).to_contain_text(
+            "Added to your cart: Dot Grid Notebook A5 (you have 1)")
 
         # change the quantity, then remove the line: forms, each back to the cart
-        page.get_by_role("button", name="Add to cart").click()
         row = page.get_by_role("row", name=re.compile("Dot Grid Notebook A5"))
         price = row.get_by_role("cell").first.inner_text()  # €x.yz
         row.get_by_label("Quantity of Dot Grid Notebook A5").fill("3")
@@ -409,6 +410,65 @@ def test_a_sign_in_form_of_a_tab_signed_in_meanwhile_goes_on(shop: Checkout) -> 
     broken = s.get(f"{shop.gateway}/orders?cursor=zzz", timeout=10)
     assert broken.status_code == 400 and "That page link is broken" in broken.text
     assert "base64" not in broken.text
+
+
+def _form_fields(html: str, *names: str) -> dict[str, str]:
+    found = {name: re.search(rf'name="{name}" value="([^"]*)"', html) for name in names}
+    assert all(found.values()), html[:300]
+    return {name: match[1] for name, match in found.items() if match is not None}
+
+
+def test_add_to_cart_pressed_before_signing_in_adds_once_signed_in(shop: Checkout) -> None:
+    """A visitor not signed in presses "Add to cart" (with a quantity) on a product page: the
+    sign-in form carries that add, and signing in (or creating the account) makes it and lands
+    on the cart; it went back to the product page with nothing added. The key the form was
+    shown with makes a form sent twice at once add once; an add not valid is dropped."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    s = requests.Session()
+    s.headers["Origin"] = shop.gateway
+    found = requests.get(f"{shop.gateway}/api/v1/catalog/products/by-sku/PAN-0003", timeout=10)
+    assert found.status_code == 200, found.text[:300]
+    product = f"/products/{found.json()['id']}"
+    shown = s.get(shop.gateway + product, timeout=10).text
+    assert 'action="/signin" method="get"' in shown and 'name="add" value="PAN-0003"' in shown
+    # what the product page's GET form sends
+    asked = {"next": product, "add": "PAN-0003", "quantity": "3"}
+    form = s.get(f"{shop.gateway}/signin", params=asked, timeout=10)
+    assert form.status_code == 200 and "Then 3 of PAN-0003 goes into your cart" in form.text
+    assert "/signup?next=" in form.text and "add=PAN-0003&amp;quantity=3" in form.text
+    fields = _form_fields(s.get(f"{shop.gateway}/signup", params=asked, timeout=10).text,
+                          "csrf", "next", "add", "quantity", "key")
+    assert (fields["next"], fields["add"], fields["quantity"]) == (product, "PAN-0003", "3")
+    account = {"email": f"later-{time.time_ns()}@souk.local", "password": "correct horse battery"}
+    r = s.post(f"{shop.gateway}/signup", allow_redirects=False, timeout=10,
+               data={**fields, **account})
+    assert (r.status_code, r.headers["Location"]) == (303, "/cart?added=PAN-0003"), r.text[:300]
+    assert _held(s, shop, "PAN-0003") == 3
+
+    def sign_out() -> None:
+        s.post(f"{shop.gateway}/signout", allow_redirects=False, timeout=10,
+               data={"csrf": _csrf(s.get(f"{shop.gateway}/cart", timeout=10).text)})
+
+    # signed out, the same through the sign-in form, its submit sent twice at once: 3 + 2
+    sign_out()
+    fields = _form_fields(s.get(f"{shop.gateway}/signin", params={**asked, "quantity": "2"},
+                                timeout=10).text, "csrf", "next", "add", "quantity", "key")
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda _: s.post(
+            f"{shop.gateway}/signin", allow_redirects=False, timeout=10,
+            data={**fields, **account}), range(2)))
+    assert "/cart?added=PAN-0003" in [a.headers.get("Location") for a in answers], \
+        [a.text[:200] for a in answers]
+    assert _held(s, shop, "PAN-0003") == 5
+    # an add that is not a valid one (a quantity past 99, altered by hand) is dropped
+    sign_out()
+    shown = s.get(f"{shop.gateway}/signin", params={**asked, "quantity": "500"}, timeout=10).text
+    assert 'name="add"' not in shown and "goes into your cart" not in shown
+    r = s.post(f"{shop.gateway}/signin", allow_redirects=False, timeout=10,
+               data={"csrf": _csrf(shown), **asked, "quantity": "500", **account})
+    assert (r.status_code, r.headers["Location"]) == (303, product), r.text[:300]
+    assert _held(s, shop, "PAN-0003") == 5
 
 
 def test_with_the_catalog_down_the_shop_says_try_again_shortly(shop: Checkout) -> None:

@@ -103,3 +103,34 @@ def test_the_invariants_page_says_when_the_platform_was_not_at_rest() -> None:
     html = pages.get_template("console/invariants.html").render(report=calm, violations=[],
                                                                user=None, csrf="", path="/")
     assert "not at rest" not in html
+
+
+@pytest.mark.parametrize("template", ["signin.html", "signup.html"])
+def test_the_account_forms_carry_an_add_pressed_before_signing_in_and_none_otherwise(
+        template: str) -> None:
+    from web.entrypoints.auth import _carried
+    from web.entrypoints.pages import pages
+
+    def render(**carried: object) -> str:
+        return pages.get_template(template).render(user=None, csrf="c", path="/signin",
+                                                   next="/products/p-1", email="", error=None,
+                                                   **carried)
+
+    plain = render(**_carried(None, "k-1"))
+    assert 'name="add"' not in plain and 'name="key"' not in plain
+    assert "goes into your cart" not in plain and "next=/products/p-1" in plain
+    carried = render(**_carried(("PAN-0003", 3), "k-1"))
+    assert 'name="add" value="PAN-0003"' in carried and 'name="quantity" value="3"' in carried
+    assert 'name="key" value="k-1"' in carried and "Then 3 of PAN-0003 goes into your cart" in carried
+    assert "next=/products/p-1&amp;add=PAN-0003&amp;quantity=3" in carried  # to the other form
+
+
+@pytest.mark.parametrize(("sku", "quantity", "expected"), [
+    ("PAN-0003", "3", ("PAN-0003", 3)), ("PAN-0003", "", ("PAN-0003", 1)),
+    ("PAN-0003", "99", ("PAN-0003", 99)), ("PAN-0003", "100", None), ("PAN-0003", "0", None),
+    ("PAN-0003", "x", None), ("", "1", None), ("../etc", "1", None), ("A" * 33, "1", None)])
+def test_only_a_valid_add_is_carried(sku: str, quantity: str,
+                                     expected: tuple[str, int] | None) -> None:
+    from web.entrypoints.cart import pending_add
+
+    assert pending_add(sku, quantity) == expected

@@ -3,12 +3,14 @@ the tokens in the server-side session (they never reach the browser)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from chassis import clock
 from chassis.http import ServiceCallError
 from chassis.web import Answer, ClientAddress, Query, Request, Response, Router
+from web.entrypoints.cart import add_line, pending_add
 from web.entrypoints.pages import (
     FORM,
     HTML,
@@ -28,31 +30,49 @@ __all__ = ["router"]
 router = Router(tags=["account"], ignore_other_query=True)
 
 Next = Annotated[str, Query("next", max_length=300)]
-_SEE_OTHER = (None, "done: on to `next` (a page of this site)")
+Add = Annotated[str, Query("add", max_length=64, description=(
+    "the SKU of a product page's \"Add to cart\" pressed before signing in: it is added once "
+    "the visitor is in"))]
+Quantity = Annotated[str, Query("quantity", max_length=8, description="how many of `add`")]
+_SEE_OTHER = (None, "done: on to `next` (a page of this site), or to the cart with the add the "
+                    "form carried made")
 _PAGES = {200: HTML, 303: _SEE_OTHER, 400: HTML, 403: HTML,
+          404: (HTML, "the product of an add carried by the form is not sold (signed in)"),
           429: (HTML, "too many failed sign-ins from this address or for this account: the "
                       "form again, saying when to try again"), 503: HTML}
 
 
-def _unavailable(v: Visit, template: str, **context: str) -> Response:
+def _unavailable(v: Visit, template: str, **context: Any) -> Response:
     return page(v, template, 503, error="Accounts are unavailable for a moment; please try "
                                         "again shortly.", **context)
 
 
-async def _empty_form(request: Request, web: WebContext, template: str, next: str) -> Response:
+async def _empty_form(request: Request, web: WebContext, template: str, next: str, add: str,
+                      quantity: str) -> Response:
     """An account form to fill in (a session opened for its CSRF token); on to ``next`` for
-    someone signed in already."""
+    someone signed in already. With a valid ``add``, the form carries it on (and a key made
+    now, so that the form sent twice adds once)."""
     v = await visit(request, web)
     if v.signed_in:
         return redirect(v, safe_next(next))
     await v.ensure_session()
-    return page(v, template, next=safe_next(next), email="", error=None)
+    return page(v, template, next=safe_next(next), email="", error=None,
+                **_carried(pending_add(add, quantity), uuid.uuid4().hex))
+
+
+def _carried(add: tuple[str, int] | None, key: str) -> dict[str, Any]:
+    """What an account form carries of an add asked for before signing in: each of the three
+    the templates read, None when there is no add."""
+    if add is None:
+        return {"add": None, "quantity": None, "key": None}
+    return {"add": add[0], "quantity": add[1], "key": key}
 
 
 @router.get("/signin", responses={200: HTML, 303: (None, "already signed in")})
-async def sign_in_form(request: Request, web: WebContext, next: Next = "/") -> Response:
+async def sign_in_form(request: Request, web: WebContext, next: Next = "/", add: Add = "",
+                       quantity: Quantity = "1") -> Response:
     """The sign-in form."""
-    return await _empty_form(request, web, "signin.html", next)
+    return await _empty_form(request, web, "signin.html", next, add, quantity)
 
 
 @router.post("/signin", body=FORM, responses=_PAGES)
@@ -62,9 +82,10 @@ async def sign_in(request: Request, web: WebContext, address: ClientAddress) -> 
 
 
 @router.get("/signup", responses={200: HTML, 303: (None, "already signed in")})
-async def sign_up_form(request: Request, web: WebContext, next: Next = "/") -> Response:
+async def sign_up_form(request: Request, web: WebContext, next: Next = "/", add: Add = "",
+                       quantity: Quantity = "1") -> Response:
     """The form to create an account."""
-    return await _empty_form(request, web, "signup.html", next)
+    return await _empty_form(request, web, "signup.html", next, add, quantity)
 
 
 @router.post("/signup", body=FORM, responses=_PAGES)
@@ -87,9 +108,10 @@ async def _enter(request: Request, web: WebContext, address: ClientAddress, temp
                  refused: Callable[[IdentityRefused], tuple[int, str]], *,
                  sign_up: bool = False) -> Response:
     """The posted form's account (created first with ``sign_up``) signed in with a new session,
-    then on to `next`; a refusal is the form again with its status and message. Identity is
-    told the visitor's ``address`` (the edge's proven one): its throttles count that visitor,
-    not the front end, through which every shopper signs in."""
+    then on to `next`, or, when the form carries an add asked for before signing in (``add``,
+    ``quantity``, ``key``), that add made and on to the cart; a refusal is the form again with
+    its status and message. Identity is told the visitor's ``address`` (the edge's proven one):
+    its throttles count that visitor, not the front end, through which every shopper signs in."""
     v = await visit(request, web)
     try:
         form = await posted(v)
@@ -100,6 +122,7 @@ async def _enter(request: Request, web: WebContext, address: ClientAddress, temp
         raise
     email, password, target = (form.get("email").strip(), form.get("password"),
                                safe_next(form.get("next")))
+    add, key = pending_add(form.get("add"), form.get("quantity")), form.get("key")
     try:
         if sign_up:
             await web.sessions.identity.sign_up(email, password, str(address))
@@ -107,10 +130,13 @@ async def _enter(request: Request, web: WebContext, address: ClientAddress, temp
                                             str(address))
     except IdentityRefused as exc:
         status, error = refused(exc)
-        return page(v, template, status, next=target, email=email, error=error)
+        return page(v, template, status, next=target, email=email, error=error,
+                    **_carried(add, key))
     except ServiceCallError:
-        return _unavailable(v, template, next=target, email=email)
+        return _unavailable(v, template, next=target, email=email, **_carried(add, key))
     v.session, v.new_token = opened.session, opened.token
+    if add is not None:
+        return await add_line(v, add[0], str(add[1]), key, target)
     return redirect(v, target)
 
 

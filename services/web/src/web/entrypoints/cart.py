@@ -19,7 +19,7 @@ from web.entrypoints.failures import bad_request, failed, shopper, sign_in_first
 from web.entrypoints.pages import FORM, HTML, Posted, Visit, page, posted, redirect, safe_next, visit
 from web.service.context import WebContext
 
-__all__ = ["CARDS", "CHECKOUT_REFUSALS", "LINE_FULL", "router"]
+__all__ = ["CARDS", "CHECKOUT_REFUSALS", "LINE_FULL", "add_line", "pending_add", "router"]
 
 router = Router(tags=["cart"], ignore_other_query=True)
 
@@ -80,12 +80,25 @@ async def add_to_cart(request: Request, web: WebContext) -> Response:
     back = safe_next(form.get("next"), "/")
     if not v.signed_in:
         return sign_in_first(v, back)
-    sku, quantity = form.get("sku"), _quantity(form.get("quantity", "1") or "1")
-    if not _SKU.match(sku) or quantity is None:
+    return await add_line(v, form.get("sku"), form.get("quantity", "1"), form.get("key"), back)
+
+
+def pending_add(sku: str, quantity: str) -> tuple[str, int] | None:
+    """An add asked for before signing in (the product page's fields, carried through the
+    sign-in form), or None when there is none or it is not a valid one."""
+    count = _quantity(quantity or "1")
+    return (sku, count) if sku and _SKU.match(sku) and count is not None else None
+
+
+async def add_line(v: Visit, sku: str, quantity: str, key: str, back: str) -> Response:
+    """Add ``quantity`` of ``sku`` to the signed-in visitor's cart, then on to the cart; a
+    refusal is a page in the shop's words with a way ``back``. ``key``, made with the form:
+    the same form sent twice adds once."""
+    wanted = pending_add(sku, quantity)
+    if wanted is None:
         return bad_request(v, f"Choose between 1 and {MAX_QUANTITY} of a product.", back)
-    key = form.get("key")  # made with the form: the same form sent twice adds once
     try:  # the cart adds under its lock: two tabs adding at once both count
-        await Shop(web.client).add(v.bearer, sku, quantity, key if _KEY.match(key) else None)
+        await Shop(v.web.client).add(v.bearer, *wanted, key if _KEY.match(key) else None)
     except Refused as exc:
         if exc.slug == LINE_FULL:
             return bad_request(v, f"A cart holds at most {MAX_QUANTITY} of one product.", back)
