@@ -33,6 +33,7 @@ PROBLEMS: ProblemMap = {
     errors.ItemNotFound: (404, "cart/item-not-found"),
     errors.PricingUnavailable: (503, "cart/pricing-unavailable"),
     errors.MixedCurrencies: (409, "cart/mixed-currencies"),
+    errors.AddKeyReused: (422, "cart/idempotency-key-reused"),
     errors.DuplicateSku: (422, "cart/duplicate-sku"),
     errors.CartChanged: (412, "cart/changed"),
 }

@@ -53,6 +53,7 @@ class StubCatalog:
 
     prices: dict[str, int] = field(default_factory=lambda: {
         "KIT-0001": 1250, "KIT-0002": 399, "BOOK-0001": 2000})
+    currencies: dict[str, str] = field(default_factory=dict)  # EUR when not here
     down: bool = False
     calls: int = 0
     url: str = ""
@@ -67,7 +68,7 @@ class StubCatalog:
             if self.down:
                 raise Problem(503, "down", "the stub catalog is down")
             found = {s: self.prices[s] for s in body.skus if s in self.prices}
-            return Prices({s: Money(p, "EUR") for s, p in found.items()},
+            return Prices({s: Money(p, self.currencies.get(s, "EUR")) for s, p in found.items()},
                           [s for s in body.skus if s not in found],
                           {s: f"Product {s}" for s in found})
 

@@ -34,6 +34,7 @@ PROBLEMS: ProblemMap = {
     errors.IdempotencyKeyReused: (422, "orders/idempotency-key-reused"),
     errors.CartAlreadyOrdered: (409, "orders/cart-already-ordered"),
     errors.CartUnavailable: (503, "orders/cart-unavailable"),
+    errors.CartNotOrderable: (409, "orders/cart-not-orderable"),
 }
 
 

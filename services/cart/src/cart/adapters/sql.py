@@ -65,8 +65,9 @@ _TAKE_SOME = ("UPDATE cart_items SET quantity = quantity - :quantity "
               "WHERE user_id = :user_id AND sku = :sku")
 _CLEAR = "DELETE FROM cart_items WHERE user_id = :user_id"
 # an add's key: refused (0 rows) when the user has it already; the user's old ones go with a new
-_FIRST_ADD = ("INSERT INTO cart_add_keys (user_id, key, at) VALUES (:user_id, :key, :now) "
-              "ON CONFLICT (user_id, key) DO NOTHING")
+_FIRST_ADD = ("INSERT INTO cart_add_keys (user_id, key, request, at) "
+              "VALUES (:user_id, :key, :request, :now) ON CONFLICT (user_id, key) DO NOTHING")
+_ADD_MADE = "SELECT request FROM cart_add_keys WHERE user_id = :user_id AND key = :key"
 _FORGET_ADDS = "DELETE FROM cart_add_keys WHERE user_id = :user_id AND at < :before"
 
 
@@ -154,10 +155,13 @@ class SqlCarts(CartRepository):
     async def clear(self, user_id: str) -> int:
         return await self._tx.execute(_CLEAR, {"user_id": user_id})
 
-    async def first_add(self, user_id: str, key: str, now: datetime) -> bool:
+    async def claim_add_key(self, user_id: str, key: str, request: str,
+                            now: datetime) -> str | None:
         if not await self._tx.execute(_FIRST_ADD, {
-                "user_id": user_id, "key": key, "now": to_db_timestamp(self._dialect, now)}):
-            return False
+                "user_id": user_id, "key": key, "request": request,
+                "now": to_db_timestamp(self._dialect, now)}):
+            made = await self._tx.fetch_value(_ADD_MADE, {"user_id": user_id, "key": key})
+            return str(made or "")
         await self._tx.execute(_FORGET_ADDS, {
             "user_id": user_id, "before": to_db_timestamp(self._dialect, now - ADD_KEYS_KEPT)})
-        return True
+        return None

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["CartChanged", "CartError", "CartFull", "DuplicateSku", "InvalidQuantity", "InvalidSku",
-           "ItemNotFound", "MixedCurrencies", "PricingUnavailable", "UnknownSku"]
+__all__ = ["AddKeyReused", "CartChanged", "CartError", "CartFull", "DuplicateSku", "InvalidQuantity",
+           "InvalidSku", "ItemNotFound", "MixedCurrencies", "PricingUnavailable", "UnknownSku"]
 
 
 class CartError(Exception):
@@ -36,6 +36,16 @@ class PricingUnavailable(CartError):
 
 class MixedCurrencies(CartError):
     """The lines are priced in different currencies, so they have no total."""
+
+
+class AddKeyReused(CartError):
+    """An add's Idempotency-Key was used before for another add (another SKU or quantity): the
+    add it names was made, this one is not."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"the Idempotency-Key {key!r} was used for another add; use a new key "
+                         "for each add")
+        self.key = key
 
 
 class DuplicateSku(CartError):

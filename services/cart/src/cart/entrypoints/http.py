@@ -7,6 +7,7 @@ import re
 from typing import Annotated
 
 from cart.domain.errors import (
+    AddKeyReused,
     CartChanged,
     CartFull,
     DuplicateSku,
@@ -47,7 +48,8 @@ IfMatch = Annotated[str | None, Header(
 AddKey = Annotated[str | None, Header(
     "Idempotency-Key", pattern=r"^[\x21-\x7e]{1,200}$",
     description="one key per add (a form shown once): an add already made with it is not made "
-                "again, and the answer is the cart as it is (a double click, a retry)")]
+                "again, and the answer is the cart as it is (a double click, a retry); the key "
+                "sent with another add (another SKU or quantity) is refused, 422")]
 _ETAG = {"ETag": "the cart's version after this answer, for `If-Match`"}
 
 
@@ -95,7 +97,8 @@ async def replace_cart(body: CartIn, user: Principal, cart: CartContext,
 
 
 @router.post("/v1/cart/items", auth=USER,
-             raises=(InvalidSku, InvalidQuantity, CartFull, UnknownSku, CartChanged, *_PRICING),
+             raises=(InvalidSku, InvalidQuantity, CartFull, UnknownSku, CartChanged, AddKeyReused,
+                     *_PRICING),
              responses={200: (CartOut, "the cart as it is now")}, headers=_ETAG)
 async def add_item(body: LineIn, user: Principal, cart: CartContext,
                    if_match: IfMatch = None, key: AddKey = None) -> Response:

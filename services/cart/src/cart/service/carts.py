@@ -7,10 +7,10 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from cart.domain.cart import MAX_QUANTITY, Cart, CartLine, check_quantity, check_replacement, check_sku
-from cart.domain.errors import CartChanged, InvalidQuantity, UnknownSku
+from cart.domain.errors import AddKeyReused, CartChanged, InvalidQuantity, MixedCurrencies, UnknownSku
 from cart.domain.pricing import PricedCart, price_cart
 from cart.service.ports import CartRepository, CartUnitOfWork
-from cart.service.pricing import Pricer
+from cart.service.pricing import Pricer, Quotes
 
 __all__ = ["Versions", "add_item", "clear_cart", "remove_item", "remove_ordered_lines",
            "replace_cart", "set_item", "view_cart"]
@@ -60,12 +60,21 @@ async def _change_line(uow: CartUnitOfWork, pricer: Pricer, user_id: str, sku: s
                        key: str | None = None) -> bool:
     check_sku(sku)
     check_quantity(quantity)
-    found = await pricer.quote([sku])
+    # priced before writing, with the lines the cart holds: a line of another currency (or one
+    # with no price to be had) is refused before anything is stored
+    async with uow(readonly=True) as carts:
+        held = await carts.get(user_id)
+    found = await pricer.quote([sku, *(line.sku for line in held.lines)])
     if sku in found.missing:
         raise UnknownSku(f"the catalog does not sell {sku!r}")
+    request = f"{'add' if add else 'set'} {quantity} {sku}"
     async with uow() as carts:
-        if key is not None and not await carts.first_add(user_id, key, now):
-            return False  # made already: the cart as it is, version and all
+        if key is not None:
+            made = await carts.claim_add_key(user_id, key, request, now)
+            if made is not None:
+                if made and made != request:
+                    raise AddKeyReused(key)
+                return False  # made already: the cart as it is, version and all
         cart = await carts.lock(user_id, now)
         _made_for(versions, cart.version)
         if add and (line := cart.line(sku)) is not None:
@@ -74,8 +83,25 @@ async def _change_line(uow: CartUnitOfWork, pricer: Pricer, user_id: str, sku: s
                                       f"holds {line.quantity} of {sku} already")
             quantity += line.quantity
         cart.check_can_set(sku, quantity)
+        _check_one_currency(cart, sku, found, pricer)
         await carts.set_quantity(user_id, sku, quantity, now, cart.version)
     return True
+
+
+def _check_one_currency(cart: Cart, sku: str, found: Quotes, pricer: Pricer) -> None:
+    """Refuse (``MixedCurrencies``, rolled back) a line of ``sku`` in a cart whose other lines
+    are priced in another currency. A line added by another change since ``found`` was quoted
+    is checked by the price that change cached; lines the catalog no longer sells do not count,
+    as when the cart is priced."""
+    others = [line.sku for line in cart.lines if line.sku != sku and line.sku not in found.missing]
+    prices = {other: quote.price for other, quote in found.quotes.items()}
+    prices |= {other: entry.price
+               for other, entry in pricer.cached([o for o in others if o not in prices]).items()}
+    theirs = sorted({prices[other].currency for other in others if other in prices})
+    mine = prices[sku].currency
+    if theirs and theirs != [mine]:
+        raise MixedCurrencies(f"{sku} is priced in {mine} and the cart holds lines priced in "
+                              f"{', '.join(theirs)}: a cart holds one currency")
 
 
 async def replace_cart(uow: CartUnitOfWork, pricer: Pricer, user_id: str,

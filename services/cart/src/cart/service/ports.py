@@ -63,10 +63,12 @@ class CartRepository(Protocol):
 
     async def clear(self, user_id: str) -> int: ...
 
-    async def first_add(self, user_id: str, key: str, now: datetime) -> bool:
-        """Record ``key`` as one of the user's adds; False when it is recorded already (the add
-        was made). The first statement of the add's transaction: an add of the same key at the
-        same time waits for this one to end. The user's keys older than ``ADD_KEYS_KEPT`` go."""
+    async def claim_add_key(self, user_id: str, key: str, request: str,
+                            now: datetime) -> str | None:
+        """Record ``key`` as one of the user's adds, made for ``request``; None when it is new,
+        else the request it was recorded for ("" for a key recorded before requests were). The
+        first statement of the add's transaction: an add of the same key at the same time waits
+        for this one to end. The user's keys older than ``ADD_KEYS_KEPT`` go."""
         ...
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from cart.domain.errors import PricingUnavailable
-from cart.domain.pricing import PriceCache, Quote
+from cart.domain.pricing import CachedPrice, PriceCache, Quote
 from cart.service.ports import PriceSource, PriceSourceUnavailable
 
 __all__ = ["Pricer", "Quotes"]
@@ -27,6 +27,10 @@ class Pricer:
         self.source = source
         self.cache = cache
         self._clock = clock
+
+    def cached(self, skus: Iterable[str]) -> dict[str, CachedPrice]:
+        """The prices the cache holds for ``skus`` (fresh or not too stale), without asking."""
+        return self.cache.stale(skus, self._clock())
 
     async def quote(self, skus: Iterable[str], *, deadline: float | None = None) -> Quotes:
         """A quote for each of ``skus`` the catalog sells: fresh from the cache, else from the

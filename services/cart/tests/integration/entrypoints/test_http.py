@@ -91,6 +91,30 @@ async def test_an_add_sent_again_with_its_key_is_made_once(cart: Cart) -> None:
                             headers={"Idempotency-Key": "form-1"})).body["version"] == 1
     bad = await cart.call("POST", "/v1/cart/items", add, headers={"Idempotency-Key": "a b"})
     assert bad.status == 400
+    # the key of an add made, sent with another add: refused, not answered as if made
+    for other in ({"sku": "KIT-0002", "quantity": 1}, {"sku": "KIT-0001", "quantity": 3}):
+        reused = await cart.call("POST", "/v1/cart/items", other,
+                                 headers={"Idempotency-Key": "form-1"})
+        assert (reused.status, reused.body["type"]) == (
+            422, PROBLEMS + "cart/idempotency-key-reused"), reused.body
+    assert (await cart.get()).body == doc
+
+
+async def test_a_line_of_another_currency_is_refused_and_stores_nothing(
+        cart: Cart, catalog: StubCatalog) -> None:
+    """It was stored, then the answer (the cart priced) was the 409: the cart's version moved,
+    and every later read and checkout of it failed until the line was taken out."""
+    catalog.prices["USD-0001"] = 500
+    catalog.currencies["USD-0001"] = "USD"
+    await cart.put("KIT-0001", 1)
+    before = (await cart.get()).body
+    for method, path, body in (("PUT", "/v1/cart/items/USD-0001", {"quantity": 1}),
+                               ("POST", "/v1/cart/items", {"sku": "USD-0001", "quantity": 1})):
+        reply = await cart.call(method, path, body)
+        assert (reply.status, reply.body["type"]) == (409, PROBLEMS + "cart/mixed-currencies")
+        assert "USD-0001 is priced in USD" in reply.body["detail"]
+    after = await cart.get()
+    assert (after.status, after.body) == (200, before)
 
 
 async def test_a_user_sees_only_their_own_cart(cart: Cart) -> None:

@@ -49,7 +49,7 @@ class FakeCatalog:
 class State:
     lines: dict[str, list[CartLine]] = field(default_factory=dict)
     versions: dict[str, int] = field(default_factory=dict)
-    add_keys: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    add_keys: dict[tuple[str, str], tuple[datetime, str]] = field(default_factory=dict)
 
 
 class FakeCarts:
@@ -98,13 +98,14 @@ class FakeCarts:
             if not (line.sku in skus and line.version is not None and line.version <= version)]
         return len(before) - len(self.state.lines[user_id])
 
-    async def first_add(self, user_id: str, key: str, now: datetime) -> bool:
+    async def claim_add_key(self, user_id: str, key: str, request: str,
+                            now: datetime) -> str | None:
         if (user_id, key) in self.state.add_keys:
-            return False
-        self.state.add_keys = {k: at for k, at in self.state.add_keys.items()
-                               if k[0] != user_id or at >= now - ADD_KEYS_KEPT}
-        self.state.add_keys[user_id, key] = now
-        return True
+            return self.state.add_keys[user_id, key][1]
+        self.state.add_keys = {k: made for k, made in self.state.add_keys.items()
+                               if k[0] != user_id or made[0] >= now - ADD_KEYS_KEPT}
+        self.state.add_keys[user_id, key] = (now, request)
+        return None
 
     async def take(self, user_id: str, sku: str, quantity: int) -> int:
         lines = self.state.lines.get(user_id, [])
@@ -122,15 +123,18 @@ class FakeCarts:
 
 
 class FakeUnitOfWork:
-    """Commits by keeping the changes, rolls back on an exception; counts transactions."""
+    """Commits by keeping the changes, rolls back on an exception; counts transactions (and,
+    of them, the ones that may write)."""
 
     def __init__(self) -> None:
         self.state = State()
         self.transactions = 0
+        self.writes = 0
 
     @asynccontextmanager
     async def __call__(self, *, readonly: bool = False) -> AsyncIterator[FakeCarts]:
         self.transactions += 1
+        self.writes += not readonly
         before = copy.deepcopy(self.state)
         try:
             yield FakeCarts(self.state)

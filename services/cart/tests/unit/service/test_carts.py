@@ -3,12 +3,14 @@ a refused change leaves the cart as it was."""
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from cart.domain.cart import MAX_LINES, CartLine
 from cart.domain.errors import (
+    AddKeyReused,
     CartChanged,
     CartFull,
     DuplicateSku,
@@ -32,6 +34,10 @@ NOW = datetime(2026, 1, 1, tzinfo=UTC)
 async def replace(uow: FakeUnitOfWork, pricer: Pricer, *lines: tuple[str, int],
                   user: str = "alice") -> PricedCart:
     return await carts.replace_cart(uow, pricer, user, lines, NOW, default_currency="EUR")
+
+
+async def view(uow: FakeUnitOfWork, pricer: Pricer, user: str = "alice") -> PricedCart:
+    return await carts.view_cart(uow, pricer, user, default_currency="EUR")
 
 
 async def test_replacing_the_cart_costs_one_lookup_and_one_transaction(
@@ -86,7 +92,34 @@ async def test_a_line_never_priced_cannot_be_added_while_the_catalog_is_down(
         await carts.set_item(uow, pricer, "alice", "A", 1, NOW)
     with pytest.raises(PricingUnavailable):
         await replace(uow, pricer, ("A", 1))
-    assert uow.transactions == 0
+    assert uow.writes == 0
+
+
+async def test_a_line_of_another_currency_is_refused_before_anything_is_stored(
+        uow: FakeUnitOfWork, pricer: Pricer, catalog: FakeCatalog) -> None:
+    """A refused change changes nothing: the line of another currency was stored, the version
+    moved, and the cart could no longer be priced (nor ordered) until the line was taken out."""
+    catalog.currency["B"] = "USD"
+    await carts.set_item(uow, pricer, "alice", "A", 1, NOW)
+    before = copy.deepcopy(uow.state)
+    for change in (carts.set_item, carts.add_item):
+        with pytest.raises(MixedCurrencies, match="B is priced in USD and the cart holds lines "
+                                                  "priced in EUR"):
+            await change(uow, pricer, "alice", "B", 1, NOW)
+    assert uow.state == before
+    await carts.set_item(uow, pricer, "alice", "A", 3, NOW)  # its own currency: fine
+    assert (await view(uow, pricer)).lines[0].quantity == 3
+
+
+async def test_an_add_key_sent_again_for_another_add_is_refused(
+        uow: FakeUnitOfWork, pricer: Pricer) -> None:
+    assert await carts.add_item(uow, pricer, "alice", "A", 1, NOW, key="k-1")
+    assert not await carts.add_item(uow, pricer, "alice", "A", 1, NOW, key="k-1")  # made once
+    for sku, quantity in (("B", 1), ("A", 2)):
+        with pytest.raises(AddKeyReused, match="k-1"):
+            await carts.add_item(uow, pricer, "alice", sku, quantity, NOW, key="k-1")
+    assert [(line.sku, line.quantity) for line in (await view(uow, pricer)).lines] == [("A", 1)]
+    assert await carts.add_item(uow, pricer, "bob", "B", 1, NOW, key="k-1")  # keys are per user
 
 
 async def test_setting_an_item_adds_or_changes_its_line(uow: FakeUnitOfWork,

@@ -126,9 +126,8 @@ async def audit_log(identity: IdentityContext, cursor: CursorParam = None,
     if cursor:
         at, event_id = _AUDIT_PAGES.decode(cursor, (datetime, str))
         before = (at, event_id)
-    events = await audit.recent_events(identity, limit, before=before)
-    nxt = (_AUDIT_PAGES.encode([events[-1].at.isoformat(), events[-1].id])
-           if len(events) == limit else None)
+    events, more = await audit.recent_events(identity, limit, before=before)
+    nxt = _AUDIT_PAGES.encode([events[-1].at.isoformat(), events[-1].id]) if more else None
     return Page([AuditEventOut.of(event) for event in events], nxt)
 
 

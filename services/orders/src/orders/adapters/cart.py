@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from chassis.http import ServiceCallError, ServiceClient
-from orders.domain.errors import CartUnavailable
+from chassis.http import ServiceCallError, ServiceClient, UpstreamError
+from orders.domain.errors import CartNotOrderable, CartUnavailable
 from orders.domain.order import OrderLine
 from orders.service.ports import CartReader, CartSnapshot
 
@@ -19,6 +19,10 @@ class HttpCartReader(CartReader):
     async def priced_cart(self, user_id: str) -> CartSnapshot:
         try:
             response = await self._client.get("cart", f"/v1/internal/carts/{quote(user_id, safe='')}")
+        except UpstreamError as exc:
+            if exc.status == 409:  # the cart's own refusal (mixed currencies): the buyer's to fix
+                raise CartNotOrderable(str(exc.problem.get("detail") or exc.detail)) from exc
+            raise CartUnavailable(str(exc) or type(exc).__name__) from exc
         except ServiceCallError as exc:
             raise CartUnavailable(str(exc) or type(exc).__name__) from exc
         doc = response.json()

@@ -3,7 +3,7 @@ what happened in words, as a problem's ``detail``."""
 
 from __future__ import annotations
 
-__all__ = ["CartAlreadyOrdered", "CartUnavailable", "EmptyCart", "IdempotencyKeyReused",
+__all__ = ["CartAlreadyOrdered", "CartNotOrderable", "CartUnavailable", "EmptyCart", "IdempotencyKeyReused",
            "OrderNotFound"]
 
 
@@ -45,3 +45,9 @@ class CartAlreadyOrdered(Exception):
 
 class CartUnavailable(Exception):
     """The cart could not be read, so nothing was ordered."""
+
+
+class CartNotOrderable(Exception):
+    """The cart refused to give itself priced for a reason that waiting does not cure (its lines
+    are priced in different currencies: a product's currency changed since it was added); the
+    buyer must change the cart. Nothing was ordered."""

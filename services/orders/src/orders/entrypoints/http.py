@@ -32,6 +32,7 @@ from chassis.web import (
 from chassis.web.responses import Response, json_response
 from orders.domain.errors import (
     CartAlreadyOrdered,
+    CartNotOrderable,
     CartUnavailable,
     EmptyCart,
     IdempotencyKeyReused,
@@ -202,7 +203,8 @@ async def _long_poll(orders: OrdersContext, order: Order, seconds: float,
 
 
 @router.post("/v1/orders", auth=USER,
-             raises=(EmptyCart, IdempotencyKeyReused, CartAlreadyOrdered, CartUnavailable),
+             raises=(EmptyCart, IdempotencyKeyReused, CartAlreadyOrdered, CartUnavailable,
+                     CartNotOrderable),
              responses={201: (OrderOut, "placed; with `Prefer: wait` usually already final"),
                         200: (OrderOut, "this key placed the order before: the same order")},
              problems=_TOO_MANY_WAITS,
@@ -247,9 +249,10 @@ async def list_orders(user: Principal, orders: OrdersContext, cursor: CursorPara
     """Your orders, newest first."""
     before = _OWN_PAGES.decode(cursor, (str,))[0] if cursor else None
     async with orders.uow(readonly=True) as repo:
-        page = await repo.page_of_user(user.id, before=str(before) if before else None,
-                                       limit=limit)
-    nxt = _OWN_PAGES.encode([page[-1].id]) if len(page) == limit else None
+        found = await repo.page_of_user(user.id, before=str(before) if before else None,
+                                        limit=limit + 1)  # one more: is there a next page?
+    page = found[:limit]
+    nxt = _OWN_PAGES.encode([page[-1].id]) if len(found) > limit else None
     return Page([OrderOut.of(o) for o in page], nxt)
 
 
@@ -305,8 +308,9 @@ async def admin_orders(orders: OrdersContext, cursor: CursorParam = None,
     """Every order, oldest first (for `souk verify`)."""
     after = _ALL_PAGES.decode(cursor, (str,))[0] if cursor else None
     async with orders.uow(readonly=True) as repo:
-        page = await repo.page(after=str(after) if after else None, limit=limit)
-    nxt = _ALL_PAGES.encode([page[-1].id]) if len(page) == limit else None
+        found = await repo.page(after=str(after) if after else None, limit=limit + 1)
+    page = found[:limit]
+    nxt = _ALL_PAGES.encode([page[-1].id]) if len(found) > limit else None
     return Page([OrderOut.of(o) for o in page], nxt)
 
 

@@ -73,6 +73,14 @@ async def test_listings_page_with_signed_cursors(orders: Orders, carts: FakeCart
     assert admin.status == 400
     everything = await orders.call("GET", "/v1/admin/orders?limit=1000", roles=("admin",))
     assert [o["id"] for o in everything.body["items"]] == placed
+    # a last page that is full says nothing follows (it led to an empty page)
+    whole = (await orders.call("GET", "/v1/orders?limit=5")).body
+    assert len(whole["items"]) == 5 and whole["next"] is None
+    admin = (await orders.call("GET", "/v1/admin/orders?limit=5", roles=("admin",))).body
+    assert len(admin["items"]) == 5 and admin["next"] is None
+    pages = [(await orders.call("GET", "/v1/orders?limit=4")).body]
+    pages.append((await orders.call("GET", f"/v1/orders?limit=4&cursor={pages[0]['next']}")).body)
+    assert [len(page["items"]) for page in pages] == [4, 1] and pages[1]["next"] is None
 
 
 async def test_the_status_stream_sends_each_change_until_final(
