@@ -22,9 +22,22 @@ CANNOT_ACT = 2
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
+def _home_folder(value: Path | None) -> Path | None:
+    """Refuse (exit 2) a home that cannot be a folder: it, or a folder above it, is a file."""
+    if value is not None:
+        path = value.expanduser().absolute()
+        for where in (path, *path.parents):
+            if where.exists():
+                if not where.is_dir():
+                    raise typer.BadParameter(
+                        f"{path} cannot be a home folder: {where} is a file")
+                break
+    return value
+
+
 HomeOption = Annotated[Path | None, typer.Option(
     "--home", envvar="SOUK_HOME", help="data, logs and state folder [default: ./var]",
-    show_default=False)]
+    show_default=False, callback=_home_folder)]
 
 
 def command_group(help: str, **options: Any) -> typer.Typer:

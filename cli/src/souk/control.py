@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from souk.home import Home
+from souk.home import Home, HomeError
 from souk.postgres import POSTGRES_ENV
 from souk.procs import spawn_detached
 from souk.state import (
@@ -76,7 +76,10 @@ def starting(home: Home, timeout: float, waiting: Callable[[], None]) -> Iterato
     Without the lock the second cleared the first's state files and, once its own supervisor
     had refused to run beside the first, stopped the first: neither was left. The kernel drops
     the lock with the process, however it ends."""
-    home.create()
+    try:
+        home.create()
+    except HomeError as exc:
+        raise ControlError(str(exc)) from None
     # the owner's only, as everything in the home (the CLI runs under the user's umask)
     with open(os.open(home.start_lock, os.O_RDWR | os.O_CREAT, 0o600), "rb") as lock:
         deadline = time.monotonic() + timeout

@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import overload
 
-__all__ = ["Home"]
+__all__ = ["Home", "HomeError"]
+
+
+class HomeError(OSError):
+    """The home's folders cannot be made (a file in the way, no permission, a read-only or
+    special file system); the message names the folder and why."""
 
 
 class _Path:
@@ -86,5 +91,9 @@ class Home:
         store, logs and secrets are nobody else's business (an existing folder is tightened)."""
         for folder in (self.root, self.data, self.logs, self.nats, self.run, self.faults,
                        self.secrets):
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            folder.chmod(0o700)  # mkdir's mode is masked by the umask, and skips what exists
+            try:
+                folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+                folder.chmod(0o700)  # mkdir's mode is masked by the umask, and skips what exists
+            except OSError as exc:
+                raise HomeError(f"cannot make the home folder {folder}: "
+                                f"{exc.strerror or type(exc).__name__}") from None

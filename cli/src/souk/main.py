@@ -8,6 +8,7 @@ import dataclasses
 import re
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -76,16 +77,25 @@ def _show_status(state: State, home: Home) -> list[dict[str, object]]:
     return rows
 
 
-def _explain(error: ControlError) -> None:
+def _explain(error: ControlError, since: datetime | None = None) -> None:
     """What failed, then the last lines of its log as ``souk logs`` shows them: one line each,
     and the traceback of the last that has one (a process restarted in a loop logs the same
-    one each time; a wall of JSON hid the one line that says why)."""
+    one each time; a wall of JSON hid the one line that says why). ``since``: when this start
+    began; lines of earlier runs (a log is appended to) are not shown as this one's."""
     err.print(f"[bold red]start-up failed:[/] {escape(str(error))}")
+    if " not ready after " in str(error):
+        err.print("[dim](on a slow or busy machine, give it longer: souk up --timeout N)[/]")
     if error.log and Path(error.log).is_file():
         path = Path(error.log)
+        lines = [parse_line(path.stem, raw) for raw in tail_lines(path, TAIL_ON_FAILURE)]
+        if since is not None:
+            lines = [line for line in lines if line.ts is None or line.ts >= since]
+            if not lines:
+                err.print(f"[dim]{escape(path.stem)} logged nothing since this start (souk logs "
+                          f"{escape(path.stem)} shows earlier runs)[/]")
+                return
         err.print(f"[dim]last lines of {escape(error.log)} (souk logs {escape(path.stem)} for "
                   "more):[/]")
-        lines = [parse_line(path.stem, raw) for raw in tail_lines(path, TAIL_ON_FAILURE)]
         failed = [n for n, line in enumerate(lines)
                   if any(key in line.fields for key in TRACEBACK_FIELDS)]
         for n, line in enumerate(lines):
@@ -135,16 +145,24 @@ def _start(where: Home, path: Path, spec: Topology, gateway_port: int | None, ti
     """``souk up`` once it holds the home's start lock."""
     if (pid := control.running_pid(where)) is not None:
         out.print(f"Souk is already running (supervisor pid {pid}, home {where.root}).")
+        given = [option for option, value in (("--gateway-port", gateway_port),
+                                              ("--postgres", postgres)) if value is not None]
+        if given:  # they apply to a start, and this one started nothing
+            err.print(f"{' and '.join(given)} not applied: it runs as it was started; "
+                      f"souk down, then souk up with {'them' if len(given) > 1 else 'it'}")
         if (state := read_state(where.state_file)) is not None:
             _show_status(state, where)
         return
     for instance, port in spec.fixed_ports().items():
         if control.port_in_use(spec.platform.host, port):
+            hint = ("pass --gateway-port 0 to pick a free port" if instance.startswith("gateway-")
+                    else f"change or remove the fixed port of {instance.rsplit('-', 1)[0]} in "
+                         f"{path}")
             raise _fail(f"{instance} needs {spec.platform.host}:{port}, which is already in use"
-                        " (another souk? pass --gateway-port 0 to pick a free port)")
+                        f" (another souk? {hint})")
     ensure_service_secrets(where, spec.services)
     demo_users = ensure_demo_users(where)[0] if IDENTITY in spec.services else None
-    began = time.monotonic()
+    began, since = time.monotonic(), datetime.now(UTC) - timedelta(seconds=1)
     pid = control.start_supervisor(where, path, gateway_port=gateway_port, timeout=timeout,
                                    postgres=postgres or None)
     try:
@@ -152,7 +170,7 @@ def _start(where: Home, path: Path, spec: Topology, gateway_port: int | None, ti
             state = control.wait_up(where, pid, timeout + 10,
                                     lambda s: status.update(render.progress_line(s)))
     except ControlError as exc:
-        _explain(exc)
+        _explain(exc, since)
         control.stop_platform(where, 10)
         raise typer.Exit(1) from None
     except KeyboardInterrupt:

@@ -257,6 +257,9 @@ class Planner:
             f"{prefix}FAULT_DIR": str(self.home.fault_dir(service)),
             # the last good live settings (chassis.live), for a restart while NATS is away
             f"{prefix}LIVE_CACHE": str(self.home.data / f"{service}.live.json"),
+            # where a service that needs a database and is given none keeps its SQLite file
+            # (it was var/data under the supervisor's working folder, shared by every home)
+            f"{prefix}DATA_DIR": str(self.home.data),
             # one shared stream: every service applies the same limits
             f"{prefix}STREAM_MAX_AGE": str(self.topology.platform.stream_max_age),
             f"{prefix}STREAM_MAX_BYTES": str(self.topology.platform.stream_max_bytes),

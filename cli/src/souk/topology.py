@@ -63,7 +63,10 @@ class ServiceConfig(BaseModel):
 
     instances: int = Field(default=1, ge=0, le=MAX_INSTANCES,
                            description="how many processes to run")
-    database: bool = Field(default=False, description="give each instance a SQLite database URL")
+    database: bool = Field(default=False, description=(
+        "give each instance a database URL: its SQLite file in the home, or its own database "
+        "on [platform] postgres; a service that needs one and is given none keeps a SQLite "
+        "file in the home's data folder all the same"))
     module: str | None = Field(default=None, pattern=_MODULE,
                                description="python module run with -m; the service name if unset")
     port: int | None = Field(default=None, ge=1, le=65535,
@@ -287,6 +290,10 @@ def load_topology(path: Path) -> Topology:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise TopologyError(f"cannot read topology {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:  # TOML is UTF-8
+        line = path.read_bytes()[:exc.start].count(b"\n") + 1
+        raise TopologyError(f"topology {path} is not UTF-8 text (TOML must be): byte "
+                            f"{exc.object[exc.start:exc.start + 1]!r} on line {line}") from None
     return parse_topology(text, str(path))
 
 

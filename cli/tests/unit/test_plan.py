@@ -56,6 +56,7 @@ def test_a_service_instance_gets_the_whole_process_contract_in_its_environment()
         "CATALOG_LOG_FORMAT": "json",
         "CATALOG_FAULT_DIR": "/srv/souk/faults/catalog",
         "CATALOG_LIVE_CACHE": "/srv/souk/data/catalog.live.json",
+        "CATALOG_DATA_DIR": "/srv/souk/data",
         "CATALOG_STREAM_MAX_AGE": "604800.0",
         "CATALOG_STREAM_MAX_BYTES": str(1 << 30),
         "CATALOG_STREAM_REPLICAS": "1",

@@ -190,3 +190,10 @@ def test_says_how_to_proceed_when_there_is_no_topology(tmp_path: Path) -> None:
         find_topology(tmp_path, name="no-such-file.toml")
     with pytest.raises(TopologyError, match="cannot read topology"):
         load_topology(tmp_path / "missing.toml")
+
+
+def test_a_topology_that_is_not_utf8_is_refused_with_where(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.toml"
+    path.write_bytes(b"[platform]\ngateway_port = 0 # caf\xe9\n")
+    with pytest.raises(TopologyError, match=r"not UTF-8 text .*b'\\xe9' on line 2"):
+        load_topology(path)

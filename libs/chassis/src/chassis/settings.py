@@ -156,6 +156,10 @@ class ServiceSettings(msgspec.Struct, frozen=True, kw_only=True):
         "file keeping the last good live settings (chassis.live), used when a restart finds the "
         "store unreachable; none when empty"))] = ""
     log_format: Literal["json", "console"] = "json"
+    data_dir: Annotated[str, Meta(description=(
+        "folder of the process's own files (the launcher gives its home's data folder): a "
+        "service with a database keeps its SQLite file there when given no database_url; "
+        "var/data (relative to the working folder) when empty"))] = ""
 
     def __post_init__(self) -> None:
         if not self.inbox_retention:
@@ -230,14 +234,15 @@ class StatefulServiceSettings(ServiceSettings, frozen=True, kw_only=True):
     database_url: Annotated[
         str,
         Meta(min_length=1, description="sqlite:///path or postgresql://…; "
-                                       "sqlite:///var/data/<service_name>.db when not set"),
+                                       "sqlite:///<data_dir>/<service_name>.db when not set"),
     ] = ""  # filled in by __post_init__ (defaults are not checked against the Meta)
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if not self.database_url:
+        if not self.database_url:  # an absolute data_dir gives the four slashes SQLAlchemy wants
+            folder = self.data_dir.rstrip("/") or "var/data"
             msgspec.structs.force_setattr(
-                self, "database_url", f"sqlite:///var/data/{self.service_name}.db")
+                self, "database_url", f"sqlite:///{folder}/{self.service_name}.db")
 
 
 def _explain(cls: type[ServiceSettings], message: str) -> str:

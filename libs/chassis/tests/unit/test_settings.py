@@ -64,6 +64,16 @@ def test_the_prefix_and_the_database_follow_the_service_name() -> None:
     assert settings.database_url == "sqlite:///var/data/orders.db"
 
 
+def test_a_database_not_given_goes_to_the_data_folder_the_launcher_gives() -> None:
+    """A service that needs a database, started with none (a topology's `database = false`),
+    wrote var/data/<service>.db under the supervisor's working folder, shared by every home."""
+    settings = OrdersLikeSettings.load(env={"ORDERS_DATA_DIR": "/srv/souk/data/"})
+    assert settings.database_url == "sqlite:////srv/souk/data/orders.db"
+    given = OrdersLikeSettings.load(env={"ORDERS_DATA_DIR": "/srv/souk/data",
+                                         "ORDERS_DATABASE_URL": "sqlite:////elsewhere/o.db"})
+    assert given.database_url == "sqlite:////elsewhere/o.db"
+
+
 def test_an_explicit_prefix_and_database_url_still_win() -> None:
     assert PrefixedSettings.env_prefix() == "LEGACY_"
     settings = PrefixedSettings.load(env={"LEGACY_DATABASE_URL": "postgresql://db/orders",
