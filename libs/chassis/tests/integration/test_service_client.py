@@ -132,6 +132,29 @@ async def test_the_breaker_opens_on_a_failing_upstream(session: aiohttp.ClientSe
         assert len(hits) == 3
 
 
+async def test_an_answer_that_waited_as_asked_is_no_slow_call(
+        session: aiohttp.ClientSession) -> None:
+    """The front end's checkout without JavaScript waits for its order (`Prefer: wait`): such
+    answers counted as slow calls and opened the breaker on orders."""
+
+    async def waited(request: Request) -> Response:
+        await asyncio.sleep(0.15)
+        return JSONResponse({}, headers={"Preference-Applied": "wait=5"}
+                            if request.query_params.get("waited") else None)
+
+    app = Starlette(routes=[Route("/wait", waited)])
+    async with serve_app(app) as url:
+        client = ServiceClient(
+            AiohttpTransport(session), StaticDirectory({"up": url}), service="me",
+            policy=ClientPolicy(max_retries=0, breaker=lambda: CircuitBreaker(
+                window=2, min_calls=2, slow_seconds=0.1, slow_ratio=0.5)))
+        for _ in range(4):  # each over slow_seconds, as asked: the breaker stays closed
+            await client.get("up", "/wait?waited=1")
+        await client.get("up", "/wait")  # slow without being asked: one of two, and it opens
+        with pytest.raises(CircuitOpen):
+            await client.get("up", "/wait?waited=1")
+
+
 def failing(hits: list[str], *, retry_after: bool) -> Starlette:
     """An upstream that fails every call with 503 (shedding load when it says Retry-After)."""
 

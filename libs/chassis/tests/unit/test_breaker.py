@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chassis.http import BreakerState, CircuitBreaker
+from chassis.http.breaker import waited_on_purpose
 
 pytestmark = pytest.mark.unit
 
@@ -177,3 +178,10 @@ def test_outcomes_from_before_a_close_do_not_weigh_in_the_new_window() -> None:
         assert ticket
         b.record(ticket, failed=True, seconds=0.01)
     assert b.state is BreakerState.CLOSED  # the window a close emptied stays empty of them
+
+
+@pytest.mark.parametrize(("value", "waited"), [
+    (None, False), ("", False), ("return=minimal", False), ("wait=10", True), (b"wait=10", True),
+    ("return=minimal, wait=3", True), (" Wait=3", True), ("waiting-room=1", False)])
+def test_an_answer_that_waited_as_asked_says_so(value: str | bytes | None, waited: bool) -> None:
+    assert waited_on_purpose(value) is waited

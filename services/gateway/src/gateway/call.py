@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from chassis import clock
 from chassis.discovery import Instance
 from chassis.http import ConnectFailed
+from chassis.http.breaker import waited_on_purpose
 from chassis.http.h1 import H1Response, Origin
 from chassis.problems import Problem
 from gateway.headers import TRACE_KEPT, upstream_request_block
@@ -144,6 +145,9 @@ class Call:
             # (Proxy-Status, RFC 9209; the chassis says so): nothing to shed, eject or retry
             # (another instance would meet the same failure), its other routes stay served
             if status < 500 or response.header(b"proxy-status") is not None:
+                if elapsed >= self.breaker.slow_seconds and waited_on_purpose(
+                        response.header(b"preference-applied")):
+                    elapsed = 0.0  # a long poll (`Prefer: wait`): its time is the caller's wait
                 self.breaker.record(self.ticket, failed=False, seconds=elapsed)
                 proxy.metrics.attempts.inc(service, "response")
                 if proxy.failing:

@@ -196,7 +196,9 @@ def upstream_app(name: str, signals: Signals) -> Starlette:
     async def slow(request: Request) -> Response:
         signals.hits["slow"] += 1  # arrived: a test may wait for it
         await asyncio.sleep(float(request.query_params.get("seconds", "1")))
-        return JSONResponse({"slow": True})
+        # ?waited=1: a long poll's answer, which says it waited as asked (RFC 7240)
+        return JSONResponse({"slow": True}, headers={"Preference-Applied": "wait=5"}
+                            if request.query_params.get("waited") else None)
 
     async def big(request: Request) -> Response:
         async def chunks() -> AsyncIterator[bytes]:

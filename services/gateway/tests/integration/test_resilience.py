@@ -152,6 +152,23 @@ async def test_only_the_probe_decides_a_half_open_breaker(
     assert 'souk_gateway_breaker_state{service="catalog"} 0.0' in await metrics(client, gateway)
 
 
+async def test_a_long_poll_that_waited_as_asked_is_no_slow_call(
+        start_upstream: Any, start_gateway: Any, client: Any) -> None:
+    """A checkout with `Prefer: wait` takes as long as its saga: counted slow, such answers kept
+    the breaker on orders open while the services behind it restarted (a probe that waited was
+    a slow probe), and the checkouts got 503 circuit-open for longer than they retried."""
+    await start_upstream("one")
+    gateway = await start_gateway(breaker_window=4, breaker_min_calls=2,
+                                  breaker_slow_seconds=0.2, breaker_slow_ratio=0.5,
+                                  breaker_open_seconds=5, max_retries=0, eject_after_5xx=1000)
+    waited = f"{gateway}/api/v1/catalog/slow?seconds=0.3&waited=1"
+    assert [await call(client, waited) for _ in range(4)] == [200] * 4
+    assert 'souk_gateway_breaker_state{service="catalog"} 0.0' in await metrics(client, gateway)
+    slow = f"{gateway}/api/v1/catalog/slow?seconds=0.3"
+    assert [await call(client, slow) for _ in range(2)] == [200] * 2
+    assert 'souk_gateway_breaker_state{service="catalog"} 2.0' in await metrics(client, gateway)
+
+
 @pytest.mark.parametrize("status", [502, 503])
 async def test_an_idempotent_get_is_retried_with_backoff(
         start_upstream: Any, start_gateway: Any, client: Any, signals: Any, status: int) -> None:

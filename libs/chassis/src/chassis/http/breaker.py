@@ -11,6 +11,9 @@ Shared by the gateway's proxy and :class:`chassis.http.ServiceClient`: one imple
 * **half-open** — then up to ``probes`` calls go through; as many successes close the breaker
   (with an empty window), one failure opens it again.
 
+A call whose answer waited on purpose (``Preference-Applied: wait``, :func:`waited_on_purpose`)
+is recorded by its callers as not slow, however long it took.
+
 Every state change starts a new generation, and :meth:`~CircuitBreaker.allow` hands each call it
 admits the generation as a ticket: an outcome counts only in the generation that admitted its
 call, so a slow call let through while the breaker was closed cannot close (or reopen) it in
@@ -27,7 +30,19 @@ from collections.abc import Callable
 from dataclasses import InitVar, dataclass, field
 from enum import IntEnum
 
-__all__ = ["BreakerState", "CircuitBreaker"]
+__all__ = ["BreakerState", "CircuitBreaker", "waited_on_purpose"]
+
+
+def waited_on_purpose(preference_applied: str | bytes | None) -> bool:
+    """Whether an answer's ``Preference-Applied`` says it waited because it was asked to (RFC
+    7240 ``wait``: a long poll, ``Prefer: wait=N``): its time is the caller's wait, not the
+    service's slowness, so it is no slow call. A checkout waited on while the services behind
+    orders were restarted took seconds, and its probe kept the edge's breaker on orders open."""
+    if preference_applied is None:
+        return False
+    value = preference_applied.decode("latin-1") if isinstance(preference_applied, bytes) \
+        else preference_applied
+    return any(part.partition("=")[0].strip().lower() == "wait" for part in value.split(","))
 
 
 class BreakerState(IntEnum):

@@ -35,7 +35,7 @@ from prometheus_client import CollectorRegistry
 
 from chassis import clock
 from chassis.discovery import Instance
-from chassis.http.breaker import CircuitBreaker
+from chassis.http.breaker import CircuitBreaker, waited_on_purpose
 from chassis.http.bulkhead import Bulkhead
 from chassis.http.deadline import DEADLINE_HEADER, current_deadline, deadline_header_value
 from chassis.http.directory import Directory, StaticDirectory
@@ -328,8 +328,12 @@ class ServiceClient:
             # (Proxy-Status) is not failing either
             shed = sheds(raw.status, _has_retry_after(raw.headers))
             another = for_another(raw.status, raw.headers)
+            seconds = self._clock() - started
+            if seconds >= breaker.slow_seconds and waited_on_purpose(
+                    raw.headers.get("preference-applied") or raw.headers.get("Preference-Applied")):
+                seconds = 0.0  # a long poll: its time is the wait it was asked for
             breaker.record(ticket, failed=raw.status >= 500 and not shed and not another,
-                           seconds=self._clock() - started)
+                           seconds=seconds)
             settled = True
         finally:
             balancer.finished(instance_id)
