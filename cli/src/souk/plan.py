@@ -4,9 +4,11 @@ This is the process contract every Souk service is written to: a service instanc
 -m <module>`` with ``<SERVICE>_HOST``, ``_PORT``, ``_INSTANCE_ID``, ``_NATS_URL`` (every broker
 node's URL, comma-separated), ``_REGISTRY_URL``, ``_LOG_FORMAT``, ``_SERVICE_SECRET`` (its
 credential for a service token), ``_FAULT_DIR`` (``<home>/faults/<service>``, where tests arm crash
-points), ``_LIVE_CACHE`` (``<home>/data/<service>.live.json``, its last good live settings) and,
-when it has a database, ``_DATABASE_URL`` (its SQLite file under ``<home>/data``, or with
-``[platform] postgres`` its own database on that server, see ``souk.postgres``). When the topology
+points), ``_LIVE_CACHE`` (``<home>/data/<service>.live.json``, its last good live settings),
+``_DATA_DIR`` (``<home>/data``, where a service that needs a database and is given none keeps
+its SQLite file) and, when it has a database, ``_DATABASE_URL`` (its SQLite file under
+``<home>/data``, or with ``[platform] postgres`` its own database on that server, see
+``souk.postgres``). When the topology
 has a telemetry service, every other service also gets ``_OTLP_ENDPOINT`` (telemetry instance 1's
 base URL; spans go to ``/v1/traces`` there) and ``_TRACE_SAMPLE_RATIO``, ``_TRACE_KEEP_RATIO`` and
 ``_TRACE_SLOW_MS`` (``[platform]``); telemetry gets the same keep rules as ``TELEMETRY_KEEP_RATIO``

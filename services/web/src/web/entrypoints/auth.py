@@ -136,7 +136,7 @@ async def _enter(request: Request, web: WebContext, address: ClientAddress, temp
         return _unavailable(v, template, next=target, email=email, **_carried(add, key))
     v.session, v.new_token = opened.session, opened.token
     if add is not None:
-        return await add_line(v, add[0], str(add[1]), key, target)
+        return await add_line(v, add, key, target)
     return redirect(v, target)
 
 

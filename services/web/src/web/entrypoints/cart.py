@@ -80,7 +80,8 @@ async def add_to_cart(request: Request, web: WebContext) -> Response:
     back = safe_next(form.get("next"), "/")
     if not v.signed_in:
         return sign_in_first(v, back)
-    return await add_line(v, form.get("sku"), form.get("quantity", "1"), form.get("key"), back)
+    return await add_line(v, pending_add(form.get("sku"), form.get("quantity", "1")),
+                          form.get("key"), back)
 
 
 def pending_add(sku: str, quantity: str) -> tuple[str, int] | None:
@@ -90,13 +91,14 @@ def pending_add(sku: str, quantity: str) -> tuple[str, int] | None:
     return (sku, count) if sku and _SKU.match(sku) and count is not None else None
 
 
-async def add_line(v: Visit, sku: str, quantity: str, key: str, back: str) -> Response:
-    """Add ``quantity`` of ``sku`` to the signed-in visitor's cart, then on to the cart; a
-    refusal is a page in the shop's words with a way ``back``. ``key``, made with the form:
-    the same form sent twice adds once."""
-    wanted = pending_add(sku, quantity)
+async def add_line(v: Visit, wanted: tuple[str, int] | None, key: str, back: str) -> Response:
+    """Add ``wanted`` (SKU, quantity: :func:`pending_add` of the form's fields; None when they
+    are not valid) to the signed-in visitor's cart, then on to the cart; a refusal is a page in
+    the shop's words with a way ``back``. ``key``, made with the form: the same form sent twice
+    adds once."""
     if wanted is None:
         return bad_request(v, f"Choose between 1 and {MAX_QUANTITY} of a product.", back)
+    sku = wanted[0]
     try:  # the cart adds under its lock: two tabs adding at once both count
         await Shop(v.web.client).add(v.bearer, *wanted, key if _KEY.match(key) else None)
     except Refused as exc:
